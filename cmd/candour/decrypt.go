@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"filippo.io/age"
+
+	"github.com/candour/candour/crypto"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// runDecrypt decrypts an export offline, with no server and no network:
+// each case becomes a folder with its messages as text files and its
+// attachments under their original (made safe) names. Every ciphertext is
+// checked against the manifest first, and every attachment against the
+// SHA-256 its message recorded.
+func runDecrypt(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("decrypt", "decrypt -i IDENTITY [-o DIR] EXPORT_DIR", stderr)
+	idPath := fs.String("i", "", "age identity `FILE` (as made by candour keygen or age-keygen)")
+	out := fs.String("o", "", "write decrypted files to `DIR` (default: EXPORT_DIR-decrypted)")
+	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	if *idPath == "" || fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	export := filepath.Clean(fs.Arg(0))
+	if *out == "" {
+		*out = export + "-decrypted"
+	}
+	idFile, err := os.Open(*idPath)
+	if err != nil {
+		return err
+	}
+	identities, err := age.ParseIdentities(idFile)
+	idFile.Close()
+	if err != nil {
+		return fmt.Errorf("failed to read identity: %w", err)
+	}
+	raw, err := os.ReadFile(filepath.Join(export, "manifest.json"))
+	if err != nil {
+		return fmt.Errorf("not a Candour export: %w", err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(raw, &m); err != nil || m.Format != manifestFormat {
+		return errors.New("not a Candour export: unreadable manifest")
+	}
+	if err := makeEmptyDir(*out); err != nil {
+		return err
+	}
+	var problems []string
+	var nMsg, nAtt int
+	for _, c := range m.Cases {
+		ref := crypto.CleanAttachmentName(c.Ref)
+		caseDir := filepath.Join(*out, ref)
+		if err := os.MkdirAll(filepath.Join(caseDir, "attachments"), 0o700); err != nil {
+			return err
+		}
+		byID := map[int64]ManifestFile{}
+		for _, f := range c.Files {
+			if f.Kind == "attachment" {
+				byID[f.ID] = f
+			}
+		}
+		used := map[string]bool{}
+		var index strings.Builder
+		fmt.Fprintf(&index, "Case %s\nStatus: %s\nReceived: %s\n\n", ref, c.Status, c.Created.Format("2 January 2006"))
+		for _, f := range c.Files {
+			if f.Kind != "message" {
+				continue
+			}
+			ct, err := readChecked(export, f)
+			if err != nil {
+				problems = append(problems, err.Error())
+				continue
+			}
+			msg, err := crypto.OpenMessage(ct, identities...)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", f.Path, err))
+				continue
+			}
+			nMsg++
+			var text strings.Builder
+			fmt.Fprintf(&text, "From: %s\nDate: %s (to the day)\n\n%s\n", f.Author, f.Created.Format("2 January 2006"), msg.Text)
+			for _, a := range msg.Attachments {
+				af, ok := byID[a.ID]
+				if !ok || af.MessageID != f.ID {
+					problems = append(problems, fmt.Sprintf("%s names attachment %d, which is not in the export", f.Path, a.ID))
+					continue
+				}
+				name := uniqueName(used, crypto.CleanAttachmentName(a.Name))
+				if err := decryptAttachment(export, af, filepath.Join(caseDir, "attachments", name), a.SHA256, identities); err != nil {
+					problems = append(problems, err.Error())
+					continue
+				}
+				nAtt++
+				fmt.Fprintf(&text, "\nAttachment: attachments/%s\n  type: %s\n  size: %d bytes\n  sha256: %s\n", name, a.Type, a.Size, a.SHA256)
+			}
+			name := fmt.Sprintf("message-%d-%s.txt", f.ID, f.Author)
+			if err := writeNewFile(filepath.Join(caseDir, name), []byte(text.String())); err != nil {
+				return err
+			}
+			fmt.Fprintf(&index, "%s  %s\n", f.Created.Format("2006-01-02"), name)
+		}
+		if err := writeNewFile(filepath.Join(caseDir, "case.txt"), []byte(index.String())); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "decrypted %d messages and %d attachments from %d cases to %s\n", nMsg, nAtt, len(m.Cases), *out)
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintf(stderr, "problem: %s\n", p)
+		}
+		return fmt.Errorf("%d items could not be decrypted or failed an integrity check", len(problems))
+	}
+	return nil
+}
+
+// exportPath resolves a manifest path inside the export, refusing any that
+// would step outside it.
+func exportPath(export, rel string) (string, error) {
+	if !filepath.IsLocal(filepath.FromSlash(rel)) {
+		return "", fmt.Errorf("manifest path %q leaves the export", rel)
+	}
+	return filepath.Join(export, filepath.FromSlash(rel)), nil
+}
+
+func readChecked(export string, f ManifestFile) ([]byte, error) {
+	p, err := exportPath(export, f.Path)
+	if err != nil {
+		return nil, err
+	}
+	if f.Size > crypto.MaxMessageCiphertext {
+		return nil, fmt.Errorf("%s: too large for a message", f.Path)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != f.SHA256 {
+		return nil, fmt.Errorf("%s: SHA-256 does not match the manifest", f.Path)
+	}
+	return b, nil
+}
+
+func decryptAttachment(export string, f ManifestFile, dst, wantPlainSHA string, identities []age.Identity) error {
+	p, err := exportPath(export, f.Path)
+	if err != nil {
+		return err
+	}
+	src, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	// Check the ciphertext against the manifest before decrypting.
+	h := sha256.New()
+	if _, err := io.Copy(h, src); err != nil {
+		return err
+	}
+	if hex.EncodeToString(h.Sum(nil)) != f.SHA256 {
+		return fmt.Errorf("%s: SHA-256 does not match the manifest", f.Path)
+	}
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	r, err := age.Decrypt(src, identities...)
+	if err != nil {
+		return fmt.Errorf("%s: %v", f.Path, err)
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	ph := sha256.New()
+	_, err = io.Copy(io.MultiWriter(out, ph), r)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(dst)
+		return fmt.Errorf("%s: %v", f.Path, err)
+	}
+	if got := hex.EncodeToString(ph.Sum(nil)); got != wantPlainSHA {
+		return fmt.Errorf("%s: decrypted bytes do not match the SHA-256 recorded at submission", f.Path)
+	}
+	return nil
+}
+
+// uniqueName returns name, or name with a counter before its extension if a
+// file of that name was already written.
+func uniqueName(used map[string]bool, name string) string {
+	candidate := name
+	ext := filepath.Ext(name)
+	base := strings.TrimSuffix(name, ext)
+	for i := 2; used[strings.ToLower(candidate)]; i++ {
+		candidate = fmt.Sprintf("%s (%d)%s", base, i, ext)
+	}
+	used[strings.ToLower(candidate)] = true
+	return candidate
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/candour/candour/storage"
+)
+
+// manifestFormat names the layout of an export, for readers of the manifest.
+const manifestFormat = "candour-export/1"
+
+// Manifest describes an export: every case, and every file in it with the
+// SHA-256 of its ciphertext, so that an export can be checked before it is
+// decrypted and its integrity shown later.
+type Manifest struct {
+	Format  string         `json:"format"`
+	Created time.Time      `json:"created"`
+	Cases   []ManifestCase `json:"cases"`
+}
+
+// ManifestCase is one case in an export, in the folder named Ref.
+type ManifestCase struct {
+	Ref       string         `json:"ref"`
+	Status    string         `json:"status"`
+	Created   time.Time      `json:"created"`
+	Updated   time.Time      `json:"updated"`
+	Recipient string         `json:"case_recipient"`
+	Files     []ManifestFile `json:"files"`
+}
+
+// ManifestFile is one standard age file of a case.
+type ManifestFile struct {
+	Path      string    `json:"path"` // relative to the export folder
+	Kind      string    `json:"kind"` // "message" or "attachment"
+	ID        int64     `json:"id"`
+	MessageID int64     `json:"message_id"`
+	Author    string    `json:"author,omitempty"` // messages only
+	Created   time.Time `json:"created,omitzero"` // messages only, to the day
+	Size      int64     `json:"size"`
+	SHA256    string    `json:"sha256"`
+}
+
+func runExport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("export", "export --data DIR --out DIR", stderr)
+	data := fs.String("data", "data", "the server's data `DIR`")
+	out := fs.String("out", "", "write the export to `DIR` (must not exist, or be empty)")
+	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	if err := makeEmptyDir(*out); err != nil {
+		return err
+	}
+	db, err := storage.OpenReadOnly(*data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	m := Manifest{Format: manifestFormat, Created: time.Now().UTC().Truncate(time.Second)}
+	ctx := context.Background()
+	var files int
+	err = db.View(ctx, func(v *storage.View) error {
+		cases, err := v.Cases(ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range cases {
+			mc := ManifestCase{Ref: c.Ref, Status: c.Status, Created: c.CreatedAt, Updated: c.UpdatedAt, Recipient: c.Recipient}
+			if err := os.Mkdir(filepath.Join(*out, c.Ref), 0o700); err != nil {
+				return err
+			}
+			msgs, err := v.Messages(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			for _, msg := range msgs {
+				rel := filepath.Join(c.Ref, fmt.Sprintf("message-%d.age", msg.ID))
+				sum, size, err := writeExportFile(filepath.Join(*out, rel), bytesReader(msg.Ciphertext))
+				if err != nil {
+					return err
+				}
+				mc.Files = append(mc.Files, ManifestFile{Path: filepath.ToSlash(rel), Kind: "message", ID: msg.ID,
+					MessageID: msg.ID, Author: msg.Author, Created: msg.CreatedAt, Size: size, SHA256: sum})
+				for _, a := range msg.Attachments {
+					_, r, err := v.Attachment(ctx, a.ID)
+					if err != nil {
+						return err
+					}
+					rel := filepath.Join(c.Ref, fmt.Sprintf("attachment-%d.age", a.ID))
+					sum, size, err := writeExportFile(filepath.Join(*out, rel), r)
+					if err != nil {
+						return err
+					}
+					if size != a.Size {
+						return fmt.Errorf("attachment %d: stored size %d, read %d", a.ID, a.Size, size)
+					}
+					mc.Files = append(mc.Files, ManifestFile{Path: filepath.ToSlash(rel), Kind: "attachment", ID: a.ID,
+						MessageID: msg.ID, Size: size, SHA256: sum})
+				}
+			}
+			files += len(mc.Files)
+			m.Cases = append(m.Cases, mc)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("failed to export: %w", err)
+	}
+	body, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeNewFile(filepath.Join(*out, "manifest.json"), append(body, '\n')); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "exported %d cases (%d age files) to %s\n", len(m.Cases), files, *out)
+	return nil
+}
+
+// makeEmptyDir creates dir, or accepts it if it exists and is empty.
+func makeEmptyDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	if len(entries) > 0 {
+		return fmt.Errorf("%s is not empty", dir)
+	}
+	return nil
+}
+
+func writeExportFile(path string, r io.Reader) (sum string, size int64, err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", 0, err
+	}
+	h := sha256.New()
+	size, err = io.Copy(io.MultiWriter(f, h), r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("failed to write %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), size, nil
+}

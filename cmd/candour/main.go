@@ -1,0 +1,57 @@
+// Command candour runs the Candour whistleblower service and its offline
+// tools. See `candour help`.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `Candour: an anonymous, encrypted reporting service.
+
+Usage:
+  candour serve   [--addr HOST:PORT] [--data DIR] [--recipients FILE] …
+  candour keygen  [-o FILE] [--classic]
+  candour export  --data DIR --out DIR
+  candour decrypt -i IDENTITY [-o DIR] EXPORT_DIR
+
+Run "candour COMMAND -h" for the flags of a command. Every flag of serve can
+also be set through an environment variable: --max-upload is CANDOUR_MAX_UPLOAD.
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = runServe(args[1:], stderr)
+	case "keygen":
+		err = runKeygen(args[1:], stdout, stderr)
+	case "export":
+		err = runExport(args[1:], stdout, stderr)
+	case "decrypt":
+		err = runDecrypt(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "candour: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err == errUsage {
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "candour %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}

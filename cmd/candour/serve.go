@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/server"
+	"github.com/candour/candour/storage"
+)
+
+func runServe(args []string, stderr io.Writer) error {
+	fs := newFlags("serve", "serve [flags]", stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
+	data := fs.String("data", "data", "keep the database in `DIR`")
+	recipientsFile := fs.String("recipients", "", "the organisation's age recipients `FILE` (one public key per line); "+
+		"if empty, a DEMO key pair is generated in --demo-keys")
+	demoKeys := fs.String("demo-keys", "demo-keys", "where a DEMO key pair is kept when no --recipients is given (`DIR`)")
+	org := fs.String("org-name", "", "the organisation shown to reporters as running the service")
+	onion := fs.String("onion-address", "", "advertise this v3 onion `ADDRESS` in an Onion-Location header")
+	https := fs.Bool("https", false, "the service is reached over HTTPS (directly or via a proxy): Secure cookies and HSTS")
+	maxUpload := fs.Int64("max-upload", server.DefaultMaxUploadBytes, "largest submission in `BYTES`, all files included")
+	maxFile := fs.Int64("max-file", server.DefaultMaxFileBytes, "largest single file in `BYTES`")
+	maxFiles := fs.Int("max-files", server.DefaultMaxFiles, "most files per submission")
+	maxText := fs.Int("max-text", server.DefaultMaxTextBytes, "longest message text in `BYTES`")
+	kdfTime := fs.Uint("kdf-time", crypto.DefaultKDFTime, "Argon2id passes for case codes")
+	kdfMem := fs.Uint("kdf-memory-mib", crypto.DefaultKDFMemoryKiB/1024, "Argon2id memory for case codes, in MiB")
+	kdfThreads := fs.Uint("kdf-threads", crypto.DefaultKDFThreads, "Argon2id lanes for case codes")
+	kdfConc := fs.Int("kdf-concurrency", 2, "most Argon2id derivations at once (bounds their memory)")
+	loginFloor := fs.Duration("login-floor", time.Second, "least time a follow-up login takes, right or wrong")
+	readTimeout := fs.Duration("read-timeout", time.Hour, "longest time to receive one request, upload included")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args, true); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("invalid --log-level: %v", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	demo := false
+	if *recipientsFile == "" {
+		path, err := ensureDemoKeys(*demoKeys)
+		if err != nil {
+			return fmt.Errorf("failed to make demo keys: %w", err)
+		}
+		*recipientsFile, demo = path, true
+		abs, _ := filepath.Abs(*demoKeys)
+		log.Warn("DEMO MODE: no --recipients given, so reports are encrypted to a demo key pair whose secret key is on this machine. "+
+			"Use it only to try Candour; never for real reports.", "demo_keys", abs,
+			"identity", filepath.Join(abs, demoIdentityFile))
+		if *org == "" {
+			*org = "Demo Watchdog"
+		}
+	}
+	f, err := os.Open(*recipientsFile)
+	if err != nil {
+		return fmt.Errorf("failed to open recipients: %w", err)
+	}
+	recipients, err := crypto.ParseRecipients(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+
+	db, err := storage.Open(*data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	srv, err := server.New(server.Config{
+		OrgName:        *org,
+		Recipients:     recipients,
+		KDF:            crypto.KDFParams{Time: uint32(*kdfTime), MemoryKiB: uint32(*kdfMem) * 1024, Threads: uint8(*kdfThreads)},
+		KDFConcurrency: *kdfConc,
+		LoginFloor:     *loginFloor,
+		MaxUploadBytes: *maxUpload,
+		MaxFileBytes:   *maxFile,
+		MaxFiles:       *maxFiles,
+		MaxTextBytes:   *maxText,
+		HTTPS:          *https,
+		OnionAddress:   *onion,
+		Demo:           demo,
+		ReadTimeout:    *readTimeout,
+		Logger:         log,
+	}, db)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	log.Info("candour is listening", "url", "http://"+ln.Addr().String(), "data", *data,
+		"recipients", recipients.Len(), "kind", recipients.Kind().String())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+const (
+	demoIdentityFile   = "DEMO-identity.txt"
+	demoRecipientsFile = "DEMO-recipients.txt"
+)
+
+// ensureDemoKeys makes (once) a clearly labelled demo key pair and returns
+// the recipients file.
+func ensureDemoKeys(dir string) (string, error) {
+	rpath := filepath.Join(dir, demoRecipientsFile)
+	if _, err := os.Stat(rpath); err == nil {
+		return rpath, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	secret, public, err := generateIdentity(false)
+	if err != nil {
+		return "", err
+	}
+	const warning = "# DEMO KEY for trying Candour only. It was generated by `candour serve` because no\n" +
+		"# --recipients file was given. Anyone who has this file can read every report sent\n" +
+		"# to a server running on the demo keys. Never use it for real reports.\n"
+	if err := writeNewFile(filepath.Join(dir, demoIdentityFile), []byte(identityFile(secret, public, warning))); err != nil {
+		return "", err
+	}
+	if err := writeNewFile(rpath, []byte(warning+public+"\n")); err != nil {
+		return "", err
+	}
+	return rpath, nil
+}

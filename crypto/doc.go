@@ -1,0 +1,16 @@
+// Package crypto holds every cryptographic decision Candour makes, built on
+// [filippo.io/age] and golang.org/x/crypto. Nothing here implements a
+// primitive.
+//
+// The pieces, in the order a report meets them:
+//
+//   - [ParseRecipients] reads the organisation's age recipients file and
+//     refuses a mix of post-quantum and classic keys.
+//   - [NewCaseCode] makes the reporter's only credential; [ParseCaseCode]
+//     forgives the ways people mistype it.
+//   - [KDFParams.Derive] turns a case code into a [CaseKeys]: a lookup id that
+//     finds the case and a key that unwraps the case's own age identity
+//     ([WrapCaseIdentity], [UnwrapCaseIdentity]).
+//   - [Encrypt] writes one standard age file to the organisation and the case.
+//   - [Message] is the versioned structure inside each message's age file.
+package crypto

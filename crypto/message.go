@@ -1,0 +1,120 @@
+package crypto
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"filippo.io/age"
+)
+
+// MessageVersion is the version of the Message structure written today.
+const MessageVersion = 1
+
+// MaxMessageCiphertext bounds what OpenMessage will read: a message holds
+// text and attachment metadata, never attachment bytes.
+const MaxMessageCiphertext = 4 << 20
+
+// Message is the plaintext inside each message's age file. Everything that
+// would describe the report (its text, the names, types and sizes of its
+// files) lives here, so the database knows only ids and ciphertext sizes.
+type Message struct {
+	Version     int          `json:"v"`
+	Text        string       `json:"text"`
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// Attachment describes one attachment of a message. The bytes are a separate
+// age file, found by ID.
+type Attachment struct {
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"` // hex SHA-256 of the bytes as stored (before encryption)
+}
+
+// SealMessage encodes m and encrypts it into one age file to recipients.
+func SealMessage(m Message, recipients []age.Recipient) ([]byte, error) {
+	if !utf8.ValidString(m.Text) {
+		return nil, errors.New("message text is not valid UTF-8")
+	}
+	m.Version = MessageVersion
+	plain, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, recipients...)
+	if err != nil {
+		return nil, fmt.Errorf("failed to encrypt message: %w", err)
+	}
+	if _, err := w.Write(plain); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// OpenMessage decrypts and decodes a message sealed by SealMessage.
+func OpenMessage(ciphertext []byte, identities ...age.Identity) (Message, error) {
+	r, err := age.Decrypt(bytes.NewReader(ciphertext), identities...)
+	if err != nil {
+		return Message{}, fmt.Errorf("failed to decrypt message: %w", err)
+	}
+	plain, err := io.ReadAll(io.LimitReader(r, MaxMessageCiphertext))
+	if err != nil {
+		return Message{}, fmt.Errorf("failed to decrypt message: %w", err)
+	}
+	return DecodeMessage(plain)
+}
+
+// DecodeMessage decodes a decrypted message.
+func DecodeMessage(plain []byte) (Message, error) {
+	var m Message
+	if err := json.Unmarshal(plain, &m); err != nil {
+		return Message{}, fmt.Errorf("malformed message: %w", err)
+	}
+	if m.Version < 1 || m.Version > MessageVersion {
+		return Message{}, fmt.Errorf("unsupported message version %d", m.Version)
+	}
+	return m, nil
+}
+
+// CleanAttachmentName makes an attachment's name safe to show and to write
+// as a file name: no directories, no control or format characters, no
+// leading dots, at most 200 bytes of valid UTF-8. Names inside a message
+// come from the sender and must be treated as hostile by every reader.
+func CleanAttachmentName(name string) string {
+	name = strings.ToValidUTF8(name, "_")
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case unicode.IsControl(r), unicode.Is(unicode.Cf, r), r == utf8.RuneError:
+			b.WriteRune('_')
+		case strings.ContainsRune(`<>:"|?*`, r):
+			b.WriteRune('_')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	name = strings.TrimLeft(strings.TrimSpace(b.String()), ".")
+	for len(name) > 200 {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	if name == "" {
+		name = "attachment"
+	}
+	return name
+}

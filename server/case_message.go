@@ -1,0 +1,62 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/storage"
+)
+
+var errEmptyMessage = &userError{status: http.StatusBadRequest, title: "Your message is empty",
+	message: "Please write something, attach a file, or both. Nothing was saved.", back: "/case"}
+
+// handleCaseMessage adds a reporter's message to their case. The CSRF token
+// is the first part of the streamed form and is checked before anything is
+// stored.
+func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
+	sess, ok := s.session(c)
+	if !ok {
+		refuseRest(c)
+		return errSessionEnded
+	}
+	release, err := s.acquireUpload(c.Context())
+	if err != nil {
+		refuseRest(c)
+		return err
+	}
+	defer release()
+	ctx := c.Context()
+	cs, err := s.db.Case(ctx, sess.caseID)
+	if err != nil {
+		refuseRest(c)
+		return err
+	}
+	recipients, err := s.cfg.Recipients.ForCase(cs.Recipient)
+	if err != nil {
+		refuseRest(c)
+		return err
+	}
+	up, err := s.receive(c, recipients, sess.checkCSRF)
+	if err != nil {
+		return err
+	}
+	if up.text == "" && len(up.files) == 0 {
+		return errEmptyMessage
+	}
+	sealed, err := crypto.SealMessage(crypto.Message{Text: up.text, Attachments: up.files}, recipients)
+	if err != nil {
+		s.discard(ctx, up)
+		return err
+	}
+	if _, err := s.db.AddMessage(ctx, cs.ID, storage.NewMessage{
+		Author: storage.AuthorReporter, Ciphertext: sealed, AttachmentIDs: up.ids,
+	}); err != nil {
+		s.discard(ctx, up)
+		return fmt.Errorf("failed to store message: %w", err)
+	}
+	// Committed durably: only now may the reporter be told it was sent.
+	return c.Redirect("/case?sent=1", http.StatusSeeOther)
+}

@@ -1,0 +1,93 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/storage"
+)
+
+// statusText is how a status reads to the reporter. Internal notes and the
+// assignee are never shown to them.
+var statusText = map[string][2]string{
+	storage.StatusNew:              {"New", "Your report has arrived and is waiting to be read by a caseworker."},
+	storage.StatusInReview:         {"In review", "A caseworker is looking into your report."},
+	storage.StatusAwaitingReporter: {"Waiting for you", "A caseworker has asked you something. Please read their message below."},
+	storage.StatusReferred:         {"Referred", "Your report has been passed on for further action."},
+	storage.StatusClosed:           {"Closed", "This case is closed. You can still read it and add a message."},
+}
+
+type caseMessage struct {
+	Mine        bool
+	Date        time.Time
+	Text        string
+	Attachments []crypto.Attachment
+}
+
+type casePage struct {
+	uploadLimits
+	Status     string
+	StatusHelp string
+	Sent       bool
+	Error      string
+	CSRF       string
+	Messages   []caseMessage
+}
+
+// thread decrypts a case's messages with the case identity, in memory.
+func (s *Server) thread(ctx context.Context, sess *session) ([]caseMessage, error) {
+	msgs, err := s.db.Messages(ctx, sess.caseID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]caseMessage, 0, len(msgs))
+	for _, m := range msgs {
+		plain, err := crypto.OpenMessage(m.Ciphertext, sess.identity.Identity())
+		if err != nil {
+			return nil, fmt.Errorf("failed to open message %d: %w", m.ID, err)
+		}
+		// Only attachments stored with this very message are offered.
+		linked := map[int64]bool{}
+		for _, a := range m.Attachments {
+			linked[a.ID] = true
+		}
+		var atts []crypto.Attachment
+		for _, a := range plain.Attachments {
+			if linked[a.ID] {
+				a.Name = crypto.CleanAttachmentName(a.Name)
+				atts = append(atts, a)
+			}
+		}
+		out = append(out, caseMessage{Mine: m.Author == storage.AuthorReporter, Date: m.CreatedAt,
+			Text: plain.Text, Attachments: atts})
+	}
+	return out, nil
+}
+
+func (s *Server) handleCaseView(c *fiber.Ctx) error {
+	sess, ok := s.session(c)
+	if !ok {
+		return c.Redirect("/followup", http.StatusSeeOther)
+	}
+	cs, err := s.db.Case(c.Context(), sess.caseID)
+	if err != nil {
+		return err
+	}
+	msgs, err := s.thread(c.Context(), sess)
+	if err != nil {
+		return err
+	}
+	st := statusText[cs.Status]
+	if st[0] == "" {
+		st = [2]string{"In progress", "Your case is being handled."}
+	}
+	return s.render(c, http.StatusOK, "case", "Your case", casePage{
+		uploadLimits: s.limits(), Status: st[0], StatusHelp: st[1],
+		Sent: c.Query("sent") == "1", CSRF: sess.csrf, Messages: msgs,
+	})
+}

@@ -1,0 +1,35 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"github.com/candour/candour/frontend"
+)
+
+// routes is the whole route table.
+func (s *Server) routes() {
+	app := s.app
+	app.Use(recover.New())
+	app.Use(s.securityHeaders)
+
+	app.Use("/static", filesystem.New(filesystem.Config{
+		Root:   http.FS(frontend.Static()),
+		MaxAge: 3600,
+	}))
+
+	app.Get("/", s.handleIndex)
+	app.Get("/report", s.handleReportForm)
+	app.Post("/report", s.handleReportSubmit)
+	app.Get("/followup", s.handleFollowupForm)
+	app.Post("/followup", s.handleFollowupCheck)
+	app.Get("/case", s.handleCaseView)
+	app.Post("/case/message", s.handleCaseMessage)
+	app.Get("/case/attachment/:id<int>", s.handleAttachmentDownload)
+	app.Post("/case/logout", s.handleCaseLogout)
+
+	app.Use(func(c *fiber.Ctx) error { return errNotFound })
+}

@@ -1,0 +1,244 @@
+// Package server is Candour's HTTP service: the reporter portal (no
+// JavaScript, no cookies before a follow-up login) built on Fiber.
+//
+// The server encrypts, then stores: every report, message and attachment is
+// streamed through age to the organisation's recipients (and the case's own)
+// before a byte reaches storage. It holds no key that decrypts reports; the
+// only secret it ever sees is a case identity, unwrapped in memory for the
+// length of a reporter's follow-up session.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/frontend"
+	"github.com/candour/candour/storage"
+)
+
+// Config is the server's configuration. Zero values take the defaults below.
+type Config struct {
+	// OrgName is shown to reporters as who runs the service.
+	OrgName string
+	// Recipients are the organisation's age public keys.
+	Recipients *crypto.Recipients
+	// KDF is the Argon2id cost for new case codes (its salt is ignored: the
+	// stored one is used).
+	KDF crypto.KDFParams
+	// KDFConcurrency bounds simultaneous Argon2id derivations, and so their
+	// memory: KDFConcurrency × KDF.MemoryKiB.
+	KDFConcurrency int
+	// LoginFloor is the least time a follow-up login takes, right or wrong,
+	// so that timing says nothing about why a code was refused.
+	LoginFloor time.Duration
+
+	// Upload limits, enforced while streaming.
+	MaxUploadBytes int64 // whole request
+	MaxFileBytes   int64 // one attachment
+	MaxFiles       int   // attachments per submission
+	MaxTextBytes   int   // the text of one message
+	// MaxConcurrentUploads bounds uploads in progress; more wait, then are
+	// told to try again.
+	MaxConcurrentUploads int
+
+	// Follow-up sessions: idle timeout and absolute lifetime.
+	SessionIdle time.Duration
+	SessionMax  time.Duration
+
+	// HTTPS marks the service as reached over TLS (directly or through a
+	// proxy): cookies become Secure and HSTS is sent.
+	HTTPS bool
+	// OnionAddress, if set (e.g. "abc…xyz.onion"), is advertised in an
+	// Onion-Location header.
+	OnionAddress string
+	// Demo marks an installation running on generated demo keys; every page
+	// says so.
+	Demo bool
+
+	// ReadTimeout bounds one request including its body (a large upload over
+	// Tor needs a long one); IdleTimeout bounds a kept-alive connection.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+
+	// Logger receives operational events. It never receives report content,
+	// case codes, keys, or any reporter's network data.
+	Logger *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultMaxUploadBytes = 2 << 30 // 2 GiB
+	DefaultMaxFileBytes   = 1 << 30 // 1 GiB
+	DefaultMaxFiles       = 20
+	DefaultMaxTextBytes   = 256 << 10
+)
+
+func (c *Config) setDefaults() {
+	if c.OrgName == "" {
+		c.OrgName = "the watchdog"
+	}
+	if c.KDF.Time == 0 {
+		c.KDF = crypto.KDFParams{Time: crypto.DefaultKDFTime, MemoryKiB: crypto.DefaultKDFMemoryKiB, Threads: crypto.DefaultKDFThreads}
+	}
+	if c.KDFConcurrency <= 0 {
+		c.KDFConcurrency = 2
+	}
+	if c.LoginFloor == 0 {
+		c.LoginFloor = time.Second
+	}
+	if c.MaxUploadBytes <= 0 {
+		c.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if c.MaxFileBytes <= 0 {
+		c.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if c.MaxFiles <= 0 {
+		c.MaxFiles = DefaultMaxFiles
+	}
+	if c.MaxTextBytes <= 0 {
+		c.MaxTextBytes = DefaultMaxTextBytes
+	}
+	if c.MaxConcurrentUploads <= 0 {
+		c.MaxConcurrentUploads = 16
+	}
+	if c.SessionIdle <= 0 {
+		c.SessionIdle = 15 * time.Minute
+	}
+	if c.SessionMax <= 0 {
+		c.SessionMax = time.Hour
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = time.Hour
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Minute
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 2 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+// Server is a running Candour service.
+type Server struct {
+	cfg      Config
+	db       *storage.DB
+	app      *fiber.App
+	pages    *frontend.Templates
+	kdf      *kdfPool
+	uploads  chan struct{}
+	sessions *sessionStore
+	log      *slog.Logger
+
+	// kdfCurrent derives new case codes; kdfSets (newest first) are tried
+	// at follow-up login, so codes made under older parameters still work.
+	kdfCurrent kdfSet
+	kdfSets    []kdfSet
+	// dummyCode stands in for malformed input, so that it costs the same
+	// derivations as a well-formed wrong code.
+	dummyCode crypto.CaseCode
+}
+
+type kdfSet struct {
+	id     int64
+	params crypto.KDFParams
+}
+
+// New prepares a server over db. It does not listen yet.
+func New(cfg Config, db *storage.DB) (*Server, error) {
+	cfg.setDefaults()
+	if cfg.Recipients == nil || cfg.Recipients.Len() == 0 {
+		return nil, errors.New("no organisation recipients configured")
+	}
+	if err := cfg.KDF.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid kdf parameters: %w", err)
+	}
+	pages, err := frontend.Parse()
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := crypto.NewKDFParams(cfg.KDF.Time, cfg.KDF.MemoryKiB, cfg.KDF.Threads)
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	current, err := db.EnsureKDFParams(ctx, storage.KDFParams{
+		Time: fresh.Time, MemoryKiB: fresh.MemoryKiB, Threads: fresh.Threads, Salt: fresh.Salt,
+	})
+	if err != nil {
+		return nil, err
+	}
+	stored, err := db.KDFParamSets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var sets []kdfSet
+	for _, p := range stored {
+		sets = append(sets, kdfSet{id: p.ID, params: crypto.KDFParams{
+			Time: p.Time, MemoryKiB: p.MemoryKiB, Threads: p.Threads, Salt: p.Salt}})
+	}
+	dummy, err := crypto.NewCaseCode()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		dummyCode: dummy,
+		cfg:       cfg,
+		db:        db,
+		pages:     pages,
+		kdf:       newKDFPool(cfg.KDFConcurrency),
+		uploads:   make(chan struct{}, cfg.MaxConcurrentUploads),
+		sessions:  newSessionStore(cfg.SessionIdle, cfg.SessionMax),
+		log:       cfg.Logger,
+		kdfSets:   sets,
+		kdfCurrent: kdfSet{id: current.ID, params: crypto.KDFParams{
+			Time: current.Time, MemoryKiB: current.MemoryKiB, Threads: current.Threads, Salt: current.Salt}},
+	}
+	s.app = fiber.New(fiber.Config{
+		// Uploads are parsed by our own streaming code: with these two
+		// settings fasthttp never parses a multipart body itself and never
+		// writes a part to a temporary file (see DESIGN.md, pitfalls).
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		// With streaming, this is only how much of a body is buffered in
+		// memory before the handler runs; limits are enforced by handlers.
+		BodyLimit:             1 << 20,
+		ReadBufferSize:        16 << 10,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		DisableStartupMessage: true,
+		ErrorHandler:          s.handleError,
+		// Fiber's default is to trust nothing from proxies; keep it, so
+		// that no forwarded address is ever read.
+		EnableTrustedProxyCheck: false,
+	})
+	s.routes()
+	return s, nil
+}
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.app.Listener(ln)
+}
+
+// Shutdown stops accepting connections and waits for requests in progress,
+// until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.sessions.close()
+	return s.app.ShutdownWithContext(ctx)
+}
+
+// Test hook: the app, for in-process tests of handlers.
+func (s *Server) handler() *fiber.App { return s.app }

@@ -1,0 +1,128 @@
+package server
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"sync"
+	"time"
+
+	"github.com/candour/candour/crypto"
+)
+
+// A follow-up session lives only in this process's memory: the case
+// identity unwrapped by the reporter's code is needed to show their thread,
+// and it must never reach the disk. A restart ends every session.
+type session struct {
+	caseID   int64
+	identity *crypto.CaseIdentity
+	csrf     string
+	created  time.Time
+	lastSeen time.Time
+}
+
+const maxSessions = 10000
+
+type sessionStore struct {
+	mu       sync.Mutex
+	byHash   map[[32]byte]*session
+	idle     time.Duration
+	lifetime time.Duration
+	now      func() time.Time
+	stop     chan struct{}
+	once     sync.Once
+}
+
+func newSessionStore(idle, lifetime time.Duration) *sessionStore {
+	s := &sessionStore{byHash: map[[32]byte]*session{}, idle: idle, lifetime: lifetime,
+		now: time.Now, stop: make(chan struct{})}
+	go s.sweep()
+	return s
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// create starts a session and returns its token, for the cookie. Only a hash
+// of the token is kept, so the map holds nothing a reader of memory could
+// present as a cookie.
+func (s *sessionStore) create(caseID int64, id *crypto.CaseIdentity) (string, *session, bool) {
+	token := randomToken()
+	now := s.now()
+	sess := &session{caseID: caseID, identity: id, csrf: randomToken(), created: now, lastSeen: now}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireLocked(now)
+	if len(s.byHash) >= maxSessions {
+		return "", nil, false
+	}
+	s.byHash[sha256.Sum256([]byte(token))] = sess
+	return token, sess, true
+}
+
+// get returns the live session for token and marks it used.
+func (s *sessionStore) get(token string) (*session, bool) {
+	if token == "" {
+		return nil, false
+	}
+	key := sha256.Sum256([]byte(token))
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.byHash[key]
+	if !ok {
+		return nil, false
+	}
+	if s.expired(sess, now) {
+		delete(s.byHash, key)
+		return nil, false
+	}
+	sess.lastSeen = now
+	return sess, true
+}
+
+func (s *sessionStore) remove(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.byHash, sha256.Sum256([]byte(token)))
+}
+
+func (s *sessionStore) expired(sess *session, now time.Time) bool {
+	return now.Sub(sess.lastSeen) > s.idle || now.Sub(sess.created) > s.lifetime
+}
+
+func (s *sessionStore) expireLocked(now time.Time) {
+	for k, sess := range s.byHash {
+		if s.expired(sess, now) {
+			delete(s.byHash, k)
+		}
+	}
+}
+
+func (s *sessionStore) sweep() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.mu.Lock()
+			s.expireLocked(s.now())
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *sessionStore) close() { s.once.Do(func() { close(s.stop) }) }
+
+// checkCSRF compares a submitted token with the session's in constant time.
+func (sess *session) checkCSRF(got string) bool {
+	return subtle.ConstantTimeCompare([]byte(got), []byte(sess.csrf)) == 1
+}

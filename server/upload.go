@@ -1,0 +1,321 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"filippo.io/age"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/crypto"
+)
+
+// upload is what a streamed multipart submission yielded: the text, the
+// CSRF token if one was sent, and the attachments already stored (pending)
+// as age ciphertext.
+type upload struct {
+	text  string
+	files []crypto.Attachment
+	ids   []int64
+}
+
+// errLimit builds the page for an input over a limit. Nothing is saved.
+func (s *Server) errLimit(what string) *userError {
+	return &userError{status: http.StatusRequestEntityTooLarge, title: "Your submission is too large",
+		message: what + " Nothing was saved. This service accepts up to " +
+			humanBytes(s.cfg.MaxFileBytes) + " per file, " + fmt.Sprint(s.cfg.MaxFiles) + " files and " +
+			humanBytes(s.cfg.MaxUploadBytes) + " in total. You can send further files later as messages on your case.",
+	}
+}
+
+func badUpload(msg string) *userError {
+	return &userError{status: http.StatusBadRequest, title: "The submission could not be read",
+		message: msg + " Nothing was saved. Please go back and try again."}
+}
+
+var errCSRF = &userError{status: http.StatusForbidden, title: "The form has expired",
+	message: "This form is no longer valid. Nothing was saved. Please open your case again and resend."}
+
+// acquireUpload takes one of the bounded upload slots.
+func (s *Server) acquireUpload(ctx context.Context) (release func(), err error) {
+	t := time.NewTimer(30 * time.Second)
+	defer t.Stop()
+	select {
+	case s.uploads <- struct{}{}:
+		return func() { <-s.uploads }, nil
+	case <-t.C:
+		return nil, errBusy
+	case <-ctx.Done():
+		return nil, errBusy
+	}
+}
+
+// limitedBody fails with errTooLarge once more than n bytes were read.
+type limitedBody struct {
+	r        io.Reader
+	n        int64
+	exceeded bool
+}
+
+var errTooLarge = errors.New("request body over limit")
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		l.exceeded = true
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	if l.n < 0 {
+		l.exceeded = true
+		return n, errTooLarge
+	}
+	return n, err
+}
+
+// bodyStream returns the request body as a stream, never buffering it whole.
+func bodyStream(c *fiber.Ctx) io.Reader {
+	if r := c.Context().RequestBodyStream(); r != nil {
+		return r
+	}
+	return bytes.NewReader(nil)
+}
+
+// refuseRest makes sure an unread body is not taken for the next request.
+// It reads a little more so that a browser still sending sees our answer
+// rather than a reset connection, then closes the connection.
+func refuseRest(c *fiber.Ctx) {
+	io.CopyN(io.Discard, bodyStream(c), 4<<20)
+	c.Context().SetConnectionClose()
+}
+
+// receive parses the multipart body of c as a stream. Text fields are read
+// into memory up to their limits; each file part is encrypted to recipients
+// chunk by chunk straight into storage, so memory stays bounded and no byte
+// of plaintext reaches a disk, whatever the size. If csrf is non-nil, the
+// first part must be a "csrf" field that it accepts, before anything is
+// stored. On any error every attachment stored so far is deleted.
+func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(string) bool) (_ *upload, err error) {
+	mediaType, params, perr := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if perr != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
+		c.Context().SetConnectionClose()
+		return nil, badUpload("The form was not sent as expected.")
+	}
+	if cl := int64(c.Request().Header.ContentLength()); cl > s.cfg.MaxUploadBytes {
+		c.Context().SetConnectionClose()
+		return nil, s.errLimit("Your submission is larger than this service accepts.")
+	}
+
+	ctx := context.WithoutCancel(c.Context())
+	up := &upload{}
+	defer func() {
+		if err != nil {
+			if derr := s.db.DeletePending(ctx, up.ids...); derr != nil {
+				s.log.Error("failed to delete a rejected upload", "err", derr)
+			}
+			refuseRest(c)
+		}
+	}()
+
+	body := &limitedBody{r: bodyStream(c), n: s.cfg.MaxUploadBytes}
+	mr := multipart.NewReader(body, params["boundary"])
+	tooLarge := func(e error) error {
+		if body.exceeded {
+			return s.errLimit("Your submission is larger than this service accepts.")
+		}
+		return e
+	}
+	maxParts := s.cfg.MaxFiles + 8
+	sawText, sawCSRF := false, false
+	buf := make([]byte, 256<<10)
+	for parts := 0; ; parts++ {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, tooLarge(badUpload("The form data was incomplete or malformed."))
+		}
+		if parts >= maxParts {
+			return nil, badUpload("The form had too many parts.")
+		}
+		name := part.FormName()
+		if csrf != nil && !sawCSRF {
+			if name != "csrf" {
+				return nil, errCSRF
+			}
+			tok, err := readField(part, 256)
+			if err != nil || !csrf(tok) {
+				return nil, errCSRF
+			}
+			sawCSRF = true
+			continue
+		}
+		switch name {
+		case "body":
+			if sawText {
+				return nil, badUpload("The form had the text field twice.")
+			}
+			sawText = true
+			text, err := readField(part, s.cfg.MaxTextBytes)
+			if errors.Is(err, errFieldTooLong) {
+				return nil, s.errLimit(fmt.Sprintf("Your text is longer than %s.", humanBytes(int64(s.cfg.MaxTextBytes))))
+			}
+			if err != nil {
+				return nil, tooLarge(badUpload("The text could not be read."))
+			}
+			if !utf8.ValidString(text) {
+				return nil, badUpload("The text was not valid Unicode (UTF-8).")
+			}
+			up.text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
+		case "attachments":
+			if err := s.receiveFile(ctx, part, recipients, up, buf); err != nil {
+				return nil, tooLarge(err)
+			}
+		default:
+			// Unknown fields are read and dropped, within bounds.
+			if _, err := readField(part, 4<<10); err != nil {
+				return nil, tooLarge(badUpload("The form had an unexpected field."))
+			}
+		}
+		part.Close()
+	}
+	if csrf != nil && !sawCSRF {
+		return nil, errCSRF
+	}
+	return up, nil
+}
+
+var errFieldTooLong = errors.New("field too long")
+
+func readField(part *multipart.Part, limit int) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(part, int64(limit)+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > limit {
+		return "", errFieldTooLong
+	}
+	return string(b), nil
+}
+
+// receiveFile encrypts one file part into a pending attachment.
+func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipients []age.Recipient, up *upload, buf []byte) error {
+	// A file input left empty is sent as a part with no file name and no
+	// content: skip it.
+	first := make([]byte, 1)
+	n, err := io.ReadFull(part, first)
+	if n == 0 {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			if part.FileName() == "" {
+				return nil
+			}
+			err = nil // an empty file with a name is kept: it is what was sent
+		} else if err != nil {
+			return badUpload("A file could not be read.")
+		}
+	}
+	if len(up.files) >= s.cfg.MaxFiles {
+		return s.errLimit(fmt.Sprintf("You attached more than %d files.", s.cfg.MaxFiles))
+	}
+	aw, err := s.db.NewAttachment(ctx)
+	if err != nil {
+		return err
+	}
+	up.ids = append(up.ids, aw.ID())
+	enc, err := age.Encrypt(aw, recipients...)
+	if err != nil {
+		return fmt.Errorf("failed to start encryption: %w", err)
+	}
+	h := sha256.New()
+	src := io.MultiReader(bytes.NewReader(first[:n]), part)
+	limited := io.LimitReader(src, s.cfg.MaxFileBytes+1)
+	dst := &errWriter{w: io.MultiWriter(h, enc)}
+	size, err := io.CopyBuffer(dst, limited, buf)
+	if dst.err != nil {
+		return dst.err // encryption or storage failed: not the sender's fault
+	}
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			return err
+		}
+		return badUpload("A file was cut off before it was complete.")
+	}
+	if size > s.cfg.MaxFileBytes {
+		return s.errLimit(fmt.Sprintf("A file is larger than %s.", humanBytes(s.cfg.MaxFileBytes)))
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	if err := aw.Close(); err != nil {
+		return err
+	}
+	up.files = append(up.files, crypto.Attachment{
+		ID:     aw.ID(),
+		Name:   crypto.CleanAttachmentName(part.FileName()),
+		Type:   cleanMediaType(part.Header.Get("Content-Type")),
+		Size:   size,
+		SHA256: hex.EncodeToString(h.Sum(nil)),
+	})
+	return nil
+}
+
+func cleanMediaType(s string) string {
+	mt, _, err := mime.ParseMediaType(s)
+	if err != nil || len(mt) > 100 || !strings.Contains(mt, "/") {
+		return "application/octet-stream"
+	}
+	return mt
+}
+
+// discard deletes pending attachments after a failure that came after the
+// upload itself (sealing or committing the message).
+func (s *Server) discard(ctx context.Context, up *upload) {
+	if up == nil {
+		return
+	}
+	if err := s.db.DeletePending(context.WithoutCancel(ctx), up.ids...); err != nil {
+		s.log.Error("failed to delete pending attachments", "err", err)
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// errWriter remembers a write error, to tell a failure of ours from a
+// failure of the sender's stream in io.Copy.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil {
+		e.err = err
+	}
+	return n, err
+}

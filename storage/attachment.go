@@ -1,0 +1,191 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ChunkSize is the most ciphertext one chunk row holds. Memory per upload is
+// about one chunk.
+const ChunkSize = 1 << 20
+
+// AttachmentWriter streams one attachment's ciphertext into the database,
+// a chunk per transaction, so that a large upload never holds the writer for
+// long. The attachment stays pending (invisible, linked to no message) until
+// a message naming it is committed; Abort, or the next Open, deletes it.
+type AttachmentWriter struct {
+	db     *DB
+	ctx    context.Context
+	id     int64
+	buf    []byte
+	seq    int64
+	size   int64
+	closed bool
+	err    error
+}
+
+// NewAttachment starts a pending attachment.
+func (db *DB) NewAttachment(ctx context.Context) (*AttachmentWriter, error) {
+	w := &AttachmentWriter{db: db, ctx: ctx, buf: make([]byte, 0, ChunkSize)}
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id) VALUES (NULL)`)
+		if err != nil {
+			return err
+		}
+		w.id, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to start attachment: %w", err)
+	}
+	return w, nil
+}
+
+// ID is the attachment's id, to be named in its message.
+func (w *AttachmentWriter) ID() int64 { return w.id }
+
+// Size is the number of ciphertext bytes written so far.
+func (w *AttachmentWriter) Size() int64 { return w.size + int64(len(w.buf)) }
+
+// Write buffers p and stores every full chunk.
+func (w *AttachmentWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.closed {
+		return 0, errors.New("attachment already closed")
+	}
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), ChunkSize-len(w.buf))
+		w.buf = append(w.buf, p[:k]...)
+		p, n = p[k:], n+k
+		if len(w.buf) == ChunkSize {
+			if err := w.flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (w *AttachmentWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	err := w.db.write(w.ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(w.ctx,
+			`INSERT INTO attachment_chunks (attachment_id, seq, data) VALUES (?, ?, ?)`, w.id, w.seq, w.buf)
+		return err
+	})
+	if err != nil {
+		w.err = fmt.Errorf("failed to store attachment chunk: %w", err)
+		return w.err
+	}
+	w.seq++
+	w.size += int64(len(w.buf))
+	w.buf = w.buf[:0]
+	return nil
+}
+
+// Close stores the last chunk and records the size. The attachment is still
+// pending until its message is committed.
+func (w *AttachmentWriter) Close() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return nil
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	w.closed = true
+	return w.db.write(w.ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(w.ctx, `UPDATE attachments SET size = ?, chunks = ? WHERE id = ?`, w.size, w.seq, w.id)
+		return err
+	})
+}
+
+// DeletePending deletes attachments that no committed message names. It is
+// how an upload that fails after some chunks were stored leaves nothing
+// behind. Linked attachments are never touched.
+func (db *DB) DeletePending(ctx context.Context, ids ...int64) error {
+	return db.write(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM attachments WHERE id = ? AND message_id IS NULL`, id); err != nil {
+				return fmt.Errorf("failed to delete pending attachment: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+func (db *DB) deletePending(ctx context.Context) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM attachments WHERE message_id IS NULL`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("failed to delete unfinished uploads: %w", err)
+	}
+	return nil
+}
+
+// Attachment returns the attachment's ciphertext as a stream, one chunk in
+// memory at a time. Only attachments linked to a message are readable.
+func (db *DB) Attachment(ctx context.Context, id int64) (AttachmentInfo, io.Reader, error) {
+	return attachment(ctx, db.r, id)
+}
+
+func attachment(ctx context.Context, q querier, id int64) (AttachmentInfo, io.Reader, error) {
+	a := AttachmentInfo{ID: id}
+	err := q.QueryRowContext(ctx,
+		`SELECT size, chunks FROM attachments WHERE id = ? AND message_id IS NOT NULL`, id).Scan(&a.Size, &a.Chunks)
+	if errors.Is(err, sql.ErrNoRows) {
+		return AttachmentInfo{}, nil, ErrNotFound
+	}
+	if err != nil {
+		return AttachmentInfo{}, nil, err
+	}
+	return a, &chunkReader{ctx: ctx, q: q, info: a}, nil
+}
+
+// AttachmentCase returns the id of the case an attachment belongs to.
+func (db *DB) AttachmentCase(ctx context.Context, id int64) (int64, error) {
+	var caseID int64
+	err := db.r.QueryRowContext(ctx,
+		`SELECT m.case_id FROM attachments a JOIN messages m ON m.id = a.message_id WHERE a.id = ?`, id).Scan(&caseID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return caseID, err
+}
+
+type chunkReader struct {
+	ctx  context.Context
+	q    querier
+	info AttachmentInfo
+	seq  int64
+	buf  []byte
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	for len(r.buf) == 0 {
+		if r.seq >= r.info.Chunks {
+			return 0, io.EOF
+		}
+		err := r.q.QueryRowContext(r.ctx,
+			`SELECT data FROM attachment_chunks WHERE attachment_id = ? AND seq = ?`, r.info.ID, r.seq).Scan(&r.buf)
+		if err != nil {
+			return 0, fmt.Errorf("failed to read attachment chunk %d: %w", r.seq, err)
+		}
+		r.seq++
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
+}

@@ -1,0 +1,123 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// Case statuses. The reporter sees the status of their case.
+const (
+	StatusNew              = "new"
+	StatusInReview         = "in_review"
+	StatusAwaitingReporter = "awaiting_reporter"
+	StatusReferred         = "referred"
+	StatusClosed           = "closed"
+)
+
+// Author of a message.
+const (
+	AuthorReporter = "reporter"
+	AuthorStaff    = "staff"
+)
+
+// ErrDuplicate is returned when a unique value (a case reference or lookup
+// id) is already taken; the caller draws a new one.
+var ErrDuplicate = errors.New("duplicate value")
+
+// Case is a case as stored. WrappedIdentity is an age file only the case
+// code opens; Recipient is its public half.
+type Case struct {
+	ID              int64
+	Ref             string
+	KDFID           int64
+	WrappedIdentity []byte
+	Recipient       string
+	Status          string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// NewCase is what CreateCase stores: the case and its first message.
+type NewCase struct {
+	Ref             string
+	LookupID        []byte
+	KDFID           int64
+	WrappedIdentity []byte
+	Recipient       string
+	First           NewMessage
+}
+
+// CreateCase stores a new case with its first message and links the
+// message's attachments, in one durable transaction: when it returns nil the
+// case survives a crash, and when it fails nothing of it exists.
+func (db *DB) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
+	now := db.coarseNow()
+	c := Case{Ref: nc.Ref, KDFID: nc.KDFID, WrappedIdentity: nc.WrappedIdentity, Recipient: nc.Recipient,
+		Status: StatusNew, CreatedAt: time.Unix(now, 0).UTC(), UpdatedAt: time.Unix(now, 0).UTC()}
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO cases (ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			nc.Ref, nc.LookupID, nc.KDFID, nc.WrappedIdentity, nc.Recipient, StatusNew, now, now)
+		if err != nil {
+			var se sqlite3.Error
+			if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+				return ErrDuplicate
+			}
+			return err
+		}
+		if c.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		nc.First.Author = AuthorReporter
+		_, err = insertMessage(ctx, tx, c.ID, nc.First, now)
+		return err
+	})
+	if err != nil {
+		return Case{}, fmt.Errorf("failed to create case: %w", err)
+	}
+	return c, nil
+}
+
+const caseColumns = `id, ref, kdf_id, wrapped_identity, recipient, status, created_at, updated_at`
+
+func scanCase(row interface{ Scan(...any) error }) (Case, error) {
+	var c Case
+	var created, updated int64
+	err := row.Scan(&c.ID, &c.Ref, &c.KDFID, &c.WrappedIdentity, &c.Recipient, &c.Status, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Case{}, ErrNotFound
+	}
+	if err != nil {
+		return Case{}, err
+	}
+	c.CreatedAt, c.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+	return c, nil
+}
+
+// CaseByLookup finds the case whose code derived lookupID under the
+// parameter set kdfID.
+func (db *DB) CaseByLookup(ctx context.Context, kdfID int64, lookupID []byte) (Case, error) {
+	return scanCase(db.r.QueryRowContext(ctx,
+		`SELECT `+caseColumns+` FROM cases WHERE lookup_id = ? AND kdf_id = ?`, lookupID, kdfID))
+}
+
+// Case returns the case with the given id.
+func (db *DB) Case(ctx context.Context, id int64) (Case, error) {
+	return scanCase(db.r.QueryRowContext(ctx, `SELECT `+caseColumns+` FROM cases WHERE id = ?`, id))
+}
+
+// CountRows returns the number of cases, messages, attachments and chunks:
+// what tests and operators use to see that nothing partial was left.
+func (db *DB) CountRows(ctx context.Context) (cases, messages, attachments, chunks int64, err error) {
+	err = db.r.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM cases), (SELECT count(*) FROM messages),
+		(SELECT count(*) FROM attachments), (SELECT count(*) FROM attachment_chunks)`).
+		Scan(&cases, &messages, &attachments, &chunks)
+	return
+}

@@ -1,0 +1,231 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// FileName is the database file inside the data folder.
+const FileName = "candour.db"
+
+// Coarseness is the resolution of every timestamp stored for a case or a
+// message. A precise time of submission can identify a reporter (a shift
+// pattern, a single officer on duty), so the database keeps only the day.
+const Coarseness = 24 * time.Hour
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a Candour database.
+type DB struct {
+	path     string
+	w        *sql.DB // one connection: the only writer
+	r        *sql.DB // read-only pool
+	readOnly bool
+
+	// Now is the clock; tests may replace it before use.
+	Now func() time.Time
+}
+
+type connector struct {
+	dsn    string
+	driver *sqlite3.SQLiteDriver
+}
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return c.driver.Open(c.dsn) }
+func (c connector) Driver() driver.Driver                        { return c.driver }
+
+func openPool(path string, readOnly bool) *sql.DB {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_foreign_keys", "on")
+	q.Set("_secure_delete", "on")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_txlock", "immediate")
+	if readOnly {
+		q.Set("mode", "ro")
+		q.Set("_txlock", "deferred")
+		q.Set("_query_only", "on")
+	}
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	d := &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		// Sorts and temporary indexes stay in memory: nothing spills to a
+		// temp file beside the database.
+		_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
+		return err
+	}}
+	return sql.OpenDB(connector{dsn: dsn, driver: d})
+}
+
+// Open opens (creating if needed) the database in dataDir and migrates it to
+// the current schema. It also removes attachments left pending by an upload
+// that never finished (a crash or a kill mid-upload).
+func Open(dataDir string) (*DB, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("failed to create data folder: %w", err)
+	}
+	path := filepath.Join(dataDir, FileName)
+	db := &DB{path: path, w: openPool(path, false), Now: time.Now}
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	db.w.SetConnMaxLifetime(0)
+	if err := db.w.Ping(); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("failed to open database: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("failed to restrict database permissions: %w", err)
+	}
+	if err := db.migrate(); err != nil {
+		db.w.Close()
+		return nil, err
+	}
+	db.r = openPool(path, true)
+	db.r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
+	if err := db.deletePending(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// OpenReadOnly opens an existing database for reading only, for example to
+// export it while the server runs.
+func OpenReadOnly(dataDir string) (*DB, error) {
+	path := filepath.Join(dataDir, FileName)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no database in %s: %w", dataDir, err)
+	}
+	db := &DB{path: path, r: openPool(path, true), readOnly: true, Now: time.Now}
+	var v int
+	if err := db.r.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		db.r.Close()
+		return nil, fmt.Errorf("failed to open database: %w", err)
+	}
+	if want := len(migrationFiles()); v != want {
+		db.r.Close()
+		return nil, fmt.Errorf("database schema is version %d, this build expects %d: run `candour serve` once to migrate", v, want)
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	var errs []error
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	if db.w != nil {
+		errs = append(errs, db.w.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+func (db *DB) coarseNow() int64 { return db.Now().UTC().Truncate(Coarseness).Unix() }
+
+func migrationFiles() []string {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		panic(err) // the pattern is constant
+	}
+	sort.Strings(names)
+	return names
+}
+
+// migrate runs every embedded migration newer than PRAGMA user_version, each
+// in its own transaction together with the version bump.
+func (db *DB) migrate() error {
+	var current int
+	if err := db.w.QueryRow("PRAGMA user_version").Scan(&current); err != nil {
+		return fmt.Errorf("failed to read schema version: %w", err)
+	}
+	names := migrationFiles()
+	if current > len(names) {
+		return fmt.Errorf("database schema version %d is newer than this build (%d): refusing to downgrade", current, len(names))
+	}
+	for i, name := range names {
+		version := i + 1
+		if n, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0]); err != nil || n != version {
+			return fmt.Errorf("migration %s is out of sequence", name)
+		}
+		if version <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.w.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("failed to apply migration %s: %w", name, err)
+		}
+		// PRAGMA takes no bound parameters; version is an integer we made.
+		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", version)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("failed to commit migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// write runs fn in one immediate write transaction and commits it durably.
+func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.readOnly {
+		return errors.New("database opened read-only")
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("failed to begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("failed to commit: %w", err)
+	}
+	return nil
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and returns an error unless the
+// database is sound.
+func (db *DB) IntegrityCheck(ctx context.Context) error {
+	var res string
+	if err := db.r.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
+		return err
+	}
+	if res != "ok" {
+		return fmt.Errorf("integrity check failed: %s", res)
+	}
+	return nil
+}

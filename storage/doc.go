@@ -1,0 +1,11 @@
+// Package storage keeps Candour's state in one SQLite database (plus its
+// WAL): cases, messages and attachments as opaque age ciphertext, and the few
+// fields the service needs in clear to work.
+//
+// Writes go through a single connection, so concurrent writers queue in Go
+// instead of failing with "database is locked"; reads use a pool of read-only
+// connections and see consistent snapshots (WAL). Every commit is durable
+// (synchronous=FULL) before it returns.
+//
+// The package sees ciphertext as bytes. It imports neither crypto nor server.
+package storage

@@ -1,0 +1,66 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// KDFParams is a stored Argon2id parameter set for case codes.
+type KDFParams struct {
+	ID        int64
+	Time      uint32
+	MemoryKiB uint32
+	Threads   uint8
+	Salt      []byte
+}
+
+// KDFParamSets lists the stored parameter sets, newest first. A follow-up
+// login tries them in this order; normally there is one.
+func (db *DB) KDFParamSets(ctx context.Context) ([]KDFParams, error) {
+	rows, err := db.r.QueryContext(ctx,
+		`SELECT id, time, memory_kib, threads, salt FROM kdf_params ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list kdf parameters: %w", err)
+	}
+	defer rows.Close()
+	var out []KDFParams
+	for rows.Next() {
+		var p KDFParams
+		if err := rows.Scan(&p.ID, &p.Time, &p.MemoryKiB, &p.Threads, &p.Salt); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// EnsureKDFParams returns the newest stored set if it has the given cost, or
+// stores p (with its salt) as the new current set.
+func (db *DB) EnsureKDFParams(ctx context.Context, p KDFParams) (KDFParams, error) {
+	var out KDFParams
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx,
+			`SELECT id, time, memory_kib, threads, salt FROM kdf_params ORDER BY id DESC LIMIT 1`).
+			Scan(&out.ID, &out.Time, &out.MemoryKiB, &out.Threads, &out.Salt)
+		if err == nil && out.Time == p.Time && out.MemoryKiB == p.MemoryKiB && out.Threads == p.Threads {
+			return nil
+		}
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO kdf_params (time, memory_kib, threads, salt, created_at) VALUES (?, ?, ?, ?, ?)`,
+			p.Time, p.MemoryKiB, p.Threads, p.Salt, db.coarseNow())
+		if err != nil {
+			return err
+		}
+		out = p
+		out.ID, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return KDFParams{}, fmt.Errorf("failed to store kdf parameters: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,146 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// NewMessage is a message to store: its age file, and the ids of the
+// attachments (already written with NewAttachment) that it names.
+type NewMessage struct {
+	Author        string
+	Ciphertext    []byte
+	AttachmentIDs []int64
+}
+
+// Message is a stored message.
+type Message struct {
+	ID          int64
+	CaseID      int64
+	Author      string
+	CreatedAt   time.Time
+	Ciphertext  []byte
+	Attachments []AttachmentInfo
+}
+
+// AttachmentInfo is what the database knows of an attachment: an id and the
+// size of its ciphertext.
+type AttachmentInfo struct {
+	ID     int64
+	Size   int64
+	Chunks int64
+}
+
+// AddMessage appends a message to a case, links its attachments and marks the
+// case as updated, in one durable transaction.
+func (db *DB) AddMessage(ctx context.Context, caseID int64, m NewMessage) (Message, error) {
+	now := db.coarseNow()
+	var out Message
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE id = ?`, now, caseID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return ErrNotFound
+		}
+		out, err = insertMessage(ctx, tx, caseID, m, now)
+		return err
+	})
+	if err != nil {
+		return Message{}, fmt.Errorf("failed to add message: %w", err)
+	}
+	return out, nil
+}
+
+func insertMessage(ctx context.Context, tx *sql.Tx, caseID int64, m NewMessage, now int64) (Message, error) {
+	if m.Author != AuthorReporter && m.Author != AuthorStaff {
+		return Message{}, fmt.Errorf("unknown author %q", m.Author)
+	}
+	if len(m.Ciphertext) == 0 {
+		return Message{}, errors.New("empty message ciphertext")
+	}
+	res, err := tx.ExecContext(ctx,
+		`INSERT INTO messages (case_id, author, created_at, ciphertext) VALUES (?, ?, ?, ?)`,
+		caseID, m.Author, now, m.Ciphertext)
+	if err != nil {
+		return Message{}, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return Message{}, err
+	}
+	for _, aid := range m.AttachmentIDs {
+		// Only a pending attachment can be linked, and only once.
+		res, err := tx.ExecContext(ctx,
+			`UPDATE attachments SET message_id = ? WHERE id = ? AND message_id IS NULL`, id, aid)
+		if err != nil {
+			return Message{}, err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return Message{}, err
+		} else if n != 1 {
+			return Message{}, fmt.Errorf("attachment %d is not pending", aid)
+		}
+	}
+	return Message{ID: id, CaseID: caseID, Author: m.Author, CreatedAt: time.Unix(now, 0).UTC(), Ciphertext: m.Ciphertext}, nil
+}
+
+// Messages returns the messages of a case, oldest first, with their
+// attachments' ids and ciphertext sizes.
+func (db *DB) Messages(ctx context.Context, caseID int64) ([]Message, error) {
+	return messages(ctx, db.r, caseID)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func messages(ctx context.Context, q querier, caseID int64) ([]Message, error) {
+	rows, err := q.QueryContext(ctx,
+		`SELECT id, case_id, author, created_at, ciphertext FROM messages WHERE case_id = ? ORDER BY id`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list messages: %w", err)
+	}
+	var out []Message
+	byID := map[int64]int{}
+	for rows.Next() {
+		var m Message
+		var created int64
+		if err := rows.Scan(&m.ID, &m.CaseID, &m.Author, &created, &m.Ciphertext); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		m.CreatedAt = time.Unix(created, 0).UTC()
+		byID[m.ID] = len(out)
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = q.QueryContext(ctx,
+		`SELECT a.id, a.message_id, a.size, a.chunks FROM attachments a JOIN messages m ON m.id = a.message_id
+		 WHERE m.case_id = ? ORDER BY a.id`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list attachments: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a AttachmentInfo
+		var mid int64
+		if err := rows.Scan(&a.ID, &mid, &a.Size, &a.Chunks); err != nil {
+			return nil, err
+		}
+		if i, ok := byID[mid]; ok {
+			out[i].Attachments = append(out[i].Attachments, a)
+		}
+	}
+	return out, rows.Err()
+}
