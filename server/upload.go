@@ -197,6 +197,12 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 	if csrf != nil && !sawCSRF {
 		return nil, errCSRF
 	}
+	// Read what follows the closing boundary (an epilogue, the end of a
+	// chunked body), so that it is not taken for the next request on this
+	// connection.
+	if n, _ := io.Copy(io.Discard, io.LimitReader(body, 64<<10)); n == 64<<10 {
+		c.Context().SetConnectionClose()
+	}
 	return up, nil
 }
 

@@ -1,0 +1,96 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/candour/candour/server"
+)
+
+func TestReporterPagesCarrySecurityHeadersAndNoCookies(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.OnionAddress = "exampleonionaddressxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.onion" })
+	c := client(t)
+	for _, path := range []string{"/", "/report", "/followup", "/no-such-page"} {
+		t.Run(path, func(t *testing.T) {
+			res, body := get(t, c, ts.URL+path)
+			want := map[string]string{
+				"X-Content-Type-Options": "nosniff",
+				"X-Frame-Options":        "DENY",
+				"Referrer-Policy":        "no-referrer",
+				"Cache-Control":          "no-store",
+				"Onion-Location":         "http://exampleonionaddressxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.onion" + path,
+			}
+			for k, v := range want {
+				if got := res.Header.Get(k); got != v {
+					t.Errorf("%s = %q, want %q", k, got, v)
+				}
+			}
+			csp := res.Header.Get("Content-Security-Policy")
+			for _, d := range []string{"default-src 'none'", "script-src 'none'", "frame-ancestors 'none'", "form-action 'self'"} {
+				if !strings.Contains(csp, d) {
+					t.Errorf("CSP %q lacks %q", csp, d)
+				}
+			}
+			if res.Header.Get("Set-Cookie") != "" {
+				t.Error("a reporter page set a cookie before any follow-up login")
+			}
+			if strings.Contains(body, "<script") || strings.Contains(body, "http://") || strings.Contains(body, "https://") {
+				t.Error("a reporter page loads a script or names an outside address")
+			}
+			if res.Header.Get("Server") != "" {
+				t.Errorf("Server header %q reveals the software", res.Header.Get("Server"))
+			}
+		})
+	}
+	// Submitting a report sets no cookie either, and the receipt is not cached.
+	body, ctype := multipartBody([][2]string{{"body", "text"}}, nil)
+	res, _ := post(t, c, ts.URL+"/report", body, ctype)
+	if res.Header.Get("Set-Cookie") != "" || res.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("receipt: Set-Cookie %q, Cache-Control %q", res.Header.Get("Set-Cookie"), res.Header.Get("Cache-Control"))
+	}
+}
+
+func TestFollowupSessionCookieIsStrict(t *testing.T) {
+	ts := startServer(t, nil)
+	code := submit(t, ts, "x")
+	res, _ := post(t, client(t), ts.URL+"/followup", strings.NewReader("code="+code), "application/x-www-form-urlencoded")
+	cookie := res.Header.Get("Set-Cookie")
+	for _, want := range []string{"HttpOnly", "SameSite=Strict", "path=/"} {
+		if !strings.Contains(cookie, want) {
+			t.Errorf("session cookie %q lacks %s", cookie, want)
+		}
+	}
+	if strings.Contains(strings.ToLower(cookie), "expires") || strings.Contains(strings.ToLower(cookie), "max-age") {
+		t.Errorf("session cookie %q outlives the browser session", cookie)
+	}
+}
+
+// TestLogsHoldNoReporterNetworkData makes requests, including ones that
+// fail inside the server, with a distinctive User-Agent, and checks the log.
+func TestLogsHoldNoReporterNetworkData(t *testing.T) {
+	ts := startServer(t, nil)
+	const ua = "DistinctiveAgent/1.0 (reporter-fingerprint)"
+	c := client(t)
+	for _, path := range []string{"/", "/report", "/case", "/case/attachment/99", "/missing"} {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+		req.Header.Set("User-Agent", ua)
+		req.Header.Set("X-Forwarded-For", "203.0.113.7")
+		res, err := c.Do(req)
+		must(t, err)
+		res.Body.Close()
+	}
+	body, ctype := multipartBody([][2]string{{"body", "x"}}, nil)
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/report", body)
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("User-Agent", ua)
+	res, err := c.Do(req)
+	must(t, err)
+	res.Body.Close()
+	logs := ts.Log.String()
+	for _, bad := range []string{"127.0.0.1", "DistinctiveAgent", "203.0.113.7"} {
+		if strings.Contains(logs, bad) {
+			t.Errorf("log holds %q:\n%s", bad, logs)
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package server_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/candour/candour/server"
+)
+
+// zeros is an endless reader of a repeated byte, to send large bodies
+// without holding them.
+type repeat byte
+
+func (r repeat) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
+}
+
+func TestOverLimitUploadsAreRefusedAndLeaveNothing(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) {
+		c.MaxUploadBytes = 8 << 20
+		c.MaxFileBytes = 3 << 20
+		c.MaxFiles = 2
+		c.MaxTextBytes = 1000
+	})
+	small := func() file { return file{name: "a.bin", ctype: "application/octet-stream", r: strings.NewReader("abc")} }
+	cases := []struct {
+		name   string
+		fields [][2]string
+		files  []file
+		known  bool // send with a Content-Length (refused before reading)
+	}{
+		{name: "a file over the per-file limit, after chunks were stored",
+			fields: [][2]string{{"body", "text"}},
+			files:  []file{small(), {name: "big.bin", ctype: "application/octet-stream", r: io.LimitReader(repeat('x'), 3<<20+1)}}},
+		{name: "a body over the total limit, streamed without a length",
+			fields: [][2]string{{"body", "text"}},
+			files: []file{{name: "1.bin", ctype: "application/octet-stream", r: io.LimitReader(repeat('x'), 3<<20)},
+				{name: "2.bin", ctype: "application/octet-stream", r: io.LimitReader(repeat('y'), 3<<20)},
+				{name: "3.bin", ctype: "application/octet-stream", r: io.LimitReader(repeat('z'), 3<<20)}}},
+		{name: "a body over the total limit, with a length",
+			fields: [][2]string{{"body", "text"}},
+			files:  []file{{name: "1.bin", ctype: "application/octet-stream", r: io.LimitReader(repeat('x'), 9<<20)}},
+			known:  true},
+		{name: "too many files",
+			fields: [][2]string{{"body", "text"}},
+			files:  []file{small(), small(), small()}},
+		{name: "text over its limit",
+			fields: [][2]string{{"body", strings.Repeat("é", 600)}},
+			files:  []file{small()}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			body, ctype := multipartBody(tc.fields, tc.files)
+			if tc.known {
+				b, err := io.ReadAll(body)
+				must(t, err)
+				body = bytes.NewReader(b)
+			}
+			res, page := post(t, client(t), ts.URL+"/report", body, ctype)
+			if res.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("status %d, want 413", res.StatusCode)
+			}
+			if !strings.Contains(page, "Nothing was saved") || !strings.Contains(page, "too large") {
+				t.Fatalf("refusal page is not clear: %s", page)
+			}
+			if got := counts(t, ts.DB); got != [4]int64{} {
+				t.Fatalf("rows (cases, messages, attachments, chunks) = %v, want none", got)
+			}
+		})
+	}
+	// The server is still fine afterwards.
+	submit(t, ts, "after the refusals")
+}
+
+func TestMalformedUploadsAreRefusedAndLeaveNothing(t *testing.T) {
+	ts := startServer(t, nil)
+	for _, tc := range []struct{ name, ctype, body string }{
+		{"no boundary", "multipart/form-data", "--x\r\n"},
+		{"not multipart", "text/plain", "body=hello"},
+		{"truncated", "multipart/form-data; boundary=xyz",
+			"--xyz\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\nhello\r\n--xyz\r\n" +
+				"Content-Disposition: form-data; name=\"attachments\"; filename=\"a.txt\"\r\n\r\n" + strings.Repeat("data", 1<<18)},
+		{"invalid UTF-8 text", "multipart/form-data; boundary=xyz",
+			"--xyz\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\n\xff\xfe\r\n--xyz--\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, page := post(t, client(t), ts.URL+"/report", strings.NewReader(tc.body), tc.ctype)
+			if res.StatusCode != http.StatusBadRequest || !strings.Contains(page, "Nothing was saved") {
+				t.Fatalf("status %d: %s", res.StatusCode, page)
+			}
+			if got := counts(t, ts.DB); got != [4]int64{} {
+				t.Fatalf("rows = %v, want none", got)
+			}
+		})
+	}
+}
