@@ -1,0 +1,348 @@
+package main_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var candourBin string
+
+// TestMain builds the real candour binary once; the tests drive it as an
+// operator and a caseworker would.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "candour-bin-")
+	if err != nil {
+		panic(err)
+	}
+	candourBin = filepath.Join(dir, "candour")
+	build := exec.Command("go", "build", "-o", candourBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func candour(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(candourBin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("candour %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out) + stderr.String()
+}
+
+// stockAge finds the stock age command (installed by `make test`).
+func stockAge(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("age")
+	if err != nil {
+		t.Fatal("the stock age command is not on PATH: run the tests with `make test`, which installs it")
+	}
+	out, err := exec.Command(p, "--version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "v1.3") {
+		t.Fatalf("need stock age v1.3.x for post-quantum keys, have %q", out)
+	}
+	return p
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serve starts `candour serve` and waits until it answers.
+func serve(t *testing.T, dataDir, recipients string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(candourBin, "serve", "--addr", addr, "--data", dataDir, "--recipients", recipients,
+		"--kdf-memory-mib", "8", "--kdf-time", "1", "--login-floor", "10ms")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	base := "http://" + addr
+	for i := 0; ; i++ {
+		res, err := http.Get(base + "/")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return base
+			}
+		}
+		if i > 300 {
+			t.Fatalf("server did not start: %v\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func form(t *testing.T, fields [][2]string, files map[string][]byte) (io.Reader, string) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, f := range fields {
+		mw.WriteField(f[0], f[1])
+	}
+	for name, data := range files {
+		w, err := mw.CreateFormFile("attachments", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	mw.Close()
+	return &buf, mw.FormDataContentType()
+}
+
+func do(t *testing.T, c *http.Client, method, u string, body io.Reader, ctype string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, body)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+// TestRoundTrip: a report and a follow-up message with files go in through
+// the web form; an export taken while the server runs decrypts with the
+// stock age command and with candour decrypt, to the bytes that were sent.
+func TestRoundTrip(t *testing.T) {
+	ageBin := stockAge(t)
+	for _, kind := range []string{"post-quantum", "classic"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			keyFile := filepath.Join(dir, "org-key.txt")
+			args := []string{"keygen", "-o", keyFile}
+			if kind == "classic" {
+				args = append(args, "--classic")
+			}
+			out := candour(t, args...)
+			pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(out), "Public key:"))
+			prefix := map[string]string{"post-quantum": "age1pq1", "classic": "age1"}[kind]
+			if !strings.HasPrefix(pub, prefix) {
+				t.Fatalf("keygen printed %q", out)
+			}
+			keyText, _ := os.ReadFile(keyFile)
+			if !strings.Contains(string(keyText), "# public key: "+pub+"\n") {
+				t.Fatal("identity file is not in age-keygen's format")
+			}
+			if st, _ := os.Stat(keyFile); st.Mode().Perm() != 0o600 {
+				t.Fatalf("identity file mode %v, want 0600", st.Mode().Perm())
+			}
+			recipients := filepath.Join(dir, "recipients.txt")
+			os.WriteFile(recipients, []byte("# the organisation\n\n"+pub+"\n"), 0o600)
+
+			base := serve(t, filepath.Join(dir, "data"), recipients)
+			photo := make([]byte, 2<<20+7)
+			rand.Read(photo)
+			chat := []byte("[21:04] PC A: <offensive message>\n")
+			body, ctype := form(t, [][2]string{{"body", "Report text ünïcode"}}, map[string][]byte{"screenshot.png": photo})
+			res, page := do(t, http.DefaultClient, "POST", base+"/report", body, ctype)
+			m := regexp.MustCompile(`id="case-code">([^<]+)<`).FindStringSubmatch(page)
+			if res.StatusCode != 200 || m == nil {
+				t.Fatalf("submit: %d %s", res.StatusCode, page)
+			}
+			code := m[1]
+
+			jar, _ := cookiejar.New(nil)
+			c := &http.Client{Jar: jar}
+			_, page = do(t, c, "POST", base+"/followup", strings.NewReader(url.Values{"code": {strings.ToLower(code)}}.Encode()),
+				"application/x-www-form-urlencoded")
+			csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+			if csrf == nil || !strings.Contains(page, "Report text ünïcode") {
+				t.Fatalf("case page: %s", page)
+			}
+			body, ctype = form(t, [][2]string{{"csrf", csrf[1]}, {"body", "Follow-up text"}}, map[string][]byte{"chat.txt": chat})
+			if res, page := do(t, c, "POST", base+"/case/message", body, ctype); !strings.Contains(page, "Follow-up text") {
+				t.Fatalf("add message: %d %s", res.StatusCode, page)
+			}
+
+			// Export while the server runs.
+			exp := filepath.Join(dir, "export")
+			candour(t, "export", "--data", filepath.Join(dir, "data"), "--out", exp)
+			var manifest struct {
+				Cases []struct {
+					Ref   string
+					Files []struct {
+						Path, Kind, SHA256 string
+						Size               int64
+					}
+				}
+			}
+			raw, err := os.ReadFile(filepath.Join(exp, "manifest.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			json.Unmarshal(raw, &manifest)
+			if len(manifest.Cases) != 1 || len(manifest.Cases[0].Files) != 4 {
+				t.Fatalf("manifest: %s", raw)
+			}
+			var plain [][]byte
+			for _, f := range manifest.Cases[0].Files {
+				ct, err := os.ReadFile(filepath.Join(exp, f.Path))
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum := sha256.Sum256(ct)
+				if hex.EncodeToString(sum[:]) != f.SHA256 || int64(len(ct)) != f.Size {
+					t.Fatalf("%s does not match its manifest entry", f.Path)
+				}
+				if !bytes.HasPrefix(ct, []byte("age-encryption.org/v1\n")) {
+					t.Fatalf("%s is not a standard age file", f.Path)
+				}
+				// Stock age, no Candour code at all.
+				out, err := exec.Command(ageBin, "-d", "-i", keyFile, filepath.Join(exp, f.Path)).Output()
+				if err != nil {
+					t.Fatalf("stock age could not decrypt %s: %v", f.Path, err)
+				}
+				plain = append(plain, out)
+			}
+			joined := bytes.Join(plain, []byte("\n--\n"))
+			for _, want := range [][]byte{[]byte(`"text":"Report text ünïcode"`), []byte(`"name":"screenshot.png"`),
+				[]byte(`"text":"Follow-up text"`), photo, chat} {
+				if !bytes.Contains(joined, want) {
+					t.Errorf("stock age output lacks %.40q", want)
+				}
+			}
+
+			// candour decrypt, offline.
+			outDir := filepath.Join(dir, "plain")
+			candour(t, "decrypt", "-i", keyFile, "-o", outDir, exp)
+			caseDir := filepath.Join(outDir, manifest.Cases[0].Ref)
+			if got, _ := os.ReadFile(filepath.Join(caseDir, "attachments", "screenshot.png")); !bytes.Equal(got, photo) {
+				t.Error("candour decrypt: screenshot.png differs from what was sent")
+			}
+			if got, _ := os.ReadFile(filepath.Join(caseDir, "attachments", "chat.txt")); !bytes.Equal(got, chat) {
+				t.Error("candour decrypt: chat.txt differs from what was sent")
+			}
+			texts, _ := filepath.Glob(filepath.Join(caseDir, "message-*.txt"))
+			var all string
+			for _, p := range texts {
+				b, _ := os.ReadFile(p)
+				all += string(b)
+			}
+			if !strings.Contains(all, "Report text ünïcode") || !strings.Contains(all, "Follow-up text") {
+				t.Errorf("candour decrypt: messages lack the texts sent:\n%s", all)
+			}
+		})
+	}
+}
+
+func TestDecryptDetectsTampering(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key.txt")
+	pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", keyFile)), "Public key:"))
+	recipients := filepath.Join(dir, "r.txt")
+	os.WriteFile(recipients, []byte(pub+"\n"), 0o600)
+	base := serve(t, filepath.Join(dir, "data"), recipients)
+	body, ctype := form(t, [][2]string{{"body", "x"}}, map[string][]byte{"a.bin": []byte("evidence")})
+	do(t, http.DefaultClient, "POST", base+"/report", body, ctype)
+	exp := filepath.Join(dir, "export")
+	candour(t, "export", "--data", filepath.Join(dir, "data"), "--out", exp)
+	files, _ := filepath.Glob(filepath.Join(exp, "*", "attachment-*.age"))
+	if len(files) != 1 {
+		t.Fatalf("want one attachment, have %v", files)
+	}
+	b, _ := os.ReadFile(files[0])
+	b[len(b)-1] ^= 1
+	os.WriteFile(files[0], b, 0o600)
+	cmd := exec.Command(candourBin, "decrypt", "-i", keyFile, exp)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "does not match the manifest") {
+		t.Fatalf("tampered export: err %v, output %s", err, out)
+	}
+}
+
+func TestServeRefusesMixedRecipients(t *testing.T) {
+	dir := t.TempDir()
+	pq := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", filepath.Join(dir, "a"))), "Public key:"))
+	cl := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "--classic", "-o", filepath.Join(dir, "b"))), "Public key:"))
+	r := filepath.Join(dir, "r.txt")
+	os.WriteFile(r, []byte(pq+"\n"+cl+"\n"), 0o600)
+	out, err := exec.Command(candourBin, "serve", "--addr", freeAddr(t), "--data", filepath.Join(dir, "d"), "--recipients", r).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "mixes post-quantum") {
+		t.Fatalf("mixed recipients: err %v, output %s", err, out)
+	}
+}
+
+func TestServeDemoModeMakesLabelledKeys(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cmd := exec.Command(candourBin, "serve", "--addr", addr, "--data", filepath.Join(dir, "data"),
+		"--demo-keys", filepath.Join(dir, "demo-keys"), "--kdf-memory-mib", "8")
+	cmd.Env = append(os.Environ(), "CANDOUR_ORG_NAME=Env Watchdog")
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var page string
+	for i := 0; i < 300; i++ {
+		if res, err := http.Get("http://" + addr + "/"); err == nil {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			page = string(b)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	id, err := os.ReadFile(filepath.Join(dir, "demo-keys", "DEMO-identity.txt"))
+	if err != nil || !strings.Contains(string(id), "DEMO KEY") || !strings.Contains(string(id), "AGE-SECRET-KEY-PQ-1") {
+		t.Fatalf("demo identity: %v %q", err, id)
+	}
+	if !strings.Contains(logs.String(), "DEMO MODE") || !strings.Contains(logs.String(), "demo-keys") {
+		t.Errorf("the log does not say where the demo keys are:\n%s", logs.String())
+	}
+	if !strings.Contains(page, "Demo installation") || !strings.Contains(page, "Env Watchdog") {
+		t.Errorf("home page lacks the demo banner or the CANDOUR_ORG_NAME from the environment")
+	}
+	fmt.Fprint(io.Discard, page)
+}
