@@ -9,7 +9,9 @@ import (
 )
 
 func TestReporterPagesCarrySecurityHeadersAndNoCookies(t *testing.T) {
-	ts := startServer(t, func(c *server.Config) { c.OnionAddress = "exampleonionaddressxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.onion" })
+	ts := startServer(t, func(c *server.Config) {
+		c.OnionAddress = "exampleonionaddressxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.onion"
+	})
 	c := client(t)
 	for _, path := range []string{"/", "/report", "/followup", "/no-such-page"} {
 		t.Run(path, func(t *testing.T) {

@@ -28,7 +28,9 @@ func TestOverLimitUploadsAreRefusedAndLeaveNothing(t *testing.T) {
 		c.MaxFiles = 2
 		c.MaxTextBytes = 1000
 	})
-	small := func() file { return file{name: "a.bin", ctype: "application/octet-stream", r: strings.NewReader("abc")} }
+	small := func() file {
+		return file{name: "a.bin", ctype: "application/octet-stream", r: strings.NewReader("abc")}
+	}
 	cases := []struct {
 		name   string
 		fields [][2]string
