@@ -211,8 +211,8 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		// writes a part to a temporary file (see DESIGN.md, pitfalls).
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
-		// With streaming, this is only how much of a body is buffered in
-		// memory before the handler runs; limits are enforced by handlers.
+		// With streaming, a larger body is not refused but streamed (fasthttp
+		// pre-reads at most 8 KiB); limits are enforced by the handlers.
 		BodyLimit:             1 << 20,
 		ReadBufferSize:        16 << 10,
 		ReadTimeout:           cfg.ReadTimeout,
