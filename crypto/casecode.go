@@ -48,7 +48,11 @@ func ParseCaseCode(s string) (CaseCode, error) {
 		return CaseCode{}, ErrMalformedCaseCode
 	}
 	var b strings.Builder
-	for _, r := range strings.ToUpper(s) {
+	for _, r := range s {
+		// Upper-case ASCII only: Unicode would map ı to I and ſ to S.
+		if 'a' <= r && r <= 'z' {
+			r -= 'a' - 'A'
+		}
 		switch {
 		case r == ' ' || r == '-' || r == '.' || r == '\t' || r == '\u00a0' || r == '\u2013' || r == '\u2014':
 			continue

@@ -11,6 +11,8 @@
 //   - [KDFParams.Derive] turns a case code into a [CaseKeys]: a lookup id that
 //     finds the case and a key that unwraps the case's own age identity
 //     ([WrapCaseIdentity], [UnwrapCaseIdentity]).
-//   - [Encrypt] writes one standard age file to the organisation and the case.
-//   - [Message] is the versioned structure inside each message's age file.
+//   - [Recipients.ForCase] is who every item of a case is encrypted to: the
+//     organisation and the case itself; each item is one standard age file.
+//   - [Message] is the versioned structure inside each message's age file,
+//     written by [SealMessage] and read by [OpenMessage].
 package crypto

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -78,6 +80,13 @@ type CaseKeys struct {
 	// wrapKey unwraps the case's own age identity. It is never stored.
 	wrapKey []byte
 }
+
+// String, GoString, Format and LogValue redact the keys, so that a stray
+// log line or %x cannot print the key that unwraps a case.
+func (k CaseKeys) String() string             { return "[case keys redacted]" }
+func (k CaseKeys) GoString() string           { return k.String() }
+func (k CaseKeys) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
+func (k CaseKeys) LogValue() slog.Value       { return slog.StringValue(k.String()) }
 
 // Derive runs Argon2id once over the canonical code and splits the result
 // with HKDF-SHA-256 into a lookup id and a wrapping key.

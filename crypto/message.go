@@ -16,9 +16,10 @@ import (
 // MessageVersion is the version of the Message structure written today.
 const MessageVersion = 1
 
-// MaxMessageCiphertext bounds what OpenMessage will read: a message holds
-// text and attachment metadata, never attachment bytes.
-const MaxMessageCiphertext = 4 << 20
+// MaxMessageSize bounds a message's encoded plaintext, for SealMessage and
+// OpenMessage alike: a message holds text and attachment metadata, never
+// attachment bytes.
+const MaxMessageSize = 4 << 20
 
 // Message is the plaintext inside each message's age file. Everything that
 // would describe the report (its text, the names, types and sizes of its
@@ -45,9 +46,15 @@ func SealMessage(m Message, recipients []age.Recipient) ([]byte, error) {
 		return nil, errors.New("message text is not valid UTF-8")
 	}
 	m.Version = MessageVersion
-	plain, err := json.Marshal(m)
-	if err != nil {
+	var enc bytes.Buffer
+	je := json.NewEncoder(&enc)
+	je.SetEscapeHTML(false) // the text is never HTML; keep it compact and readable
+	if err := je.Encode(m); err != nil {
 		return nil, err
+	}
+	plain := bytes.TrimSuffix(enc.Bytes(), []byte("\n"))
+	if len(plain) > MaxMessageSize {
+		return nil, errors.New("message too large")
 	}
 	var buf bytes.Buffer
 	w, err := age.Encrypt(&buf, recipients...)
@@ -69,9 +76,12 @@ func OpenMessage(ciphertext []byte, identities ...age.Identity) (Message, error)
 	if err != nil {
 		return Message{}, fmt.Errorf("failed to decrypt message: %w", err)
 	}
-	plain, err := io.ReadAll(io.LimitReader(r, MaxMessageCiphertext))
+	plain, err := io.ReadAll(io.LimitReader(r, MaxMessageSize+1))
 	if err != nil {
 		return Message{}, fmt.Errorf("failed to decrypt message: %w", err)
+	}
+	if len(plain) > MaxMessageSize {
+		return Message{}, errors.New("message too large")
 	}
 	return DecodeMessage(plain)
 }
@@ -108,7 +118,8 @@ func CleanAttachmentName(name string) string {
 			b.WriteRune(r)
 		}
 	}
-	name = strings.TrimLeft(strings.TrimSpace(b.String()), ".")
+	name = strings.TrimRightFunc(b.String(), unicode.IsSpace)
+	name = strings.TrimLeftFunc(name, func(r rune) bool { return r == '.' || unicode.IsSpace(r) })
 	for len(name) > 200 {
 		_, size := utf8.DecodeLastRuneInString(name)
 		name = name[:len(name)-size]

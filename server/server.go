@@ -161,6 +161,14 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	if cfg.Recipients == nil || cfg.Recipients.Len() == 0 {
 		return nil, errors.New("no organisation recipients configured")
 	}
+	// A message's text, JSON-escaped (up to six bytes for one), must fit in
+	// crypto.MaxMessageSize with its attachment list.
+	if cfg.MaxTextBytes > 512<<10 {
+		return nil, errors.New("max text must be at most 512 KiB")
+	}
+	if cfg.MaxFiles > 1000 {
+		return nil, errors.New("max files must be at most 1000")
+	}
 	if err := cfg.KDF.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid kdf parameters: %w", err)
 	}
@@ -239,6 +247,3 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.sessions.close()
 	return s.app.ShutdownWithContext(ctx)
 }
-
-// Test hook: the app, for in-process tests of handlers.
-func (s *Server) handler() *fiber.App { return s.app }

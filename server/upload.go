@@ -95,11 +95,17 @@ func bodyStream(c *fiber.Ctx) io.Reader {
 	return bytes.NewReader(nil)
 }
 
-// refuseRest makes sure an unread body is not taken for the next request.
-// It reads a little more so that a browser still sending sees our answer
-// rather than a reset connection, then closes the connection.
+// refuseDrain is how much of a refused body is read and dropped before the
+// connection is closed. Browsers that are still sending when the server
+// closes often show "connection reset" instead of our page; reading a
+// bounded amount more lets modest overruns see the explanation, while a
+// multi-gigabyte one is cut off rather than received in full.
+const refuseDrain = 16 << 20
+
+// refuseRest makes sure an unread body is not taken for the next request:
+// it drains up to refuseDrain, then closes the connection.
 func refuseRest(c *fiber.Ctx) {
-	io.CopyN(io.Discard, bodyStream(c), 4<<20)
+	io.CopyN(io.Discard, bodyStream(c), refuseDrain)
 	c.Context().SetConnectionClose()
 }
 
@@ -112,11 +118,11 @@ func refuseRest(c *fiber.Ctx) {
 func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(string) bool) (_ *upload, err error) {
 	mediaType, params, perr := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if perr != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
-		c.Context().SetConnectionClose()
+		refuseRest(c)
 		return nil, badUpload("The form was not sent as expected.")
 	}
 	if cl := int64(c.Request().Header.ContentLength()); cl > s.cfg.MaxUploadBytes {
-		c.Context().SetConnectionClose()
+		refuseRest(c)
 		return nil, s.errLimit("Your submission is larger than this service accepts.")
 	}
 

@@ -114,7 +114,10 @@ func (w *AttachmentWriter) Close() error {
 // how an upload that fails after some chunks were stored leaves nothing
 // behind. Linked attachments are never touched.
 func (db *DB) DeletePending(ctx context.Context, ids ...int64) error {
-	return db.write(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+	// Clean-up must happen even when the request that failed was cancelled
+	// (a reporter's connection dropped mid-upload).
+	ctx = context.WithoutCancel(ctx)
+	return db.write(ctx, func(tx *sql.Tx) error {
 		for _, id := range ids {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM attachments WHERE id = ? AND message_id IS NULL`, id); err != nil {
 				return fmt.Errorf("failed to delete pending attachment: %w", err)

@@ -141,7 +141,7 @@ func readChecked(export string, f ManifestFile) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.Size > crypto.MaxMessageCiphertext {
+	if f.Size > crypto.MaxMessageSize {
 		return nil, fmt.Errorf("%s: too large for a message", f.Path)
 	}
 	b, err := os.ReadFile(p)
