@@ -13,7 +13,6 @@ import (
 	"github.com/candour/candour/crypto"
 )
 
-
 var displayPattern = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){4}$`)
 
 func TestNewCaseCode(t *testing.T) {
