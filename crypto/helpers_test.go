@@ -110,3 +110,27 @@ func ageDecrypt(ciphertext []byte, identities ...age.Identity) ([]byte, error) {
 }
 
 func bothKinds() []crypto.Kind { return []crypto.Kind{crypto.KindPostQuantum, crypto.KindClassic} }
+
+// caseRecipients parses the organisation keys and makes a case identity of
+// kind, returning the organisation set, the case identity and the
+// recipients every item of that case is encrypted to.
+func caseRecipients(t testing.TB, kind crypto.Kind, orgs ...testKey) (*crypto.Recipients, *crypto.CaseIdentity, []age.Recipient) {
+	t.Helper()
+	var lines []string
+	for _, o := range orgs {
+		lines = append(lines, o.recipient)
+	}
+	rs, err := crypto.ParseRecipientsString(strings.Join(lines, "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caseID, err := crypto.NewCaseIdentity(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipients, err := rs.ForCase(caseID.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs, caseID, recipients
+}

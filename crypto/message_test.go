@@ -16,18 +16,7 @@ import (
 func TestSealAndOpenMessage(t *testing.T) {
 	for _, kind := range bothKinds() {
 		org := newTestKey(t, kind)
-		rs, err := crypto.ParseRecipientsString(org.recipient)
-		if err != nil {
-			t.Fatal(err)
-		}
-		caseID, err := crypto.NewCaseIdentity(kind)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recipients, err := rs.ForCase(caseID.Recipient())
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, caseID, recipients := caseRecipients(t, kind, org)
 
 		for _, tc := range []struct {
 			name string

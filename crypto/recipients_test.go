@@ -245,18 +245,7 @@ func TestForCaseEncryptsToOrganisationAndCase(t *testing.T) {
 	for _, kind := range bothKinds() {
 		t.Run("a "+kind.String()+" file is readable by each officer and by the case, and by no one else", func(t *testing.T) {
 			org1, org2 := newTestKey(t, kind), newTestKey(t, kind)
-			rs, err := crypto.ParseRecipientsString(org1.recipient + "\n" + org2.recipient)
-			if err != nil {
-				t.Fatal(err)
-			}
-			caseID, err := crypto.NewCaseIdentity(kind)
-			if err != nil {
-				t.Fatal(err)
-			}
-			recipients, err := rs.ForCase(caseID.Recipient())
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, caseID, recipients := caseRecipients(t, kind, org1, org2)
 			plain := []byte("the warehouse manager falsifies the safety logs")
 			ct := ageEncrypt(t, plain, recipients...)
 

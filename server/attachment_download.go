@@ -25,7 +25,7 @@ func (s *Server) handleAttachmentDownload(c *fiber.Ctx) error {
 	if err != nil {
 		return errNotFound
 	}
-	ctx := c.Context()
+	ctx := c.UserContext()
 	caseID, err := s.db.AttachmentCase(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && caseID != sess.caseID) {
 		return errNotFound

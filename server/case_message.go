@@ -22,13 +22,13 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 		refuseRest(c)
 		return errSessionEnded
 	}
-	release, err := s.acquireUpload(c.Context())
+	release, err := s.acquireUpload(c.UserContext())
 	if err != nil {
 		refuseRest(c)
 		return err
 	}
 	defer release()
-	ctx := c.Context()
+	ctx := c.UserContext()
 	cs, err := s.db.Case(ctx, sess.caseID)
 	if err != nil {
 		refuseRest(c)

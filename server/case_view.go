@@ -74,11 +74,11 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 	if !ok {
 		return c.Redirect("/followup", http.StatusSeeOther)
 	}
-	cs, err := s.db.Case(c.Context(), sess.caseID)
+	cs, err := s.db.Case(c.UserContext(), sess.caseID)
 	if err != nil {
 		return err
 	}
-	msgs, err := s.thread(c.Context(), sess)
+	msgs, err := s.thread(c.UserContext(), sess)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 	if perr != nil {
 		code = s.dummyCode
 	}
-	ctx := c.Context()
+	ctx := c.UserContext()
 	var found storage.Case
 	var identity *crypto.CaseIdentity
 	for _, set := range s.kdfSets {

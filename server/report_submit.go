@@ -25,7 +25,7 @@ var errEmptyReport = &userError{status: http.StatusBadRequest, title: "Your repo
 // a slow upload holds no KDF slot; the receipt with the case code is sent
 // only after the case is durably committed.
 func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
-	release, err := s.acquireUpload(c.Context())
+	release, err := s.acquireUpload(c.UserContext())
 	if err != nil {
 		refuseRest(c)
 		return err
@@ -51,7 +51,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 	if up.text == "" && len(up.files) == 0 {
 		return errEmptyReport
 	}
-	ctx := c.Context()
+	ctx := c.UserContext()
 	sealed, err := crypto.SealMessage(crypto.Message{Text: up.text, Attachments: up.files}, recipients)
 	if err != nil {
 		s.discard(ctx, up)

@@ -11,6 +11,10 @@ import (
 )
 
 // routes is the whole route table.
+//
+// Handlers pass c.UserContext(), never c.Context(), to anything that may
+// outlive the handler (database/sql watches a query's context from its own
+// goroutine): fasthttp reuses its RequestCtx for the next request.
 func (s *Server) routes() {
 	app := s.app
 	app.Use(recover.New())

@@ -152,33 +152,26 @@ func multipartBody(fields [][2]string, files []file) (io.Reader, string) {
 func post(t *testing.T, c *http.Client, u string, body io.Reader, ctype string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, u, body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
 	req.Header.Set("Content-Type", ctype)
-	res, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, string(b)
+	return do(t, c, req)
 }
 
 func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
 	t.Helper()
-	res, err := c.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	must(t, err)
+	return do(t, c, req)
+}
+
+// do sends req and returns the response with its whole body read.
+func do(t *testing.T, c *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	res, err := c.Do(req)
+	must(t, err)
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
 	return res, string(b)
 }
 

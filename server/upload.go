@@ -126,7 +126,7 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 		return nil, s.errLimit("Your submission is larger than this service accepts.")
 	}
 
-	ctx := context.WithoutCancel(c.Context())
+	ctx := context.WithoutCancel(c.UserContext())
 	up := &upload{}
 	defer func() {
 		if err != nil {

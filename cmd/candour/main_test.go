@@ -323,7 +323,6 @@ func TestServeDemoModeMakesLabelledKeys(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	var page string
 	for i := 0; i < 300; i++ {
 		if res, err := http.Get("http://" + addr + "/"); err == nil {
@@ -334,6 +333,8 @@ func TestServeDemoModeMakesLabelledKeys(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	cmd.Process.Kill()
+	cmd.Wait() // the log buffer is complete, and no longer written to
 	id, err := os.ReadFile(filepath.Join(dir, "demo-keys", "DEMO-identity.txt"))
 	if err != nil || !strings.Contains(string(id), "DEMO KEY") || !strings.Contains(string(id), "AGE-SECRET-KEY-PQ-1") {
 		t.Fatalf("demo identity: %v %q", err, id)
