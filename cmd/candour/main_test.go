@@ -59,7 +59,11 @@ func stockAge(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("age")
 	if err != nil {
-		t.Fatal("the stock age command is not on PATH: run the tests with `make test`, which installs it")
+		// `make tools` installs it here, for a plain `go test ./...`.
+		p, err = filepath.Abs(filepath.Join("..", "..", ".bin", "age"))
+		if _, serr := os.Stat(p); err != nil || serr != nil {
+			t.Fatal("the stock age command is not installed: run the tests with `make test`, which installs it")
+		}
 	}
 	out, err := exec.Command(p, "--version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "v1.3") {
