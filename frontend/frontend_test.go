@@ -50,7 +50,7 @@ func TestEveryPageRendersAndEscapes(t *testing.T) {
 		"report":   with(map[string]any{"Error": hostile, "Text": hostile}),
 		"receipt":  map[string]any{"Code": "K01S-H0RD-8NBQ-BKA6-1PXX", "Files": []att{{Name: hostile, Size: 10, SHA256: "ab"}}},
 		"followup": map[string]any{"Error": hostile},
-		"case": with(map[string]any{"Status": "New", "StatusHelp": "h", "Sent": true, "Error": "", "CSRF": "tok",
+		"case": with(map[string]any{"Page": 1, "Pages": 2, "PrevPage": 0, "NextPage": 2, "HasReply": false, "Status": "New", "StatusHelp": "h", "Sent": true, "Error": "", "CSRF": "tok",
 			"Messages": []msg{{Mine: true, Text: hostile, Attachments: []att{{ID: 1, Name: hostile}}}, {Text: "reply"}}}),
 		"error": map[string]any{"Status": 404, "Title": hostile, "Message": hostile, "Back": ""},
 	}

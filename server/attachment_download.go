@@ -26,23 +26,22 @@ func (s *Server) handleAttachmentDownload(c *fiber.Ctx) error {
 		return errNotFound
 	}
 	ctx := c.UserContext()
-	caseID, err := s.db.AttachmentCase(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && caseID != sess.caseID) {
+	msg, err := s.db.AttachmentMessage(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && msg.CaseID != sess.caseID) {
 		return errNotFound
 	}
 	if err != nil {
 		return err
 	}
-	msgs, err := s.thread(ctx, sess)
+	// Only the one message that names the file is decrypted.
+	opened, err := s.open(sess, []storage.Message{msg})
 	if err != nil {
 		return err
 	}
 	var meta *crypto.Attachment
-	for _, m := range msgs {
-		for i := range m.Attachments {
-			if m.Attachments[i].ID == id {
-				meta = &m.Attachments[i]
-			}
+	for i := range opened[0].Attachments {
+		if opened[0].Attachments[i].ID == id {
+			meta = &opened[0].Attachments[i]
 		}
 	}
 	if meta == nil {

@@ -1,9 +1,9 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -37,14 +37,19 @@ type casePage struct {
 	Error      string
 	CSRF       string
 	Messages   []caseMessage
+	HasReply   bool
+	Page       int
+	Pages      int
+	PrevPage   int
+	NextPage   int
 }
 
-// thread decrypts a case's messages with the case identity, in memory.
-func (s *Server) thread(ctx context.Context, sess *session) ([]caseMessage, error) {
-	msgs, err := s.db.Messages(ctx, sess.caseID)
-	if err != nil {
-		return nil, err
-	}
+// messagesPerPage bounds how much of a thread one request decrypts and
+// renders: a long thread is shown a page at a time.
+const messagesPerPage = 20
+
+// open decrypts messages with the case identity, in memory.
+func (s *Server) open(sess *session, msgs []storage.Message) ([]caseMessage, error) {
 	out := make([]caseMessage, 0, len(msgs))
 	for _, m := range msgs {
 		plain, err := crypto.OpenMessage(m.Ciphertext, sess.identity.Identity())
@@ -74,11 +79,30 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 	if !ok {
 		return c.Redirect("/followup", http.StatusSeeOther)
 	}
-	cs, err := s.db.Case(c.UserContext(), sess.caseID)
+	ctx := c.UserContext()
+	cs, err := s.db.Case(ctx, sess.caseID)
 	if err != nil {
 		return err
 	}
-	msgs, err := s.thread(c.UserContext(), sess)
+	// Count first, to know the last page, which is shown by default.
+	_, total, err := s.db.MessagesPage(ctx, sess.caseID, 0, 0)
+	if err != nil {
+		return err
+	}
+	pages := max(1, (total+messagesPerPage-1)/messagesPerPage)
+	page := pages
+	if p, err := strconv.Atoi(c.Query("page")); err == nil && p >= 1 && p <= pages {
+		page = p
+	}
+	raw, _, err := s.db.MessagesPage(ctx, sess.caseID, (page-1)*messagesPerPage, messagesPerPage)
+	if err != nil {
+		return err
+	}
+	msgs, err := s.open(sess, raw)
+	if err != nil {
+		return err
+	}
+	hasReply, err := s.db.HasStaffMessage(ctx, sess.caseID)
 	if err != nil {
 		return err
 	}
@@ -88,6 +112,7 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 	}
 	return s.render(c, http.StatusOK, "case", "Your case", casePage{
 		uploadLimits: s.limits(), Status: st[0], StatusHelp: st[1],
-		Sent: c.Query("sent") == "1", CSRF: sess.csrf, Messages: msgs,
+		Sent: c.Query("sent") == "1", CSRF: sess.csrf, Messages: msgs, HasReply: hasReply,
+		Page: page, Pages: pages, PrevPage: page - 1, NextPage: page + 1,
 	})
 }

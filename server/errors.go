@@ -54,7 +54,8 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		// headers, or anything the reporter sent.
 		s.log.Error("request failed", "route", c.Route().Path, "method", c.Method(), "err", err)
 		ue = &userError{status: http.StatusInternalServerError, title: "Something went wrong",
-			message: "The service could not complete your request, and nothing was saved. Please try again later."}
+			message: "The service could not complete your request. Please try again later. " +
+				"If you were sending a report or a message, check your case before sending it again."}
 	}
 	body, rerr := s.pages.Render("error", s.page(ue.title, errorPage{
 		Status: ue.status, Title: ue.title, Message: ue.message, Back: ue.back,

@@ -11,7 +11,15 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-const sessionCookie = "candour_session"
+// cookieName is the follow-up session cookie's name. Over HTTPS it takes
+// the __Host- prefix, which browsers accept only when Secure, for path /
+// and with no Domain: a sibling subdomain cannot set or shadow it.
+func (s *Server) cookieName() string {
+	if s.cfg.HTTPS {
+		return "__Host-candour_session"
+	}
+	return "candour_session"
+}
 
 // refusal is the one answer to every code that does not open a case, be it
 // malformed, unknown, or (in theory) one that finds a case but does not
@@ -37,7 +45,7 @@ func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 	var found storage.Case
 	var identity *crypto.CaseIdentity
 	for _, set := range s.kdfSets {
-		keys, err := s.kdf.derive(ctx, set.params, code)
+		keys, err := s.kdfLogin.derive(ctx, set.params, code)
 		if err != nil {
 			return err
 		}
@@ -61,12 +69,12 @@ func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 	if identity == nil {
 		return s.render(c, http.StatusForbidden, "followup", "Check your case", followupForm{Error: refusal})
 	}
-	token, _, ok := s.sessions.create(found.ID, identity)
-	if !ok {
-		return errBusy
-	}
+	// A new login ends the browser's previous session, if any, so that no
+	// unwrapped case key lingers in memory unused.
+	s.sessions.remove(c.Cookies(s.cookieName()))
+	token, _ := s.sessions.create(found.ID, identity)
 	c.Cookie(&fiber.Cookie{
-		Name: sessionCookie, Value: token, Path: "/",
+		Name: s.cookieName(), Value: token, Path: "/",
 		HTTPOnly: true, Secure: s.cfg.HTTPS, SameSite: fiber.CookieSameSiteStrictMode,
 	})
 	return c.Redirect("/case", http.StatusSeeOther)
@@ -74,12 +82,12 @@ func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 
 // session returns the reporter's live follow-up session, if any.
 func (s *Server) session(c *fiber.Ctx) (*session, bool) {
-	return s.sessions.get(c.Cookies(sessionCookie))
+	return s.sessions.get(c.Cookies(s.cookieName()))
 }
 
 func (s *Server) clearSessionCookie(c *fiber.Ctx) {
 	c.Cookie(&fiber.Cookie{
-		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
+		Name: s.cookieName(), Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
 		HTTPOnly: true, Secure: s.cfg.HTTPS, SameSite: fiber.CookieSameSiteStrictMode,
 	})
 }
@@ -97,7 +105,7 @@ func (s *Server) handleCaseLogout(c *fiber.Ctx) error {
 	if !sess.checkCSRF(form.Get("csrf")) {
 		return errCSRF
 	}
-	s.sessions.remove(c.Cookies(sessionCookie))
+	s.sessions.remove(c.Cookies(s.cookieName()))
 	s.clearSessionCookie(c)
 	return c.Redirect("/", http.StatusSeeOther)
 }

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -34,6 +37,49 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	} else {
 		h("Cache-Control", "no-store")
 		h("Pragma", "no-cache")
+	}
+	return c.Next()
+}
+
+// bodyFraming makes sure that what is left of a request body is never read
+// as the next request on a kept-alive connection. With streamed bodies,
+// fasthttp does not drain a body its handler did not read to the end; a
+// proxy reusing connections could otherwise hand one visitor's response to
+// another. After the handler, a small remainder is drained; anything more
+// closes the connection.
+func bodyFraming(c *fiber.Ctx) error {
+	err := c.Next()
+	if c.Request().Header.ContentLength() != 0 {
+		if _, derr := io.CopyN(io.Discard, bodyStream(c), 64<<10); derr != io.EOF {
+			c.Context().SetConnectionClose()
+		}
+	}
+	return err
+}
+
+var errCrossSite = &userError{status: http.StatusForbidden, title: "This form was sent from another site",
+	message: "For your safety, this service only accepts forms sent from its own pages. Nothing was saved."}
+
+// sameOrigin refuses state-changing requests that a browser says came from
+// another site (login CSRF: a hostile page logging a visitor into the
+// attacker's case). Our Referrer-Policy makes browsers send "Origin: null"
+// on our own POSTs, so a null origin is accepted and Sec-Fetch-Site decides.
+func sameOrigin(c *fiber.Ctx) error {
+	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+		return c.Next()
+	}
+	switch c.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		refuseRest(c)
+		return errCrossSite
+	}
+	if o := c.Get(fiber.HeaderOrigin); o != "" && o != "null" {
+		u, err := url.Parse(o)
+		if err != nil || u.Host != c.Hostname() {
+			refuseRest(c)
+			return errCrossSite
+		}
 	}
 	return c.Next()
 }

@@ -57,7 +57,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 		s.discard(ctx, up)
 		return err
 	}
-	keys, err := s.kdf.derive(ctx, s.kdfCurrent.params, code)
+	keys, err := s.kdfSubmit.derive(ctx, s.kdfCurrent.params, code)
 	if err != nil {
 		s.discard(ctx, up)
 		return err

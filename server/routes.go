@@ -17,8 +17,10 @@ import (
 // goroutine): fasthttp reuses its RequestCtx for the next request.
 func (s *Server) routes() {
 	app := s.app
+	app.Use(bodyFraming)
 	app.Use(recover.New())
 	app.Use(s.securityHeaders)
+	app.Use(sameOrigin)
 
 	app.Use("/static", filesystem.New(filesystem.Config{
 		Root:   http.FS(frontend.Static()),

@@ -33,8 +33,9 @@ type Config struct {
 	// KDF is the Argon2id cost for new case codes (its salt is ignored: the
 	// stored one is used).
 	KDF crypto.KDFParams
-	// KDFConcurrency bounds simultaneous Argon2id derivations, and so their
-	// memory: KDFConcurrency × KDF.MemoryKiB.
+	// KDFConcurrency bounds simultaneous Argon2id derivations, for logins
+	// and for new reports each, and so their memory:
+	// 2 × KDFConcurrency × KDF.MemoryKiB.
 	KDFConcurrency int
 	// LoginFloor is the least time a follow-up login takes, right or wrong,
 	// so that timing says nothing about why a code was refused.
@@ -132,14 +133,17 @@ func (c *Config) setDefaults() {
 
 // Server is a running Candour service.
 type Server struct {
-	cfg      Config
-	db       *storage.DB
-	app      *fiber.App
-	pages    *frontend.Templates
-	kdf      *kdfPool
-	uploads  chan struct{}
-	sessions *sessionStore
-	log      *slog.Logger
+	cfg   Config
+	db    *storage.DB
+	app   *fiber.App
+	pages *frontend.Templates
+	// Logins and new reports derive from separate pools, so that a flood
+	// of wrong codes cannot starve (and lose) finished uploads.
+	kdfLogin  *kdfPool
+	kdfSubmit *kdfPool
+	uploads   chan struct{}
+	sessions  *sessionStore
+	log       *slog.Logger
 
 	// kdfCurrent derives new case codes; kdfSets (newest first) are tried
 	// at follow-up login, so codes made under older parameters still work.
@@ -205,7 +209,8 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		cfg:       cfg,
 		db:        db,
 		pages:     pages,
-		kdf:       newKDFPool(cfg.KDFConcurrency),
+		kdfLogin:  newKDFPool(cfg.KDFConcurrency),
+		kdfSubmit: newKDFPool(cfg.KDFConcurrency),
 		uploads:   make(chan struct{}, cfg.MaxConcurrentUploads),
 		sessions:  newSessionStore(cfg.SessionIdle, cfg.SessionMax),
 		log:       cfg.Logger,

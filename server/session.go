@@ -22,7 +22,13 @@ type session struct {
 	lastSeen time.Time
 }
 
-const maxSessions = 10000
+// Sessions are bounded in all and per case, so that no one, not even a
+// holder of a valid code logging in again and again, can fill the table and
+// lock others out: past either bound the least recently used session goes.
+const (
+	maxSessions        = 10000
+	maxSessionsPerCase = 3
+)
 
 type sessionStore struct {
 	mu       sync.Mutex
@@ -52,18 +58,40 @@ func randomToken() string {
 // create starts a session and returns its token, for the cookie. Only a hash
 // of the token is kept, so the map holds nothing a reader of memory could
 // present as a cookie.
-func (s *sessionStore) create(caseID int64, id *crypto.CaseIdentity) (string, *session, bool) {
+func (s *sessionStore) create(caseID int64, id *crypto.CaseIdentity) (string, *session) {
 	token := randomToken()
 	now := s.now()
 	sess := &session{caseID: caseID, identity: id, csrf: randomToken(), created: now, lastSeen: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireLocked(now)
-	if len(s.byHash) >= maxSessions {
-		return "", nil, false
-	}
+	s.evictLocked(func(o *session) bool { return o.caseID == caseID }, maxSessionsPerCase-1)
+	s.evictLocked(func(*session) bool { return true }, maxSessions-1)
 	s.byHash[sha256.Sum256([]byte(token))] = sess
-	return token, sess, true
+	return token, sess
+}
+
+// evictLocked removes the least recently used sessions matching match
+// until at most keep of them remain.
+func (s *sessionStore) evictLocked(match func(*session) bool, keep int) {
+	for {
+		var n int
+		var oldestKey [32]byte
+		var oldest *session
+		for k, o := range s.byHash {
+			if !match(o) {
+				continue
+			}
+			n++
+			if oldest == nil || o.lastSeen.Before(oldest.lastSeen) {
+				oldest, oldestKey = o, k
+			}
+		}
+		if n <= keep {
+			return
+		}
+		delete(s.byHash, oldestKey)
+	}
 }
 
 // get returns the live session for token and marks it used.

@@ -87,12 +87,38 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// bodyStream returns the request body as a stream, never buffering it whole.
-func bodyStream(c *fiber.Ctx) io.Reader {
-	if r := c.Context().RequestBodyStream(); r != nil {
+// bodyStream returns the request body as a stream, never buffering it
+// whole. The same reader is returned for the whole request, and once it has
+// reported the end of the body it keeps doing so: fasthttp's chunked stream
+// would otherwise wait on the connection for the next request.
+func bodyStream(c *fiber.Ctx) *onceEOF {
+	if r, ok := c.Locals(bodyStreamKey{}).(*onceEOF); ok {
 		return r
 	}
-	return bytes.NewReader(nil)
+	var src io.Reader = bytes.NewReader(nil)
+	if r := c.Context().RequestBodyStream(); r != nil {
+		src = r
+	}
+	r := &onceEOF{r: src}
+	c.Locals(bodyStreamKey{}, r)
+	return r
+}
+
+type bodyStreamKey struct{}
+
+// onceEOF is a reader that stops at its first error, including io.EOF.
+type onceEOF struct {
+	r   io.Reader
+	err error
+}
+
+func (o *onceEOF) Read(p []byte) (int, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	n, err := o.r.Read(p)
+	o.err = err
+	return n, err
 }
 
 // refuseDrain is how much of a refused body is read and dropped before the

@@ -102,9 +102,58 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// MessagesPage returns at most limit messages of a case, oldest first,
+// skipping the first offset, and the case's total number of messages: a
+// long thread is shown a page at a time, so one request never holds all of
+// it in memory.
+func (db *DB) MessagesPage(ctx context.Context, caseID int64, offset, limit int) ([]Message, int, error) {
+	var total int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE case_id = ?`, caseID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("failed to count messages: %w", err)
+	}
+	msgs, err := messagesRange(ctx, db.r, caseID, offset, limit)
+	return msgs, total, err
+}
+
+// AttachmentMessage returns the message an attachment belongs to, with all
+// of that message's attachments.
+func (db *DB) AttachmentMessage(ctx context.Context, attachmentID int64) (Message, error) {
+	var m Message
+	var created int64
+	err := db.r.QueryRowContext(ctx,
+		`SELECT m.id, m.case_id, m.author, m.created_at, m.ciphertext
+		 FROM attachments a JOIN messages m ON m.id = a.message_id WHERE a.id = ?`, attachmentID).
+		Scan(&m.ID, &m.CaseID, &m.Author, &created, &m.Ciphertext)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Message{}, ErrNotFound
+	}
+	if err != nil {
+		return Message{}, err
+	}
+	m.CreatedAt = time.Unix(created, 0).UTC()
+	rows, err := db.r.QueryContext(ctx, `SELECT id, size, chunks FROM attachments WHERE message_id = ? ORDER BY id`, m.ID)
+	if err != nil {
+		return Message{}, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a AttachmentInfo
+		if err := rows.Scan(&a.ID, &a.Size, &a.Chunks); err != nil {
+			return Message{}, err
+		}
+		m.Attachments = append(m.Attachments, a)
+	}
+	return m, rows.Err()
+}
+
 func messages(ctx context.Context, q querier, caseID int64) ([]Message, error) {
+	return messagesRange(ctx, q, caseID, 0, -1)
+}
+
+func messagesRange(ctx context.Context, q querier, caseID int64, offset, limit int) ([]Message, error) {
 	rows, err := q.QueryContext(ctx,
-		`SELECT id, case_id, author, created_at, ciphertext FROM messages WHERE case_id = ? ORDER BY id`, caseID)
+		`SELECT id, case_id, author, created_at, ciphertext FROM messages WHERE case_id = ? ORDER BY id LIMIT ? OFFSET ?`,
+		caseID, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("failed to list messages: %w", err)
 	}
@@ -125,9 +174,12 @@ func messages(ctx context.Context, q querier, caseID int64) ([]Message, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if len(out) == 0 {
+		return out, nil
+	}
 	rows, err = q.QueryContext(ctx,
 		`SELECT a.id, a.message_id, a.size, a.chunks FROM attachments a JOIN messages m ON m.id = a.message_id
-		 WHERE m.case_id = ? ORDER BY a.id`, caseID)
+		 WHERE m.case_id = ? AND m.id BETWEEN ? AND ? ORDER BY a.id`, caseID, out[0].ID, out[len(out)-1].ID)
 	if err != nil {
 		return nil, fmt.Errorf("failed to list attachments: %w", err)
 	}
@@ -143,4 +195,12 @@ func messages(ctx context.Context, q querier, caseID int64) ([]Message, error) {
 		}
 	}
 	return out, rows.Err()
+}
+
+// HasStaffMessage reports whether staff have written in a case.
+func (db *DB) HasStaffMessage(ctx context.Context, caseID int64) (bool, error) {
+	var ok bool
+	err := db.r.QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM messages WHERE case_id = ? AND author = ?)`, caseID, AuthorStaff).Scan(&ok)
+	return ok, err
 }

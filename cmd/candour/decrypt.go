@@ -63,6 +63,10 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 	var nMsg, nAtt int
 	for _, c := range m.Cases {
 		ref := crypto.CleanAttachmentName(c.Ref)
+		if !filepath.IsLocal(ref) {
+			problems = append(problems, fmt.Sprintf("case reference %q is not a safe folder name", c.Ref))
+			continue
+		}
 		caseDir := filepath.Join(*out, ref)
 		if err := os.MkdirAll(filepath.Join(caseDir, "attachments"), 0o700); err != nil {
 			return err
@@ -91,8 +95,12 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 				continue
 			}
 			nMsg++
+			author := f.Author
+			if author != "reporter" && author != "staff" {
+				author = "unknown" // the manifest is untrusted input: never a path
+			}
 			var text strings.Builder
-			fmt.Fprintf(&text, "From: %s\nDate: %s (to the day)\n\n%s\n", f.Author, f.Created.Format("2 January 2006"), msg.Text)
+			fmt.Fprintf(&text, "From: %s\nDate: %s (to the day)\n\n%s\n", author, f.Created.Format("2 January 2006"), msg.Text)
 			for _, a := range msg.Attachments {
 				af, ok := byID[a.ID]
 				if !ok || af.MessageID != f.ID {
@@ -107,7 +115,7 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 				nAtt++
 				fmt.Fprintf(&text, "\nAttachment: attachments/%s\n  type: %s\n  size: %d bytes\n  sha256: %s\n", name, a.Type, a.Size, a.SHA256)
 			}
-			name := fmt.Sprintf("message-%d-%s.txt", f.ID, f.Author)
+			name := fmt.Sprintf("message-%d-%s.txt", f.ID, author)
 			if err := writeNewFile(filepath.Join(caseDir, name), []byte(text.String())); err != nil {
 				return err
 			}
@@ -193,7 +201,13 @@ func decryptAttachment(export string, f ManifestFile, dst, wantPlainSHA string, 
 		return fmt.Errorf("%s: %v", f.Path, err)
 	}
 	if got := hex.EncodeToString(ph.Sum(nil)); got != wantPlainSHA {
-		return fmt.Errorf("%s: decrypted bytes do not match the SHA-256 recorded at submission", f.Path)
+		// Keep it for inspection, but never under a name that passes for
+		// the genuine evidence.
+		if err := os.Rename(dst, dst+".UNVERIFIED"); err != nil {
+			os.Remove(dst)
+		}
+		return fmt.Errorf("%s: decrypted bytes do not match the SHA-256 recorded at submission (kept as %s.UNVERIFIED)",
+			f.Path, filepath.Base(dst))
 	}
 	return nil
 }

@@ -351,3 +351,35 @@ func TestServeDemoModeMakesLabelledKeys(t *testing.T) {
 	}
 	fmt.Fprint(io.Discard, page)
 }
+
+// TestDecryptTreatsTheManifestAsHostile: an export can be forged by anyone
+// (the organisation's keys are public), so decrypt must never let a manifest
+// field choose where a file is written.
+func TestDecryptTreatsTheManifestAsHostile(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key.txt")
+	pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", keyFile)), "Public key:"))
+	recipients := filepath.Join(dir, "r.txt")
+	os.WriteFile(recipients, []byte(pub+"\n"), 0o600)
+	base := serve(t, filepath.Join(dir, "data"), recipients)
+	body, ctype := form(t, [][2]string{{"body", "x"}}, nil)
+	do(t, http.DefaultClient, "POST", base+"/report", body, ctype)
+	exp := filepath.Join(dir, "export")
+	candour(t, "export", "--data", filepath.Join(dir, "data"), "--out", exp)
+
+	raw, _ := os.ReadFile(filepath.Join(exp, "manifest.json"))
+	escape := filepath.Join(dir, "ESCAPED")
+	forged := strings.Replace(string(raw), `"author": "reporter"`, `"author": "/../../../../../../../../..`+escape+`"`, 1)
+	if forged == string(raw) {
+		t.Fatal("could not forge the manifest")
+	}
+	os.WriteFile(filepath.Join(exp, "manifest.json"), []byte(forged), 0o600)
+	out := filepath.Join(dir, "plain")
+	candour(t, "decrypt", "-i", keyFile, "-o", out, exp)
+	if matches, _ := filepath.Glob(escape + "*"); len(matches) > 0 {
+		t.Fatalf("decrypt wrote outside its folder: %v", matches)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(out, "*", "message-*-unknown.txt")); len(matches) != 1 {
+		t.Fatalf("the message with a forged author was not written safely: %v", matches)
+	}
+}

@@ -1,0 +1,129 @@
+package server_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestUnreadBodiesAreNeverReadAsRequests sends, on one connection, bodies
+// that the server does not read (an unknown route, a logout without a
+// session) carrying a second request inside them: it must not be answered.
+func TestUnreadBodiesAreNeverReadAsRequests(t *testing.T) {
+	ts := startServer(t, nil)
+	smuggled := "GET /report HTTP/1.1\r\nHost: x\r\n\r\n"
+	for _, path := range []string{"/nothing-here", "/case/logout", "/"} {
+		t.Run(path, func(t *testing.T) {
+			body := strings.Repeat("a", 70<<10) + smuggled
+			conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+			must(t, err)
+			defer conn.Close()
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s",
+				path, len(body), body)
+			conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			r := bufio.NewReader(conn)
+			responses := 0
+			for {
+				res, err := http.ReadResponse(r, nil)
+				if err != nil {
+					break
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				responses++
+			}
+			if responses != 1 {
+				t.Fatalf("%d responses to one request: a body was read as a request", responses)
+			}
+		})
+	}
+}
+
+func TestRepeatedLoginsCannotFillTheSessionTable(t *testing.T) {
+	ts := startServer(t, nil)
+	code := submit(t, ts, "report")
+	var clients []*http.Client
+	for range 5 {
+		clients = append(clients, login(t, ts, code))
+	}
+	// The oldest sessions of the case made way; the newest still work.
+	res, _ := get(t, clients[0], ts.URL+"/case")
+	if res.StatusCode != http.StatusSeeOther {
+		t.Errorf("the oldest of 5 sessions of one case still works (status %d)", res.StatusCode)
+	}
+	res, _ = get(t, clients[4], ts.URL+"/case")
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("the newest session does not work (status %d)", res.StatusCode)
+	}
+}
+
+func TestNewLoginEndsTheBrowsersPreviousSession(t *testing.T) {
+	ts := startServer(t, nil)
+	c := login(t, ts, submit(t, ts, "first"))
+	u, _ := url.Parse(ts.URL)
+	old := c.Jar.Cookies(u)
+	second := submit(t, ts, "second")
+	res, _ := post(t, c, ts.URL+"/followup", strings.NewReader("code="+second), "application/x-www-form-urlencoded")
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second login: %d", res.StatusCode)
+	}
+	stale := client(t)
+	stale.Jar.SetCookies(u, old)
+	if res, _ := get(t, stale, ts.URL+"/case"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the previous session survived a new login (status %d)", res.StatusCode)
+	}
+}
+
+func TestCrossSitePostsAreRefused(t *testing.T) {
+	ts := startServer(t, nil)
+	code := submit(t, ts, "report")
+	for _, tc := range []struct {
+		name, header, value string
+		want                int
+	}{
+		{"a cross-site fetch", "Sec-Fetch-Site", "cross-site", http.StatusForbidden},
+		{"a same-site but other-origin fetch", "Sec-Fetch-Site", "same-site", http.StatusForbidden},
+		{"a foreign Origin", "Origin", "https://evil.example", http.StatusForbidden},
+		{"our own form (Origin null under no-referrer)", "Origin", "null", http.StatusSeeOther},
+		{"our own form (same-origin)", "Sec-Fetch-Site", "same-origin", http.StatusSeeOther},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/followup", strings.NewReader("code="+code))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set(tc.header, tc.value)
+			res, _ := do(t, client(t), req)
+			if res.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d", res.StatusCode, tc.want)
+			}
+		})
+	}
+}
+
+func TestLongThreadsArePaged(t *testing.T) {
+	ts := startServer(t, nil)
+	code := submit(t, ts, "message number 0")
+	c := login(t, ts, code)
+	_, page := get(t, c, ts.URL+"/case")
+	token := csrfOf(t, page)
+	for i := 1; i < 25; i++ {
+		body, ctype := multipartBody([][2]string{{"csrf", token}, {"body", fmt.Sprintf("message number %d.", i)}}, nil)
+		if res, _ := post(t, c, ts.URL+"/case/message", body, ctype); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("message %d: %d", i, res.StatusCode)
+		}
+	}
+	_, last := get(t, c, ts.URL+"/case")
+	if !strings.Contains(last, "message number 24.") || strings.Contains(last, "message number 4.") ||
+		!strings.Contains(last, "Page 2 of 2") || !strings.Contains(last, `href="/case?page=1"`) {
+		t.Fatal("the case page does not show the latest page of a long thread")
+	}
+	_, first := get(t, c, ts.URL+"/case?page=1")
+	if !strings.Contains(first, "message number 0") || strings.Contains(first, "message number 24.") {
+		t.Fatal("page 1 does not show the start of the thread")
+	}
+}
