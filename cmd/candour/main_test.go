@@ -280,16 +280,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestDecryptDetectsTampering(t *testing.T) {
-	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "key.txt")
-	pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", keyFile)), "Public key:"))
-	recipients := filepath.Join(dir, "r.txt")
-	os.WriteFile(recipients, []byte(pub+"\n"), 0o600)
-	base := serve(t, filepath.Join(dir, "data"), recipients)
-	body, ctype := form(t, [][2]string{{"body", "x"}}, map[string][]byte{"a.bin": []byte("evidence")})
-	do(t, http.DefaultClient, "POST", base+"/report", body, ctype)
-	exp := filepath.Join(dir, "export")
-	candour(t, "export", "--data", filepath.Join(dir, "data"), "--out", exp)
+	_, keyFile, exp := exportOneReport(t, map[string][]byte{"a.bin": []byte("evidence")})
 	files, _ := filepath.Glob(filepath.Join(exp, "*", "attachment-*.age"))
 	if len(files) != 1 {
 		t.Fatalf("want one attachment, have %v", files)
@@ -356,16 +347,7 @@ func TestServeDemoModeMakesLabelledKeys(t *testing.T) {
 // (the organisation's keys are public), so decrypt must never let a manifest
 // field choose where a file is written.
 func TestDecryptTreatsTheManifestAsHostile(t *testing.T) {
-	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "key.txt")
-	pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", keyFile)), "Public key:"))
-	recipients := filepath.Join(dir, "r.txt")
-	os.WriteFile(recipients, []byte(pub+"\n"), 0o600)
-	base := serve(t, filepath.Join(dir, "data"), recipients)
-	body, ctype := form(t, [][2]string{{"body", "x"}}, nil)
-	do(t, http.DefaultClient, "POST", base+"/report", body, ctype)
-	exp := filepath.Join(dir, "export")
-	candour(t, "export", "--data", filepath.Join(dir, "data"), "--out", exp)
+	dir, keyFile, exp := exportOneReport(t, nil)
 
 	raw, _ := os.ReadFile(filepath.Join(exp, "manifest.json"))
 	escape := filepath.Join(dir, "ESCAPED")
@@ -382,4 +364,24 @@ func TestDecryptTreatsTheManifestAsHostile(t *testing.T) {
 	if matches, _ := filepath.Glob(filepath.Join(out, "*", "message-*-unknown.txt")); len(matches) != 1 {
 		t.Fatalf("the message with a forged author was not written safely: %v", matches)
 	}
+}
+
+// exportOneReport runs a server on a new post-quantum key, submits one
+// report with files, and exports it; it returns the temporary folder, the
+// identity file and the export folder.
+func exportOneReport(t *testing.T, files map[string][]byte) (dir, keyFile, exp string) {
+	t.Helper()
+	dir = t.TempDir()
+	keyFile = filepath.Join(dir, "key.txt")
+	pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", keyFile)), "Public key:"))
+	recipients := filepath.Join(dir, "r.txt")
+	os.WriteFile(recipients, []byte(pub+"\n"), 0o600)
+	base := serve(t, filepath.Join(dir, "data"), recipients)
+	body, ctype := form(t, [][2]string{{"body", "x"}}, files)
+	if res, _ := do(t, http.DefaultClient, "POST", base+"/report", body, ctype); res.StatusCode != http.StatusOK {
+		t.Fatalf("submit: %d", res.StatusCode)
+	}
+	exp = filepath.Join(dir, "export")
+	candour(t, "export", "--data", filepath.Join(dir, "data"), "--out", exp)
+	return dir, keyFile, exp
 }
