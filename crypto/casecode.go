@@ -5,7 +5,6 @@ import (
 	"encoding/base32"
 	"errors"
 	"log/slog"
-	"strings"
 )
 
 // A case code is 20 symbols of Crockford's base32 alphabet, 100 bits of
@@ -44,46 +43,16 @@ func NewCaseCode() (CaseCode, error) {
 // ParseCaseCode accepts a case code as people type it: any case, with spaces,
 // dashes or dots anywhere, and with O for 0 and I or L for 1.
 func ParseCaseCode(s string) (CaseCode, error) {
-	if len(s) > 4*caseCodeSymbols {
+	canonical, ok := canonicalCrockford(s, caseCodeSymbols)
+	if !ok {
 		return CaseCode{}, ErrMalformedCaseCode
 	}
-	var b strings.Builder
-	for _, r := range s {
-		// Upper-case ASCII only: Unicode would map ı to I and ſ to S.
-		if 'a' <= r && r <= 'z' {
-			r -= 'a' - 'A'
-		}
-		switch {
-		case r == ' ' || r == '-' || r == '.' || r == '\t' || r == '\u00a0' || r == '\u2013' || r == '\u2014':
-			continue
-		case r == 'O':
-			r = '0'
-		case r == 'I' || r == 'L':
-			r = '1'
-		}
-		if r > 'Z' || !strings.ContainsRune(crockford, r) {
-			return CaseCode{}, ErrMalformedCaseCode
-		}
-		b.WriteRune(r)
-	}
-	if b.Len() != caseCodeSymbols {
-		return CaseCode{}, ErrMalformedCaseCode
-	}
-	return CaseCode{b.String()}, nil
+	return CaseCode{canonical}, nil
 }
 
 // Display returns the code in groups of four separated by dashes, the form
 // shown to the reporter: easy to copy, write down and read aloud.
-func (c CaseCode) Display() string {
-	var b strings.Builder
-	for i := 0; i < len(c.canonical); i += caseCodeGroup {
-		if i > 0 {
-			b.WriteByte('-')
-		}
-		b.WriteString(c.canonical[i:min(i+caseCodeGroup, len(c.canonical))])
-	}
-	return b.String()
-}
+func (c CaseCode) Display() string { return groupSymbols(c.canonical, caseCodeGroup) }
 
 // IsZero reports whether c is the zero value.
 func (c CaseCode) IsZero() bool { return c.canonical == "" }

@@ -17,8 +17,9 @@ type site struct {
 }
 
 type page struct {
-	Site site
-	Data any
+	Site  site
+	Data  any
+	Staff any
 }
 
 func TestEveryPageRendersAndEscapes(t *testing.T) {

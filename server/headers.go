@@ -17,7 +17,11 @@ const reporterCSP = "default-src 'none'; script-src 'none'; style-src 'self'; im
 // securityHeaders sets, in one place, the headers every response carries.
 func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	h := func(k, v string) { c.Set(k, v) }
-	h("Content-Security-Policy", reporterCSP)
+	if c.Path() == "/staff" || strings.HasPrefix(c.Path(), "/staff/") {
+		h("Content-Security-Policy", staffCSP)
+	} else {
+		h("Content-Security-Policy", reporterCSP)
+	}
 	h("X-Content-Type-Options", "nosniff")
 	h("X-Frame-Options", "DENY")
 	h("Referrer-Policy", "no-referrer")

@@ -13,6 +13,7 @@ type pageData struct {
 	Site  site
 	Title string
 	Data  any
+	Staff *staffView // nil on reporter pages
 }
 
 func (s *Server) page(title string, data any) pageData {

@@ -37,5 +37,21 @@ func (s *Server) routes() {
 	app.Get("/case/attachment/:id<int>", s.handleAttachmentDownload)
 	app.Post("/case/logout", s.handleCaseLogout)
 
+	// The staff console. Login and enrolment are open; the rest needs a
+	// session, and administration the administrator role.
+	app.Get("/staff/login", s.handleStaffLoginForm)
+	app.Post("/staff/login", s.handleStaffLogin)
+	app.Get("/staff/enrol/:token", s.handleStaffEnrolForm)
+	app.Post("/staff/enrol/:token", s.handleStaffEnrol)
+	staff := s.requireStaff(false)
+	admin := s.requireStaff(true)
+	app.Get("/staff/", staff, s.handleStaffInbox)
+	app.Post("/staff/logout", staff, s.handleStaffLogout)
+	app.Post("/staff/logout-everywhere", staff, s.handleStaffLogoutEverywhere)
+	app.Get("/staff/admin/staff", admin, s.handleStaffAdmin)
+	app.Post("/staff/admin/invite", admin, s.handleStaffInvite)
+	app.Post("/staff/admin/account", admin, s.handleStaffAccount)
+	app.Get("/staff/admin/audit", admin, s.handleStaffAudit)
+
 	app.Use(func(c *fiber.Ctx) error { return errNotFound })
 }

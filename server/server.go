@@ -60,6 +60,9 @@ type Config struct {
 	// OnionAddress, if set (e.g. "abc…xyz.onion"), is advertised in an
 	// Onion-Location header.
 	OnionAddress string
+	// PublicURL is the address staff use (e.g. "https://report.example.org"),
+	// for enrolment links; without it the request's own host is used.
+	PublicURL string
 	// Demo marks an installation running on generated demo keys; every page
 	// says so.
 	Demo bool
@@ -141,9 +144,12 @@ type Server struct {
 	// of wrong codes cannot starve (and lose) finished uploads.
 	kdfLogin  *kdfPool
 	kdfSubmit *kdfPool
-	uploads   chan struct{}
-	sessions  *sessionStore
-	log       *slog.Logger
+	// staffKDF bounds staff password checks (Argon2id, 64 MiB each).
+	staffKDF *kdfPool
+	throttle *loginThrottle
+	uploads  chan struct{}
+	sessions *sessionStore
+	log      *slog.Logger
 
 	// kdfCurrent derives new case codes; kdfSets (newest first) are tried
 	// at follow-up login, so codes made under older parameters still work.
@@ -211,6 +217,8 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		pages:     pages,
 		kdfLogin:  newKDFPool(cfg.KDFConcurrency),
 		kdfSubmit: newKDFPool(cfg.KDFConcurrency),
+		staffKDF:  newKDFPool(1),
+		throttle:  newLoginThrottle(),
 		uploads:   make(chan struct{}, cfg.MaxConcurrentUploads),
 		sessions:  newSessionStore(cfg.SessionIdle, cfg.SessionMax),
 		log:       cfg.Logger,

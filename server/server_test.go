@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +28,8 @@ import (
 // testServer is a real Candour server on 127.0.0.1 over a real SQLite
 // database in a temporary folder.
 type testServer struct {
+	// Clock is the server's time in unix nanoseconds; tests move it.
+	Clock   *atomic.Int64
 	URL     string
 	DB      *storage.DB
 	DataDir string
@@ -62,6 +65,9 @@ func startServer(t *testing.T, adjust func(*server.Config)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := &atomic.Int64{}
+	clock.Store(time.Now().UnixNano())
+	db.Now = func() time.Time { return time.Unix(0, clock.Load()) }
 	org, err := age.GenerateHybridIdentity()
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +102,7 @@ func startServer(t *testing.T, adjust func(*server.Config)) *testServer {
 		srv.Shutdown(ctx)
 		db.Close()
 	})
-	return &testServer{URL: "http://" + ln.Addr().String(), DB: db, DataDir: dir, OrgKey: org, Log: logs}
+	return &testServer{Clock: clock, URL: "http://" + ln.Addr().String(), DB: db, DataDir: dir, OrgKey: org, Log: logs}
 }
 
 // client returns an HTTP client with its own cookie jar that does not follow

@@ -154,3 +154,9 @@ func (s *sessionStore) close() { s.once.Do(func() { close(s.stop) }) }
 func (sess *session) checkCSRF(got string) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(sess.csrf)) == 1
 }
+
+// constantTimeEqual compares two tokens without revealing, through timing,
+// how much of them matched.
+func constantTimeEqual(a, b string) bool {
+	return b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}

@@ -19,6 +19,8 @@ Usage:
   candour keygen  [-o FILE] [--classic]
   candour export  --data DIR --out DIR
   candour decrypt -i IDENTITY [-o DIR] EXPORT_DIR
+  candour admin create --data DIR --username NAME [--url BASE_URL]
+  candour audit verify --data DIR
 
 Run "candour COMMAND -h" for the flags of a command. Every flag of serve can
 also be set through an environment variable: --max-upload is CANDOUR_MAX_UPLOAD.
@@ -39,6 +41,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runExport(args[1:], stdout, stderr)
 	case "decrypt":
 		err = runDecrypt(args[1:], stdout, stderr)
+	case "admin":
+		err = runAdmin(args[1:], stdout, stderr)
+	case "audit":
+		err = runAudit(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/mattn/go-sqlite3" // raw access, to tamper like an attacker
 )
 
 var candourBin string
@@ -384,4 +387,35 @@ func exportOneReport(t *testing.T, files map[string][]byte) (dir, keyFile, exp s
 	exp = filepath.Join(dir, "export")
 	candour(t, "export", "--data", filepath.Join(dir, "data"), "--out", exp)
 	return dir, keyFile, exp
+}
+
+func TestAdminCreateAndAuditVerify(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	out := candour(t, "admin", "create", "--data", data, "--username", "root-admin", "--url", "https://report.example")
+	if !regexp.MustCompile(`https://report\.example/staff/enrol/[A-Za-z0-9_-]{40,}`).MatchString(out) {
+		t.Fatalf("admin create printed no enrolment link: %s", out)
+	}
+	if cmd := exec.Command(candourBin, "admin", "create", "--data", data, "--username", "ROOT-admin"); cmd.Run() == nil {
+		t.Fatal("a second account with the same name (in another case) was created")
+	}
+	if out := candour(t, "audit", "verify", "--data", data); !strings.Contains(out, "intact: 1 entries") {
+		t.Fatalf("audit verify: %s", out)
+	}
+	// Tamper as an attacker with the database file would: drop the
+	// append-only triggers and edit an entry.
+	db, err := sql.Open("sqlite3", filepath.Join(data, "candour.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TRIGGER audit_log_no_update`, `UPDATE audit_log SET target = 'someone-else'`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	res, err := exec.Command(candourBin, "audit", "verify", "--data", data).CombinedOutput()
+	if err == nil || !strings.Contains(string(res), "FAILED") {
+		t.Fatalf("audit verify missed an edited entry: %v %s", err, res)
+	}
 }

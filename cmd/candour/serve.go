@@ -26,6 +26,7 @@ func runServe(args []string, stderr io.Writer) error {
 		"if empty, a DEMO key pair is generated in --demo-keys")
 	demoKeys := fs.String("demo-keys", "demo-keys", "where a DEMO key pair is kept when no --recipients is given (`DIR`)")
 	org := fs.String("org-name", "", "the organisation shown to reporters as running the service")
+	publicURL := fs.String("public-url", "", "the `URL` staff reach the service at, for enrolment links (default: the request's host)")
 	onion := fs.String("onion-address", "", "advertise this v3 onion `ADDRESS` in an Onion-Location header")
 	https := fs.Bool("https", false, "the service is reached over HTTPS (directly or via a proxy): Secure cookies and HSTS")
 	maxUpload := fs.Int64("max-upload", server.DefaultMaxUploadBytes, "largest submission in `BYTES`, all files included")
@@ -95,6 +96,7 @@ func runServe(args []string, stderr io.Writer) error {
 		MaxTextBytes:   *maxText,
 		HTTPS:          *https,
 		OnionAddress:   *onion,
+		PublicURL:      *publicURL,
 		Demo:           demo,
 		ReadTimeout:    *readTimeout,
 		Logger:         log,

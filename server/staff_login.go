@@ -1,0 +1,247 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/storage"
+)
+
+// Login throttling, on top of what pquerna/otp does (nothing): after
+// freeFailures wrong attempts an account is locked for a delay that doubles
+// with each further failure, up to maxLock. Unknown usernames are throttled
+// the same way, in memory, so that a lock reveals nothing about which
+// accounts exist. Overall, once more than globalBudget failures happened in
+// the last minute, every attempt waits longer, whatever the account.
+const (
+	freeFailures = 3
+	baseLock     = 5 * time.Second
+	maxLock      = 15 * time.Minute
+	globalBudget = 30
+)
+
+func lockFor(failures int) time.Duration {
+	if failures < freeFailures {
+		return 0
+	}
+	d := baseLock << min(failures-freeFailures, 20)
+	return min(d, maxLock)
+}
+
+type loginThrottle struct {
+	mu       sync.Mutex
+	unknown  map[string]unknownFailures
+	failures []time.Time // failures in the last minute, overall
+}
+
+type unknownFailures struct {
+	count       int
+	lockedUntil time.Time
+}
+
+func newLoginThrottle() *loginThrottle {
+	return &loginThrottle{unknown: map[string]unknownFailures{}}
+}
+
+// globalDelay is the extra wait for every attempt while failures overall
+// are over budget.
+func (t *loginThrottle) globalDelay(now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cut := 0
+	for cut < len(t.failures) && now.Sub(t.failures[cut]) > time.Minute {
+		cut++
+	}
+	t.failures = t.failures[cut:]
+	over := len(t.failures) - globalBudget
+	if over <= 0 {
+		return 0
+	}
+	return min(time.Duration(over)*200*time.Millisecond, 10*time.Second)
+}
+
+func (t *loginThrottle) fail(now time.Time, unknownName string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.failures = append(t.failures, now)
+	if unknownName != "" {
+		if len(t.unknown) > 10000 {
+			t.unknown = map[string]unknownFailures{}
+		}
+		u := t.unknown[unknownName]
+		u.count++
+		u.lockedUntil = now.Add(lockFor(u.count))
+		t.unknown[unknownName] = u
+	}
+}
+
+func (t *loginThrottle) unknownLocked(now time.Time, name string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return now.Before(t.unknown[name].lockedUntil)
+}
+
+type staffLoginForm struct {
+	Error    string
+	Username string
+}
+
+func (s *Server) handleStaffLoginForm(c *fiber.Ctx) error {
+	if u, err := s.currentStaff(c); err == nil && u != nil {
+		return c.Redirect("/staff/", http.StatusSeeOther)
+	}
+	return s.render(c, http.StatusOK, "staff_login", "Staff login", staffLoginForm{})
+}
+
+const loginRefusal = "The username, password or code is wrong, or the account is locked after too many attempts. " +
+	"Wait a little and try again."
+
+// handleStaffLogin checks username, password and TOTP code (or a one-time
+// recovery code). Every path runs one Argon2id verification (a dummy hash
+// for unknown usernames) and takes at least LoginFloor, so timing does not
+// tell which part was wrong or whether the account exists.
+func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
+	start := time.Now()
+	form, err := readForm(c, 8<<10)
+	if err != nil {
+		return err
+	}
+	username := strings.TrimSpace(form.Get("username"))
+	password, code := form.Get("password"), strings.TrimSpace(form.Get("totp"))
+	ctx := c.UserContext()
+	now := s.db.Now()
+	if d := s.throttle.globalDelay(now); d > 0 {
+		time.Sleep(d)
+	}
+
+	st, err := s.db.StaffByUsername(ctx, username)
+	known := err == nil && st.Enrolled() && !st.Disabled
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	hash := crypto.DummyPasswordHash()
+	if known {
+		hash = st.PasswordHash
+	}
+	var pwOK bool
+	if perr := s.staffKDF.run(ctx, func() { pwOK, _ = crypto.VerifyPassword(hash, password) }); perr != nil {
+		return perr
+	}
+	locked := (known && now.Before(st.LockedUntil)) || (!known && s.throttle.unknownLocked(now, strings.ToLower(username)))
+	ok := known && pwOK && !locked
+	method := "totp"
+	if ok {
+		step, totpOK := crypto.ValidateTOTP(st.TOTPSecret, code, now)
+		switch {
+		case totpOK:
+			accepted, err := s.db.AcceptTOTPStep(ctx, st.ID, step)
+			if err != nil {
+				return err
+			}
+			ok = accepted // a code already used is refused: replay
+		case crypto.HashRecoveryCode(code) != nil:
+			used, err := s.db.UseRecoveryCode(ctx, st.ID, crypto.HashRecoveryCode(code))
+			if err != nil {
+				return err
+			}
+			ok, method = used, "recovery code"
+		default:
+			ok = false
+		}
+	}
+	if !ok {
+		if known {
+			n := st.FailedLogins + 1
+			if !locked {
+				if _, err := s.db.RecordLoginFailure(ctx, st.ID, now.Add(lockFor(n))); err != nil {
+					return err
+				}
+			}
+			if err := s.audit(ctx, st.Username, "staff.login_failed", st.Username, ""); err != nil {
+				return err
+			}
+		} else {
+			s.throttle.fail(now, strings.ToLower(username))
+			if err := s.audit(ctx, "unknown", "staff.login_failed", "", "unknown or unenrolled username"); err != nil {
+				return err
+			}
+		}
+		if known {
+			s.throttle.fail(now, "")
+		}
+		s.waitFloor(start)
+		return s.render(c, http.StatusUnauthorized, "staff_login", "Staff login",
+			staffLoginForm{Error: loginRefusal, Username: username})
+	}
+	if err := s.db.ResetLoginFailures(ctx, st.ID); err != nil {
+		return err
+	}
+	// Rotate: whatever session this browser had ends now.
+	if old := c.Cookies(s.staffCookieName()); old != "" {
+		if err := s.db.DeleteStaffSession(ctx, tokenHash(old)); err != nil {
+			return err
+		}
+	}
+	token := randomToken()
+	if err := s.db.CreateStaffSession(ctx, storage.StaffSession{
+		TokenHash: tokenHash(token), StaffID: st.ID, CSRF: randomToken(), CreatedAt: now, LastSeen: now,
+	}); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, st.Username, "staff.login", st.Username, "with "+method); err != nil {
+		return err
+	}
+	s.waitFloor(start)
+	s.setStaffCookie(c, token)
+	return c.Redirect("/staff/", http.StatusSeeOther)
+}
+
+func (s *Server) waitFloor(start time.Time) {
+	if wait := s.cfg.LoginFloor - time.Since(start); wait > 0 {
+		time.Sleep(wait)
+	}
+}
+
+// audit appends to the hash-chained audit trail. It never records report
+// content or network data.
+func (s *Server) audit(ctx context.Context, actor, action, target, detail string) error {
+	_, err := s.db.AppendAudit(ctx, storage.AuditEntry{Actor: actor, Action: action, Target: target, Detail: detail})
+	return err
+}
+
+func (s *Server) handleStaffLogout(c *fiber.Ctx) error {
+	if _, err := s.staffForm(c); err != nil {
+		return err
+	}
+	u := staffOf(c)
+	if err := s.db.DeleteStaffSession(c.UserContext(), u.session.TokenHash); err != nil {
+		return err
+	}
+	if err := s.audit(c.UserContext(), u.Username, "staff.logout", u.Username, ""); err != nil {
+		return err
+	}
+	s.clearStaffCookie(c)
+	return c.Redirect("/staff/login", http.StatusSeeOther)
+}
+
+func (s *Server) handleStaffLogoutEverywhere(c *fiber.Ctx) error {
+	if _, err := s.staffForm(c); err != nil {
+		return err
+	}
+	u := staffOf(c)
+	if err := s.db.DeleteStaffSessions(c.UserContext(), u.ID); err != nil {
+		return err
+	}
+	if err := s.audit(c.UserContext(), u.Username, "staff.logout_everywhere", u.Username, ""); err != nil {
+		return err
+	}
+	s.clearStaffCookie(c)
+	return c.Redirect("/staff/login", http.StatusSeeOther)
+}

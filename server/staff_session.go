@@ -1,0 +1,152 @@
+package server
+
+import (
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
+)
+
+// Staff sessions are server-side rows keyed by the SHA-256 of a random
+// cookie token: a stolen database holds no usable cookie. They end after
+// staffIdle without use, after staffLifetime in all, at logout, and for
+// every device at "log out everywhere".
+const (
+	staffIdle     = 30 * time.Minute
+	staffLifetime = 12 * time.Hour
+)
+
+// staffCSP allows scripts, but only our own (the in-browser decryption
+// bundle): no inline script, no eval, nothing from elsewhere.
+const staffCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+type staffCtxKey struct{}
+
+// staffUser is the logged-in staff member of a request.
+type staffUser struct {
+	storage.Staff
+	session storage.StaffSession
+}
+
+func (s *Server) staffCookieName() string {
+	if s.cfg.HTTPS {
+		return "__Host-candour_staff"
+	}
+	return "candour_staff"
+}
+
+func (s *Server) setStaffCookie(c *fiber.Ctx, token string) {
+	c.Cookie(&fiber.Cookie{
+		Name: s.staffCookieName(), Value: token, Path: "/",
+		HTTPOnly: true, Secure: s.cfg.HTTPS, SameSite: fiber.CookieSameSiteStrictMode,
+	})
+}
+
+func (s *Server) clearStaffCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{
+		Name: s.staffCookieName(), Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
+		HTTPOnly: true, Secure: s.cfg.HTTPS, SameSite: fiber.CookieSameSiteStrictMode,
+	})
+}
+
+func tokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// currentStaff returns the live session's staff member, if any.
+func (s *Server) currentStaff(c *fiber.Ctx) (*staffUser, error) {
+	token := c.Cookies(s.staffCookieName())
+	if token == "" {
+		return nil, nil
+	}
+	ctx := c.UserContext()
+	sess, err := s.db.StaffSessionByToken(ctx, tokenHash(token))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.db.Now()
+	if now.Sub(sess.LastSeen) > staffIdle || now.Sub(sess.CreatedAt) > staffLifetime {
+		if err := s.db.DeleteStaffSession(ctx, sess.TokenHash); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	st, err := s.db.StaffByID(ctx, sess.StaffID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st.Disabled || !st.Enrolled() {
+		return nil, nil
+	}
+	if now.Sub(sess.LastSeen) > time.Minute {
+		if err := s.db.TouchStaffSession(ctx, sess.TokenHash, now); err != nil {
+			return nil, err
+		}
+	}
+	return &staffUser{Staff: st, session: sess}, nil
+}
+
+var errForbidden = &userError{status: http.StatusForbidden, title: "Not allowed",
+	message: "Your account does not have access to this page.", back: "/staff/"}
+
+// requireStaff lets only a logged-in staff member through (an administrator
+// if admin): others are sent to the login page. On every state-changing
+// request it also checks the CSRF token, read from a small urlencoded form.
+func (s *Server) requireStaff(admin bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		u, err := s.currentStaff(c)
+		if err != nil {
+			return err
+		}
+		if u == nil {
+			if c.Method() != fiber.MethodGet {
+				refuseRest(c)
+				return errStaffSessionEnded
+			}
+			return c.Redirect("/staff/login", http.StatusSeeOther)
+		}
+		if admin && u.Role != storage.RoleAdmin {
+			refuseRest(c)
+			return errForbidden
+		}
+		c.Locals(staffCtxKey{}, u)
+		return c.Next()
+	}
+}
+
+var errStaffSessionEnded = &userError{status: http.StatusForbidden, title: "Your session has ended",
+	message: "Please log in again. Nothing was changed.", back: "/staff/login"}
+
+func staffOf(c *fiber.Ctx) *staffUser {
+	u, _ := c.Locals(staffCtxKey{}).(*staffUser)
+	return u
+}
+
+// staffForm reads a small urlencoded staff form and checks its CSRF token.
+func (s *Server) staffForm(c *fiber.Ctx) (url.Values, error) {
+	form, err := readForm(c, 16<<10)
+	if err != nil {
+		return nil, err
+	}
+	u := staffOf(c)
+	if u == nil || !constantTimeEqual(form.Get("csrf"), u.session.CSRF) {
+		return nil, errCSRFStaff
+	}
+	return form, nil
+}
+
+var errCSRFStaff = &userError{status: http.StatusForbidden, title: "The form has expired",
+	message: "This form is no longer valid, so nothing was changed. Please reload the page and try again.", back: "/staff/"}
