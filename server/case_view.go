@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -54,7 +53,12 @@ func (s *Server) open(sess *session, msgs []storage.Message) ([]caseMessage, err
 	for _, m := range msgs {
 		plain, err := crypto.OpenMessage(m.Ciphertext, sess.identity.Identity())
 		if err != nil {
-			return nil, fmt.Errorf("failed to open message %d: %w", m.ID, err)
+			// A staff reply encrypted without the case's key (a broken
+			// client) must not make the whole thread unreadable.
+			s.log.Warn("a message of a case could not be opened with the case key", "message", m.ID, "err", err)
+			out = append(out, caseMessage{Mine: m.Author == storage.AuthorReporter, Date: m.CreatedAt,
+				Text: "[This message could not be opened. Please tell your caseworker.]"})
+			continue
 		}
 		// Only attachments stored with this very message are offered.
 		linked := map[int64]bool{}

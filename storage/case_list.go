@@ -15,22 +15,37 @@ type CaseSummary struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Messages  int
+	Assignee  string // username, or empty
+	Unread    bool   // a message arrived since the viewer last opened the case
 }
 
-// ListCases returns cases newest activity first, optionally only those with
-// status, skipping offset and returning at most limit, and the total that
-// match. It uses the (updated_at, id) index and never reads ciphertext.
-func (db *DB) ListCases(ctx context.Context, status string, offset, limit int) ([]CaseSummary, int, error) {
+// CaseFilter selects inbox rows. Zero values select everything.
+type CaseFilter struct {
+	Status     string
+	AssigneeID int64 // 0: anyone; -1: no one; otherwise that staff member
+	ViewerID   int64 // whose unread markers to compute
+}
+
+// ListCases returns cases newest activity first, filtered, skipping offset
+// and returning at most limit, and the total that match. It reads indexes
+// and counts only, never ciphertext.
+func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([]CaseSummary, int, error) {
+	where := `(? = '' OR c.status = ?) AND (? = 0 OR (? = -1 AND c.assignee_id IS NULL) OR c.assignee_id = ?)`
+	args := []any{f.Status, f.Status, f.AssigneeID, f.AssigneeID, f.AssigneeID}
 	var total int
-	if err := db.r.QueryRowContext(ctx,
-		`SELECT count(*) FROM cases WHERE (? = '' OR status = ?)`, status, status).Scan(&total); err != nil {
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM cases c WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("failed to count cases: %w", err)
 	}
 	rows, err := db.r.QueryContext(ctx,
 		`SELECT c.id, c.ref, c.status, c.created_at, c.updated_at,
-		        (SELECT count(*) FROM messages m WHERE m.case_id = c.id)
-		 FROM cases c WHERE (? = '' OR c.status = ?)
-		 ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?`, status, status, limit, offset)
+		        (SELECT count(*) FROM messages m WHERE m.case_id = c.id),
+		        coalesce(s.username, ''),
+		        coalesce((SELECT max(m.id) FROM messages m WHERE m.case_id = c.id), 0) >
+		            coalesce((SELECT r.last_message_id FROM case_reads r WHERE r.staff_id = ? AND r.case_id = c.id), 0)
+		 FROM cases c LEFT JOIN staff s ON s.id = c.assignee_id
+		 WHERE `+where+`
+		 ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?`,
+		append(append([]any{f.ViewerID}, args...), limit, offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("failed to list cases: %w", err)
 	}
@@ -39,7 +54,7 @@ func (db *DB) ListCases(ctx context.Context, status string, offset, limit int) (
 	for rows.Next() {
 		var c CaseSummary
 		var created, updated int64
-		if err := rows.Scan(&c.ID, &c.Ref, &c.Status, &created, &updated, &c.Messages); err != nil {
+		if err := rows.Scan(&c.ID, &c.Ref, &c.Status, &created, &updated, &c.Messages, &c.Assignee, &c.Unread); err != nil {
 			return nil, 0, err
 		}
 		c.CreatedAt, c.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()

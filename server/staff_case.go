@@ -1,0 +1,351 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/storage"
+)
+
+// ageMagic begins every binary age file. The server cannot decrypt what
+// staff upload, but it refuses anything that is not even shaped like one.
+const ageMagic = "age-encryption.org/v1\n"
+
+type staffCaseMessage struct {
+	storage.Message
+	Staff bool
+	Size  int64 // of the ciphertext
+}
+
+type staffCasePage struct {
+	Case          storage.Case
+	Status        string
+	Statuses      []string
+	AssigneeID    int64
+	Staff         []storage.Staff
+	Messages      []staffCaseMessage
+	Recipients    []string // the organisation's, for in-browser encryption
+	CaseRecipient string
+}
+
+// staffCase resolves the :ref of a staff case URL.
+func (s *Server) staffCase(c *fiber.Ctx) (storage.Case, error) {
+	cs, err := s.db.CaseByRef(c.UserContext(), c.Params("ref"))
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Case{}, errNotFound
+	}
+	return cs, err
+}
+
+// handleStaffCase shows a case to staff: its workflow and, as ciphertext
+// links, its messages and attachments. Nothing is decrypted here; the
+// caseworker's browser (or `age -d` on their own machine) does that.
+func (s *Server) handleStaffCase(c *fiber.Ctx) error {
+	cs, err := s.staffCase(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	me := staffOf(c)
+	msgs, err := s.db.Messages(ctx, cs.ID)
+	if err != nil {
+		return err
+	}
+	view := make([]staffCaseMessage, len(msgs))
+	for i, m := range msgs {
+		size := int64(len(m.Ciphertext))
+		m.Ciphertext = nil // never rendered; fetched separately
+		view[i] = staffCaseMessage{Message: m, Staff: m.Author == storage.AuthorStaff, Size: size}
+	}
+	assignee, err := s.db.CaseAssignee(ctx, cs.ID)
+	if err != nil {
+		return err
+	}
+	staff, err := s.db.ListStaff(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.db.MarkCaseRead(ctx, me.ID, cs.ID); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, me.Username, "case.open", cs.Ref, ""); err != nil {
+		return err
+	}
+	return s.renderStaff(c, http.StatusOK, "staff_case", "Case "+cs.Ref, staffCasePage{
+		Case: cs, Status: cs.Status, Statuses: caseStatuses, AssigneeID: assignee, Staff: staff,
+		Messages: view, Recipients: s.cfg.Recipients.Strings(), CaseRecipient: cs.Recipient,
+	})
+}
+
+func (s *Server) handleStaffCaseStatus(c *fiber.Ctx) error {
+	cs, err := s.staffCase(c)
+	if err != nil {
+		refuseRest(c)
+		return err
+	}
+	form, err := s.staffForm(c)
+	if err != nil {
+		return err
+	}
+	status := form.Get("status")
+	if !storage.ValidStatus(status) {
+		return badUpload("Unknown status.")
+	}
+	ctx := c.UserContext()
+	if err := s.db.SetCaseStatus(ctx, cs.ID, status); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, staffOf(c).Username, "case.status", cs.Ref, cs.Status+" -> "+status); err != nil {
+		return err
+	}
+	return c.Redirect("/staff/case/"+cs.Ref, http.StatusSeeOther)
+}
+
+func (s *Server) handleStaffCaseAssign(c *fiber.Ctx) error {
+	cs, err := s.staffCase(c)
+	if err != nil {
+		refuseRest(c)
+		return err
+	}
+	form, err := s.staffForm(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	id, err := strconv.ParseInt(form.Get("assignee"), 10, 64)
+	if err != nil || id < 0 {
+		return badUpload("Unknown staff member.")
+	}
+	target := "no one"
+	if id != 0 {
+		st, err := s.db.StaffByID(ctx, id)
+		if err != nil || st.Disabled {
+			return badUpload("Unknown staff member.")
+		}
+		target = st.Username
+	}
+	if err := s.db.AssignCase(ctx, cs.ID, id); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, staffOf(c).Username, "case.assign", cs.Ref, "to "+target); err != nil {
+		return err
+	}
+	return c.Redirect("/staff/case/"+cs.Ref, http.StatusSeeOther)
+}
+
+// handleStaffMessageCiphertext serves one message's age file as it is
+// stored, for decryption on the caseworker's device.
+func (s *Server) handleStaffMessageCiphertext(c *fiber.Ctx) error {
+	cs, err := s.staffCase(c)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return errNotFound
+	}
+	msgs, err := s.db.Messages(c.UserContext(), cs.ID)
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if m.ID == id {
+			c.Set(fiber.HeaderContentType, "application/octet-stream")
+			c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType("attachment",
+				map[string]string{"filename": fmt.Sprintf("%s-message-%d.age", cs.Ref, id)}))
+			return c.Send(m.Ciphertext)
+		}
+	}
+	return errNotFound
+}
+
+// handleStaffAttachmentCiphertext streams one attachment's age file.
+func (s *Server) handleStaffAttachmentCiphertext(c *fiber.Ctx) error {
+	cs, err := s.staffCase(c)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return errNotFound
+	}
+	ctx := c.UserContext()
+	owner, err := s.db.AttachmentCase(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && owner != cs.ID) {
+		return errNotFound
+	}
+	if err != nil {
+		return err
+	}
+	info, r, err := s.db.Attachment(context.Background(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.audit(ctx, staffOf(c).Username, "attachment.download", cs.Ref, fmt.Sprintf("attachment %d", id)); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/octet-stream")
+	c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType("attachment",
+		map[string]string{"filename": fmt.Sprintf("%s-attachment-%d.age", cs.Ref, id)}))
+	return c.SendStream(r, int(info.Size))
+}
+
+// staffMultipart opens a streamed multipart body whose first part must be
+// a valid CSRF token, checked before anything is read further.
+func (s *Server) staffMultipart(c *fiber.Ctx) (*multipart.Reader, *limitedBody, error) {
+	mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
+		refuseRest(c)
+		return nil, nil, badUpload("The form was not sent as expected.")
+	}
+	body := &limitedBody{r: bodyStream(c), n: s.cfg.MaxUploadBytes}
+	mr := multipart.NewReader(body, params["boundary"])
+	part, err := mr.NextPart()
+	if err != nil || part.FormName() != "csrf" {
+		refuseRest(c)
+		return nil, nil, errCSRFStaff
+	}
+	tok, err := readField(part, 256)
+	if err != nil || !constantTimeEqual(tok, staffOf(c).session.CSRF) {
+		refuseRest(c)
+		return nil, nil, errCSRFStaff
+	}
+	return mr, body, nil
+}
+
+// handleStaffAttachmentUpload stores one attachment that the caseworker's
+// browser has already encrypted (to the organisation and the case), and
+// returns its id as JSON, to be named in the reply that follows. Until that
+// reply is stored the attachment is pending, and deleted on failure or at
+// the next start.
+func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
+	cs, err := s.staffCase(c)
+	if err != nil {
+		refuseRest(c)
+		return err
+	}
+	release, err := s.acquireUpload(c.UserContext())
+	if err != nil {
+		refuseRest(c)
+		return err
+	}
+	defer release()
+	mr, body, err := s.staffMultipart(c)
+	if err != nil {
+		return err
+	}
+	part, err := mr.NextPart()
+	if err != nil || part.FormName() != "file" {
+		refuseRest(c)
+		return badUpload("No file was sent.")
+	}
+	ctx := c.UserContext()
+	aw, err := s.db.NewAttachment(ctx)
+	if err != nil {
+		return err
+	}
+	src := bufio.NewReaderSize(io.LimitReader(part, s.cfg.MaxFileBytes*2), 64)
+	if head, err := src.Peek(len(ageMagic)); err != nil || string(head) != ageMagic {
+		s.db.DeletePending(ctx, aw.ID())
+		refuseRest(c)
+		return badUpload("The file is not an age-encrypted file.")
+	}
+	dst := &errWriter{w: aw}
+	if _, err := io.Copy(dst, src); err != nil || dst.err != nil || body.exceeded {
+		s.db.DeletePending(ctx, aw.ID())
+		refuseRest(c)
+		if dst.err != nil {
+			return dst.err
+		}
+		return s.errLimit("The file could not be received whole.")
+	}
+	if err := aw.Close(); err != nil {
+		s.db.DeletePending(ctx, aw.ID())
+		return err
+	}
+	if err := s.audit(ctx, staffOf(c).Username, "attachment.upload", cs.Ref, fmt.Sprintf("attachment %d", aw.ID())); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"id": aw.ID()})
+}
+
+// handleStaffReply stores a reply that the caseworker's browser encrypted
+// to the organisation and the case (so the reporter can read it at their
+// next follow-up), naming attachments uploaded before it.
+func (s *Server) handleStaffReply(c *fiber.Ctx) error {
+	cs, err := s.staffCase(c)
+	if err != nil {
+		refuseRest(c)
+		return err
+	}
+	mr, _, err := s.staffMultipart(c)
+	if err != nil {
+		return err
+	}
+	var sealed []byte
+	var ids []int64
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			refuseRest(c)
+			return badUpload("The form data was incomplete or malformed.")
+		}
+		switch part.FormName() {
+		case "message":
+			b, err := io.ReadAll(io.LimitReader(part, crypto.MaxMessageSize+64<<10))
+			if err != nil || len(b) > crypto.MaxMessageSize || !bytes.HasPrefix(b, []byte(ageMagic)) {
+				refuseRest(c)
+				return badUpload("The reply is not an age-encrypted message.")
+			}
+			sealed = b
+		case "attachments":
+			v, err := readField(part, 4096)
+			if err != nil {
+				refuseRest(c)
+				return badUpload("The attachment list could not be read.")
+			}
+			for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+				id, err := strconv.ParseInt(f, 10, 64)
+				if err != nil || len(ids) >= s.cfg.MaxFiles {
+					return badUpload("The attachment list is malformed.")
+				}
+				ids = append(ids, id)
+			}
+		default:
+			if _, err := readField(part, 4096); err != nil {
+				refuseRest(c)
+				return badUpload("The form had an unexpected field.")
+			}
+		}
+	}
+	if sealed == nil {
+		return badUpload("The reply is empty.")
+	}
+	ctx := c.UserContext()
+	m, err := s.db.AddMessage(ctx, cs.ID, storage.NewMessage{Author: storage.AuthorStaff, Ciphertext: sealed, AttachmentIDs: ids})
+	if err != nil {
+		return badUpload("The reply could not be stored: an attachment is unknown or already used.")
+	}
+	if err := s.audit(ctx, staffOf(c).Username, "case.reply", cs.Ref, fmt.Sprintf("message %d, %d attachments", m.ID, len(ids))); err != nil {
+		return err
+	}
+	if c.Accepts("application/json") == "application/json" {
+		return c.JSON(fiber.Map{"id": m.ID})
+	}
+	return c.Redirect("/staff/case/"+cs.Ref, http.StatusSeeOther)
+}
