@@ -55,6 +55,8 @@ func (s *Server) routes() {
 	app.Get("/staff/case/:ref/attachment/:id<int>", staff, s.handleStaffAttachmentCiphertext)
 	app.Post("/staff/case/:ref/attachment", staff, s.handleStaffAttachmentUpload)
 	app.Post("/staff/case/:ref/reply", staff, s.handleStaffReply)
+	app.Post("/staff/case/:ref/note", staff, s.handleStaffNote)
+	app.Get("/staff/case/:ref/note/:id<int>", staff, s.handleStaffNoteCiphertext)
 	app.Get("/staff/admin/staff", admin, s.handleStaffAdmin)
 	app.Post("/staff/admin/invite", admin, s.handleStaffInvite)
 	app.Post("/staff/admin/account", admin, s.handleStaffAccount)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -29,6 +30,13 @@ type staffCaseMessage struct {
 	Size  int64 // of the ciphertext
 }
 
+type staffNote struct {
+	ID        int64
+	Author    string
+	CreatedAt time.Time
+	Size      int64
+}
+
 type staffCasePage struct {
 	Case          storage.Case
 	Status        string
@@ -36,6 +44,7 @@ type staffCasePage struct {
 	AssigneeID    int64
 	Staff         []storage.Staff
 	Messages      []staffCaseMessage
+	Notes         []staffNote
 	Recipients    []string // the organisation's, for in-browser encryption
 	CaseRecipient string
 }
@@ -69,6 +78,14 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 		m.Ciphertext = nil // never rendered; fetched separately
 		view[i] = staffCaseMessage{Message: m, Staff: m.Author == storage.AuthorStaff, Size: size}
 	}
+	notes, err := s.db.Notes(ctx, cs.ID)
+	if err != nil {
+		return err
+	}
+	noteView := make([]staffNote, len(notes))
+	for i, n := range notes {
+		noteView[i] = staffNote{ID: n.ID, Author: n.Author, CreatedAt: n.CreatedAt, Size: int64(len(n.Ciphertext))}
+	}
 	assignee, err := s.db.CaseAssignee(ctx, cs.ID)
 	if err != nil {
 		return err
@@ -85,7 +102,7 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_case", "Case "+cs.Ref, staffCasePage{
 		Case: cs, Status: cs.Status, Statuses: caseStatuses, AssigneeID: assignee, Staff: staff,
-		Messages: view, Recipients: s.cfg.Recipients.Strings(), CaseRecipient: cs.Recipient,
+		Messages: view, Notes: noteView, Recipients: s.cfg.Recipients.Strings(), CaseRecipient: cs.Recipient,
 	})
 }
 
@@ -348,4 +365,66 @@ func (s *Server) handleStaffReply(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"id": m.ID})
 	}
 	return c.Redirect("/staff/case/"+cs.Ref, http.StatusSeeOther)
+}
+
+// handleStaffNote stores an internal note, encrypted by the caseworker's
+// browser to the organisation's recipients only.
+func (s *Server) handleStaffNote(c *fiber.Ctx) error {
+	cs, err := s.staffCase(c)
+	if err != nil {
+		refuseRest(c)
+		return err
+	}
+	mr, _, err := s.staffMultipart(c)
+	if err != nil {
+		return err
+	}
+	part, err := mr.NextPart()
+	if err != nil || part.FormName() != "note" {
+		refuseRest(c)
+		return badUpload("The note is missing.")
+	}
+	b, err := io.ReadAll(io.LimitReader(part, crypto.MaxMessageSize+64<<10))
+	if err != nil || len(b) > crypto.MaxMessageSize || !bytes.HasPrefix(b, []byte(ageMagic)) {
+		refuseRest(c)
+		return badUpload("The note is not an age-encrypted message.")
+	}
+	ctx := c.UserContext()
+	me := staffOf(c)
+	n, err := s.db.AddNote(ctx, cs.ID, me.ID, b)
+	if err != nil {
+		return err
+	}
+	if err := s.audit(ctx, me.Username, "case.note", cs.Ref, fmt.Sprintf("note %d", n.ID)); err != nil {
+		return err
+	}
+	if c.Accepts("application/json") == "application/json" {
+		return c.JSON(fiber.Map{"id": n.ID})
+	}
+	return c.Redirect("/staff/case/"+cs.Ref, http.StatusSeeOther)
+}
+
+// handleStaffNoteCiphertext serves one note's age file.
+func (s *Server) handleStaffNoteCiphertext(c *fiber.Ctx) error {
+	cs, err := s.staffCase(c)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return errNotFound
+	}
+	notes, err := s.db.Notes(c.UserContext(), cs.ID)
+	if err != nil {
+		return err
+	}
+	for _, n := range notes {
+		if n.ID == id {
+			c.Set(fiber.HeaderContentType, "application/octet-stream")
+			c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType("attachment",
+				map[string]string{"filename": fmt.Sprintf("%s-note-%d.age", cs.Ref, id)}))
+			return c.Send(n.Ciphertext)
+		}
+	}
+	return errNotFound
 }

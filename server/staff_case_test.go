@@ -156,3 +156,36 @@ func TestCaseworkerRepliesAndReporterReadsIt(t *testing.T) {
 	}
 	must(t, ts.DB.VerifyAudit(context.Background()))
 }
+
+func TestInternalNotesAreNeverShownToTheReporter(t *testing.T) {
+	ts := startServer(t, nil)
+	code := submit(t, ts, "a report")
+	c, csrf := loggedIn(t, ts, "ivan", storage.RoleCaseworker)
+	_, inbox := get(t, c, ts.URL+"/staff/")
+	ref := refRE.FindStringSubmatch(inbox)[1]
+	rs, err := crypto.ParseRecipientsString(ts.OrgKey.Recipient().String())
+	must(t, err)
+	note, err := crypto.SealMessage(crypto.Message{Text: "NOTE-7731: credible, check rota"}, rs.Organisation())
+	must(t, err)
+
+	if res, _ := staffUpload(t, c, ts.URL+"/staff/case/"+ref+"/note", csrf, [][2]string{{"note", "not age"}}, nil); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a plaintext note was accepted: %d", res.StatusCode)
+	}
+	res, body := staffUpload(t, c, ts.URL+"/staff/case/"+ref+"/note", csrf, [][2]string{{"note", string(note)}}, nil)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("note: %d %s", res.StatusCode, body)
+	}
+	_, page := get(t, c, ts.URL+"/staff/case/"+ref)
+	if !strings.Contains(page, "/note/1") || strings.Contains(page, "NOTE-7731") {
+		t.Fatal("the case page does not list the note as ciphertext")
+	}
+	_, ct := get(t, c, ts.URL+"/staff/case/"+ref+"/note/1")
+	if m, err := crypto.OpenMessage([]byte(ct), ts.OrgKey); err != nil || m.Text != "NOTE-7731: credible, check rota" {
+		t.Fatalf("note ciphertext: %v", err)
+	}
+	rc := login(t, ts, code)
+	_, casePage := get(t, rc, ts.URL+"/case")
+	if strings.Contains(casePage, "NOTE-7731") || strings.Contains(casePage, "could not be opened") {
+		t.Fatal("the reporter's page shows the internal note")
+	}
+}
