@@ -1,6 +1,8 @@
-# The two habits: `make run` and `make test`. Tools the tests need (the
-# stock age command, staticcheck) are installed into .bin from the Go module
-# proxy, pinned, so a fresh machine needs only Go and a C compiler.
+# The two habits: `make run` and `make test`. Tools the tests need are
+# installed by these rules, pinned: the stock age command and staticcheck
+# into .bin from the Go module proxy; the staff console's bundle tools and
+# playwright-core from npm (package-lock.json); Debian's chromium for the
+# browser test. A fresh machine needs Go, a C compiler, Node.js and apt.
 
 GO        ?= go
 BIN       := $(CURDIR)/.bin
@@ -9,19 +11,35 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test test-short lint bench build tools clean
+.PHONY: run test test-short test-browser lint bench build bundle tools browser-deps clean
 
 ## run: start the service on http://127.0.0.1:8080 (demo keys if none are configured)
-run:
+run: bundle
 	$(GO) run ./cmd/candour serve
 
-## test: every test, with the race detector
-test: tools
+## test: every test: Go (race detector on), then the browser test
+test: tools bundle browser-deps
 	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory test-browser
 
-## test-short: the quick tests only (skips the 200 MB upload)
+## test-short: the quick Go tests only (skips the 200 MB upload and the browser)
 test-short: tools
 	$(GO) test -short -count=1 ./...
+
+## test-browser: the end-to-end test in Chromium, driven by playwright-core
+test-browser: bundle browser-deps
+	$(GO) build -o $(BIN)/candour ./cmd/candour
+	CANDOUR_BIN=$(BIN)/candour node --test tests/browser/
+
+## bundle: the staff console's in-browser decryption (age-encryption), built, not committed
+bundle: node_modules/.package-lock.json
+	npm run --silent build
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+browser-deps:
+	@command -v chromium >/dev/null || { apt-get update && apt-get install -y --no-install-recommends chromium; }
 
 ## lint: gofmt, go vet, staticcheck
 lint: $(BIN)/staticcheck
@@ -46,4 +64,4 @@ $(BIN)/staticcheck:
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 clean:
-	rm -rf $(BIN) candour
+	rm -rf $(BIN) candour node_modules frontend/static/staff.js

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,7 +46,7 @@ type staffCasePage struct {
 	Staff         []storage.Staff
 	Messages      []staffCaseMessage
 	Notes         []staffNote
-	Recipients    []string // the organisation's, for in-browser encryption
+	Recipients    string // the organisation's, as JSON, for in-browser encryption
 	CaseRecipient string
 }
 
@@ -94,6 +95,10 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	recipientsJSON, err := json.Marshal(s.cfg.Recipients.Strings())
+	if err != nil {
+		return err
+	}
 	if err := s.db.MarkCaseRead(ctx, me.ID, cs.ID); err != nil {
 		return err
 	}
@@ -102,7 +107,7 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_case", "Case "+cs.Ref, staffCasePage{
 		Case: cs, Status: cs.Status, Statuses: caseStatuses, AssigneeID: assignee, Staff: staff,
-		Messages: view, Notes: noteView, Recipients: s.cfg.Recipients.Strings(), CaseRecipient: cs.Recipient,
+		Messages: view, Notes: noteView, Recipients: string(recipientsJSON), CaseRecipient: cs.Recipient,
 	})
 }
 
