@@ -236,3 +236,28 @@ func TestStaffPagesNeverHoldReportPlaintext(t *testing.T) {
 		}
 	}
 }
+
+func TestLogoutEverywhereEndsEverySession(t *testing.T) {
+	ts := startServer(t, nil)
+	secret := enrol(t, ts, "kim", storage.RoleCaseworker)
+	var clients []*http.Client
+	for i := range 2 {
+		ts.advance(30 * time.Second)
+		c := client(t)
+		if res, _ := staffLogin(t, ts, c, "kim", goodPassword, ts.code(t, secret)); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("login %d: %d", i, res.StatusCode)
+		}
+		clients = append(clients, c)
+	}
+	_, page := get(t, clients[0], ts.URL+"/staff/")
+	res, _ := post(t, clients[0], ts.URL+"/staff/logout-everywhere",
+		strings.NewReader("csrf="+url.QueryEscape(csrfOf(t, page))), "application/x-www-form-urlencoded")
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout everywhere: %d", res.StatusCode)
+	}
+	for i, c := range clients {
+		if res, _ := get(t, c, ts.URL+"/staff/"); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("session %d survived logging out everywhere", i)
+		}
+	}
+}

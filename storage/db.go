@@ -109,6 +109,29 @@ func Open(dataDir string) (*DB, error) {
 	return db, nil
 }
 
+// OpenTool opens an existing database for a command-line tool that runs
+// beside the server (export, say) and writes only small records such as an
+// audit entry. Unlike Open it neither migrates nor deletes pending uploads,
+// which may belong to the running server.
+func OpenTool(dataDir string) (*DB, error) {
+	path := filepath.Join(dataDir, FileName)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no database in %s: %w", dataDir, err)
+	}
+	db := &DB{path: path, w: openPool(path, false), r: openPool(path, true), Now: time.Now}
+	db.w.SetMaxOpenConns(1)
+	var v int
+	if err := db.r.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("failed to open database: %w", err)
+	}
+	if want := len(migrationFiles()); v != want {
+		db.Close()
+		return nil, fmt.Errorf("database schema is version %d, this build expects %d: run `candour serve` once to migrate", v, want)
+	}
+	return db, nil
+}
+
 // OpenReadOnly opens an existing database for reading only, for example to
 // export it while the server runs.
 func OpenReadOnly(dataDir string) (*DB, error) {

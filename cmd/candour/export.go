@@ -62,7 +62,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	if err := makeEmptyDir(*out); err != nil {
 		return err
 	}
-	db, err := storage.OpenReadOnly(*data)
+	db, err := storage.OpenTool(*data)
 	if err != nil {
 		return err
 	}
@@ -124,6 +124,10 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := writeNewFile(filepath.Join(*out, "manifest.json"), append(body, '\n')); err != nil {
 		return err
+	}
+	if _, err := db.AppendAudit(ctx, storage.AuditEntry{Actor: "cli", Action: "export",
+		Detail: fmt.Sprintf("%d cases, %d files", len(m.Cases), files)}); err != nil {
+		return fmt.Errorf("exported, but failed to record it in the audit trail: %w", err)
 	}
 	fmt.Fprintf(stdout, "exported %d cases (%d age files) to %s\n", len(m.Cases), files, *out)
 	return nil

@@ -386,6 +386,9 @@ func exportOneReport(t *testing.T, files map[string][]byte) (dir, keyFile, exp s
 	}
 	exp = filepath.Join(dir, "export")
 	candour(t, "export", "--data", filepath.Join(dir, "data"), "--out", exp)
+	if out := candour(t, "audit", "verify", "--data", filepath.Join(dir, "data")); !strings.Contains(out, "intact: 1 entries") {
+		t.Fatalf("the export was not recorded in the audit trail: %s", out)
+	}
 	return dir, keyFile, exp
 }
 
