@@ -34,7 +34,7 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 		refuseRest(c)
 		return err
 	}
-	recipients, err := s.cfg.Recipients.ForCase(cs.Recipient)
+	recipients, err := s.recipients().ForCase(cs.Recipient)
 	if err != nil {
 		refuseRest(c)
 		return err

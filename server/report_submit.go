@@ -36,11 +36,11 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	identity, err := crypto.NewCaseIdentity(s.cfg.Recipients.Kind())
+	identity, err := crypto.NewCaseIdentity(s.recipients().Kind())
 	if err != nil {
 		return err
 	}
-	recipients, err := s.cfg.Recipients.ForCase(identity.Recipient())
+	recipients, err := s.recipients().ForCase(identity.Recipient())
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,9 @@ func (s *Server) routes() {
 	app.Post("/staff/admin/invite", admin, s.handleStaffInvite)
 	app.Post("/staff/admin/account", admin, s.handleStaffAccount)
 	app.Get("/staff/admin/audit", admin, s.handleStaffAudit)
+	app.Get("/staff/admin/recipients", admin, s.handleStaffRecipients)
+	app.Post("/staff/admin/recipients/add", admin, s.handleStaffRecipientAdd)
+	app.Post("/staff/admin/recipients/remove", admin, s.handleStaffRecipientRemove)
 
 	app.Use(func(c *fiber.Ctx) error { return errNotFound })
 }

@@ -15,6 +15,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -147,6 +149,10 @@ type Server struct {
 	// staffKDF bounds staff password checks (Argon2id, 64 MiB each).
 	staffKDF *kdfPool
 	throttle *loginThrottle
+
+	// rec is the organisation's current recipients: those of the
+	// --recipients file plus those administrators added in the console.
+	rec      atomic.Pointer[crypto.Recipients]
 	uploads  chan struct{}
 	sessions *sessionStore
 	log      *slog.Logger
@@ -245,6 +251,9 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		// that no forwarded address is ever read.
 		EnableTrustedProxyCheck: false,
 	})
+	if err := s.reloadRecipients(ctx); err != nil {
+		return nil, err
+	}
 	s.routes()
 	return s, nil
 }
@@ -259,4 +268,26 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.sessions.close()
 	return s.app.ShutdownWithContext(ctx)
+}
+
+// recipients returns the organisation's current recipients.
+func (s *Server) recipients() *crypto.Recipients { return s.rec.Load() }
+
+// reloadRecipients combines the --recipients file with the keys added in
+// the console. It fails, changing nothing, if the two mix kinds.
+func (s *Server) reloadRecipients(ctx context.Context) error {
+	added, err := s.db.OrgRecipients(ctx)
+	if err != nil {
+		return err
+	}
+	lines := s.cfg.Recipients.Strings()
+	for _, r := range added {
+		lines = append(lines, r.Recipient)
+	}
+	rs, err := crypto.ParseRecipientsString(strings.Join(lines, "\n"))
+	if err != nil {
+		return fmt.Errorf("the recipients file and the keys added in the console do not go together: %w", err)
+	}
+	s.rec.Store(rs)
+	return nil
 }

@@ -95,7 +95,7 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	recipientsJSON, err := json.Marshal(s.cfg.Recipients.Strings())
+	recipientsJSON, err := json.Marshal(s.recipients().Strings())
 	if err != nil {
 		return err
 	}

@@ -185,7 +185,7 @@ func TestStaffSessionExpires(t *testing.T) {
 func TestCaseworkerCannotReachAdminPages(t *testing.T) {
 	ts := startServer(t, nil)
 	c, csrf := loggedIn(t, ts, "erin", storage.RoleCaseworker)
-	for _, path := range []string{"/staff/admin/staff", "/staff/admin/audit"} {
+	for _, path := range []string{"/staff/admin/staff", "/staff/admin/audit", "/staff/admin/recipients"} {
 		if res, _ := get(t, c, ts.URL+path); res.StatusCode != http.StatusForbidden {
 			t.Errorf("GET %s as caseworker: %d", path, res.StatusCode)
 		}

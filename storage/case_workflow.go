@@ -26,7 +26,7 @@ func (db *DB) SetCaseStatus(ctx context.Context, caseID int64, status string) er
 	if !ValidStatus(status) {
 		return fmt.Errorf("unknown status %q", status)
 	}
-	return db.updateCase(ctx, `UPDATE cases SET status = ? WHERE id = ?`, status, caseID)
+	return db.execOne(ctx, `UPDATE cases SET status = ? WHERE id = ?`, status, caseID)
 }
 
 // AssignCase assigns a case to a staff member, or to no one with staffID 0.
@@ -35,7 +35,7 @@ func (db *DB) AssignCase(ctx context.Context, caseID, staffID int64) error {
 	if staffID != 0 {
 		assignee = staffID
 	}
-	return db.updateCase(ctx, `UPDATE cases SET assignee_id = ? WHERE id = ?`, assignee, caseID)
+	return db.execOne(ctx, `UPDATE cases SET assignee_id = ? WHERE id = ?`, assignee, caseID)
 }
 
 // CaseAssignee returns the id of the staff member a case is assigned to, or 0.
@@ -48,7 +48,7 @@ func (db *DB) CaseAssignee(ctx context.Context, caseID int64) (int64, error) {
 	return id.Int64, err
 }
 
-func (db *DB) updateCase(ctx context.Context, query string, args ...any) error {
+func (db *DB) execOne(ctx context.Context, query string, args ...any) error {
 	return db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
