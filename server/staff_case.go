@@ -170,6 +170,33 @@ func (s *Server) handleStaffCaseAssign(c *fiber.Ctx) error {
 // handleStaffMessageCiphertext serves one message's age file as it is
 // stored, for decryption on the caseworker's device.
 func (s *Server) handleStaffMessageCiphertext(c *fiber.Ctx) error {
+	return s.serveCiphertext(c, "message", func(caseID, id int64) ([]byte, error) {
+		msgs, err := s.db.Messages(c.UserContext(), caseID)
+		for _, m := range msgs {
+			if m.ID == id {
+				return m.Ciphertext, nil
+			}
+		}
+		return nil, err
+	})
+}
+
+// handleStaffNoteCiphertext serves one note's age file.
+func (s *Server) handleStaffNoteCiphertext(c *fiber.Ctx) error {
+	return s.serveCiphertext(c, "note", func(caseID, id int64) ([]byte, error) {
+		notes, err := s.db.Notes(c.UserContext(), caseID)
+		for _, n := range notes {
+			if n.ID == id {
+				return n.Ciphertext, nil
+			}
+		}
+		return nil, err
+	})
+}
+
+// serveCiphertext sends the age file that find returns for the :ref case
+// and :id item (nil: no such item) as a download.
+func (s *Server) serveCiphertext(c *fiber.Ctx, kind string, find func(caseID, id int64) ([]byte, error)) error {
 	cs, err := s.staffCase(c)
 	if err != nil {
 		return err
@@ -178,19 +205,17 @@ func (s *Server) handleStaffMessageCiphertext(c *fiber.Ctx) error {
 	if err != nil {
 		return errNotFound
 	}
-	msgs, err := s.db.Messages(c.UserContext(), cs.ID)
+	b, err := find(cs.ID, id)
 	if err != nil {
 		return err
 	}
-	for _, m := range msgs {
-		if m.ID == id {
-			c.Set(fiber.HeaderContentType, "application/octet-stream")
-			c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType("attachment",
-				map[string]string{"filename": fmt.Sprintf("%s-message-%d.age", cs.Ref, id)}))
-			return c.Send(m.Ciphertext)
-		}
+	if b == nil {
+		return errNotFound
 	}
-	return errNotFound
+	c.Set(fiber.HeaderContentType, "application/octet-stream")
+	c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType("attachment",
+		map[string]string{"filename": fmt.Sprintf("%s-%s-%d.age", cs.Ref, kind, id)}))
+	return c.Send(b)
 }
 
 // handleStaffAttachmentCiphertext streams one attachment's age file.
@@ -407,29 +432,4 @@ func (s *Server) handleStaffNote(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"id": n.ID})
 	}
 	return c.Redirect("/staff/case/"+cs.Ref, http.StatusSeeOther)
-}
-
-// handleStaffNoteCiphertext serves one note's age file.
-func (s *Server) handleStaffNoteCiphertext(c *fiber.Ctx) error {
-	cs, err := s.staffCase(c)
-	if err != nil {
-		return err
-	}
-	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
-	if err != nil {
-		return errNotFound
-	}
-	notes, err := s.db.Notes(c.UserContext(), cs.ID)
-	if err != nil {
-		return err
-	}
-	for _, n := range notes {
-		if n.ID == id {
-			c.Set(fiber.HeaderContentType, "application/octet-stream")
-			c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType("attachment",
-				map[string]string{"filename": fmt.Sprintf("%s-note-%d.age", cs.Ref, id)}))
-			return c.Send(n.Ciphertext)
-		}
-	}
-	return errNotFound
 }

@@ -148,13 +148,9 @@ func (s *Server) handleStaffInvite(c *fiber.Ctx) error {
 // handleStaffAccount disables, enables or resets (new password and 2FA
 // through a new enrolment link) another staff member's account.
 func (s *Server) handleStaffAccount(c *fiber.Ctx) error {
-	form, err := s.staffForm(c)
+	form, id, err := s.staffFormID(c)
 	if err != nil {
 		return err
-	}
-	id, err := strconv.ParseInt(form.Get("id"), 10, 64)
-	if err != nil {
-		return errNotFound
 	}
 	ctx := c.UserContext()
 	me := staffOf(c)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -77,13 +76,9 @@ func (s *Server) handleStaffRecipientAdd(c *fiber.Ctx) error {
 }
 
 func (s *Server) handleStaffRecipientRemove(c *fiber.Ctx) error {
-	form, err := s.staffForm(c)
+	_, id, err := s.staffFormID(c)
 	if err != nil {
 		return err
-	}
-	id, err := strconv.ParseInt(form.Get("id"), 10, 64)
-	if err != nil {
-		return errNotFound
 	}
 	ctx := c.UserContext()
 	added, err := s.db.OrgRecipients(ctx)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -150,3 +151,16 @@ func (s *Server) staffForm(c *fiber.Ctx) (url.Values, error) {
 
 var errCSRFStaff = &userError{status: http.StatusForbidden, title: "The form has expired",
 	message: "This form is no longer valid, so nothing was changed. Please reload the page and try again.", back: "/staff/"}
+
+// staffFormID is staffForm for forms that name a record by its "id".
+func (s *Server) staffFormID(c *fiber.Ctx) (url.Values, int64, error) {
+	form, err := s.staffForm(c)
+	if err != nil {
+		return nil, 0, err
+	}
+	id, err := strconv.ParseInt(form.Get("id"), 10, 64)
+	if err != nil {
+		return nil, 0, errNotFound
+	}
+	return form, id, nil
+}
