@@ -303,14 +303,17 @@ func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	src := bufio.NewReaderSize(io.LimitReader(part, s.cfg.MaxFileBytes*2), 64)
+	// The ciphertext of the largest file allowed is a little larger than the
+	// file: allow for age's overhead (16 bytes per 64 KiB chunk, a header).
+	limit := s.cfg.MaxFileBytes + s.cfg.MaxFileBytes/4096 + 64<<10
+	src := bufio.NewReaderSize(io.LimitReader(part, limit+1), 64)
 	if head, err := src.Peek(len(ageMagic)); err != nil || string(head) != ageMagic {
 		s.db.DeletePending(ctx, aw.ID())
 		refuseRest(c)
 		return badUpload("The file is not an age-encrypted file.")
 	}
 	dst := &errWriter{w: aw}
-	if _, err := io.Copy(dst, src); err != nil || dst.err != nil || body.exceeded {
+	if n, err := io.Copy(dst, src); err != nil || dst.err != nil || body.exceeded || n > limit {
 		s.db.DeletePending(ctx, aw.ID())
 		refuseRest(c)
 		if dst.err != nil {
