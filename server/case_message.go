@@ -52,7 +52,7 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 		return err
 	}
 	if _, err := s.db.AddMessage(ctx, cs.ID, storage.NewMessage{
-		Author: storage.AuthorReporter, Ciphertext: sealed, AttachmentIDs: up.ids,
+		Author: storage.AuthorReporter, Ciphertext: sealed, AttachmentIDs: up.ids, AttachmentOwner: up.owner,
 	}); err != nil {
 		s.discard(ctx, up)
 		return fmt.Errorf("failed to store message: %w", err)

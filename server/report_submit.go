@@ -76,7 +76,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 		_, err = s.db.CreateCase(ctx, storage.NewCase{
 			Ref: ref, LookupID: keys.LookupID, KDFID: s.kdfCurrent.id,
 			WrappedIdentity: wrapped, Recipient: identity.Recipient(),
-			First: storage.NewMessage{Ciphertext: sealed, AttachmentIDs: up.ids},
+			First: storage.NewMessage{Ciphertext: sealed, AttachmentIDs: up.ids, AttachmentOwner: up.owner},
 		})
 		if errors.Is(err, storage.ErrDuplicate) && attempt < 5 {
 			continue // a reference already taken: draw another

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -152,7 +153,10 @@ type Server struct {
 
 	// rec is the organisation's current recipients: those of the
 	// --recipients file plus those administrators added in the console.
-	rec      atomic.Pointer[crypto.Recipients]
+	rec atomic.Pointer[crypto.Recipients]
+
+	stop     chan struct{} // closed by Shutdown: ends background sweeps
+	stopOnce sync.Once
 	uploads  chan struct{}
 	sessions *sessionStore
 	log      *slog.Logger
@@ -223,7 +227,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		pages:     pages,
 		kdfLogin:  newKDFPool(cfg.KDFConcurrency),
 		kdfSubmit: newKDFPool(cfg.KDFConcurrency),
-		staffKDF:  newKDFPool(1),
+		staffKDF:  newKDFPool(2),
 		throttle:  newLoginThrottle(),
 		uploads:   make(chan struct{}, cfg.MaxConcurrentUploads),
 		sessions:  newSessionStore(cfg.SessionIdle, cfg.SessionMax),
@@ -254,6 +258,8 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	if err := s.reloadRecipients(ctx); err != nil {
 		return nil, err
 	}
+	s.stop = make(chan struct{})
+	go s.sweepStaffSessions()
 	s.routes()
 	return s, nil
 }
@@ -267,6 +273,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.sessions.close()
+	s.stopOnce.Do(func() { close(s.stop) })
 	return s.app.ShutdownWithContext(ctx)
 }
 
@@ -290,4 +297,22 @@ func (s *Server) reloadRecipients(ctx context.Context) error {
 	}
 	s.rec.Store(rs)
 	return nil
+}
+
+// sweepStaffSessions deletes expired staff sessions every few minutes, so
+// that their rows do not pile up.
+func (s *Server) sweepStaffSessions() {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			now := s.db.Now()
+			if _, err := s.db.DeleteStaffSessionsBefore(context.Background(), now.Add(-staffLifetime), now.Add(-staffIdle)); err != nil {
+				s.log.Error("failed to delete expired staff sessions", "err", err)
+			}
+		}
+	}
 }

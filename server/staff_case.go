@@ -21,6 +21,12 @@ import (
 	"github.com/candour/candour/storage"
 )
 
+// staffUploadOwner binds a staff member's pending upload to the case and the
+// uploader: only their reply on that case can link it.
+func staffUploadOwner(caseID, staffID int64) string {
+	return fmt.Sprintf("staff:%d:case:%d", staffID, caseID)
+}
+
 // ageMagic begins every binary age file. The server cannot decrypt what
 // staff upload, but it refuses anything that is not even shaped like one.
 const ageMagic = "age-encryption.org/v1\n"
@@ -212,6 +218,9 @@ func (s *Server) serveCiphertext(c *fiber.Ctx, kind string, find func(caseID, id
 	if b == nil {
 		return errNotFound
 	}
+	if err := s.audit(c.UserContext(), staffOf(c).Username, kind+".download", cs.Ref, fmt.Sprintf("%s %d", kind, id)); err != nil {
+		return err
+	}
 	c.Set(fiber.HeaderContentType, "application/octet-stream")
 	c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType("attachment",
 		map[string]string{"filename": fmt.Sprintf("%s-%s-%d.age", cs.Ref, kind, id)}))
@@ -299,7 +308,7 @@ func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 		return badUpload("No file was sent.")
 	}
 	ctx := c.UserContext()
-	aw, err := s.db.NewAttachment(ctx)
+	aw, err := s.db.NewOwnedAttachment(ctx, staffUploadOwner(cs.ID, staffOf(c).ID))
 	if err != nil {
 		return err
 	}
@@ -387,11 +396,12 @@ func (s *Server) handleStaffReply(c *fiber.Ctx) error {
 		return badUpload("The reply is empty.")
 	}
 	ctx := c.UserContext()
-	m, err := s.db.AddMessage(ctx, cs.ID, storage.NewMessage{Author: storage.AuthorStaff, Ciphertext: sealed, AttachmentIDs: ids})
+	m, err := s.db.AddMessage(ctx, cs.ID, storage.NewMessage{Author: storage.AuthorStaff, Ciphertext: sealed,
+		AttachmentIDs: ids, AttachmentOwner: staffUploadOwner(cs.ID, staffOf(c).ID)})
 	if err != nil {
 		return badUpload("The reply could not be stored: an attachment is unknown or already used.")
 	}
-	if err := s.audit(ctx, staffOf(c).Username, "case.reply", cs.Ref, fmt.Sprintf("message %d, %d attachments", m.ID, len(ids))); err != nil {
+	if err := s.audit(ctx, staffOf(c).Username, "case.reply", cs.Ref, fmt.Sprintf("message %d, attachments %v", m.ID, ids)); err != nil {
 		return err
 	}
 	if c.Accepts("application/json") == "application/json" {

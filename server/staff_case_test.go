@@ -189,3 +189,26 @@ func TestInternalNotesAreNeverShownToTheReporter(t *testing.T) {
 		t.Fatal("the reporter's page shows the internal note")
 	}
 }
+
+func TestAReplyCannotTakeAnotherCasesUpload(t *testing.T) {
+	ts := startServer(t, nil)
+	submit(t, ts, "case one")
+	submit(t, ts, "case two")
+	c, csrf := loggedIn(t, ts, "nora", storage.RoleCaseworker)
+	_, inbox := get(t, c, ts.URL+"/staff/")
+	refs := refRE.FindAllStringSubmatch(inbox, -1)
+	if len(refs) != 2 {
+		t.Fatalf("want two cases, have %d", len(refs))
+	}
+	a, b := refs[0][1], refs[1][1]
+	res, body := staffUpload(t, c, ts.URL+"/staff/case/"+a+"/attachment", csrf, nil, []byte("age-encryption.org/v1\nfake"))
+	var up struct{ ID int64 }
+	if res.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &up) != nil {
+		t.Fatalf("upload: %d", res.StatusCode)
+	}
+	res, _ = staffUpload(t, c, ts.URL+"/staff/case/"+b+"/reply", csrf,
+		[][2]string{{"message", "age-encryption.org/v1\nx"}, {"attachments", strconv.FormatInt(up.ID, 10)}}, nil)
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a reply on case %s linked an upload made for case %s: %d", b, a, res.StatusCode)
+	}
+}

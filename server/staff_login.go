@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"net/http"
 	"strings"
 	"sync"
@@ -36,6 +37,7 @@ func lockFor(failures int) time.Duration {
 }
 
 type loginThrottle struct {
+	names    [64]sync.Mutex // striped per-username locks
 	mu       sync.Mutex
 	unknown  map[string]unknownFailures
 	failures []time.Time // failures in the last minute, overall
@@ -82,6 +84,15 @@ func (t *loginThrottle) fail(now time.Time, unknownName string) {
 	}
 }
 
+// lockName serialises login attempts for one username.
+func (t *loginThrottle) lockName(name string) (unlock func()) {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	m := &t.names[h.Sum32()%uint32(len(t.names))]
+	m.Lock()
+	return m.Unlock
+}
+
 func (t *loginThrottle) unknownLocked(now time.Time, name string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -121,8 +132,13 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 		time.Sleep(d)
 	}
 
+	// One attempt per username at a time: parallel attempts would all read
+	// the account before any failure was counted, and so bypass the lock.
+	unlock := s.throttle.lockName(strings.ToLower(username))
+	defer unlock()
 	st, err := s.db.StaffByUsername(ctx, username)
-	known := err == nil && st.Enrolled() && !st.Disabled
+	exists := err == nil
+	known := exists && st.Enrolled() && !st.Disabled
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return err
 	}
@@ -158,13 +174,22 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 	}
 	if !ok {
 		if known {
-			n := st.FailedLogins + 1
-			if !locked {
-				if _, err := s.db.RecordLoginFailure(ctx, st.ID, now.Add(lockFor(n))); err != nil {
-					return err
-				}
+			// Under the username's lock the row is current; a lock is
+			// never shortened.
+			until := now.Add(lockFor(st.FailedLogins + 1))
+			if st.LockedUntil.After(until) {
+				until = st.LockedUntil
+			}
+			if _, err := s.db.RecordLoginFailure(ctx, st.ID, until); err != nil {
+				return err
 			}
 			if err := s.audit(ctx, st.Username, "staff.login_failed", st.Username, ""); err != nil {
+				return err
+			}
+		} else if exists {
+			// A disabled or not yet enrolled account: worth seeing in the trail.
+			s.throttle.fail(now, strings.ToLower(username))
+			if err := s.audit(ctx, st.Username, "staff.login_failed", st.Username, "account disabled or not enrolled"); err != nil {
 				return err
 			}
 		} else {

@@ -100,6 +100,16 @@ func (s *Server) staffAdminPage(c *fiber.Ctx, status int, invited, msg string) e
 
 var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$`)
 
+// ValidUsername accepts 2 to 64 letters, digits, dots, dashes and
+// underscores, except the names the audit trail uses for non-people.
+func ValidUsername(name string) bool {
+	switch strings.ToLower(name) {
+	case "cli", "unknown", "system":
+		return false
+	}
+	return usernameRE.MatchString(name)
+}
+
 // EnrolmentLink is the link a new staff member opens once.
 func EnrolmentLink(baseURL, token string) string {
 	return strings.TrimRight(baseURL, "/") + "/staff/enrol/" + token
@@ -120,9 +130,9 @@ func (s *Server) handleStaffInvite(c *fiber.Ctx) error {
 		return err
 	}
 	username, role := strings.TrimSpace(form.Get("username")), form.Get("role")
-	if !usernameRE.MatchString(username) {
+	if !ValidUsername(username) {
 		return s.staffAdminPage(c, http.StatusBadRequest, "",
-			"A username is 2 to 64 letters, digits, dots, dashes or underscores.")
+			"A username is 2 to 64 letters, digits, dots, dashes or underscores (and not cli, unknown or system).")
 	}
 	if role != storage.RoleAdmin && role != storage.RoleCaseworker {
 		return s.staffAdminPage(c, http.StatusBadRequest, "", "Choose a role.")

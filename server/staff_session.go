@@ -104,8 +104,9 @@ var errForbidden = &userError{status: http.StatusForbidden, title: "Not allowed"
 	message: "Your account does not have access to this page.", back: "/staff/"}
 
 // requireStaff lets only a logged-in staff member through (an administrator
-// if admin): others are sent to the login page. On every state-changing
-// request it also checks the CSRF token, read from a small urlencoded form.
+// if admin): others are sent to the login page. Each state-changing handler
+// checks the CSRF token itself (staffForm, staffMultipart), because only it
+// knows whether the body is a small form or a streamed upload.
 func (s *Server) requireStaff(admin bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		u, err := s.currentStaff(c)

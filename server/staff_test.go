@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -259,5 +260,56 @@ func TestLogoutEverywhereEndsEverySession(t *testing.T) {
 		if res, _ := get(t, c, ts.URL+"/staff/"); res.StatusCode != http.StatusSeeOther {
 			t.Errorf("session %d survived logging out everywhere", i)
 		}
+	}
+}
+
+func TestParallelWrongCodesStillLockTheAccount(t *testing.T) {
+	ts := startServer(t, nil)
+	secret := enrol(t, ts, "lena", storage.RoleCaseworker)
+	ts.advance(30 * time.Second)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/staff/login",
+				strings.NewReader(url.Values{"username": {"lena"}, "password": {goodPassword}, "totp": {"000000"}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if res, err := http.DefaultClient.Do(req); err == nil {
+				res.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if res, _ := staffLogin(t, ts, client(t), "lena", goodPassword, ts.code(t, secret)); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the account was not locked after 8 parallel wrong codes: %d", res.StatusCode)
+	}
+	st, err := ts.DB.StaffByUsername(context.Background(), "lena")
+	must(t, err)
+	if st.FailedLogins < 8 || !st.LockedUntil.After(ts.now().Add(time.Minute)) {
+		t.Fatalf("failures %d, locked until %v (now %v)", st.FailedLogins, st.LockedUntil, ts.now())
+	}
+}
+
+func TestEnrolmentPageShowsTheQRCode(t *testing.T) {
+	ts := startServer(t, nil)
+	st, err := ts.DB.CreateStaff(context.Background(), "mona", storage.RoleCaseworker)
+	must(t, err)
+	token, err := server.NewEnrolmentToken(context.Background(), ts.DB, st.ID)
+	must(t, err)
+	_, page := get(t, client(t), ts.URL+"/staff/enrol/"+token)
+	if !strings.Contains(page, `src="data:image/png;base64,iVBOR`) || strings.Contains(page, "ZgotmplZ") {
+		t.Fatal("the enrolment page has no QR code image")
+	}
+}
+
+func TestReservedUsernamesAreRefused(t *testing.T) {
+	for _, name := range []string{"cli", "Unknown", "system", "a", "has space", "../x"} {
+		if server.ValidUsername(name) {
+			t.Errorf("%q accepted", name)
+		}
+	}
+	if !server.ValidUsername("jo.smith-2") {
+		t.Error("an ordinary username refused")
 	}
 }

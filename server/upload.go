@@ -28,6 +28,7 @@ type upload struct {
 	text  string
 	files []crypto.Attachment
 	ids   []int64
+	owner string // a random token of this request: only it can link the files
 }
 
 // errLimit builds the page for an input over a limit. Nothing is saved.
@@ -153,7 +154,7 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 	}
 
 	ctx := context.WithoutCancel(c.UserContext())
-	up := &upload{}
+	up := &upload{owner: "upload:" + randomToken()}
 	defer func() {
 		if err != nil {
 			if derr := s.db.DeletePending(ctx, up.ids...); derr != nil {
@@ -270,7 +271,7 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 	if len(up.files) >= s.cfg.MaxFiles {
 		return s.errLimit(fmt.Sprintf("You attached more than %d files.", s.cfg.MaxFiles))
 	}
-	aw, err := s.db.NewAttachment(ctx)
+	aw, err := s.db.NewOwnedAttachment(ctx, up.owner)
 	if err != nil {
 		return err
 	}

@@ -27,11 +27,17 @@ type AttachmentWriter struct {
 	err    error
 }
 
-// NewAttachment starts a pending attachment.
+// NewAttachment starts a pending attachment with no owner.
 func (db *DB) NewAttachment(ctx context.Context) (*AttachmentWriter, error) {
+	return db.NewOwnedAttachment(ctx, "")
+}
+
+// NewOwnedAttachment starts a pending attachment that only a message with
+// the same AttachmentOwner can link: the uploading request or case.
+func (db *DB) NewOwnedAttachment(ctx context.Context, owner string) (*AttachmentWriter, error) {
 	w := &AttachmentWriter{db: db, ctx: ctx, buf: make([]byte, 0, ChunkSize)}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id) VALUES (NULL)`)
+		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id, owner) VALUES (NULL, ?)`, owner)
 		if err != nil {
 			return err
 		}

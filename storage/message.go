@@ -14,6 +14,9 @@ type NewMessage struct {
 	Author        string
 	Ciphertext    []byte
 	AttachmentIDs []int64
+	// AttachmentOwner must equal the owner the attachments were started
+	// with (NewOwnedAttachment).
+	AttachmentOwner string
 }
 
 // Message is a stored message.
@@ -78,7 +81,7 @@ func insertMessage(ctx context.Context, tx *sql.Tx, caseID int64, m NewMessage, 
 	for _, aid := range m.AttachmentIDs {
 		// Only a pending attachment can be linked, and only once.
 		res, err := tx.ExecContext(ctx,
-			`UPDATE attachments SET message_id = ? WHERE id = ? AND message_id IS NULL`, id, aid)
+			`UPDATE attachments SET message_id = ? WHERE id = ? AND message_id IS NULL AND owner = ?`, id, aid, m.AttachmentOwner)
 		if err != nil {
 			return Message{}, err
 		}

@@ -28,6 +28,9 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
+	if !server.ValidUsername(*username) {
+		return fmt.Errorf("a username is 2 to 64 letters, digits, dots, dashes or underscores (and not cli, unknown or system)")
+	}
 	db, err := storage.Open(*data)
 	if err != nil {
 		return err

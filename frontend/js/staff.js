@@ -155,13 +155,18 @@ async function decryptAll(ref, identities) {
 
 function attachmentView(ref, a, identities) {
   const name = safeName(a.name);
+  if (!Number.isSafeInteger(a.id) || a.id <= 0) {
+    // The id comes from decrypted (sender-controlled) data: never let it
+    // shape a URL beyond a positive integer.
+    return el("p", { class: "notice notice-error", text: `${name}: malformed attachment reference` });
+  }
   const box = el("div", { class: "attachment" });
   const button = el("button", { type: "button", class: "button-secondary", text: `Decrypt ${name}` });
   box.append(el("p", { text: `${name} (${a.type}, ${a.size} bytes)` }), el("p", { text: `SHA-256 at submission: ${a.sha256}` }), button);
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
-      const plain = await decrypter(identities).decrypt(await fetchBytes(`/staff/case/${ref}/attachment/${a.id}`));
+      const plain = await decrypter(identities).decrypt(await fetchBytes(`/staff/case/${encodeURIComponent(ref)}/attachment/${a.id}`));
       const sum = await sha256Hex(plain);
       const check =
         sum === null
