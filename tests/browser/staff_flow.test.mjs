@@ -98,6 +98,8 @@ test("reporter, caseworker and reporter again, in a real browser", { timeout: 18
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(enrolLink);
   const secret = (await page.textContent("#totp-secret")).trim();
+  const qr = await page.$eval("img[alt^='QR code']", (img) => img.naturalWidth);
+  assert.ok(qr > 0, "the enrolment QR code does not display");
   const step = Math.floor(Date.now() / 1000 / 30);
   await page.fill("#password", "plum kettle orbit lantern");
   await page.fill("#password2", "plum kettle orbit lantern");
@@ -123,6 +125,10 @@ test("reporter, caseworker and reporter again, in a real browser", { timeout: 18
   assert.match(await page.textContent(".integrity"), /SHA-256 verified/);
   const width = await page.$eval("img.preview", (img) => img.naturalWidth);
   assert.equal(width, 2, "the decrypted image does not display");
+
+  if (process.env.CANDOUR_SCREENSHOTS) {
+    await page.screenshot({ path: join(process.env.CANDOUR_SCREENSHOTS, "staff-case.png"), fullPage: true });
+  }
 
   // 4. Reply, encrypted in the browser.
   const reply = "Thank you. Which chat group was it, and who else saw it?";
