@@ -36,6 +36,8 @@ func (s *Server) routes() {
 	app.Post("/case/message", s.handleCaseMessage)
 	app.Get("/case/attachment/:id<int>", s.handleAttachmentDownload)
 	app.Post("/case/logout", s.handleCaseLogout)
+	app.Get("/case/withdraw", s.handleCaseWithdrawForm)
+	app.Post("/case/withdraw", s.handleCaseWithdraw)
 
 	// The staff console. Login and enrolment are open; the rest needs a
 	// session, and administration the administrator role.

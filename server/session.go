@@ -160,3 +160,14 @@ func (sess *session) checkCSRF(got string) bool {
 func constantTimeEqual(a, b string) bool {
 	return b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
+
+// removeCase ends every session of a case (it has been deleted).
+func (s *sessionStore) removeCase(caseID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, sess := range s.byHash {
+		if sess.caseID == caseID {
+			delete(s.byHash, k)
+		}
+	}
+}

@@ -104,7 +104,7 @@ var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$`)
 // underscores, except the names the audit trail uses for non-people.
 func ValidUsername(name string) bool {
 	switch strings.ToLower(name) {
-	case "cli", "unknown", "system":
+	case "cli", "unknown", "system", "reporter":
 		return false
 	}
 	return usernameRE.MatchString(name)
@@ -132,7 +132,7 @@ func (s *Server) handleStaffInvite(c *fiber.Ctx) error {
 	username, role := strings.TrimSpace(form.Get("username")), form.Get("role")
 	if !ValidUsername(username) {
 		return s.staffAdminPage(c, http.StatusBadRequest, "",
-			"A username is 2 to 64 letters, digits, dots, dashes or underscores (and not cli, unknown or system).")
+			"A username is 2 to 64 letters, digits, dots, dashes or underscores (and not cli, unknown, system or reporter).")
 	}
 	if role != storage.RoleAdmin && role != storage.RoleCaseworker {
 		return s.staffAdminPage(c, http.StatusBadRequest, "", "Choose a role.")

@@ -29,7 +29,7 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	if !server.ValidUsername(*username) {
-		return fmt.Errorf("a username is 2 to 64 letters, digits, dots, dashes or underscores (and not cli, unknown or system)")
+		return fmt.Errorf("a username is 2 to 64 letters, digits, dots, dashes or underscores (and not cli, unknown, system or reporter)")
 	}
 	db, err := storage.Open(*data)
 	if err != nil {

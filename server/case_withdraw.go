@@ -1,0 +1,61 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
+)
+
+type withdrawPage struct {
+	CSRF  string
+	Error string
+}
+
+// handleCaseWithdrawForm asks the reporter to confirm that they want their
+// case deleted, and says what that means.
+func (s *Server) handleCaseWithdrawForm(c *fiber.Ctx) error {
+	sess, ok := s.session(c)
+	if !ok {
+		return c.Redirect("/followup", http.StatusSeeOther)
+	}
+	return s.render(c, http.StatusOK, "case_withdraw", "Withdraw your report", withdrawPage{CSRF: sess.csrf})
+}
+
+// handleCaseWithdraw deletes the reporter's case for good: rows and chunks
+// go with secure_delete on and the WAL is truncated, so nothing of it stays
+// in the database files. Staff see only that a case was withdrawn.
+func (s *Server) handleCaseWithdraw(c *fiber.Ctx) error {
+	sess, ok := s.session(c)
+	if !ok {
+		refuseRest(c)
+		return errSessionEnded
+	}
+	form, err := readForm(c, 4<<10)
+	if err != nil {
+		return err
+	}
+	if !sess.checkCSRF(form.Get("csrf")) {
+		return errCSRF
+	}
+	if form.Get("confirm") != "yes" {
+		return s.render(c, http.StatusBadRequest, "case_withdraw", "Withdraw your report", withdrawPage{
+			CSRF: sess.csrf, Error: "Tick the box to confirm that you want your report deleted."})
+	}
+	ctx := c.UserContext()
+	cs, err := s.db.Case(ctx, sess.caseID)
+	if err != nil {
+		return err
+	}
+	if err := s.db.DeleteCase(ctx, cs.ID); err != nil && !errors.Is(err, storage.ErrCheckpointBusy) {
+		return err
+	}
+	s.sessions.removeCase(cs.ID)
+	s.clearSessionCookie(c)
+	if err := s.audit(ctx, "reporter", "case.withdrawn", cs.Ref, "deleted by the reporter"); err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "case_withdrawn", "Your report has been deleted", nil)
+}

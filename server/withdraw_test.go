@@ -1,0 +1,82 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/candour/candour/storage"
+)
+
+// TestReporterWithdrawsAndTheCiphertextIsGone withdraws a case and then
+// searches the database files for pieces of its stored ciphertext.
+func TestReporterWithdrawsAndTheCiphertextIsGone(t *testing.T) {
+	ts := startServer(t, nil)
+	evidence := make([]byte, 3<<20)
+	rand.Read(evidence)
+	code := submit(t, ts, "to be withdrawn", file{name: "e.bin", ctype: "application/octet-stream", r: bytes.NewReader(evidence)})
+	keep := submit(t, ts, "another reporter's case")
+
+	// Samples of the stored ciphertext: message and attachment chunks.
+	ctx := context.Background()
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{}, 0, 10)
+	must(t, err)
+	var target storage.CaseSummary
+	for _, cs := range cases {
+		if cs.Messages == 1 {
+			msgs, _ := ts.DB.Messages(ctx, cs.ID)
+			if len(msgs[0].Attachments) == 1 {
+				target = cs
+			}
+		}
+	}
+	msgs, err := ts.DB.Messages(ctx, target.ID)
+	must(t, err)
+	_, r, err := ts.DB.Attachment(ctx, msgs[0].Attachments[0].ID)
+	must(t, err)
+	ct, err := io.ReadAll(r)
+	must(t, err)
+	samples := [][]byte{msgs[0].Ciphertext[len(msgs[0].Ciphertext)-48:], ct[1<<20 : 1<<20+48], ct[len(ct)-48:]}
+
+	c := login(t, ts, code)
+	_, page := get(t, c, ts.URL+"/case/withdraw")
+	csrf := csrfOf(t, page)
+	// Without the confirmation box nothing happens.
+	res, _ := post(t, c, ts.URL+"/case/withdraw", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()), "application/x-www-form-urlencoded")
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("withdraw without confirmation: %d", res.StatusCode)
+	}
+	res, page = post(t, c, ts.URL+"/case/withdraw", strings.NewReader(url.Values{"csrf": {csrf}, "confirm": {"yes"}}.Encode()),
+		"application/x-www-form-urlencoded")
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, "has been deleted") {
+		t.Fatalf("withdraw: %d", res.StatusCode)
+	}
+	if got := counts(t, ts.DB); got != [4]int64{1, 1, 0, 0} {
+		t.Fatalf("rows after withdrawal = %v, want only the other case", got)
+	}
+	// The code no longer opens anything; the other case is untouched.
+	refused, _ := post(t, client(t), ts.URL+"/followup", strings.NewReader("code="+code), "application/x-www-form-urlencoded")
+	if refused.StatusCode != http.StatusForbidden {
+		t.Fatalf("a withdrawn case's code still works: %d", refused.StatusCode)
+	}
+	login(t, ts, keep)
+
+	entries, err := os.ReadDir(ts.DataDir)
+	must(t, err)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(ts.DataDir, e.Name()))
+		must(t, err)
+		for i, s := range samples {
+			if bytes.Contains(b, s) {
+				t.Errorf("%s still holds ciphertext sample %d of the withdrawn case", e.Name(), i)
+			}
+		}
+	}
+}

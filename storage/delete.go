@@ -1,0 +1,38 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// DeleteCase deletes a case with everything it holds (messages,
+// attachments and their chunks, notes, read markers) in one transaction,
+// then checkpoints and truncates the WAL. With secure_delete on, SQLite
+// overwrites the freed pages with zeros, so the deleted ciphertext is gone
+// from the database file, and the truncation removes the WAL's copies.
+func (db *DB) DeleteCase(ctx context.Context, caseID int64) error {
+	if err := db.execOne(ctx, `DELETE FROM cases WHERE id = ?`, caseID); err != nil {
+		return fmt.Errorf("failed to delete case: %w", err)
+	}
+	return db.Checkpoint(ctx)
+}
+
+// Checkpoint copies the WAL into the database and truncates it. Readers in
+// the middle of a snapshot can hold frames back; they are retried at the
+// next checkpoint.
+func (db *DB) Checkpoint(ctx context.Context) error {
+	var busy, logFrames, done int
+	// Runs on the single writer connection, outside any transaction.
+	if err := db.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+		return fmt.Errorf("failed to checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return ErrCheckpointBusy
+	}
+	return nil
+}
+
+// ErrCheckpointBusy means readers kept the WAL from being truncated; the
+// data is deleted, and the next checkpoint completes the job.
+var ErrCheckpointBusy = errors.New("checkpoint incomplete: readers are active")
