@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/candour/candour/server"
 )
 
 // TestUnreadBodiesAreNeverReadAsRequests sends, on one connection, bodies
@@ -125,5 +127,36 @@ func TestLongThreadsArePaged(t *testing.T) {
 	_, first := get(t, c, ts.URL+"/case?page=1")
 	if !strings.Contains(first, "message number 0") || strings.Contains(first, "message number 24.") {
 		t.Fatal("page 1 does not show the start of the thread")
+	}
+}
+
+func TestGlobalSubmissionBudget(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.SubmissionsPerMinute = 2 })
+	submit(t, ts, "one")
+	submit(t, ts, "two")
+	body, ctype := multipartBody([][2]string{{"body", "three"}}, nil)
+	res, page := post(t, client(t), ts.URL+"/report", body, ctype)
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "Nothing was saved") {
+		t.Fatalf("over budget: %d", res.StatusCode)
+	}
+	if got := counts(t, ts.DB); got[0] != 2 {
+		t.Fatalf("cases = %d, want 2", got[0])
+	}
+}
+
+func TestHoneypotFieldRefusesRobots(t *testing.T) {
+	ts := startServer(t, nil)
+	body, ctype := multipartBody([][2]string{{"website", "http://spam.example"}, {"body", "buy now"}}, nil)
+	res, page := post(t, client(t), ts.URL+"/report", body, ctype)
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(page, "Leave this field empty") {
+		t.Fatalf("honeypot: %d", res.StatusCode)
+	}
+	if got := counts(t, ts.DB); got != [4]int64{} {
+		t.Fatalf("rows = %v, want none", got)
+	}
+	// An empty honeypot, as a browser sends it, is fine.
+	body, ctype = multipartBody([][2]string{{"website", ""}, {"body", "a real report"}}, nil)
+	if res, _ := post(t, client(t), ts.URL+"/report", body, ctype); res.StatusCode != http.StatusOK {
+		t.Fatalf("empty honeypot refused: %d", res.StatusCode)
 	}
 }

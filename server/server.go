@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"golang.org/x/time/rate"
 
 	"github.com/candour/candour/crypto"
 	"github.com/candour/candour/frontend"
@@ -49,6 +50,10 @@ type Config struct {
 	MaxFileBytes   int64 // one attachment
 	MaxFiles       int   // attachments per submission
 	MaxTextBytes   int   // the text of one message
+	// SubmissionsPerMinute is a global budget of new reports and messages.
+	// Behind Tor every reporter is 127.0.0.1, so no per-address limit can
+	// work; a global one keeps a flood from filling the disk.
+	SubmissionsPerMinute int
 	// MaxConcurrentUploads bounds uploads in progress; more wait, then are
 	// told to try again.
 	MaxConcurrentUploads int
@@ -114,6 +119,9 @@ func (c *Config) setDefaults() {
 	if c.MaxTextBytes <= 0 {
 		c.MaxTextBytes = DefaultMaxTextBytes
 	}
+	if c.SubmissionsPerMinute <= 0 {
+		c.SubmissionsPerMinute = 60
+	}
 	if c.MaxConcurrentUploads <= 0 {
 		c.MaxConcurrentUploads = 16
 	}
@@ -150,6 +158,7 @@ type Server struct {
 	// staffKDF bounds staff password checks (Argon2id, 64 MiB each).
 	staffKDF *kdfPool
 	throttle *loginThrottle
+	submits  *rate.Limiter
 
 	// rec is the organisation's current recipients: those of the
 	// --recipients file plus those administrators added in the console.
@@ -229,6 +238,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		kdfSubmit: newKDFPool(cfg.KDFConcurrency),
 		staffKDF:  newKDFPool(2),
 		throttle:  newLoginThrottle(),
+		submits:   rate.NewLimiter(rate.Limit(float64(cfg.SubmissionsPerMinute)/60), cfg.SubmissionsPerMinute),
 		uploads:   make(chan struct{}, cfg.MaxConcurrentUploads),
 		sessions:  newSessionStore(cfg.SessionIdle, cfg.SessionMax),
 		log:       cfg.Logger,

@@ -82,7 +82,9 @@ func startServer(t *testing.T, adjust func(*server.Config)) *testServer {
 		Recipients: rs,
 		KDF:        fastKDF,
 		LoginFloor: 50 * time.Millisecond,
-		Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		// Tests submit quickly; the budget has a test of its own.
+		SubmissionsPerMinute: 100000,
+		Logger:               slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if adjust != nil {
 		adjust(&cfg)

@@ -45,11 +45,26 @@ func badUpload(msg string) *userError {
 		message: msg + " Nothing was saved. Please go back and try again."}
 }
 
+// errHoneypot answers a submission that filled in the hidden field. A
+// person who somehow did (a screen reader ignoring aria-hidden) is told what
+// to do.
+var errHoneypot = &userError{status: http.StatusBadRequest, title: "The submission could not be accepted",
+	message: "The form had a field filled in that must stay empty (it is labelled \"Leave this field empty\"). " +
+		"Nothing was saved. Please go back, empty it and send again.", back: "/report"}
+
 var errCSRF = &userError{status: http.StatusForbidden, title: "The form has expired",
 	message: "This form is no longer valid. Nothing was saved. Please open your case again and resend."}
 
-// acquireUpload takes one of the bounded upload slots.
+var errSubmissionBudget = &userError{status: http.StatusServiceUnavailable, title: "The service is very busy",
+	message: "The service is receiving an unusual number of submissions right now, so it is accepting fewer for a few minutes. " +
+		"Nothing was saved. Please try again in a few minutes."}
+
+// acquireUpload takes one of the bounded upload slots, within the global
+// budget of submissions.
 func (s *Server) acquireUpload(ctx context.Context) (release func(), err error) {
+	if !s.submits.Allow() {
+		return nil, errSubmissionBudget
+	}
 	t := time.NewTimer(30 * time.Second)
 	defer t.Stop()
 	select {
@@ -218,6 +233,12 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 		case "attachments":
 			if err := s.receiveFile(ctx, part, recipients, up, buf); err != nil {
 				return nil, tooLarge(err)
+			}
+		case "website":
+			// The honeypot: hidden from people, filled in by robots.
+			v, err := readField(part, 4<<10)
+			if err != nil || strings.TrimSpace(v) != "" {
+				return nil, errHoneypot
 			}
 		default:
 			// Unknown fields are read and dropped, within bounds.

@@ -32,6 +32,7 @@ func runServe(args []string, stderr io.Writer) error {
 	maxUpload := fs.Int64("max-upload", server.DefaultMaxUploadBytes, "largest submission in `BYTES`, all files included")
 	maxFile := fs.Int64("max-file", server.DefaultMaxFileBytes, "largest single file in `BYTES`")
 	maxFiles := fs.Int("max-files", server.DefaultMaxFiles, "most files per submission")
+	perMinute := fs.Int("submissions-per-minute", 60, "global budget of new reports and messages (up to a minute's worth may come at once)")
 	maxText := fs.Int("max-text", server.DefaultMaxTextBytes, "longest message text in `BYTES`")
 	kdfTime := fs.Uint("kdf-time", crypto.DefaultKDFTime, "Argon2id passes for case codes")
 	kdfMem := fs.Uint("kdf-memory-mib", crypto.DefaultKDFMemoryKiB/1024, "Argon2id memory for case codes, in MiB")
@@ -85,21 +86,22 @@ func runServe(args []string, stderr io.Writer) error {
 	defer db.Close()
 
 	srv, err := server.New(server.Config{
-		OrgName:        *org,
-		Recipients:     recipients,
-		KDF:            crypto.KDFParams{Time: uint32(*kdfTime), MemoryKiB: uint32(*kdfMem) * 1024, Threads: uint8(*kdfThreads)},
-		KDFConcurrency: *kdfConc,
-		LoginFloor:     *loginFloor,
-		MaxUploadBytes: *maxUpload,
-		MaxFileBytes:   *maxFile,
-		MaxFiles:       *maxFiles,
-		MaxTextBytes:   *maxText,
-		HTTPS:          *https,
-		OnionAddress:   *onion,
-		PublicURL:      *publicURL,
-		Demo:           demo,
-		ReadTimeout:    *readTimeout,
-		Logger:         log,
+		OrgName:              *org,
+		Recipients:           recipients,
+		KDF:                  crypto.KDFParams{Time: uint32(*kdfTime), MemoryKiB: uint32(*kdfMem) * 1024, Threads: uint8(*kdfThreads)},
+		KDFConcurrency:       *kdfConc,
+		LoginFloor:           *loginFloor,
+		MaxUploadBytes:       *maxUpload,
+		MaxFileBytes:         *maxFile,
+		MaxFiles:             *maxFiles,
+		MaxTextBytes:         *maxText,
+		SubmissionsPerMinute: *perMinute,
+		HTTPS:                *https,
+		OnionAddress:         *onion,
+		PublicURL:            *publicURL,
+		Demo:                 demo,
+		ReadTimeout:          *readTimeout,
+		Logger:               log,
 	}, db)
 	if err != nil {
 		return err
