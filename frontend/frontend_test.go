@@ -12,8 +12,9 @@ import (
 var inlineHandler = regexp.MustCompile(`\son[a-z]+\s*=`)
 
 type site struct {
-	Org  string
-	Demo bool
+	Org             string
+	Demo            bool
+	EmployerNetwork bool
 }
 
 type page struct {

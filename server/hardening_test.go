@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -158,5 +159,37 @@ func TestHoneypotFieldRefusesRobots(t *testing.T) {
 	body, ctype = multipartBody([][2]string{{"website", ""}, {"body", "a real report"}}, nil)
 	if res, _ := post(t, client(t), ts.URL+"/report", body, ctype); res.StatusCode != http.StatusOK {
 		t.Fatalf("empty honeypot refused: %d", res.StatusCode)
+	}
+}
+
+func TestEmployerNetworkWarning(t *testing.T) {
+	police := netip.MustParsePrefix("192.0.2.0/24")
+	for _, tc := range []struct {
+		name   string
+		nets   []netip.Prefix
+		header string
+		xff    string
+		warn   bool
+	}{
+		{"a visitor from a listed range is warned", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "", "", true},
+		{"a visitor from elsewhere is not", []netip.Prefix{police}, "", "", false},
+		{"a listed address passed by a local proxy is warned", []netip.Prefix{police}, "X-Forwarded-For", "198.51.100.1, 192.0.2.77", true},
+		{"only the proxy's own (right-most) entry counts", []netip.Prefix{police}, "X-Forwarded-For", "192.0.2.77, 198.51.100.1", false},
+		{"the header is ignored unless configured", []netip.Prefix{police}, "", "192.0.2.77", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t, func(c *server.Config) { c.EmployerNetworks, c.ClientIPHeader = tc.nets, tc.header })
+			req, _ := http.NewRequest(http.MethodGet, ts.URL+"/report", nil)
+			if tc.xff != "" {
+				req.Header.Set("X-Forwarded-For", tc.xff)
+			}
+			_, page := do(t, client(t), req)
+			if got := strings.Contains(page, `id="employer-network-warning"`); got != tc.warn {
+				t.Fatalf("warning shown: %v, want %v", got, tc.warn)
+			}
+			if strings.Contains(page, "192.0.2.77") || strings.Contains(ts.Log.String(), "192.0.2.77") {
+				t.Fatal("the visitor's address appears in the page or the log")
+			}
+		})
 	}
 }

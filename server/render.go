@@ -5,8 +5,9 @@ import (
 )
 
 type site struct {
-	Org  string
-	Demo bool
+	Org             string
+	Demo            bool
+	EmployerNetwork bool // the request came from a configured employer network
 }
 
 type pageData struct {
@@ -22,7 +23,9 @@ func (s *Server) page(title string, data any) pageData {
 
 // render writes a page with the given status.
 func (s *Server) render(c *fiber.Ctx, status int, name, title string, data any) error {
-	body, err := s.pages.Render(name, s.page(title, data))
+	p := s.page(title, data)
+	p.Site.EmployerNetwork, _ = c.Locals(employerNetworkKey{}).(bool)
+	body, err := s.pages.Render(name, p)
 	if err != nil {
 		return err
 	}

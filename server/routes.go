@@ -21,6 +21,7 @@ func (s *Server) routes() {
 	app.Use(recover.New())
 	app.Use(s.securityHeaders)
 	app.Use(sameOrigin)
+	app.Use(s.employerNetwork)
 
 	app.Use("/static", filesystem.New(filesystem.Config{
 		Root:   http.FS(frontend.Static()),

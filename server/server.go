@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,11 @@ type Config struct {
 	// PublicURL is the address staff use (e.g. "https://report.example.org"),
 	// for enrolment links; without it the request's own host is used.
 	PublicURL string
+	// EmployerNetworks are address ranges (a police force's, say) from which
+	// a reporter sees a prominent warning before the form. ClientIPHeader
+	// names the header a local reverse proxy puts the client address in.
+	EmployerNetworks []netip.Prefix
+	ClientIPHeader   string
 	// Demo marks an installation running on generated demo keys; every page
 	// says so.
 	Demo bool

@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -40,6 +42,8 @@ func runServe(args []string, stderr io.Writer) error {
 	kdfConc := fs.Int("kdf-concurrency", 2, "most Argon2id derivations at once (bounds their memory)")
 	loginFloor := fs.Duration("login-floor", time.Second, "least time a follow-up login takes, right or wrong")
 	readTimeout := fs.Duration("read-timeout", time.Hour, "longest time to receive one request, upload included")
+	employerNets := fs.String("employer-networks", "", "comma-separated `CIDRs` (e.g. a police force's ranges) whose visitors see a warning before the form; never logged")
+	clientIPHeader := fs.String("client-ip-header", "", "header in which a reverse proxy on this machine passes the client address (e.g. X-Forwarded-For), used only for --employer-networks")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args, true); err != nil {
 		return err
@@ -51,6 +55,14 @@ func runServe(args []string, stderr io.Writer) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("invalid --log-level: %v", err)
+	}
+	var nets []netip.Prefix
+	for _, c := range strings.FieldsFunc(*employerNets, func(r rune) bool { return r == ',' || r == ' ' }) {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return fmt.Errorf("invalid --employer-networks entry %q: %v", c, err)
+		}
+		nets = append(nets, p.Masked())
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
@@ -98,6 +110,8 @@ func runServe(args []string, stderr io.Writer) error {
 		SubmissionsPerMinute: *perMinute,
 		HTTPS:                *https,
 		OnionAddress:         *onion,
+		EmployerNetworks:     nets,
+		ClientIPHeader:       *clientIPHeader,
 		PublicURL:            *publicURL,
 		Demo:                 demo,
 		ReadTimeout:          *readTimeout,
