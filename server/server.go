@@ -276,6 +276,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	}
 	s.stop = make(chan struct{})
 	go s.sweepStaffSessions()
+	go s.retentionLoop()
 	s.routes()
 	return s, nil
 }

@@ -28,6 +28,7 @@ import (
 // testServer is a real Candour server on 127.0.0.1 over a real SQLite
 // database in a temporary folder.
 type testServer struct {
+	Srv *server.Server
 	// Clock is the server's time in unix nanoseconds; tests move it.
 	Clock   *atomic.Int64
 	URL     string
@@ -104,7 +105,7 @@ func startServer(t *testing.T, adjust func(*server.Config)) *testServer {
 		srv.Shutdown(ctx)
 		db.Close()
 	})
-	return &testServer{Clock: clock, URL: "http://" + ln.Addr().String(), DB: db, DataDir: dir, OrgKey: org, Log: logs}
+	return &testServer{Srv: srv, Clock: clock, URL: "http://" + ln.Addr().String(), DB: db, DataDir: dir, OrgKey: org, Log: logs}
 }
 
 // client returns an HTTP client with its own cookie jar that does not follow
@@ -246,4 +247,10 @@ func decryptAll(t *testing.T, r io.Reader, id age.Identity) []byte {
 	b, err := io.ReadAll(pr)
 	must(t, err)
 	return b
+}
+
+// open decrypts a message with the organisation's key and returns its text.
+func (ts *testServer) open(ciphertext []byte) (string, error) {
+	m, err := crypto.OpenMessage(ciphertext, ts.OrgKey)
+	return m.Text, err
 }

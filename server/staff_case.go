@@ -52,6 +52,7 @@ type staffCasePage struct {
 	Staff         []storage.Staff
 	Messages      []staffCaseMessage
 	Notes         []staffNote
+	Retention     storage.Retention
 	Recipients    string // the organisation's, as JSON, for in-browser encryption
 	CaseRecipient string
 }
@@ -93,6 +94,10 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 	for i, n := range notes {
 		noteView[i] = staffNote{ID: n.ID, Author: n.Author, CreatedAt: n.CreatedAt, Size: int64(len(n.Ciphertext))}
 	}
+	retention, err := s.db.CaseRetention(ctx, cs.ID)
+	if err != nil {
+		return err
+	}
 	assignee, err := s.db.CaseAssignee(ctx, cs.ID)
 	if err != nil {
 		return err
@@ -113,7 +118,7 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_case", "Case "+cs.Ref, staffCasePage{
 		Case: cs, Status: cs.Status, Statuses: caseStatuses, AssigneeID: assignee, Staff: staff,
-		Messages: view, Notes: noteView, Recipients: string(recipientsJSON), CaseRecipient: cs.Recipient,
+		Messages: view, Notes: noteView, Retention: retention, Recipients: string(recipientsJSON), CaseRecipient: cs.Recipient,
 	})
 }
 

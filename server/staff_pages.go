@@ -81,9 +81,10 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 }
 
 type staffAdminPage struct {
-	Staff   []storage.Staff
-	Invited string // a new enrolment link, shown once
-	Error   string
+	Staff         []storage.Staff
+	RetentionDays int
+	Invited       string // a new enrolment link, shown once
+	Error         string
 }
 
 func (s *Server) handleStaffAdmin(c *fiber.Ctx) error {
@@ -95,7 +96,11 @@ func (s *Server) staffAdminPage(c *fiber.Ctx, status int, invited, msg string) e
 	if err != nil {
 		return err
 	}
-	return s.renderStaff(c, status, "staff_admin", "Staff", staffAdminPage{Staff: list, Invited: invited, Error: msg})
+	days, err := s.db.DefaultRetentionDays(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return s.renderStaff(c, status, "staff_admin", "Staff", staffAdminPage{Staff: list, RetentionDays: days, Invited: invited, Error: msg})
 }
 
 var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$`)

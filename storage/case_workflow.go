@@ -26,7 +26,10 @@ func (db *DB) SetCaseStatus(ctx context.Context, caseID int64, status string) er
 	if !ValidStatus(status) {
 		return fmt.Errorf("unknown status %q", status)
 	}
-	return db.execOne(ctx, `UPDATE cases SET status = ? WHERE id = ?`, status, caseID)
+	// Closing starts the retention clock (to the day); reopening stops it.
+	return db.execOne(ctx, `UPDATE cases SET status = ?,
+		closed_at = CASE WHEN ? = 'closed' THEN coalesce(closed_at, ?) ELSE NULL END WHERE id = ?`,
+		status, status, db.coarseNow(), caseID)
 }
 
 // AssignCase assigns a case to a staff member, or to no one with staffID 0.

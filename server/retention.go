@@ -1,0 +1,103 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
+)
+
+// RunRetention deletes every closed case past its retention that is not on
+// legal hold, and returns how many it deleted. It runs hourly; tests and
+// operators may call it directly.
+func (s *Server) RunRetention(ctx context.Context) (int, error) {
+	expired, err := s.db.ExpiredCases(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, cs := range expired {
+		if err := s.db.DeleteCase(ctx, cs.ID); err != nil && !errors.Is(err, storage.ErrCheckpointBusy) {
+			return n, err
+		}
+		s.sessions.removeCase(cs.ID)
+		n++
+		if err := s.audit(ctx, "system", "case.deleted", cs.Ref, "retention period after closure ended"); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (s *Server) retentionLoop() {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := s.RunRetention(context.Background()); err != nil {
+			s.log.Error("retention run failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("retention deleted expired cases", "count", n)
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// handleStaffCaseRetention sets a case's legal hold and own retention.
+func (s *Server) handleStaffCaseRetention(c *fiber.Ctx) error {
+	cs, err := s.staffCase(c)
+	if err != nil {
+		refuseRest(c)
+		return err
+	}
+	form, err := s.staffForm(c)
+	if err != nil {
+		return err
+	}
+	days, err := strconv.Atoi(form.Get("retention_days"))
+	if err != nil || days < 0 || days > 36500 {
+		return badUpload("Retention is a number of days from 0 (the default) to 36500.")
+	}
+	hold := form.Get("legal_hold") == "on"
+	ctx := c.UserContext()
+	if err := s.db.SetLegalHold(ctx, cs.ID, hold); err != nil {
+		return err
+	}
+	if err := s.db.SetCaseRetention(ctx, cs.ID, days); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, staffOf(c).Username, "case.retention", cs.Ref,
+		fmt.Sprintf("legal hold %v, retention %d days (0: default)", hold, days)); err != nil {
+		return err
+	}
+	return c.Redirect("/staff/case/"+cs.Ref, http.StatusSeeOther)
+}
+
+// handleStaffDefaultRetention sets the organisation's retention after closure.
+func (s *Server) handleStaffDefaultRetention(c *fiber.Ctx) error {
+	form, err := s.staffForm(c)
+	if err != nil {
+		return err
+	}
+	days, err := strconv.Atoi(form.Get("retention_days"))
+	if err != nil || days < 0 || days > 36500 {
+		return s.staffAdminPage(c, http.StatusBadRequest, "", "Retention is a number of days from 0 (keep until deleted by hand) to 36500.")
+	}
+	ctx := c.UserContext()
+	if err := s.db.SetDefaultRetentionDays(ctx, days); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, staffOf(c).Username, "retention.default", "", fmt.Sprintf("%d days after closure", days)); err != nil {
+		return err
+	}
+	return s.staffAdminPage(c, http.StatusOK, "", "")
+}

@@ -1,0 +1,107 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Retention is a case's retention state.
+type Retention struct {
+	ClosedAt      time.Time // zero unless closed
+	RetentionDays int       // 0: the organisation's default applies
+	LegalHold     bool
+}
+
+// CaseRetention returns a case's retention state.
+func (db *DB) CaseRetention(ctx context.Context, caseID int64) (Retention, error) {
+	var closed, days sql.NullInt64
+	var hold bool
+	err := db.r.QueryRowContext(ctx, `SELECT closed_at, retention_days, legal_hold FROM cases WHERE id = ?`, caseID).
+		Scan(&closed, &days, &hold)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Retention{}, ErrNotFound
+	}
+	if err != nil {
+		return Retention{}, err
+	}
+	r := Retention{RetentionDays: int(days.Int64), LegalHold: hold}
+	if closed.Valid {
+		r.ClosedAt = time.Unix(closed.Int64, 0).UTC()
+	}
+	return r, nil
+}
+
+// SetLegalHold puts a case on hold (never deleted by retention) or takes it off.
+func (db *DB) SetLegalHold(ctx context.Context, caseID int64, hold bool) error {
+	return db.execOne(ctx, `UPDATE cases SET legal_hold = ? WHERE id = ?`, hold, caseID)
+}
+
+// SetCaseRetention sets a case's own retention in days; 0 returns it to the default.
+func (db *DB) SetCaseRetention(ctx context.Context, caseID int64, days int) error {
+	if days < 0 || days > 36500 {
+		return fmt.Errorf("retention must be between 0 and 36500 days")
+	}
+	var v any
+	if days > 0 {
+		v = days
+	}
+	return db.execOne(ctx, `UPDATE cases SET retention_days = ? WHERE id = ?`, v, caseID)
+}
+
+const defaultRetentionKey = "retention_days"
+
+// DefaultRetentionDays is the organisation's retention after closure; 0
+// means closed cases are kept until deleted by hand.
+func (db *DB) DefaultRetentionDays(ctx context.Context) (int, error) {
+	var v string
+	err := db.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, defaultRetentionKey).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(v)
+}
+
+// SetDefaultRetentionDays sets the organisation's retention after closure.
+func (db *DB) SetDefaultRetentionDays(ctx context.Context, days int) error {
+	if days < 0 || days > 36500 {
+		return fmt.Errorf("retention must be between 0 and 36500 days")
+	}
+	return db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, defaultRetentionKey, strconv.Itoa(days))
+		return err
+	})
+}
+
+// ExpiredCases lists closed cases past their retention and not on hold.
+func (db *DB) ExpiredCases(ctx context.Context) ([]Case, error) {
+	def, err := db.DefaultRetentionDays(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT `+caseColumns+` FROM cases
+		WHERE status = ? AND closed_at IS NOT NULL AND legal_hold = 0
+		  AND coalesce(retention_days, ?) > 0
+		  AND closed_at + coalesce(retention_days, ?) * 86400 <= ?
+		ORDER BY id`, StatusClosed, def, def, db.Now().Unix())
+	if err != nil {
+		return nil, fmt.Errorf("failed to list expired cases: %w", err)
+	}
+	defer rows.Close()
+	var out []Case
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
