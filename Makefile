@@ -17,8 +17,8 @@ export PATH := $(BIN):$(PATH)
 run: bundle
 	$(GO) run ./cmd/candour serve
 
-## test: every test: Go (race detector on), then the browser test
-test: tools bundle browser-deps
+## test: lint, every Go test (race detector on), then the browser test
+test: tools bundle browser-deps lint
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory test-browser
 
