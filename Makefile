@@ -2,7 +2,7 @@
 # installed by these rules, pinned: the stock age command and staticcheck
 # into .bin from the Go module proxy; the staff console's bundle tools and
 # playwright-core from npm (package-lock.json); Debian's chromium for the
-# browser test. A fresh machine needs Go, a C compiler, Node.js and apt.
+# browser test and exiftool to make test photos carrying metadata. A fresh machine needs Go, a C compiler, Node.js and apt.
 
 GO        ?= go
 BIN       := $(CURDIR)/.bin
@@ -39,7 +39,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
 browser-deps:
-	@command -v chromium >/dev/null || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+	@command -v chromium >/dev/null && command -v exiftool >/dev/null || \
+		{ apt-get update && apt-get install -y --no-install-recommends chromium libimage-exiftool-perl; }
 
 ## lint: gofmt, go vet, staticcheck
 lint: $(BIN)/staticcheck

@@ -38,6 +38,13 @@ type Attachment struct {
 	Type   string `json:"type"`
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"` // hex SHA-256 of the bytes as stored (before encryption)
+	// Metadata cleaning on receipt: the SHA-256 of the file as the reporter
+	// sent it (when cleaning changed it), what was removed, and whether the
+	// reporter chose to keep the original.
+	OriginalSHA256 string   `json:"original_sha256,omitempty"`
+	Removed        []string `json:"removed,omitempty"`
+	Cleaned        bool     `json:"cleaned,omitempty"`
+	KeptOriginal   bool     `json:"kept_original,omitempty"`
 }
 
 // SealMessage encodes m and encrypts it into one age file to recipients.

@@ -30,9 +30,11 @@ func TestEveryPageRendersAndEscapes(t *testing.T) {
 	}
 	hostile := `<script>alert("x")</script>`
 	type att struct {
-		ID                 int64
-		Name, Type, SHA256 string
-		Size               int64
+		ID                                 int64
+		Name, Type, SHA256, OriginalSHA256 string
+		Size                               int64
+		Removed                            []string
+		Cleaned, KeptOriginal              bool
 	}
 	type msg struct {
 		Mine        bool
@@ -50,7 +52,7 @@ func TestEveryPageRendersAndEscapes(t *testing.T) {
 	pages := map[string]any{
 		"index":    nil,
 		"report":   with(map[string]any{"Error": hostile, "Text": hostile}),
-		"receipt":  map[string]any{"Code": "K01S-H0RD-8NBQ-BKA6-1PXX", "Files": []att{{Name: hostile, Size: 10, SHA256: "ab"}}},
+		"receipt":  map[string]any{"Code": "K01S-H0RD-8NBQ-BKA6-1PXX", "Files": []att{{Name: hostile, Size: 10, SHA256: "ab", Removed: []string{hostile}, OriginalSHA256: "cd"}}},
 		"followup": map[string]any{"Error": hostile},
 		"case": with(map[string]any{"Page": 1, "Pages": 2, "PrevPage": 0, "NextPage": 2, "HasReply": false, "Status": "New", "StatusHelp": "h", "Sent": true, "Error": "", "CSRF": "tok",
 			"Messages": []msg{{Mine: true, Text: hostile, Attachments: []att{{ID: 1, Name: hostile}}}, {Text: "reply"}}}),

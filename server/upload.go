@@ -19,6 +19,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/metadata"
 )
 
 // upload is what a streamed multipart submission yielded: the text, the
@@ -29,6 +30,9 @@ type upload struct {
 	files []crypto.Attachment
 	ids   []int64
 	owner string // a random token of this request: only it can link the files
+	// keepOriginals: the reporter chose to store files unchanged, hidden
+	// data included (as evidence), after being told the risk.
+	keepOriginals bool
 }
 
 // errLimit builds the page for an input over a limit. Nothing is saved.
@@ -234,6 +238,13 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 			if err := s.receiveFile(ctx, part, recipients, up, buf); err != nil {
 				return nil, tooLarge(err)
 			}
+		case "keep_originals":
+			// The reporter's explicit choice to store files as sent.
+			v, err := readField(part, 16)
+			if err != nil {
+				return nil, tooLarge(badUpload("The form could not be read."))
+			}
+			up.keepOriginals = v == "yes"
 		case "website":
 			// The honeypot: hidden from people, filled in by robots.
 			v, err := readField(part, 4<<10)
@@ -301,36 +312,56 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 	if err != nil {
 		return fmt.Errorf("failed to start encryption: %w", err)
 	}
-	h := sha256.New()
+	// Two hashes: of what the reporter sent, and of what is stored after
+	// metadata cleaning. Cleaning happens here, before encryption, so the
+	// identifying original is never stored (unless the reporter asked).
+	stored, original := sha256.New(), sha256.New()
 	src := io.MultiReader(bytes.NewReader(first[:n]), part)
-	limited := io.LimitReader(src, s.cfg.MaxFileBytes+1)
-	dst := &errWriter{w: io.MultiWriter(h, enc)}
-	size, err := io.CopyBuffer(dst, limited, buf)
+	counted := &countingReader{r: io.LimitReader(src, s.cfg.MaxFileBytes+1)}
+	teed := io.TeeReader(counted, original)
+	dst := &errWriter{w: &countingWriter{w: io.MultiWriter(stored, enc)}}
+	var res metadata.Result
+	if up.keepOriginals {
+		_, err = io.CopyBuffer(dst, teed, buf)
+	} else {
+		res, err = metadata.Clean(dst, teed)
+	}
 	if dst.err != nil {
 		return dst.err // encryption or storage failed: not the sender's fault
+	}
+	if counted.n > s.cfg.MaxFileBytes {
+		return s.errLimit(fmt.Sprintf("A file is larger than %s.", humanBytes(s.cfg.MaxFileBytes)))
 	}
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
 			return err
 		}
+		if errors.Is(err, metadata.ErrMalformed) {
+			return badUpload(fmt.Sprintf("A file looks like a %s image but is damaged, so its hidden data could not be removed safely.", res.Format))
+		}
 		return badUpload("A file was cut off before it was complete.")
 	}
-	if size > s.cfg.MaxFileBytes {
-		return s.errLimit(fmt.Sprintf("A file is larger than %s.", humanBytes(s.cfg.MaxFileBytes)))
-	}
+	size := dst.w.(*countingWriter).n
 	if err := enc.Close(); err != nil {
 		return err
 	}
 	if err := aw.Close(); err != nil {
 		return err
 	}
-	up.files = append(up.files, crypto.Attachment{
-		ID:     aw.ID(),
-		Name:   crypto.CleanAttachmentName(part.FileName()),
-		Type:   cleanMediaType(part.Header.Get("Content-Type")),
-		Size:   size,
-		SHA256: hex.EncodeToString(h.Sum(nil)),
-	})
+	a := crypto.Attachment{
+		ID:           aw.ID(),
+		Name:         crypto.CleanAttachmentName(part.FileName()),
+		Type:         cleanMediaType(part.Header.Get("Content-Type")),
+		Size:         size,
+		SHA256:       hex.EncodeToString(stored.Sum(nil)),
+		Cleaned:      res.Cleaned(),
+		Removed:      res.Removed,
+		KeptOriginal: up.keepOriginals,
+	}
+	if orig := hex.EncodeToString(original.Sum(nil)); orig != a.SHA256 {
+		a.OriginalSHA256 = orig
+	}
+	up.files = append(up.files, a)
 	return nil
 }
 
@@ -363,6 +394,28 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // errWriter remembers a write error, to tell a failure of ours from a

@@ -1,0 +1,101 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/storage"
+)
+
+// taggedJPEG makes a JPEG carrying GPS, device and author metadata.
+func taggedJPEG(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 32, 32))
+	for i := range 32 {
+		img.Set(i, i, color.RGBA{255, 0, 0, 255})
+	}
+	var buf bytes.Buffer
+	must(t, jpeg.Encode(&buf, img, nil))
+	path := filepath.Join(t.TempDir(), "photo.jpg")
+	must(t, os.WriteFile(path, buf.Bytes(), 0o600))
+	exiftool, err := exec.LookPath("exiftool")
+	if err != nil {
+		t.Fatal("exiftool is not installed: run the tests with `make test`")
+	}
+	if out, err := exec.Command(exiftool, "-overwrite_original", "-GPSLatitude=51.5", "-GPSLatitudeRef=N",
+		"-Make=ForcePhone", "-Artist=PC Jane Doe", path).CombinedOutput(); err != nil {
+		t.Fatalf("exiftool: %v %s", err, out)
+	}
+	b, err := os.ReadFile(path)
+	must(t, err)
+	return b
+}
+
+func storedAttachment(t *testing.T, ts *testServer) (crypto.Attachment, []byte) {
+	t.Helper()
+	ctx := context.Background()
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{}, 0, 1)
+	must(t, err)
+	msgs, err := ts.DB.Messages(ctx, cases[0].ID)
+	must(t, err)
+	m, err := crypto.OpenMessage(msgs[0].Ciphertext, ts.OrgKey)
+	must(t, err)
+	_, r, err := ts.DB.Attachment(ctx, m.Attachments[0].ID)
+	must(t, err)
+	return m.Attachments[0], decryptAll(t, r, ts.OrgKey)
+}
+
+func TestPhotoMetadataIsRemovedBeforeStoring(t *testing.T) {
+	ts := startServer(t, nil)
+	photo := taggedJPEG(t)
+	body, ctype := multipartBody([][2]string{{"body", "photo attached"}},
+		[]file{{name: "IMG_0001.jpg", ctype: "image/jpeg", r: bytes.NewReader(photo)}})
+	res, page := post(t, client(t), ts.URL+"/report", body, ctype)
+	if res.StatusCode != 200 || !strings.Contains(page, "Hidden data removed before storing: Exif") {
+		t.Fatalf("receipt does not say what was removed: %d", res.StatusCode)
+	}
+	meta, stored := storedAttachment(t, ts)
+	for _, s := range []string{"ForcePhone", "Jane Doe", "Exif"} {
+		if bytes.Contains(stored, []byte(s)) {
+			t.Errorf("the stored photo still holds %q", s)
+		}
+	}
+	sent := sha256.Sum256(photo)
+	kept := sha256.Sum256(stored)
+	if meta.OriginalSHA256 != hex.EncodeToString(sent[:]) || meta.SHA256 != hex.EncodeToString(kept[:]) || !meta.Cleaned {
+		t.Errorf("attachment record = %+v", meta)
+	}
+	a, err := jpeg.Decode(bytes.NewReader(photo))
+	must(t, err)
+	b, err := jpeg.Decode(bytes.NewReader(stored))
+	must(t, err)
+	if a.At(5, 5) != b.At(5, 5) || a.At(5, 6) != b.At(5, 6) {
+		t.Error("cleaning changed the picture")
+	}
+}
+
+func TestReporterMayKeepTheOriginal(t *testing.T) {
+	ts := startServer(t, nil)
+	photo := taggedJPEG(t)
+	body, ctype := multipartBody([][2]string{{"body", "the location is evidence"}, {"keep_originals", "yes"}},
+		[]file{{name: "IMG_0002.jpg", ctype: "image/jpeg", r: bytes.NewReader(photo)}})
+	res, page := post(t, client(t), ts.URL+"/report", body, ctype)
+	if res.StatusCode != 200 || !strings.Contains(page, "hidden data included, as you asked") {
+		t.Fatalf("receipt: %d", res.StatusCode)
+	}
+	meta, stored := storedAttachment(t, ts)
+	if !bytes.Equal(stored, photo) || !meta.KeptOriginal || meta.OriginalSHA256 != "" {
+		t.Fatalf("the original was not kept as sent: %+v", meta)
+	}
+}
