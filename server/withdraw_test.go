@@ -45,6 +45,9 @@ func TestReporterWithdrawsAndTheCiphertextIsGone(t *testing.T) {
 	must(t, err)
 	samples := [][]byte{msgs[0].Ciphertext[len(msgs[0].Ciphertext)-48:], ct[1<<20 : 1<<20+48], ct[len(ct)-48:]}
 
+	must(t, ts.DB.Checkpoint(ctx))
+	sizeBefore := fileSize(t, filepath.Join(ts.DataDir, storage.FileName))
+
 	c := login(t, ts, code)
 	_, page := get(t, c, ts.URL+"/case/withdraw")
 	csrf := csrfOf(t, page)
@@ -68,6 +71,10 @@ func TestReporterWithdrawsAndTheCiphertextIsGone(t *testing.T) {
 	}
 	login(t, ts, keep)
 
+	// The space is given back, not just zeroed.
+	if after := fileSize(t, filepath.Join(ts.DataDir, storage.FileName)); after > sizeBefore-2<<20 {
+		t.Errorf("database file %d bytes before, %d after deleting 3 MB: space not reclaimed", sizeBefore, after)
+	}
 	entries, err := os.ReadDir(ts.DataDir)
 	must(t, err)
 	for _, e := range entries {
@@ -79,4 +86,11 @@ func TestReporterWithdrawsAndTheCiphertextIsGone(t *testing.T) {
 			}
 		}
 	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	must(t, err)
+	return st.Size()
 }

@@ -96,6 +96,10 @@ func Open(dataDir string) (*DB, error) {
 		db.w.Close()
 		return nil, fmt.Errorf("failed to restrict database permissions: %w", err)
 	}
+	if err := db.incrementalVacuum(); err != nil {
+		db.w.Close()
+		return nil, err
+	}
 	if err := db.migrate(); err != nil {
 		db.w.Close()
 		return nil, err
@@ -176,6 +180,27 @@ func migrationFiles() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// incrementalVacuum makes sure the database can give freed pages back to
+// the file system after a deletion (PRAGMA incremental_vacuum).
+func (db *DB) incrementalVacuum() error {
+	var mode int
+	if err := db.w.QueryRow("PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return fmt.Errorf("failed to read auto_vacuum: %w", err)
+	}
+	if mode == 2 {
+		return nil
+	}
+	if _, err := db.w.Exec("PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+		return fmt.Errorf("failed to set auto_vacuum: %w", err)
+	}
+	// In WAL mode the setting takes effect only through a VACUUM, which is
+	// instant on a new database and done once on an old one.
+	if _, err := db.w.Exec("VACUUM"); err != nil {
+		return fmt.Errorf("failed to convert the database to incremental vacuum: %w", err)
+	}
+	return nil
 }
 
 // migrate runs every embedded migration newer than PRAGMA user_version, each

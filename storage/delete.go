@@ -8,12 +8,24 @@ import (
 
 // DeleteCase deletes a case with everything it holds (messages,
 // attachments and their chunks, notes, read markers) in one transaction,
-// then checkpoints and truncates the WAL. With secure_delete on, SQLite
+// then returns the freed pages to the file system and checkpoints and
+// truncates the WAL. With secure_delete on, SQLite
 // overwrites the freed pages with zeros, so the deleted ciphertext is gone
 // from the database file, and the truncation removes the WAL's copies.
 func (db *DB) DeleteCase(ctx context.Context, caseID int64) error {
 	if err := db.execOne(ctx, `DELETE FROM cases WHERE id = ?`, caseID); err != nil {
 		return fmt.Errorf("failed to delete case: %w", err)
+	}
+	// Give the freed (already zeroed) pages back to the file system.
+	// The pragma frees one page per step: read it to the end.
+	rows, err := db.w.QueryContext(ctx, `PRAGMA incremental_vacuum`)
+	if err != nil {
+		return fmt.Errorf("failed to reclaim space: %w", err)
+	}
+	for rows.Next() {
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("failed to reclaim space: %w", err)
 	}
 	return db.Checkpoint(ctx)
 }
