@@ -96,3 +96,30 @@ func TestLogsHoldNoReporterNetworkData(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPSModeSendsHSTSAndHostPrefixedCookies(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.HTTPS = true })
+	res, _ := get(t, client(t), ts.URL+"/")
+	if hsts := res.Header.Get("Strict-Transport-Security"); !strings.Contains(hsts, "max-age=") {
+		t.Errorf("HSTS = %q", hsts)
+	}
+	code := submit(t, ts, "x")
+	res, _ = post(t, client(t), ts.URL+"/followup", strings.NewReader("code="+code), "application/x-www-form-urlencoded")
+	cookie := res.Header.Get("Set-Cookie")
+	if !strings.HasPrefix(cookie, "__Host-candour_session=") || !strings.Contains(cookie, "secure") {
+		t.Errorf("session cookie over HTTPS = %q", cookie)
+	}
+}
+
+func TestStaffPagesHaveTheirOwnStricterPolicy(t *testing.T) {
+	ts := startServer(t, nil)
+	res, _ := get(t, client(t), ts.URL+"/staff/login")
+	csp := res.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("staff CSP = %q", csp)
+	}
+	res, _ = get(t, client(t), ts.URL+"/report")
+	if !strings.Contains(res.Header.Get("Content-Security-Policy"), "script-src 'none'") {
+		t.Error("reporter pages lost their no-script policy")
+	}
+}
