@@ -36,6 +36,7 @@ bundle: node_modules/.package-lock.json
 	npm run --silent build
 
 node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { apt-get update && apt-get install -y --no-install-recommends nodejs npm; }
 	npm ci --no-audit --no-fund
 
 browser-deps:
