@@ -89,7 +89,7 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 		return err
 	}
 	// Count first, to know the last page, which is shown by default.
-	_, total, err := s.db.MessagesPage(ctx, sess.caseID, 0, 0)
+	total, err := s.db.MessageCount(ctx, sess.caseID)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 	if p, err := strconv.Atoi(c.Query("page")); err == nil && p >= 1 && p <= pages {
 		page = p
 	}
-	raw, _, err := s.db.MessagesPage(ctx, sess.caseID, (page-1)*messagesPerPage, messagesPerPage)
+	raw, err := s.db.MessagesPage(ctx, sess.caseID, (page-1)*messagesPerPage, messagesPerPage)
 	if err != nil {
 		return err
 	}

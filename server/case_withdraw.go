@@ -1,12 +1,9 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
-
-	"github.com/candour/candour/storage"
 )
 
 type withdrawPage struct {
@@ -49,13 +46,9 @@ func (s *Server) handleCaseWithdraw(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.DeleteCase(ctx, cs.ID); err != nil && !errors.Is(err, storage.ErrCheckpointBusy) {
+	if err := s.deleteCase(ctx, cs, "reporter", "case.withdrawn", "deleted by the reporter"); err != nil {
 		return err
 	}
-	s.sessions.removeCase(cs.ID)
 	s.clearSessionCookie(c)
-	if err := s.audit(ctx, "reporter", "case.withdrawn", cs.Ref, "deleted by the reporter"); err != nil {
-		return err
-	}
 	return s.render(c, http.StatusOK, "case_withdrawn", "Your report has been deleted", nil)
 }

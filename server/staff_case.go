@@ -11,6 +11,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -122,92 +123,73 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 	})
 }
 
-func (s *Server) handleStaffCaseStatus(c *fiber.Ctx) error {
-	cs, err := s.staffCase(c)
-	if err != nil {
-		refuseRest(c)
-		return err
+// caseChange is one workflow change to a case from a small staff form: it
+// applies the change and returns the audit action and detail.
+type caseChange func(ctx context.Context, cs storage.Case, form url.Values) (action, detail string, err error)
+
+// changeCase runs a workflow form: resolve the case, check the CSRF token,
+// apply the change, audit it, and go back to the case page.
+func (s *Server) changeCase(change caseChange) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		cs, err := s.staffCase(c)
+		if err != nil {
+			refuseRest(c)
+			return err
+		}
+		form, err := s.staffForm(c)
+		if err != nil {
+			return err
+		}
+		ctx := c.UserContext()
+		action, detail, err := change(ctx, cs, form)
+		if err != nil {
+			return err
+		}
+		if err := s.audit(ctx, staffOf(c).Username, action, cs.Ref, detail); err != nil {
+			return err
+		}
+		return c.Redirect("/staff/case/"+cs.Ref, http.StatusSeeOther)
 	}
-	form, err := s.staffForm(c)
-	if err != nil {
-		return err
-	}
-	status := form.Get("status")
-	if !storage.ValidStatus(status) {
-		return badUpload("Unknown status.")
-	}
-	ctx := c.UserContext()
-	if err := s.db.SetCaseStatus(ctx, cs.ID, status); err != nil {
-		return err
-	}
-	if err := s.audit(ctx, staffOf(c).Username, "case.status", cs.Ref, cs.Status+" -> "+status); err != nil {
-		return err
-	}
-	return c.Redirect("/staff/case/"+cs.Ref, http.StatusSeeOther)
 }
 
-func (s *Server) handleStaffCaseAssign(c *fiber.Ctx) error {
-	cs, err := s.staffCase(c)
-	if err != nil {
-		refuseRest(c)
-		return err
+func (s *Server) setStatus(ctx context.Context, cs storage.Case, form url.Values) (string, string, error) {
+	status := form.Get("status")
+	if !storage.ValidStatus(status) {
+		return "", "", badUpload("Unknown status.")
 	}
-	form, err := s.staffForm(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.UserContext()
+	return "case.status", cs.Status + " -> " + status, s.db.SetCaseStatus(ctx, cs.ID, status)
+}
+
+func (s *Server) assign(ctx context.Context, cs storage.Case, form url.Values) (string, string, error) {
 	id, err := strconv.ParseInt(form.Get("assignee"), 10, 64)
 	if err != nil || id < 0 {
-		return badUpload("Unknown staff member.")
+		return "", "", badUpload("Unknown staff member.")
 	}
 	target := "no one"
 	if id != 0 {
 		st, err := s.db.StaffByID(ctx, id)
 		if err != nil || st.Disabled {
-			return badUpload("Unknown staff member.")
+			return "", "", badUpload("Unknown staff member.")
 		}
 		target = st.Username
 	}
-	if err := s.db.AssignCase(ctx, cs.ID, id); err != nil {
-		return err
-	}
-	if err := s.audit(ctx, staffOf(c).Username, "case.assign", cs.Ref, "to "+target); err != nil {
-		return err
-	}
-	return c.Redirect("/staff/case/"+cs.Ref, http.StatusSeeOther)
+	return "case.assign", "to " + target, s.db.AssignCase(ctx, cs.ID, id)
 }
 
 // handleStaffMessageCiphertext serves one message's age file as it is
 // stored, for decryption on the caseworker's device.
 func (s *Server) handleStaffMessageCiphertext(c *fiber.Ctx) error {
-	return s.serveCiphertext(c, "message", func(caseID, id int64) ([]byte, error) {
-		msgs, err := s.db.Messages(c.UserContext(), caseID)
-		for _, m := range msgs {
-			if m.ID == id {
-				return m.Ciphertext, nil
-			}
-		}
-		return nil, err
-	})
+	return s.serveCiphertext(c, "message", s.db.MessageCiphertext)
 }
 
 // handleStaffNoteCiphertext serves one note's age file.
 func (s *Server) handleStaffNoteCiphertext(c *fiber.Ctx) error {
-	return s.serveCiphertext(c, "note", func(caseID, id int64) ([]byte, error) {
-		notes, err := s.db.Notes(c.UserContext(), caseID)
-		for _, n := range notes {
-			if n.ID == id {
-				return n.Ciphertext, nil
-			}
-		}
-		return nil, err
-	})
+	return s.serveCiphertext(c, "note", s.db.NoteCiphertext)
 }
 
 // serveCiphertext sends the age file that find returns for the :ref case
-// and :id item (nil: no such item) as a download.
-func (s *Server) serveCiphertext(c *fiber.Ctx, kind string, find func(caseID, id int64) ([]byte, error)) error {
+// and :id item as a download.
+func (s *Server) serveCiphertext(c *fiber.Ctx, kind string, find func(ctx context.Context, caseID, id int64) ([]byte, error)) error {
 	cs, err := s.staffCase(c)
 	if err != nil {
 		return err
@@ -216,12 +198,12 @@ func (s *Server) serveCiphertext(c *fiber.Ctx, kind string, find func(caseID, id
 	if err != nil {
 		return errNotFound
 	}
-	b, err := find(cs.ID, id)
+	b, err := find(c.UserContext(), cs.ID, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return errNotFound
+	}
 	if err != nil {
 		return err
-	}
-	if b == nil {
-		return errNotFound
 	}
 	if err := s.audit(c.UserContext(), staffOf(c).Username, kind+".download", cs.Ref, fmt.Sprintf("%s %d", kind, id)); err != nil {
 		return err
@@ -266,24 +248,8 @@ func (s *Server) handleStaffAttachmentCiphertext(c *fiber.Ctx) error {
 // staffMultipart opens a streamed multipart body whose first part must be
 // a valid CSRF token, checked before anything is read further.
 func (s *Server) staffMultipart(c *fiber.Ctx) (*multipart.Reader, *limitedBody, error) {
-	mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
-	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
-		refuseRest(c)
-		return nil, nil, badUpload("The form was not sent as expected.")
-	}
-	body := &limitedBody{r: bodyStream(c), n: s.cfg.MaxUploadBytes}
-	mr := multipart.NewReader(body, params["boundary"])
-	part, err := mr.NextPart()
-	if err != nil || part.FormName() != "csrf" {
-		refuseRest(c)
-		return nil, nil, errCSRFStaff
-	}
-	tok, err := readField(part, 256)
-	if err != nil || !constantTimeEqual(tok, staffOf(c).session.CSRF) {
-		refuseRest(c)
-		return nil, nil, errCSRFStaff
-	}
-	return mr, body, nil
+	token := staffOf(c).session.CSRF
+	return s.openMultipart(c, func(got string) bool { return constantTimeEqual(got, token) }, errCSRFStaff)
 }
 
 // handleStaffAttachmentUpload stores one attachment that the caseworker's
@@ -349,12 +315,7 @@ func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 // to the organisation and the case (so the reporter can read it at their
 // next follow-up), naming attachments uploaded before it.
 func (s *Server) handleStaffReply(c *fiber.Ctx) error {
-	cs, err := s.staffCase(c)
-	if err != nil {
-		refuseRest(c)
-		return err
-	}
-	mr, _, err := s.staffMultipart(c)
+	cs, mr, err := s.staffCaseMultipart(c)
 	if err != nil {
 		return err
 	}
@@ -371,12 +332,10 @@ func (s *Server) handleStaffReply(c *fiber.Ctx) error {
 		}
 		switch part.FormName() {
 		case "message":
-			b, err := io.ReadAll(io.LimitReader(part, crypto.MaxMessageSize+64<<10))
-			if err != nil || len(b) > crypto.MaxMessageSize || !bytes.HasPrefix(b, []byte(ageMagic)) {
+			if sealed, err = readSealed(part); err != nil {
 				refuseRest(c)
 				return badUpload("The reply is not an age-encrypted message.")
 			}
-			sealed = b
 		case "attachments":
 			v, err := readField(part, 4096)
 			if err != nil {
@@ -409,21 +368,13 @@ func (s *Server) handleStaffReply(c *fiber.Ctx) error {
 	if err := s.audit(ctx, staffOf(c).Username, "case.reply", cs.Ref, fmt.Sprintf("message %d, attachments %v", m.ID, ids)); err != nil {
 		return err
 	}
-	if c.Accepts("application/json") == "application/json" {
-		return c.JSON(fiber.Map{"id": m.ID})
-	}
-	return c.Redirect("/staff/case/"+cs.Ref, http.StatusSeeOther)
+	return created(c, cs, m.ID)
 }
 
 // handleStaffNote stores an internal note, encrypted by the caseworker's
 // browser to the organisation's recipients only.
 func (s *Server) handleStaffNote(c *fiber.Ctx) error {
-	cs, err := s.staffCase(c)
-	if err != nil {
-		refuseRest(c)
-		return err
-	}
-	mr, _, err := s.staffMultipart(c)
+	cs, mr, err := s.staffCaseMultipart(c)
 	if err != nil {
 		return err
 	}
@@ -432,8 +383,8 @@ func (s *Server) handleStaffNote(c *fiber.Ctx) error {
 		refuseRest(c)
 		return badUpload("The note is missing.")
 	}
-	b, err := io.ReadAll(io.LimitReader(part, crypto.MaxMessageSize+64<<10))
-	if err != nil || len(b) > crypto.MaxMessageSize || !bytes.HasPrefix(b, []byte(ageMagic)) {
+	b, err := readSealed(part)
+	if err != nil {
 		refuseRest(c)
 		return badUpload("The note is not an age-encrypted message.")
 	}
@@ -446,8 +397,36 @@ func (s *Server) handleStaffNote(c *fiber.Ctx) error {
 	if err := s.audit(ctx, me.Username, "case.note", cs.Ref, fmt.Sprintf("note %d", n.ID)); err != nil {
 		return err
 	}
+	return created(c, cs, n.ID)
+}
+
+// staffCaseMultipart resolves the :ref case and opens a streamed staff
+// form, its CSRF token checked first.
+func (s *Server) staffCaseMultipart(c *fiber.Ctx) (storage.Case, *multipart.Reader, error) {
+	cs, err := s.staffCase(c)
+	if err != nil {
+		refuseRest(c)
+		return storage.Case{}, nil, err
+	}
+	mr, _, err := s.staffMultipart(c)
+	return cs, mr, err
+}
+
+// readSealed reads a browser-encrypted message or note: an age file of at
+// most crypto.MaxMessageSize.
+func readSealed(part io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(part, crypto.MaxMessageSize+1))
+	if err != nil || len(b) > crypto.MaxMessageSize || !bytes.HasPrefix(b, []byte(ageMagic)) {
+		return nil, errors.New("not an age file of acceptable size")
+	}
+	return b, nil
+}
+
+// created answers a stored reply or note: its id to a script, or the case
+// page to a browser form.
+func created(c *fiber.Ctx, cs storage.Case, id int64) error {
 	if c.Accepts("application/json") == "application/json" {
-		return c.JSON(fiber.Map{"id": n.ID})
+		return c.JSON(fiber.Map{"id": id})
 	}
 	return c.Redirect("/staff/case/"+cs.Ref, http.StatusSeeOther)
 }

@@ -155,6 +155,38 @@ func refuseRest(c *fiber.Ctx) {
 	c.Context().SetConnectionClose()
 }
 
+// openMultipart starts reading the multipart body of c as a stream, within
+// MaxUploadBytes (refused at once if the declared length is larger). If
+// csrf is non-nil, the first part must be a "csrf" field that it accepts,
+// or csrfErr is returned before anything else is read. On error the rest of
+// the body is refused.
+func (s *Server) openMultipart(c *fiber.Ctx, csrf func(string) bool, csrfErr error) (*multipart.Reader, *limitedBody, error) {
+	mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
+		refuseRest(c)
+		return nil, nil, badUpload("The form was not sent as expected.")
+	}
+	if cl := int64(c.Request().Header.ContentLength()); cl > s.cfg.MaxUploadBytes {
+		refuseRest(c)
+		return nil, nil, s.errLimit("Your submission is larger than this service accepts.")
+	}
+	body := &limitedBody{r: bodyStream(c), n: s.cfg.MaxUploadBytes}
+	mr := multipart.NewReader(body, params["boundary"])
+	if csrf != nil {
+		part, err := mr.NextPart()
+		if err != nil || part.FormName() != "csrf" {
+			refuseRest(c)
+			return nil, nil, csrfErr
+		}
+		tok, err := readField(part, 256)
+		if err != nil || !csrf(tok) {
+			refuseRest(c)
+			return nil, nil, csrfErr
+		}
+	}
+	return mr, body, nil
+}
+
 // receive parses the multipart body of c as a stream. Text fields are read
 // into memory up to their limits; each file part is encrypted to recipients
 // chunk by chunk straight into storage, so memory stays bounded and no byte
@@ -162,16 +194,10 @@ func refuseRest(c *fiber.Ctx) {
 // first part must be a "csrf" field that it accepts, before anything is
 // stored. On any error every attachment stored so far is deleted.
 func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(string) bool) (_ *upload, err error) {
-	mediaType, params, perr := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
-	if perr != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
-		refuseRest(c)
-		return nil, badUpload("The form was not sent as expected.")
+	mr, body, err := s.openMultipart(c, csrf, errCSRF)
+	if err != nil {
+		return nil, err
 	}
-	if cl := int64(c.Request().Header.ContentLength()); cl > s.cfg.MaxUploadBytes {
-		refuseRest(c)
-		return nil, s.errLimit("Your submission is larger than this service accepts.")
-	}
-
 	ctx := context.WithoutCancel(c.UserContext())
 	up := &upload{owner: "upload:" + randomToken()}
 	defer func() {
@@ -183,8 +209,6 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 		}
 	}()
 
-	body := &limitedBody{r: bodyStream(c), n: s.cfg.MaxUploadBytes}
-	mr := multipart.NewReader(body, params["boundary"])
 	tooLarge := func(e error) error {
 		if body.exceeded {
 			return s.errLimit("Your submission is larger than this service accepts.")
@@ -192,7 +216,7 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 		return e
 	}
 	maxParts := s.cfg.MaxFiles + 8
-	sawText, sawCSRF := false, false
+	sawText := false
 	buf := make([]byte, 256<<10)
 	for parts := 0; ; parts++ {
 		part, err := mr.NextPart()
@@ -205,19 +229,7 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 		if parts >= maxParts {
 			return nil, badUpload("The form had too many parts.")
 		}
-		name := part.FormName()
-		if csrf != nil && !sawCSRF {
-			if name != "csrf" {
-				return nil, errCSRF
-			}
-			tok, err := readField(part, 256)
-			if err != nil || !csrf(tok) {
-				return nil, errCSRF
-			}
-			sawCSRF = true
-			continue
-		}
-		switch name {
+		switch part.FormName() {
 		case "body":
 			if sawText {
 				return nil, badUpload("The form had the text field twice.")
@@ -258,9 +270,6 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 			}
 		}
 		part.Close()
-	}
-	if csrf != nil && !sawCSRF {
-		return nil, errCSRF
 	}
 	// Read what follows the closing boundary (an epilogue, the end of a
 	// chunked body), so that it is not taken for the next request on this

@@ -121,3 +121,21 @@ func (db *DB) CountRows(ctx context.Context) (cases, messages, attachments, chun
 		Scan(&cases, &messages, &attachments, &chunks)
 	return
 }
+
+// queryCases runs a query selecting caseColumns and scans every row.
+func queryCases(ctx context.Context, q querier, query string, args ...any) ([]Case, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list cases: %w", err)
+	}
+	defer rows.Close()
+	var out []Case
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -105,17 +105,34 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// MessagesPage returns at most limit messages of a case, oldest first,
-// skipping the first offset, and the case's total number of messages: a
-// long thread is shown a page at a time, so one request never holds all of
-// it in memory.
-func (db *DB) MessagesPage(ctx context.Context, caseID int64, offset, limit int) ([]Message, int, error) {
-	var total int
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE case_id = ?`, caseID).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("failed to count messages: %w", err)
+// MessageCount returns the number of messages of a case.
+func (db *DB) MessageCount(ctx context.Context, caseID int64) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE case_id = ?`, caseID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("failed to count messages: %w", err)
 	}
-	msgs, err := messagesRange(ctx, db.r, caseID, offset, limit)
-	return msgs, total, err
+	return n, nil
+}
+
+// MessagesPage returns at most limit messages of a case, oldest first,
+// skipping the first offset: a long thread is shown a page at a time, so
+// one request never holds all of it in memory.
+func (db *DB) MessagesPage(ctx context.Context, caseID int64, offset, limit int) ([]Message, error) {
+	return messagesRange(ctx, db.r, caseID, offset, limit)
+}
+
+// MessageCiphertext returns one message's age file, if it belongs to the case.
+func (db *DB) MessageCiphertext(ctx context.Context, caseID, id int64) ([]byte, error) {
+	return ciphertext(ctx, db.r, `SELECT ciphertext FROM messages WHERE id = ? AND case_id = ?`, id, caseID)
+}
+
+func ciphertext(ctx context.Context, q querier, query string, args ...any) ([]byte, error) {
+	var b []byte
+	err := q.QueryRowContext(ctx, query, args...).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return b, err
 }
 
 // AttachmentMessage returns the message an attachment belongs to, with all

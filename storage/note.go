@@ -67,3 +67,8 @@ func (db *DB) Notes(ctx context.Context, caseID int64) ([]Note, error) {
 	}
 	return out, rows.Err()
 }
+
+// NoteCiphertext returns one note's age file, if it belongs to the case.
+func (db *DB) NoteCiphertext(ctx context.Context, caseID, id int64) ([]byte, error) {
+	return ciphertext(ctx, db.r, `SELECT ciphertext FROM notes WHERE id = ? AND case_id = ?`, id, caseID)
+}

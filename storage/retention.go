@@ -86,22 +86,9 @@ func (db *DB) ExpiredCases(ctx context.Context) ([]Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+caseColumns+` FROM cases
+	return queryCases(ctx, db.r, `SELECT `+caseColumns+` FROM cases
 		WHERE status = ? AND closed_at IS NOT NULL AND legal_hold = 0
 		  AND coalesce(retention_days, ?) > 0
 		  AND closed_at + coalesce(retention_days, ?) * 86400 <= ?
 		ORDER BY id`, StatusClosed, def, def, db.Now().Unix())
-	if err != nil {
-		return nil, fmt.Errorf("failed to list expired cases: %w", err)
-	}
-	defer rows.Close()
-	var out []Case
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }

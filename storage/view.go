@@ -29,20 +29,7 @@ func (db *DB) View(ctx context.Context, fn func(v *View) error) error {
 
 // Cases lists every case, oldest first.
 func (v *View) Cases(ctx context.Context) ([]Case, error) {
-	rows, err := v.tx.QueryContext(ctx, `SELECT `+caseColumns+` FROM cases ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list cases: %w", err)
-	}
-	defer rows.Close()
-	var out []Case
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryCases(ctx, v.tx, `SELECT `+caseColumns+` FROM cases ORDER BY id`)
 }
 
 // Messages is DB.Messages within the snapshot.
