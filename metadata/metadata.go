@@ -3,15 +3,22 @@
 // never stored. A photo's GPS position, the phone's make, model and serial,
 // the author of a document: any of these can identify a reporter.
 //
-// Cleaning is done at the container level: metadata segments and chunks are
-// dropped and everything else is copied byte for byte, so the picture's
-// pixels are untouched (nothing is re-encoded). Memory stays bounded
-// whatever the file size: JPEG segments are at most 64 KiB, and PNG chunks
-// are copied through, never held.
+// Cleaning is done at the container level: metadata segments, chunks and
+// parts are dropped or emptied and everything else is copied byte for byte,
+// so a picture's pixels and a document's text are untouched (nothing is
+// re-encoded).
 //
-// Supported today: JPEG (drops APP1 Exif/XMP, APP13 IPTC/Photoshop, COM)
-// and PNG (drops tEXt, zTXt, iTXt, eXIf, tIME). Other types pass through
-// unchanged, and Result says so.
+// Two kinds of format:
+//   - Streamed, any size, memory bounded: JPEG (drops APP1 Exif/XMP, APP13
+//     IPTC/Photoshop, COM and other application segments) and PNG (drops
+//     tEXt, zTXt, iTXt, eXIf, tIME).
+//   - Read whole, because their structure points backwards or their index
+//     sits at the end: PDF, Office documents (docx, xlsx, pptx, odt, ods,
+//     odp), WebP and HEIF/HEIC/AVIF. These are cleaned in memory up to
+//     Cleaner.MaxBuffered bytes; a larger file is passed through untouched
+//     and Result.Note says so plainly.
+//
+// Every other type passes through unchanged, and Result says so.
 package metadata
 
 import (
@@ -25,10 +32,14 @@ import (
 
 // Result says what Clean did to one file.
 type Result struct {
-	// Format is "JPEG", "PNG", or "" for a type not cleaned.
+	// Format names the type that was cleaned ("JPEG", "PDF", "Word
+	// document"...), or is "" when the file was stored as it came.
 	Format string
 	// Removed names what was dropped, e.g. "Exif (camera, GPS)".
 	Removed []string
+	// Note explains, in a sentence for the reporter, why a recognised file
+	// was not cleaned (for example: too large to clean). Empty otherwise.
+	Note string
 }
 
 // Cleaned reports whether the file's format was understood and cleaned
@@ -39,25 +50,113 @@ func (r Result) Cleaned() bool { return r.Format != "" }
 // upload should be refused rather than stored half-cleaned.
 var ErrMalformed = errors.New("malformed file")
 
+// malformed wraps ErrMalformed with a reason, for logs and tests.
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+}
+
 var (
 	jpegMagic = []byte{0xFF, 0xD8, 0xFF}
 	pngMagic  = []byte("\x89PNG\r\n\x1a\n")
 )
 
-// Clean copies r to w, removing metadata if r is a JPEG or PNG (recognised
-// by its first bytes, not by a claimed type) and copying it unchanged
-// otherwise.
+// DefaultMaxBuffered is how large a file that must be read whole (PDF,
+// Office, WebP, HEIF) can be and still be cleaned.
+const DefaultMaxBuffered = 32 << 20
+
+// A Cleaner cleans files, holding at most MaxBuffered bytes of one file in
+// memory, and cleaning at most a fixed number of read-whole files at once,
+// so that memory stays bounded however many uploads arrive together.
+type Cleaner struct {
+	// MaxBuffered is the largest read-whole file that is cleaned; larger
+	// ones pass through untouched, with a Note.
+	MaxBuffered int64
+	slots       chan struct{}
+}
+
+// NewCleaner returns a Cleaner that cleans files of up to maxBuffered
+// bytes in memory, concurrent of them at a time.
+func NewCleaner(maxBuffered int64, concurrent int) *Cleaner {
+	if maxBuffered <= 0 {
+		maxBuffered = DefaultMaxBuffered
+	}
+	if concurrent <= 0 {
+		concurrent = 2
+	}
+	return &Cleaner{MaxBuffered: maxBuffered, slots: make(chan struct{}, concurrent)}
+}
+
+var defaultCleaner = NewCleaner(DefaultMaxBuffered, 2)
+
+// Clean copies r to w with the default limits; see Cleaner.Clean.
 func Clean(w io.Writer, r io.Reader) (Result, error) {
+	return defaultCleaner.Clean(w, r)
+}
+
+// wholeFormat is a format that is cleaned in memory.
+type wholeFormat struct {
+	// name is what the reporter is told, e.g. "PDF".
+	name string
+	// hidden says what such a file may hide, for the Note when it is too
+	// large to clean.
+	hidden string
+	match  func(head []byte) bool
+	// clean writes the cleaned file to w, or the file unchanged with a
+	// Result that says why (e.g. a ZIP that is not an Office document).
+	clean func(w io.Writer, data []byte) (Result, error)
+}
+
+var wholeFormats = []wholeFormat{
+	{"PDF", "author, software, dates and earlier versions", isPDF, cleanPDF},
+	{"ZIP or Office document", "author, company, editing time and comments' authors", isZip, cleanZip},
+	{"WebP image", "camera, GPS position and time", isWebP, cleanWebP},
+	{"HEIF/HEIC image", "camera, GPS position and time", isHEIF, cleanHEIF},
+}
+
+// Clean copies r to w, removing metadata if r is of a format it knows
+// (recognised by its first bytes, not by a claimed type) and copying it
+// unchanged otherwise.
+func (c *Cleaner) Clean(w io.Writer, r io.Reader) (Result, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	head, _ := br.Peek(8)
+	head, _ := br.Peek(32)
 	switch {
 	case bytes.HasPrefix(head, pngMagic):
 		return cleanPNG(w, br)
 	case bytes.HasPrefix(head, jpegMagic):
 		return cleanJPEG(w, br)
 	}
+	for _, f := range wholeFormats {
+		if f.match(head) {
+			return c.cleanWhole(w, br, f)
+		}
+	}
 	_, err := io.Copy(w, br)
 	return Result{}, err
+}
+
+// cleanWhole reads a file of format f into memory, up to MaxBuffered, and
+// cleans it; a larger file is copied through untouched.
+func (c *Cleaner) cleanWhole(w io.Writer, r io.Reader, f wholeFormat) (Result, error) {
+	c.slots <- struct{}{}
+	defer func() { <-c.slots }()
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(r, c.MaxBuffered+1))
+	if err != nil {
+		return Result{}, err
+	}
+	if n > c.MaxBuffered {
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return Result{}, err
+		}
+		buf = bytes.Buffer{} // let the memory go while the rest streams
+		if _, err := io.Copy(w, r); err != nil {
+			return Result{}, err
+		}
+		return Result{Note: fmt.Sprintf(
+			"This %s is larger than %d MiB, the most this service can clean, so it is stored as you sent it: any hidden data in it (%s) is kept",
+			f.name, c.MaxBuffered>>20, f.hidden)}, nil
+	}
+	return f.clean(w, buf.Bytes())
 }
 
 func (r *Result) remove(what string) {
