@@ -45,6 +45,9 @@ type Attachment struct {
 	Removed        []string `json:"removed,omitempty"`
 	Cleaned        bool     `json:"cleaned,omitempty"`
 	KeptOriginal   bool     `json:"kept_original,omitempty"`
+	// Note says why a recognised file was stored uncleaned (too large to
+	// clean, password-protected...), as the reporter was told.
+	Note string `json:"note,omitempty"`
 }
 
 // SealMessage encodes m and encrypts it into one age file to recipients.

@@ -153,10 +153,20 @@ func (c *Cleaner) cleanWhole(w io.Writer, r io.Reader, f wholeFormat) (Result, e
 			return Result{}, err
 		}
 		return Result{Note: fmt.Sprintf(
-			"This %s is larger than %d MiB, the most this service can clean, so it is stored as you sent it: any hidden data in it (%s) is kept",
-			f.name, c.MaxBuffered>>20, f.hidden)}, nil
+			"This %s is larger than %s, the most this service can clean, so it is stored as you sent it: any hidden data in it (%s) is kept",
+			f.name, sizeText(c.MaxBuffered), f.hidden)}, nil
 	}
 	return f.clean(w, buf.Bytes())
+}
+
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func (r *Result) remove(what string) {

@@ -21,6 +21,22 @@ func (s *Server) employerNetwork(c *fiber.Ctx) error {
 	if len(s.cfg.EmployerNetworks) == 0 {
 		return c.Next()
 	}
+	if addr, ok := s.clientAddr(c); ok {
+		for _, p := range s.cfg.EmployerNetworks {
+			if p.Contains(addr) {
+				c.Locals(employerNetworkKey{}, true)
+				break
+			}
+		}
+	}
+	return c.Next()
+}
+
+// clientAddr is the client's address: the peer's, or behind a reverse proxy
+// on this machine (a loopback peer) the right-most entry of ClientIPHeader,
+// the one our own proxy added. Callers must not store or log it, except
+// where the operator opted in (AuditStaffNetwork).
+func (s *Server) clientAddr(c *fiber.Ctx) (netip.Addr, bool) {
 	addr, ok := netip.AddrFromSlice(c.Context().RemoteIP())
 	if ok && addr.Unmap().IsLoopback() && s.cfg.ClientIPHeader != "" {
 		if v := c.Get(s.cfg.ClientIPHeader); v != "" {
@@ -30,14 +46,5 @@ func (s *Server) employerNetwork(c *fiber.Ctx) error {
 			}
 		}
 	}
-	if ok {
-		addr = addr.Unmap()
-		for _, p := range s.cfg.EmployerNetworks {
-			if p.Contains(addr) {
-				c.Locals(employerNetworkKey{}, true)
-				break
-			}
-		}
-	}
-	return c.Next()
+	return addr.Unmap(), ok
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/server"
 	"github.com/candour/candour/storage"
 )
 
@@ -97,5 +98,20 @@ func TestReporterMayKeepTheOriginal(t *testing.T) {
 	meta, stored := storedAttachment(t, ts)
 	if !bytes.Equal(stored, photo) || !meta.KeptOriginal || meta.OriginalSHA256 != "" {
 		t.Fatalf("the original was not kept as sent: %+v", meta)
+	}
+}
+
+func TestFilesTooLargeToCleanAreStoredWithAPlainNote(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.MaxCleanBytes = 4 << 10 })
+	big := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("% filler\n"), 1000)...)
+	body, ctype := multipartBody([][2]string{{"body", "a long PDF"}},
+		[]file{{name: "statement.pdf", ctype: "application/pdf", r: bytes.NewReader(big)}})
+	res, page := post(t, client(t), ts.URL+"/report", body, ctype)
+	if res.StatusCode != 200 || !strings.Contains(page, "This PDF is larger than 4 KiB, the most this service can clean, so it is stored as you sent it") {
+		t.Fatalf("receipt does not explain the file was not cleaned: %d", res.StatusCode)
+	}
+	meta, stored := storedAttachment(t, ts)
+	if !bytes.Equal(stored, big) || meta.Cleaned || meta.Note == "" {
+		t.Fatalf("attachment record = %+v", meta)
 	}
 }

@@ -18,11 +18,12 @@ type uploadLimits struct {
 	MaxFile  int64
 	MaxFiles int
 	MaxText  int
+	MaxClean int64
 }
 
 func (s *Server) limits() uploadLimits {
 	return uploadLimits{MaxTotal: s.cfg.MaxUploadBytes, MaxFile: s.cfg.MaxFileBytes,
-		MaxFiles: s.cfg.MaxFiles, MaxText: s.cfg.MaxTextBytes}
+		MaxFiles: s.cfg.MaxFiles, MaxText: s.cfg.MaxTextBytes, MaxClean: s.cfg.MaxCleanBytes}
 }
 
 type reportForm struct {

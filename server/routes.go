@@ -17,6 +17,7 @@ import (
 // goroutine): fasthttp reuses its RequestCtx for the next request.
 func (s *Server) routes() {
 	app := s.app
+	app.Use(s.paceUploads)
 	app.Use(bodyFraming)
 	app.Use(recover.New())
 	app.Use(s.securityHeaders)

@@ -9,6 +9,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,10 +23,12 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 	"golang.org/x/time/rate"
 
 	"github.com/candour/candour/crypto"
 	"github.com/candour/candour/frontend"
+	"github.com/candour/candour/metadata"
 	"github.com/candour/candour/storage"
 )
 
@@ -81,11 +84,30 @@ type Config struct {
 	// says so.
 	Demo bool
 
-	// ReadTimeout bounds one request including its body (a large upload over
-	// Tor needs a long one); IdleTimeout bounds a kept-alive connection.
-	ReadTimeout  time.Duration
-	WriteTimeout time.Duration
-	IdleTimeout  time.Duration
+	// Timeouts against slow and stalled clients. HeaderTimeout bounds the
+	// request line and headers, and the whole of any request that is not a
+	// multipart upload. An upload may take up to ReadTimeout in all (a large
+	// file over Tor needs a long one), but is dropped if no byte arrives for
+	// BodyIdleTimeout or if, after that long, it has averaged less than
+	// MinUploadRate bytes a second (a trickle meant to hold a slot).
+	// WriteTimeout bounds sending one response; IdleTimeout a kept-alive
+	// connection waiting for its next request.
+	HeaderTimeout   time.Duration
+	ReadTimeout     time.Duration
+	BodyIdleTimeout time.Duration
+	MinUploadRate   int64
+	WriteTimeout    time.Duration
+	IdleTimeout     time.Duration
+
+	// MaxCleanBytes is the largest PDF, Office document, WebP or HEIF file
+	// whose metadata is removed (they are cleaned in memory); larger ones
+	// are stored as sent and the reporter is told. JPEG and PNG are
+	// cleaned as they stream, whatever their size.
+	MaxCleanBytes int64
+
+	// AuditStaffNetwork records the client address in staff login audit
+	// entries. Off by default: the operator opts in.
+	AuditStaffNetwork bool
 
 	// Logger receives operational events. It never receives report content,
 	// case codes, keys, or any reporter's network data.
@@ -137,8 +159,20 @@ func (c *Config) setDefaults() {
 	if c.SessionMax <= 0 {
 		c.SessionMax = time.Hour
 	}
+	if c.HeaderTimeout <= 0 {
+		c.HeaderTimeout = 20 * time.Second
+	}
 	if c.ReadTimeout <= 0 {
 		c.ReadTimeout = time.Hour
+	}
+	if c.BodyIdleTimeout <= 0 {
+		c.BodyIdleTimeout = time.Minute
+	}
+	if c.MinUploadRate <= 0 {
+		c.MinUploadRate = 1 << 10
+	}
+	if c.MaxCleanBytes <= 0 {
+		c.MaxCleanBytes = metadata.DefaultMaxBuffered
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Minute
@@ -173,6 +207,7 @@ type Server struct {
 	stop     chan struct{} // closed by Shutdown: ends background sweeps
 	stopOnce sync.Once
 	uploads  chan struct{}
+	cleaner  *metadata.Cleaner
 	sessions *sessionStore
 	log      *slog.Logger
 
@@ -246,6 +281,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		throttle:  newLoginThrottle(),
 		submits:   rate.NewLimiter(rate.Limit(float64(cfg.SubmissionsPerMinute)/60), cfg.SubmissionsPerMinute),
 		uploads:   make(chan struct{}, cfg.MaxConcurrentUploads),
+		cleaner:   metadata.NewCleaner(cfg.MaxCleanBytes, 2),
 		sessions:  newSessionStore(cfg.SessionIdle, cfg.SessionMax),
 		log:       cfg.Logger,
 		kdfSets:   sets,
@@ -262,7 +298,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		// pre-reads at most 8 KiB); limits are enforced by the handlers.
 		BodyLimit:             1 << 20,
 		ReadBufferSize:        16 << 10,
-		ReadTimeout:           cfg.ReadTimeout,
+		ReadTimeout:           cfg.HeaderTimeout,
 		WriteTimeout:          cfg.WriteTimeout,
 		IdleTimeout:           cfg.IdleTimeout,
 		DisableStartupMessage: true,
@@ -271,6 +307,17 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		// that no forwarded address is ever read.
 		EnableTrustedProxyCheck: false,
 	})
+	// A multipart upload may take longer than HeaderTimeout. Before the
+	// handler runs, fasthttp reads the first 8 KiB of the body: that must
+	// come within BodyIdleTimeout. Then the handler's body reader keeps the
+	// connection's deadline moving while bytes come in fast enough (see
+	// pacedBody), up to ReadTimeout in all.
+	s.app.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		if bytes.HasPrefix(h.ContentType(), []byte("multipart/form-data")) {
+			return fasthttp.RequestConfig{ReadTimeout: cfg.BodyIdleTimeout}
+		}
+		return fasthttp.RequestConfig{}
+	}
 	if err := s.reloadRecipients(ctx); err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -247,7 +246,7 @@ func (s *Server) handleStaffAttachmentCiphertext(c *fiber.Ctx) error {
 
 // staffMultipart opens a streamed multipart body whose first part must be
 // a valid CSRF token, checked before anything is read further.
-func (s *Server) staffMultipart(c *fiber.Ctx) (*multipart.Reader, *limitedBody, error) {
+func (s *Server) staffMultipart(c *fiber.Ctx) (*partReader, *limitedBody, error) {
 	token := staffOf(c).session.CSRF
 	return s.openMultipart(c, func(got string) bool { return constantTimeEqual(got, token) }, errCSRFStaff)
 }
@@ -402,7 +401,7 @@ func (s *Server) handleStaffNote(c *fiber.Ctx) error {
 
 // staffCaseMultipart resolves the :ref case and opens a streamed staff
 // form, its CSRF token checked first.
-func (s *Server) staffCaseMultipart(c *fiber.Ctx) (storage.Case, *multipart.Reader, error) {
+func (s *Server) staffCaseMultipart(c *fiber.Ctx) (storage.Case, *partReader, error) {
 	cs, err := s.staffCase(c)
 	if err != nil {
 		refuseRest(c)

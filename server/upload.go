@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -82,13 +83,19 @@ func (s *Server) acquireUpload(ctx context.Context) (release func(), err error) 
 }
 
 // limitedBody fails with errTooLarge once more than n bytes were read.
+// While gate is positive it also fails, with errPartHeader, once no more
+// than gate bytes of the allowance remain: see partReader.
 type limitedBody struct {
 	r        io.Reader
 	n        int64
 	exceeded bool
+	gate     int64
 }
 
-var errTooLarge = errors.New("request body over limit")
+var (
+	errTooLarge   = errors.New("request body over limit")
+	errPartHeader = errors.New("multipart part header over limit")
+)
 
 func (l *limitedBody) Read(p []byte) (int, error) {
 	if l.n < 0 {
@@ -97,6 +104,14 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	}
 	if int64(len(p)) > l.n+1 {
 		p = p[:l.n+1]
+	}
+	if l.gate > 0 {
+		if l.n <= l.gate {
+			return 0, errPartHeader
+		}
+		if int64(len(p)) > l.n-l.gate {
+			p = p[:l.n-l.gate]
+		}
 	}
 	n, err := l.r.Read(p)
 	l.n -= int64(n)
@@ -125,6 +140,60 @@ func bodyStream(c *fiber.Ctx) *onceEOF {
 }
 
 type bodyStreamKey struct{}
+
+// paceUploads makes the body of a multipart upload a pacedBody. Only
+// multipart uploads outlive HeaderTimeout (see HeaderReceived in New).
+func (s *Server) paceUploads(c *fiber.Ctx) error {
+	if r := c.Context().RequestBodyStream(); r != nil && strings.HasPrefix(c.Get(fiber.HeaderContentType), "multipart/form-data") {
+		if conn := c.Context().Conn(); conn != nil {
+			c.Locals(bodyStreamKey{}, &onceEOF{r: &pacedBody{r: r, conn: conn, start: time.Now(), cfg: &s.cfg}})
+		}
+	}
+	return c.Next()
+}
+
+// errTooSlow means a request body stalled or trickled in below the minimum
+// rate; the connection is dropped.
+var errTooSlow = errors.New("request body too slow")
+
+// pacedBody reads a request body against the connection's deadline, moving
+// it forward as bytes arrive: each read may wait up to BodyIdleTimeout,
+// never past ReadTimeout from the start, and each BodyIdleTimeout spent
+// waiting for the client must bring MinUploadRate bytes for each of its
+// seconds. A client trickling a byte at a time, or sending nothing, thus
+// holds an upload slot for about a minute rather than an hour. Only time
+// spent waiting for the client counts, so a server busy encrypting or
+// writing never makes a client look slow.
+type pacedBody struct {
+	r     io.Reader
+	conn  net.Conn
+	start time.Time
+	cfg   *Config
+	// The current window: time spent waiting in it, bytes received.
+	waited time.Duration
+	got    int64
+}
+
+func (p *pacedBody) Read(b []byte) (int, error) {
+	if window := p.cfg.BodyIdleTimeout; p.waited >= window {
+		if float64(p.got) < float64(p.cfg.MinUploadRate)*window.Seconds() {
+			return 0, errTooSlow
+		}
+		p.waited, p.got = 0, 0
+	}
+	now := time.Now()
+	deadline := now.Add(p.cfg.BodyIdleTimeout)
+	if end := p.start.Add(p.cfg.ReadTimeout); deadline.After(end) {
+		deadline = end
+	}
+	if err := p.conn.SetReadDeadline(deadline); err != nil {
+		return 0, err
+	}
+	n, err := p.r.Read(b)
+	p.waited += time.Since(now)
+	p.got += int64(n)
+	return n, err
+}
 
 // onceEOF is a reader that stops at its first error, including io.EOF.
 type onceEOF struct {
@@ -155,12 +224,32 @@ func refuseRest(c *fiber.Ctx) {
 	c.Context().SetConnectionClose()
 }
 
+// maxPartHeader bounds the boundary line and headers of one multipart
+// part, and what the parser has buffered of them (mime/multipart itself
+// allows 10 MiB of headers for each part).
+const maxPartHeader = 16<<10 + 8<<10
+
+// partReader reads a multipart body part by part, bounding each part's
+// headers to maxPartHeader bytes. Every part must be read to its end before
+// the next is asked for, so that what the parser reads in between is the
+// next part's boundary and headers only.
+type partReader struct {
+	mr   *multipart.Reader
+	body *limitedBody
+}
+
+func (p *partReader) NextPart() (*multipart.Part, error) {
+	p.body.gate = p.body.n - maxPartHeader
+	defer func() { p.body.gate = 0 }()
+	return p.mr.NextPart()
+}
+
 // openMultipart starts reading the multipart body of c as a stream, within
 // MaxUploadBytes (refused at once if the declared length is larger). If
 // csrf is non-nil, the first part must be a "csrf" field that it accepts,
 // or csrfErr is returned before anything else is read. On error the rest of
 // the body is refused.
-func (s *Server) openMultipart(c *fiber.Ctx, csrf func(string) bool, csrfErr error) (*multipart.Reader, *limitedBody, error) {
+func (s *Server) openMultipart(c *fiber.Ctx, csrf func(string) bool, csrfErr error) (*partReader, *limitedBody, error) {
 	mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
 		refuseRest(c)
@@ -171,7 +260,7 @@ func (s *Server) openMultipart(c *fiber.Ctx, csrf func(string) bool, csrfErr err
 		return nil, nil, s.errLimit("Your submission is larger than this service accepts.")
 	}
 	body := &limitedBody{r: bodyStream(c), n: s.cfg.MaxUploadBytes}
-	mr := multipart.NewReader(body, params["boundary"])
+	mr := &partReader{mr: multipart.NewReader(body, params["boundary"]), body: body}
 	if csrf != nil {
 		part, err := mr.NextPart()
 		if err != nil || part.FormName() != "csrf" {
@@ -333,7 +422,7 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 	if up.keepOriginals {
 		_, err = io.CopyBuffer(dst, teed, buf)
 	} else {
-		res, err = metadata.Clean(dst, teed)
+		res, err = s.cleaner.Clean(dst, teed)
 	}
 	if dst.err != nil {
 		return dst.err // encryption or storage failed: not the sender's fault
@@ -346,7 +435,15 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 			return err
 		}
 		if errors.Is(err, metadata.ErrMalformed) {
-			return badUpload(fmt.Sprintf("A file looks like a %s image but is damaged, so its hidden data could not be removed safely.", res.Format))
+			what := "of a type we clean"
+			if res.Format != "" {
+				what = "a " + res.Format
+			}
+			return &userError{status: http.StatusBadRequest, title: "A file could not be cleaned",
+				message: fmt.Sprintf("The file %q looks like %s but could not be read, so its hidden data could not be removed safely. "+
+					"Nothing was saved. You can send it again as it is by ticking \"Keep my files exactly as they are\" "+
+					"(its hidden data may identify you), or send a screenshot of it instead.",
+					crypto.CleanAttachmentName(part.FileName()), what)}
 		}
 		return badUpload("A file was cut off before it was complete.")
 	}
@@ -366,6 +463,7 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 		Cleaned:      res.Cleaned(),
 		Removed:      res.Removed,
 		KeptOriginal: up.keepOriginals,
+		Note:         res.Note,
 	}
 	if orig := hex.EncodeToString(original.Sum(nil)); orig != a.SHA256 {
 		a.OriginalSHA256 = orig

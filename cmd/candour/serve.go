@@ -41,7 +41,13 @@ func runServe(args []string, stderr io.Writer) error {
 	kdfThreads := fs.Uint("kdf-threads", crypto.DefaultKDFThreads, "Argon2id lanes for case codes")
 	kdfConc := fs.Int("kdf-concurrency", 2, "most Argon2id derivations at once (bounds their memory)")
 	loginFloor := fs.Duration("login-floor", time.Second, "least time a follow-up login takes, right or wrong")
-	readTimeout := fs.Duration("read-timeout", time.Hour, "longest time to receive one request, upload included")
+	headerTimeout := fs.Duration("header-timeout", 20*time.Second, "longest time to receive a request's headers, and the whole of any request that is not an upload")
+	readTimeout := fs.Duration("read-timeout", time.Hour, "longest time to receive one upload")
+	bodyIdle := fs.Duration("body-idle-timeout", time.Minute, "an upload that sends nothing for this long is dropped; after this long waiting, it must also average --min-upload-rate")
+	minRate := fs.Int64("min-upload-rate", 1<<10, "least average upload speed in `BYTES` a second (a trickle meant to hold the server's upload slots is dropped)")
+	writeTimeout := fs.Duration("write-timeout", 10*time.Minute, "longest time to send one response (a large download included)")
+	maxClean := fs.Int64("max-clean", 32<<20, "largest PDF, Office, WebP or HEIC file in `BYTES` whose hidden data is removed (they are cleaned in memory); larger ones are stored as sent, and the reporter is told")
+	auditNetwork := fs.Bool("audit-staff-network", false, "record the client address in staff login audit entries (off: the audit trail holds no network data)")
 	employerNets := fs.String("employer-networks", "", "comma-separated `CIDRs` (e.g. a police force's ranges) whose visitors see a warning before the form; never logged")
 	clientIPHeader := fs.String("client-ip-header", "", "header in which a reverse proxy on this machine passes the client address (e.g. X-Forwarded-For), used only for --employer-networks")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -115,6 +121,12 @@ func runServe(args []string, stderr io.Writer) error {
 		PublicURL:            *publicURL,
 		Demo:                 demo,
 		ReadTimeout:          *readTimeout,
+		HeaderTimeout:        *headerTimeout,
+		BodyIdleTimeout:      *bodyIdle,
+		MinUploadRate:        *minRate,
+		WriteTimeout:         *writeTimeout,
+		MaxCleanBytes:        *maxClean,
+		AuditStaffNetwork:    *auditNetwork,
 		Logger:               log,
 	}, db)
 	if err != nil {

@@ -162,7 +162,14 @@ function attachmentView(ref, a, identities) {
   }
   const box = el("div", { class: "attachment" });
   const button = el("button", { type: "button", class: "button-secondary", text: `Decrypt ${name}` });
-  box.append(el("p", { text: `${name} (${a.type}, ${a.size} bytes)` }), el("p", { text: `SHA-256 at submission: ${a.sha256}` }), button);
+  box.append(el("p", { text: `${name} (${a.type}, ${a.size} bytes)` }), el("p", { text: `SHA-256 at submission: ${a.sha256}` }));
+  // How the file was treated on receipt (all from the sealed message).
+  if (a.kept_original) box.append(el("p", { text: "Stored as the reporter sent it: they chose to keep hidden data (it may identify them)." }));
+  else if (Array.isArray(a.removed) && a.removed.length) box.append(el("p", { text: `Hidden data removed on receipt: ${a.removed.map(String).join("; ")}.` }));
+  else if (typeof a.note === "string" && a.note) box.append(el("p", { text: `Not cleaned: ${a.note}.` }));
+  else if (!a.cleaned) box.append(el("p", { text: "Not checked for hidden data (a type this service does not clean)." }));
+  if (typeof a.original_sha256 === "string" && a.original_sha256) box.append(el("p", { text: `SHA-256 of the file as the reporter sent it: ${a.original_sha256}` }));
+  box.append(button);
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
