@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -100,5 +101,41 @@ func TestMalformedUploadsAreRefusedAndLeaveNothing(t *testing.T) {
 				t.Fatalf("rows = %v, want none", got)
 			}
 		})
+	}
+}
+
+func TestThousandsOfPartsAreRefused(t *testing.T) {
+	ts := startServer(t, nil)
+	var fields [][2]string
+	for i := range 5000 {
+		fields = append(fields, [2]string{fmt.Sprintf("f%d", i), "x"})
+	}
+	body, ctype := multipartBody(fields, nil)
+	res, page := post(t, client(t), ts.URL+"/report", body, ctype)
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(page, "too many parts") {
+		t.Fatalf("5000 parts: %d", res.StatusCode)
+	}
+	if got := counts(t, ts.DB); got != [4]int64{} {
+		t.Fatalf("rows = %v, want none", got)
+	}
+}
+
+func TestHostileFileNamesAreCleaned(t *testing.T) {
+	ts := startServer(t, nil)
+	// Control characters cannot appear raw in a header; RFC 2231 encoding
+	// brings them (and a path, and a right-to-left override) anyway.
+	body := "--xyz\r\nContent-Disposition: form-data; name=\"attachments\"; " +
+		"filename*=UTF-8''..%5C..%2F..%2Fetc%2Fpass%1B%5B31mwd%E2%80%AEtxt.exe\r\n" +
+		"Content-Type: text/plain\r\n\r\nevidence\r\n--xyz--\r\n"
+	res, page := post(t, client(t), ts.URL+"/report", strings.NewReader(body), "multipart/form-data; boundary=xyz")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", res.StatusCode, page)
+	}
+	meta, stored := storedAttachment(t, ts)
+	if string(stored) != "evidence" {
+		t.Fatalf("stored %q", stored)
+	}
+	if meta.Name != "pass_[31mwd_txt.exe" {
+		t.Fatalf("stored name %q keeps a path or control character", meta.Name)
 	}
 }
