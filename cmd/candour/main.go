@@ -18,6 +18,7 @@ Usage:
   candour serve   [--addr HOST:PORT] [--data DIR] [--recipients FILE] …
   candour keygen  [-o FILE] [--classic]
   candour export  --data DIR --out DIR
+  candour backup  --data DIR --out FILE
   candour decrypt -i IDENTITY [-o DIR] EXPORT_DIR
   candour admin create --data DIR --username NAME [--url BASE_URL]
   candour audit verify --data DIR
@@ -39,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runKeygen(args[1:], stdout, stderr)
 	case "export":
 		err = runExport(args[1:], stdout, stderr)
+	case "backup":
+		err = runBackup(args[1:], stdout, stderr)
 	case "decrypt":
 		err = runDecrypt(args[1:], stdout, stderr)
 	case "admin":

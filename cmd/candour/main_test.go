@@ -422,3 +422,76 @@ func TestAdminCreateAndAuditVerify(t *testing.T) {
 		t.Fatalf("audit verify missed an edited entry: %v %s", err, res)
 	}
 }
+
+// submitReport sends a report and returns its case code.
+func submitReport(t *testing.T, base, text string) string {
+	t.Helper()
+	body, ctype := form(t, [][2]string{{"body", text}}, nil)
+	res, page := do(t, http.DefaultClient, "POST", base+"/report", body, ctype)
+	m := regexp.MustCompile(`id="case-code">([^<]+)<`).FindStringSubmatch(page)
+	if res.StatusCode != 200 || m == nil {
+		t.Fatalf("submit: %d %s", res.StatusCode, page)
+	}
+	return m[1]
+}
+
+func TestBackupWhileServingThenRestore(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key.txt")
+	pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", keyFile)), "Public key:"))
+	recipients := filepath.Join(dir, "r.txt")
+	os.WriteFile(recipients, []byte(pub+"\n"), 0o600)
+	data := filepath.Join(dir, "data")
+	base := serve(t, data, recipients)
+	code := submitReport(t, base, "a report worth backing up")
+
+	// Reports keep arriving while the backup is taken.
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				body, ctype := form(t, [][2]string{{"body", "arriving during the backup"}}, nil)
+				if res, err := http.Post(base+"/report", ctype, body); err == nil {
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+				}
+			}
+		}
+	}()
+	backup := filepath.Join(dir, "backup.db")
+	out := candour(t, "backup", "--data", data, "--out", backup)
+	close(stop)
+	<-done
+	if !strings.Contains(out, "Backup written") {
+		t.Fatalf("backup: %s", out)
+	}
+	if st, err := os.Stat(backup); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v %v", st, err)
+	}
+	if err := exec.Command(candourBin, "backup", "--data", data, "--out", backup).Run(); err == nil {
+		t.Fatal("a backup overwrote an existing file")
+	}
+
+	restored := filepath.Join(dir, "restored")
+	os.MkdirAll(restored, 0o700)
+	b, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(restored, "candour.db"), b, 0o600)
+	base2 := serve(t, restored, recipients)
+	jar, _ := cookiejar.New(nil)
+	_, page := do(t, &http.Client{Jar: jar}, "POST", base2+"/followup",
+		strings.NewReader(url.Values{"code": {code}}.Encode()), "application/x-www-form-urlencoded")
+	if !strings.Contains(page, "a report worth backing up") {
+		t.Fatalf("the restored service does not open the case: %s", page)
+	}
+	if out := candour(t, "audit", "verify", "--data", data); !strings.Contains(out, "intact") {
+		t.Fatalf("audit: %s", out)
+	}
+}
