@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,8 @@ func runServe(args []string, stderr io.Writer) error {
 	publicURL := fs.String("public-url", "", "the `URL` staff reach the service at, for enrolment links (default: the request's host)")
 	onion := fs.String("onion-address", "", "advertise this v3 onion `ADDRESS` in an Onion-Location header")
 	https := fs.Bool("https", false, "the service is reached over HTTPS (directly or via a proxy): Secure cookies and HSTS")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS directly with this certificate chain `FILE` (PEM; re-read when it changes); implies --https")
+	tlsKey := fs.String("tls-key", "", "the private key `FILE` (PEM) for --tls-cert")
 	maxUpload := fs.Int64("max-upload", server.DefaultMaxUploadBytes, "largest submission in `BYTES`, all files included")
 	maxFile := fs.Int64("max-file", server.DefaultMaxFileBytes, "largest single file in `BYTES`")
 	maxFiles := fs.Int("max-files", server.DefaultMaxFiles, "most files per submission")
@@ -57,6 +60,17 @@ func runServe(args []string, stderr io.Writer) error {
 	if fs.NArg() != 0 {
 		fs.Usage()
 		return errUsage
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	var certs *certReloader
+	if *tlsCert != "" {
+		var err error
+		if certs, err = newCertReloader(*tlsCert, *tlsKey); err != nil {
+			return err
+		}
+		*https = true
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -136,7 +150,11 @@ func runServe(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Info("candour is listening", "url", "http://"+ln.Addr().String(), "data", *data,
+	scheme := "http://"
+	if certs != nil {
+		ln, scheme = tls.NewListener(ln, tlsConfig(certs)), "https://"
+	}
+	log.Info("candour is listening", "url", scheme+ln.Addr().String(), "data", *data,
 		"recipients", recipients.Len(), "kind", recipients.Kind().String())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
