@@ -30,9 +30,10 @@ func Static() fs.FS {
 	return sub
 }
 
-// Templates is the set of pages, each parsed together with the layout.
+// Templates is the set of pages, each parsed together with the layout, in
+// every language.
 type Templates struct {
-	pages map[string]*template.Template
+	pages map[string]map[string]*template.Template // language → page → template
 }
 
 var funcs = template.FuncMap{
@@ -52,12 +53,16 @@ var funcs = template.FuncMap{
 		return strings.TrimSuffix(fmt.Sprintf("%.1f", f), ".0") + " " + unit
 	},
 	"int64": func(n int) int64 { return int64(n) },
-	// day formats a (coarse) date.
+	// day formats a (coarse) date; numerically outside English.
 	"day": func(t time.Time) string { return t.UTC().Format("2 January 2006") },
+	// Stand-ins until a language is chosen (see Parse).
+	"t":  func(string, ...any) string { return "" },
+	"th": func(string, ...any) template.HTML { return "" },
 }
 
-// Parse parses every page with the layout. It fails if any page does.
-func Parse() (*Templates, error) {
+// Parse parses every page with the layout, and prepares it in every
+// language of cat. It fails if any page does.
+func Parse(cat *Catalogue) (*Templates, error) {
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse layout: %w", err)
@@ -66,7 +71,10 @@ func Parse() (*Templates, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Templates{pages: map[string]*template.Template{}}
+	t := &Templates{pages: map[string]map[string]*template.Template{}}
+	for _, l := range Languages {
+		t.pages[l.Tag] = map[string]*template.Template{}
+	}
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "templates/")
 		if base == "layout.html" {
@@ -80,16 +88,27 @@ func Parse() (*Templates, error) {
 		if err != nil {
 			return nil, fmt.Errorf("failed to parse %s: %w", base, err)
 		}
-		t.pages[strings.TrimSuffix(base, ".html")] = page
+		for _, l := range Languages {
+			lp, err := page.Clone()
+			if err != nil {
+				return nil, err
+			}
+			fm := translationFuncs(cat.Printer(l.Tag))
+			if l.Tag != "en" {
+				fm["day"] = func(t time.Time) string { return t.UTC().Format("2006-01-02") }
+			}
+			t.pages[l.Tag][strings.TrimSuffix(base, ".html")] = lp.Funcs(fm)
+		}
 	}
 	return t, nil
 }
 
-// Render executes page (its file name without .html) with data.
-func (t *Templates) Render(page string, data any) ([]byte, error) {
-	tmpl, ok := t.pages[page]
+// Render executes page (its file name without .html) in language lang
+// with data.
+func (t *Templates) Render(page, lang string, data any) ([]byte, error) {
+	tmpl, ok := t.pages[lang][page]
 	if !ok {
-		return nil, fmt.Errorf("no page %q", page)
+		return nil, fmt.Errorf("no page %q in %q", page, lang)
 	}
 	var buf bytes.Buffer
 	if err := tmpl.ExecuteTemplate(&buf, "layout.html", data); err != nil {

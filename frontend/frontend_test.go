@@ -18,16 +18,31 @@ type site struct {
 }
 
 type page struct {
-	Site  site
-	Data  any
-	Staff any
+	Site   site
+	Data   any
+	Staff  any
+	Lang   frontend.Language
+	Switch []struct {
+		frontend.Language
+		URL string
+	}
 }
 
-func TestEveryPageRendersAndEscapes(t *testing.T) {
-	tmpl, err := frontend.Parse()
+func parse(t *testing.T) *frontend.Templates {
+	t.Helper()
+	cat, err := frontend.LoadCatalogue()
 	if err != nil {
 		t.Fatal(err)
 	}
+	tmpl, err := frontend.Parse(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+func TestEveryPageRendersAndEscapes(t *testing.T) {
+	tmpl := parse(t)
 	hostile := `<script>alert("x")</script>`
 	type att struct {
 		ID                                 int64
@@ -35,6 +50,7 @@ func TestEveryPageRendersAndEscapes(t *testing.T) {
 		Size                               int64
 		Removed                            []string
 		Cleaned, KeptOriginal              bool
+		Note                               string
 	}
 	type msg struct {
 		Mine        bool
@@ -42,7 +58,7 @@ func TestEveryPageRendersAndEscapes(t *testing.T) {
 		Text        string
 		Attachments []att
 	}
-	limits := map[string]any{"MaxTotal": int64(2 << 30), "MaxFile": int64(1 << 30), "MaxFiles": 20, "MaxText": 256 << 10}
+	limits := map[string]any{"MaxTotal": int64(2 << 30), "MaxFile": int64(1 << 30), "MaxFiles": 20, "MaxText": 256 << 10, "MaxClean": int64(32 << 20)}
 	with := func(m map[string]any) map[string]any {
 		for k, v := range limits {
 			m[k] = v
@@ -60,7 +76,7 @@ func TestEveryPageRendersAndEscapes(t *testing.T) {
 	}
 	for name, data := range pages {
 		t.Run(name, func(t *testing.T) {
-			out, err := tmpl.Render(name, page{Site: site{Org: hostile, Demo: true}, Data: data})
+			out, err := tmpl.Render(name, "en", page{Site: site{Org: hostile, Demo: true}, Data: data, Lang: frontend.Languages[0]})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,17 +95,14 @@ func TestEveryPageRendersAndEscapes(t *testing.T) {
 			}
 		})
 	}
-	if _, err := tmpl.Render("no-such-page", nil); err == nil {
+	if _, err := tmpl.Render("no-such-page", "en", nil); err == nil {
 		t.Error("rendering an unknown page succeeded")
 	}
 }
 
 func TestReportFormMeetsTheContract(t *testing.T) {
-	tmpl, err := frontend.Parse()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := tmpl.Render("report", page{Data: map[string]any{"MaxTotal": int64(1), "MaxFile": int64(1), "MaxFiles": 1, "MaxText": 1}})
+	tmpl := parse(t)
+	out, err := tmpl.Render("report", "en", page{Data: map[string]any{"MaxTotal": int64(1), "MaxFile": int64(1), "MaxFiles": 1, "MaxText": 1, "MaxClean": int64(1)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 var errEmptyMessage = &userError{status: http.StatusBadRequest, title: "Your message is empty",
-	message: "Please write something, attach a file, or both. Nothing was saved.", back: "/case"}
+	message: []phrase{say("Please write something, attach a file, or both. Nothing was saved.")}, back: "/case"}
 
 // handleCaseMessage adds a reporter's message to their case. The CSRF token
 // is the first part of the streamed form and is checked before anything is

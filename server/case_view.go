@@ -13,12 +13,12 @@ import (
 
 // statusText is how a status reads to the reporter. Internal notes and the
 // assignee are never shown to them.
-var statusText = map[string][2]string{
-	storage.StatusNew:              {"New", "Your report has arrived and is waiting to be read by a caseworker."},
-	storage.StatusInReview:         {"In review", "A caseworker is looking into your report."},
-	storage.StatusAwaitingReporter: {"Waiting for you", "A caseworker has asked you something. Please read their message below."},
-	storage.StatusReferred:         {"Referred", "Your report has been passed on for further action."},
-	storage.StatusClosed:           {"Closed", "This case is closed. You can still read it and add a message."},
+var statusText = map[string][2]phrase{
+	storage.StatusNew:              {say("New"), say("Your report has arrived and is waiting to be read by a caseworker.")},
+	storage.StatusInReview:         {say("In review"), say("A caseworker is looking into your report.")},
+	storage.StatusAwaitingReporter: {say("Waiting for you"), say("A caseworker has asked you something. Please read their message below.")},
+	storage.StatusReferred:         {say("Referred"), say("Your report has been passed on for further action.")},
+	storage.StatusClosed:           {say("Closed"), say("This case is closed. You can still read it and add a message.")},
 }
 
 type caseMessage struct {
@@ -110,12 +110,12 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	st := statusText[cs.Status]
-	if st[0] == "" {
-		st = [2]string{"In progress", "Your case is being handled."}
+	st, ok := statusText[cs.Status]
+	if !ok {
+		st = [2]phrase{say("In progress"), say("Your case is being handled.")}
 	}
 	return s.render(c, http.StatusOK, "case", "Your case", casePage{
-		uploadLimits: s.limits(), Status: st[0], StatusHelp: st[1],
+		uploadLimits: s.limits(), Status: s.translate(c, st[0]), StatusHelp: s.translate(c, st[1]),
 		Sent: c.Query("sent") == "1", CSRF: sess.csrf, Messages: msgs, HasReply: hasReply,
 		Page: page, Pages: pages, PrevPage: page - 1, NextPage: page + 1,
 	})

@@ -39,7 +39,7 @@ func (s *Server) handleCaseWithdraw(c *fiber.Ctx) error {
 	}
 	if form.Get("confirm") != "yes" {
 		return s.render(c, http.StatusBadRequest, "case_withdraw", "Withdraw your report", withdrawPage{
-			CSRF: sess.csrf, Error: "Tick the box to confirm that you want your report deleted."})
+			CSRF: sess.csrf, Error: s.translate(c, say("Tick the box to confirm that you want your report deleted."))})
 	}
 	ctx := c.UserContext()
 	cs, err := s.db.Case(ctx, sess.caseID)

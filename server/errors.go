@@ -10,9 +10,11 @@ import (
 // userError is an error the reporter may read: a status, a title and a
 // message that helps without revealing anything about the server.
 type userError struct {
-	status  int
+	status int
+	// title is in English; it is also the title's key in the message
+	// catalogues, and message's phrases are translated the same way.
 	title   string
-	message string
+	message []phrase
 	back    string
 }
 
@@ -20,11 +22,11 @@ func (e *userError) Error() string { return e.title }
 
 var (
 	errNotFound = &userError{status: http.StatusNotFound, title: "Page not found",
-		message: "There is no page at this address."}
+		message: []phrase{say("There is no page at this address.")}}
 	errBusy = &userError{status: http.StatusServiceUnavailable, title: "The service is busy",
-		message: "Too many people are using the service right now. Nothing was saved. Please wait a minute and try again."}
+		message: []phrase{say("Too many people are using the service right now. Nothing was saved. Please wait a minute and try again.")}}
 	errSessionEnded = &userError{status: http.StatusForbidden, title: "Your session has ended",
-		message: "For your safety, sessions end after a few minutes without activity. Enter your case code again to continue.",
+		message: []phrase{say("For your safety, sessions end after a few minutes without activity. Enter your case code again to continue.")},
 		back:    "/followup"}
 )
 
@@ -44,8 +46,8 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	switch {
 	case errors.As(err, &ue):
 	case errors.As(err, &fe) && fe.Code < 500:
-		ue = &userError{status: fe.Code, title: http.StatusText(fe.Code),
-			message: "The request could not be handled."}
+		ue = &userError{status: fe.Code, title: "This request could not be handled",
+			message: []phrase{say("The request could not be handled.")}}
 		if fe.Code == http.StatusNotFound {
 			ue = errNotFound
 		}
@@ -54,11 +56,12 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		// headers, or anything the reporter sent.
 		s.log.Error("request failed", "route", c.Route().Path, "method", c.Method(), "err", err)
 		ue = &userError{status: http.StatusInternalServerError, title: "Something went wrong",
-			message: "The service could not complete your request. Please try again later. " +
-				"If you were sending a report or a message, check your case before sending it again."}
+			message: []phrase{say("The service could not complete your request. Please try again later."),
+				say("If you were sending a report or a message, check your case before sending it again.")}}
 	}
-	body, rerr := s.pages.Render("error", s.page(ue.title, errorPage{
-		Status: ue.status, Title: ue.title, Message: ue.message, Back: ue.back,
+	title := s.translate(c, say(ue.title))
+	body, rerr := s.pages.Render("error", languageOf(c).Tag, s.page(c, title, errorPage{
+		Status: ue.status, Title: title, Message: s.translate(c, ue.message...), Back: ue.back,
 	}))
 	if rerr != nil {
 		s.log.Error("failed to render error page", "err", rerr)

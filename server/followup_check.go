@@ -24,8 +24,8 @@ func (s *Server) cookieName() string {
 // refusal is the one answer to every code that does not open a case, be it
 // malformed, unknown, or (in theory) one that finds a case but does not
 // unwrap it.
-const refusal = "We could not open a case with that code. Check it and try again. " +
-	"Codes cannot be recovered; if yours is lost, you can make a new report."
+var refusal = []phrase{say("We could not open a case with that code. Check it and try again."),
+	say("Codes cannot be recovered; if yours is lost, you can make a new report.")}
 
 // handleFollowupCheck logs a reporter in with their case code. Every path
 // runs the same Argon2id derivations, and the answer waits until LoginFloor
@@ -67,7 +67,7 @@ func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 		time.Sleep(wait)
 	}
 	if identity == nil {
-		return s.render(c, http.StatusForbidden, "followup", "Check your case", followupForm{Error: refusal})
+		return s.render(c, http.StatusForbidden, "followup", "Check your case", followupForm{Error: s.translate(c, refusal...)})
 	}
 	// A new login ends the browser's previous session, if any, so that no
 	// unwrapped case key lingers in memory unused.

@@ -62,7 +62,7 @@ func bodyFraming(c *fiber.Ctx) error {
 }
 
 var errCrossSite = &userError{status: http.StatusForbidden, title: "This form was sent from another site",
-	message: "For your safety, this service only accepts forms sent from its own pages. Nothing was saved."}
+	message: []phrase{say("For your safety, this service only accepts forms sent from its own pages. Nothing was saved.")}}
 
 // sameOrigin refuses state-changing requests that a browser says came from
 // another site (login CSRF: a hostile page logging a visitor into the

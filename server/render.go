@@ -1,7 +1,11 @@
 package server
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/frontend"
 )
 
 type site struct {
@@ -15,17 +19,34 @@ type pageData struct {
 	Title string
 	Data  any
 	Staff *staffView // nil on reporter pages
+	Lang  frontend.Language
+	// Switch lists the other languages with links to this page in each;
+	// empty where following such a link would lose the page (an answer to
+	// a form, such as the receipt with the case code).
+	Switch []languageLink
 }
 
-func (s *Server) page(title string, data any) pageData {
-	return pageData{Site: site{Org: s.cfg.OrgName, Demo: s.cfg.Demo}, Title: title, Data: data}
+type languageLink struct {
+	frontend.Language
+	URL string
+}
+
+func (s *Server) page(c *fiber.Ctx, title string, data any) pageData {
+	p := pageData{Site: site{Org: s.cfg.OrgName, Demo: s.cfg.Demo}, Title: title, Data: data, Lang: languageOf(c)}
+	p.Site.EmployerNetwork, _ = c.Locals(employerNetworkKey{}).(bool)
+	if c.Method() == fiber.MethodGet && !strings.HasPrefix(c.Path(), "/staff") {
+		for _, l := range frontend.Languages {
+			if l.Tag != p.Lang.Tag {
+				p.Switch = append(p.Switch, languageLink{l, c.Path() + "?lang=" + l.Tag})
+			}
+		}
+	}
+	return p
 }
 
 // render writes a page with the given status.
 func (s *Server) render(c *fiber.Ctx, status int, name, title string, data any) error {
-	p := s.page(title, data)
-	p.Site.EmployerNetwork, _ = c.Locals(employerNetworkKey{}).(bool)
-	body, err := s.pages.Render(name, p)
+	body, err := s.pages.Render(name, languageOf(c).Tag, s.page(c, title, data))
 	if err != nil {
 		return err
 	}

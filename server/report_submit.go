@@ -17,7 +17,7 @@ type receipt struct {
 }
 
 var errEmptyReport = &userError{status: http.StatusBadRequest, title: "Your report is empty",
-	message: "Please describe what happened, attach a file, or both. Nothing was saved.", back: "/report"}
+	message: []phrase{say("Please describe what happened, attach a file, or both. Nothing was saved.")}, back: "/report"}
 
 // handleReportSubmit receives a new report. The order matters: the case's
 // identity is made first so that attachments can be encrypted to it while

@@ -23,12 +23,14 @@ func (s *Server) routes() {
 	app.Use(s.securityHeaders)
 	app.Use(sameOrigin)
 	app.Use(s.employerNetwork)
+	app.Use(s.chooseLanguage)
 
 	app.Use("/static", filesystem.New(filesystem.Config{
 		Root:   http.FS(frontend.Static()),
 		MaxAge: 3600,
 	}))
 
+	app.Get("/healthz", s.handleHealth)
 	app.Get("/", s.handleIndex)
 	app.Get("/report", s.handleReportForm)
 	app.Post("/report", s.handleReportSubmit)

@@ -191,6 +191,8 @@ type Server struct {
 	db    *storage.DB
 	app   *fiber.App
 	pages *frontend.Templates
+	// catalogue translates reporter pages and messages.
+	catalogue *frontend.Catalogue
 	// Logins and new reports derive from separate pools, so that a flood
 	// of wrong codes cannot starve (and lose) finished uploads.
 	kdfLogin  *kdfPool
@@ -242,7 +244,11 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	if err := cfg.KDF.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid kdf parameters: %w", err)
 	}
-	pages, err := frontend.Parse()
+	cat, err := frontend.LoadCatalogue()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := frontend.Parse(cat)
 	if err != nil {
 		return nil, err
 	}
@@ -275,6 +281,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		cfg:       cfg,
 		db:        db,
 		pages:     pages,
+		catalogue: cat,
 		kdfLogin:  newKDFPool(cfg.KDFConcurrency),
 		kdfSubmit: newKDFPool(cfg.KDFConcurrency),
 		staffKDF:  newKDFPool(2),

@@ -154,7 +154,7 @@ func (s *Server) changeCase(change caseChange) fiber.Handler {
 func (s *Server) setStatus(ctx context.Context, cs storage.Case, form url.Values) (string, string, error) {
 	status := form.Get("status")
 	if !storage.ValidStatus(status) {
-		return "", "", badUpload("Unknown status.")
+		return "", "", badUpload(say("Unknown status."))
 	}
 	return "case.status", cs.Status + " -> " + status, s.db.SetCaseStatus(ctx, cs.ID, status)
 }
@@ -162,13 +162,13 @@ func (s *Server) setStatus(ctx context.Context, cs storage.Case, form url.Values
 func (s *Server) assign(ctx context.Context, cs storage.Case, form url.Values) (string, string, error) {
 	id, err := strconv.ParseInt(form.Get("assignee"), 10, 64)
 	if err != nil || id < 0 {
-		return "", "", badUpload("Unknown staff member.")
+		return "", "", badUpload(say("Unknown staff member."))
 	}
 	target := "no one"
 	if id != 0 {
 		st, err := s.db.StaffByID(ctx, id)
 		if err != nil || st.Disabled {
-			return "", "", badUpload("Unknown staff member.")
+			return "", "", badUpload(say("Unknown staff member."))
 		}
 		target = st.Username
 	}
@@ -275,7 +275,7 @@ func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 	part, err := mr.NextPart()
 	if err != nil || part.FormName() != "file" {
 		refuseRest(c)
-		return badUpload("No file was sent.")
+		return badUpload(say("No file was sent."))
 	}
 	ctx := c.UserContext()
 	aw, err := s.db.NewOwnedAttachment(ctx, staffUploadOwner(cs.ID, staffOf(c).ID))
@@ -289,7 +289,7 @@ func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 	if head, err := src.Peek(len(ageMagic)); err != nil || string(head) != ageMagic {
 		s.db.DeletePending(ctx, aw.ID())
 		refuseRest(c)
-		return badUpload("The file is not an age-encrypted file.")
+		return badUpload(say("The file is not an age-encrypted file."))
 	}
 	dst := &errWriter{w: aw}
 	if n, err := io.Copy(dst, src); err != nil || dst.err != nil || body.exceeded || n > limit {
@@ -298,7 +298,7 @@ func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 		if dst.err != nil {
 			return dst.err
 		}
-		return s.errLimit("The file could not be received whole.")
+		return s.errLimit(say("The file could not be received whole."))
 	}
 	if err := aw.Close(); err != nil {
 		s.db.DeletePending(ctx, aw.ID())
@@ -327,42 +327,42 @@ func (s *Server) handleStaffReply(c *fiber.Ctx) error {
 		}
 		if err != nil {
 			refuseRest(c)
-			return badUpload("The form data was incomplete or malformed.")
+			return badUpload(say("The form data was incomplete or malformed."))
 		}
 		switch part.FormName() {
 		case "message":
 			if sealed, err = readSealed(part); err != nil {
 				refuseRest(c)
-				return badUpload("The reply is not an age-encrypted message.")
+				return badUpload(say("The reply is not an age-encrypted message."))
 			}
 		case "attachments":
 			v, err := readField(part, 4096)
 			if err != nil {
 				refuseRest(c)
-				return badUpload("The attachment list could not be read.")
+				return badUpload(say("The attachment list could not be read."))
 			}
 			for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
 				id, err := strconv.ParseInt(f, 10, 64)
 				if err != nil || len(ids) >= s.cfg.MaxFiles {
-					return badUpload("The attachment list is malformed.")
+					return badUpload(say("The attachment list is malformed."))
 				}
 				ids = append(ids, id)
 			}
 		default:
 			if _, err := readField(part, 4096); err != nil {
 				refuseRest(c)
-				return badUpload("The form had an unexpected field.")
+				return badUpload(say("The form had an unexpected field."))
 			}
 		}
 	}
 	if sealed == nil {
-		return badUpload("The reply is empty.")
+		return badUpload(say("The reply is empty."))
 	}
 	ctx := c.UserContext()
 	m, err := s.db.AddMessage(ctx, cs.ID, storage.NewMessage{Author: storage.AuthorStaff, Ciphertext: sealed,
 		AttachmentIDs: ids, AttachmentOwner: staffUploadOwner(cs.ID, staffOf(c).ID)})
 	if err != nil {
-		return badUpload("The reply could not be stored: an attachment is unknown or already used.")
+		return badUpload(say("The reply could not be stored: an attachment is unknown or already used."))
 	}
 	if err := s.audit(ctx, staffOf(c).Username, "case.reply", cs.Ref, fmt.Sprintf("message %d, attachments %v", m.ID, ids)); err != nil {
 		return err
@@ -380,12 +380,12 @@ func (s *Server) handleStaffNote(c *fiber.Ctx) error {
 	part, err := mr.NextPart()
 	if err != nil || part.FormName() != "note" {
 		refuseRest(c)
-		return badUpload("The note is missing.")
+		return badUpload(say("The note is missing."))
 	}
 	b, err := readSealed(part)
 	if err != nil {
 		refuseRest(c)
-		return badUpload("The note is not an age-encrypted message.")
+		return badUpload(say("The note is not an age-encrypted message."))
 	}
 	ctx := c.UserContext()
 	me := staffOf(c)

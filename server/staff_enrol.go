@@ -18,7 +18,7 @@ import (
 const EnrolmentTTL = 72 * time.Hour
 
 var errEnrolmentLink = &userError{status: http.StatusNotFound, title: "This link is not valid",
-	message: "Enrolment links work once and expire after three days. Ask an administrator for a new one."}
+	message: []phrase{say("Enrolment links work once and expire after three days. Ask an administrator for a new one.")}}
 
 type staffEnrolForm struct {
 	Username string

@@ -23,9 +23,9 @@ type staffView struct {
 // renderStaff renders a staff page with the staff header.
 func (s *Server) renderStaff(c *fiber.Ctx, status int, name, title string, data any) error {
 	u := staffOf(c)
-	p := s.page(title, data)
+	p := s.page(c, title, data)
 	p.Staff = &staffView{Username: u.Username, Admin: u.Role == storage.RoleAdmin, CSRF: u.session.CSRF}
-	body, err := s.pages.Render(name, p)
+	body, err := s.pages.Render(name, p.Lang.Tag, p)
 	if err != nil {
 		return err
 	}

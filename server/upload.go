@@ -37,32 +37,33 @@ type upload struct {
 }
 
 // errLimit builds the page for an input over a limit. Nothing is saved.
-func (s *Server) errLimit(what string) *userError {
+func (s *Server) errLimit(what phrase) *userError {
 	return &userError{status: http.StatusRequestEntityTooLarge, title: "Your submission is too large",
-		message: what + " Nothing was saved. This service accepts up to " +
-			humanBytes(s.cfg.MaxFileBytes) + " per file, " + fmt.Sprint(s.cfg.MaxFiles) + " files and " +
-			humanBytes(s.cfg.MaxUploadBytes) + " in total. You can send further files later as messages on your case.",
+		message: []phrase{what, say("Nothing was saved."),
+			say("This service accepts up to %s per file, %d files and %s in total.",
+				humanBytes(s.cfg.MaxFileBytes), s.cfg.MaxFiles, humanBytes(s.cfg.MaxUploadBytes)),
+			say("You can send further files later as messages on your case.")},
 	}
 }
 
-func badUpload(msg string) *userError {
+func badUpload(what phrase) *userError {
 	return &userError{status: http.StatusBadRequest, title: "The submission could not be read",
-		message: msg + " Nothing was saved. Please go back and try again."}
+		message: []phrase{what, say("Nothing was saved. Please go back and try again.")}}
 }
 
 // errHoneypot answers a submission that filled in the hidden field. A
 // person who somehow did (a screen reader ignoring aria-hidden) is told what
 // to do.
 var errHoneypot = &userError{status: http.StatusBadRequest, title: "The submission could not be accepted",
-	message: "The form had a field filled in that must stay empty (it is labelled \"Leave this field empty\"). " +
-		"Nothing was saved. Please go back, empty it and send again.", back: "/report"}
+	message: []phrase{say("The form had a field filled in that must stay empty (it is labelled \"Leave this field empty\")."),
+		say("Nothing was saved. Please go back, empty it and send again.")}, back: "/report"}
 
 var errCSRF = &userError{status: http.StatusForbidden, title: "The form has expired",
-	message: "This form is no longer valid. Nothing was saved. Please open your case again and resend."}
+	message: []phrase{say("This form is no longer valid. Nothing was saved. Please open your case again and resend.")}}
 
 var errSubmissionBudget = &userError{status: http.StatusServiceUnavailable, title: "The service is very busy",
-	message: "The service is receiving an unusual number of submissions right now, so it is accepting fewer for a few minutes. " +
-		"Nothing was saved. Please try again in a few minutes."}
+	message: []phrase{say("The service is receiving an unusual number of submissions right now, so it is accepting fewer for a few minutes."),
+		say("Nothing was saved. Please try again in a few minutes.")}}
 
 // acquireUpload takes one of the bounded upload slots, within the global
 // budget of submissions.
@@ -253,11 +254,11 @@ func (s *Server) openMultipart(c *fiber.Ctx, csrf func(string) bool, csrfErr err
 	mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
 		refuseRest(c)
-		return nil, nil, badUpload("The form was not sent as expected.")
+		return nil, nil, badUpload(say("The form was not sent as expected."))
 	}
 	if cl := int64(c.Request().Header.ContentLength()); cl > s.cfg.MaxUploadBytes {
 		refuseRest(c)
-		return nil, nil, s.errLimit("Your submission is larger than this service accepts.")
+		return nil, nil, s.errLimit(say("Your submission is larger than this service accepts."))
 	}
 	body := &limitedBody{r: bodyStream(c), n: s.cfg.MaxUploadBytes}
 	mr := &partReader{mr: multipart.NewReader(body, params["boundary"]), body: body}
@@ -300,7 +301,7 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 
 	tooLarge := func(e error) error {
 		if body.exceeded {
-			return s.errLimit("Your submission is larger than this service accepts.")
+			return s.errLimit(say("Your submission is larger than this service accepts."))
 		}
 		return e
 	}
@@ -313,26 +314,26 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 			break
 		}
 		if err != nil {
-			return nil, tooLarge(badUpload("The form data was incomplete or malformed."))
+			return nil, tooLarge(badUpload(say("The form data was incomplete or malformed.")))
 		}
 		if parts >= maxParts {
-			return nil, badUpload("The form had too many parts.")
+			return nil, badUpload(say("The form had too many parts."))
 		}
 		switch part.FormName() {
 		case "body":
 			if sawText {
-				return nil, badUpload("The form had the text field twice.")
+				return nil, badUpload(say("The form had the text field twice."))
 			}
 			sawText = true
 			text, err := readField(part, s.cfg.MaxTextBytes)
 			if errors.Is(err, errFieldTooLong) {
-				return nil, s.errLimit(fmt.Sprintf("Your text is longer than %s.", humanBytes(int64(s.cfg.MaxTextBytes))))
+				return nil, s.errLimit(say("Your text is longer than %s.", humanBytes(int64(s.cfg.MaxTextBytes))))
 			}
 			if err != nil {
-				return nil, tooLarge(badUpload("The text could not be read."))
+				return nil, tooLarge(badUpload(say("The text could not be read.")))
 			}
 			if !utf8.ValidString(text) {
-				return nil, badUpload("The text was not valid Unicode (UTF-8).")
+				return nil, badUpload(say("The text was not valid Unicode (UTF-8)."))
 			}
 			up.text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
 		case "attachments":
@@ -343,7 +344,7 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 			// The reporter's explicit choice to store files as sent.
 			v, err := readField(part, 16)
 			if err != nil {
-				return nil, tooLarge(badUpload("The form could not be read."))
+				return nil, tooLarge(badUpload(say("The form could not be read.")))
 			}
 			up.keepOriginals = v == "yes"
 		case "website":
@@ -355,7 +356,7 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 		default:
 			// Unknown fields are read and dropped, within bounds.
 			if _, err := readField(part, 4<<10); err != nil {
-				return nil, tooLarge(badUpload("The form had an unexpected field."))
+				return nil, tooLarge(badUpload(say("The form had an unexpected field.")))
 			}
 		}
 		part.Close()
@@ -395,11 +396,11 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 			}
 			err = nil // an empty file with a name is kept: it is what was sent
 		} else if err != nil {
-			return badUpload("A file could not be read.")
+			return badUpload(say("A file could not be read."))
 		}
 	}
 	if len(up.files) >= s.cfg.MaxFiles {
-		return s.errLimit(fmt.Sprintf("You attached more than %d files.", s.cfg.MaxFiles))
+		return s.errLimit(say("You attached more than %d files.", s.cfg.MaxFiles))
 	}
 	aw, err := s.db.NewOwnedAttachment(ctx, up.owner)
 	if err != nil {
@@ -428,24 +429,23 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 		return dst.err // encryption or storage failed: not the sender's fault
 	}
 	if counted.n > s.cfg.MaxFileBytes {
-		return s.errLimit(fmt.Sprintf("A file is larger than %s.", humanBytes(s.cfg.MaxFileBytes)))
+		return s.errLimit(say("A file is larger than %s.", humanBytes(s.cfg.MaxFileBytes)))
 	}
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
 			return err
 		}
 		if errors.Is(err, metadata.ErrMalformed) {
-			what := "of a type we clean"
+			name := crypto.CleanAttachmentName(part.FileName())
+			what := say("The file \"%s\" could not be read as the type it claims to be, so its hidden data could not be removed safely.", name)
 			if res.Format != "" {
-				what = "a " + res.Format
+				what = say("The file \"%s\" looks like a %s but could not be read, so its hidden data could not be removed safely.", name, res.Format)
 			}
 			return &userError{status: http.StatusBadRequest, title: "A file could not be cleaned",
-				message: fmt.Sprintf("The file %q looks like %s but could not be read, so its hidden data could not be removed safely. "+
-					"Nothing was saved. You can send it again as it is by ticking \"Keep my files exactly as they are\" "+
-					"(its hidden data may identify you), or send a screenshot of it instead.",
-					crypto.CleanAttachmentName(part.FileName()), what)}
+				message: []phrase{what, say("Nothing was saved."),
+					say("You can send it again as it is by ticking \"Keep my files exactly as they are\" (its hidden data may identify you), or send a screenshot of it instead.")}}
 		}
-		return badUpload("A file was cut off before it was complete.")
+		return badUpload(say("A file was cut off before it was complete."))
 	}
 	size := dst.w.(*countingWriter).n
 	if err := enc.Close(); err != nil {

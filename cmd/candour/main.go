@@ -22,6 +22,7 @@ Usage:
   candour decrypt -i IDENTITY [-o DIR] EXPORT_DIR
   candour admin create --data DIR --username NAME [--url BASE_URL]
   candour audit verify --data DIR
+  candour healthcheck [--url URL]
 
 Run "candour COMMAND -h" for the flags of a command. Every flag of serve can
 also be set through an environment variable: --max-upload is CANDOUR_MAX_UPLOAD.
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runAdmin(args[1:], stdout, stderr)
 	case "audit":
 		err = runAudit(args[1:], stdout, stderr)
+	case "healthcheck":
+		err = runHealthcheck(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,60 @@
+package server
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/frontend"
+)
+
+type languageKey struct{}
+
+// langCookie remembers a reporter's choice of language for the browser
+// session only (no expiry): it says nothing but the language.
+const langCookie = "candour_lang"
+
+// chooseLanguage picks the language of reporter pages: a choice made with
+// the switcher (?lang=, remembered in a session cookie), else the browser's
+// Accept-Language, else English. Staff pages are in English.
+func (s *Server) chooseLanguage(c *fiber.Ctx) error {
+	choice := c.Query("lang")
+	if l := frontend.MatchLanguage(choice, ""); choice != "" && l.Tag == choice {
+		c.Cookie(&fiber.Cookie{Name: langCookie, Value: choice, Path: "/", HTTPOnly: true,
+			SameSite: fiber.CookieSameSiteLaxMode, Secure: s.cfg.HTTPS})
+	} else {
+		choice = c.Cookies(langCookie)
+	}
+	l := frontend.MatchLanguage(choice, c.Get(fiber.HeaderAcceptLanguage))
+	if strings.HasPrefix(c.Path(), "/staff") {
+		l = frontend.Languages[0]
+	}
+	c.Locals(languageKey{}, l)
+	return c.Next()
+}
+
+func languageOf(c *fiber.Ctx) frontend.Language {
+	if l, ok := c.Locals(languageKey{}).(frontend.Language); ok {
+		return l
+	}
+	return frontend.Languages[0]
+}
+
+// phrase is a sentence or two for a reporter: an English format string,
+// which is also its key in the message catalogues, and its arguments.
+type phrase struct {
+	format string
+	args   []any
+}
+
+func say(format string, args ...any) phrase { return phrase{format, args} }
+
+// translate renders phrases in the request's language, one after another.
+func (s *Server) translate(c *fiber.Ctx, ps ...phrase) string {
+	p := s.catalogue.Printer(languageOf(c).Tag)
+	out := make([]string, 0, len(ps))
+	for _, ph := range ps {
+		out = append(out, p.Sprintf(ph.format, ph.args...))
+	}
+	return strings.Join(out, " ")
+}
