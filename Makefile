@@ -2,7 +2,8 @@
 # installed by these rules, pinned: the stock age command and staticcheck
 # into .bin from the Go module proxy; the staff console's bundle tools and
 # playwright-core from npm (package-lock.json); Debian's chromium for the
-# browser test and exiftool to make test photos carrying metadata. A fresh machine needs Go, a C compiler, Node.js and apt.
+# browser test, and the Debian tools the tests use to make test files (see
+# TEST_DEBS). A fresh machine needs Go, a C compiler, Node.js and apt.
 
 GO        ?= go
 BIN       := $(CURDIR)/.bin
@@ -39,9 +40,15 @@ node_modules/.package-lock.json: package.json package-lock.json
 	@command -v npm >/dev/null || { apt-get update && apt-get install -y --no-install-recommends nodejs npm; }
 	npm ci --no-audit --no-fund
 
+# Debian packages the tests use: chromium (browser tests), exiftool (to tag
+# test files with metadata), cwebp and heif-enc/heif-convert (to make and
+# decode WebP and HEIC test photos), tor (the onion-service test, run with
+# DisableNetwork 1: it never contacts the Tor network).
+TEST_DEBS := chromium libimage-exiftool-perl webp libheif-examples tor
+
 browser-deps:
-	@command -v chromium >/dev/null && command -v exiftool >/dev/null || \
-		{ apt-get update && apt-get install -y --no-install-recommends chromium libimage-exiftool-perl; }
+	@for c in chromium exiftool cwebp heif-enc heif-convert tor; do command -v $$c >/dev/null || missing=1; done; \
+		[ -z "$$missing" ] || { apt-get update && apt-get install -y --no-install-recommends $(TEST_DEBS); }
 
 ## lint: gofmt, go vet, staticcheck
 lint: $(BIN)/staticcheck
