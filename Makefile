@@ -41,13 +41,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
 # Debian packages the tests use: chromium (browser tests), exiftool (to tag
-# test files with metadata), cwebp and heif-enc/heif-convert (to make and
+# test files with metadata, and with Archive::Zip to read Office files), cwebp and heif-enc/heif-convert (to make and
 # decode WebP and HEIC test photos), tor (the onion-service test, run with
 # DisableNetwork 1: it never contacts the Tor network).
-TEST_DEBS := chromium libimage-exiftool-perl webp libheif-examples tor
+TEST_DEBS := chromium libimage-exiftool-perl libarchive-zip-perl webp libheif-examples tor
 
 browser-deps:
 	@for c in chromium exiftool cwebp heif-enc heif-convert tor; do command -v $$c >/dev/null || missing=1; done; \
+		perl -MArchive::Zip -e1 2>/dev/null || missing=1; \
 		[ -z "$$missing" ] || { apt-get update && apt-get install -y --no-install-recommends $(TEST_DEBS); }
 
 ## lint: gofmt, go vet, staticcheck

@@ -5,8 +5,11 @@
 //
 // Cleaning is done at the container level: metadata segments, chunks and
 // parts are dropped or emptied and everything else is copied byte for byte,
-// so a picture's pixels and a document's text are untouched (nothing is
-// re-encoded).
+// so a picture's pixels and a document's text are untouched (no image is
+// re-encoded). A PDF is the one format rewritten: pdfcpu writes its object
+// graph anew, without the document properties, XMP, application data and
+// earlier revisions, while page content streams, fonts and images are
+// copied unchanged.
 //
 // Two kinds of format:
 //   - Streamed, any size, memory bounded: JPEG (drops APP1 Exif/XMP, APP13
@@ -54,6 +57,13 @@ var ErrMalformed = errors.New("malformed file")
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 }
+
+// What a photo's metadata gives away, as the reporter is told. JPEG, WebP
+// and HEIF carry the same Exif and XMP blocks.
+const (
+	removedExif = "Exif (camera, settings, GPS position, time)"
+	removedXMP  = "XMP (editing history, author, location)"
+)
 
 var (
 	jpegMagic = []byte{0xFF, 0xD8, 0xFF}
@@ -232,9 +242,9 @@ func cleanJPEG(w io.Writer, r *bufio.Reader) (Result, error) {
 		switch {
 		case marker == 0xE1:
 			if bytes.HasPrefix(body, []byte("Exif\x00")) {
-				res.remove("Exif (camera, settings, GPS position, time)")
+				res.remove(removedExif)
 			} else {
-				res.remove("XMP (editing history, author, location)")
+				res.remove(removedXMP)
 			}
 			continue
 		case marker == 0xED:

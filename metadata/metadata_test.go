@@ -134,11 +134,16 @@ func TestCleaningRemovesIdentifyingMetadataAndKeepsPixels(t *testing.T) {
 }
 
 func TestOtherFilesPassThroughUnchanged(t *testing.T) {
-	in := []byte("%PDF-1.7 not cleaned yet")
-	var out bytes.Buffer
-	res, err := metadata.Clean(&out, bytes.NewReader(in))
-	if err != nil || res.Cleaned() || !bytes.Equal(out.Bytes(), in) {
-		t.Fatalf("res %+v, err %v, changed %v", res, err, !bytes.Equal(out.Bytes(), in))
+	for _, in := range [][]byte{
+		[]byte("plain text, a type not cleaned"),
+		{0x1A, 0x45, 0xDF, 0xA3, 1, 2, 3}, // a Matroska (video) header
+		{},
+	} {
+		var out bytes.Buffer
+		res, err := metadata.Clean(&out, bytes.NewReader(in))
+		if err != nil || res.Cleaned() || res.Note != "" || !bytes.Equal(out.Bytes(), in) {
+			t.Fatalf("res %+v, err %v, changed %v", res, err, !bytes.Equal(out.Bytes(), in))
+		}
 	}
 }
 
@@ -174,7 +179,9 @@ func FuzzClean(f *testing.F) {
 		if err == nil && !res.Cleaned() && !bytes.Equal(out.Bytes(), in) {
 			t.Fatal("an uncleaned file was changed")
 		}
-		if out.Len() > len(in) {
+		// Dropping segments and chunks never adds bytes; a PDF, rewritten
+		// from its object graph, may come out larger.
+		if (res.Format == "JPEG" || res.Format == "PNG") && out.Len() > len(in) {
 			t.Fatal("cleaning made the file larger")
 		}
 	})

@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
 )
 
 // userError is an error the reporter may read: a status, a title and a
@@ -25,6 +27,12 @@ var (
 		message: []phrase{say("There is no page at this address.")}}
 	errBusy = &userError{status: http.StatusServiceUnavailable, title: "The service is busy",
 		message: []phrase{say("Too many people are using the service right now. Nothing was saved. Please wait a minute and try again.")}}
+	// errFull answers any request that failed because the disk is full.
+	// Storage rolls the failed transaction back and deletes a partial
+	// upload, so nothing of the request was kept.
+	errFull = &userError{status: http.StatusInsufficientStorage, title: "The service is out of storage space",
+		message: []phrase{say("The service has run out of storage space, so what you sent could not be stored."),
+			say("Nothing was saved."), say("Please try again later.")}}
 	errSessionEnded = &userError{status: http.StatusForbidden, title: "Your session has ended",
 		message: []phrase{say("For your safety, sessions end after a few minutes without activity. Enter your case code again to continue.")},
 		back:    "/followup"}
@@ -51,6 +59,10 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		if fe.Code == http.StatusNotFound {
 			ue = errNotFound
 		}
+	case errors.Is(err, storage.ErrFull):
+		// The operator must act: say so in the log, at error level.
+		s.log.Error("request failed: the disk is full", "route", c.Route().Path, "method", c.Method(), "err", err)
+		ue = errFull
 	default:
 		// Only the route pattern and the error: never the client's address,
 		// headers, or anything the reporter sent.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -113,5 +114,62 @@ func TestFilesTooLargeToCleanAreStoredWithAPlainNote(t *testing.T) {
 	meta, stored := storedAttachment(t, ts)
 	if !bytes.Equal(stored, big) || meta.Cleaned || meta.Note == "" {
 		t.Fatalf("attachment record = %+v", meta)
+	}
+}
+
+// minimalPDF writes a one-page PDF with a line of text, with a correct
+// cross-reference table.
+func minimalPDF() []byte {
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 144] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		"<< /Length 44 >>\nstream\nBT /F1 18 Tf 20 60 Td (Evidence text) Tj ET\nendstream",
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	return b.Bytes()
+}
+
+func TestPDFAuthorIsRemovedBeforeStoring(t *testing.T) {
+	ts := startServer(t, nil)
+	path := filepath.Join(t.TempDir(), "statement.pdf")
+	must(t, os.WriteFile(path, minimalPDF(), 0o600))
+	exiftool, err := exec.LookPath("exiftool")
+	if err != nil {
+		t.Fatal("exiftool is not installed: run the tests with `make test`")
+	}
+	if out, err := exec.Command(exiftool, "-overwrite_original", "-Author=PC Jane Doe", "-Creator=ForceWord 9",
+		"-XMP-dc:Creator=PC Jane Doe", path).CombinedOutput(); err != nil {
+		t.Fatalf("exiftool: %v %s", err, out)
+	}
+	pdf, err := os.ReadFile(path)
+	must(t, err)
+	body, ctype := multipartBody([][2]string{{"body", "statement attached"}},
+		[]file{{name: "statement.pdf", ctype: "application/pdf", r: bytes.NewReader(pdf)}})
+	res, page := post(t, client(t), ts.URL+"/report", body, ctype)
+	if res.StatusCode != 200 || !strings.Contains(page, "document properties (author, software, dates)") {
+		t.Fatalf("receipt does not say what was removed: %d", res.StatusCode)
+	}
+	meta, stored := storedAttachment(t, ts)
+	for _, s := range []string{"Jane Doe", "ForceWord"} {
+		if bytes.Contains(stored, []byte(s)) {
+			t.Errorf("the stored PDF still holds %q", s)
+		}
+	}
+	if !bytes.Contains(stored, []byte("(Evidence text) Tj")) || !meta.Cleaned || meta.OriginalSHA256 == "" {
+		t.Errorf("page content lost or record wrong: %+v", meta)
 	}
 }

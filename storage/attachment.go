@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -119,18 +120,55 @@ func (w *AttachmentWriter) Close() error {
 // DeletePending deletes attachments that no committed message names. It is
 // how an upload that fails after some chunks were stored leaves nothing
 // behind. Linked attachments are never touched.
+//
+// On a full disk the deletion itself may not fit: with secure_delete on,
+// SQLite rewrites every freed page with zeros, so deleting the chunks of a
+// large upload writes as much to the WAL as storing them did. The upload
+// that failed for lack of space would then stay behind until the next
+// start. So on ErrFull the deletion is retried with secure_delete = FAST,
+// which frees the pages without rewriting them: what stays in the free
+// pages until they are reused is age ciphertext, never plaintext.
 func (db *DB) DeletePending(ctx context.Context, ids ...int64) error {
 	// Clean-up must happen even when the request that failed was cancelled
 	// (a reporter's connection dropped mid-upload).
 	ctx = context.WithoutCancel(ctx)
-	return db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, deletePendingIDs(ctx, ids))
+	if errors.Is(err, ErrFull) {
+		err = db.writeFastDelete(ctx, deletePendingIDs(ctx, ids))
+	}
+	return err
+}
+
+func deletePendingIDs(ctx context.Context, ids []int64) func(tx *sql.Tx) error {
+	return func(tx *sql.Tx) error {
 		for _, id := range ids {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM attachments WHERE id = ? AND message_id IS NULL`, id); err != nil {
 				return fmt.Errorf("failed to delete pending attachment: %w", err)
 			}
 		}
 		return nil
-	})
+	}
+}
+
+// writeFastDelete is write with secure_delete = FAST on the writer
+// connection, for that one transaction.
+func (db *DB) writeFastDelete(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	conn, err := db.w.Conn(ctx) // the only writer connection, held until Close
+	if err != nil {
+		return fmt.Errorf("failed to get the writer connection: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA secure_delete = FAST`); err != nil {
+		return fmt.Errorf("failed to relax secure_delete: %w", err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
+			// Never hand the connection back with secure_delete relaxed:
+			// the pool opens a new one, with the setting from the DSN.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	return runTx(ctx, conn.BeginTx, fn)
 }
 
 func (db *DB) deletePending(ctx context.Context) error {

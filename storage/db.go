@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -22,6 +23,21 @@ import (
 
 // ErrNotFound is returned when a record does not exist.
 var ErrNotFound = errors.New("not found")
+
+// ErrFull is returned (wrapped) when a write failed because the disk (or
+// the database) is full. The transaction was rolled back: nothing of it is
+// stored.
+var ErrFull = errors.New("storage full")
+
+// classify marks an error that means the disk is full with ErrFull, so that
+// callers can tell the reporter so rather than fail with a generic error.
+func classify(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrFull || se.SystemErrno == syscall.ENOSPC) && !errors.Is(err, ErrFull) {
+		return fmt.Errorf("%w: %w", ErrFull, err)
+	}
+	return err
+}
 
 // FileName is the database file inside the data folder.
 const FileName = "candour.db"
@@ -251,16 +267,21 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if db.readOnly {
 		return errors.New("database opened read-only")
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
+	return runTx(ctx, db.w.BeginTx, fn)
+}
+
+// runTx runs fn in a transaction from begin and commits it.
+func runTx(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), fn func(tx *sql.Tx) error) error {
+	tx, err := begin(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("failed to begin transaction: %w", err)
+		return classify(fmt.Errorf("failed to begin transaction: %w", err))
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return classify(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("failed to commit: %w", err)
+		return classify(fmt.Errorf("failed to commit: %w", err))
 	}
 	return nil
 }

@@ -1,0 +1,569 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Fault tests: the real binary is killed mid-write, and run out of disk,
+// and must keep its two promises: nothing acknowledged is lost, and a
+// refused submission leaves nothing behind.
+
+var caseCodeRE = regexp.MustCompile(`id="case-code">([^<]+)<`)
+
+// lockedBuffer collects a child process's output; the process writes it
+// from exec's goroutines while the test may read it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServer starts `candour serve` on addr (fast KDF, no submission
+// budget to speak of) and waits until it answers 200 on /. Unlike serve it
+// leaves stopping to the test, which may kill it: a cleanup only makes sure
+// it is gone, and prints its log if the test failed.
+func startServer(t *testing.T, data, recipients, addr string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(candourBin, "serve", "--addr", addr, "--data", data, "--recipients", recipients,
+		"--kdf-memory-mib", "8", "--kdf-time", "1", "--login-floor", "10ms",
+		"--submissions-per-minute", "1000000")
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill() // an error if it was already stopped and waited for
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("log of server process %d:\n%s", cmd.Process.Pid, logs.String())
+		}
+	})
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := c.Get("http://" + addr + "/")
+		if err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return cmd
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not start: %v\n%s", err, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// kill9 kills the server at once (SIGKILL: no clean-up of any kind) and
+// waits until it is gone.
+func kill9(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatalf("kill: %v", err)
+	}
+	cmd.Wait() // "signal: killed"
+}
+
+// newKey makes an organisation key with candour keygen and returns the
+// identity file and a recipients file for it.
+func newKey(t *testing.T, dir string) (keyFile, recipients string) {
+	t.Helper()
+	keyFile = filepath.Join(dir, "org-key.txt")
+	pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", keyFile)), "Public key:"))
+	recipients = filepath.Join(dir, "recipients.txt")
+	if err := os.WriteFile(recipients, []byte(pub+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return keyFile, recipients
+}
+
+// reportBody is a multipart report: the text and, if file is not nil, one
+// attachment.
+func reportBody(text string, file []byte) ([]byte, string) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("body", text)
+	if file != nil {
+		w, _ := mw.CreateFormFile("attachments", "evidence.bin")
+		w.Write(file)
+	}
+	mw.Close()
+	return buf.Bytes(), mw.FormDataContentType()
+}
+
+// postReport sends a report and returns the status and the whole page. An
+// error means no complete answer was received.
+func postReport(c *http.Client, base, text string, file []byte) (int, string, error) {
+	body, ctype := reportBody(text, file)
+	res, err := c.Post(base+"/report", ctype, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	page, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, "", err
+	}
+	return res.StatusCode, string(page), nil
+}
+
+// openCase logs in with a case code, as a reporter would, and returns the
+// case page.
+func openCase(base, code string) (int, string, error) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	res, err := c.PostForm(base+"/followup", url.Values{"code": {code}})
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	page, err := io.ReadAll(res.Body)
+	return res.StatusCode, string(page), err
+}
+
+// dbState is what the database holds, read directly (read-only) beside the
+// running server.
+type dbState struct {
+	integrity                            string
+	cases, messages, attachments, chunks int64
+	pending                              int64 // attachments linked to no message
+	orphanChunks, incomplete, fkErrors   int64 // incomplete: linked attachments missing chunks
+}
+
+func readDB(t *testing.T, dataDir string) dbState {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dataDir, "candour.db")+"?mode=ro&_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var s dbState
+	rows, err := db.Query(`PRAGMA integrity_check`)
+	if err != nil {
+		t.Fatalf("integrity_check: %v", err)
+	}
+	var lines []string
+	for rows.Next() {
+		var l string
+		rows.Scan(&l)
+		lines = append(lines, l)
+	}
+	rows.Close()
+	s.integrity = strings.Join(lines, "; ")
+	rows, err = db.Query(`PRAGMA foreign_key_check`)
+	if err != nil {
+		t.Fatalf("foreign_key_check: %v", err)
+	}
+	for rows.Next() {
+		s.fkErrors++
+	}
+	rows.Close()
+	err = db.QueryRow(`SELECT
+		(SELECT count(*) FROM cases), (SELECT count(*) FROM messages),
+		(SELECT count(*) FROM attachments), (SELECT count(*) FROM attachment_chunks),
+		(SELECT count(*) FROM attachments WHERE message_id IS NULL),
+		(SELECT count(*) FROM attachment_chunks WHERE attachment_id NOT IN (SELECT id FROM attachments)),
+		(SELECT count(*) FROM attachments a WHERE a.message_id IS NOT NULL
+		  AND a.chunks != (SELECT count(*) FROM attachment_chunks c WHERE c.attachment_id = a.id))`).
+		Scan(&s.cases, &s.messages, &s.attachments, &s.chunks, &s.pending, &s.orphanChunks, &s.incomplete)
+	if err != nil {
+		t.Fatalf("counting rows: %v", err)
+	}
+	return s
+}
+
+// checkSound fails unless the database is intact and holds no partial
+// upload.
+func checkSound(t *testing.T, s dbState) {
+	t.Helper()
+	if s.integrity != "ok" {
+		t.Errorf("PRAGMA integrity_check: %s", s.integrity)
+	}
+	if s.fkErrors != 0 {
+		t.Errorf("PRAGMA foreign_key_check: %d violations", s.fkErrors)
+	}
+	if s.pending != 0 {
+		t.Errorf("%d pending attachments (linked to no message) are left", s.pending)
+	}
+	if s.orphanChunks != 0 {
+		t.Errorf("%d attachment chunks belong to no attachment", s.orphanChunks)
+	}
+	if s.incomplete != 0 {
+		t.Errorf("%d attachments of messages do not have the number of chunks recorded", s.incomplete)
+	}
+}
+
+// TestCrashLosesNothingAcknowledged kills the server with SIGKILL at random
+// moments while clients submit reports (some with files, so that kills land
+// mid-upload), restarting it on the same data each time. Every report whose
+// receipt was received whole must then open with its code and show its text,
+// and the database must be intact, with no half-uploaded files left.
+//
+// The kill times and file sizes come from a seed that is logged; set
+// CANDOUR_FAULT_SEED to replay them (the interleaving of clients still
+// varies).
+func TestCrashLosesNothingAcknowledged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills the server repeatedly under load: skipped in -short mode")
+	}
+	const rounds, clients = 12, 8
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("CANDOUR_FAULT_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("CANDOUR_FAULT_SEED: %v", err)
+		}
+	}
+	t.Logf("seed %d (replay with CANDOUR_FAULT_SEED=%d)", seed, seed)
+	rng := mrand.New(mrand.NewPCG(seed, 0))
+
+	dir := t.TempDir()
+	keyFile, recipients := newKey(t, dir)
+	data := filepath.Join(dir, "data")
+	addr := freeAddr(t)
+	base := "http://" + addr
+
+	type receipt struct{ code, text string }
+	var (
+		mu         sync.Mutex
+		receipts   []receipt
+		unexpected []string
+		sent       atomic.Int64
+		cut        atomic.Int64 // no complete answer: the server died
+	)
+	// Under heavy load a round can end before any receipt: go on (within
+	// bounds) until at least one report was acknowledged.
+	for round := 0; round < rounds || len(receipts) == 0 && round < 3*rounds; round++ {
+		delay := time.Duration(50+rng.IntN(351)) * time.Millisecond
+		// Each client's choices come from the seed too.
+		clientSeeds := make([]uint64, clients)
+		for i := range clientSeeds {
+			clientSeeds[i] = rng.Uint64()
+		}
+		cmd := startServer(t, data, recipients, addr)
+		tr := &http.Transport{MaxIdleConnsPerHost: clients}
+		hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := mrand.New(mrand.NewPCG(clientSeeds[i], uint64(i)))
+				for n := 0; ; n++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					text := fmt.Sprintf("crash round %d client %d report %d tag %016x", round, i, n, r.Uint64())
+					var file []byte
+					if r.IntN(2) == 0 {
+						file = make([]byte, 1+r.IntN(300<<10))
+						rand.Read(file)
+					}
+					sent.Add(1)
+					status, page, err := postReport(hc, base, text, file)
+					if err != nil {
+						cut.Add(1) // refused, reset or cut off by the kill: not acknowledged
+						continue
+					}
+					m := caseCodeRE.FindStringSubmatch(page)
+					mu.Lock()
+					switch {
+					case status == http.StatusOK && m != nil:
+						receipts = append(receipts, receipt{code: m[1], text: text})
+					default:
+						// A complete answer comes from a live server, so
+						// anything but a receipt is a failure.
+						unexpected = append(unexpected, fmt.Sprintf("round %d: %d %.300s", round, status, page))
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		time.Sleep(delay)
+		kill9(t, cmd)
+		close(stop)
+		wg.Wait()
+		tr.CloseIdleConnections()
+		mu.Lock()
+		t.Logf("round %d: killed after %v; %d receipts so far", round, delay, len(receipts))
+		mu.Unlock()
+	}
+	t.Logf("%d reports sent, %d acknowledged, %d cut off by a kill", sent.Load(), len(receipts), cut.Load())
+	for _, u := range unexpected {
+		t.Errorf("a live server answered a report with something other than a receipt: %s", u)
+	}
+	if len(receipts) == 0 {
+		t.Fatal("no report was acknowledged in any round: the test proved nothing")
+	}
+
+	// Start once more: every acknowledged report must be there, whole.
+	startServer(t, data, recipients, addr)
+	work := make(chan receipt)
+	var wg sync.WaitGroup
+	var lost atomic.Int64
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range work {
+				status, page, err := openCase(base, r.code)
+				if err != nil || status != http.StatusOK || !strings.Contains(page, r.text) {
+					lost.Add(1)
+					t.Errorf("acknowledged report %q does not open after the crashes: %d %v", r.text, status, err)
+				}
+			}
+		}()
+	}
+	for _, r := range receipts {
+		work <- r
+	}
+	close(work)
+	wg.Wait()
+	if lost.Load() > 0 {
+		t.Fatalf("%d of %d acknowledged reports were lost", lost.Load(), len(receipts))
+	}
+
+	// storage.Open removed every upload the kills cut short.
+	st := readDB(t, data)
+	checkSound(t, st)
+	if st.cases < int64(len(receipts)) {
+		t.Errorf("%d cases stored, %d acknowledged", st.cases, len(receipts))
+	}
+
+	// The export decrypts, offline, to the texts that were sent.
+	exp := filepath.Join(dir, "export")
+	candour(t, "export", "--data", data, "--out", exp)
+	plain := filepath.Join(dir, "plain")
+	candour(t, "decrypt", "-i", keyFile, "-o", plain, exp)
+	texts, _ := filepath.Glob(filepath.Join(plain, "*", "message-*.txt"))
+	var all strings.Builder
+	for _, p := range texts {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+	}
+	for _, r := range receipts {
+		if !strings.Contains(all.String(), r.text) {
+			t.Errorf("the decrypted export lacks acknowledged report %q", r.text)
+		}
+	}
+}
+
+// mountSmallFS mounts a tmpfs of the given size in a new folder, and
+// unmounts it when the test ends. It skips the test where mounting is not
+// allowed.
+func mountSmallFS(t *testing.T, size string) string {
+	t.Helper()
+	mnt := filepath.Join(t.TempDir(), "small-fs")
+	if err := os.Mkdir(mnt, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", mnt, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size="+size+",mode=0700"); err != nil {
+		t.Skipf("cannot mount a %s tmpfs to fill up (%v): this test needs root (or CAP_SYS_ADMIN), "+
+			"so run it as root, e.g. in the CI container: go test -run DiskFull ./cmd/candour", size, err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(mnt, 0); err != nil {
+			t.Errorf("unmount %s: %v", mnt, err)
+			syscall.Unmount(mnt, syscall.MNT_DETACH)
+		}
+	})
+	return mnt
+}
+
+// fill writes a file of zeros at path until only about leave bytes of the
+// file system remain free.
+func fill(t *testing.T, path string, leave int64) {
+	t.Helper()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(filepath.Dir(path), &st); err != nil {
+		t.Fatal(err)
+	}
+	n := int64(st.Bavail)*st.Bsize - leave
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	block := make([]byte, 1<<20)
+	for n > 0 {
+		k, err := f.Write(block[:min(n, int64(len(block)))])
+		n -= int64(k)
+		if errors.Is(err, syscall.ENOSPC) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// postRaw sends a report over a plain connection, writing the body in the
+// background, and reads whatever answer comes. The server may refuse and
+// close before the whole body is sent; then the answer is read if the
+// connection still delivers it.
+func postRaw(addr string, body []byte, ctype string) (*http.Response, string, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	head := fmt.Sprintf("POST /report HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", addr, ctype, len(body))
+	go func() {
+		conn.Write([]byte(head))
+		conn.Write(body) // fails once the server closes: expected
+	}()
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return nil, "", err
+	}
+	page, err := io.ReadAll(res.Body)
+	return res, string(page), err
+}
+
+// TestDiskFullRefusesCleanlyAndRecovers runs the server on a small file
+// system and fills it. A report that does not fit must be refused with a
+// clear page that says nothing was saved, must leave no trace in the
+// database, must not harm earlier cases, and once space is freed the same
+// server process must accept reports again.
+func TestDiskFullRefusesCleanlyAndRecovers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a file system: skipped in -short mode")
+	}
+	dir := t.TempDir()
+	_, recipients := newKey(t, dir)
+	mnt := mountSmallFS(t, "24m") // before the server: unmounted after it stops
+	data := filepath.Join(mnt, "data")
+	addr := freeAddr(t)
+	base := "http://" + addr
+	cmd := startServer(t, data, recipients, addr)
+
+	texts := []string{"first report before the disk fills", "second report before the disk fills", "third report before the disk fills"}
+	var codes []string
+	for _, text := range texts {
+		codes = append(codes, submitReport(t, base, text))
+	}
+
+	// Leave the database a little room, less than the next upload needs.
+	filler := filepath.Join(mnt, "filler")
+	fill(t, filler, 3<<20)
+	before := readDB(t, data)
+
+	refused := func(what string, status int, page string) {
+		t.Helper()
+		if status != http.StatusInsufficientStorage || !strings.Contains(page, "Nothing was saved.") ||
+			!strings.Contains(page, "out of storage space") {
+			t.Errorf("%s on a full disk: want a 507 page saying the service is out of space and nothing was saved, got %d %.2000s",
+				what, status, page)
+		}
+		if caseCodeRE.MatchString(page) {
+			t.Errorf("%s on a full disk was given a case code", what)
+		}
+	}
+	unchanged := func(when string) {
+		t.Helper()
+		after := readDB(t, data)
+		checkSound(t, after)
+		if after.cases != before.cases || after.messages != before.messages ||
+			after.attachments != before.attachments || after.chunks != before.chunks {
+			t.Errorf("%s: the database changed: before %+v, after %+v", when, before, after)
+		}
+	}
+
+	// A file larger than the free space, small enough that the server reads
+	// the whole request (it drains up to 16 MiB of a refused body), so the
+	// answer always arrives.
+	big := make([]byte, 12<<20)
+	rand.Read(big)
+	status, page, err := postReport(http.DefaultClient, base, "a report with a file that does not fit", big)
+	if err != nil {
+		t.Fatalf("report with a 12 MiB file on a full disk: no answer: %v", err)
+	}
+	refused("a report with a 12 MiB file", status, page)
+	unchanged("after a 12 MiB upload was refused")
+
+	// Far larger than the free space: the server refuses and closes before
+	// the body ends, so the answer may be lost to a reset; the state is what
+	// counts.
+	body, ctype := reportBody("a report with a 40 MiB file", make([]byte, 40<<20))
+	if res, page, err := postRaw(addr, body, ctype); err == nil {
+		refused("a report with a 40 MiB file", res.StatusCode, page)
+	} else {
+		t.Logf("40 MiB upload: the answer was lost to the closed connection (%v)", err)
+	}
+	unchanged("after a 40 MiB upload was refused")
+
+	// Earlier cases are untouched and still open.
+	for i, code := range codes {
+		status, page, err := openCase(base, code)
+		if err != nil || status != http.StatusOK || !strings.Contains(page, texts[i]) {
+			t.Errorf("case %d does not open on a full disk: %d %v", i, status, err)
+		}
+	}
+
+	// Free the space: the same process accepts reports again.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	code := submitReport(t, base, "a report after space was freed")
+	if status, page, err := openCase(base, code); err != nil || status != http.StatusOK ||
+		!strings.Contains(page, "a report after space was freed") {
+		t.Errorf("the report sent after space was freed does not open: %d %v", status, err)
+	}
+	for i, code := range codes {
+		if status, page, err := openCase(base, code); err != nil || status != http.StatusOK || !strings.Contains(page, texts[i]) {
+			t.Errorf("case %d does not open after space was freed: %d %v", i, status, err)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("the server did not survive the full disk: %v", err)
+	}
+	after := readDB(t, data)
+	checkSound(t, after)
+	if after.cases != before.cases+1 {
+		t.Errorf("%d cases, want %d", after.cases, before.cases+1)
+	}
+}
