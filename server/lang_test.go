@@ -95,3 +95,16 @@ func TestErrorsAndStatusAreTranslated(t *testing.T) {
 		t.Fatalf("staff login in %s", lang)
 	}
 }
+
+func TestLanguageLinksNeverLeaveTheSite(t *testing.T) {
+	ts := startServer(t, nil)
+	req, _ := http.NewRequest("GET", ts.URL+"/", nil)
+	req.URL.Opaque = "//elsewhere.example/x"
+	res, page := do(t, client(t), req)
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	if strings.Contains(page, "elsewhere.example") || !strings.Contains(page, `href="/?lang=pl"`) {
+		t.Fatal("a language link points off the site")
+	}
+}

@@ -26,6 +26,9 @@ type pageData struct {
 	Switch []languageLink
 }
 
+// switchPages are the reporter pages a language link may return to.
+var switchPages = map[string]bool{"/": true, "/report": true, "/followup": true, "/case": true, "/case/withdraw": true}
+
 type languageLink struct {
 	frontend.Language
 	URL string
@@ -35,9 +38,15 @@ func (s *Server) page(c *fiber.Ctx, title string, data any) pageData {
 	p := pageData{Site: site{Org: s.cfg.OrgName, Demo: s.cfg.Demo}, Title: title, Data: data, Lang: languageOf(c)}
 	p.Site.EmployerNetwork, _ = c.Locals(employerNetworkKey{}).(bool)
 	if c.Method() == fiber.MethodGet && !strings.HasPrefix(c.Path(), "/staff") {
+		// Links go back to this page only if it is one of ours: a path such
+		// as "//elsewhere.example" must not become a link off the site.
+		path := c.Path()
+		if !switchPages[path] {
+			path = "/"
+		}
 		for _, l := range frontend.Languages {
 			if l.Tag != p.Lang.Tag {
-				p.Switch = append(p.Switch, languageLink{l, c.Path() + "?lang=" + l.Tag})
+				p.Switch = append(p.Switch, languageLink{l, path + "?lang=" + l.Tag})
 			}
 		}
 	}
