@@ -1,0 +1,164 @@
+// Shared set-up for the browser tests: a candour server on 127.0.0.1 with a
+// fresh data folder and key, Debian's Chromium, staff enrolment and login
+// with TOTP codes computed here, and optional screenshots for the docs.
+// Nothing here talks to anything but 127.0.0.1.
+
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { crc32, deflateSync } from "node:zlib";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+export const bin = process.env.CANDOUR_BIN || join(process.cwd(), ".bin", "candour");
+
+// A real 2×2 PNG, red pixels.
+export const png = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEklEQVR4nGP4z8AARAwMDAwMAB/qA/3dTx7GAAAAAElFTkSuQmCC",
+  "base64",
+);
+
+// makePNG encodes a width×height RGB picture, colour(x, y) giving each
+// pixel as [r, g, b].
+export function makePNG(width, height, colour) {
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) raw.set(colour(x, y), y * (width * 3 + 1) + 1 + x * 3);
+  }
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
+    const out = Buffer.alloc(8 + body.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 4 + body.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bits per channel
+  ihdr[9] = 2; // RGB
+  return Buffer.concat([Buffer.from("\x89PNG\r\n\x1a\n", "latin1"), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+// chatPNG looks like a screenshot of a chat: three message bubbles.
+export const chatPNG = makePNG(360, 210, (x, y) => {
+  const inside = ([x0, y0, x1, y1]) => x >= x0 && x < x1 && y >= y0 && y < y1;
+  if (inside([16, 16, 250, 60]) || inside([16, 146, 220, 190])) return [255, 255, 255];
+  if (inside([110, 80, 344, 124])) return [220, 248, 198];
+  return [229, 221, 213];
+});
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// totp computes an RFC 6238 code (SHA-1, 6 digits, 30 s) for step.
+export function totp(secret, step) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const h = createHmac("sha1", key).update(counter).digest();
+  const off = h[h.length - 1] & 0xf;
+  return String((h.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+// startServer makes a post-quantum key, an administrator "casey" with a
+// one-time enrolment link, and starts `candour serve` with a cheap KDF and
+// any extra flags. Call the returned stop() when done (it also removes the
+// folder).
+export async function startServer(...extra) {
+  const dir = mkdtempSync(join(tmpdir(), "candour-browser-"));
+  const key = join(dir, "key.txt");
+  execFileSync(bin, ["keygen", "-o", key], { stdio: "pipe" });
+  const pub = readFileSync(key, "utf8").match(/# public key: (age1pq1\S+)/)[1];
+  writeFileSync(join(dir, "recipients.txt"), pub + "\n");
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const admin = execFileSync(bin, ["admin", "create", "--data", join(dir, "data"), "--username", "casey", "--url", base]).toString();
+  const enrolLink = admin.match(/http\S+\/staff\/enrol\/\S+/)[0];
+
+  const server = spawn(bin, ["serve", "--addr", `127.0.0.1:${port}`, "--data", join(dir, "data"),
+    "--recipients", join(dir, "recipients.txt"), "--kdf-memory-mib", "8", "--kdf-time", "1", "--login-floor", "10ms", ...extra], { stdio: "pipe" });
+  let log = "";
+  server.stderr.on("data", (d) => (log += d));
+  const exited = new Promise((resolve) => server.once("exit", resolve));
+  const stop = async () => {
+    if (server.exitCode === null && server.signalCode === null) {
+      server.kill();
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(base + "/")).ok) break;
+    } catch {}
+    if (i > 200) {
+      await stop();
+      assert.fail("server did not start: " + log);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { base, key, enrolLink, stop, log: () => log };
+}
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+}
+
+export const password = "plum kettle orbit lantern";
+
+// enrol completes the enrolment form on page (already at the enrolment
+// link) and returns the TOTP secret and the step its code was spent in.
+export async function enrol(page) {
+  const secret = (await page.textContent("#totp-secret")).trim();
+  const step = Math.floor(Date.now() / 1000 / 30);
+  await page.fill("#password", password);
+  await page.fill("#password2", password);
+  await page.fill("#totp", totp(secret, step));
+  const [res] = await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  return { secret, step, res };
+}
+
+// login logs "casey" in with the code of the given step (each step's code
+// is accepted once; the next step is within the allowed skew).
+export async function login(page, base, secret, step) {
+  await page.goto(base + "/staff/login");
+  await page.fill("#username", "casey");
+  await page.fill("#password", password);
+  await page.fill("#totp", totp(secret, step));
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  assert.equal(new URL(page.url()).pathname, "/staff/", "staff login failed");
+}
+
+// screenshot saves a PNG named name into $CANDOUR_SCREENSHOTS (e.g.
+// docs/screenshots, for the README) when that is set, and does nothing
+// otherwise. The whole page is taken, down to maxHeight CSS pixels if given
+// (to keep the files small).
+export async function screenshot(page, name, { maxHeight } = {}) {
+  const dir = process.env.CANDOUR_SCREENSHOTS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  const opts = { path: join(dir, name), fullPage: true, scale: "css" };
+  if (maxHeight) {
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    opts.clip = { x: 0, y: 0, width: page.viewportSize().width, height: Math.min(height, maxHeight) };
+  }
+  await page.screenshot(opts);
+}
