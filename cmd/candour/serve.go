@@ -34,6 +34,9 @@ func runServe(args []string, stderr io.Writer) error {
 	https := fs.Bool("https", false, "the service is reached over HTTPS (directly or via a proxy): Secure cookies and HSTS")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS directly with this certificate chain `FILE` (PEM; re-read when it changes); implies --https")
 	tlsKey := fs.String("tls-key", "", "the private key `FILE` (PEM) for --tls-cert")
+	torControl := fs.String("tor-control", "", "publish Candour as a v3 onion service through the control port of a local tor at `HOST:PORT` (cookie or password authentication); sets --onion-address")
+	torPassword := fs.String("tor-control-password", "", "the password for --tor-control, if tor uses HashedControlPassword")
+	onionKey := fs.String("onion-key", "", "where the onion service's key is kept, so its address survives restarts (`FILE`, default DATA/onion-v3.key)")
 	maxUpload := fs.Int64("max-upload", server.DefaultMaxUploadBytes, "largest submission in `BYTES`, all files included")
 	maxFile := fs.Int64("max-file", server.DefaultMaxFileBytes, "largest single file in `BYTES`")
 	maxFiles := fs.Int("max-files", server.DefaultMaxFiles, "most files per submission")
@@ -117,6 +120,32 @@ func runServe(args []string, stderr io.Writer) error {
 	}
 	defer db.Close()
 
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	scheme := "http://"
+	if certs != nil {
+		ln, scheme = tls.NewListener(ln, tlsConfig(certs)), "https://"
+	}
+	// Behind --tor-control, tor sends the onion service's port 80 here.
+	if *torControl != "" {
+		if *onionKey == "" {
+			*onionKey = filepath.Join(*data, "onion-v3.key")
+		}
+		target := ln.Addr().(*net.TCPAddr)
+		if target.IP.IsUnspecified() {
+			target = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: target.Port}
+		}
+		svc, err := startOnion(*torControl, *torPassword, *onionKey, target.String(), log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer svc.Close()
+		*onion = svc.Address
+		log.Info("onion service published through tor's control port", "onion", svc.Address)
+	}
 	srv, err := server.New(server.Config{
 		OrgName:              *org,
 		Recipients:           recipients,
@@ -145,14 +174,6 @@ func runServe(args []string, stderr io.Writer) error {
 	}, db)
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	scheme := "http://"
-	if certs != nil {
-		ln, scheme = tls.NewListener(ln, tlsConfig(certs)), "https://"
 	}
 	log.Info("candour is listening", "url", scheme+ln.Addr().String(), "data", *data,
 		"recipients", recipients.Len(), "kind", recipients.Kind().String())

@@ -17,29 +17,13 @@ import (
 // address, advertises it. Tor runs with DisableNetwork 1: it never contacts
 // the Tor network or anything beyond this machine.
 func TestOnionServiceWithARealTor(t *testing.T) {
-	torBin, err := exec.LookPath("tor")
-	if err != nil {
-		t.Fatal("tor is not installed: run the tests with `make test`, which installs Debian's tor")
-	}
 	dir := t.TempDir()
 	hs := filepath.Join(dir, "hs")
 	if err := os.Mkdir(hs, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	torrc := filepath.Join(dir, "torrc")
-	os.WriteFile(torrc, []byte(fmt.Sprintf(`DisableNetwork 1
-SocksPort 0
-DataDirectory %s
-HiddenServiceDir %s
-HiddenServiceVersion 3
-HiddenServicePort 80 %s
-`, filepath.Join(dir, "data"), hs, addr)), 0o600)
-	tor := exec.Command(torBin, "-f", torrc, "--ignore-missing-torrc")
-	if err := tor.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tor.Process.Kill(); tor.Wait() })
+	startTor(t, dir, fmt.Sprintf("HiddenServiceDir %s\nHiddenServiceVersion 3\nHiddenServicePort 80 %s\n", hs, addr))
 
 	var onion string
 	for i := 0; onion == ""; i++ {
@@ -61,6 +45,7 @@ HiddenServicePort 80 %s
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	var res *http.Response
+	var err error
 	for i := 0; ; i++ {
 		if res, err = http.Get("http://" + addr + "/report?x=1"); err == nil {
 			break
@@ -73,5 +58,81 @@ HiddenServicePort 80 %s
 	res.Body.Close()
 	if got, want := res.Header.Get("Onion-Location"), "http://"+onion+"/report?x=1"; got != want {
 		t.Fatalf("Onion-Location = %q, want %q", got, want)
+	}
+}
+
+// startTor runs a tor with DisableNetwork 1 and the given extra torrc
+// lines, in dir.
+func startTor(t *testing.T, dir, extra string) {
+	t.Helper()
+	torBin, err := exec.LookPath("tor")
+	if err != nil {
+		t.Fatal("tor is not installed: run the tests with `make test`, which installs Debian's tor")
+	}
+	torrc := filepath.Join(dir, "torrc")
+	os.WriteFile(torrc, []byte(fmt.Sprintf("DisableNetwork 1\nSocksPort 0\nDataDirectory %s\n%s", filepath.Join(dir, "tordata"), extra)), 0o600)
+	tor := exec.Command(torBin, "-f", torrc, "--ignore-missing-torrc")
+	if err := tor.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tor.Process.Kill(); tor.Wait() })
+}
+
+// onionOf starts candour with args and returns the onion address its
+// Onion-Location header advertises.
+func onionOf(t *testing.T, args ...string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(candourBin, append([]string{"serve", "--addr", addr, "--kdf-memory-mib", "8", "--kdf-time", "1"}, args...)...)
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	for i := 0; ; i++ {
+		res, err := http.Get("http://" + addr + "/")
+		if err == nil {
+			res.Body.Close()
+			loc := res.Header.Get("Onion-Location")
+			m := regexp.MustCompile(`^http://([a-z2-7]{56}\.onion)/$`).FindStringSubmatch(loc)
+			if m == nil {
+				t.Fatalf("Onion-Location = %q\n%s", loc, logs.String())
+			}
+			return m[1]
+		}
+		if i > 600 {
+			t.Fatalf("candour did not start: %v\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestOnionServiceThroughTheControlPort lets candour publish its own onion
+// service through a local tor's control port (cookie authentication), and
+// keep the same address across restarts.
+func TestOnionServiceThroughTheControlPort(t *testing.T) {
+	dir := t.TempDir()
+	control := freeAddr(t)
+	startTor(t, dir, "ControlPort "+control+"\nCookieAuthentication 1\n")
+	args := []string{"--data", filepath.Join(dir, "data"), "--demo-keys", filepath.Join(dir, "demo"), "--tor-control", control}
+	var first string
+	for i := 0; ; i++ {
+		// tor takes a moment to open its control port.
+		if _, err := os.Stat(filepath.Join(dir, "tordata", "control_auth_cookie")); err == nil {
+			break
+		}
+		if i > 600 {
+			t.Fatal("tor did not open its control port")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	first = onionOf(t, args...)
+	st, err := os.Stat(filepath.Join(dir, "data", "onion-v3.key"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("onion key file: %v %v", st, err)
+	}
+	if again := onionOf(t, args...); again != first {
+		t.Fatalf("the onion address changed across restarts: %s then %s", first, again)
 	}
 }

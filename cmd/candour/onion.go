@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// An onionService is a v3 onion service that a local tor publishes for
+// Candour through its control port, for as long as the control connection
+// that created it stays open: it goes when Candour stops. Its key is kept
+// in a file, so the address stays the same from one start to the next.
+//
+// This is the alternative to a HiddenServiceDir in torrc (see the operator
+// guide); either way tor holds the connection to the Tor network and
+// Candour sees only connections from tor on loopback.
+type onionService struct {
+	control  string // tor's control port, host:port
+	password string // if tor uses HashedControlPassword
+	keyFile  string
+	target   string // where tor sends the service's port 80
+	log      *slog.Logger
+
+	Address string // "….onion"
+	conn    net.Conn
+	done    chan struct{}
+}
+
+// startOnion publishes the service and keeps it published: if tor
+// restarts, it is published again, with the same key, every 30 seconds
+// until tor answers.
+func startOnion(control, password, keyFile, target string, log *slog.Logger) (*onionService, error) {
+	o := &onionService{control: control, password: password, keyFile: keyFile, target: target, log: log, done: make(chan struct{})}
+	if err := o.publish(); err != nil {
+		return nil, err
+	}
+	go o.watch()
+	return o, nil
+}
+
+// Close withdraws the onion service.
+func (o *onionService) Close() {
+	close(o.done)
+	if o.conn != nil {
+		o.conn.Close()
+	}
+}
+
+func (o *onionService) watch() {
+	for {
+		// The control connection says nothing unless asked: a read ends
+		// only when tor goes away or Close closes it.
+		_, err := o.conn.Read(make([]byte, 512))
+		select {
+		case <-o.done:
+			return
+		default:
+		}
+		o.log.Warn("the connection to tor's control port ended; publishing the onion service again", "err", err)
+		for {
+			select {
+			case <-o.done:
+				return
+			case <-time.After(30 * time.Second):
+			}
+			if err := o.publish(); err == nil {
+				o.log.Info("onion service published again", "onion", o.Address)
+				break
+			} else {
+				o.log.Warn("tor is not reachable yet", "err", err)
+			}
+		}
+	}
+}
+
+var serviceID = regexp.MustCompile(`^[a-z2-7]{56}$`)
+
+func (o *onionService) publish() error {
+	conn, err := net.DialTimeout("tcp", o.control, 10*time.Second)
+	if err != nil {
+		return fmt.Errorf("failed to reach tor's control port: %w", err)
+	}
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	c := &torConn{conn: conn, r: bufio.NewReader(conn)}
+	if err := c.authenticate(o.password); err != nil {
+		conn.Close()
+		return err
+	}
+	key := "NEW:ED25519-V3"
+	if b, err := os.ReadFile(o.keyFile); err == nil {
+		key = strings.TrimSpace(string(b))
+		if !strings.HasPrefix(key, "ED25519-V3:") {
+			conn.Close()
+			return fmt.Errorf("%s does not hold an ED25519-V3 onion key", o.keyFile)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		conn.Close()
+		return err
+	}
+	lines, err := c.do("ADD_ONION " + key + " Port=80," + o.target)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("tor refused the onion service: %w", err)
+	}
+	var id, newKey string
+	for _, l := range lines {
+		if v, ok := strings.CutPrefix(l, "ServiceID="); ok {
+			id = v
+		}
+		if v, ok := strings.CutPrefix(l, "PrivateKey="); ok {
+			newKey = v
+		}
+	}
+	if !serviceID.MatchString(id) {
+		conn.Close()
+		return errors.New("tor gave no onion address")
+	}
+	if newKey != "" {
+		// Written once, before anyone is told the address: losing it would
+		// change the address reporters were given.
+		if err := writeNewFile(o.keyFile, []byte(newKey+"\n")); err != nil {
+			conn.Close()
+			return fmt.Errorf("failed to keep the onion key: %w", err)
+		}
+	}
+	conn.SetDeadline(time.Time{})
+	o.conn, o.Address = conn, id+".onion"
+	return nil
+}
+
+// torConn speaks tor's control protocol: a command line, then reply lines
+// "250-…" ending with "250 …" (or an error code).
+type torConn struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func (c *torConn) do(cmd string) ([]string, error) {
+	if _, err := fmt.Fprintf(c.conn, "%s\r\n", cmd); err != nil {
+		return nil, err
+	}
+	var lines []string
+	for len(lines) < 100 {
+		l, err := c.r.ReadString('\n')
+		if err != nil {
+			return nil, err
+		}
+		l = strings.TrimRight(l, "\r\n")
+		if len(l) < 4 {
+			return nil, fmt.Errorf("unexpected reply from tor: %q", l)
+		}
+		if !strings.HasPrefix(l, "250") {
+			return nil, fmt.Errorf("tor: %s", l)
+		}
+		lines = append(lines, l[4:])
+		if l[3] == ' ' {
+			return lines, nil
+		}
+	}
+	return nil, errors.New("reply from tor too long")
+}
+
+// authenticate uses the cookie file tor names, or the password if tor asks
+// for one.
+func (c *torConn) authenticate(password string) error {
+	lines, err := c.do("PROTOCOLINFO 1")
+	if err != nil {
+		return err
+	}
+	var methods, cookieFile string
+	for _, l := range lines {
+		if rest, ok := strings.CutPrefix(l, "AUTH METHODS="); ok {
+			methods, rest, _ = strings.Cut(rest, " ")
+			if f, ok := strings.CutPrefix(rest, "COOKIEFILE="); ok {
+				cookieFile = strings.Trim(f, `"`)
+			}
+		}
+	}
+	has := func(m string) bool {
+		for _, x := range strings.Split(methods, ",") {
+			if x == m {
+				return true
+			}
+		}
+		return false
+	}
+	var auth string
+	switch {
+	case has("NULL"):
+		auth = "AUTHENTICATE"
+	case password != "" && has("HASHEDPASSWORD"):
+		auth = "AUTHENTICATE " + quoteControl(password)
+	case has("COOKIE") && cookieFile != "":
+		cookie, err := os.ReadFile(cookieFile)
+		if err != nil {
+			return fmt.Errorf("failed to read tor's control cookie (run candour as a user allowed to read it): %w", err)
+		}
+		auth = "AUTHENTICATE " + hex.EncodeToString(cookie)
+	default:
+		return fmt.Errorf("tor's control port wants %s; give --tor-control-password or enable CookieAuthentication", methods)
+	}
+	if _, err := c.do(auth); err != nil {
+		return fmt.Errorf("tor refused authentication: %w", err)
+	}
+	return nil
+}
+
+func quoteControl(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\r", "", "\n", "").Replace(s) + `"`
+}
