@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/candour/candour/server"
 	"github.com/candour/candour/storage"
@@ -31,7 +33,14 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 	if !server.ValidUsername(*username) {
 		return fmt.Errorf("a username is 2 to 64 letters, digits, dots, dashes or underscores (and not cli, unknown, system or reporter)")
 	}
-	db, err := storage.Open(*data)
+	// Beside a running server, open the database as a tool: storage.Open
+	// would delete the server's uploads in progress as leftovers. Before
+	// the first start there is no database yet, and nothing runs.
+	open := storage.OpenTool
+	if _, err := os.Stat(filepath.Join(*data, storage.FileName)); errors.Is(err, os.ErrNotExist) {
+		open = storage.Open
+	}
+	db, err := open(*data)
 	if err != nil {
 		return err
 	}

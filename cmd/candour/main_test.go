@@ -495,3 +495,67 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 		t.Fatalf("audit: %s", out)
 	}
 }
+
+// TestAdminCreateBesideARunningServerKeepsUploadsInProgress: the CLI must
+// not take a live upload's stored chunks for a crash's leftovers.
+func TestAdminCreateBesideARunningServerKeepsUploadsInProgress(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key.txt")
+	pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", keyFile)), "Public key:"))
+	recipients := filepath.Join(dir, "r.txt")
+	os.WriteFile(recipients, []byte(pub+"\n"), 0o600)
+	data := filepath.Join(dir, "data")
+	base := serve(t, data, recipients)
+
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	done := make(chan *http.Response, 1)
+	go func() {
+		res, err := http.Post(base+"/report", mw.FormDataContentType(), pr)
+		if err != nil {
+			pr.CloseWithError(err)
+			done <- nil
+			return
+		}
+		done <- res
+	}()
+	mw.WriteField("body", "a report with a large file")
+	fw, _ := mw.CreateFormFile("attachments", "video.bin")
+	chunk := make([]byte, 1<<20)
+	rand.Read(chunk)
+	for range 4 { // several chunks are stored, pending, on the server
+		fw.Write(chunk)
+	}
+	// Wait until the server has stored some of them.
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(data, "candour.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := 0; ; i++ {
+		var n int
+		db.QueryRow(`SELECT COUNT(*) FROM attachment_chunks`).Scan(&n)
+		if n >= 2 {
+			break
+		}
+		if i > 400 {
+			t.Fatal("the server stored no chunk")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	candour(t, "admin", "create", "--data", data, "--username", "alice")
+	for range 2 {
+		fw.Write(chunk)
+	}
+	mw.Close()
+	pw.Close()
+	res := <-done
+	if res == nil {
+		t.Fatal("the upload failed")
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(page), `id="case-code"`) {
+		t.Fatalf("the upload in progress was lost: %d", res.StatusCode)
+	}
+}
