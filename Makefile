@@ -12,16 +12,17 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test test-short test-browser lint bench build bundle tools browser-deps clean
+.PHONY: run test test-short test-browser test-container lint bench build bundle tools browser-deps clean
 
 ## run: start the service on http://127.0.0.1:8080 (demo keys if none are configured)
 run: bundle
 	$(GO) run ./cmd/candour serve
 
-## test: lint, every Go test (race detector on), then the browser test
+## test: lint, every Go test (race detector on), the browser tests, then the container test (podman)
 test: tools bundle browser-deps lint
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory test-browser
+	$(MAKE) --no-print-directory test-container
 
 ## test-short: the quick Go tests only (skips the 200 MB upload and the browser)
 test-short: tools
@@ -31,6 +32,10 @@ test-short: tools
 test-browser: bundle browser-deps
 	$(GO) build -o $(BIN)/candour ./cmd/candour
 	CANDOUR_BIN=$(BIN)/candour node --test tests/browser/
+
+## test-container: builds the Dockerfile with podman (offline, local base images) and runs it (root)
+test-container:
+	bash tests/container/run.sh
 
 ## bundle: the staff console's in-browser decryption (age-encryption), built, not committed
 bundle: node_modules/.package-lock.json
