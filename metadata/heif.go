@@ -156,27 +156,34 @@ func cleanHEIFMeta(out, data []byte, top []box, m box, res *Result) error {
 	if iloc == nil {
 		return malformed("HEIF with metadata items but no item locations")
 	}
-	locations, err := itemLocations(data, *iloc)
+	wanted := make(map[uint32]bool, len(found))
+	for _, item := range found {
+		wanted[item.id] = true
+	}
+	locations, err := itemLocations(data, *iloc, wanted)
 	if err != nil {
 		return err
 	}
+	// Metadata items never share bytes: more to overwrite than the file
+	// holds means extents that overlap, which could otherwise make the
+	// same bytes be overwritten over and over.
+	budget := len(data)
 	for _, item := range found {
-		located := false
-		for _, loc := range locations {
-			if loc.id != item.id {
-				continue
-			}
-			located = true
+		locs, located := locations[item.id]
+		if !located {
+			return malformed("HEIF metadata item %d has no location", item.id)
+		}
+		for _, loc := range locs {
 			extents, err := loc.resolve(data, top, idat)
 			if err != nil {
 				return err
 			}
 			for i, e := range extents {
+				if budget -= e[1] - e[0]; budget < 0 {
+					return malformed("HEIF metadata items overlap")
+				}
 				blankItem(out[e[0]:e[1]], item.what, i == 0)
 			}
-		}
-		if !located {
-			return malformed("HEIF metadata item %d has no location", item.id)
 		}
 		res.remove(item.what)
 	}
@@ -302,8 +309,9 @@ type itemLocation struct {
 	extents            [][2]uint64 // offset, length (0: to the end)
 }
 
-// itemLocations reads the iloc box.
-func itemLocations(data []byte, iloc box) ([]itemLocation, error) {
+// itemLocations reads the iloc box, keeping the locations of the wanted
+// items only, by item id.
+func itemLocations(data []byte, iloc box, wanted map[uint32]bool) (map[uint32][]itemLocation, error) {
 	r := reader{b: data[iloc.body:iloc.end]}
 	version := r.uint(1)
 	r.skip(3) // flags
@@ -326,7 +334,7 @@ func itemLocations(data []byte, iloc box) ([]itemLocation, error) {
 		idSize = 4
 	}
 	count := r.uint(idSize)
-	var locations []itemLocation
+	locations := make(map[uint32][]itemLocation)
 	// Each entry takes bytes, so a false count ends in r.err, not a long loop.
 	for i := uint64(0); i < count && r.err == nil; i++ {
 		loc := itemLocation{id: uint32(r.uint(idSize))}
@@ -336,13 +344,23 @@ func itemLocations(data []byte, iloc box) ([]itemLocation, error) {
 		loc.dataReference = r.uint(2)
 		loc.baseOffset = r.uint(baseOffsetSize)
 		extents := r.uint(2)
+		// With fields of no bytes, every extent is the same one and takes
+		// no room in the box: a count of them would cost memory, not bytes.
+		if offsetSize+lengthSize+indexSize == 0 && extents > 1 {
+			return nil, malformed("HEIF iloc entry with %d extents of no bytes", extents)
+		}
+		keep := wanted[loc.id]
 		for j := uint64(0); j < extents && r.err == nil; j++ {
 			r.uint(indexSize)
 			offset := r.uint(offsetSize)
 			length := r.uint(lengthSize)
-			loc.extents = append(loc.extents, [2]uint64{offset, length})
+			if keep {
+				loc.extents = append(loc.extents, [2]uint64{offset, length})
+			}
 		}
-		locations = append(locations, loc)
+		if keep {
+			locations[loc.id] = append(locations[loc.id], loc)
+		}
 	}
 	if r.err != nil {
 		return nil, malformed("HEIF iloc box cut short")

@@ -146,9 +146,14 @@ func (c *Cleaner) Clean(w io.Writer, r io.Reader) (Result, error) {
 
 // cleanWhole reads a file of format f into memory, up to MaxBuffered, and
 // cleans it; a larger file is copied through untouched.
+//
+// The file is read before a cleaning slot is taken: r is the sender's
+// upload, and a sender who trickles it in (or stops) must not hold a slot
+// meanwhile, or a few such senders would stop all cleaning. The slots
+// bound the parsing, which takes memory and time several times the file's
+// size; what is buffered is bounded by the uploads in progress, each
+// reading one file at a time.
 func (c *Cleaner) cleanWhole(w io.Writer, r io.Reader, f wholeFormat) (Result, error) {
-	c.slots <- struct{}{}
-	defer func() { <-c.slots }()
 	var buf bytes.Buffer
 	n, err := io.Copy(&buf, io.LimitReader(r, c.MaxBuffered+1))
 	if err != nil {
@@ -166,6 +171,8 @@ func (c *Cleaner) cleanWhole(w io.Writer, r io.Reader, f wholeFormat) (Result, e
 			"This %s is larger than %s, the most this service can clean, so it is stored as you sent it: any hidden data in it (%s) is kept",
 			f.name, sizeText(c.MaxBuffered), f.hidden)}, nil
 	}
+	c.slots <- struct{}{}
+	defer func() { <-c.slots }()
 	return f.clean(w, buf.Bytes())
 }
 

@@ -482,6 +482,8 @@ func (p *officePackage) ooxmlTag(t *xmlTag) {
 	case elem == "author" && string(localName(t.parent)) == "authors": // Excel comments
 		t.replaceContent(neutralName, removedAuthors)
 	}
+	// Looked up once: per attribute, a tag of many would take quadratic time.
+	templateRel := elem == "Relationship" && bytes.HasSuffix(t.value("Type"), []byte("/attachedTemplate"))
 	for i := range t.attrs {
 		attr := string(localName(t.attrs[i].name))
 		switch {
@@ -510,8 +512,7 @@ func (p *officePackage) ooxmlTag(t *xmlTag) {
 			case "dt":
 				t.set(i, neutralDate, removedTimes)
 			}
-		case attr == "Target" && elem == "Relationship" &&
-			bytes.HasSuffix(t.value("Type"), []byte("/attachedTemplate")):
+		case attr == "Target" && templateRel:
 			// Keep the template's file name, not the folders above it.
 			v := t.value("Target")
 			t.set(i, string(v[bytes.LastIndexAny(v, `/\`)+1:]), removedPaths)

@@ -1,14 +1,19 @@
 package metadata
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"io"
+	"runtime/metrics"
 	"strings"
+	"time"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/filter"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
@@ -28,7 +33,9 @@ const pdfPasswordNote = "This PDF is password-protected, so its hidden data (aut
 // that too, but by setting a variable for the whole process. Given a
 // configuration, pdfcpu's read, validate and write never look for that
 // directory, nor go online (Offline, no link checking).
-func pdfConfig() *model.Configuration {
+//
+// size is the length of the file to be read.
+func pdfConfig(size int) *model.Configuration {
 	limits := model.DefaultResourceLimits()
 	// pdfcpu's defaults allow 512 MiB per stream; an upload is at most
 	// DefaultMaxBuffered, and a small file that inflates to gigabytes
@@ -36,6 +43,17 @@ func pdfConfig() *model.Configuration {
 	limits.MaxStreamBytes = DefaultMaxBuffered
 	limits.MaxDecodeBytes = 4 * DefaultMaxBuffered
 	limits.MaxImageBytes = 4 * DefaultMaxBuffered
+	// pdfcpu keeps a few hundred bytes for every object a cross-reference
+	// stream declares, and about a hundred for every object an object
+	// stream lists, whether or not the object is there; millions of either
+	// fit in a few kilobytes of deflated data. Real files hold far fewer
+	// objects than a quarter of their size in bytes (one per hundred bytes
+	// is a lot). The heap guard in readPDF bounds what remains: many object
+	// streams that each list many objects.
+	objects := pdfObjectLimit(size)
+	limits.MaxObjectCount, limits.MaxXRefEntries = objects, objects
+	limits.MaxObjectStreamCount = objects
+	limits.MaxObjectStreamFirst = 1 << 20
 	return &model.Configuration{
 		Reader15:          true, // object and xref streams, as PDF 1.5 and later use
 		ValidationMode:    model.ValidationRelaxed,
@@ -93,7 +111,9 @@ func rewritePDF(data []byte) (out []byte, res Result, err error) {
 		return nil, Result{}, err
 	}
 	pages := ctx.PageCount
-	res = scrubPDF(ctx, data)
+	if res, err = scrubPDF(ctx, data); err != nil {
+		return nil, Result{}, err
+	}
 	if out, err = writePDF(ctx, len(data)); err != nil {
 		return nil, Result{}, err
 	}
@@ -111,12 +131,25 @@ func rewritePDF(data []byte) (out []byte, res Result, err error) {
 // readPDF parses and validates a PDF. An error wraps ErrMalformed, or is
 // pdfcpu.ErrWrongPassword when the file needs a password to open.
 func readPDF(data []byte) (*model.Context, error) {
-	ctx, err := api.ReadContext(bytes.NewReader(data), pdfConfig())
+	c, cancel := context.WithTimeout(context.Background(), pdfReadTimeout)
+	defer cancel()
+	exceeded := guardHeap(c, cancel, pdfHeapBudget(len(data)))
+	ctx, err := pdfcpu.ReadWithContext(c, bytes.NewReader(data), pdfConfig(len(data)))
+	cancel()
+	if <-exceeded {
+		return nil, malformed("PDF needs too much memory to read")
+	}
 	if errors.Is(err, pdfcpu.ErrWrongPassword) {
 		return nil, err
 	}
 	if err != nil {
 		return nil, malformed("PDF could not be read")
+	}
+	// pdfcpu writes a table entry for every object number up to the
+	// highest: one object numbered in the millions (which a repaired file
+	// can have whatever the limits above) would cost as many entries.
+	if ctx.MaxObjNr >= pdfObjectLimit(len(data)) {
+		return nil, malformed("PDF numbers its objects up to %d", ctx.MaxObjNr)
 	}
 	if err := api.ValidateContext(ctx); err != nil {
 		return nil, malformed("PDF structure is invalid")
@@ -124,9 +157,55 @@ func readPDF(data []byte) (*model.Context, error) {
 	return ctx, nil
 }
 
+// pdfObjectLimit is the highest number of objects, and of object number,
+// accepted in a PDF of size bytes (see pdfConfig).
+func pdfObjectLimit(size int) int { return min(max(size/4, 1<<16), 1<<20) }
+
+// pdfReadTimeout bounds the time pdfcpu may take to read one file (a
+// few seconds for the largest real ones).
+const pdfReadTimeout = 2 * time.Minute
+
+// pdfHeapBudget is how much the heap may grow while a PDF of size bytes is
+// read: real files need a few times their size.
+func pdfHeapBudget(size int) uint64 { return 256<<20 + 8*uint64(size) }
+
+// guardHeap cancels, until c ends, when the process's live heap has grown
+// by more than budget bytes since the call, and then sends true (false if
+// c ended otherwise). pdfcpu has no overall memory limit of its own, and a
+// few kilobytes of file can make it allocate gigabytes; it checks c often
+// while it reads. The live heap is measured at each garbage collection
+// (which an allocating reader triggers often), so garbage does not count;
+// it is the whole process's, so a read can be stopped by others' use of
+// memory at the same time: the budget is far above what real files need.
+func guardHeap(c context.Context, cancel func(), budget uint64) <-chan bool {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	base := sample[0].Value.Uint64()
+	exceeded := make(chan bool, 1)
+	go func() {
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.Done():
+				exceeded <- false
+				return
+			case <-t.C:
+			}
+			metrics.Read(sample)
+			if sample[0].Value.Uint64() > base+budget {
+				cancel()
+				exceeded <- true
+				return
+			}
+		}
+	}()
+	return exceeded
+}
+
 // scrubPDF removes the metadata from ctx, read from data, and says what
-// it found.
-func scrubPDF(ctx *model.Context, data []byte) Result {
+// it found. An error means a JPEG picture in it could not be cleaned.
+func scrubPDF(ctx *model.Context, data []byte) (Result, error) {
 	res := Result{Format: "PDF"}
 	if earlierRevisions(data, ctx.Read.Linearized) {
 		res.remove("earlier versions of the document")
@@ -138,8 +217,16 @@ func scrubPDF(ctx *model.Context, data []byte) Result {
 		ctx.Info = nil
 	}
 	for _, e := range ctx.Table {
-		if e != nil && !e.Free {
-			scrubObject(e.Object, &res, 0)
+		if e == nil || e.Free {
+			continue
+		}
+		scrubObject(e.Object, &res, 0)
+		if sd, ok := e.Object.(types.StreamDict); ok && len(sd.FilterPipeline) == 1 && sd.FilterPipeline[0].Name == filter.DCT {
+			cleaned, err := cleanPDFJPEG(sd, &res)
+			if err != nil {
+				return res, err
+			}
+			e.Object = cleaned
 		}
 	}
 	if ctx.AdditionalStreams != nil {
@@ -163,7 +250,30 @@ func scrubPDF(ctx *model.Context, data []byte) Result {
 	// Without an ID pdfcpu makes a fresh one, two equal hex strings that
 	// writePDF then replaces.
 	ctx.ID = nil
-	return res
+	return res, nil
+}
+
+// cleanPDFJPEG removes the metadata from a picture whose only filter is
+// DCTDecode: its stream is a JPEG file, with whatever Exif (GPS position,
+// camera, time) and comments the photo had, which converting photos to a
+// PDF often keeps. The picture's data is copied unchanged, as for a JPEG
+// sent on its own; a PDF reader ignores the segments removed.
+func cleanPDFJPEG(sd types.StreamDict, res *Result) (types.StreamDict, error) {
+	var out bytes.Buffer
+	out.Grow(len(sd.Raw))
+	jres, err := cleanJPEG(&out, bufio.NewReader(bytes.NewReader(sd.Raw)))
+	if err != nil {
+		return sd, malformed("PDF holds a JPEG picture that could not be cleaned")
+	}
+	if len(jres.Removed) == 0 {
+		return sd, nil
+	}
+	res.remove(removedPictures)
+	sd.Raw = out.Bytes()
+	n := int64(len(sd.Raw))
+	sd.StreamLength = &n
+	sd.Update("Length", types.Integer(n))
+	return sd, nil
 }
 
 // metadataKeys are the dictionary entries that describe a document, page

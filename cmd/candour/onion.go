@@ -2,6 +2,9 @@ package main
 
 import (
 	"bufio"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -197,12 +200,22 @@ func (c *torConn) authenticate(password string) error {
 		auth = "AUTHENTICATE"
 	case password != "" && has("HASHEDPASSWORD"):
 		auth = "AUTHENTICATE " + quoteControl(password)
-	case has("COOKIE") && cookieFile != "":
+	case has("SAFECOOKIE") && cookieFile != "":
+		// Not COOKIE, which sends the file's contents to whatever answers
+		// on the control port, and lets it name the file: with SAFECOOKIE
+		// tor must prove it knows the cookie before candour proves it does,
+		// and the cookie itself is never sent. Every tor that offers COOKIE
+		// offers SAFECOOKIE too.
 		cookie, err := os.ReadFile(cookieFile)
 		if err != nil {
 			return fmt.Errorf("failed to read tor's control cookie (run candour as a user allowed to read it): %w", err)
 		}
-		auth = "AUTHENTICATE " + hex.EncodeToString(cookie)
+		if len(cookie) != 32 {
+			return fmt.Errorf("%s is not a tor control cookie", cookieFile)
+		}
+		if auth, err = c.safeCookie(cookie); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("tor's control port wants %s; give --tor-control-password or enable CookieAuthentication", methods)
 	}
@@ -210,6 +223,39 @@ func (c *torConn) authenticate(password string) error {
 		return fmt.Errorf("tor refused authentication: %w", err)
 	}
 	return nil
+}
+
+// safeCookie runs tor's SAFECOOKIE challenge and returns the AUTHENTICATE
+// command that answers it, after checking that tor knows the cookie too.
+func (c *torConn) safeCookie(cookie []byte) (string, error) {
+	clientNonce := make([]byte, 32)
+	rand.Read(clientNonce) // never fails: the program would crash instead
+	lines, err := c.do("AUTHCHALLENGE SAFECOOKIE " + hex.EncodeToString(clientNonce))
+	if err != nil {
+		return "", fmt.Errorf("tor refused the authentication challenge: %w", err)
+	}
+	var serverHash, serverNonce []byte
+	for _, l := range lines {
+		for _, f := range strings.Fields(l) {
+			if v, ok := strings.CutPrefix(f, "SERVERHASH="); ok {
+				serverHash, _ = hex.DecodeString(v)
+			}
+			if v, ok := strings.CutPrefix(f, "SERVERNONCE="); ok {
+				serverNonce, _ = hex.DecodeString(v)
+			}
+		}
+	}
+	mac := func(key string) []byte {
+		h := hmac.New(sha256.New, []byte(key))
+		h.Write(cookie)
+		h.Write(clientNonce)
+		h.Write(serverNonce)
+		return h.Sum(nil)
+	}
+	if len(serverNonce) != 32 || !hmac.Equal(serverHash, mac("Tor safe cookie authentication server-to-controller hash")) {
+		return "", errors.New("the control port did not prove it knows tor's cookie: is it tor?")
+	}
+	return "AUTHENTICATE " + hex.EncodeToString(mac("Tor safe cookie authentication controller-to-server hash")), nil
 }
 
 func quoteControl(s string) string {
