@@ -47,13 +47,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 # Debian packages the tests use: chromium (browser tests, with a Bengali font
 # for the language switcher in screenshots), exiftool (to tag
-# test files with metadata, and with Archive::Zip to read Office files), cwebp and heif-enc/heif-convert (to make and
+# test files with metadata, and with Archive::Zip to read Office files),
+# cjpeg/djpeg (progressive JPEGs with restart markers), cwebp and heif-enc/heif-convert (to make and
 # decode WebP and HEIC test photos), tor (the onion-service test, run with
 # DisableNetwork 1: it never contacts the Tor network).
-TEST_DEBS := chromium fonts-lohit-beng-bengali libimage-exiftool-perl libarchive-zip-perl webp libheif-examples tor
+TEST_DEBS := chromium fonts-lohit-beng-bengali libimage-exiftool-perl libarchive-zip-perl libjpeg-turbo-progs webp libheif-examples tor
 
 browser-deps:
-	@for c in chromium exiftool cwebp heif-enc heif-convert tor; do command -v $$c >/dev/null || missing=1; done; \
+	@for c in chromium exiftool cjpeg djpeg cwebp heif-enc heif-convert tor; do command -v $$c >/dev/null || missing=1; done; \
 		perl -MArchive::Zip -e1 2>/dev/null || missing=1; [ -d /usr/share/fonts/truetype/lohit-bengali ] || missing=1; \
 		[ -z "$$missing" ] || { apt-get update && apt-get install -y --no-install-recommends $(TEST_DEBS); }
 

@@ -195,8 +195,25 @@ func (r *Result) remove(what string) {
 	r.Removed = append(r.Removed, what)
 }
 
-// cleanJPEG walks the marker segments up to the start of the image data
-// (SOS), dropping metadata segments, then copies the rest unchanged.
+// removedTrailer names data after a picture's end marker: phones append
+// motion-photo videos, second images and capture details there, and a
+// cropped screenshot may keep the uncropped remainder (the "aCropalypse"
+// bug). No viewer shows it; it is dropped.
+const removedTrailer = "data after the end of the picture (such as a motion-photo video, a second image or an uncropped remainder)"
+
+// dropTrailer reads and drops whatever follows a picture's end, so that
+// the SHA-256 of the file as sent covers all of it.
+func dropTrailer(r io.Reader, res *Result) error {
+	n, err := io.Copy(io.Discard, r)
+	if n > 0 {
+		res.remove(removedTrailer)
+	}
+	return err
+}
+
+// cleanJPEG walks the marker segments, dropping metadata segments and
+// copying the image data of each scan unchanged, up to the end-of-image
+// marker; what follows it is dropped.
 func cleanJPEG(w io.Writer, r *bufio.Reader) (Result, error) {
 	res := Result{Format: "JPEG"}
 	soi := make([]byte, 2)
@@ -230,9 +247,11 @@ func cleanJPEG(w io.Writer, r *bufio.Reader) (Result, error) {
 			}
 			continue
 		}
-		if marker == 0xD9 { // end of image before any image data
-			_, err := w.Write([]byte{0xFF, marker})
-			return res, err
+		if marker == 0xD9 { // end of image
+			if _, err := w.Write([]byte{0xFF, marker}); err != nil {
+				return res, err
+			}
+			return res, dropTrailer(r, &res)
 		}
 		var lenb [2]byte
 		if _, err := io.ReadFull(r, lenb[:]); err != nil {
@@ -271,8 +290,55 @@ func cleanJPEG(w io.Writer, r *bufio.Reader) (Result, error) {
 			return res, err
 		}
 		if marker == 0xDA { // start of scan: the image data follows
-			_, err := io.Copy(w, r)
-			return res, err
+			if err := copyScan(w, r); err == io.EOF {
+				// A file that stops in its image data (no end marker) is
+				// kept as sent: viewers show what is there.
+				return res, nil
+			} else if err != nil {
+				return res, err
+			}
+		}
+	}
+}
+
+// copyScan copies a scan's entropy-coded data, in which 0xFF is followed by
+// 0x00 (a stuffed byte) or a restart marker, up to the next other marker,
+// which it leaves unread. It returns io.EOF if the data runs to the end.
+func copyScan(w io.Writer, r *bufio.Reader) error {
+	for {
+		if _, err := r.Peek(1); err != nil {
+			return err
+		}
+		buf, _ := r.Peek(r.Buffered())
+		if i := bytes.IndexByte(buf, 0xFF); i != 0 {
+			if i < 0 {
+				i = len(buf)
+			}
+			if _, err := w.Write(buf[:i]); err != nil {
+				return err
+			}
+			r.Discard(i)
+			continue
+		}
+		two, err := r.Peek(2)
+		if err != nil {
+			// A lone 0xFF at the very end.
+			if _, werr := w.Write(two); werr != nil {
+				return werr
+			}
+			r.Discard(len(two))
+			return io.EOF
+		}
+		switch m := two[1]; {
+		case m == 0x00, m >= 0xD0 && m <= 0xD7:
+			if _, err := w.Write(two); err != nil {
+				return err
+			}
+			r.Discard(2)
+		case m == 0xFF: // a fill byte before a marker
+			r.Discard(1)
+		default:
+			return nil
 		}
 	}
 }
@@ -332,7 +398,7 @@ func cleanPNG(w io.Writer, r *bufio.Reader) (Result, error) {
 			return res, err
 		}
 		if typ == "IEND" {
-			return res, nil
+			return res, dropTrailer(r, &res)
 		}
 	}
 }
