@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -32,8 +33,10 @@ type onionService struct {
 	log      *slog.Logger
 
 	Address string // "….onion"
-	conn    net.Conn
 	done    chan struct{}
+
+	mu   sync.Mutex
+	conn net.Conn // the control connection that holds the service
 }
 
 // startOnion publishes the service and keeps it published: if tor
@@ -41,76 +44,100 @@ type onionService struct {
 // until tor answers.
 func startOnion(control, password, keyFile, target string, log *slog.Logger) (*onionService, error) {
 	o := &onionService{control: control, password: password, keyFile: keyFile, target: target, log: log, done: make(chan struct{})}
-	if err := o.publish(); err != nil {
+	conn, addr, err := o.publish()
+	if err != nil {
 		return nil, err
 	}
-	go o.watch()
+	o.conn, o.Address = conn, addr
+	go o.watch(conn)
 	return o, nil
 }
 
 // Close withdraws the onion service.
 func (o *onionService) Close() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	close(o.done)
-	if o.conn != nil {
-		o.conn.Close()
-	}
+	o.conn.Close()
 }
 
-func (o *onionService) watch() {
+// adopt makes conn the connection holding the service, unless Close came
+// first.
+func (o *onionService) adopt(conn net.Conn) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	select {
+	case <-o.done:
+		conn.Close()
+		return false
+	default:
+	}
+	o.conn = conn
+	return true
+}
+
+func (o *onionService) watch(conn net.Conn) {
 	for {
 		// The control connection says nothing unless asked: a read ends
 		// only when tor goes away or Close closes it.
-		_, err := o.conn.Read(make([]byte, 512))
+		_, err := conn.Read(make([]byte, 512))
+		conn.Close()
 		select {
 		case <-o.done:
 			return
 		default:
 		}
 		o.log.Warn("the connection to tor's control port ended; publishing the onion service again", "err", err)
-		for {
+		for conn = nil; conn == nil; {
 			select {
 			case <-o.done:
 				return
 			case <-time.After(30 * time.Second):
 			}
-			if err := o.publish(); err == nil {
-				o.log.Info("onion service published again", "onion", o.Address)
-				break
-			} else {
+			c, _, err := o.publish()
+			if err != nil {
 				o.log.Warn("tor is not reachable yet", "err", err)
+				continue
 			}
+			if !o.adopt(c) {
+				return
+			}
+			conn = c
+			o.log.Info("onion service published again", "onion", o.Address)
 		}
 	}
 }
 
 var serviceID = regexp.MustCompile(`^[a-z2-7]{56}$`)
 
-func (o *onionService) publish() error {
+// publish asks tor for the service and returns the control connection that
+// holds it, and its address.
+func (o *onionService) publish() (net.Conn, string, error) {
 	conn, err := net.DialTimeout("tcp", o.control, 10*time.Second)
 	if err != nil {
-		return fmt.Errorf("failed to reach tor's control port: %w", err)
+		return nil, "", fmt.Errorf("failed to reach tor's control port: %w", err)
 	}
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
 	c := &torConn{conn: conn, r: bufio.NewReader(conn)}
 	if err := c.authenticate(o.password); err != nil {
 		conn.Close()
-		return err
+		return nil, "", err
 	}
 	key := "NEW:ED25519-V3"
 	if b, err := os.ReadFile(o.keyFile); err == nil {
 		key = strings.TrimSpace(string(b))
 		if !strings.HasPrefix(key, "ED25519-V3:") {
 			conn.Close()
-			return fmt.Errorf("%s does not hold an ED25519-V3 onion key", o.keyFile)
+			return nil, "", fmt.Errorf("%s does not hold an ED25519-V3 onion key", o.keyFile)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		conn.Close()
-		return err
+		return nil, "", err
 	}
 	lines, err := c.do("ADD_ONION " + key + " Port=80," + o.target)
 	if err != nil {
 		conn.Close()
-		return fmt.Errorf("tor refused the onion service: %w", err)
+		return nil, "", fmt.Errorf("tor refused the onion service: %w", err)
 	}
 	var id, newKey string
 	for _, l := range lines {
@@ -123,19 +150,18 @@ func (o *onionService) publish() error {
 	}
 	if !serviceID.MatchString(id) {
 		conn.Close()
-		return errors.New("tor gave no onion address")
+		return nil, "", errors.New("tor gave no onion address")
 	}
 	if newKey != "" {
 		// Written once, before anyone is told the address: losing it would
 		// change the address reporters were given.
 		if err := writeNewFile(o.keyFile, []byte(newKey+"\n")); err != nil {
 			conn.Close()
-			return fmt.Errorf("failed to keep the onion key: %w", err)
+			return nil, "", fmt.Errorf("failed to keep the onion key: %w", err)
 		}
 	}
 	conn.SetDeadline(time.Time{})
-	o.conn, o.Address = conn, id+".onion"
-	return nil
+	return conn, id + ".onion", nil
 }
 
 // torConn speaks tor's control protocol: a command line, then reply lines
