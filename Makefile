@@ -64,9 +64,11 @@ lint: $(BIN)/staticcheck
 	$(GO) vet ./...
 	$(BIN)/staticcheck ./...
 
-## bench: benchmarks (results belong in docs/benchmarks.md)
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+## bench: the Go benchmarks, then cmd/candour-bench against the real server on 127.0.0.1 (about 4 minutes; not part of test; results belong in docs/benchmarks.md)
+bench: tools
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20x ./...
+	$(GO) build -o $(BIN)/candour ./cmd/candour
+	$(GO) run ./cmd/candour-bench --candour $(BIN)/candour --age $(BIN)/age
 
 ## build: the candour binary
 build:

@@ -17,6 +17,10 @@ import (
 type CaseIdentity struct {
 	identity  age.Identity
 	recipient string
+	// rec is recipient parsed, and kind its kind: parsing a post-quantum
+	// recipient costs as much as a third of sealing a message to it.
+	rec  age.Recipient
+	kind Kind
 }
 
 // NewCaseIdentity generates a case identity of the given kind.
@@ -27,15 +31,22 @@ func NewCaseIdentity(kind Kind) (*CaseIdentity, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &CaseIdentity{identity: id, recipient: id.Recipient().String()}, nil
+		return newCaseIdentity(id, id.Recipient(), KindPostQuantum), nil
 	case KindClassic:
 		id, err := age.GenerateX25519Identity()
 		if err != nil {
 			return nil, err
 		}
-		return &CaseIdentity{identity: id, recipient: id.Recipient().String()}, nil
+		return newCaseIdentity(id, id.Recipient(), KindClassic), nil
 	}
 	return nil, fmt.Errorf("unknown key kind %d", kind)
+}
+
+func newCaseIdentity(id age.Identity, rec interface {
+	age.Recipient
+	String() string
+}, kind Kind) *CaseIdentity {
+	return &CaseIdentity{identity: id, recipient: rec.String(), rec: rec, kind: kind}
 }
 
 // Recipient is the public half, stored in clear with the case so that staff
@@ -119,9 +130,9 @@ func UnwrapCaseIdentity(keys CaseKeys, wrapped []byte) (*CaseIdentity, error) {
 	}
 	switch id := ids[0].(type) {
 	case *age.HybridIdentity:
-		return &CaseIdentity{identity: id, recipient: id.Recipient().String()}, nil
+		return newCaseIdentity(id, id.Recipient(), KindPostQuantum), nil
 	case *age.X25519Identity:
-		return &CaseIdentity{identity: id, recipient: id.Recipient().String()}, nil
+		return newCaseIdentity(id, id.Recipient(), KindClassic), nil
 	}
 	return nil, errors.New("malformed case identity")
 }

@@ -281,3 +281,71 @@ func TestForCaseEncryptsToOrganisationAndCase(t *testing.T) {
 		})
 	}
 }
+
+func TestForCaseIdentity(t *testing.T) {
+	for _, kind := range bothKinds() {
+		other := crypto.KindClassic
+		if kind == crypto.KindClassic {
+			other = crypto.KindPostQuantum
+		}
+		rs, err := crypto.ParseRecipientsString(newTestKey(t, kind).recipient + "\n" + newTestKey(t, kind).recipient)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run("a "+kind.String()+" case identity gives what ForCase gives for its recipient", func(t *testing.T) {
+			id, err := crypto.NewCaseIdentity(kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Also after the round trip through wrapping, as a follow-up
+			// session gets it.
+			keys, err := fastKDFParams(t).Derive(mustNewCaseCode(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wrapped, err := crypto.WrapCaseIdentity(keys, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			unwrapped, err := crypto.UnwrapCaseIdentity(keys, wrapped)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := rs.ForCase(id.Recipient())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, cid := range []*crypto.CaseIdentity{id, unwrapped} {
+				got, err := rs.ForCaseIdentity(cid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(want) {
+					t.Fatalf("%d recipients, want %d", len(got), len(want))
+				}
+				for i := range got {
+					g, w := got[i].(interface{ String() string }), want[i].(interface{ String() string })
+					if g.String() != w.String() {
+						t.Errorf("recipient %d is %s, want %s", i, g, w)
+					}
+				}
+				ct := ageEncrypt(t, []byte("x"), got...)
+				if _, err := ageDecrypt(ct, cid.Identity()); err != nil {
+					t.Errorf("the case cannot read what was encrypted to it: %v", err)
+				}
+			}
+			if rs.Len() != 2 {
+				t.Errorf("ForCaseIdentity changed the organisation set: Len() = %d", rs.Len())
+			}
+		})
+		t.Run("a "+kind.String()+" organisation refuses a "+other.String()+" case identity", func(t *testing.T) {
+			id, err := crypto.NewCaseIdentity(other)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := rs.ForCaseIdentity(id); err == nil {
+				t.Errorf("accepted a case identity of the other kind: %d recipients", len(got))
+			}
+		})
+	}
+}

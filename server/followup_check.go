@@ -45,7 +45,7 @@ func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 	var found storage.Case
 	var identity *crypto.CaseIdentity
 	for _, set := range s.kdfSets {
-		keys, err := s.kdfLogin.derive(ctx, set.params, code)
+		keys, err := s.caseKDF.derive(ctx, false, set.params, code)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/candour/candour/crypto"
@@ -11,34 +12,116 @@ import (
 // memory (64 MiB by default), so without a bound a flood of follow-up
 // attempts would exhaust the machine's memory. Waiters give up after
 // kdfWait and get a "busy" page.
-type kdfPool struct{ sem chan struct{} }
+//
+// Case-code derivations for new reports and for follow-up logins share one
+// pool, and a new report waiting for a slot is always served before any
+// waiting login. Argon2id is bound by CPU as much as by memory: with a pool
+// per kind, a flood of wrong codes took half the processor from new
+// reports, whose uploads are finished and must not be lost (a new report
+// now waits for at most the derivation already running). Logins wait
+// behind new reports only while new reports keep every slot busy, which the
+// global submission budget (--submissions-per-minute) prevents; even then,
+// one slot in urgentRun+1 goes to a login, so that none waits for ever.
+type kdfPool struct {
+	mu   sync.Mutex
+	free int
+	// Waiters, oldest first; each channel receives the slot handed over.
+	urgent, normal []chan struct{}
+	// streak counts slots handed to urgent waiters in a row while normal
+	// ones were waiting.
+	streak int
+}
+
+const urgentRun = 16
 
 const kdfWait = 30 * time.Second
 
-func newKDFPool(n int) *kdfPool { return &kdfPool{sem: make(chan struct{}, n)} }
+func newKDFPool(n int) *kdfPool { return &kdfPool{free: n} }
 
-// run runs fn (an Argon2id password check, say) within the pool's bound.
-func (p *kdfPool) run(ctx context.Context, fn func()) error {
+// acquire takes a slot, waiting up to kdfWait, ahead of every normal
+// waiter if urgent.
+func (p *kdfPool) acquire(ctx context.Context, urgent bool) error {
+	p.mu.Lock()
+	if p.free > 0 {
+		p.free--
+		p.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{}, 1)
+	if urgent {
+		p.urgent = append(p.urgent, ch)
+	} else {
+		p.normal = append(p.normal, ch)
+	}
+	p.mu.Unlock()
+
 	ctx, cancel := context.WithTimeout(ctx, kdfWait)
 	defer cancel()
 	select {
-	case p.sem <- struct{}{}:
+	case <-ch:
+		return nil
 	case <-ctx.Done():
-		return errBusy
 	}
-	defer func() { <-p.sem }()
+	p.mu.Lock()
+	removed := remove(&p.urgent, ch) || remove(&p.normal, ch)
+	p.mu.Unlock()
+	if !removed {
+		// The slot was handed over as we gave up: pass it on.
+		<-ch
+		p.release()
+	}
+	return errBusy
+}
+
+// remove takes ch out of the queue q, if it is there.
+func remove(q *[]chan struct{}, ch chan struct{}) bool {
+	for i, c := range *q {
+		if c == ch {
+			*q = append((*q)[:i:i], (*q)[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// release hands the slot to the oldest urgent waiter, else (or after
+// urgentRun urgent ones in a row) the oldest normal one, else frees it.
+func (p *kdfPool) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var next chan struct{}
+	switch {
+	case len(p.urgent) > 0 && (len(p.normal) == 0 || p.streak < urgentRun):
+		next, p.urgent = p.urgent[0], p.urgent[1:]
+		if len(p.normal) > 0 {
+			p.streak++
+		}
+	case len(p.normal) > 0:
+		next, p.normal = p.normal[0], p.normal[1:]
+		p.streak = 0
+	default:
+		p.free++
+		return
+	}
+	next <- struct{}{}
+}
+
+// run runs fn (an Argon2id password check, say) within the pool's bound.
+func (p *kdfPool) run(ctx context.Context, fn func()) error {
+	if err := p.acquire(ctx, false); err != nil {
+		return err
+	}
+	defer p.release()
 	fn()
 	return nil
 }
 
-func (p *kdfPool) derive(ctx context.Context, params crypto.KDFParams, code crypto.CaseCode) (crypto.CaseKeys, error) {
-	ctx, cancel := context.WithTimeout(ctx, kdfWait)
-	defer cancel()
-	select {
-	case p.sem <- struct{}{}:
-	case <-ctx.Done():
-		return crypto.CaseKeys{}, errBusy
+// derive runs one case-code derivation within the pool's bound; urgent for
+// a new report, whose upload is already received.
+func (p *kdfPool) derive(ctx context.Context, urgent bool, params crypto.KDFParams, code crypto.CaseCode) (crypto.CaseKeys, error) {
+	if err := p.acquire(ctx, urgent); err != nil {
+		return crypto.CaseKeys{}, err
 	}
-	defer func() { <-p.sem }()
+	defer p.release()
 	return params.Derive(code)
 }

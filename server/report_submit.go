@@ -40,7 +40,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	recipients, err := s.recipients().ForCase(identity.Recipient())
+	recipients, err := s.recipients().ForCaseIdentity(identity)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 		s.discard(ctx, up)
 		return err
 	}
-	keys, err := s.kdfSubmit.derive(ctx, s.kdfCurrent.params, code)
+	keys, err := s.caseKDF.derive(ctx, true, s.kdfCurrent.params, code)
 	if err != nil {
 		s.discard(ctx, up)
 		return err

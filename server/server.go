@@ -41,9 +41,9 @@ type Config struct {
 	// KDF is the Argon2id cost for new case codes (its salt is ignored: the
 	// stored one is used).
 	KDF crypto.KDFParams
-	// KDFConcurrency bounds simultaneous Argon2id derivations, for logins
-	// and for new reports each, and so their memory:
-	// 2 × KDFConcurrency × KDF.MemoryKiB.
+	// KDFConcurrency bounds simultaneous Argon2id derivations of case
+	// codes, for logins and new reports together (new reports first), and
+	// so their memory: KDFConcurrency × KDF.MemoryKiB.
 	KDFConcurrency int
 	// LoginFloor is the least time a follow-up login takes, right or wrong,
 	// so that timing says nothing about why a code was refused.
@@ -193,10 +193,10 @@ type Server struct {
 	pages *frontend.Templates
 	// catalogue translates reporter pages and messages.
 	catalogue *frontend.Catalogue
-	// Logins and new reports derive from separate pools, so that a flood
-	// of wrong codes cannot starve (and lose) finished uploads.
-	kdfLogin  *kdfPool
-	kdfSubmit *kdfPool
+	// caseKDF bounds case-code derivations. Logins and new reports share
+	// it, new reports first, so that a flood of wrong codes can neither
+	// starve (and lose) finished uploads nor take their processor time.
+	caseKDF *kdfPool
 	// staffKDF bounds staff password checks (Argon2id, 64 MiB each).
 	staffKDF *kdfPool
 	throttle *loginThrottle
@@ -282,8 +282,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		db:        db,
 		pages:     pages,
 		catalogue: cat,
-		kdfLogin:  newKDFPool(cfg.KDFConcurrency),
-		kdfSubmit: newKDFPool(cfg.KDFConcurrency),
+		caseKDF:   newKDFPool(cfg.KDFConcurrency),
 		staffKDF:  newKDFPool(2),
 		throttle:  newLoginThrottle(),
 		submits:   rate.NewLimiter(rate.Limit(float64(cfg.SubmissionsPerMinute)/60), cfg.SubmissionsPerMinute),

@@ -293,6 +293,7 @@ func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 	}
 	dst := &errWriter{w: aw}
 	if n, err := io.Copy(dst, src); err != nil || dst.err != nil || body.exceeded || n > limit {
+		aw.Abort() // a chunk may still be being stored
 		s.db.DeletePending(ctx, aw.ID())
 		refuseRest(c)
 		if dst.err != nil {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -66,7 +67,9 @@ var errSubmissionBudget = &userError{status: http.StatusServiceUnavailable, titl
 		say("Nothing was saved. Please try again in a few minutes.")}}
 
 // acquireUpload takes one of the bounded upload slots, within the global
-// budget of submissions.
+// budget of submissions. release may be called more than once: a handler
+// may give the slot back as soon as the body is received, and again, to no
+// effect, when it returns.
 func (s *Server) acquireUpload(ctx context.Context) (release func(), err error) {
 	if !s.submits.Allow() {
 		return nil, errSubmissionBudget
@@ -75,7 +78,8 @@ func (s *Server) acquireUpload(ctx context.Context) (release func(), err error) 
 	defer t.Stop()
 	select {
 	case s.uploads <- struct{}{}:
-		return func() { <-s.uploads }, nil
+		var once sync.Once
+		return func() { once.Do(func() { <-s.uploads }) }, nil
 	case <-t.C:
 		return nil, errBusy
 	case <-ctx.Done():
@@ -307,7 +311,7 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 	}
 	maxParts := s.cfg.MaxFiles + 8
 	sawText := false
-	buf := make([]byte, 256<<10)
+	var buf []byte // the copy buffer, made for the first file only
 	for parts := 0; ; parts++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -337,6 +341,9 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 			}
 			up.text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
 		case "attachments":
+			if buf == nil {
+				buf = make([]byte, 256<<10)
+			}
 			if err := s.receiveFile(ctx, part, recipients, up, buf); err != nil {
 				return nil, tooLarge(err)
 			}
@@ -384,7 +391,7 @@ func readField(part *multipart.Part, limit int) (string, error) {
 }
 
 // receiveFile encrypts one file part into a pending attachment.
-func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipients []age.Recipient, up *upload, buf []byte) error {
+func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipients []age.Recipient, up *upload, buf []byte) (err error) {
 	// A file input left empty is sent as a part with no file name and no
 	// content: skip it.
 	first := make([]byte, 1)
@@ -407,6 +414,11 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 		return err
 	}
 	up.ids = append(up.ids, aw.ID())
+	defer func() {
+		if err != nil {
+			aw.Abort() // a chunk may still be being stored: let it finish before the upload is deleted
+		}
+	}()
 	enc, err := age.Encrypt(aw, recipients...)
 	if err != nil {
 		return fmt.Errorf("failed to start encryption: %w", err)

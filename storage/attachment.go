@@ -10,22 +10,31 @@ import (
 )
 
 // ChunkSize is the most ciphertext one chunk row holds. Memory per upload is
-// about one chunk.
+// about two chunks: one being filled while the other is stored.
 const ChunkSize = 1 << 20
 
 // AttachmentWriter streams one attachment's ciphertext into the database,
 // a chunk per transaction, so that a large upload never holds the writer for
 // long. The attachment stays pending (invisible, linked to no message) until
 // a message naming it is committed; Abort, or the next Open, deletes it.
+//
+// Each full chunk is stored in the background while the next one fills, so
+// that receiving and encrypting an upload overlaps with writing it to disk.
+// A failure to store a chunk is returned by the next Write or by Close.
 type AttachmentWriter struct {
-	db     *DB
-	ctx    context.Context
-	id     int64
-	buf    []byte
-	seq    int64
-	size   int64
-	closed bool
-	err    error
+	db  *DB
+	ctx context.Context
+	id  int64
+	buf []byte // the chunk being filled
+	// storing, if not nil, receives the result of storing the previous
+	// chunk, held in stored until then; spare is a free chunk buffer.
+	storing chan error
+	stored  []byte
+	spare   []byte
+	seq     int64 // chunks handed over to be stored
+	size    int64 // bytes in those chunks
+	closed  bool
+	err     error
 }
 
 // NewAttachment starts a pending attachment with no owner.
@@ -79,29 +88,52 @@ func (w *AttachmentWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// flush hands the chunk being filled to a goroutine that stores it, once
+// the previous chunk is stored, and starts filling the other buffer.
 func (w *AttachmentWriter) flush() error {
+	if err := w.wait(); err != nil {
+		return err
+	}
 	if len(w.buf) == 0 {
 		return nil
 	}
-	err := w.db.write(w.ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(w.ctx,
-			`INSERT INTO attachment_chunks (attachment_id, seq, data) VALUES (?, ?, ?)`, w.id, w.seq, w.buf)
-		return err
-	})
-	if err != nil {
-		w.err = fmt.Errorf("failed to store attachment chunk: %w", err)
+	chunk, seq := w.buf, w.seq
+	if w.spare == nil {
+		w.spare = make([]byte, 0, ChunkSize)
+	}
+	w.buf, w.spare, w.stored = w.spare[:0], nil, chunk
+	w.seq++
+	w.size += int64(len(chunk))
+	done := make(chan error, 1)
+	w.storing = done
+	go func() {
+		done <- w.db.write(w.ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(w.ctx,
+				`INSERT INTO attachment_chunks (attachment_id, seq, data) VALUES (?, ?, ?)`, w.id, seq, chunk)
+			return err
+		})
+	}()
+	return nil
+}
+
+// wait waits until the chunk handed over last, if any, is stored.
+func (w *AttachmentWriter) wait() error {
+	if w.storing == nil {
 		return w.err
 	}
-	w.seq++
-	w.size += int64(len(w.buf))
-	w.buf = w.buf[:0]
-	return nil
+	err := <-w.storing
+	w.storing, w.spare, w.stored = nil, w.stored, nil
+	if err != nil && w.err == nil {
+		w.err = fmt.Errorf("failed to store attachment chunk: %w", err)
+	}
+	return w.err
 }
 
 // Close stores the last chunk and records the size. The attachment is still
 // pending until its message is committed.
 func (w *AttachmentWriter) Close() error {
 	if w.err != nil {
+		w.wait()
 		return w.err
 	}
 	if w.closed {
@@ -110,11 +142,22 @@ func (w *AttachmentWriter) Close() error {
 	if err := w.flush(); err != nil {
 		return err
 	}
+	if err := w.wait(); err != nil {
+		return err
+	}
 	w.closed = true
 	return w.db.write(w.ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(w.ctx, `UPDATE attachments SET size = ?, chunks = ? WHERE id = ?`, w.size, w.seq, w.id)
 		return err
 	})
+}
+
+// Abort stops the upload: it waits for a chunk being stored, if any, and
+// refuses further writes. The caller then deletes the attachment with
+// DeletePending.
+func (w *AttachmentWriter) Abort() {
+	w.wait()
+	w.closed = true
 }
 
 // DeletePending deletes attachments that no committed message names. It is

@@ -219,6 +219,7 @@ func TestDeletePending(t *testing.T) {
 			t.Fatal(err)
 		}
 		writeInOddSizes(t, w, pattern(storage.ChunkSize*3/2, 2))
+		w.Abort() // the first chunk is stored in the background: wait for it
 		wantCount(t, db, rowCounts{attachments: 1, chunks: 1})
 		if err := db.DeletePending(ctx, w.ID()); err != nil {
 			t.Fatalf("DeletePending: %v", err)
@@ -288,6 +289,7 @@ func TestOpenDeletesUploadsLeftPending(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeInOddSizes(t, w, pattern(storage.ChunkSize*5/2, 7))
+	w.Abort() // the second chunk is stored in the background: wait for it
 	wantCount(t, db, rowCounts{cases: 1, messages: 1, attachments: 3, chunks: 2 + 2 + 2})
 
 	if err := db.Close(); err != nil {
@@ -310,4 +312,34 @@ func TestOpenDeletesUploadsLeftPending(t *testing.T) {
 	if err := db.IntegrityCheck(ctx); err != nil {
 		t.Errorf("IntegrityCheck: %v", err)
 	}
+}
+
+// A chunk is stored in the background while the next one fills; a failure
+// to store it must still reach the uploader, at the next Write or at Close.
+func TestAttachmentChunkFailureIsReported(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	w, err := db.NewAttachment(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// With the attachment gone, storing any chunk of it fails.
+	if err := db.DeletePending(ctx, w.ID()); err != nil {
+		t.Fatal(err)
+	}
+	chunk := pattern(storage.ChunkSize, 9)
+	var werr error
+	for range 3 {
+		if _, werr = w.Write(chunk); werr != nil {
+			break
+		}
+	}
+	cerr := w.Close()
+	if werr == nil && cerr == nil {
+		t.Fatal("writing three chunks of a deleted attachment succeeded")
+	}
+	if cerr == nil {
+		t.Error("Close succeeded after a chunk failed")
+	}
+	wantCount(t, db, rowCounts{})
 }

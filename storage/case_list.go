@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -30,8 +31,24 @@ type CaseFilter struct {
 // and returning at most limit, and the total that match. It reads indexes
 // and counts only, never ciphertext.
 func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([]CaseSummary, int, error) {
-	where := `(? = '' OR c.status = ?) AND (? = 0 OR (? = -1 AND c.assignee_id IS NULL) OR c.assignee_id = ?)`
-	args := []any{f.Status, f.Status, f.AssigneeID, f.AssigneeID, f.AssigneeID}
+	// Only the filters in use are in the query (from constant fragments,
+	// values bound), so that SQLite can count and walk an index without
+	// testing a condition on each of many thousand cases.
+	var conds []string
+	var args []any
+	if f.Status != "" {
+		conds, args = append(conds, `c.status = ?`), append(args, f.Status)
+	}
+	switch {
+	case f.AssigneeID == -1:
+		conds = append(conds, `c.assignee_id IS NULL`)
+	case f.AssigneeID != 0:
+		conds, args = append(conds, `c.assignee_id = ?`), append(args, f.AssigneeID)
+	}
+	where := `1`
+	if len(conds) > 0 {
+		where = strings.Join(conds, ` AND `)
+	}
 	var total int
 	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM cases c WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("failed to count cases: %w", err)

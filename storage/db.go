@@ -56,6 +56,7 @@ type DB struct {
 	w        *sql.DB // one connection: the only writer
 	r        *sql.DB // read-only pool
 	readOnly bool
+	group    *grouper // group commit of messages (see group.go); nil for tools
 
 	// Now is the clock; tests may replace it before use.
 	Now func() time.Time
@@ -126,6 +127,7 @@ func Open(dataDir string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.startGrouper()
 	return db, nil
 }
 
@@ -174,6 +176,7 @@ func OpenReadOnly(dataDir string) (*DB, error) {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.stopGrouper()
 	var errs []error
 	if db.r != nil {
 		errs = append(errs, db.r.Close())

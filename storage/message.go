@@ -38,11 +38,14 @@ type AttachmentInfo struct {
 }
 
 // AddMessage appends a message to a case, links its attachments and marks the
-// case as updated, in one durable transaction.
+// case as updated, in one durable transaction: when it returns nil the
+// message survives a crash, and when it fails nothing of it exists.
+// Messages added concurrently may share that transaction (group commit, see
+// group.go), each in its own savepoint.
 func (db *DB) AddMessage(ctx context.Context, caseID int64, m NewMessage) (Message, error) {
 	now := db.coarseNow()
 	var out Message
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.writeGrouped(ctx, len(m.Ciphertext), func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE id = ?`, now, caseID)
 		if err != nil {
 			return err

@@ -57,6 +57,7 @@ func runServe(args []string, stderr io.Writer) error {
 	employerNets := fs.String("employer-networks", "", "comma-separated `CIDRs` (e.g. a police force's ranges) whose visitors see a warning before the form; never logged")
 	clientIPHeader := fs.String("client-ip-header", "", "header in which a reverse proxy on this machine passes the client address (e.g. X-Forwarded-For), used only for --employer-networks")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	pprofAddr := fs.String("pprof-addr", "", "for benchmarking only: serve Go's profiler on this loopback `HOST:PORT` (off by default; needs a build with -tags pprof)")
 	if err := parseFlags(fs, args, true); err != nil {
 		return err
 	}
@@ -88,6 +89,11 @@ func runServe(args []string, stderr io.Writer) error {
 		nets = append(nets, p.Masked())
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *pprofAddr != "" {
+		if err := servePprof(*pprofAddr, log); err != nil {
+			return err
+		}
+	}
 
 	demo := false
 	if *recipientsFile == "" {

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/candour/candour/crypto"
+)
+
+// env is what every benchmark shares: the options, the temporary folder,
+// and the organisation's five post-quantum keys made with `candour keygen`.
+type env struct {
+	o              options
+	dir            string
+	recipientsFile string // the five organisation keys
+	recipients     *crypto.Recipients
+	// ageRecipientsFile has the five keys plus a sixth standing in for a
+	// case's own key, so that the stock age command encrypts to as many
+	// recipients as the server does.
+	ageRecipientsFile string
+	serial            int
+}
+
+func newEnv(o options, dir string) (*env, error) {
+	e := &env{o: o, dir: dir}
+	keys := filepath.Join(dir, "keys")
+	if err := os.Mkdir(keys, 0o700); err != nil {
+		return nil, err
+	}
+	var pubs []string
+	for i := range 6 {
+		path := filepath.Join(keys, fmt.Sprintf("org%d.txt", i+1))
+		out, err := exec.Command(o.candour, "keygen", "-o", path).CombinedOutput()
+		if err != nil {
+			return nil, fmt.Errorf("candour keygen: %v: %s", err, out)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		_, pub, ok := bytes.Cut(b, []byte("# public key: "))
+		if !ok {
+			return nil, fmt.Errorf("candour keygen wrote no public key line in %s", path)
+		}
+		pub, _, _ = bytes.Cut(pub, []byte("\n"))
+		pubs = append(pubs, string(pub))
+	}
+	org := strings.Join(pubs[:5], "\n") + "\n"
+	e.recipientsFile = filepath.Join(keys, "recipients.txt")
+	if err := os.WriteFile(e.recipientsFile, []byte(org), 0o600); err != nil {
+		return nil, err
+	}
+	e.ageRecipientsFile = filepath.Join(keys, "age-recipients.txt")
+	if err := os.WriteFile(e.ageRecipientsFile, []byte(strings.Join(pubs, "\n")+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	rs, err := crypto.ParseRecipientsString(org)
+	if err != nil {
+		return nil, err
+	}
+	if rs.Len() != 5 || rs.Kind() != crypto.KindPostQuantum {
+		return nil, errors.New("expected five post-quantum recipients")
+	}
+	e.recipients = rs
+	return e, nil
+}
+
+// server is a running `candour serve`.
+type server struct {
+	cmd     *exec.Cmd
+	url     string
+	data    string
+	log     string
+	pprof   string // host:port of --pprof-addr, if any
+	startup time.Duration
+	done    chan error
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startServer runs `candour serve` on a free loopback port over a fresh
+// data folder, with the five organisation keys and a submission budget
+// high enough never to refuse a benchmark's requests, plus extra flags. It
+// returns once /healthz answers 200; startup is the time from exec to that
+// answer.
+func (e *env) startServer(extra ...string) (*server, error) {
+	e.serial++
+	base := filepath.Join(e.dir, fmt.Sprintf("server%d", e.serial))
+	if err := os.Mkdir(base, 0o700); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &server{
+		url:  fmt.Sprintf("http://127.0.0.1:%d", port),
+		data: filepath.Join(base, "data"),
+		log:  filepath.Join(base, "server.log"),
+		done: make(chan error, 1),
+	}
+	args := []string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--data", s.data,
+		"--recipients", e.recipientsFile, "--submissions-per-minute", "100000000", "--log-level", "warn"}
+	if e.o.pprofDir != "" {
+		pp, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		s.pprof = fmt.Sprintf("127.0.0.1:%d", pp)
+		args = append(args, "--pprof-addr", s.pprof)
+	}
+	args = append(args, extra...)
+	logFile, err := os.Create(s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.cmd = exec.Command(e.o.candour, args...)
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	// The server dies with this process, whatever happens to it.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	start := time.Now()
+	if err := s.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	go func() { s.done <- s.cmd.Wait(); logFile.Close() }()
+	atExit(func() { s.stop() })
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	for {
+		select {
+		case err := <-s.done:
+			s.done <- err
+			return nil, fmt.Errorf("candour serve exited: %v: %s", err, tail(s.log))
+		default:
+		}
+		if res, err := client.Get(s.url + "/healthz"); err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				s.startup = time.Since(start)
+				break
+			}
+		}
+		if time.Since(start) > 60*time.Second {
+			s.stop()
+			return nil, fmt.Errorf("candour serve did not become healthy in a minute: %s", tail(s.log))
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return s, nil
+}
+
+// stop ends the server with SIGTERM (a kill after 15 s) and waits for it.
+func (s *server) stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	select {
+	case err := <-s.done:
+		s.done <- err
+		return
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		s.done <- err
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		s.done <- <-s.done
+	}
+}
+
+// status reads VmHWM (peak RSS) or VmRSS of the server, in kB.
+func (s *server) status(field string) int64 {
+	kb, err := procField(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid), field)
+	if err != nil {
+		return -1
+	}
+	return kb
+}
+
+// cpu is the server's CPU time so far (user and system), from
+// /proc/PID/stat, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+func (s *server) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: count fields
+	// after it. utime and stime are fields 14 and 15 of the line.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	return time.Duration(atoi(f[11])+atoi(f[12])) * 10 * time.Millisecond
+}
+
+// selfCPU is this process's CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuUse adds up the CPU used by the server and by this process (the
+// clients) over measured runs.
+type cpuUse struct {
+	server, self, wall time.Duration
+}
+
+func (c *cpuUse) measure(s *server, run func()) {
+	s0, c0, t0 := s.cpu(), selfCPU(), time.Now()
+	run()
+	c.wall += time.Since(t0)
+	c.server += s.cpu() - s0
+	c.self += selfCPU() - c0
+}
+
+func (c cpuUse) String() string {
+	return fmt.Sprintf("CPU used: server %.2f cores, load generator %.2f cores (of %d)",
+		float64(c.server)/float64(c.wall), float64(c.self)/float64(c.wall), runtime.NumCPU())
+}
+
+// profile starts a CPU profile of the server for d, if --pprof is set, and
+// returns a function that waits for it and saves it as name.
+func (e *env) profile(s *server, name string, d time.Duration) func() {
+	if s.pprof == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.pprof, int(d.Seconds()))
+		ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		res, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
+		if err != nil {
+			logf("profile %s: %v", name, err)
+			return
+		}
+		defer res.Body.Close()
+		if err := os.MkdirAll(e.o.pprofDir, 0o755); err != nil {
+			logf("profile %s: %v", name, err)
+			return
+		}
+		f, err := os.Create(filepath.Join(e.o.pprofDir, name+".pprof"))
+		if err != nil {
+			logf("profile %s: %v", name, err)
+			return
+		}
+		defer f.Close()
+		io.Copy(f, res.Body)
+	}()
+	return func() { <-done }
+}
+
+func tail(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > 20 {
+			lines = lines[1:]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}

@@ -1,0 +1,333 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// These tests look inside the group commit (group.go): they hold the one
+// writer connection so that writes queue up, then let them go, and check
+// which writes were stored, what each caller was told, and how many
+// transactions were committed. They assert no timing.
+
+type groupFixture struct {
+	t      *testing.T
+	db     *DB
+	caseID int64
+}
+
+func newGroupFixture(t *testing.T) *groupFixture {
+	t.Helper()
+	db, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	kdf, err := db.EnsureKDFParams(ctx, KDFParams{Time: 1, MemoryKiB: 8 << 10, Threads: 1, Salt: []byte("0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.CreateCase(ctx, NewCase{Ref: "GROUP", LookupID: []byte("group"), KDFID: kdf.ID,
+		WrappedIdentity: []byte("wrapped"), Recipient: "age1case", First: NewMessage{Ciphertext: []byte("first")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &groupFixture{t: t, db: db, caseID: c.ID}
+}
+
+// holdWriter takes the writer connection until the returned function is
+// called, so that the writes started meanwhile queue up.
+func (f *groupFixture) holdWriter() (release func()) {
+	f.t.Helper()
+	holding, done := make(chan struct{}), make(chan struct{})
+	finished := make(chan error, 1)
+	go func() {
+		finished <- f.db.write(context.Background(), func(*sql.Tx) error {
+			close(holding)
+			<-done
+			return nil
+		})
+	}()
+	<-holding
+	return func() {
+		close(done)
+		if err := <-finished; err != nil {
+			f.t.Errorf("the write holding the connection failed: %v", err)
+		}
+	}
+}
+
+// waitFor waits until cond holds. The deadline only guards against a hang.
+func (f *groupFixture) waitFor(what string, cond func(g *grouper) bool) {
+	f.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		g := f.db.group
+		g.mu.Lock()
+		ok := cond(g)
+		g.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("gave up waiting until %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (f *groupFixture) messages() [][]byte {
+	f.t.Helper()
+	ms, err := f.db.Messages(context.Background(), f.caseID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out [][]byte
+	for _, m := range ms {
+		out = append(out, m.Ciphertext)
+	}
+	return out
+}
+
+func (f *groupFixture) countMessages() int64 {
+	f.t.Helper()
+	_, n, _, _, err := f.db.CountRows(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+// concurrently runs each fn in its own goroutine, all queued, in order,
+// behind the held writer, so that they form one group; it returns their
+// errors in order. A first, empty write takes the group that the writer
+// blocks (the one the group loop took before the others arrived).
+func (f *groupFixture) concurrently(fns ...func() error) []error {
+	f.t.Helper()
+	release := f.holdWriter()
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	var firstErr error
+	wg.Go(func() {
+		firstErr = f.db.writeGrouped(context.Background(), 0, func(context.Context, *sql.Tx) error { return nil })
+	})
+	f.waitFor("the first write is taken", func(g *grouper) bool { return g.unanswered.Load() == 1 && len(g.pending) == 0 })
+	for i, fn := range fns {
+		wg.Go(func() { errs[i] = fn() })
+		f.waitFor(fmt.Sprintf("write %d is queued", i), func(g *grouper) bool { return len(g.pending) == i+1 })
+	}
+	release()
+	wg.Wait()
+	if firstErr != nil {
+		f.t.Errorf("the first, empty write: %v", firstErr)
+	}
+	return errs
+}
+
+func (f *groupFixture) add(caseID int64, text string, attachments ...int64) func() error {
+	return func() error {
+		_, err := f.db.AddMessage(context.Background(), caseID, NewMessage{
+			Author: AuthorReporter, Ciphertext: []byte(text), AttachmentIDs: attachments})
+		return err
+	}
+}
+
+func TestGroupCommitStoresConcurrentMessagesInFewCommits(t *testing.T) {
+	f := newGroupFixture(t)
+	const n = 40
+	var fns []func() error
+	for i := range n {
+		fns = append(fns, f.add(f.caseID, fmt.Sprintf("message %d", i)))
+	}
+	before := f.db.group.commits.Load()
+	for i, err := range f.concurrently(fns...) {
+		if err != nil {
+			t.Errorf("message %d: %v", i, err)
+		}
+	}
+	// The first, empty write's commit, then one for all the messages.
+	if commits := f.db.group.commits.Load() - before; commits != 2 {
+		t.Errorf("%d messages took %d commits, want 1", n, commits-1)
+	}
+	got := map[string]bool{}
+	for _, m := range f.messages() {
+		got[string(m)] = true
+	}
+	for i := range n {
+		if !got[fmt.Sprintf("message %d", i)] {
+			t.Errorf("message %d was acknowledged but is not stored", i)
+		}
+	}
+	if c := f.countMessages(); c != n+1 {
+		t.Errorf("%d messages stored, want %d", c, n+1)
+	}
+}
+
+func TestGroupCommitRollsBackOnlyTheFailedWrite(t *testing.T) {
+	f := newGroupFixture(t)
+	ctx := context.Background()
+	// An attachment already linked to a message cannot be linked again:
+	// the write naming it inserts its message, then fails.
+	aw, err := f.db.NewAttachment(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := aw.Write([]byte("ciphertext")); err != nil {
+		t.Fatal(err)
+	}
+	if err := aw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.AddMessage(ctx, f.caseID, NewMessage{Author: AuthorReporter, Ciphertext: []byte("owner"), AttachmentIDs: []int64{aw.ID()}}); err != nil {
+		t.Fatal(err)
+	}
+	errs := f.concurrently(
+		f.add(f.caseID, "good 1"),
+		f.add(f.caseID+1000, "to a case that does not exist"),
+		f.add(f.caseID, "good 2"),
+		f.add(f.caseID, "steals a linked attachment", aw.ID()),
+		f.add(f.caseID, "good 3"),
+	)
+	for i, want := range []bool{true, false, true, false, true} {
+		if (errs[i] == nil) != want {
+			t.Errorf("write %d: error %v, want success %v", i, errs[i], want)
+		}
+	}
+	if !errors.Is(errs[1], ErrNotFound) {
+		t.Errorf("the message to a missing case failed with %v, want ErrNotFound", errs[1])
+	}
+	var texts []string
+	for _, m := range f.messages() {
+		texts = append(texts, string(m))
+	}
+	want := []string{"first", "owner", "good 1", "good 2", "good 3"}
+	if fmt.Sprint(texts) != fmt.Sprint(want) {
+		t.Errorf("stored %q, want %q", texts, want)
+	}
+	if c := f.countMessages(); c != int64(len(want)) {
+		t.Errorf("%d messages in the database, want %d", c, len(want))
+	}
+}
+
+func TestGroupCommitThatFailsAcknowledgesNoOne(t *testing.T) {
+	f := newGroupFixture(t)
+	ctx := context.Background()
+	insert := func(caseID int64, text string, deferFK bool) func() error {
+		return func() error {
+			return f.db.writeGrouped(ctx, len(text), func(ctx context.Context, tx *sql.Tx) error {
+				if deferFK {
+					// The foreign key is then checked at COMMIT, which
+					// fails for the whole group.
+					if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+						return err
+					}
+				}
+				_, err := tx.ExecContext(ctx,
+					`INSERT INTO messages (case_id, author, created_at, ciphertext) VALUES (?, 'reporter', 0, ?)`, caseID, []byte(text))
+				return err
+			})
+		}
+	}
+	errs := f.concurrently(
+		insert(f.caseID, "a", false),
+		insert(f.caseID+1000, "breaks the commit", true),
+		insert(f.caseID, "b", false),
+	)
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("write %d was acknowledged, but its group did not commit", i)
+		}
+	}
+	if c := f.countMessages(); c != 1 {
+		t.Errorf("%d messages stored, want only the first one", c)
+	}
+	// The writer is usable again, and the pragma did not outlive the
+	// transaction.
+	if err := f.add(f.caseID, "after")(); err != nil {
+		t.Fatalf("a write after the failed group: %v", err)
+	}
+	if err := insert(f.caseID+1000, "dangling", false)(); err == nil {
+		t.Errorf("a message to a missing case was stored")
+	}
+	if c := f.countMessages(); c != 2 {
+		t.Errorf("%d messages stored, want 2", c)
+	}
+}
+
+func TestGroupCommitRunsTheOthersAgainWhenAFailureEndsTheTransaction(t *testing.T) {
+	f := newGroupFixture(t)
+	ctx := context.Background()
+	// SQLite rolls back the whole transaction on some errors (a full disk,
+	// an interrupt); a write that ends it by hand stands in for those.
+	lose := func() error {
+		return f.db.writeGrouped(ctx, 1, func(ctx context.Context, tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK`); err != nil {
+				return err
+			}
+			return errors.New("lost the transaction")
+		})
+	}
+	errs := f.concurrently(f.add(f.caseID, "before"), lose, f.add(f.caseID, "after"))
+	if errs[0] != nil || errs[2] != nil {
+		t.Errorf("the other writes failed: %v, %v", errs[0], errs[2])
+	}
+	if errs[1] == nil || errs[1].Error() != "lost the transaction" {
+		t.Errorf("the failing write got %v", errs[1])
+	}
+	// Each stored exactly once, though "before" ran twice.
+	var texts []string
+	for _, m := range f.messages() {
+		texts = append(texts, string(m))
+	}
+	if fmt.Sprint(texts) != fmt.Sprint([]string{"first", "before", "after"}) {
+		t.Errorf("stored %q", texts)
+	}
+}
+
+func TestGroupCommitAfterCloseFailsAndDoesNotHang(t *testing.T) {
+	f := newGroupFixture(t)
+	if err := f.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.db.AddMessage(context.Background(), f.caseID, NewMessage{Author: AuthorReporter, Ciphertext: []byte("late")})
+	if !errors.Is(err, errClosed) {
+		t.Errorf("AddMessage after Close: %v, want errClosed", err)
+	}
+}
+
+func TestGroupCommitKeepsEachMessageIntact(t *testing.T) {
+	// Messages of many sizes from many goroutines, without holding the
+	// writer: whatever the grouping, each is stored exactly as given.
+	f := newGroupFixture(t)
+	const n = 200
+	var wg sync.WaitGroup
+	want := make([][]byte, n)
+	for i := range n {
+		want[i] = bytes.Repeat([]byte{byte(i)}, 1+i*997%20000)
+		wg.Go(func() {
+			if _, err := f.db.AddMessage(context.Background(), f.caseID, NewMessage{Author: AuthorReporter, Ciphertext: want[i]}); err != nil {
+				t.Errorf("message %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	got := map[string]int{}
+	for _, m := range f.messages()[1:] {
+		got[string(m)]++
+	}
+	for i, w := range want {
+		if got[string(w)] != 1 {
+			t.Errorf("message %d stored %d times", i, got[string(w)])
+		}
+	}
+	if f.db.group.unanswered.Load() != 0 {
+		t.Errorf("%d writes left unanswered", f.db.group.unanswered.Load())
+	}
+}
