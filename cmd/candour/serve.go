@@ -68,6 +68,11 @@ func runServe(args []string, stderr io.Writer) error {
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
+	if *tlsCert != "" && *torControl != "" {
+		// tor hands the onion service's plain HTTP to the listener: it
+		// cannot be the TLS one. Terminate TLS in a proxy instead.
+		return errors.New("--tor-control cannot be combined with --tls-cert: tor sends plain HTTP to Candour; put TLS in a reverse proxy")
+	}
 	var certs *certReloader
 	if *tlsCert != "" {
 		var err error

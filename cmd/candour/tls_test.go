@@ -90,4 +90,8 @@ func TestServeHTTPSDirectly(t *testing.T) {
 	if out, err := exec.Command(candourBin, "serve", "--tls-cert", certFile).CombinedOutput(); err == nil || !strings.Contains(string(out), "go together") {
 		t.Errorf("--tls-cert without --tls-key: %v %s", err, out)
 	}
+	if out, err := exec.Command(candourBin, "serve", "--tls-cert", certFile, "--tls-key", keyFile,
+		"--tor-control", "127.0.0.1:9051").CombinedOutput(); err == nil || !strings.Contains(string(out), "cannot be combined") {
+		t.Errorf("--tls-cert with --tor-control: %v %s", err, out)
+	}
 }
