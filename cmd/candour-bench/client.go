@@ -66,6 +66,12 @@ func submitReport(ctx context.Context, c *http.Client, base, contentType string,
 	}
 	req.ContentLength = size
 	req.Header.Set("Content-Type", contentType)
+	return pageMatch(c, req, caseCodeRe, "POST /report", "case code on the receipt")
+}
+
+// pageMatch sends req and returns the first group of re in the 200 page
+// that answers it; what names the request and the match in errors.
+func pageMatch(c *http.Client, req *http.Request, re *regexp.Regexp, what, match string) (string, error) {
 	res, err := c.Do(req)
 	if err != nil {
 		return "", err
@@ -76,29 +82,21 @@ func submitReport(ctx context.Context, c *http.Client, base, contentType string,
 		return "", err
 	}
 	if res.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("POST /report: %s", res.Status)
+		return "", fmt.Errorf("%s: %s", what, res.Status)
 	}
-	m := caseCodeRe.FindSubmatch(page)
+	m := re.FindSubmatch(page)
 	if m == nil {
-		return "", errors.New("POST /report: no case code on the receipt")
+		return "", fmt.Errorf("%s: no %s", what, match)
 	}
 	return string(m[1]), nil
 }
 
 // followupLogin logs in with a case code and returns the session cookie.
 func followupLogin(ctx context.Context, c *http.Client, base, code string) (*http.Cookie, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/followup",
-		strings.NewReader(url.Values{"code": {code}}.Encode()))
+	res, err := postCode(ctx, c, base, code)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
 	if res.StatusCode != http.StatusSeeOther {
 		return nil, fmt.Errorf("POST /followup: %s", res.Status)
 	}
@@ -110,21 +108,31 @@ func followupLogin(ctx context.Context, c *http.Client, base, code string) (*htt
 	return nil, errors.New("POST /followup: no session cookie")
 }
 
-// wrongCode posts a well-formed code that opens no case; the server answers
-// 403 after its login floor.
-func wrongCode(ctx context.Context, c *http.Client, base, code string) error {
+// postCode posts a case code to the follow-up form; the answer's body is
+// read and closed.
+func postCode(ctx context.Context, c *http.Client, base, code string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/followup",
 		strings.NewReader(url.Values{"code": {code}}.Encode()))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	res, err := c.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
+	return res, nil
+}
+
+// wrongCode posts a well-formed code that opens no case; the server answers
+// 403 after its login floor.
+func wrongCode(ctx context.Context, c *http.Client, base, code string) error {
+	res, err := postCode(ctx, c, base, code)
+	if err != nil {
+		return err
+	}
 	if res.StatusCode != http.StatusForbidden {
 		return fmt.Errorf("POST /followup with a wrong code: %s", res.Status)
 	}
@@ -140,23 +148,7 @@ func caseCSRF(ctx context.Context, c *http.Client, base string, session *http.Co
 		return "", err
 	}
 	req.AddCookie(session)
-	res, err := c.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	page, err := io.ReadAll(res.Body)
-	if err != nil {
-		return "", err
-	}
-	if res.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET /case: %s", res.Status)
-	}
-	m := csrfRe.FindSubmatch(page)
-	if m == nil {
-		return "", errors.New("GET /case: no CSRF token")
-	}
-	return string(m[1]), nil
+	return pageMatch(c, req, csrfRe, "GET /case", "CSRF token")
 }
 
 // sendMessage posts a follow-up message; the server answers 303 once it is

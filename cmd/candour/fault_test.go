@@ -101,19 +101,6 @@ func kill9(t *testing.T, cmd *exec.Cmd) {
 	cmd.Wait() // "signal: killed"
 }
 
-// newKey makes an organisation key with candour keygen and returns the
-// identity file and a recipients file for it.
-func newKey(t *testing.T, dir string) (keyFile, recipients string) {
-	t.Helper()
-	keyFile = filepath.Join(dir, "org-key.txt")
-	pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", keyFile)), "Public key:"))
-	recipients = filepath.Join(dir, "recipients.txt")
-	if err := os.WriteFile(recipients, []byte(pub+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return keyFile, recipients
-}
-
 // reportBody is a multipart report: the text and, if file is not nil, one
 // attachment.
 func reportBody(text string, file []byte) ([]byte, string) {

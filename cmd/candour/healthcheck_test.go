@@ -15,12 +15,7 @@ import (
 // 1, when nothing answers.
 func TestHealthcheck(t *testing.T) {
 	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "org-key.txt")
-	pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", keyFile)), "Public key:"))
-	recipients := filepath.Join(dir, "recipients.txt")
-	if err := os.WriteFile(recipients, []byte(pub+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	_, recipients := newKey(t, dir)
 	base := serve(t, filepath.Join(dir, "data"), recipients)
 
 	res, err := http.Get(base + "/healthz")

@@ -375,10 +375,7 @@ func TestDecryptTreatsTheManifestAsHostile(t *testing.T) {
 func exportOneReport(t *testing.T, files map[string][]byte) (dir, keyFile, exp string) {
 	t.Helper()
 	dir = t.TempDir()
-	keyFile = filepath.Join(dir, "key.txt")
-	pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", keyFile)), "Public key:"))
-	recipients := filepath.Join(dir, "r.txt")
-	os.WriteFile(recipients, []byte(pub+"\n"), 0o600)
+	keyFile, recipients := newKey(t, dir)
 	base := serve(t, filepath.Join(dir, "data"), recipients)
 	body, ctype := form(t, [][2]string{{"body", "x"}}, files)
 	if res, _ := do(t, http.DefaultClient, "POST", base+"/report", body, ctype); res.StatusCode != http.StatusOK {
@@ -423,6 +420,19 @@ func TestAdminCreateAndAuditVerify(t *testing.T) {
 	}
 }
 
+// newKey makes an organisation key with candour keygen and returns the
+// identity file and a recipients file for it.
+func newKey(t *testing.T, dir string) (keyFile, recipients string) {
+	t.Helper()
+	keyFile = filepath.Join(dir, "org-key.txt")
+	pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", keyFile)), "Public key:"))
+	recipients = filepath.Join(dir, "recipients.txt")
+	if err := os.WriteFile(recipients, []byte(pub+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return keyFile, recipients
+}
+
 // submitReport sends a report and returns its case code.
 func submitReport(t *testing.T, base, text string) string {
 	t.Helper()
@@ -437,10 +447,7 @@ func submitReport(t *testing.T, base, text string) string {
 
 func TestBackupWhileServingThenRestore(t *testing.T) {
 	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "key.txt")
-	pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", keyFile)), "Public key:"))
-	recipients := filepath.Join(dir, "r.txt")
-	os.WriteFile(recipients, []byte(pub+"\n"), 0o600)
+	_, recipients := newKey(t, dir)
 	data := filepath.Join(dir, "data")
 	base := serve(t, data, recipients)
 	code := submitReport(t, base, "a report worth backing up")
@@ -500,10 +507,7 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 // not take a live upload's stored chunks for a crash's leftovers.
 func TestAdminCreateBesideARunningServerKeepsUploadsInProgress(t *testing.T) {
 	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "key.txt")
-	pub := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", keyFile)), "Public key:"))
-	recipients := filepath.Join(dir, "r.txt")
-	os.WriteFile(recipients, []byte(pub+"\n"), 0o600)
+	_, recipients := newKey(t, dir)
 	data := filepath.Join(dir, "data")
 	base := serve(t, data, recipients)
 
