@@ -1,5 +1,5 @@
 # The two habits: `make run` and `make test`. Tools the tests need are
-# installed by these rules, pinned: the stock age command and staticcheck
+# installed by these rules, pinned: the stock age and age-keygen commands and staticcheck
 # into .bin from the Go module proxy; the staff console's bundle tools and
 # playwright-core from npm (package-lock.json); Debian's chromium for the
 # browser test, and the Debian tools the tests use to make test files (see
@@ -74,10 +74,14 @@ bench: tools
 build:
 	$(GO) build -trimpath -o candour ./cmd/candour
 
-tools: $(BIN)/age
+tools: $(BIN)/age $(BIN)/age-keygen
 
 $(BIN)/age:
 	GOBIN=$(BIN) $(GO) install filippo.io/age/cmd/age@$(AGE_VERSION)
+
+# age-keygen, to check `candour keygen -y` against the stock tool.
+$(BIN)/age-keygen:
+	GOBIN=$(BIN) $(GO) install filippo.io/age/cmd/age-keygen@$(AGE_VERSION)
 
 $(BIN)/staticcheck:
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

@@ -4,19 +4,30 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"filippo.io/age"
 )
 
 // runKeygen writes a new age identity in age-keygen's format: post-quantum
-// hybrid by default, classic X25519 with --classic.
+// hybrid by default, classic X25519 with --classic. With -y it instead
+// prints the recipient (public key) of each identity in an identity file, as
+// age-keygen -y does.
 func runKeygen(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("keygen", "keygen [-o FILE] [--classic]", stderr)
-	out := fs.String("o", "", "write the identity to `FILE` (created with mode 0600, never overwritten) instead of standard output")
+	fs := newFlags("keygen", "keygen [-o FILE] [--classic]\n       candour keygen -y [-o FILE] [IDENTITY_FILE]", stderr)
+	out := fs.String("o", "", "write the identity (or with -y the recipients) to `FILE` (created with mode 0600, never overwritten) instead of standard output")
 	classic := fs.Bool("classic", false, "make a classic X25519 key instead of a post-quantum one")
+	convert := fs.Bool("y", false, "print the public key of each identity in IDENTITY_FILE (standard input if none or -), one per line, as age-keygen -y does")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
+	}
+	if *convert {
+		if *classic || fs.NArg() > 1 {
+			fs.Usage()
+			return errUsage
+		}
+		return keygenRecipients(fs.Arg(0), *out, os.Stdin, stdout)
 	}
 	if fs.NArg() != 0 {
 		fs.Usage()
@@ -36,6 +47,43 @@ func runKeygen(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "Public key: %s\n", public)
 	return nil
+}
+
+// keygenRecipients writes the recipient of every identity in the identity
+// file at path (stdin if path is "" or "-") to out (stdout if ""), one per
+// line with no comments: age-keygen -y's output, which age -R reads. Errors
+// never quote the file's content: it holds secret keys.
+func keygenRecipients(path, out string, stdin io.Reader, stdout io.Writer) error {
+	in := stdin
+	if path != "" && path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("failed to open identity file: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	ids, err := age.ParseIdentities(in)
+	if err != nil {
+		return fmt.Errorf("failed to read identities: %w", err)
+	}
+	var b strings.Builder
+	for _, id := range ids {
+		switch id := id.(type) {
+		case *age.HybridIdentity:
+			b.WriteString(id.Recipient().String())
+		case *age.X25519Identity:
+			b.WriteString(id.Recipient().String())
+		default:
+			return fmt.Errorf("unsupported identity type %T", id)
+		}
+		b.WriteByte('\n')
+	}
+	if out == "" {
+		_, err := io.WriteString(stdout, b.String())
+		return err
+	}
+	return writeNewFile(out, []byte(b.String()))
 }
 
 func generateIdentity(classic bool) (secret, public string, err error) {

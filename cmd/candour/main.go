@@ -17,6 +17,7 @@ const usage = `Candour: an anonymous, encrypted reporting service.
 Usage:
   candour serve   [--addr HOST:PORT] [--data DIR] [--recipients FILE] …
   candour keygen  [-o FILE] [--classic]
+  candour keygen  -y [-o FILE] [IDENTITY_FILE]
   candour export  --data DIR --out DIR
   candour backup  --data DIR --out FILE
   candour decrypt -i IDENTITY [-o DIR] EXPORT_DIR
