@@ -21,6 +21,9 @@ import (
 	"github.com/candour/candour/storage"
 )
 
+// sizeHelp ends the help of every size flag.
+const sizeHelp = "; a whole number with an optional unit K, M or G (or KiB, MiB, GiB): all 1,024-based, so 2M is 2 MiB"
+
 func runServe(args []string, stderr io.Writer) error {
 	fs := newFlags("serve", "serve [flags]", stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
@@ -37,11 +40,14 @@ func runServe(args []string, stderr io.Writer) error {
 	torControl := fs.String("tor-control", "", "publish Candour as a v3 onion service through the control port of a local tor at `HOST:PORT` (cookie or password authentication); sets --onion-address")
 	torPassword := fs.String("tor-control-password", "", "the password for --tor-control, if tor uses HashedControlPassword")
 	onionKey := fs.String("onion-key", "", "where the onion service's key is kept, so its address survives restarts (`FILE`, default DATA/onion-v3.key)")
-	maxUpload := fs.Int64("max-upload", server.DefaultMaxUploadBytes, "largest submission in `BYTES`, all files included")
-	maxFile := fs.Int64("max-file", server.DefaultMaxFileBytes, "largest single file in `BYTES`")
+	maxUpload := sizeFlag(server.DefaultMaxUploadBytes)
+	fs.Var(&maxUpload, "max-upload", "largest submission, all files included, in `BYTES`"+sizeHelp)
+	maxFile := sizeFlag(server.DefaultMaxFileBytes)
+	fs.Var(&maxFile, "max-file", "largest single file in `BYTES`"+sizeHelp)
 	maxFiles := fs.Int("max-files", server.DefaultMaxFiles, "most files per submission")
 	perMinute := fs.Int("submissions-per-minute", 60, "global budget of new reports and messages (up to a minute's worth may come at once)")
-	maxText := fs.Int("max-text", server.DefaultMaxTextBytes, "longest message text in `BYTES`")
+	maxText := sizeFlag(server.DefaultMaxTextBytes)
+	fs.Var(&maxText, "max-text", "longest message text, a count of `CHARACTERS`; a whole number with an optional unit K or M (or KiB, MiB): 1,024-based, so 5K is 5,120 characters")
 	kdfTime := fs.Uint("kdf-time", crypto.DefaultKDFTime, "Argon2id passes for case codes")
 	kdfMem := fs.Uint("kdf-memory-mib", crypto.DefaultKDFMemoryKiB/1024, "Argon2id memory for case codes, in MiB")
 	kdfThreads := fs.Uint("kdf-threads", crypto.DefaultKDFThreads, "Argon2id lanes for case codes")
@@ -52,7 +58,8 @@ func runServe(args []string, stderr io.Writer) error {
 	bodyIdle := fs.Duration("body-idle-timeout", time.Minute, "an upload that sends nothing for this long is dropped; after this long waiting, it must also average --min-upload-rate")
 	minRate := fs.Int64("min-upload-rate", 1<<10, "least average upload speed in `BYTES` a second (a trickle meant to hold the server's upload slots is dropped)")
 	writeTimeout := fs.Duration("write-timeout", 10*time.Minute, "longest time to send one response (a large download included)")
-	maxClean := fs.Int64("max-clean", 32<<20, "largest PDF, Office, WebP or HEIC file in `BYTES` whose hidden data is removed (they are cleaned in memory); larger ones are stored as sent, and the reporter is told")
+	maxClean := sizeFlag(32 << 20)
+	fs.Var(&maxClean, "max-clean", "largest PDF, Office, WebP or HEIC file in `BYTES` whose hidden data is removed (they are cleaned in memory); larger ones are stored as sent, and the reporter is told"+sizeHelp)
 	auditNetwork := fs.Bool("audit-staff-network", false, "record the client address in staff login audit entries (off: the audit trail holds no network data)")
 	employerNets := fs.String("employer-networks", "", "comma-separated `CIDRs` (e.g. a police force's ranges) whose visitors see a warning before the form; never logged")
 	clientIPHeader := fs.String("client-ip-header", "", "header in which a reverse proxy on this machine passes the client address (e.g. X-Forwarded-For), used only for --employer-networks")
@@ -163,10 +170,10 @@ func runServe(args []string, stderr io.Writer) error {
 		KDF:                  crypto.KDFParams{Time: uint32(*kdfTime), MemoryKiB: uint32(*kdfMem) * 1024, Threads: uint8(*kdfThreads)},
 		KDFConcurrency:       *kdfConc,
 		LoginFloor:           *loginFloor,
-		MaxUploadBytes:       *maxUpload,
-		MaxFileBytes:         *maxFile,
+		MaxUploadBytes:       int64(maxUpload),
+		MaxFileBytes:         int64(maxFile),
 		MaxFiles:             *maxFiles,
-		MaxTextBytes:         *maxText,
+		MaxTextBytes:         int(maxText),
 		SubmissionsPerMinute: *perMinute,
 		HTTPS:                *https,
 		OnionAddress:         *onion,
@@ -179,7 +186,7 @@ func runServe(args []string, stderr io.Writer) error {
 		BodyIdleTimeout:      *bodyIdle,
 		MinUploadRate:        *minRate,
 		WriteTimeout:         *writeTimeout,
-		MaxCleanBytes:        *maxClean,
+		MaxCleanBytes:        int64(maxClean),
 		AuditStaffNetwork:    *auditNetwork,
 		Logger:               log,
 	}, db)

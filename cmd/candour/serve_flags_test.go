@@ -1,0 +1,101 @@
+package main_test
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// serveWith starts `candour serve` on a free address with the test's quick
+// KDF settings, extra environment variables and arguments, and waits until
+// it answers.
+func serveWith(t *testing.T, bin string, env []string, args ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	_, recipients := newKey(t, dir)
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", filepath.Join(dir, "data"), "--recipients", recipients,
+		"--kdf-memory-mib", "8", "--kdf-time", "1", "--login-floor", "10ms"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	base := "http://" + addr
+	for i := 0; ; i++ {
+		if res, err := http.Get(base + "/"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return base
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("server exited: %v\n%s", err, logs.String())
+		default:
+		}
+		if i > 300 {
+			t.Fatalf("server did not start\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestServeSizeFlagsTakeUnits(t *testing.T) {
+	base := serveWith(t, candourBin, []string{"CANDOUR_MAX_UPLOAD=5MiB", "CANDOUR_MAX_CLEAN=1m"}, "--max-file", "3M", "--max-text", "5K")
+	_, page := do(t, http.DefaultClient, "GET", base+"/report", nil, "")
+	for _, want := range []string{"3 MiB", "5 MiB", "1 MiB", "5 KiB"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the report form does not mention %q", want)
+		}
+	}
+}
+
+func TestServeRefusesNonsenseSizes(t *testing.T) {
+	dir := t.TempDir()
+	_, recipients := newKey(t, dir)
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"a negative --max-file", nil, []string{"--max-file", "-1"}, `invalid value "-1" for flag -max-file`},
+		{"a version number as --max-upload", nil, []string{"--max-upload=1.5.2M"}, `"1.5.2M" is not a size`},
+		{"an unknown unit in --max-text", nil, []string{"--max-text", "10XB"}, `"10XB" is not a size`},
+		{"an overflowing --max-file", nil, []string{"--max-file", "99999999999G"}, "too large"},
+		{"a nonsense CANDOUR_MAX_FILE", []string{"CANDOUR_MAX_FILE=lots"}, nil, `invalid CANDOUR_MAX_FILE: "lots" is not a size`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(candourBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--recipients", recipients}, tc.args...)...)
+			cmd.Env = append(os.Environ(), tc.env...)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatal("serve started")
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Errorf("output does not say %q:\n%s", tc.want, out)
+			}
+		})
+	}
+}
