@@ -46,7 +46,7 @@ func runServe(args []string, stderr io.Writer) error {
 	fs.Var(&maxFile, "max-file", "largest single file in `BYTES`"+sizeHelp)
 	maxFiles := fs.Int("max-files", server.DefaultMaxFiles, "most files per submission")
 	perMinute := fs.Int("submissions-per-minute", 60, "global budget of new reports and messages (up to a minute's worth may come at once)")
-	maxText := sizeFlag(server.DefaultMaxTextBytes)
+	maxText := countFlag{sizeFlag(server.DefaultMaxTextBytes)}
 	fs.Var(&maxText, "max-text", "longest message text, a count of `CHARACTERS`; a whole number with an optional unit K or M (or KiB, MiB): 1,024-based, so 5K is 5,120 characters")
 	kdfTime := fs.Uint("kdf-time", crypto.DefaultKDFTime, "Argon2id passes for case codes")
 	kdfMem := fs.Uint("kdf-memory-mib", crypto.DefaultKDFMemoryKiB/1024, "Argon2id memory for case codes, in MiB")
@@ -173,7 +173,7 @@ func runServe(args []string, stderr io.Writer) error {
 		MaxUploadBytes:       int64(maxUpload),
 		MaxFileBytes:         int64(maxFile),
 		MaxFiles:             *maxFiles,
-		MaxTextBytes:         int(maxText),
+		MaxTextBytes:         int(maxText.sizeFlag),
 		SubmissionsPerMinute: *perMinute,
 		HTTPS:                *https,
 		OnionAddress:         *onion,

@@ -81,3 +81,15 @@ func (f *sizeFlag) String() string {
 	}
 	return formatSize(int64(*f))
 }
+
+// countFlag is a sizeFlag for a count of things that are not bytes
+// (--max-text counts characters): its default reads "256K", not "256KiB".
+type countFlag struct{ sizeFlag }
+
+func (f *countFlag) String() string {
+	if f == nil {
+		return "0"
+	}
+	s := formatSize(int64(f.sizeFlag))
+	return strings.TrimSuffix(strings.TrimSuffix(s, "B"), "i")
+}

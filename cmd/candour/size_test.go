@@ -88,3 +88,13 @@ func FuzzParseSize(f *testing.F) {
 		}
 	})
 }
+
+func TestCountFlagShowsPlainUnits(t *testing.T) {
+	f := countFlag{sizeFlag(256 << 10)}
+	if got := f.String(); got != "256K" {
+		t.Errorf("String() = %q, want 256K", got)
+	}
+	if err := f.Set("5k"); err != nil || f.sizeFlag != 5<<10 {
+		t.Errorf("Set(5k) = %v, value %d", err, f.sizeFlag)
+	}
+}
