@@ -12,21 +12,26 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test test-short test-browser test-container lint bench build bundle tools browser-deps clean
+.PHONY: run test test-short test-js test-browser test-container lint bench build bundle tools browser-deps clean
 
 ## run: start the service on http://127.0.0.1:8080 (demo keys if none are configured)
 run: bundle
 	$(GO) run ./cmd/candour serve
 
-## test: lint, every Go test (race detector on), the browser tests, then the container test (podman)
+## test: lint, every Go test (race detector on), the JavaScript unit tests, the browser tests, then the container test (podman)
 test: tools bundle browser-deps lint
 	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory test-js
 	$(MAKE) --no-print-directory test-browser
 	$(MAKE) --no-print-directory test-container
 
 ## test-short: the quick Go tests only (skips the 200 MB upload and the browser)
 test-short: tools
 	$(GO) test -short -count=1 ./...
+
+## test-js: the staff console's JavaScript unit tests (node:test), e.g. safeName against crypto's shared table of names
+test-js:
+	node --test tests/unit/
 
 ## test-browser: the end-to-end test in Chromium, driven by playwright-core
 test-browser: bundle browser-deps

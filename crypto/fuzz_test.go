@@ -67,6 +67,7 @@ func FuzzCleanAttachmentName(f *testing.F) {
 		"\xff\xfeabc\xc3",
 		strings.Repeat("é", 1000),
 		strings.Repeat("😀", 60) + "/.",
+		strings.Repeat("a", 199) + " b",
 	} {
 		f.Add(s)
 	}
@@ -74,6 +75,9 @@ func FuzzCleanAttachmentName(f *testing.F) {
 		got := crypto.CleanAttachmentName(s)
 		if problem := checkCleanName(got); problem != "" {
 			t.Fatalf("CleanAttachmentName(%q) = %q: %s", s, got, problem)
+		}
+		if again := crypto.CleanAttachmentName(got); again != got {
+			t.Fatalf("CleanAttachmentName(%q) = %q, which cleans again to %q", s, got, again)
 		}
 	})
 }

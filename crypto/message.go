@@ -110,8 +110,11 @@ func DecodeMessage(plain []byte) (Message, error) {
 
 // CleanAttachmentName makes an attachment's name safe to show and to write
 // as a file name: no directories, no control or format characters, no
-// leading dots, at most 200 bytes of valid UTF-8. Names inside a message
-// come from the sender and must be treated as hostile by every reader.
+// leading dots, no trailing white space, at most 200 bytes of valid UTF-8.
+// Cleaning a clean name leaves it as it is. Names inside a message come from
+// the sender and must be treated as hostile by every reader. The staff
+// console's safeName (frontend/js/safename.js) does exactly the same; both
+// are tested against testdata/attachment-names.json.
 func CleanAttachmentName(name string) string {
 	name = strings.ToValidUTF8(name, "_")
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
@@ -130,9 +133,14 @@ func CleanAttachmentName(name string) string {
 	}
 	name = strings.TrimRightFunc(b.String(), unicode.IsSpace)
 	name = strings.TrimLeftFunc(name, func(r rune) bool { return r == '.' || unicode.IsSpace(r) })
-	for len(name) > 200 {
-		_, size := utf8.DecodeLastRuneInString(name)
-		name = name[:len(name)-size]
+	if len(name) > 200 {
+		for len(name) > 200 {
+			_, size := utf8.DecodeLastRuneInString(name)
+			name = name[:len(name)-size]
+		}
+		// The cut may end at a space; trim again, or cleaning a clean
+		// name would change it.
+		name = strings.TrimRightFunc(name, unicode.IsSpace)
 	}
 	if name == "" {
 		name = "attachment"

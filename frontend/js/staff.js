@@ -7,6 +7,7 @@
 // Decrypted text is only ever inserted with textContent, never as HTML.
 
 import { Decrypter, Encrypter } from "age-encryption";
+import { safeName } from "./safename.js";
 
 const storageKey = "candour-identity";
 
@@ -121,12 +122,6 @@ async function sha256Hex(bytes) {
   if (!crypto.subtle) return null;
   const h = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return [...h].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-// safeName mirrors the server's cleaning: no folders, no control characters.
-function safeName(name) {
-  const base = String(name).split(/[\\/]/).pop().replace(/[\u0000-\u001f\u007f<>:"|?*\u202a-\u202e\u2066-\u2069]/g, "_");
-  return base.replace(/^[.\s]+/, "").slice(0, 200) || "attachment";
 }
 
 async function decryptAll(ref, identities) {
