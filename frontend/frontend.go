@@ -33,7 +33,8 @@ func Static() fs.FS {
 // Templates is the set of pages, each parsed together with the layout, in
 // every language.
 type Templates struct {
-	pages map[string]map[string]*template.Template // language → page → template
+	pages  map[string]map[string]*template.Template // language → page → template
+	assets *Assets
 }
 
 var funcs = template.FuncMap{
@@ -55,14 +56,26 @@ var funcs = template.FuncMap{
 	"int64": func(n int) int64 { return int64(n) },
 	// day formats a (coarse) date; numerically outside English.
 	"day": func(t time.Time) string { return t.UTC().Format("2 January 2006") },
-	// Stand-ins until a language is chosen (see Parse).
-	"t":  func(string, ...any) string { return "" },
-	"th": func(string, ...any) template.HTML { return "" },
+	// consolePresent tells the staff pages whether the console's script
+	// is in this build.
+	"consolePresent": ConsolePresent,
+	// Stand-ins until a language is chosen and the assets are hashed (see
+	// Parse).
+	"t":         func(string, ...any) string { return "" },
+	"th":        func(string, ...any) template.HTML { return "" },
+	"asset":     func(string) (string, error) { return "", nil },
+	"staffPage": func() bool { return false },
 }
 
 // Parse parses every page with the layout, and prepares it in every
-// language of cat. It fails if any page does.
+// language of cat. It fails if any page does. Pages link static files
+// through {{asset "style.css"}}, which gives the file's content-hashed URL
+// (see Assets).
 func Parse(cat *Catalogue) (*Templates, error) {
+	assets, err := LoadAssets()
+	if err != nil {
+		return nil, err
+	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse layout: %w", err)
@@ -71,7 +84,7 @@ func Parse(cat *Catalogue) (*Templates, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Templates{pages: map[string]map[string]*template.Template{}}
+	t := &Templates{pages: map[string]map[string]*template.Template{}, assets: assets}
 	for _, l := range Languages {
 		t.pages[l.Tag] = map[string]*template.Template{}
 	}
@@ -88,12 +101,15 @@ func Parse(cat *Catalogue) (*Templates, error) {
 		if err != nil {
 			return nil, fmt.Errorf("failed to parse %s: %w", base, err)
 		}
+		staff := strings.HasPrefix(base, "staff_")
 		for _, l := range Languages {
 			lp, err := page.Clone()
 			if err != nil {
 				return nil, err
 			}
 			fm := translationFuncs(cat.Printer(l.Tag))
+			fm["asset"] = assets.URL
+			fm["staffPage"] = func() bool { return staff }
 			if l.Tag != "en" {
 				fm["day"] = func(t time.Time) string { return t.UTC().Format("2006-01-02") }
 			}
@@ -102,6 +118,9 @@ func Parse(cat *Catalogue) (*Templates, error) {
 	}
 	return t, nil
 }
+
+// Assets are the static files the pages link to, for the server to serve.
+func (t *Templates) Assets() *Assets { return t.assets }
 
 // Render executes page (its file name without .html) in language lang
 // with data.

@@ -37,7 +37,10 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 		h("Onion-Location", "http://"+s.cfg.OnionAddress+c.OriginalURL())
 	}
 	if strings.HasPrefix(c.Path(), "/static/") {
-		h("Cache-Control", "public, max-age=3600")
+		// Static files are served only under their content hash
+		// (handleStatic): a URL's content never changes. Anything not
+		// found there is an error page, which sets no-store.
+		h("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		h("Cache-Control", "no-store")
 		h("Pragma", "no-cache")

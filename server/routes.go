@@ -1,13 +1,8 @@
 package server
 
 import (
-	"net/http"
-
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
-
-	"github.com/candour/candour/frontend"
 )
 
 // routes is the whole route table.
@@ -25,10 +20,7 @@ func (s *Server) routes() {
 	app.Use(s.employerNetwork)
 	app.Use(s.chooseLanguage)
 
-	app.Use("/static", filesystem.New(filesystem.Config{
-		Root:   http.FS(frontend.Static()),
-		MaxAge: 3600,
-	}))
+	app.Get("/static/*", s.handleStatic)
 
 	app.Get("/healthz", s.handleHealth)
 	app.Get("/", s.handleIndex)
