@@ -70,13 +70,13 @@ lint: $(BIN)/staticcheck
 	$(BIN)/staticcheck ./...
 
 ## bench: the Go benchmarks, then cmd/candour-bench against the real server on 127.0.0.1 (about 4 minutes; not part of test; results belong in docs/benchmarks.md)
-bench: tools
+bench: tools bundle
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20x ./...
 	$(GO) build -o $(BIN)/candour ./cmd/candour
 	$(GO) run ./cmd/candour-bench --candour $(BIN)/candour --age $(BIN)/age
 
-## build: the candour binary
-build:
+## build: the candour binary, with the staff console's bundle embedded (serve refuses a binary without it)
+build: bundle
 	$(GO) build -trimpath -o candour ./cmd/candour
 
 tools: $(BIN)/age $(BIN)/age-keygen

@@ -17,9 +17,17 @@ import (
 	"time"
 
 	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/frontend"
 	"github.com/candour/candour/server"
 	"github.com/candour/candour/storage"
 )
+
+// errNoConsole refuses to serve from a binary whose staff console could not
+// decrypt anything: a plain `go build` embeds whatever frontend/static holds,
+// and the bundle is built by npm, not committed.
+var errNoConsole = errors.New("this binary was built without the staff console's decryption script (frontend/static/staff.js), " +
+	"so caseworkers could not read any report. Build with `make build` (or run `npm run build` before `go build`). " +
+	"To start anyway, for reporters only, give --allow-missing-console")
 
 // sizeHelp ends the help of every size flag.
 const sizeHelp = "; a whole number with an optional unit K, M or G (or KiB, MiB, GiB): all 1,024-based, so 2M is 2 MiB"
@@ -64,6 +72,7 @@ func runServe(args []string, stderr io.Writer) error {
 	employerNets := fs.String("employer-networks", "", "comma-separated `CIDRs` (e.g. a police force's ranges) whose visitors see a warning before the form; never logged")
 	clientIPHeader := fs.String("client-ip-header", "", "header in which a reverse proxy on this machine passes the client address (e.g. X-Forwarded-For), used only for --employer-networks")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	allowNoConsole := fs.Bool("allow-missing-console", false, "start even though this binary was built without the staff console's script (staff.js), so caseworkers cannot decrypt anything in the browser; every staff page then says so")
 	pprofAddr := fs.String("pprof-addr", "", "for benchmarking only: serve Go's profiler on this loopback `HOST:PORT` (off by default; needs a build with -tags pprof)")
 	if err := parseFlags(fs, args, true); err != nil {
 		return err
@@ -71,6 +80,9 @@ func runServe(args []string, stderr io.Writer) error {
 	if fs.NArg() != 0 {
 		fs.Usage()
 		return errUsage
+	}
+	if !frontend.ConsolePresent() && !*allowNoConsole {
+		return errNoConsole
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
@@ -101,6 +113,10 @@ func runServe(args []string, stderr io.Writer) error {
 		nets = append(nets, p.Masked())
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if !frontend.ConsolePresent() {
+		log.Error("STAFF CONSOLE MISSING: this binary was built without the staff console's script (staff.js), and --allow-missing-console was given. " +
+			"Caseworkers cannot decrypt reports in the browser; every staff page says so. Rebuild with `make build` (or `npm run build` before `go build`).")
+	}
 	if *pprofAddr != "" {
 		if err := servePprof(*pprofAddr, log); err != nil {
 			return err
