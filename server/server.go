@@ -297,7 +297,9 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	s.app = fiber.New(fiber.Config{
 		// Uploads are parsed by our own streaming code: with these two
 		// settings fasthttp never parses a multipart body itself and never
-		// writes a part to a temporary file (see DESIGN.md, pitfalls).
+		// writes a part to a temporary file (by default it spills file
+		// parts to os.TempDir: plaintext on disk; TestPlaintextNeverReachesDisk
+		// in disk_test.go checks that none is written).
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
 		// With streaming, a larger body is not refused but streamed (fasthttp
