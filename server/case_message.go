@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -52,6 +53,9 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 	// sealed and committed. Held through the commit, the slots all waited
 	// on the same group commit together, and the processor idled.
 	release()
+	if errors.Is(err, errRepeat) {
+		return errMessageRepeat
+	}
 	if err != nil {
 		return err
 	}
@@ -65,7 +69,11 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 	}
 	if _, err := s.db.AddMessage(ctx, cs.ID, storage.NewMessage{
 		Author: storage.AuthorReporter, Ciphertext: sealed, AttachmentIDs: up.ids, AttachmentOwner: up.owner,
-	}); err != nil {
+		FormHash: up.formHash,
+	}); errors.Is(err, storage.ErrFormUsed) {
+		s.discard(ctx, up)
+		return errMessageRepeat // the same form, sent at the same time
+	} else if err != nil {
 		s.discard(ctx, up)
 		return fmt.Errorf("failed to store message: %w", err)
 	}

@@ -30,10 +30,12 @@ type reportForm struct {
 	uploadLimits
 	Error string
 	Text  string
+	// Form is the form's one-time token (see form_token.go).
+	Form string
 }
 
 func (s *Server) handleReportForm(c *fiber.Ctx) error {
-	return s.render(c, http.StatusOK, "report", "Make a report", reportForm{uploadLimits: s.limits()})
+	return s.render(c, http.StatusOK, "report", "Make a report", reportForm{uploadLimits: s.limits(), Form: newFormToken()})
 }
 
 type followupForm struct{ Error string }

@@ -35,6 +35,8 @@ type upload struct {
 	// keepOriginals: the reporter chose to store files unchanged, hidden
 	// data included (as evidence), after being told the risk.
 	keepOriginals bool
+	// formHash is the hash of the form's one-time token, if it had one.
+	formHash []byte
 }
 
 // errLimit builds the page for an input over a limit. Nothing is saved.
@@ -347,6 +349,25 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 			if err := s.receiveFile(ctx, part, recipients, up, buf); err != nil {
 				return nil, tooLarge(err)
 			}
+		case formTokenField:
+			// Before any file, so that a repeat is refused before its
+			// files are read.
+			v, err := readField(part, 256)
+			if err != nil {
+				return nil, tooLarge(badUpload(say("The form could not be read.")))
+			}
+			hash, ok := formTokenHash(v)
+			if !ok || up.formHash != nil {
+				return nil, badUpload(say("The form could not be read."))
+			}
+			used, err := s.db.FormUsed(ctx, hash)
+			if err != nil {
+				return nil, err
+			}
+			if used {
+				return nil, errRepeat
+			}
+			up.formHash = hash
 		case "keep_originals":
 			// The reporter's explicit choice to store files as sent.
 			v, err := readField(part, 16)
