@@ -38,7 +38,13 @@ func (s *Server) handleReportForm(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "report", "Make a report", reportForm{uploadLimits: s.limits(), Form: newFormToken()})
 }
 
-type followupForm struct{ Error string }
+type followupForm struct {
+	uploadLimits
+	Error string
+	// Kept is a message to send once the code opens the case (see
+	// message_kept.go); with it, the form carries the message's fields.
+	Kept *keptMessage
+}
 
 func (s *Server) handleFollowupForm(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "followup", "Check your case", followupForm{})

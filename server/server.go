@@ -294,6 +294,8 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		kdfCurrent: kdfSet{id: current.ID, params: crypto.KDFParams{
 			Time: current.Time, MemoryKiB: current.MemoryKiB, Threads: current.Threads, Salt: current.Salt}},
 	}
+	// Sessions keep the database's clock, so that tests can move it.
+	s.sessions.now = func() time.Time { return db.Now() }
 	s.app = fiber.New(fiber.Config{
 		// Uploads are parsed by our own streaming code: with these two
 		// settings fasthttp never parses a multipart body itself and never

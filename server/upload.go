@@ -294,6 +294,11 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 	if err != nil {
 		return nil, err
 	}
+	return s.receiveParts(c, mr, body, recipients)
+}
+
+// receiveParts is receive from the next part of a body already opened.
+func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, recipients []age.Recipient) (_ *upload, err error) {
 	ctx := context.WithoutCancel(c.UserContext())
 	up := &upload{owner: "upload:" + randomToken()}
 	defer func() {
@@ -331,17 +336,9 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 				return nil, badUpload(say("The form had the text field twice."))
 			}
 			sawText = true
-			text, err := readField(part, s.cfg.MaxTextBytes)
-			if errors.Is(err, errFieldTooLong) {
-				return nil, s.errLimit(say("Your text is longer than %s.", humanBytes(int64(s.cfg.MaxTextBytes))))
+			if up.text, err = s.readText(part); err != nil {
+				return nil, tooLarge(err)
 			}
-			if err != nil {
-				return nil, tooLarge(badUpload(say("The text could not be read.")))
-			}
-			if !utf8.ValidString(text) {
-				return nil, badUpload(say("The text was not valid Unicode (UTF-8)."))
-			}
-			up.text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
 		case "attachments":
 			if buf == nil {
 				buf = make([]byte, 256<<10)
@@ -396,6 +393,22 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 		c.Context().SetConnectionClose()
 	}
 	return up, nil
+}
+
+// readText reads the text of a report or message, within its limit, with
+// line ends made "\n" and surrounding space trimmed.
+func (s *Server) readText(part *multipart.Part) (string, error) {
+	text, err := readField(part, s.cfg.MaxTextBytes)
+	if errors.Is(err, errFieldTooLong) {
+		return "", s.errLimit(say("Your text is longer than %s.", humanBytes(int64(s.cfg.MaxTextBytes))))
+	}
+	if err != nil {
+		return "", badUpload(say("The text could not be read."))
+	}
+	if !utf8.ValidString(text) {
+		return "", badUpload(say("The text was not valid Unicode (UTF-8)."))
+	}
+	return strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n")), nil
 }
 
 var errFieldTooLong = errors.New("field too long")
