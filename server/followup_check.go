@@ -147,12 +147,16 @@ func (s *Server) checkCode(ctx context.Context, start time.Time, typed string) (
 	return found, identity, nil
 }
 
+// sessionStartedKey marks a request that opened a session (see onCase).
+type sessionStartedKey struct{}
+
 // startSession opens a follow-up session on a case and sets its cookie. A
 // new login ends the browser's previous session, if any, so that no
 // unwrapped case key lingers in memory unused.
 func (s *Server) startSession(c *fiber.Ctx, cs storage.Case, identity *crypto.CaseIdentity) {
 	s.sessions.remove(c.Cookies(s.cookieName()))
 	token, _ := s.sessions.create(cs.ID, identity)
+	c.Locals(sessionStartedKey{}, true)
 	c.Cookie(&fiber.Cookie{
 		Name: s.cookieName(), Value: token, Path: "/",
 		HTTPOnly: true, Secure: s.cfg.HTTPS, SameSite: fiber.CookieSameSiteStrictMode,

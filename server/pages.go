@@ -23,7 +23,7 @@ type uploadLimits struct {
 
 func (s *Server) limits() uploadLimits {
 	return uploadLimits{MaxTotal: s.cfg.MaxUploadBytes, MaxFile: s.cfg.MaxFileBytes,
-		MaxFiles: s.cfg.MaxFiles, MaxText: s.cfg.MaxTextBytes, MaxClean: s.cfg.MaxCleanBytes}
+		MaxFiles: s.cfg.MaxFiles, MaxText: s.cfg.MaxTextChars, MaxClean: s.cfg.MaxCleanBytes}
 }
 
 type reportForm struct {

@@ -53,7 +53,7 @@ type Config struct {
 	MaxUploadBytes int64 // whole request
 	MaxFileBytes   int64 // one attachment
 	MaxFiles       int   // attachments per submission
-	MaxTextBytes   int   // the text of one message
+	MaxTextChars   int   // the text of one message, in characters (not bytes)
 	// SubmissionsPerMinute is a global budget of new reports and messages.
 	// Behind Tor every reporter is 127.0.0.1, so no per-address limit can
 	// work; a global one keeps a flood from filling the disk.
@@ -119,7 +119,9 @@ const (
 	DefaultMaxUploadBytes = 2 << 30 // 2 GiB
 	DefaultMaxFileBytes   = 1 << 30 // 1 GiB
 	DefaultMaxFiles       = 20
-	DefaultMaxTextBytes   = 256 << 10
+	DefaultMaxTextChars   = 200000
+	// MaxTextChars is the largest MaxTextChars allowed.
+	MaxTextChars = 512 << 10
 )
 
 func (c *Config) setDefaults() {
@@ -144,8 +146,8 @@ func (c *Config) setDefaults() {
 	if c.MaxFiles <= 0 {
 		c.MaxFiles = DefaultMaxFiles
 	}
-	if c.MaxTextBytes <= 0 {
-		c.MaxTextBytes = DefaultMaxTextBytes
+	if c.MaxTextChars <= 0 {
+		c.MaxTextChars = DefaultMaxTextChars
 	}
 	if c.SubmissionsPerMinute <= 0 {
 		c.SubmissionsPerMinute = 60
@@ -233,10 +235,12 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	if cfg.Recipients == nil || cfg.Recipients.Len() == 0 {
 		return nil, errors.New("no organisation recipients configured")
 	}
-	// A message's text, JSON-escaped (up to six bytes for one), must fit in
-	// crypto.MaxMessageSize with its attachment list.
-	if cfg.MaxTextBytes > 512<<10 {
-		return nil, errors.New("max text must be at most 512 KiB")
+	// A message's text, JSON-escaped, must fit in crypto.MaxMessageSize
+	// (4 MiB) with its attachment list. A character takes at most six
+	// bytes there (a control character or U+2028 escaped as \uXXXX; any
+	// other at most four bytes of UTF-8): 512 Ki characters, 3 MiB.
+	if cfg.MaxTextChars > MaxTextChars {
+		return nil, fmt.Errorf("max text must be at most %d characters", MaxTextChars)
 	}
 	if cfg.MaxFiles > 1000 {
 		return nil, errors.New("max files must be at most 1000")

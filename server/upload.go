@@ -39,7 +39,8 @@ type upload struct {
 	formHash []byte
 }
 
-// errLimit builds the page for an input over a limit. Nothing is saved.
+// errLimit builds the page for an upload over a limit. Nothing is saved.
+// It lists the file limits, not the text's: see errTextLimit.
 func (s *Server) errLimit(what phrase) *userError {
 	return &userError{status: http.StatusRequestEntityTooLarge, title: "Your submission is too large",
 		message: []phrase{what, say("Nothing was saved."),
@@ -47,6 +48,15 @@ func (s *Server) errLimit(what phrase) *userError {
 				humanBytes(s.cfg.MaxFileBytes), s.cfg.MaxFiles, humanBytes(s.cfg.MaxUploadBytes)),
 			say("You can send further files later as messages on your case.")},
 	}
+}
+
+// errTextLimit is the page for a text over its limit, which is counted in
+// characters. Nothing is saved.
+func (s *Server) errTextLimit() *userError {
+	return &userError{status: http.StatusRequestEntityTooLarge, title: "Your text is too long",
+		message: []phrase{say("Your text is longer than %d characters, the most this service accepts in one report or message.", s.cfg.MaxTextChars),
+			say("Nothing was saved."),
+			say("Please shorten it, or put the longer account in a document and attach it.")}}
 }
 
 func badUpload(what phrase) *userError {
@@ -398,9 +408,11 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 // readText reads the text of a report or message, within its limit, with
 // line ends made "\n" and surrounding space trimmed.
 func (s *Server) readText(part *multipart.Part) (string, error) {
-	text, err := readField(part, s.cfg.MaxTextBytes)
+	// No character takes more than four bytes of UTF-8, and a line end
+	// sent as "\r\n" counts as one character.
+	text, err := readField(part, utf8.UTFMax*s.cfg.MaxTextChars)
 	if errors.Is(err, errFieldTooLong) {
-		return "", s.errLimit(say("Your text is longer than %s.", humanBytes(int64(s.cfg.MaxTextBytes))))
+		return "", s.errTextLimit()
 	}
 	if err != nil {
 		return "", badUpload(say("The text could not be read."))
@@ -408,7 +420,11 @@ func (s *Server) readText(part *multipart.Part) (string, error) {
 	if !utf8.ValidString(text) {
 		return "", badUpload(say("The text was not valid Unicode (UTF-8)."))
 	}
-	return strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n")), nil
+	text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
+	if utf8.RuneCountInString(text) > s.cfg.MaxTextChars {
+		return "", s.errTextLimit()
+	}
+	return text, nil
 }
 
 var errFieldTooLong = errors.New("field too long")
@@ -475,7 +491,7 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 		return dst.err // encryption or storage failed: not the sender's fault
 	}
 	if counted.n > s.cfg.MaxFileBytes {
-		return s.errLimit(say("A file is larger than %s.", humanBytes(s.cfg.MaxFileBytes)))
+		return s.errLimit(say("The file \"%s\" is larger than %s.", crypto.CleanAttachmentName(part.FileName()), humanBytes(s.cfg.MaxFileBytes)))
 	}
 	if err != nil {
 		if errors.Is(err, errTooLarge) {

@@ -41,7 +41,7 @@ func runServe(args []string, stderr io.Writer) error {
 	maxFile := fs.Int64("max-file", server.DefaultMaxFileBytes, "largest single file in `BYTES`")
 	maxFiles := fs.Int("max-files", server.DefaultMaxFiles, "most files per submission")
 	perMinute := fs.Int("submissions-per-minute", 60, "global budget of new reports and messages (up to a minute's worth may come at once)")
-	maxText := fs.Int("max-text", server.DefaultMaxTextBytes, "longest message text in `BYTES`")
+	maxText := fs.Int("max-text", server.DefaultMaxTextChars, "longest message text in `CHARACTERS` (letters, not bytes)")
 	kdfTime := fs.Uint("kdf-time", crypto.DefaultKDFTime, "Argon2id passes for case codes")
 	kdfMem := fs.Uint("kdf-memory-mib", crypto.DefaultKDFMemoryKiB/1024, "Argon2id memory for case codes, in MiB")
 	kdfThreads := fs.Uint("kdf-threads", crypto.DefaultKDFThreads, "Argon2id lanes for case codes")
@@ -166,7 +166,7 @@ func runServe(args []string, stderr io.Writer) error {
 		MaxUploadBytes:       *maxUpload,
 		MaxFileBytes:         *maxFile,
 		MaxFiles:             *maxFiles,
-		MaxTextBytes:         *maxText,
+		MaxTextChars:         *maxText,
 		SubmissionsPerMinute: *perMinute,
 		HTTPS:                *https,
 		OnionAddress:         *onion,
