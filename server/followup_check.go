@@ -49,7 +49,8 @@ func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 		return err
 	}
 	if identity == nil {
-		return s.render(c, http.StatusForbidden, "followup", "Check your case", followupForm{Error: s.translate(c, refusal...)})
+		return s.render(c, http.StatusForbidden, "followup", "Check your case",
+			followupForm{Error: s.translate(c, refusal...), Code: echoCode(form.Get("code"))})
 	}
 	s.startSession(c, found, identity)
 	return c.Redirect("/case", http.StatusSeeOther)
@@ -87,7 +88,7 @@ func (s *Server) followupWithMessage(c *fiber.Ctx, start time.Time) error {
 			return err
 		}
 		return s.render(c, http.StatusForbidden, "followup", "Check your case",
-			followupForm{Error: s.translate(c, refusal...), Kept: km, uploadLimits: s.limits()})
+			followupForm{Error: s.translate(c, refusal...), Code: echoCode(code), Kept: km, uploadLimits: s.limits()})
 	}
 	s.startSession(c, found, identity)
 	release, err := s.acquireUpload(ctx)
@@ -110,6 +111,17 @@ func (s *Server) followupWithMessage(c *fiber.Ctx, start time.Time) error {
 		return err
 	}
 	return s.addReporterMessage(c, found.ID, recipients, up)
+}
+
+// echoCode is the typed code as the refusal shows it again: as typed, but
+// valid UTF-8 and no longer than a code with generous spacing could be.
+func echoCode(typed string) string {
+	typed = strings.ToValidUTF8(typed, "")
+	if len(typed) > 100 {
+		typed = typed[:100]
+		typed = strings.ToValidUTF8(typed, "")
+	}
+	return typed
 }
 
 // checkCode finds the case a typed code opens and unwraps its identity, or

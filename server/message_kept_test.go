@@ -61,6 +61,9 @@ func TestAMessageOutlivesItsSession(t *testing.T) {
 	if res.StatusCode != http.StatusForbidden || !strings.Contains(page, "We could not open a case with that code") {
 		t.Fatalf("wrong code: status %d: %s", res.StatusCode, page)
 	}
+	if !strings.Contains(page, `value="0000-0000-0000-0000-0000"`) {
+		t.Error("the refusal does not keep the typed code")
+	}
 	if len(res.Cookies()) != 0 {
 		t.Error("a refused code set a cookie")
 	}

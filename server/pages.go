@@ -41,6 +41,9 @@ func (s *Server) handleReportForm(c *fiber.Ctx) error {
 type followupForm struct {
 	uploadLimits
 	Error string
+	// Code is what was typed, echoed in the refusal (only there) so that a
+	// typo can be corrected rather than typed again.
+	Code string
 	// Kept is a message to send once the code opens the case (see
 	// message_kept.go); with it, the form carries the message's fields.
 	Kept *keptMessage
