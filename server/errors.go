@@ -88,6 +88,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			message: []phrase{say("The service could not complete your request. Please try again later."),
 				say("If you were sending a report or a message, check your case before sending it again.")}}
 	}
+	s.countRefusal(c, ue)
 	title := s.translate(c, say(ue.title))
 	body, rerr := s.pages.Render("error", languageOf(c).Tag, s.page(c, title, errorPage{
 		Status: ue.status, Title: title, Message: s.translate(c, ue.message...), Back: ue.back,

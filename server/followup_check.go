@@ -49,6 +49,7 @@ func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 		return err
 	}
 	if identity == nil {
+		s.refused(refusedWrongCode)
 		return s.render(c, http.StatusForbidden, "followup", "Check your case",
 			followupForm{Error: s.translate(c, refusal...), Code: echoCode(form.Get("code"))})
 	}
@@ -83,6 +84,7 @@ func (s *Server) followupWithMessage(c *fiber.Ctx, start time.Time) error {
 		return err
 	}
 	if identity == nil {
+		s.refused(refusedWrongCode)
 		km, err := s.keepMessage(c, mr, body)
 		if err != nil {
 			return err

@@ -30,6 +30,7 @@ var sessionEndedKept = []phrase{say("Your session ended before your message was 
 // keepForLogin answers a message posted after its session ended: the code
 // form again, with the message in it.
 func (s *Server) keepForLogin(c *fiber.Ctx) error {
+	s.refused(refusedSessionEnded)
 	mr, body, err := s.openMultipart(c, nil, nil)
 	if err != nil {
 		return err

@@ -105,6 +105,10 @@ type Config struct {
 	// cleaned as they stream, whatever their size.
 	MaxCleanBytes int64
 
+	// RefusalLogInterval is how often the counts of refused reporter
+	// requests are logged (if any is not zero).
+	RefusalLogInterval time.Duration
+
 	// AuditStaffNetwork records the client address in staff login audit
 	// entries. Off by default: the operator opts in.
 	AuditStaffNetwork bool
@@ -182,6 +186,9 @@ func (c *Config) setDefaults() {
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 2 * time.Minute
 	}
+	if c.RefusalLogInterval <= 0 {
+		c.RefusalLogInterval = 10 * time.Minute
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -203,6 +210,8 @@ type Server struct {
 	staffKDF *kdfPool
 	throttle *loginThrottle
 	submits  *rate.Limiter
+	// refusals counts refused reporter requests by kind (refusals.go).
+	refusals refusalCounts
 
 	// rec is the organisation's current recipients: those of the
 	// --recipients file plus those administrators added in the console.
@@ -336,6 +345,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	s.stop = make(chan struct{})
 	go s.sweepStaffSessions()
 	go s.retentionLoop()
+	go s.logRefusals(cfg.RefusalLogInterval)
 	s.routes()
 	return s, nil
 }

@@ -57,6 +57,7 @@ func runServe(args []string, stderr io.Writer) error {
 	employerNets := fs.String("employer-networks", "", "comma-separated `CIDRs` (e.g. a police force's ranges) whose visitors see a warning before the form; never logged")
 	clientIPHeader := fs.String("client-ip-header", "", "header in which a reverse proxy on this machine passes the client address (e.g. X-Forwarded-For), used only for --employer-networks")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	metricsAddr := fs.String("metrics-addr", "", "serve counts of refused reporter requests, by kind, at /metrics on this loopback `HOST:PORT` (off by default)")
 	pprofAddr := fs.String("pprof-addr", "", "for benchmarking only: serve Go's profiler on this loopback `HOST:PORT` (off by default; needs a build with -tags pprof)")
 	if err := parseFlags(fs, args, true); err != nil {
 		return err
@@ -98,6 +99,15 @@ func runServe(args []string, stderr io.Writer) error {
 		if err := servePprof(*pprofAddr, log); err != nil {
 			return err
 		}
+	}
+	var metricsLn net.Listener
+	if *metricsAddr != "" {
+		ln, err := listenMetrics(*metricsAddr)
+		if err != nil {
+			return err
+		}
+		metricsLn = ln
+		defer metricsLn.Close()
 	}
 
 	demo := false
@@ -185,6 +195,9 @@ func runServe(args []string, stderr io.Writer) error {
 	}, db)
 	if err != nil {
 		return err
+	}
+	if metricsLn != nil {
+		defer serveMetrics(metricsLn, srv.MetricsHandler(), log)()
 	}
 	log.Info("candour is listening", "url", scheme+ln.Addr().String(), "data", *data,
 		"recipients", recipients.Len(), "kind", recipients.Kind().String())
