@@ -92,13 +92,25 @@ func (s *Server) followupWithMessage(c *fiber.Ctx, start time.Time) error {
 		return s.render(c, http.StatusForbidden, "followup", "Check your case",
 			followupForm{Error: s.translate(c, refusal...), Code: echoCode(code), Kept: km, uploadLimits: s.limits()})
 	}
-	s.startSession(c, found, identity)
 	release, err := s.acquireUpload(ctx)
 	if err != nil {
-		refuseRest(c)
-		return err
+		// Busy: the message is kept again, with the code, to send in a
+		// minute.
+		var ue *userError
+		if !errors.As(err, &ue) {
+			refuseRest(c)
+			return err
+		}
+		s.countRefusal(c, ue)
+		km, err := s.keepMessage(c, mr, body)
+		if err != nil {
+			return err
+		}
+		return s.render(c, ue.status, "followup", "Check your case",
+			followupForm{Error: s.translate(c, ue.message...), Code: echoCode(code), Kept: km, uploadLimits: s.limits()})
 	}
 	defer release()
+	s.startSession(c, found, identity)
 	recipients, err := s.recipients().ForCaseIdentity(identity)
 	if err != nil {
 		refuseRest(c)

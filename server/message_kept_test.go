@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/candour/candour/server"
 )
 
 func TestAMessageOutlivesItsSession(t *testing.T) {
@@ -92,5 +94,28 @@ func TestAMessageOutlivesItsSession(t *testing.T) {
 	res, page = sendWith(code)
 	if res.StatusCode != http.StatusConflict {
 		t.Errorf("the same form again: status %d: %s", res.StatusCode, page)
+	}
+}
+
+func TestAKeptMessageSurvivesABusyService(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.SubmissionsPerMinute = 1 })
+	code := submit(t, ts, "the report") // spends the budget
+	before := counts(t, ts.DB)
+	body, ctype := multipartBody([][2]string{{"code", code}, {"body", "kept through a busy minute"}},
+		[]file{{"photo.jpg", "image/jpeg", strings.NewReader("not really")}})
+	res, page := post(t, client(t), ts.URL+"/followup", body, ctype)
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d: %s", res.StatusCode, page)
+	}
+	for _, want := range []string{"\nkept through a busy minute</textarea>", `<li class="file-name">photo.jpg</li>`, `value="` + code + `"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the busy page lacks %q: %s", want, page)
+		}
+	}
+	if len(res.Cookies()) != 0 {
+		t.Error("a login whose message was not taken set a cookie")
+	}
+	if got := counts(t, ts.DB); got != before {
+		t.Errorf("rows before %v, after %v", before, got)
 	}
 }
