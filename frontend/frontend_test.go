@@ -70,13 +70,15 @@ func TestEveryPageRendersAndEscapes(t *testing.T) {
 		"report":   with(map[string]any{"Error": hostile, "Text": hostile}),
 		"receipt":  map[string]any{"Code": "K01S-H0RD-8NBQ-BKA6-1PXX", "Files": []att{{Name: hostile, Size: 10, SHA256: "ab", Removed: []string{hostile}, OriginalSHA256: "cd"}}},
 		"followup": map[string]any{"Error": hostile},
+		"followup-kept": with(map[string]any{"Error": hostile,
+			"Kept": map[string]any{"Text": hostile, "Files": []string{hostile}, "Form": "tok", "Keep": true}}),
 		"case": with(map[string]any{"Page": 1, "Pages": 2, "PrevPage": 0, "NextPage": 2, "HasReply": false, "Status": "New", "StatusHelp": "h", "Sent": true, "Error": "", "CSRF": "tok",
 			"Messages": []msg{{Mine: true, Text: hostile, Attachments: []att{{ID: 1, Name: hostile}}}, {Text: "reply"}}}),
 		"error": map[string]any{"Status": 404, "Title": hostile, "Message": hostile, "Back": ""},
 	}
 	for name, data := range pages {
 		t.Run(name, func(t *testing.T) {
-			out, err := tmpl.Render(name, "en", page{Site: site{Org: hostile, Demo: true}, Data: data, Lang: frontend.Languages[0]})
+			out, err := tmpl.Render(strings.TrimSuffix(name, "-kept"), "en", page{Site: site{Org: hostile, Demo: true}, Data: data, Lang: frontend.Languages[0]})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -20,8 +21,7 @@ var errEmptyMessage = &userError{status: http.StatusBadRequest, title: "Your mes
 func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 	sess, ok := s.session(c)
 	if !ok {
-		refuseRest(c)
-		return errSessionEnded
+		return s.keepForLogin(c)
 	}
 	release, err := s.acquireUpload(c.UserContext())
 	if err != nil {
@@ -52,20 +52,34 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 	// sealed and committed. Held through the commit, the slots all waited
 	// on the same group commit together, and the processor idled.
 	release()
+	if errors.Is(err, errRepeat) {
+		return errMessageRepeat
+	}
 	if err != nil {
 		return err
 	}
+	return s.addReporterMessage(c, cs.ID, recipients, up)
+}
+
+// addReporterMessage seals and stores a received message, then sends the
+// reporter to their case.
+func (s *Server) addReporterMessage(c *fiber.Ctx, caseID int64, recipients []age.Recipient, up *upload) error {
 	if up.text == "" && len(up.files) == 0 {
 		return errEmptyMessage
 	}
+	ctx := c.UserContext()
 	sealed, err := crypto.SealMessage(crypto.Message{Text: up.text, Attachments: up.files}, recipients)
 	if err != nil {
 		s.discard(ctx, up)
 		return err
 	}
-	if _, err := s.db.AddMessage(ctx, cs.ID, storage.NewMessage{
+	if _, err := s.db.AddMessage(ctx, caseID, storage.NewMessage{
 		Author: storage.AuthorReporter, Ciphertext: sealed, AttachmentIDs: up.ids, AttachmentOwner: up.owner,
-	}); err != nil {
+		FormHash: up.formHash,
+	}); errors.Is(err, storage.ErrFormUsed) {
+		s.discard(ctx, up)
+		return errMessageRepeat // the same form, sent at the same time
+	} else if err != nil {
 		s.discard(ctx, up)
 		return fmt.Errorf("failed to store message: %w", err)
 	}

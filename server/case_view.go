@@ -35,6 +35,7 @@ type casePage struct {
 	Sent       bool
 	Error      string
 	CSRF       string
+	Form       string // the message form's one-time token
 	Messages   []caseMessage
 	HasReply   bool
 	Page       int
@@ -116,7 +117,7 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 	}
 	return s.render(c, http.StatusOK, "case", "Your case", casePage{
 		uploadLimits: s.limits(), Status: s.translate(c, st[0]), StatusHelp: s.translate(c, st[1]),
-		Sent: c.Query("sent") == "1", CSRF: sess.csrf, Messages: msgs, HasReply: hasReply,
+		Sent: c.Query("sent") == "1", CSRF: sess.csrf, Form: newFormToken(), Messages: msgs, HasReply: hasReply,
 		Page: page, Pages: pages, PrevPage: page - 1, NextPage: page + 1,
 	})
 }

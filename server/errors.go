@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -43,6 +44,22 @@ type errorPage struct {
 	Title   string
 	Message string
 	Back    string
+	// CaseLink offers the way back to the reporter's case: the request was
+	// on their case and their session is still open.
+	CaseLink bool
+}
+
+// onCase reports whether a request was made on a reporter's case (or
+// opened it) and their session is still open.
+func (s *Server) onCase(c *fiber.Ctx) bool {
+	if started, _ := c.Locals(sessionStartedKey{}).(bool); started {
+		return true
+	}
+	if !strings.HasPrefix(c.Path(), "/case") {
+		return false
+	}
+	_, ok := s.session(c)
+	return ok
 }
 
 // handleError is the one place where errors become pages. A userError is
@@ -71,9 +88,11 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			message: []phrase{say("The service could not complete your request. Please try again later."),
 				say("If you were sending a report or a message, check your case before sending it again.")}}
 	}
+	s.countRefusal(c, ue)
 	title := s.translate(c, say(ue.title))
 	body, rerr := s.pages.Render("error", languageOf(c).Tag, s.page(c, title, errorPage{
 		Status: ue.status, Title: title, Message: s.translate(c, ue.message...), Back: ue.back,
+		CaseLink: s.onCase(c),
 	}))
 	if rerr != nil {
 		s.log.Error("failed to render error page", "err", rerr)

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -30,31 +32,133 @@ var refusal = []phrase{say("We could not open a case with that code. Check it an
 // handleFollowupCheck logs a reporter in with their case code. Every path
 // runs the same Argon2id derivations, and the answer waits until LoginFloor
 // has passed since the request began, so neither the content nor the timing
-// of the answer says why a code was refused.
+// of the answer says why a code was refused. The code form that carries a
+// kept message (see message_kept.go) is a multipart upload: see
+// followupWithMessage.
 func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 	start := time.Now()
+	if strings.HasPrefix(c.Get(fiber.HeaderContentType), "multipart/form-data") {
+		return s.followupWithMessage(c, start)
+	}
 	form, err := readForm(c, 4<<10)
 	if err != nil {
 		return err
 	}
-	code, perr := crypto.ParseCaseCode(form.Get("code"))
+	found, identity, err := s.checkCode(c.UserContext(), start, form.Get("code"))
+	if err != nil {
+		return err
+	}
+	if identity == nil {
+		s.refused(refusedWrongCode)
+		return s.render(c, http.StatusForbidden, "followup", "Check your case",
+			followupForm{Error: s.translate(c, refusal...), Code: echoCode(form.Get("code"))})
+	}
+	s.startSession(c, found, identity)
+	return c.Redirect("/case", http.StatusSeeOther)
+}
+
+// followupWithMessage logs in with the code, the form's first part, and
+// then receives the rest of the form as a message on the case, as if sent
+// from the case page. A refused code gets the same refusal as ever, with
+// the message kept again.
+func (s *Server) followupWithMessage(c *fiber.Ctx, start time.Time) error {
+	mr, body, err := s.openMultipart(c, nil, nil)
+	if err != nil {
+		return err
+	}
+	part, err := mr.NextPart()
+	if err != nil || part.FormName() != "code" {
+		refuseRest(c)
+		return badUpload(say("The form was not sent as expected."))
+	}
+	code, err := readField(part, 4<<10)
+	if err != nil {
+		refuseRest(c)
+		return badUpload(say("The form could not be read."))
+	}
+	part.Close()
+	ctx := c.UserContext()
+	found, identity, err := s.checkCode(ctx, start, code)
+	if err != nil {
+		refuseRest(c)
+		return err
+	}
+	if identity == nil {
+		s.refused(refusedWrongCode)
+		km, err := s.keepMessage(c, mr, body)
+		if err != nil {
+			return err
+		}
+		return s.render(c, http.StatusForbidden, "followup", "Check your case",
+			followupForm{Error: s.translate(c, refusal...), Code: echoCode(code), Kept: km, uploadLimits: s.limits()})
+	}
+	release, err := s.acquireUpload(ctx)
+	if err != nil {
+		// Busy: the message is kept again, with the code, to send in a
+		// minute.
+		var ue *userError
+		if !errors.As(err, &ue) {
+			refuseRest(c)
+			return err
+		}
+		s.countRefusal(c, ue)
+		km, err := s.keepMessage(c, mr, body)
+		if err != nil {
+			return err
+		}
+		return s.render(c, ue.status, "followup", "Check your case",
+			followupForm{Error: s.translate(c, ue.message...), Code: echoCode(code), Kept: km, uploadLimits: s.limits()})
+	}
+	defer release()
+	s.startSession(c, found, identity)
+	recipients, err := s.recipients().ForCaseIdentity(identity)
+	if err != nil {
+		refuseRest(c)
+		return err
+	}
+	up, err := s.receiveParts(c, mr, body, recipients)
+	release()
+	if errors.Is(err, errRepeat) {
+		return errMessageRepeat
+	}
+	if err != nil {
+		return err
+	}
+	return s.addReporterMessage(c, found.ID, recipients, up)
+}
+
+// echoCode is the typed code as the refusal shows it again: as typed, but
+// valid UTF-8 and no longer than a code with generous spacing could be.
+func echoCode(typed string) string {
+	typed = strings.ToValidUTF8(typed, "")
+	if len(typed) > 100 {
+		typed = typed[:100]
+		typed = strings.ToValidUTF8(typed, "")
+	}
+	return typed
+}
+
+// checkCode finds the case a typed code opens and unwraps its identity, or
+// returns a nil identity, after the same work and no sooner than
+// LoginFloor after start, whatever was wrong with the code.
+func (s *Server) checkCode(ctx context.Context, start time.Time, typed string) (storage.Case, *crypto.CaseIdentity, error) {
+	code, perr := crypto.ParseCaseCode(typed)
 	if perr != nil {
 		code = s.dummyCode
 	}
-	ctx := c.UserContext()
 	var found storage.Case
 	var identity *crypto.CaseIdentity
 	for _, set := range s.kdfSets {
 		keys, err := s.caseKDF.derive(ctx, false, set.params, code)
 		if err != nil {
-			return err
+			return storage.Case{}, nil, err
 		}
 		cs, err := s.db.CaseByLookup(ctx, set.id, keys.LookupID)
 		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return err
+			return storage.Case{}, nil, err
 		}
 		if perr == nil {
 			if id, err := crypto.UnwrapCaseIdentity(keys, cs.WrappedIdentity); err == nil {
@@ -66,18 +170,23 @@ func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 	if wait := s.cfg.LoginFloor - time.Since(start); wait > 0 {
 		time.Sleep(wait)
 	}
-	if identity == nil {
-		return s.render(c, http.StatusForbidden, "followup", "Check your case", followupForm{Error: s.translate(c, refusal...)})
-	}
-	// A new login ends the browser's previous session, if any, so that no
-	// unwrapped case key lingers in memory unused.
+	return found, identity, nil
+}
+
+// sessionStartedKey marks a request that opened a session (see onCase).
+type sessionStartedKey struct{}
+
+// startSession opens a follow-up session on a case and sets its cookie. A
+// new login ends the browser's previous session, if any, so that no
+// unwrapped case key lingers in memory unused.
+func (s *Server) startSession(c *fiber.Ctx, cs storage.Case, identity *crypto.CaseIdentity) {
 	s.sessions.remove(c.Cookies(s.cookieName()))
-	token, _ := s.sessions.create(found.ID, identity)
+	token, _ := s.sessions.create(cs.ID, identity)
+	c.Locals(sessionStartedKey{}, true)
 	c.Cookie(&fiber.Cookie{
 		Name: s.cookieName(), Value: token, Path: "/",
 		HTTPOnly: true, Secure: s.cfg.HTTPS, SameSite: fiber.CookieSameSiteStrictMode,
 	})
-	return c.Redirect("/case", http.StatusSeeOther)
 }
 
 // session returns the reporter's live follow-up session, if any.

@@ -27,7 +27,7 @@ func TestOverLimitUploadsAreRefusedAndLeaveNothing(t *testing.T) {
 		c.MaxUploadBytes = 8 << 20
 		c.MaxFileBytes = 3 << 20
 		c.MaxFiles = 2
-		c.MaxTextBytes = 1000
+		c.MaxTextChars = 1000
 	})
 	small := func() file {
 		return file{name: "a.bin", ctype: "application/octet-stream", r: strings.NewReader("abc")}
@@ -54,7 +54,7 @@ func TestOverLimitUploadsAreRefusedAndLeaveNothing(t *testing.T) {
 			fields: [][2]string{{"body", "text"}},
 			files:  []file{small(), small(), small()}},
 		{name: "text over its limit",
-			fields: [][2]string{{"body", strings.Repeat("é", 600)}},
+			fields: [][2]string{{"body", strings.Repeat("é", 1001)}},
 			files:  []file{small()}},
 	}
 	for _, tc := range cases {
@@ -69,7 +69,7 @@ func TestOverLimitUploadsAreRefusedAndLeaveNothing(t *testing.T) {
 			if res.StatusCode != http.StatusRequestEntityTooLarge {
 				t.Fatalf("status %d, want 413", res.StatusCode)
 			}
-			if !strings.Contains(page, "Nothing was saved") || !strings.Contains(page, "too large") {
+			if !strings.Contains(page, "Nothing was saved") || !(strings.Contains(page, "too large") || strings.Contains(page, "too long")) {
 				t.Fatalf("refusal page is not clear: %s", page)
 			}
 			if got := counts(t, ts.DB); got != [4]int64{} {
@@ -138,4 +138,54 @@ func TestHostileFileNamesAreCleaned(t *testing.T) {
 	if meta.Name != "pass_[31mwd_txt.exe" {
 		t.Fatalf("stored name %q keeps a path or control character", meta.Name)
 	}
+}
+
+func TestLimitErrorsSayWhatWasTooLarge(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) {
+		c.MaxFileBytes = 1 << 20
+		c.MaxTextChars = 1000
+	})
+	bengali := strings.Repeat("অ", 1000) // 3,000 bytes, 1,000 characters
+
+	t.Run("text is limited in characters, not bytes", func(t *testing.T) {
+		submit(t, ts, bengali)
+		body, ctype := multipartBody([][2]string{{"body", bengali + "আ"}}, nil)
+		res, page := post(t, client(t), ts.URL+"/report", body, ctype)
+		if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "Your text is too long") ||
+			!strings.Contains(page, "longer than 1,000 characters") {
+			t.Fatalf("status %d: %s", res.StatusCode, page)
+		}
+		if strings.Contains(page, "per file") {
+			t.Errorf("a text refusal lists the file limits: %s", page)
+		}
+	})
+
+	t.Run("a file over its limit is named", func(t *testing.T) {
+		body, ctype := multipartBody([][2]string{{"body", "text"}}, []file{
+			{name: "small.txt", ctype: "text/plain", r: strings.NewReader("ok")},
+			{name: "../chat <export>.zip", ctype: "application/zip", r: io.LimitReader(repeat('x'), 1<<20+1)}})
+		res, page := post(t, client(t), ts.URL+"/report", body, ctype)
+		if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "chat _export_.zip") ||
+			!strings.Contains(page, "per file") {
+			t.Fatalf("status %d: %s", res.StatusCode, page)
+		}
+		if strings.Contains(page, "small.txt") || strings.Contains(page, "characters") {
+			t.Errorf("the refusal names the wrong file or lists the text limit: %s", page)
+		}
+	})
+
+	t.Run("an error on the case page leads back to the case", func(t *testing.T) {
+		c := login(t, ts, submit(t, ts, "report"))
+		_, page := get(t, c, ts.URL+"/case")
+		body, ctype := multipartBody([][2]string{{"csrf", csrfOf(t, page)}, {"body", bengali + "আ"}}, nil)
+		res, page := post(t, c, ts.URL+"/case/message", body, ctype)
+		if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, `<a href="/case">Back to your case</a>`) {
+			t.Fatalf("status %d: %s", res.StatusCode, page)
+		}
+		// Without a session there is no case to go back to.
+		body, ctype = multipartBody([][2]string{{"body", bengali + "আ"}}, nil)
+		if _, page := post(t, client(t), ts.URL+"/report", body, ctype); strings.Contains(page, "Back to your case") {
+			t.Errorf("a report's error offers a case: %s", page)
+		}
+	})
 }

@@ -23,20 +23,31 @@ type uploadLimits struct {
 
 func (s *Server) limits() uploadLimits {
 	return uploadLimits{MaxTotal: s.cfg.MaxUploadBytes, MaxFile: s.cfg.MaxFileBytes,
-		MaxFiles: s.cfg.MaxFiles, MaxText: s.cfg.MaxTextBytes, MaxClean: s.cfg.MaxCleanBytes}
+		MaxFiles: s.cfg.MaxFiles, MaxText: s.cfg.MaxTextChars, MaxClean: s.cfg.MaxCleanBytes}
 }
 
 type reportForm struct {
 	uploadLimits
 	Error string
 	Text  string
+	// Form is the form's one-time token (see form_token.go).
+	Form string
 }
 
 func (s *Server) handleReportForm(c *fiber.Ctx) error {
-	return s.render(c, http.StatusOK, "report", "Make a report", reportForm{uploadLimits: s.limits()})
+	return s.render(c, http.StatusOK, "report", "Make a report", reportForm{uploadLimits: s.limits(), Form: newFormToken()})
 }
 
-type followupForm struct{ Error string }
+type followupForm struct {
+	uploadLimits
+	Error string
+	// Code is what was typed, echoed in the refusal (only there) so that a
+	// typo can be corrected rather than typed again.
+	Code string
+	// Kept is a message to send once the code opens the case (see
+	// message_kept.go); with it, the form carries the message's fields.
+	Kept *keptMessage
+}
 
 func (s *Server) handleFollowupForm(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "followup", "Check your case", followupForm{})

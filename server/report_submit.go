@@ -45,6 +45,9 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	up, err := s.receive(c, recipients, nil)
+	if errors.Is(err, errRepeat) {
+		return errReportRepeat
+	}
 	if err != nil {
 		return err
 	}
@@ -76,10 +79,15 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 		_, err = s.db.CreateCase(ctx, storage.NewCase{
 			Ref: ref, LookupID: keys.LookupID, KDFID: s.kdfCurrent.id,
 			WrappedIdentity: wrapped, Recipient: identity.Recipient(),
-			First: storage.NewMessage{Ciphertext: sealed, AttachmentIDs: up.ids, AttachmentOwner: up.owner},
+			First:    storage.NewMessage{Ciphertext: sealed, AttachmentIDs: up.ids, AttachmentOwner: up.owner},
+			FormHash: up.formHash,
 		})
 		if errors.Is(err, storage.ErrDuplicate) && attempt < 5 {
 			continue // a reference already taken: draw another
+		}
+		if errors.Is(err, storage.ErrFormUsed) {
+			s.discard(ctx, up)
+			return errReportRepeat // the same form, sent at the same time
 		}
 		if err != nil {
 			s.discard(ctx, up)

@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,6 +89,8 @@ func TestReportIsEncryptedToOrganisationAndReadableWithCode(t *testing.T) {
 	}
 }
 
+var codeInputRE = regexp.MustCompile(`<input type="text" name="code" id="code"(?: value="([^"]*)")?[^>]*>`)
+
 func TestWrongAndMalformedCodesAreRefusedIdentically(t *testing.T) {
 	ts := startServer(t, nil)
 	code := submit(t, ts, "a report")
@@ -112,6 +116,16 @@ func TestWrongAndMalformedCodesAreRefusedIdentically(t *testing.T) {
 		if res.Header.Get("Set-Cookie") != "" {
 			t.Fatalf("attempt %d: a refused login set a cookie", i)
 		}
+		if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Fatalf("attempt %d: Cache-Control %q: the typed code must not be kept", i, cc)
+		}
+		// The typed code is echoed, so that a typo can be corrected; the
+		// rest of the page is the same whatever was wrong.
+		m := codeInputRE.FindStringSubmatch(body)
+		if m == nil || m[1] != html.EscapeString(attempt) && !(len(attempt) > 100 && m[1] == attempt[:100]) {
+			t.Fatalf("attempt %d: the code input does not hold what was typed: %v", i, m)
+		}
+		body = codeInputRE.ReplaceAllString(body, "CODE")
 		if first == "" {
 			first = body
 		} else if body != first {

@@ -53,7 +53,7 @@ type Config struct {
 	MaxUploadBytes int64 // whole request
 	MaxFileBytes   int64 // one attachment
 	MaxFiles       int   // attachments per submission
-	MaxTextBytes   int   // the text of one message
+	MaxTextChars   int   // the text of one message, in characters (not bytes)
 	// SubmissionsPerMinute is a global budget of new reports and messages.
 	// Behind Tor every reporter is 127.0.0.1, so no per-address limit can
 	// work; a global one keeps a flood from filling the disk.
@@ -105,6 +105,10 @@ type Config struct {
 	// cleaned as they stream, whatever their size.
 	MaxCleanBytes int64
 
+	// RefusalLogInterval is how often the counts of refused reporter
+	// requests are logged (if any is not zero).
+	RefusalLogInterval time.Duration
+
 	// AuditStaffNetwork records the client address in staff login audit
 	// entries. Off by default: the operator opts in.
 	AuditStaffNetwork bool
@@ -119,7 +123,9 @@ const (
 	DefaultMaxUploadBytes = 2 << 30 // 2 GiB
 	DefaultMaxFileBytes   = 1 << 30 // 1 GiB
 	DefaultMaxFiles       = 20
-	DefaultMaxTextBytes   = 256 << 10
+	DefaultMaxTextChars   = 200000
+	// MaxTextChars is the largest MaxTextChars allowed.
+	MaxTextChars = 512 << 10
 )
 
 func (c *Config) setDefaults() {
@@ -144,8 +150,8 @@ func (c *Config) setDefaults() {
 	if c.MaxFiles <= 0 {
 		c.MaxFiles = DefaultMaxFiles
 	}
-	if c.MaxTextBytes <= 0 {
-		c.MaxTextBytes = DefaultMaxTextBytes
+	if c.MaxTextChars <= 0 {
+		c.MaxTextChars = DefaultMaxTextChars
 	}
 	if c.SubmissionsPerMinute <= 0 {
 		c.SubmissionsPerMinute = 60
@@ -180,6 +186,9 @@ func (c *Config) setDefaults() {
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 2 * time.Minute
 	}
+	if c.RefusalLogInterval <= 0 {
+		c.RefusalLogInterval = 10 * time.Minute
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -201,6 +210,8 @@ type Server struct {
 	staffKDF *kdfPool
 	throttle *loginThrottle
 	submits  *rate.Limiter
+	// refusals counts refused reporter requests by kind (refusals.go).
+	refusals refusalCounts
 
 	// rec is the organisation's current recipients: those of the
 	// --recipients file plus those administrators added in the console.
@@ -233,10 +244,12 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	if cfg.Recipients == nil || cfg.Recipients.Len() == 0 {
 		return nil, errors.New("no organisation recipients configured")
 	}
-	// A message's text, JSON-escaped (up to six bytes for one), must fit in
-	// crypto.MaxMessageSize with its attachment list.
-	if cfg.MaxTextBytes > 512<<10 {
-		return nil, errors.New("max text must be at most 512 KiB")
+	// A message's text, JSON-escaped, must fit in crypto.MaxMessageSize
+	// (4 MiB) with its attachment list. A character takes at most six
+	// bytes there (a control character or U+2028 escaped as \uXXXX; any
+	// other at most four bytes of UTF-8): 512 Ki characters, 3 MiB.
+	if cfg.MaxTextChars > MaxTextChars {
+		return nil, fmt.Errorf("max text must be at most %d characters", MaxTextChars)
 	}
 	if cfg.MaxFiles > 1000 {
 		return nil, errors.New("max files must be at most 1000")
@@ -288,9 +301,10 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		submits:   rate.NewLimiter(rate.Limit(float64(cfg.SubmissionsPerMinute)/60), cfg.SubmissionsPerMinute),
 		uploads:   make(chan struct{}, cfg.MaxConcurrentUploads),
 		cleaner:   metadata.NewCleaner(cfg.MaxCleanBytes, 2),
-		sessions:  newSessionStore(cfg.SessionIdle, cfg.SessionMax),
-		log:       cfg.Logger,
-		kdfSets:   sets,
+		// Sessions keep the database's clock, so that tests can move it.
+		sessions: newSessionStore(cfg.SessionIdle, cfg.SessionMax, func() time.Time { return db.Now() }),
+		log:      cfg.Logger,
+		kdfSets:  sets,
 		kdfCurrent: kdfSet{id: current.ID, params: crypto.KDFParams{
 			Time: current.Time, MemoryKiB: current.MemoryKiB, Threads: current.Threads, Salt: current.Salt}},
 	}
@@ -332,6 +346,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	s.stop = make(chan struct{})
 	go s.sweepStaffSessions()
 	go s.retentionLoop()
+	go s.logRefusals(cfg.RefusalLogInterval)
 	s.routes()
 	return s, nil
 }

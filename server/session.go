@@ -40,9 +40,9 @@ type sessionStore struct {
 	once     sync.Once
 }
 
-func newSessionStore(idle, lifetime time.Duration) *sessionStore {
+func newSessionStore(idle, lifetime time.Duration, now func() time.Time) *sessionStore {
 	s := &sessionStore{byHash: map[[32]byte]*session{}, idle: idle, lifetime: lifetime,
-		now: time.Now, stop: make(chan struct{})}
+		now: now, stop: make(chan struct{})}
 	go s.sweep()
 	return s
 }

@@ -35,9 +35,12 @@ type upload struct {
 	// keepOriginals: the reporter chose to store files unchanged, hidden
 	// data included (as evidence), after being told the risk.
 	keepOriginals bool
+	// formHash is the hash of the form's one-time token, if it had one.
+	formHash []byte
 }
 
-// errLimit builds the page for an input over a limit. Nothing is saved.
+// errLimit builds the page for an upload over a limit. Nothing is saved.
+// It lists the file limits, not the text's: see errTextLimit.
 func (s *Server) errLimit(what phrase) *userError {
 	return &userError{status: http.StatusRequestEntityTooLarge, title: "Your submission is too large",
 		message: []phrase{what, say("Nothing was saved."),
@@ -45,6 +48,15 @@ func (s *Server) errLimit(what phrase) *userError {
 				humanBytes(s.cfg.MaxFileBytes), s.cfg.MaxFiles, humanBytes(s.cfg.MaxUploadBytes)),
 			say("You can send further files later as messages on your case.")},
 	}
+}
+
+// errTextLimit is the page for a text over its limit, which is counted in
+// characters. Nothing is saved.
+func (s *Server) errTextLimit() *userError {
+	return &userError{status: http.StatusRequestEntityTooLarge, title: "Your text is too long",
+		message: []phrase{say("Your text is longer than %d characters, the most this service accepts in one report or message.", s.cfg.MaxTextChars),
+			say("Nothing was saved."),
+			say("Please shorten it, or put the longer account in a document and attach it.")}}
 }
 
 func badUpload(what phrase) *userError {
@@ -292,6 +304,11 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 	if err != nil {
 		return nil, err
 	}
+	return s.receiveParts(c, mr, body, recipients)
+}
+
+// receiveParts is receive from the next part of a body already opened.
+func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, recipients []age.Recipient) (_ *upload, err error) {
 	ctx := context.WithoutCancel(c.UserContext())
 	up := &upload{owner: "upload:" + randomToken()}
 	defer func() {
@@ -329,17 +346,9 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 				return nil, badUpload(say("The form had the text field twice."))
 			}
 			sawText = true
-			text, err := readField(part, s.cfg.MaxTextBytes)
-			if errors.Is(err, errFieldTooLong) {
-				return nil, s.errLimit(say("Your text is longer than %s.", humanBytes(int64(s.cfg.MaxTextBytes))))
+			if up.text, err = s.readText(part); err != nil {
+				return nil, tooLarge(err)
 			}
-			if err != nil {
-				return nil, tooLarge(badUpload(say("The text could not be read.")))
-			}
-			if !utf8.ValidString(text) {
-				return nil, badUpload(say("The text was not valid Unicode (UTF-8)."))
-			}
-			up.text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
 		case "attachments":
 			if buf == nil {
 				buf = make([]byte, 256<<10)
@@ -347,6 +356,25 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 			if err := s.receiveFile(ctx, part, recipients, up, buf); err != nil {
 				return nil, tooLarge(err)
 			}
+		case formTokenField:
+			// Before any file, so that a repeat is refused before its
+			// files are read.
+			v, err := readField(part, 256)
+			if err != nil {
+				return nil, tooLarge(badUpload(say("The form could not be read.")))
+			}
+			hash, ok := formTokenHash(v)
+			if !ok || up.formHash != nil {
+				return nil, badUpload(say("The form could not be read."))
+			}
+			used, err := s.db.FormUsed(ctx, hash)
+			if err != nil {
+				return nil, err
+			}
+			if used {
+				return nil, errRepeat
+			}
+			up.formHash = hash
 		case "keep_originals":
 			// The reporter's explicit choice to store files as sent.
 			v, err := readField(part, 16)
@@ -375,6 +403,28 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 		c.Context().SetConnectionClose()
 	}
 	return up, nil
+}
+
+// readText reads the text of a report or message, within its limit, with
+// line ends made "\n" and surrounding space trimmed.
+func (s *Server) readText(part *multipart.Part) (string, error) {
+	// No character takes more than four bytes of UTF-8, and a line end
+	// sent as "\r\n" counts as one character.
+	text, err := readField(part, utf8.UTFMax*s.cfg.MaxTextChars)
+	if errors.Is(err, errFieldTooLong) {
+		return "", s.errTextLimit()
+	}
+	if err != nil {
+		return "", badUpload(say("The text could not be read."))
+	}
+	if !utf8.ValidString(text) {
+		return "", badUpload(say("The text was not valid Unicode (UTF-8)."))
+	}
+	text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
+	if utf8.RuneCountInString(text) > s.cfg.MaxTextChars {
+		return "", s.errTextLimit()
+	}
+	return text, nil
 }
 
 var errFieldTooLong = errors.New("field too long")
@@ -441,7 +491,7 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 		return dst.err // encryption or storage failed: not the sender's fault
 	}
 	if counted.n > s.cfg.MaxFileBytes {
-		return s.errLimit(say("A file is larger than %s.", humanBytes(s.cfg.MaxFileBytes)))
+		return s.errLimit(say("The file \"%s\" is larger than %s.", crypto.CleanAttachmentName(part.FileName()), humanBytes(s.cfg.MaxFileBytes)))
 	}
 	if err != nil {
 		if errors.Is(err, errTooLarge) {

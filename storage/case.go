@@ -50,6 +50,9 @@ type NewCase struct {
 	WrappedIdentity []byte
 	Recipient       string
 	First           NewMessage
+	// FormHash, if set, is the hash of the report form's one-time token:
+	// it is recorded as used with the case, or ErrFormUsed is returned.
+	FormHash []byte
 }
 
 // CreateCase stores a new case with its first message and links the
@@ -60,6 +63,9 @@ func (db *DB) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 	c := Case{Ref: nc.Ref, KDFID: nc.KDFID, WrappedIdentity: nc.WrappedIdentity, Recipient: nc.Recipient,
 		Status: StatusNew, CreatedAt: time.Unix(now, 0).UTC(), UpdatedAt: time.Unix(now, 0).UTC()}
 	err := db.write(ctx, func(tx *sql.Tx) error {
+		if err := useForm(ctx, tx, nc.FormHash, now); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO cases (ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at)
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

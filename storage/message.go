@@ -17,6 +17,10 @@ type NewMessage struct {
 	// AttachmentOwner must equal the owner the attachments were started
 	// with (NewOwnedAttachment).
 	AttachmentOwner string
+	// FormHash, if set, is the hash of the message form's one-time token
+	// (AddMessage only): it is recorded as used with the message, or
+	// ErrFormUsed is returned.
+	FormHash []byte
 }
 
 // Message is a stored message.
@@ -54,6 +58,9 @@ func (db *DB) AddMessage(ctx context.Context, caseID int64, m NewMessage) (Messa
 			return err
 		} else if n != 1 {
 			return ErrNotFound
+		}
+		if err := useForm(ctx, tx, m.FormHash, now); err != nil {
+			return err
 		}
 		out, err = insertMessage(ctx, tx, caseID, m, now)
 		return err

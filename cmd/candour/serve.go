@@ -54,7 +54,7 @@ func runServe(args []string, stderr io.Writer) error {
 	fs.Var(&maxFile, "max-file", "largest single file in `BYTES`"+sizeHelp)
 	maxFiles := fs.Int("max-files", server.DefaultMaxFiles, "most files per submission")
 	perMinute := fs.Int("submissions-per-minute", 60, "global budget of new reports and messages (up to a minute's worth may come at once)")
-	maxText := countFlag{sizeFlag(server.DefaultMaxTextBytes)}
+	maxText := countFlag{sizeFlag(server.DefaultMaxTextChars)}
 	fs.Var(&maxText, "max-text", "longest message text, a count of `CHARACTERS`; a whole number with an optional unit K or M (or KiB, MiB): 1,024-based, so 5K is 5,120 characters")
 	kdfTime := fs.Uint("kdf-time", crypto.DefaultKDFTime, "Argon2id passes for case codes")
 	kdfMem := fs.Uint("kdf-memory-mib", crypto.DefaultKDFMemoryKiB/1024, "Argon2id memory for case codes, in MiB")
@@ -73,6 +73,7 @@ func runServe(args []string, stderr io.Writer) error {
 	clientIPHeader := fs.String("client-ip-header", "", "header in which a reverse proxy on this machine passes the client address (e.g. X-Forwarded-For), used only for --employer-networks")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	allowNoConsole := fs.Bool("allow-missing-console", false, "start even though this binary was built without the staff console's script (staff.js), so caseworkers cannot decrypt anything in the browser; every staff page then says so")
+	metricsAddr := fs.String("metrics-addr", "", "serve counts of refused reporter requests, by kind, at /metrics on this loopback `HOST:PORT` (off by default)")
 	pprofAddr := fs.String("pprof-addr", "", "for benchmarking only: serve Go's profiler on this loopback `HOST:PORT` (off by default; needs a build with -tags pprof)")
 	if err := parseFlags(fs, args, true); err != nil {
 		return err
@@ -121,6 +122,15 @@ func runServe(args []string, stderr io.Writer) error {
 		if err := servePprof(*pprofAddr, log); err != nil {
 			return err
 		}
+	}
+	var metricsLn net.Listener
+	if *metricsAddr != "" {
+		ln, err := listenMetrics(*metricsAddr)
+		if err != nil {
+			return err
+		}
+		metricsLn = ln
+		defer metricsLn.Close()
 	}
 
 	demo := false
@@ -189,7 +199,7 @@ func runServe(args []string, stderr io.Writer) error {
 		MaxUploadBytes:       int64(maxUpload),
 		MaxFileBytes:         int64(maxFile),
 		MaxFiles:             *maxFiles,
-		MaxTextBytes:         int(maxText.sizeFlag),
+		MaxTextChars:         int(maxText.sizeFlag),
 		SubmissionsPerMinute: *perMinute,
 		HTTPS:                *https,
 		OnionAddress:         *onion,
@@ -208,6 +218,9 @@ func runServe(args []string, stderr io.Writer) error {
 	}, db)
 	if err != nil {
 		return err
+	}
+	if metricsLn != nil {
+		defer serveMetrics(metricsLn, srv.MetricsHandler(), log)()
 	}
 	log.Info("candour is listening", "url", scheme+ln.Addr().String(), "data", *data,
 		"recipients", recipients.Len(), "kind", recipients.Kind().String())
