@@ -64,7 +64,7 @@ func serveWith(t *testing.T, bin string, env []string, args ...string) string {
 func TestServeSizeFlagsTakeUnits(t *testing.T) {
 	base := serveWith(t, candourBin, []string{"CANDOUR_MAX_UPLOAD=5MiB", "CANDOUR_MAX_CLEAN=1m"}, "--max-file", "3M", "--max-text", "5K")
 	_, page := do(t, http.DefaultClient, "GET", base+"/report", nil, "")
-	for _, want := range []string{"3 MiB", "5 MiB", "1 MiB", "5 KiB"} {
+	for _, want := range []string{"3 MiB", "5 MiB", "1 MiB", "5,120 characters"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the report form does not mention %q", want)
 		}
