@@ -169,11 +169,13 @@ func cleanHEIFMeta(out, data []byte, top []box, m box, res *Result) error {
 	// same bytes be overwritten over and over.
 	budget := len(data)
 	for _, item := range found {
+		res.work++
 		locs, located := locations[item.id]
 		if !located {
 			return malformed("HEIF metadata item %d has no location", item.id)
 		}
 		for _, loc := range locs {
+			res.work += len(loc.extents)
 			extents, err := loc.resolve(data, top, idat)
 			if err != nil {
 				return err
@@ -183,6 +185,7 @@ func cleanHEIFMeta(out, data []byte, top []box, m box, res *Result) error {
 					return malformed("HEIF metadata items overlap")
 				}
 				blankItem(out[e[0]:e[1]], item.what, i == 0)
+				res.work += e[1] - e[0]
 			}
 		}
 		res.remove(item.what)
