@@ -12,7 +12,7 @@ import (
 // against a hang.
 func waitUntil(t *testing.T, p *kdfPool, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		p.mu.Lock()
 		ok := cond()
@@ -21,7 +21,7 @@ func waitUntil(t *testing.T, p *kdfPool, what string, cond func() bool) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting until %s", what)
+			t.Fatalf("gave up after 2 minutes waiting until %s", what)
 		}
 		time.Sleep(time.Millisecond)
 	}

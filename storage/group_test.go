@@ -67,7 +67,7 @@ func (f *groupFixture) holdWriter() (release func()) {
 // waitFor waits until cond holds. The deadline only guards against a hang.
 func (f *groupFixture) waitFor(what string, cond func(g *grouper) bool) {
 	f.t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		g := f.db.group
 		g.mu.Lock()
@@ -77,7 +77,7 @@ func (f *groupFixture) waitFor(what string, cond func(g *grouper) bool) {
 			return
 		}
 		if time.Now().After(deadline) {
-			f.t.Fatalf("gave up waiting until %s", what)
+			f.t.Fatalf("gave up after 2 minutes waiting until %s", what)
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -110,19 +110,15 @@ func serve(t *testing.T, dataDir, recipients string) string {
 		}
 	})
 	base := "http://" + addr
-	for i := 0; ; i++ {
+	waitFor(t, "the server to answer 200 on "+base+"/", func() (bool, error) {
 		res, err := http.Get(base + "/")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return base
-			}
+		if err != nil {
+			return false, err
 		}
-		if i > 300 {
-			t.Fatalf("server did not start: %v\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		res.Body.Close()
+		return res.StatusCode == 200, fmt.Errorf("status %d", res.StatusCode)
+	})
+	return base
 }
 
 func form(t *testing.T, fields [][2]string, files map[string][]byte) (io.Reader, string) {
@@ -321,16 +317,18 @@ func TestServeDemoModeMakesLabelledKeys(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { cmd.Process.Kill() }) // if the wait below fails
 	var page string
-	for i := 0; i < 300; i++ {
-		if res, err := http.Get("http://" + addr + "/"); err == nil {
-			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			page = string(b)
-			break
+	waitFor(t, "the demo server to answer on "+addr, func() (bool, error) {
+		res, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			return false, err
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		page = string(b)
+		return true, nil
+	})
 	cmd.Process.Kill()
 	cmd.Wait() // the log buffer is complete, and no longer written to
 	id, err := os.ReadFile(filepath.Join(dir, "demo-keys", "DEMO-identity.txt"))
@@ -536,17 +534,11 @@ func TestAdminCreateBesideARunningServerKeepsUploadsInProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for i := 0; ; i++ {
+	waitFor(t, "the server to store two chunks of the upload in progress", func() (bool, error) {
 		var n int
-		db.QueryRow(`SELECT COUNT(*) FROM attachment_chunks`).Scan(&n)
-		if n >= 2 {
-			break
-		}
-		if i > 400 {
-			t.Fatal("the server stored no chunk")
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+		err := db.QueryRow(`SELECT COUNT(*) FROM attachment_chunks`).Scan(&n)
+		return n >= 2, err
+	})
 	candour(t, "admin", "create", "--data", data, "--username", "alice")
 	for range 2 {
 		fw.Write(chunk)
