@@ -14,6 +14,7 @@ import (
 // such senders would stop every PDF, Office, WebP and HEIF upload (and,
 // as those wait, every upload slot) for as long as they keep trickling.
 func TestSlowSendersDoNotHoldTheCleaningSlots(t *testing.T) {
+	t.Parallel()
 	cleaner := metadata.NewCleaner(0, 1)
 	stalled, feed := io.Pipe()
 	defer feed.Close()

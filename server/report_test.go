@@ -16,6 +16,7 @@ import (
 )
 
 func TestReportIsEncryptedToOrganisationAndReadableWithCode(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	evidence := make([]byte, 3<<20+12345) // several chunks
 	rand.Read(evidence)
@@ -88,6 +89,7 @@ func TestReportIsEncryptedToOrganisationAndReadableWithCode(t *testing.T) {
 }
 
 func TestWrongAndMalformedCodesAreRefusedIdentically(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	code := submit(t, ts, "a report")
 	valid, err := crypto.NewCaseCode()
@@ -124,6 +126,7 @@ func TestWrongAndMalformedCodesAreRefusedIdentically(t *testing.T) {
 }
 
 func TestReporterAddsMessageWithFile(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	code := submit(t, ts, "first report")
 	c := login(t, ts, code)
@@ -148,6 +151,7 @@ func TestReporterAddsMessageWithFile(t *testing.T) {
 }
 
 func TestMessageWithoutValidCSRFIsRefusedAndStoresNothing(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	code := submit(t, ts, "first report")
 	c := login(t, ts, code)
@@ -176,6 +180,7 @@ func TestMessageWithoutValidCSRFIsRefusedAndStoresNothing(t *testing.T) {
 }
 
 func TestLogoutEndsSession(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	c := login(t, ts, submit(t, ts, "r"))
 	_, page := get(t, c, ts.URL+"/case")
@@ -191,6 +196,7 @@ func TestLogoutEndsSession(t *testing.T) {
 }
 
 func TestEmptyReportIsRefused(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	body, ctype := multipartBody([][2]string{{"body", "   \r\n "}}, []file{{name: "", ctype: "application/octet-stream", r: strings.NewReader("")}})
 	res, page := post(t, client(t), ts.URL+"/report", body, ctype)

@@ -50,6 +50,7 @@ func closedByServer(t *testing.T, conn net.Conn) string {
 }
 
 func TestStalledClientsAreDisconnected(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, quickTimeouts)
 
 	t.Run("never sends a byte", func(t *testing.T) {
@@ -79,6 +80,7 @@ func TestStalledClientsAreDisconnected(t *testing.T) {
 }
 
 func TestTrickledUploadIsCutOff(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, quickTimeouts)
 	// From the first byte, and after a quick start that gets the upload
 	// into the handler's own reader.
@@ -119,6 +121,7 @@ func TestTrickledUploadIsCutOff(t *testing.T) {
 }
 
 func TestHugePartHeadersAreRefused(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	huge := strings.Repeat("a", 200<<10)
 	body := "--XX\r\nContent-Disposition: form-data; name=\"body\"\r\nX-Filler: " + huge + "\r\n\r\ntext\r\n--XX--\r\n"
@@ -156,6 +159,7 @@ func auditDetails(t *testing.T, db *storage.DB) string {
 }
 
 func TestStaffLoginAuditHoldsNoAddressUnlessOptedIn(t *testing.T) {
+	t.Parallel()
 	for _, optIn := range []bool{false, true} {
 		t.Run(fmt.Sprint("opt-in=", optIn), func(t *testing.T) {
 			ts := startServer(t, func(c *server.Config) { c.AuditStaffNetwork = optIn })
@@ -175,6 +179,7 @@ func TestStaffLoginAuditHoldsNoAddressUnlessOptedIn(t *testing.T) {
 // An ordinary keep-alive client is not affected by the short header
 // timeout between its requests beyond IdleTimeout.
 func TestKeepAliveClientsAreServed(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, quickTimeouts)
 	conn := dial(t, ts)
 	r := bufio.NewReader(conn)

@@ -547,6 +547,7 @@ func TestDiskFullRefusesCleanlyAndRecovers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a file system: skipped in -short mode")
 	}
+	t.Parallel()
 	dir := t.TempDir()
 	_, recipients := newKey(t, dir)
 	mnt := mountSmallFS(t, "24m") // before the server: unmounted after it stops

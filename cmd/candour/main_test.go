@@ -157,6 +157,7 @@ func do(t *testing.T, c *http.Client, method, u string, body io.Reader, ctype st
 // the web form; an export taken while the server runs decrypts with the
 // stock age command and with candour decrypt, to the bytes that were sent.
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	ageBin := stockAge(t)
 	for _, kind := range []string{"post-quantum", "classic"} {
 		t.Run(kind, func(t *testing.T) {
@@ -279,6 +280,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestDecryptDetectsTampering(t *testing.T) {
+	t.Parallel()
 	_, keyFile, exp := exportOneReport(t, map[string][]byte{"a.bin": []byte("evidence")})
 	files, _ := filepath.Glob(filepath.Join(exp, "*", "attachment-*.age"))
 	if len(files) != 1 {
@@ -295,6 +297,7 @@ func TestDecryptDetectsTampering(t *testing.T) {
 }
 
 func TestServeRefusesMixedRecipients(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	pq := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", filepath.Join(dir, "a"))), "Public key:"))
 	cl := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "--classic", "-o", filepath.Join(dir, "b"))), "Public key:"))
@@ -307,6 +310,7 @@ func TestServeRefusesMixedRecipients(t *testing.T) {
 }
 
 func TestServeDemoModeMakesLabelledKeys(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	cmd := exec.Command(candourBin, "serve", "--addr", addr, "--data", filepath.Join(dir, "data"),
@@ -348,6 +352,7 @@ func TestServeDemoModeMakesLabelledKeys(t *testing.T) {
 // (the organisation's keys are public), so decrypt must never let a manifest
 // field choose where a file is written.
 func TestDecryptTreatsTheManifestAsHostile(t *testing.T) {
+	t.Parallel()
 	dir, keyFile, exp := exportOneReport(t, nil)
 
 	raw, _ := os.ReadFile(filepath.Join(exp, "manifest.json"))
@@ -388,6 +393,7 @@ func exportOneReport(t *testing.T, files map[string][]byte) (dir, keyFile, exp s
 }
 
 func TestAdminCreateAndAuditVerify(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	out := candour(t, "admin", "create", "--data", data, "--username", "root-admin", "--url", "https://report.example")
@@ -444,6 +450,7 @@ func submitReport(t *testing.T, base, text string) string {
 }
 
 func TestBackupWhileServingThenRestore(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, recipients := newKey(t, dir)
 	data := filepath.Join(dir, "data")
@@ -504,6 +511,7 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 // TestAdminCreateBesideARunningServerKeepsUploadsInProgress: the CLI must
 // not take a live upload's stored chunks for a crash's leftovers.
 func TestAdminCreateBesideARunningServerKeepsUploadsInProgress(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, recipients := newKey(t, dir)
 	data := filepath.Join(dir, "data")

@@ -16,6 +16,7 @@ import (
 // address, advertises it. Tor runs with DisableNetwork 1: it never contacts
 // the Tor network or anything beyond this machine.
 func TestOnionServiceWithARealTor(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	hs := filepath.Join(dir, "hs")
 	if err := os.Mkdir(hs, 0o700); err != nil {
@@ -106,6 +107,7 @@ func onionOf(t *testing.T, args ...string) string {
 // service through a local tor's control port (cookie authentication), and
 // keep the same address across restarts.
 func TestOnionServiceThroughTheControlPort(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	control := freeAddr(t)
 	startTor(t, dir, "ControlPort "+control+"\nCookieAuthentication 1\n")
