@@ -524,7 +524,7 @@ func postRaw(addr string, body []byte, ctype string) (*http.Response, string, er
 		return nil, "", err
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	conn.SetDeadline(time.Now().Add(patience))
 	head := fmt.Sprintf("POST /report HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", addr, ctype, len(body))
 	go func() {
 		conn.Write([]byte(head))
