@@ -372,8 +372,16 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 			what = fmt.Sprintf("%d receipts", wantReceipts)
 			bigDone <- errors.New("no upload to kill in this round")
 		}
+		var early <-chan error // the large upload, if it ends before its pause
+		if midUpload {
+			early = bigDone
+		}
 		select {
 		case <-trigger:
+		case err := <-early:
+			close(stop)
+			kill9(t, cmd)
+			t.Fatalf("round %d: the large upload ended before it had sent %d bytes: %v", round, pauseAt, err)
 		case <-time.After(patience):
 			close(stop)
 			kill9(t, cmd)
