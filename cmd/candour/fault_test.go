@@ -259,7 +259,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		t.Skip("kills the server repeatedly under load: skipped in -short mode")
 	}
 	t.Parallel()
-	const rounds, clients = 12, 6
+	const rounds, clients = 12, 8
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("CANDOUR_FAULT_SEED"); s != "" {
 		var err error
