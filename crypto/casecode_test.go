@@ -16,6 +16,7 @@ import (
 var displayPattern = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){4}$`)
 
 func TestNewCaseCode(t *testing.T) {
+	t.Parallel()
 	const n = 1000
 	codes := make([]crypto.CaseCode, n)
 	for i := range codes {
@@ -73,6 +74,7 @@ func TestNewCaseCode(t *testing.T) {
 }
 
 func TestZeroCaseCode(t *testing.T) {
+	t.Parallel()
 	var zero crypto.CaseCode
 	if !zero.IsZero() {
 		t.Error("the zero CaseCode is not IsZero")
@@ -83,6 +85,7 @@ func TestZeroCaseCode(t *testing.T) {
 }
 
 func TestParseCaseCodeAccepts(t *testing.T) {
+	t.Parallel()
 	const want = "K01S-H0RD-8NBQ-BKA6-1PXX"
 	for _, tc := range []struct {
 		name, input string
@@ -121,6 +124,7 @@ func TestParseCaseCodeAccepts(t *testing.T) {
 }
 
 func TestParseCaseCodeRefuses(t *testing.T) {
+	t.Parallel()
 	valid := "K01S-H0RD-8NBQ-BKA6-1PXX"
 	for _, tc := range []struct {
 		name, input string
@@ -167,6 +171,7 @@ func TestParseCaseCodeRefuses(t *testing.T) {
 // the ASCII alphabet, and Unicode maps two non-ASCII letters to ASCII when
 // upper-cased: U+0131 (dotless ı) to I, hence 1, and U+017F (long ſ) to S.
 func TestParseCaseCodeRefusesNonASCIILettersThatUpperCaseToASCII(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, input string
 	}{
@@ -182,6 +187,7 @@ func TestParseCaseCodeRefusesNonASCIILettersThatUpperCaseToASCII(t *testing.T) {
 }
 
 func TestCaseCodeIsRedacted(t *testing.T) {
+	t.Parallel()
 	code := mustNewCaseCode(t)
 	secret := canonical(code)
 	type wrapper struct {
@@ -243,6 +249,7 @@ func TestCaseCodeIsRedacted(t *testing.T) {
 }
 
 func TestNewCaseRef(t *testing.T) {
+	t.Parallel()
 	refPattern := regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$`)
 	seen := map[string]bool{}
 	for range 200 {

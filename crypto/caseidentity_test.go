@@ -39,6 +39,7 @@ func scryptFile(t *testing.T, passphrase string, logN int, plain string) []byte 
 }
 
 func TestNewCaseIdentity(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		kind   crypto.Kind
 		prefix string
@@ -80,6 +81,7 @@ func TestNewCaseIdentity(t *testing.T) {
 }
 
 func TestWrapCaseIdentity(t *testing.T) {
+	t.Parallel()
 	p := fastKDFParams(t)
 	code := mustNewCaseCode(t)
 	keys := mustDerive(t, p, code)
@@ -231,6 +233,7 @@ func TestWrapCaseIdentity(t *testing.T) {
 // These files are made with age and the documented passphrase, as an
 // attacker with write access to the database could make them.
 func TestUnwrapCaseIdentityRefusesCraftedFiles(t *testing.T) {
+	t.Parallel()
 	p := fastKDFParams(t)
 	code := mustNewCaseCode(t)
 	keys := mustDerive(t, p, code)

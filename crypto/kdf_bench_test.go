@@ -26,6 +26,7 @@ func BenchmarkDerive(b *testing.B) {
 }
 
 func TestCaseKeysAreRedactedWhenPrinted(t *testing.T) {
+	t.Parallel()
 	p, err := crypto.NewKDFParams(1, 8*1024, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 )
 
 func TestDerive(t *testing.T) {
+	t.Parallel()
 	p := fastKDFParams(t)
 	code := mustNewCaseCode(t)
 	keys := mustDerive(t, p, code)
@@ -100,6 +101,7 @@ func TestDerive(t *testing.T) {
 // definition, Argon2id over the canonical code then HKDF-SHA-256-Expand, and
 // pins one value.
 func TestDeriveMatchesDocumentedConstruction(t *testing.T) {
+	t.Parallel()
 	salt := make([]byte, 32)
 	for i := range salt {
 		salt[i] = byte(i)
@@ -124,6 +126,7 @@ func TestDeriveMatchesDocumentedConstruction(t *testing.T) {
 }
 
 func TestDeriveWithDefaultParameters(t *testing.T) {
+	t.Parallel()
 	p, err := crypto.NewKDFParams(crypto.DefaultKDFTime, crypto.DefaultKDFMemoryKiB, crypto.DefaultKDFThreads)
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +143,7 @@ func TestDeriveWithDefaultParameters(t *testing.T) {
 }
 
 func TestKDFParamsValidate(t *testing.T) {
+	t.Parallel()
 	salt16, salt32 := make([]byte, 16), make([]byte, 32)
 	for _, tc := range []struct {
 		name   string
@@ -172,6 +176,7 @@ func TestKDFParamsValidate(t *testing.T) {
 }
 
 func TestNewKDFParams(t *testing.T) {
+	t.Parallel()
 	t.Run("new parameters carry a fresh 32-byte salt", func(t *testing.T) {
 		p := fastKDFParams(t)
 		if len(p.Salt) != 32 {

@@ -14,6 +14,7 @@ import (
 )
 
 func TestSealAndOpenMessage(t *testing.T) {
+	t.Parallel()
 	for _, kind := range bothKinds() {
 		org := newTestKey(t, kind)
 		_, caseID, recipients := caseRecipients(t, kind, org)
@@ -162,6 +163,7 @@ func TestSealAndOpenMessage(t *testing.T) {
 }
 
 func TestDecodeMessage(t *testing.T) {
+	t.Parallel()
 	t.Run("a current-version message decodes", func(t *testing.T) {
 		m, err := crypto.DecodeMessage([]byte(`{"v":1,"text":"hi","attachments":[{"id":7,"name":"a.txt","type":"text/plain","size":3,"sha256":"00"}],"extra":true}`))
 		if err != nil {
@@ -201,6 +203,7 @@ func TestDecodeMessage(t *testing.T) {
 }
 
 func TestCleanAttachmentName(t *testing.T) {
+	t.Parallel()
 	longE := strings.Repeat("é", 1000)
 	for _, tc := range []struct {
 		name, in, want string
@@ -280,6 +283,7 @@ func TestCleanAttachmentName(t *testing.T) {
 // CleanAttachmentName trims spaces before it trims leading dots, so spaces
 // that the dots hid are left at the start.
 func TestCleanAttachmentNameDoesNotStartWithSpaceAfterDots(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{" . .x", "x"},
 		{". .x", "x"},

@@ -35,6 +35,7 @@ func mustHashPassword(t testing.TB, password string) string {
 // The default parameters cost about a tenth of a second each, so this test
 // makes only two hashes and checks everything against them.
 func TestHashPassword(t *testing.T) {
+	t.Parallel()
 	const password = "a staff member's good passphrase"
 	h1 := mustHashPassword(t, password)
 	h2 := mustHashPassword(t, password)
@@ -67,6 +68,7 @@ func TestHashPassword(t *testing.T) {
 }
 
 func TestVerifyPasswordReadsParametersFromTheEncoding(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name     string
 		password string
@@ -88,6 +90,7 @@ func TestVerifyPasswordReadsParametersFromTheEncoding(t *testing.T) {
 }
 
 func TestVerifyPasswordRefusesMalformedEncodings(t *testing.T) {
+	t.Parallel()
 	const password = "Tr0ub4dor&3-but-secret"
 	valid := cheapPasswordHash(password, "0123456789abcdef", 64, 1, 1)
 	parts := strings.Split(valid, "$") // "", argon2id, v=19, params, salt, key
@@ -156,6 +159,7 @@ func TestVerifyPasswordRefusesMalformedEncodings(t *testing.T) {
 }
 
 func TestDummyPasswordHash(t *testing.T) {
+	t.Parallel()
 	d := crypto.DummyPasswordHash()
 
 	t.Run("the dummy hash uses the same parameters as a real one", func(t *testing.T) {
@@ -181,6 +185,7 @@ func TestDummyPasswordHash(t *testing.T) {
 }
 
 func TestCheckPasswordPolicy(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name, password, username string
 		ok                       bool

@@ -13,6 +13,7 @@ import (
 )
 
 func TestKindString(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		kind crypto.Kind
 		want string
@@ -29,6 +30,7 @@ func TestKindString(t *testing.T) {
 }
 
 func TestParseRecipientsAcceptsOneKind(t *testing.T) {
+	t.Parallel()
 	pq1, pq2 := newTestKey(t, crypto.KindPostQuantum), newTestKey(t, crypto.KindPostQuantum)
 	x1, x2 := newTestKey(t, crypto.KindClassic), newTestKey(t, crypto.KindClassic)
 
@@ -96,6 +98,7 @@ func TestParseRecipientsAcceptsOneKind(t *testing.T) {
 }
 
 func TestRecipientsAccessorsReturnCopies(t *testing.T) {
+	t.Parallel()
 	pq1, pq2 := newTestKey(t, crypto.KindPostQuantum), newTestKey(t, crypto.KindPostQuantum)
 	rs, err := crypto.ParseRecipientsString(pq1.recipient + "\n" + pq2.recipient)
 	if err != nil {
@@ -125,6 +128,7 @@ func TestRecipientsAccessorsReturnCopies(t *testing.T) {
 }
 
 func TestParseRecipientsRefuses(t *testing.T) {
+	t.Parallel()
 	pq := newTestKey(t, crypto.KindPostQuantum)
 	x := newTestKey(t, crypto.KindClassic)
 	pqSecret, xSecret := pq.secret, x.secret
@@ -174,6 +178,7 @@ func TestParseRecipientsRefuses(t *testing.T) {
 }
 
 func TestForCase(t *testing.T) {
+	t.Parallel()
 	for _, kind := range bothKinds() {
 		other := crypto.KindClassic
 		if kind == crypto.KindClassic {
@@ -242,6 +247,7 @@ func TestForCase(t *testing.T) {
 }
 
 func TestForCaseEncryptsToOrganisationAndCase(t *testing.T) {
+	t.Parallel()
 	for _, kind := range bothKinds() {
 		t.Run("a "+kind.String()+" file is readable by each officer and by the case, and by no one else", func(t *testing.T) {
 			org1, org2 := newTestKey(t, kind), newTestKey(t, kind)
@@ -283,6 +289,7 @@ func TestForCaseEncryptsToOrganisationAndCase(t *testing.T) {
 }
 
 func TestForCaseIdentity(t *testing.T) {
+	t.Parallel()
 	for _, kind := range bothKinds() {
 		other := crypto.KindClassic
 		if kind == crypto.KindClassic {

@@ -22,6 +22,7 @@ func mustNewRecoveryCodes(t testing.TB, n int) []string {
 }
 
 func TestNewRecoveryCodes(t *testing.T) {
+	t.Parallel()
 	codes := mustNewRecoveryCodes(t, 500)
 
 	t.Run("the number of codes is the number asked for", func(t *testing.T) {
@@ -73,6 +74,7 @@ func TestNewRecoveryCodes(t *testing.T) {
 }
 
 func TestHashRecoveryCode(t *testing.T) {
+	t.Parallel()
 	const display = "K01S-H0RD-8NBQ-BKA6"
 	want := sha256.Sum256([]byte("K01SH0RD8NBQBKA6"))
 

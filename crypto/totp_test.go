@@ -36,6 +36,7 @@ func totpCodeAt(t testing.TB, secret string, at time.Time) string {
 }
 
 func TestNewTOTPKey(t *testing.T) {
+	t.Parallel()
 	k := mustNewTOTPKey(t)
 	for _, c := range []struct {
 		name      string
@@ -76,6 +77,7 @@ func TestNewTOTPKey(t *testing.T) {
 }
 
 func TestTOTPStep(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name string
 		at   time.Time
@@ -97,6 +99,7 @@ func TestTOTPStep(t *testing.T) {
 }
 
 func TestValidateTOTP(t *testing.T) {
+	t.Parallel()
 	secret := mustNewTOTPKey(t).Secret()
 	// Half-way through a step, so that ±30 s is the neighbouring step.
 	at := time.Date(2025, 3, 14, 12, 0, 15, 0, time.UTC)
@@ -176,6 +179,7 @@ func TestValidateTOTP(t *testing.T) {
 // RFC 6238 appendix B: the SHA-1 secret is ASCII "12345678901234567890" and
 // at T = 59 the 8-digit code is 94287082, so the 6-digit code is 287082.
 func TestValidateTOTPMatchesRFC6238(t *testing.T) {
+	t.Parallel()
 	secret := base32.StdEncoding.EncodeToString([]byte("12345678901234567890"))
 	for _, c := range []struct {
 		name string
@@ -197,6 +201,7 @@ func TestValidateTOTPMatchesRFC6238(t *testing.T) {
 }
 
 func TestTOTPQRCodePNG(t *testing.T) {
+	t.Parallel()
 	b, err := crypto.TOTPQRCodePNG(mustNewTOTPKey(t))
 	if err != nil {
 		t.Fatalf("TOTPQRCodePNG: %v", err)

@@ -42,6 +42,7 @@ func parse(t *testing.T) *frontend.Templates {
 }
 
 func TestEveryPageRendersAndEscapes(t *testing.T) {
+	t.Parallel()
 	tmpl := parse(t)
 	hostile := `<script>alert("x")</script>`
 	type att struct {
@@ -103,6 +104,7 @@ func TestEveryPageRendersAndEscapes(t *testing.T) {
 }
 
 func TestReportFormMeetsTheContract(t *testing.T) {
+	t.Parallel()
 	tmpl := parse(t)
 	out, err := tmpl.Render("report", "en", page{Data: map[string]any{"MaxTotal": int64(1), "MaxFile": int64(1), "MaxFiles": 1, "MaxText": 1, "MaxClean": int64(1)}})
 	if err != nil {

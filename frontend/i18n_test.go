@@ -107,6 +107,7 @@ func verbs(s string) []string {
 }
 
 func TestCataloguesAreComplete(t *testing.T) {
+	t.Parallel()
 	cat, err := frontend.LoadCatalogue()
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +151,7 @@ func TestCataloguesAreComplete(t *testing.T) {
 }
 
 func TestLanguageChoice(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ choice, accept, want string }{
 		{"", "", "en"},
 		{"", "pl-PL,pl;q=0.9,en;q=0.5", "pl"},
@@ -170,6 +172,7 @@ func TestLanguageChoice(t *testing.T) {
 // The catalogues are embedded; this guards against a file being added on
 // disk and forgotten in Languages.
 func TestEveryCatalogueIsOffered(t *testing.T) {
+	t.Parallel()
 	files, err := fs.Glob(os.DirFS("locales"), "*.json")
 	if err != nil {
 		t.Fatal(err)

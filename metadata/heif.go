@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
-	"slices"
+	"sort"
 	"strings"
 )
 
@@ -169,12 +169,14 @@ func cleanHEIFMeta(out, data []byte, top []box, m box, res *Result) error {
 	// same bytes be overwritten over and over.
 	budget := len(data)
 	for _, item := range found {
+		res.work++
 		locs, located := locations[item.id]
 		if !located {
 			return malformed("HEIF metadata item %d has no location", item.id)
 		}
 		for _, loc := range locs {
-			extents, err := loc.resolve(data, top, idat)
+			res.work += len(loc.extents)
+			extents, err := loc.resolve(data, top, idat, &res.work)
 			if err != nil {
 				return err
 			}
@@ -183,6 +185,7 @@ func cleanHEIFMeta(out, data []byte, top []box, m box, res *Result) error {
 					return malformed("HEIF metadata items overlap")
 				}
 				blankItem(out[e[0]:e[1]], item.what, i == 0)
+				res.work += e[1] - e[0]
 			}
 		}
 		res.remove(item.what)
@@ -372,7 +375,9 @@ func itemLocations(data []byte, iloc box, wanted map[uint32]bool) (map[uint32][]
 // refusing any that it cannot place inside an mdat box's payload or the
 // idat box's: writing over a box header or the meta box would break the
 // file's structure, and no writer puts metadata there.
-func (l itemLocation) resolve(data []byte, top []box, idat *box) ([][2]int, error) {
+//
+// work counts the boxes looked at (see Result.work).
+func (l itemLocation) resolve(data []byte, top []box, idat *box, work *int) ([][2]int, error) {
 	var start, end int // the bytes the offsets count from, and their end
 	switch {
 	case l.constructionMethod == 0 && l.dataReference == 0: // this file
@@ -403,14 +408,28 @@ func (l itemLocation) resolve(data []byte, top []box, idat *box) ([][2]int, erro
 			return nil, malformed("HEIF item %d runs past the end", l.id)
 		}
 		e := [2]int{start + int(offset), start + int(offset+length)}
-		if l.constructionMethod == 0 && !slices.ContainsFunc(top, func(b box) bool {
-			return b.typ == "mdat" && b.body <= e[0] && e[1] <= b.end
-		}) {
+		if l.constructionMethod == 0 && !inMediaData(top, e, work) {
 			return nil, malformed("HEIF item %d lies outside the media data", l.id)
 		}
 		extents = append(extents, e)
 	}
 	return extents, nil
+}
+
+// inMediaData reports whether the extent e lies in the payload of one of
+// the top-level boxes top that is an mdat box. The boxes are in file order
+// and do not overlap, so only the last one whose payload starts at or
+// before e does can hold it; it is found by binary search, since a file
+// may hold millions of boxes and an item as many extents: trying every box
+// for every extent took seconds for a file of half a megabyte, and would
+// take hours for one of DefaultMaxBuffered. work counts the boxes looked
+// at (see Result.work).
+func inMediaData(top []box, e [2]int, work *int) bool {
+	i := sort.Search(len(top), func(i int) bool {
+		*work++
+		return top[i].body > e[0]
+	}) - 1
+	return i >= 0 && top[i].typ == "mdat" && e[1] <= top[i].end
 }
 
 // reader reads big-endian fields from a box's payload. A read past the end

@@ -106,6 +106,7 @@ func checkChangedOnlyWithin(t *testing.T, in, out []byte, extents [][2]int) {
 }
 
 func TestHEIFCleaningRemovesIdentifyingMetadataAndKeepsPixels(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -314,6 +315,7 @@ func itemBytes(data []byte, extents [][2]int) []byte {
 }
 
 func TestHEIFCleaningEmptiesMetadataItemsInEveryLayout(t *testing.T) {
+	t.Parallel()
 	for _, tc := range handMadeHEIFs() {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := itemBytes(tc.file, tc.exif); len(tc.exif) > 0 && !bytes.Equal(got, heifExif) {
@@ -353,6 +355,7 @@ func TestHEIFCleaningEmptiesMetadataItemsInEveryLayout(t *testing.T) {
 }
 
 func TestHEIFWithoutMetadataIsUnchanged(t *testing.T) {
+	t.Parallel()
 	in := heifFile(heifImage, false,
 		heifIinf(0, heifInfe(2, 1, "hvc1", "")),
 		heifIloc(0, 4, 4, 0, 0, ilocEntry{id: 1, extents: [][2]uint64{{28, uint64(len(heifImage))}}}))
@@ -423,6 +426,7 @@ func malformedHEIFs() []handMadeHEIF {
 }
 
 func TestMalformedHEIFIsRefused(t *testing.T) {
+	t.Parallel()
 	for _, tc := range malformedHEIFs() {
 		t.Run("with "+tc.name, func(t *testing.T) {
 			_, err := metadata.Clean(&bytes.Buffer{}, bytes.NewReader(tc.file))

@@ -72,6 +72,7 @@ func tags(t *testing.T, data []byte) string {
 var identifying = []string{"51 deg", "ForcePhone", "SERIAL123456", "Jane Doe", "work phone"}
 
 func TestCleaningRemovesIdentifyingMetadataAndKeepsPixels(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		format string
 		encode func(*bytes.Buffer, image.Image) error
@@ -134,6 +135,7 @@ func TestCleaningRemovesIdentifyingMetadataAndKeepsPixels(t *testing.T) {
 }
 
 func TestOtherFilesPassThroughUnchanged(t *testing.T) {
+	t.Parallel()
 	for _, in := range [][]byte{
 		[]byte("plain text, a type not cleaned"),
 		{0x1A, 0x45, 0xDF, 0xA3, 1, 2, 3}, // a Matroska (video) header
@@ -148,6 +150,7 @@ func TestOtherFilesPassThroughUnchanged(t *testing.T) {
 }
 
 func TestTruncatedImagesAreRefused(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	png.Encode(&buf, testImage())
 	for _, cut := range []int{9, 20, buf.Len() - 5} {

@@ -518,6 +518,7 @@ func (p *officePackage) ooxmlTag(t *xmlTag) {
 			t.set(i, string(v[bytes.LastIndexAny(v, `/\`)+1:]), removedPaths)
 		}
 	}
+	p.countWork(t)
 }
 
 // odfTag does for OpenDocument what ooxmlTag does for Office Open XML: the
@@ -544,6 +545,15 @@ func (p *officePackage) odfTag(t *xmlTag) {
 			t.remove(i, removedSessions)
 		}
 	}
+	p.countWork(t)
+}
+
+// countWork adds to the work counted (see Result.work) the attributes
+// that an edit function went through, and those that value looked at
+// for it.
+func (p *officePackage) countWork(t *xmlTag) {
+	p.res.work += len(t.attrs) + t.looked
+	t.looked = 0
 }
 
 // cleanPicture removes metadata from a JPEG or PNG picture.
@@ -591,6 +601,7 @@ func (p *officePackage) cleanEmbedded(f *zip.File) ([]byte, bool, error) {
 	if err := inner.write(&out, false); err != nil {
 		return nil, false, fmt.Errorf("embedded document %q: %w", f.Name, err)
 	}
+	p.res.work += inner.res.work
 	for _, r := range inner.res.Removed {
 		p.res.remove(r)
 	}
@@ -687,6 +698,8 @@ type xmlTag struct {
 	action  elementAction
 	content string
 	why     string
+	// looked counts the attributes value has looked at (see Result.work).
+	looked int
 }
 
 type elementAction int
@@ -720,6 +733,7 @@ const (
 // nil.
 func (t *xmlTag) value(name string) []byte {
 	for _, a := range t.attrs {
+		t.looked++
 		if string(a.name) == name {
 			return a.value
 		}

@@ -348,6 +348,7 @@ func wellFormed(t *testing.T, name string, part []byte) {
 }
 
 func TestOfficeDocumentsLoseWhoMadeThemAndKeepTheirText(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		doc     []byte
@@ -476,6 +477,7 @@ func TestOfficeDocumentsLoseWhoMadeThemAndKeepTheirText(t *testing.T) {
 }
 
 func TestOfficeEmbeddedWorkbookAndPictureAreCleaned(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if _, err := metadata.Clean(&out, bytes.NewReader(testDocx(t))); err != nil {
 		t.Fatal(err)
@@ -505,6 +507,7 @@ func TestOfficeEmbeddedWorkbookAndPictureAreCleaned(t *testing.T) {
 }
 
 func TestOfficeMimetypeStaysFirstAndStored(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if _, err := metadata.Clean(&out, bytes.NewReader(testOdt(t))); err != nil {
 		t.Fatal(err)
@@ -524,6 +527,7 @@ func TestOfficeMimetypeStaysFirstAndStored(t *testing.T) {
 }
 
 func TestExiftoolFindsNoAuthorInCleanedOfficeDocuments(t *testing.T) {
+	t.Parallel()
 	for name, doc := range map[string][]byte{"docx": testDocx(t), "xlsx": testXlsx(t), "odt": testOdt(t)} {
 		t.Run(name, func(t *testing.T) {
 			before := tags(t, doc)
@@ -545,6 +549,7 @@ func TestExiftoolFindsNoAuthorInCleanedOfficeDocuments(t *testing.T) {
 }
 
 func TestPasswordProtectedOpenDocumentPassesThrough(t *testing.T) {
+	t.Parallel()
 	doc := makeZip(t, "",
 		zipEntry{name: "mimetype", store: true, body: "application/vnd.oasis.opendocument.text"},
 		zipEntry{name: "META-INF/manifest.xml", body: `<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">` +
@@ -562,6 +567,7 @@ func TestPasswordProtectedOpenDocumentPassesThrough(t *testing.T) {
 }
 
 func TestZipArchivesThatAreNotOfficeDocumentsPassThrough(t *testing.T) {
+	t.Parallel()
 	for name, doc := range map[string][]byte{
 		"plain ZIP": makeZip(t, "my archive", zipEntry{name: "notes.txt", body: "PC Jane Doe", extra: unixExtra()}, zipEntry{name: "chat/", store: true}),
 		"EPUB":      makeZip(t, "", zipEntry{name: "mimetype", store: true, body: "application/epub+zip"}, zipEntry{name: "content.opf", body: "<package/>"}),
@@ -580,6 +586,7 @@ func TestZipArchivesThatAreNotOfficeDocumentsPassThrough(t *testing.T) {
 }
 
 func TestDamagedOrHostileOfficeDocumentsAreRefused(t *testing.T) {
+	t.Parallel()
 	docx := testDocx(t)
 	// withRaw is a minimal Office document with copies of an entry
 	// written as given, compressed or not.
@@ -603,6 +610,9 @@ func TestDamagedOrHostileOfficeDocumentsAreRefused(t *testing.T) {
 	bomb := func(n int) (zip.FileHeader, []byte) {
 		var buf bytes.Buffer
 		zw := zip.NewWriter(&buf)
+		// The fastest level: with the race detector the default one took
+		// most of this test's time to deflate 125 MiB of white space.
+		zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, flate.BestSpeed) })
 		w, _ := zw.Create("x")
 		w.Write(bytes.Repeat([]byte(" "), n))
 		zw.Close()

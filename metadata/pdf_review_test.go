@@ -183,6 +183,7 @@ func TestPDFWithAHugeObjectNumberDoesNotExhaustMemory(t *testing.T) {
 // many scanner apps and "print to PDF") produces. Its Exif and comments
 // must go like those of a JPEG sent on its own, its pixels untouched.
 func TestPDFEmbeddedJPEGLosesItsMetadata(t *testing.T) {
+	t.Parallel()
 	photo := taggedJPEG(t)
 	objects := []string{
 		"<< /Type /Catalog /Pages 2 0 R >>",

@@ -195,6 +195,7 @@ func encryptPDF(tb testing.TB, pdf []byte, userPassword, ownerPassword string) [
 }
 
 func TestPDFCleaningRemovesMetadataAndEarlierVersions(t *testing.T) {
+	t.Parallel()
 	tagged := tagPDF(t, handmadePDF())
 	before := tags(t, tagged)
 	for _, s := range []string{"Jane Doe", "ForcePhone", "Complaint about shift 7", "Anonymous"} {
@@ -281,6 +282,7 @@ func sameSet(a, b []string) bool {
 }
 
 func TestPDFCleaningKeepsPagesAndText(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		pdf  []byte
@@ -309,6 +311,7 @@ func TestPDFCleaningKeepsPagesAndText(t *testing.T) {
 }
 
 func TestPasswordProtectedPDFIsStoredUnchanged(t *testing.T) {
+	t.Parallel()
 	in := encryptPDF(t, handmadePDF(), "open sesame", "owner secret")
 	var out bytes.Buffer
 	res, err := metadata.Clean(&out, bytes.NewReader(in))
@@ -323,6 +326,7 @@ func TestPasswordProtectedPDFIsStoredUnchanged(t *testing.T) {
 // A PDF with only an owner password opens without one: its restrictions
 // (no printing, no copying) hide nothing, so it is cleaned like any other.
 func TestPDFWithOnlyAnOwnerPasswordIsCleaned(t *testing.T) {
+	t.Parallel()
 	in := encryptPDF(t, handmadePDF(), "", "owner secret")
 	if before := tags(t, in); !strings.Contains(before, "Jane Doe") || !strings.Contains(before, "Encryption") {
 		t.Fatalf("the test file is not encrypted with its metadata readable: %s", before)
@@ -347,6 +351,7 @@ func TestPDFWithOnlyAnOwnerPasswordIsCleaned(t *testing.T) {
 }
 
 func TestBrokenPDFsAreRefused(t *testing.T) {
+	t.Parallel()
 	good := handmadePDF()
 	xref := bytes.LastIndex(good, []byte("xref"))
 	for _, tc := range []struct {
@@ -397,6 +402,7 @@ func TestPDFCleaningWritesNoFiles(t *testing.T) {
 }
 
 func TestPDFWithoutMetadataHasNothingRemoved(t *testing.T) {
+	t.Parallel()
 	pdf := []byte("%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>\nendobj\n")
 	xref := len(pdf)
 	pdf = fmt.Appendf(pdf, "xref\n0 4\n0000000000 65535 f \n%010d 00000 n \n%010d 00000 n \n%010d 00000 n \ntrailer\n<< /Root 1 0 R /Size 4 >>\nstartxref\n%d\n%%%%EOF\n",
@@ -453,6 +459,7 @@ func FuzzCleanPDF(f *testing.F) {
 
 // The server cleans two files at once: pdfcpu must keep no shared state.
 func TestPDFsAreCleanedConcurrently(t *testing.T) {
+	t.Parallel()
 	pdfs := [][]byte{handmadePDF(), tagPDF(t, handmadePDF()), optimizePDF(t, handmadePDF()), encryptPDF(t, handmadePDF(), "", "owner secret")}
 	cleaner := metadata.NewCleaner(0, len(pdfs))
 	var wg sync.WaitGroup

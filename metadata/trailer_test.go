@@ -55,6 +55,7 @@ func djpeg(t *testing.T, data []byte) []byte {
 }
 
 func TestJPEGScansAndRestartsAreKept(t *testing.T) {
+	t.Parallel()
 	for _, opts := range [][]string{{"-progressive"}, {"-restart", "1"}, {"-progressive", "-restart", "1"}} {
 		t.Run(fmt.Sprint(opts), func(t *testing.T) {
 			orig := cjpeg(t, testImage(), opts...)
@@ -80,6 +81,7 @@ func TestJPEGScansAndRestartsAreKept(t *testing.T) {
 }
 
 func TestDataAfterThePicturesEndIsDropped(t *testing.T) {
+	t.Parallel()
 	// What phones append after the end marker: a motion-photo video with
 	// its own metadata, a second image, capture details.
 	trailer := []byte("ftypmp42 ... GPS 51.5007,-0.1246 ... SEFT capture time 2026:11:23 21:04:05")

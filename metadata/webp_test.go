@@ -183,6 +183,7 @@ func translucentImage() image.Image {
 }
 
 func TestWebPCleaningRemovesIdentifyingMetadataAndKeepsPixels(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name        string
 		img         image.Image
@@ -301,6 +302,7 @@ func handMadeWebP() []byte {
 }
 
 func TestWebPCleaningKeepsThePictureByteForByte(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		in      []byte
@@ -328,6 +330,7 @@ func TestWebPCleaningKeepsThePictureByteForByte(t *testing.T) {
 }
 
 func TestWebPWithoutMetadataIsUnchanged(t *testing.T) {
+	t.Parallel()
 	in := webpFile(vp8x(0x20), webpICCP, webpVP8L)
 	var out bytes.Buffer
 	res, err := metadata.Clean(&out, bytes.NewReader(in))
@@ -344,6 +347,7 @@ func withRIFFSize(data []byte, size int) []byte {
 }
 
 func TestMalformedWebPIsRefused(t *testing.T) {
+	t.Parallel()
 	valid := handMadeWebP()
 	for _, tc := range []struct {
 		name string

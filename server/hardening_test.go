@@ -19,6 +19,7 @@ import (
 // that the server does not read (an unknown route, a logout without a
 // session) carrying a second request inside them: it must not be answered.
 func TestUnreadBodiesAreNeverReadAsRequests(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	smuggled := "GET /report HTTP/1.1\r\nHost: x\r\n\r\n"
 	for _, path := range []string{"/nothing-here", "/case/logout", "/"} {
@@ -29,7 +30,8 @@ func TestUnreadBodiesAreNeverReadAsRequests(t *testing.T) {
 			defer conn.Close()
 			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s",
 				path, len(body), body)
-			conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			// A guard: the server closes the connection after its answer.
+			conn.SetReadDeadline(time.Now().Add(2 * time.Minute))
 			r := bufio.NewReader(conn)
 			responses := 0
 			for {
@@ -49,6 +51,7 @@ func TestUnreadBodiesAreNeverReadAsRequests(t *testing.T) {
 }
 
 func TestRepeatedLoginsCannotFillTheSessionTable(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	code := submit(t, ts, "report")
 	var clients []*http.Client
@@ -67,6 +70,7 @@ func TestRepeatedLoginsCannotFillTheSessionTable(t *testing.T) {
 }
 
 func TestNewLoginEndsTheBrowsersPreviousSession(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	c := login(t, ts, submit(t, ts, "first"))
 	u, _ := url.Parse(ts.URL)
@@ -84,6 +88,7 @@ func TestNewLoginEndsTheBrowsersPreviousSession(t *testing.T) {
 }
 
 func TestCrossSitePostsAreRefused(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	code := submit(t, ts, "report")
 	for _, tc := range []struct {
@@ -109,6 +114,7 @@ func TestCrossSitePostsAreRefused(t *testing.T) {
 }
 
 func TestLongThreadsArePaged(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	code := submit(t, ts, "message number 0")
 	c := login(t, ts, code)
@@ -132,6 +138,7 @@ func TestLongThreadsArePaged(t *testing.T) {
 }
 
 func TestGlobalSubmissionBudget(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, func(c *server.Config) { c.SubmissionsPerMinute = 2 })
 	submit(t, ts, "one")
 	submit(t, ts, "two")
@@ -146,6 +153,7 @@ func TestGlobalSubmissionBudget(t *testing.T) {
 }
 
 func TestHoneypotFieldRefusesRobots(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	body, ctype := multipartBody([][2]string{{"website", "http://spam.example"}, {"body", "buy now"}}, nil)
 	res, page := post(t, client(t), ts.URL+"/report", body, ctype)
@@ -163,6 +171,7 @@ func TestHoneypotFieldRefusesRobots(t *testing.T) {
 }
 
 func TestEmployerNetworkWarning(t *testing.T) {
+	t.Parallel()
 	police := netip.MustParsePrefix("192.0.2.0/24")
 	for _, tc := range []struct {
 		name   string

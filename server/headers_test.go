@@ -9,6 +9,7 @@ import (
 )
 
 func TestReporterPagesCarrySecurityHeadersAndNoCookies(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, func(c *server.Config) {
 		c.OnionAddress = "exampleonionaddressxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.onion"
 	})
@@ -54,6 +55,7 @@ func TestReporterPagesCarrySecurityHeadersAndNoCookies(t *testing.T) {
 }
 
 func TestFollowupSessionCookieIsStrict(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	code := submit(t, ts, "x")
 	res, _ := post(t, client(t), ts.URL+"/followup", strings.NewReader("code="+code), "application/x-www-form-urlencoded")
@@ -71,6 +73,7 @@ func TestFollowupSessionCookieIsStrict(t *testing.T) {
 // TestLogsHoldNoReporterNetworkData makes requests, including ones that
 // fail inside the server, with a distinctive User-Agent, and checks the log.
 func TestLogsHoldNoReporterNetworkData(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	const ua = "DistinctiveAgent/1.0 (reporter-fingerprint)"
 	c := client(t)
@@ -98,6 +101,7 @@ func TestLogsHoldNoReporterNetworkData(t *testing.T) {
 }
 
 func TestHTTPSModeSendsHSTSAndHostPrefixedCookies(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, func(c *server.Config) { c.HTTPS = true })
 	res, _ := get(t, client(t), ts.URL+"/")
 	if hsts := res.Header.Get("Strict-Transport-Security"); !strings.Contains(hsts, "max-age=") {
@@ -112,6 +116,7 @@ func TestHTTPSModeSendsHSTSAndHostPrefixedCookies(t *testing.T) {
 }
 
 func TestStaffPagesHaveTheirOwnStricterPolicy(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	res, _ := get(t, client(t), ts.URL+"/staff/login")
 	csp := res.Header.Get("Content-Security-Policy")

@@ -19,6 +19,7 @@ func pageLang(t *testing.T, page string) (string, bool) {
 }
 
 func TestReporterPagesFollowTheBrowsersLanguage(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	for _, tc := range []struct {
 		accept, lang string
@@ -48,6 +49,7 @@ func TestReporterPagesFollowTheBrowsersLanguage(t *testing.T) {
 }
 
 func TestLanguageSwitcherWorksWithoutJavaScript(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	c := client(t)
 	_, page := get(t, c, ts.URL+"/")
@@ -82,6 +84,7 @@ func TestLanguageSwitcherWorksWithoutJavaScript(t *testing.T) {
 }
 
 func TestErrorsAndStatusAreTranslated(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	c := client(t)
 	get(t, c, ts.URL+"/?lang=pl")
@@ -97,6 +100,7 @@ func TestErrorsAndStatusAreTranslated(t *testing.T) {
 }
 
 func TestLanguageLinksNeverLeaveTheSite(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	req, _ := http.NewRequest("GET", ts.URL+"/", nil)
 	req.URL.Opaque = "//elsewhere.example/x"

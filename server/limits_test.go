@@ -23,6 +23,7 @@ func (r repeat) Read(p []byte) (int, error) {
 }
 
 func TestOverLimitUploadsAreRefusedAndLeaveNothing(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, func(c *server.Config) {
 		c.MaxUploadBytes = 8 << 20
 		c.MaxFileBytes = 3 << 20
@@ -82,6 +83,7 @@ func TestOverLimitUploadsAreRefusedAndLeaveNothing(t *testing.T) {
 }
 
 func TestMalformedUploadsAreRefusedAndLeaveNothing(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	for _, tc := range []struct{ name, ctype, body string }{
 		{"no boundary", "multipart/form-data", "--x\r\n"},
@@ -105,6 +107,7 @@ func TestMalformedUploadsAreRefusedAndLeaveNothing(t *testing.T) {
 }
 
 func TestThousandsOfPartsAreRefused(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	var fields [][2]string
 	for i := range 5000 {
@@ -121,6 +124,7 @@ func TestThousandsOfPartsAreRefused(t *testing.T) {
 }
 
 func TestHostileFileNamesAreCleaned(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	// Control characters cannot appear raw in a header; RFC 2231 encoding
 	// brings them (and a path, and a right-to-left override) anyway.

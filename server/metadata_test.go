@@ -59,6 +59,7 @@ func storedAttachment(t *testing.T, ts *testServer) (crypto.Attachment, []byte) 
 }
 
 func TestPhotoMetadataIsRemovedBeforeStoring(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	photo := taggedJPEG(t)
 	body, ctype := multipartBody([][2]string{{"body", "photo attached"}},
@@ -88,6 +89,7 @@ func TestPhotoMetadataIsRemovedBeforeStoring(t *testing.T) {
 }
 
 func TestReporterMayKeepTheOriginal(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	photo := taggedJPEG(t)
 	body, ctype := multipartBody([][2]string{{"body", "the location is evidence"}, {"keep_originals", "yes"}},
@@ -103,6 +105,7 @@ func TestReporterMayKeepTheOriginal(t *testing.T) {
 }
 
 func TestFilesTooLargeToCleanAreStoredWithAPlainNote(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, func(c *server.Config) { c.MaxCleanBytes = 4 << 10 })
 	big := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("% filler\n"), 1000)...)
 	body, ctype := multipartBody([][2]string{{"body", "a long PDF"}},
@@ -144,6 +147,7 @@ func minimalPDF() []byte {
 }
 
 func TestPDFAuthorIsRemovedBeforeStoring(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	path := filepath.Join(t.TempDir(), "statement.pdf")
 	must(t, os.WriteFile(path, minimalPDF(), 0o600))

@@ -18,6 +18,7 @@ import (
 )
 
 func TestReportIsEncryptedToOrganisationAndReadableWithCode(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	evidence := make([]byte, 3<<20+12345) // several chunks
 	rand.Read(evidence)
@@ -92,6 +93,7 @@ func TestReportIsEncryptedToOrganisationAndReadableWithCode(t *testing.T) {
 var codeInputRE = regexp.MustCompile(`<input type="text" name="code" id="code"(?: value="([^"]*)")?[^>]*>`)
 
 func TestWrongAndMalformedCodesAreRefusedIdentically(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	code := submit(t, ts, "a report")
 	valid, err := crypto.NewCaseCode()
@@ -138,6 +140,7 @@ func TestWrongAndMalformedCodesAreRefusedIdentically(t *testing.T) {
 }
 
 func TestReporterAddsMessageWithFile(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	code := submit(t, ts, "first report")
 	c := login(t, ts, code)
@@ -162,6 +165,7 @@ func TestReporterAddsMessageWithFile(t *testing.T) {
 }
 
 func TestMessageWithoutValidCSRFIsRefusedAndStoresNothing(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	code := submit(t, ts, "first report")
 	c := login(t, ts, code)
@@ -190,6 +194,7 @@ func TestMessageWithoutValidCSRFIsRefusedAndStoresNothing(t *testing.T) {
 }
 
 func TestLogoutEndsSession(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	c := login(t, ts, submit(t, ts, "r"))
 	_, page := get(t, c, ts.URL+"/case")
@@ -205,6 +210,7 @@ func TestLogoutEndsSession(t *testing.T) {
 }
 
 func TestEmptyReportIsRefused(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	body, ctype := multipartBody([][2]string{{"body", "   \r\n "}}, []file{{name: "", ctype: "application/octet-stream", r: strings.NewReader("")}})
 	res, page := post(t, client(t), ts.URL+"/report", body, ctype)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestRetentionDeletesExpiredClosedCasesOnly(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	ctx := context.Background()
 	for _, text := range []string{"expires", "on hold", "own period", "still open"} {

@@ -41,6 +41,7 @@ func staffUpload(t *testing.T, c *http.Client, u, csrf string, parts [][2]string
 }
 
 func TestCaseworkerRepliesAndReporterReadsIt(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	const reportText = "REPORT-PLAINTEXT-3b9c: PC X posted slurs"
 	code := submit(t, ts, reportText)
@@ -158,6 +159,7 @@ func TestCaseworkerRepliesAndReporterReadsIt(t *testing.T) {
 }
 
 func TestInternalNotesAreNeverShownToTheReporter(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	code := submit(t, ts, "a report")
 	c, csrf := loggedIn(t, ts, "ivan", storage.RoleCaseworker)
@@ -191,6 +193,7 @@ func TestInternalNotesAreNeverShownToTheReporter(t *testing.T) {
 }
 
 func TestAReplyCannotTakeAnotherCasesUpload(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	submit(t, ts, "case one")
 	submit(t, ts, "case two")

@@ -25,6 +25,7 @@ func newestMessage(t *testing.T, ts *testServer) []byte {
 }
 
 func TestAdministratorManagesOrganisationKeys(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	submit(t, ts, "before the new key")
 	before := newestMessage(t, ts)

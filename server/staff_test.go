@@ -76,6 +76,7 @@ func staffLogin(t *testing.T, ts *testServer, c *http.Client, username, password
 }
 
 func TestStaffEnrolmentAndLogin(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	secret := enrol(t, ts, "alice", storage.RoleAdmin)
 	c := client(t)
@@ -110,6 +111,7 @@ func TestStaffEnrolmentAndLogin(t *testing.T) {
 }
 
 func TestStaffLoginRefusals(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	secret := enrol(t, ts, "bob", storage.RoleCaseworker)
 	ts.advance(30 * time.Second)
@@ -148,6 +150,7 @@ func loggedIn(t *testing.T, ts *testServer, username, role string) (*http.Client
 }
 
 func TestStaffCSRFAndLogout(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	c, csrf := loggedIn(t, ts, "carol", storage.RoleCaseworker)
 	for name, body := range map[string]string{"no token": "", "a wrong token": "csrf=forged"} {
@@ -171,6 +174,7 @@ func TestStaffCSRFAndLogout(t *testing.T) {
 }
 
 func TestStaffSessionExpires(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	c, _ := loggedIn(t, ts, "dave", storage.RoleCaseworker)
 	ts.advance(29 * time.Minute)
@@ -184,6 +188,7 @@ func TestStaffSessionExpires(t *testing.T) {
 }
 
 func TestCaseworkerCannotReachAdminPages(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	c, csrf := loggedIn(t, ts, "erin", storage.RoleCaseworker)
 	for _, path := range []string{"/staff/admin/staff", "/staff/admin/audit", "/staff/admin/recipients"} {
@@ -203,6 +208,7 @@ func TestCaseworkerCannotReachAdminPages(t *testing.T) {
 }
 
 func TestAdminInvitesAndAuditTrailRecordsIt(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	c, csrf := loggedIn(t, ts, "admin1", storage.RoleAdmin)
 	res, page := post(t, c, ts.URL+"/staff/admin/invite",
@@ -223,6 +229,7 @@ func TestAdminInvitesAndAuditTrailRecordsIt(t *testing.T) {
 }
 
 func TestStaffPagesNeverHoldReportPlaintext(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	const marker = "PLAINTEXT-MARKER-7f3a"
 	submit(t, ts, "report "+marker)
@@ -239,6 +246,7 @@ func TestStaffPagesNeverHoldReportPlaintext(t *testing.T) {
 }
 
 func TestLogoutEverywhereEndsEverySession(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	secret := enrol(t, ts, "kim", storage.RoleCaseworker)
 	var clients []*http.Client
@@ -264,6 +272,7 @@ func TestLogoutEverywhereEndsEverySession(t *testing.T) {
 }
 
 func TestParallelWrongCodesStillLockTheAccount(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	secret := enrol(t, ts, "lena", storage.RoleCaseworker)
 	ts.advance(30 * time.Second)
@@ -292,6 +301,7 @@ func TestParallelWrongCodesStillLockTheAccount(t *testing.T) {
 }
 
 func TestEnrolmentPageShowsTheQRCode(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	st, err := ts.DB.CreateStaff(context.Background(), "mona", storage.RoleCaseworker)
 	must(t, err)
@@ -304,6 +314,7 @@ func TestEnrolmentPageShowsTheQRCode(t *testing.T) {
 }
 
 func TestReservedUsernamesAreRefused(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"cli", "Unknown", "system", "a", "has space", "../x"} {
 		if server.ValidUsername(name) {
 			t.Errorf("%q accepted", name)

@@ -10,6 +10,7 @@ import (
 // A handler gives its upload slot back as soon as the body is received,
 // and again when it returns: the second release must change nothing.
 func TestUploadSlotReleasedTwiceIsFreedOnce(t *testing.T) {
+	t.Parallel()
 	s := &Server{uploads: make(chan struct{}, 2), submits: rate.NewLimiter(rate.Inf, 1)}
 	ctx := context.Background()
 	first, err := s.acquireUpload(ctx)

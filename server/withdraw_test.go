@@ -18,6 +18,7 @@ import (
 // TestReporterWithdrawsAndTheCiphertextIsGone withdraws a case and then
 // searches the database files for pieces of its stored ciphertext.
 func TestReporterWithdrawsAndTheCiphertextIsGone(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil)
 	evidence := make([]byte, 3<<20)
 	rand.Read(evidence)

@@ -29,6 +29,7 @@ func writeInOddSizes(t *testing.T, w *storage.AttachmentWriter, data []byte) {
 }
 
 func TestAttachment(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("a 3.5-chunk upload in odd-sized writes is stored in 4 chunks and reads back exactly once linked", func(t *testing.T) {
@@ -200,6 +201,7 @@ func TestAttachment(t *testing.T) {
 }
 
 func TestDeletePending(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("an attachment written but never linked is deleted with its chunks", func(t *testing.T) {
@@ -275,6 +277,7 @@ func TestDeletePending(t *testing.T) {
 }
 
 func TestOpenDeletesUploadsLeftPending(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := mustOpenDBAt(t, dir)
@@ -317,6 +320,7 @@ func TestOpenDeletesUploadsLeftPending(t *testing.T) {
 // A chunk is stored in the background while the next one fills; a failure
 // to store it must still reach the uploader, at the next Write or at Close.
 func TestAttachmentChunkFailureIsReported(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := mustOpenDB(t)
 	w, err := db.NewAttachment(ctx)

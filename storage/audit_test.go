@@ -50,6 +50,7 @@ func rawExec(t *testing.T, db *storage.DB, stmts ...string) {
 }
 
 func TestAppendAudit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("five appended entries get ids 1 to 5, each linking to the one before, and verify", func(t *testing.T) {
@@ -175,6 +176,7 @@ func TestAppendAudit(t *testing.T) {
 }
 
 func TestVerifyAuditDetectsTampering(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	// swap exchanges every column but id between entries a and b.
 	swap := func(a, b int, cols string) []string {
@@ -259,6 +261,7 @@ func encodeForTest(e storage.AuditEntry) []byte {
 }
 
 func TestAuditPage(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := mustOpenDB(t)
 	entries := mustAppendFive(t, db)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestCreateCase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("a case round-trips through CaseByLookup, Case and Messages with its creation day only", func(t *testing.T) {
@@ -156,6 +157,7 @@ func TestCreateCase(t *testing.T) {
 }
 
 func TestAddMessage(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("adding to an unknown case returns ErrNotFound and stores nothing", func(t *testing.T) {
@@ -285,6 +287,7 @@ func TestAddMessage(t *testing.T) {
 }
 
 func TestAttachmentLinking(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("CreateCase naming an already linked attachment fails and leaves no new case or message", func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 // Writers queue on the single write connection, so concurrent writes must
 // never fail with "database is locked", and none may be lost.
 func TestConcurrentWritesAllSucceed(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := mustOpenDB(t)
 	kdf := mustKDF(t, db)

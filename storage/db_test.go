@@ -10,6 +10,7 @@ import (
 )
 
 func TestOpen(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("it creates candour.db with mode 0600 in the data folder", func(t *testing.T) {
@@ -144,6 +145,7 @@ func TestOpen(t *testing.T) {
 }
 
 func TestEnsureKDFParams(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	base := storage.KDFParams{Time: 3, MemoryKiB: 65536, Threads: 4, Salt: []byte("salt-number-one!")}
 

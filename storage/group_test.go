@@ -67,7 +67,7 @@ func (f *groupFixture) holdWriter() (release func()) {
 // waitFor waits until cond holds. The deadline only guards against a hang.
 func (f *groupFixture) waitFor(what string, cond func(g *grouper) bool) {
 	f.t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		g := f.db.group
 		g.mu.Lock()
@@ -77,7 +77,7 @@ func (f *groupFixture) waitFor(what string, cond func(g *grouper) bool) {
 			return
 		}
 		if time.Now().After(deadline) {
-			f.t.Fatalf("gave up waiting until %s", what)
+			f.t.Fatalf("gave up after 2 minutes waiting until %s", what)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -140,6 +140,7 @@ func (f *groupFixture) add(caseID int64, text string, attachments ...int64) func
 }
 
 func TestGroupCommitStoresConcurrentMessagesInFewCommits(t *testing.T) {
+	t.Parallel()
 	f := newGroupFixture(t)
 	const n = 40
 	var fns []func() error
@@ -171,6 +172,7 @@ func TestGroupCommitStoresConcurrentMessagesInFewCommits(t *testing.T) {
 }
 
 func TestGroupCommitRollsBackOnlyTheFailedWrite(t *testing.T) {
+	t.Parallel()
 	f := newGroupFixture(t)
 	ctx := context.Background()
 	// An attachment already linked to a message cannot be linked again:
@@ -217,6 +219,7 @@ func TestGroupCommitRollsBackOnlyTheFailedWrite(t *testing.T) {
 }
 
 func TestGroupCommitThatFailsAcknowledgesNoOne(t *testing.T) {
+	t.Parallel()
 	f := newGroupFixture(t)
 	ctx := context.Background()
 	insert := func(caseID int64, text string, deferFK bool) func() error {
@@ -262,6 +265,7 @@ func TestGroupCommitThatFailsAcknowledgesNoOne(t *testing.T) {
 }
 
 func TestGroupCommitRunsTheOthersAgainWhenAFailureEndsTheTransaction(t *testing.T) {
+	t.Parallel()
 	f := newGroupFixture(t)
 	ctx := context.Background()
 	// SQLite rolls back the whole transaction on some errors (a full disk,
@@ -292,6 +296,7 @@ func TestGroupCommitRunsTheOthersAgainWhenAFailureEndsTheTransaction(t *testing.
 }
 
 func TestGroupCommitAfterCloseFailsAndDoesNotHang(t *testing.T) {
+	t.Parallel()
 	f := newGroupFixture(t)
 	if err := f.db.Close(); err != nil {
 		t.Fatal(err)
@@ -303,6 +308,7 @@ func TestGroupCommitAfterCloseFailsAndDoesNotHang(t *testing.T) {
 }
 
 func TestGroupCommitKeepsEachMessageIntact(t *testing.T) {
+	t.Parallel()
 	// Messages of many sizes from many goroutines, without holding the
 	// writer: whatever the grouping, each is stored exactly as given.
 	f := newGroupFixture(t)

@@ -94,6 +94,7 @@ func sessionExists(t *testing.T, db *storage.DB, tokenHash []byte) bool {
 }
 
 func TestCreateStaff(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("a new account keeps its username as typed, is not enrolled, and is found by id and by username in any case", func(t *testing.T) {
@@ -194,6 +195,7 @@ func TestCreateStaff(t *testing.T) {
 }
 
 func TestEnrolment(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("a valid token names its staff member, CompleteEnrolment spends it, and a second use is ErrNotFound", func(t *testing.T) {
@@ -353,6 +355,7 @@ func TestEnrolment(t *testing.T) {
 }
 
 func TestAcceptTOTPStep(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("each step is accepted once and only if newer than the last, starting from enrolment's step", func(t *testing.T) {
@@ -409,6 +412,7 @@ func TestAcceptTOTPStep(t *testing.T) {
 }
 
 func TestLoginFailures(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := mustOpenDB(t)
 	s := mustCreateStaff(t, db, "mia", storage.RoleCaseworker)
@@ -435,6 +439,7 @@ func TestLoginFailures(t *testing.T) {
 }
 
 func TestRecoveryCodes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := mustOpenDB(t)
 	nora := mustEnrol(t, db, mustCreateStaff(t, db, "nora", storage.RoleCaseworker), 1)
@@ -467,6 +472,7 @@ func TestRecoveryCodes(t *testing.T) {
 }
 
 func TestSetStaffDisabled(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("disabling ends the person's sessions and no one else's, and re-enabling does not revive them", func(t *testing.T) {
@@ -516,6 +522,7 @@ func TestSetStaffDisabled(t *testing.T) {
 }
 
 func TestResetStaffCredentials(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := mustOpenDB(t)
 	s := mustEnrol(t, db, mustCreateStaff(t, db, "sam", storage.RoleAdmin), 500)
@@ -553,6 +560,7 @@ func TestResetStaffCredentials(t *testing.T) {
 }
 
 func TestStaffSessions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("a session is stored, found by token, touched forwards only, and deleted idempotently", func(t *testing.T) {
@@ -666,6 +674,7 @@ func TestStaffSessions(t *testing.T) {
 // A database created before staff existed (schema version 1) gains the staff
 // and audit tables on Open and keeps its data.
 func TestOpenMigratesAVersion1Database(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	v1, err := os.ReadFile(filepath.Join("migrations", "0001_init.sql"))

@@ -27,6 +27,7 @@ func viewCaseCount(t *testing.T, db *storage.DB) int {
 }
 
 func TestView(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("a view is a snapshot that sees no write committed after it began", func(t *testing.T) {
@@ -153,6 +154,7 @@ func TestView(t *testing.T) {
 }
 
 func TestOpenReadOnly(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("a folder without a database is an error and gets no database created", func(t *testing.T) {

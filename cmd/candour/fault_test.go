@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,22 +74,17 @@ func startServer(t *testing.T, data, recipients, addr string) *exec.Cmd {
 			t.Logf("log of server process %d:\n%s", cmd.Process.Pid, logs.String())
 		}
 	})
-	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	c := &http.Client{Timeout: patience, Transport: &http.Transport{DisableKeepAlives: true}}
+	waitFor(t, "the server to answer 200 on "+addr+"/", func() (bool, error) {
 		res, err := c.Get("http://" + addr + "/")
-		if err == nil {
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return cmd
-			}
+		if err != nil {
+			return false, err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not start: %v\n%s", err, logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK, fmt.Errorf("status %d", res.StatusCode)
+	})
+	return cmd
 }
 
 // kill9 kills the server at once (SIGKILL: no clean-up of any kind) and
@@ -135,7 +131,7 @@ func postReport(c *http.Client, base, text string, file []byte) (int, string, er
 // case page.
 func openCase(base, code string) (int, string, error) {
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	c := &http.Client{Jar: jar, Timeout: patience}
 	res, err := c.PostForm(base+"/followup", url.Values{"code": {code}})
 	if err != nil {
 		return 0, "", err
@@ -217,19 +213,52 @@ func checkSound(t *testing.T, s dbState) {
 	}
 }
 
-// TestCrashLosesNothingAcknowledged kills the server with SIGKILL at random
-// moments while clients submit reports (some with files, so that kills land
-// mid-upload), restarting it on the same data each time. Every report whose
-// receipt was received whole must then open with its code and show its text,
-// and the database must be intact, with no half-uploaded files left.
+// pausingReader is a request body that stops once it has given n bytes:
+// it closes reached and waits for release (or fails with errReleased once
+// released early) before giving the rest. An upload through it is known
+// to be in flight, part sent, while reached is closed and release is not.
+type pausingReader struct {
+	r       io.Reader
+	n       int
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (p *pausingReader) Read(b []byte) (int, error) {
+	if p.n == 0 {
+		select {
+		case <-p.reached:
+		default:
+			close(p.reached)
+		}
+		<-p.release
+		return p.r.Read(b)
+	}
+	k, err := p.r.Read(b[:min(len(b), p.n)])
+	p.n -= k
+	return k, err
+}
+
+// TestCrashLosesNothingAcknowledged kills the server with SIGKILL while
+// clients submit reports (some with files), restarting it on the same data
+// each time. The kills are driven by progress, never by the clock, so a
+// busy machine only makes the test slower: in even rounds the server is
+// killed once a random number (1 to 8) of receipts has come back in that
+// round; in odd rounds, once a large upload has sent a random number of
+// its bytes and stopped there, so that the kill lands mid-upload for sure
+// (the other clients' requests are cut wherever they are). Every report
+// whose receipt was received whole must then open with its code and show
+// its text, the export must decrypt to it, and the database must be
+// intact, with no half-uploaded files left.
 //
-// The kill times and file sizes come from a seed that is logged; set
-// CANDOUR_FAULT_SEED to replay them (the interleaving of clients still
-// varies).
+// The receipt counts, upload sizes and kill points come from a seed that
+// is logged; set CANDOUR_FAULT_SEED to replay them (the interleaving of
+// clients still varies).
 func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills the server repeatedly under load: skipped in -short mode")
 	}
+	t.Parallel()
 	const rounds, clients = 12, 8
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("CANDOUR_FAULT_SEED"); s != "" {
@@ -255,19 +284,27 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		sent       atomic.Int64
 		cut        atomic.Int64 // no complete answer: the server died
 	)
-	// Under heavy load a round can end before any receipt: go on (within
-	// bounds) until at least one report was acknowledged.
-	for round := 0; round < rounds || len(receipts) == 0 && round < 3*rounds; round++ {
-		delay := time.Duration(50+rng.IntN(351)) * time.Millisecond
+	for round := range rounds {
 		// Each client's choices come from the seed too.
 		clientSeeds := make([]uint64, clients)
 		for i := range clientSeeds {
 			clientSeeds[i] = rng.Uint64()
 		}
+		wantReceipts := 1 + rng.IntN(8)
+		midUpload := round%2 == 1
+		bigFile := make([]byte, 2<<20+rng.IntN(6<<20))
+		rand.Read(bigFile)
+		bigBody, bigType := reportBody(fmt.Sprintf("crash round %d: the upload that is killed mid-way", round), bigFile)
+		// At least 64 KiB, so that the server has the request's head and
+		// part of the file whatever the client buffers; never the whole.
+		pauseAt := 64<<10 + rng.IntN(len(bigBody)-128<<10)
+
 		cmd := startServer(t, data, recipients, addr)
 		tr := &http.Transport{MaxIdleConnsPerHost: clients}
-		hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+		hc := &http.Client{Transport: tr, Timeout: patience}
 		stop := make(chan struct{})
+		enough := make(chan struct{}) // closed at the round's receipt count
+		var roundReceipts atomic.Int64
 		var wg sync.WaitGroup
 		for i := range clients {
 			wg.Add(1)
@@ -297,6 +334,9 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 					switch {
 					case status == http.StatusOK && m != nil:
 						receipts = append(receipts, receipt{code: m[1], text: text})
+						if roundReceipts.Add(1) == int64(wantReceipts) {
+							close(enough)
+						}
 					default:
 						// A complete answer comes from a live server, so
 						// anything but a receipt is a failure.
@@ -306,14 +346,69 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 				}
 			}()
 		}
-		time.Sleep(delay)
+
+		var trigger <-chan struct{}
+		var what string
+		var big *pausingReader
+		bigDone := make(chan error, 1)
+		if midUpload {
+			big = &pausingReader{r: bytes.NewReader(bigBody), n: pauseAt, reached: make(chan struct{}), release: make(chan struct{})}
+			trigger = big.reached
+			what = fmt.Sprintf("a %d-byte upload to send %d bytes", len(bigBody), pauseAt)
+			go func() {
+				req, _ := http.NewRequest("POST", base+"/report", big)
+				req.Header.Set("Content-Type", bigType)
+				req.ContentLength = int64(len(bigBody))
+				res, err := hc.Do(req)
+				if err == nil {
+					page, _ := io.ReadAll(res.Body)
+					res.Body.Close()
+					err = fmt.Errorf("the upload paused mid-way got an answer: %d %.300s", res.StatusCode, page)
+				}
+				bigDone <- err
+			}()
+		} else {
+			trigger = enough
+			what = fmt.Sprintf("%d receipts", wantReceipts)
+			bigDone <- errors.New("no upload to kill in this round")
+		}
+		var early <-chan error // the large upload, if it ends before its pause
+		if midUpload {
+			early = bigDone
+		}
+		select {
+		case <-trigger:
+		case err := <-early:
+			close(stop)
+			kill9(t, cmd)
+			t.Fatalf("round %d: the large upload ended before it had sent %d bytes: %v", round, pauseAt, err)
+		case <-time.After(patience):
+			close(stop)
+			kill9(t, cmd)
+			mu.Lock()
+			u := slices.Clone(unexpected)
+			mu.Unlock()
+			t.Fatalf("round %d: waited %v for %s and it did not happen (%d receipts in this round; unexpected answers: %q)",
+				round, patience, what, roundReceipts.Load(), u)
+		}
 		kill9(t, cmd)
 		close(stop)
+		if big != nil {
+			close(big.release)
+		}
 		wg.Wait()
+		if err := <-bigDone; midUpload && strings.Contains(err.Error(), "got an answer") {
+			// The body was not all sent: no live server could have answered it.
+			t.Errorf("round %d: %v", round, err)
+		}
 		tr.CloseIdleConnections()
-		mu.Lock()
-		t.Logf("round %d: killed after %v; %d receipts so far", round, delay, len(receipts))
-		mu.Unlock()
+		if midUpload {
+			t.Logf("round %d: killed with a %d-byte upload paused at byte %d; %d receipts in this round, %d in all",
+				round, len(bigBody), pauseAt, roundReceipts.Load(), len(receipts))
+		} else {
+			t.Logf("round %d: killed after %d receipts in this round (wanted %d), %d in all",
+				round, roundReceipts.Load(), wantReceipts, len(receipts))
+		}
 	}
 	t.Logf("%d reports sent, %d acknowledged, %d cut off by a kill", sent.Load(), len(receipts), cut.Load())
 	for _, u := range unexpected {
@@ -437,7 +532,7 @@ func postRaw(addr string, body []byte, ctype string) (*http.Response, string, er
 		return nil, "", err
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	conn.SetDeadline(time.Now().Add(patience))
 	head := fmt.Sprintf("POST /report HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", addr, ctype, len(body))
 	go func() {
 		conn.Write([]byte(head))
@@ -460,6 +555,7 @@ func TestDiskFullRefusesCleanlyAndRecovers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a file system: skipped in -short mode")
 	}
+	t.Parallel()
 	dir := t.TempDir()
 	_, recipients := newKey(t, dir)
 	mnt := mountSmallFS(t, "24m") // before the server: unmounted after it stops

@@ -14,6 +14,7 @@ import (
 // which must succeed against a serving instance and fail, with exit status
 // 1, when nothing answers.
 func TestHealthcheck(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, recipients := newKey(t, dir)
 	base := serve(t, filepath.Join(dir, "data"), recipients)

@@ -110,19 +110,15 @@ func serve(t *testing.T, dataDir, recipients string) string {
 		}
 	})
 	base := "http://" + addr
-	for i := 0; ; i++ {
+	waitFor(t, "the server to answer 200 on "+base+"/", func() (bool, error) {
 		res, err := http.Get(base + "/")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return base
-			}
+		if err != nil {
+			return false, err
 		}
-		if i > 300 {
-			t.Fatalf("server did not start: %v\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		res.Body.Close()
+		return res.StatusCode == 200, fmt.Errorf("status %d", res.StatusCode)
+	})
+	return base
 }
 
 func form(t *testing.T, fields [][2]string, files map[string][]byte) (io.Reader, string) {
@@ -161,6 +157,7 @@ func do(t *testing.T, c *http.Client, method, u string, body io.Reader, ctype st
 // the web form; an export taken while the server runs decrypts with the
 // stock age command and with candour decrypt, to the bytes that were sent.
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	ageBin := stockAge(t)
 	for _, kind := range []string{"post-quantum", "classic"} {
 		t.Run(kind, func(t *testing.T) {
@@ -283,6 +280,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestDecryptDetectsTampering(t *testing.T) {
+	t.Parallel()
 	_, keyFile, exp := exportOneReport(t, map[string][]byte{"a.bin": []byte("evidence")})
 	files, _ := filepath.Glob(filepath.Join(exp, "*", "attachment-*.age"))
 	if len(files) != 1 {
@@ -299,6 +297,7 @@ func TestDecryptDetectsTampering(t *testing.T) {
 }
 
 func TestServeRefusesMixedRecipients(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	pq := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "-o", filepath.Join(dir, "a"))), "Public key:"))
 	cl := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "--classic", "-o", filepath.Join(dir, "b"))), "Public key:"))
@@ -311,6 +310,7 @@ func TestServeRefusesMixedRecipients(t *testing.T) {
 }
 
 func TestServeDemoModeMakesLabelledKeys(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	cmd := exec.Command(candourBin, "serve", "--addr", addr, "--data", filepath.Join(dir, "data"),
@@ -321,16 +321,18 @@ func TestServeDemoModeMakesLabelledKeys(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { cmd.Process.Kill() }) // if the wait below fails
 	var page string
-	for i := 0; i < 300; i++ {
-		if res, err := http.Get("http://" + addr + "/"); err == nil {
-			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			page = string(b)
-			break
+	waitFor(t, "the demo server to answer on "+addr, func() (bool, error) {
+		res, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			return false, err
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		page = string(b)
+		return true, nil
+	})
 	cmd.Process.Kill()
 	cmd.Wait() // the log buffer is complete, and no longer written to
 	id, err := os.ReadFile(filepath.Join(dir, "demo-keys", "DEMO-identity.txt"))
@@ -350,6 +352,7 @@ func TestServeDemoModeMakesLabelledKeys(t *testing.T) {
 // (the organisation's keys are public), so decrypt must never let a manifest
 // field choose where a file is written.
 func TestDecryptTreatsTheManifestAsHostile(t *testing.T) {
+	t.Parallel()
 	dir, keyFile, exp := exportOneReport(t, nil)
 
 	raw, _ := os.ReadFile(filepath.Join(exp, "manifest.json"))
@@ -390,6 +393,7 @@ func exportOneReport(t *testing.T, files map[string][]byte) (dir, keyFile, exp s
 }
 
 func TestAdminCreateAndAuditVerify(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	out := candour(t, "admin", "create", "--data", data, "--username", "root-admin", "--url", "https://report.example")
@@ -446,6 +450,7 @@ func submitReport(t *testing.T, base, text string) string {
 }
 
 func TestBackupWhileServingThenRestore(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, recipients := newKey(t, dir)
 	data := filepath.Join(dir, "data")
@@ -506,6 +511,7 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 // TestAdminCreateBesideARunningServerKeepsUploadsInProgress: the CLI must
 // not take a live upload's stored chunks for a crash's leftovers.
 func TestAdminCreateBesideARunningServerKeepsUploadsInProgress(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, recipients := newKey(t, dir)
 	data := filepath.Join(dir, "data")
@@ -536,17 +542,11 @@ func TestAdminCreateBesideARunningServerKeepsUploadsInProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for i := 0; ; i++ {
+	waitFor(t, "the server to store two chunks of the upload in progress", func() (bool, error) {
 		var n int
-		db.QueryRow(`SELECT COUNT(*) FROM attachment_chunks`).Scan(&n)
-		if n >= 2 {
-			break
-		}
-		if i > 400 {
-			t.Fatal("the server stored no chunk")
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+		err := db.QueryRow(`SELECT COUNT(*) FROM attachment_chunks`).Scan(&n)
+		return n >= 2, err
+	})
 	candour(t, "admin", "create", "--data", data, "--username", "alice")
 	for range 2 {
 		fw.Write(chunk)

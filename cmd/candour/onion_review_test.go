@@ -67,6 +67,7 @@ func (f *fakeTor) sent() string {
 // program took the port) must not be able to make candour send it a file
 // of its choice as a "cookie": here the onion service's own private key.
 func TestFakeTorCannotReadFilesThroughCookieAuthentication(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "onion-v3.key")
 	os.WriteFile(secret, []byte("ED25519-V3:a secret onion key that only candour may read\n"), 0o600)
@@ -99,6 +100,7 @@ func TestFakeTorCannotReadFilesThroughCookieAuthentication(t *testing.T) {
 // A tor that knows the cookie is authenticated with SAFECOOKIE, which
 // never sends the cookie itself.
 func TestSafeCookieAuthentication(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cookie := bytes.Repeat([]byte{0x5A}, 32)
 	cookieFile := filepath.Join(dir, "control_auth_cookie")

@@ -52,6 +52,7 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 }
 
 func TestServeHTTPSDirectly(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
 	addr := freeAddr(t)
@@ -64,18 +65,13 @@ func TestServeHTTPSDirectly(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	c := &http.Client{Timeout: patience, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	var res *http.Response
-	for i := 0; ; i++ {
+	waitFor(t, "an HTTPS answer from "+addr, func() (bool, error) {
 		var err error
-		if res, err = c.Get("https://" + addr + "/followup"); err == nil {
-			break
-		}
-		if i > 200 {
-			t.Fatalf("no HTTPS answer: %v\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		res, err = c.Get("https://" + addr + "/followup")
+		return err == nil, err
+	})
 	res.Body.Close()
 	if res.StatusCode != 200 || res.TLS == nil || res.TLS.Version < tls.VersionTLS12 {
 		t.Fatalf("status %d, TLS %+v", res.StatusCode, res.TLS)

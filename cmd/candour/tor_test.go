@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestOnionServiceWithARealTor follows the operator guide's torrc: a real
@@ -17,6 +16,7 @@ import (
 // address, advertises it. Tor runs with DisableNetwork 1: it never contacts
 // the Tor network or anything beyond this machine.
 func TestOnionServiceWithARealTor(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	hs := filepath.Join(dir, "hs")
 	if err := os.Mkdir(hs, 0o700); err != nil {
@@ -26,14 +26,11 @@ func TestOnionServiceWithARealTor(t *testing.T) {
 	startTor(t, dir, fmt.Sprintf("HiddenServiceDir %s\nHiddenServiceVersion 3\nHiddenServicePort 80 %s\n", hs, addr))
 
 	var onion string
-	for i := 0; onion == ""; i++ {
-		if b, err := os.ReadFile(filepath.Join(hs, "hostname")); err == nil {
-			onion = strings.TrimSpace(string(b))
-		} else if i > 600 {
-			t.Fatal("tor made no onion service")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFor(t, "tor to write its onion service's hostname", func() (bool, error) {
+		b, err := os.ReadFile(filepath.Join(hs, "hostname"))
+		onion = strings.TrimSpace(string(b))
+		return err == nil && onion != "", err
+	})
 	if !regexp.MustCompile(`^[a-z2-7]{56}\.onion$`).MatchString(onion) {
 		t.Fatalf("not a v3 onion address: %q", onion)
 	}
@@ -45,16 +42,11 @@ func TestOnionServiceWithARealTor(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	var res *http.Response
-	var err error
-	for i := 0; ; i++ {
-		if res, err = http.Get("http://" + addr + "/report?x=1"); err == nil {
-			break
-		}
-		if i > 300 {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFor(t, "candour to answer on "+addr, func() (bool, error) {
+		var err error
+		res, err = http.Get("http://" + addr + "/report?x=1")
+		return err == nil, err
+	})
 	res.Body.Close()
 	if got, want := res.Header.Get("Onion-Location"), "http://"+onion+"/report?x=1"; got != want {
 		t.Fatalf("Onion-Location = %q, want %q", got, want)
@@ -89,45 +81,43 @@ func onionOf(t *testing.T, args ...string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	for i := 0; ; i++ {
-		res, err := http.Get("http://" + addr + "/")
-		if err == nil {
-			res.Body.Close()
-			loc := res.Header.Get("Onion-Location")
-			m := regexp.MustCompile(`^http://([a-z2-7]{56}\.onion)/$`).FindStringSubmatch(loc)
-			if m == nil {
-				t.Fatalf("Onion-Location = %q\n%s", loc, logs.String())
-			}
-			return m[1]
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("candour's log:\n%s", logs.String())
 		}
-		if i > 600 {
-			t.Fatalf("candour did not start: %v\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	}()
+	var res *http.Response
+	waitFor(t, "candour to answer on "+addr, func() (bool, error) {
+		var err error
+		res, err = http.Get("http://" + addr + "/")
+		return err == nil, err
+	})
+	res.Body.Close()
+	loc := res.Header.Get("Onion-Location")
+	m := regexp.MustCompile(`^http://([a-z2-7]{56}\.onion)/$`).FindStringSubmatch(loc)
+	if m == nil {
+		t.Fatalf("Onion-Location = %q", loc)
 	}
+	return m[1]
 }
 
 // TestOnionServiceThroughTheControlPort lets candour publish its own onion
 // service through a local tor's control port (cookie authentication), and
 // keep the same address across restarts.
 func TestOnionServiceThroughTheControlPort(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	control := freeAddr(t)
 	startTor(t, dir, "ControlPort "+control+"\nCookieAuthentication 1\n")
 	args := []string{"--data", filepath.Join(dir, "data"), "--demo-keys", filepath.Join(dir, "demo"), "--tor-control", control}
-	var first string
-	for i := 0; ; i++ {
-		// tor takes a moment to open its control port.
-		if _, err := os.Stat(filepath.Join(dir, "tordata", "control_auth_cookie")); err == nil {
-			break
-		}
-		if i > 600 {
-			t.Fatal("tor did not open its control port")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	first = onionOf(t, args...)
+	// tor takes a moment to open its control port.
+	waitFor(t, "tor to open its control port (its cookie file)", func() (bool, error) {
+		_, err := os.Stat(filepath.Join(dir, "tordata", "control_auth_cookie"))
+		return err == nil, err
+	})
+	first := onionOf(t, args...)
 	st, err := os.Stat(filepath.Join(dir, "data", "onion-v3.key"))
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("onion key file: %v %v", st, err)

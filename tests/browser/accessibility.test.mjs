@@ -26,7 +26,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { png, chatPNG, startServer, launchBrowser, enrol, login, screenshot } from "./helpers.mjs";
+import { png, chatPNG, startServer, launchBrowser, testTimeout, enrol, login, screenshot } from "./helpers.mjs";
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const wcagTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
@@ -131,7 +131,7 @@ async function submit(page, selector = "main button[type=submit]") {
   return res;
 }
 
-test("axe-core: reporter pages up to the receipt, JavaScript off, desktop and phone", { timeout: 120_000 }, async () => {
+test("axe-core: reporter pages up to the receipt, JavaScript off, desktop and phone", { timeout: testTimeout }, async () => {
   const ctx = await browser.newContext({ javaScriptEnabled: false });
   const page = await ctx.newPage();
   const { base } = srv;
@@ -178,7 +178,7 @@ test("axe-core: reporter pages up to the receipt, JavaScript off, desktop and ph
   for (const line of caught) assert.match(line, /html-has-lang/);
 });
 
-test("axe-core: reporter home and form in every other language, right to left included, desktop and phone", { timeout: 120_000 }, async () => {
+test("axe-core: reporter home and form in every other language, right to left included, desktop and phone", { timeout: testTimeout }, async () => {
   const ctx = await browser.newContext({ javaScriptEnabled: false });
   const page = await ctx.newPage();
   await page.goto(srv.base + "/");
@@ -195,7 +195,7 @@ test("axe-core: reporter home and form in every other language, right to left in
   assertNone(await auditKept(kept));
 });
 
-test("axe-core: staff console, desktop and phone", { timeout: 120_000 }, async () => {
+test("axe-core: staff console, desktop and phone", { timeout: testTimeout }, async () => {
   assert.ok(state.code, "needs the report made by the previous test");
   const { base, key, enrolLink } = srv;
   const desk = await browser.newContext(viewports.desktop);
@@ -290,7 +290,7 @@ test("axe-core: staff console, desktop and phone", { timeout: 120_000 }, async (
   assertNone(found);
 });
 
-test("axe-core: reporter case pages, withdrawal and its confirmation, JavaScript off, desktop and phone", { timeout: 120_000 }, async () => {
+test("axe-core: reporter case pages, withdrawal and its confirmation, JavaScript off, desktop and phone", { timeout: testTimeout }, async () => {
   assert.ok(state.code, "needs the report made by the first test");
   const ctx = await browser.newContext({ javaScriptEnabled: false });
   const page = await ctx.newPage();
@@ -364,7 +364,7 @@ async function press(page, key) {
   return res;
 }
 
-test("keyboard only: the whole reporter flow with JavaScript off", { timeout: 60_000 }, async () => {
+test("keyboard only: the whole reporter flow with JavaScript off", { timeout: testTimeout }, async () => {
   const ctx = await browser.newContext({ ...viewports.desktop, javaScriptEnabled: false });
   const page = await ctx.newPage();
   const report = "Sergeant Black deleted evidence from the custody log.";

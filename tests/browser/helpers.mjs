@@ -15,6 +15,15 @@ import { chromium } from "playwright-core";
 
 export const bin = process.env.CANDOUR_BIN || join(process.cwd(), ".bin", "candour");
 
+// patience is how long any one wait may take (the server to start, a page
+// to load, a selector to appear): CI shares two cores between several jobs
+// at a load of 7 or more, where playwright's default of 30 s is not enough.
+// Only what never happens waits this long; no test asserts on durations.
+export const patience = 120_000;
+
+// testTimeout bounds a whole test of many such steps.
+export const testTimeout = 600_000;
+
 // A real 2×2 PNG, red pixels.
 export const png = Buffer.from(
   "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEklEQVR4nGP4z8AARAwMDAwMAB/qA/3dTx7GAAAAAElFTkSuQmCC",
@@ -101,25 +110,37 @@ export async function startServer(...extra) {
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  for (let i = 0; ; i++) {
+  const deadline = Date.now() + patience;
+  for (;;) {
     try {
       if ((await fetch(base + "/")).ok) break;
     } catch {}
-    if (i > 200) {
+    if (Date.now() > deadline) {
       await stop();
-      assert.fail("server did not start: " + log);
+      assert.fail(`waited ${patience / 1000} s for the server to answer 200 on ${base}/; it did not. Its log:\n` + log);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   return { base, key, enrolLink, stop, log: () => log };
 }
 
-export function launchBrowser() {
-  return chromium.launch({
+// launchBrowser starts Chromium. Every context it makes waits up to
+// patience for navigations, selectors and actions, not playwright's 30 s.
+export async function launchBrowser() {
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
+    timeout: patience,
     args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
   });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args) => {
+    const ctx = await newContext(...args);
+    ctx.setDefaultTimeout(patience);
+    ctx.setDefaultNavigationTimeout(patience);
+    return ctx;
+  };
+  return browser;
 }
 
 export const password = "plum kettle orbit lantern";
@@ -136,13 +157,15 @@ export async function enrol(page) {
   return { secret, step, res };
 }
 
-// login logs "casey" in with the code of the given step (each step's code
-// is accepted once; the next step is within the allowed skew).
+// login logs "casey" in with the code of the given step, or of the
+// current one if that is later (each step's code is accepted once; the
+// next step is within the allowed skew, but on a slow machine the clock
+// may have moved on further since the step was spent).
 export async function login(page, base, secret, step) {
   await page.goto(base + "/staff/login");
   await page.fill("#username", "casey");
   await page.fill("#password", password);
-  await page.fill("#totp", totp(secret, step));
+  await page.fill("#totp", totp(secret, Math.max(step, Math.floor(Date.now() / 1000 / 30))));
   await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
   assert.equal(new URL(page.url()).pathname, "/staff/", "staff login failed");
 }

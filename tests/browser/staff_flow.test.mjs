@@ -9,9 +9,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { png, startServer, launchBrowser, enrol, login } from "./helpers.mjs";
+import { png, startServer, launchBrowser, testTimeout, enrol, login } from "./helpers.mjs";
 
-test("reporter, caseworker and reporter again, in a real browser", { timeout: 180_000 }, async (t) => {
+test("reporter, caseworker and reporter again, in a real browser", { timeout: testTimeout }, async (t) => {
   const { base, key, enrolLink, stop } = await startServer();
   t.after(stop);
   const browser = await launchBrowser();

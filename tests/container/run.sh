@@ -229,21 +229,26 @@ pm run -d --name "$CONTAINER" --read-only --read-only-tmpfs=false \
 	-p "127.0.0.1:$PORT:8080" -v "$VOLUME:/data" "$IMAGE" >/dev/null 2>"$scratch/run.err" ||
 	{ cat "$scratch/run.err"; fail "podman run"; }
 
+# Wait for the health endpoint for up to PATIENCE seconds (CI shares two
+# cores between several jobs; only a container that never comes up waits
+# this long).
+PATIENCE=180
 ok=
-for _ in $(seq 60); do
-	if [[ $(curl -fsS --max-time 2 "$BASE/healthz" 2>/dev/null) == ok ]]; then
+deadline=$((SECONDS + PATIENCE))
+while ((SECONDS < deadline)); do
+	if [[ $(curl -fsS --max-time 10 "$BASE/healthz" 2>/dev/null) == ok ]]; then
 		ok=1
 		break
 	fi
 	[[ $(pm inspect --format '{{.State.Running}}' "$CONTAINER") == true ]] || break
 	sleep 0.5
 done
-[[ -n $ok ]] || { pm logs "$CONTAINER" | tail -30; fail "no 200 from $BASE/healthz"; }
+[[ -n $ok ]] || { pm logs "$CONTAINER" | tail -30; fail "waited up to ${PATIENCE} s for ok from $BASE/healthz (or the container stopped)"; }
 [[ $(pm logs "$CONTAINER" 2>&1) == *"DEMO MODE"* ]] || fail "expected demo mode out of the box"
 
 pm healthcheck run "$CONTAINER" || fail "podman healthcheck run"
 [[ $(pm inspect --format '{{.State.Healthcheck.Status}}' "$CONTAINER") == healthy ]] || fail "container not healthy"
-[[ $(pm exec "$CONTAINER" /candour healthcheck) == ok ]] || fail "candour healthcheck inside the container"
+[[ $(pm exec "$CONTAINER" /candour healthcheck --timeout "${PATIENCE}s") == ok ]] || fail "candour healthcheck inside the container"
 [[ $(pm exec "$CONTAINER" /candour healthcheck --url http://127.0.0.1:8080/nope 2>/dev/null || echo refused) == refused ]] ||
 	fail "candour healthcheck accepted a 404"
 [[ $(pm top "$CONTAINER" user | tail -n +2 | sort -u) =~ ^(65532|nonroot)$ ]] || fail "the server does not run as nonroot"
@@ -251,11 +256,11 @@ pm healthcheck run "$CONTAINER" || fail "podman healthcheck run"
 say "sending a report and reading it back"
 text="Container test report $RANDOM$RANDOM"
 printf 'evidence line\n' >"$scratch/evidence.txt"
-receipt=$(curl -fsS --max-time 60 -F "body=$text" -F "attachments=@$scratch/evidence.txt;type=text/plain" "$BASE/report") ||
+receipt=$(curl -fsS --max-time "$PATIENCE" -F "body=$text" -F "attachments=@$scratch/evidence.txt;type=text/plain" "$BASE/report") ||
 	fail "POST /report"
 code=$(sed -n 's/.*id="case-code"[^>]*>\([^<]*\)<.*/\1/p;T;q' <<<"$receipt")
 [[ -n $code ]] || fail "no case code on the receipt"
-case_page=$(curl -fsS --max-time 60 -L -c "$scratch/jar" -b "$scratch/jar" --data-urlencode "code=$code" "$BASE/followup") ||
+case_page=$(curl -fsS --max-time "$PATIENCE" -L -c "$scratch/jar" -b "$scratch/jar" --data-urlencode "code=$code" "$BASE/followup") ||
 	fail "POST /followup"
 grep -qF "$text" <<<"$case_page" || fail "the case page does not show the report"
 grep -qF "evidence.txt" <<<"$case_page" || fail "the case page does not list the attachment"
