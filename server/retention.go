@@ -3,13 +3,7 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
-	"net/url"
-	"strconv"
 	"time"
-
-	"github.com/gofiber/fiber/v2"
 
 	"github.com/candour/candour/storage"
 )
@@ -58,38 +52,4 @@ func (s *Server) retentionLoop() {
 		case <-t.C:
 		}
 	}
-}
-
-// setRetention sets a case's legal hold and own retention.
-func (s *Server) setRetention(ctx context.Context, cs storage.Case, form url.Values) (string, string, error) {
-	days, err := strconv.Atoi(form.Get("retention_days"))
-	if err != nil || days < 0 || days > 36500 {
-		return "", "", badUpload(say("Retention is a number of days from 0 (the default) to 36500."))
-	}
-	hold := form.Get("legal_hold") == "on"
-	if err := s.db.SetLegalHold(ctx, cs.ID, hold); err != nil {
-		return "", "", err
-	}
-	return "case.retention", fmt.Sprintf("legal hold %v, retention %d days (0: default)", hold, days),
-		s.db.SetCaseRetention(ctx, cs.ID, days)
-}
-
-// handleStaffDefaultRetention sets the organisation's retention after closure.
-func (s *Server) handleStaffDefaultRetention(c *fiber.Ctx) error {
-	form, err := s.staffForm(c)
-	if err != nil {
-		return err
-	}
-	days, err := strconv.Atoi(form.Get("retention_days"))
-	if err != nil || days < 0 || days > 36500 {
-		return s.staffAdminPage(c, http.StatusBadRequest, "", "Retention is a number of days from 0 (keep until deleted by hand) to 36500.")
-	}
-	ctx := c.UserContext()
-	if err := s.db.SetDefaultRetentionDays(ctx, days); err != nil {
-		return err
-	}
-	if err := s.audit(ctx, staffOf(c).Username, "retention.default", "", fmt.Sprintf("%d days after closure", days)); err != nil {
-		return err
-	}
-	return s.staffAdminPage(c, http.StatusOK, "", "")
 }

@@ -1,0 +1,33 @@
+package server
+
+import (
+	"context"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
+)
+
+// staffNetwork adds the client's address to a staff login's audit detail
+// when the operator opted in with AuditStaffNetwork; by default the audit
+// trail holds no network data. Reporter requests never come here.
+func (s *Server) staffNetwork(c *fiber.Ctx, detail string) string {
+	if !s.cfg.AuditStaffNetwork {
+		return detail
+	}
+	addr, ok := s.clientAddr(c)
+	if !ok {
+		return detail
+	}
+	if detail == "" {
+		return "from " + addr.String()
+	}
+	return detail + ", from " + addr.String()
+}
+
+// audit appends to the hash-chained audit trail. It never records report
+// content or network data.
+func (s *Server) audit(ctx context.Context, actor, action, target, detail string) error {
+	_, err := s.db.AppendAudit(ctx, storage.AuditEntry{Actor: actor, Action: action, Target: target, Detail: detail})
+	return err
+}

@@ -1,0 +1,26 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/storage"
+)
+
+func (s *Server) handleStaffEnrolForm(c *fiber.Ctx) error {
+	token := c.Params("token")
+	st, err := s.db.EnrolmentStaff(c.UserContext(), tokenHash(token))
+	if errors.Is(err, storage.ErrNotFound) {
+		return errEnrolmentLink
+	}
+	if err != nil {
+		return err
+	}
+	key, err := crypto.NewTOTPKey(s.cfg.OrgName+" (Candour)", st.Username)
+	if err != nil {
+		return err
+	}
+	return s.enrolmentPage(c, st, token, key.Secret(), "")
+}

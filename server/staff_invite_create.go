@@ -1,0 +1,44 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
+)
+
+// handleStaffInvite creates a staff account and shows its one-time
+// enrolment link to the administrator.
+func (s *Server) handleStaffInvite(c *fiber.Ctx) error {
+	form, err := s.staffForm(c)
+	if err != nil {
+		return err
+	}
+	username, role := strings.TrimSpace(form.Get("username")), form.Get("role")
+	if !ValidUsername(username) {
+		return s.staffAdminPage(c, http.StatusBadRequest, "",
+			"A username is 2 to 64 letters, digits, dots, dashes or underscores (and not cli, unknown, system or reporter).")
+	}
+	if role != storage.RoleAdmin && role != storage.RoleCaseworker {
+		return s.staffAdminPage(c, http.StatusBadRequest, "", "Choose a role.")
+	}
+	ctx := c.UserContext()
+	st, err := s.db.CreateStaff(ctx, username, role)
+	if errors.Is(err, storage.ErrDuplicate) {
+		return s.staffAdminPage(c, http.StatusConflict, "", "That username is taken.")
+	}
+	if err != nil {
+		return err
+	}
+	token, err := NewEnrolmentToken(ctx, s.db, st.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.audit(ctx, staffOf(c).Username, "staff.invited", st.Username, "role "+role); err != nil {
+		return err
+	}
+	return s.staffAdminPage(c, http.StatusOK, EnrolmentLink(s.baseURL(c), token), "")
+}

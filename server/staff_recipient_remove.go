@@ -1,0 +1,41 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
+)
+
+func (s *Server) handleStaffRecipientRemove(c *fiber.Ctx) error {
+	_, id, err := s.staffFormID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	added, err := s.db.OrgRecipients(ctx)
+	if err != nil {
+		return err
+	}
+	var gone *storage.OrgRecipient
+	for i := range added {
+		if added[i].ID == id {
+			gone = &added[i]
+		}
+	}
+	if gone == nil {
+		return errNotFound
+	}
+	if err := s.db.RemoveOrgRecipient(ctx, id); err != nil {
+		return err
+	}
+	if err := s.reloadRecipients(ctx); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, staffOf(c).Username, "recipient.remove", gone.Label, abbreviate(gone.Recipient)); err != nil {
+		return err
+	}
+	return s.recipientsPage(c, http.StatusOK, "", "Key removed. New reports are no longer encrypted to it; "+
+		"whoever holds it can still read what was encrypted to it before.")
+}

@@ -1,0 +1,29 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// handleStaffDefaultRetention sets the organisation's retention after closure.
+func (s *Server) handleStaffDefaultRetention(c *fiber.Ctx) error {
+	form, err := s.staffForm(c)
+	if err != nil {
+		return err
+	}
+	days, err := strconv.Atoi(form.Get("retention_days"))
+	if err != nil || days < 0 || days > 36500 {
+		return s.staffAdminPage(c, http.StatusBadRequest, "", "Retention is a number of days from 0 (keep until deleted by hand) to 36500.")
+	}
+	ctx := c.UserContext()
+	if err := s.db.SetDefaultRetentionDays(ctx, days); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, staffOf(c).Username, "retention.default", "", fmt.Sprintf("%d days after closure", days)); err != nil {
+		return err
+	}
+	return s.staffAdminPage(c, http.StatusOK, "", "")
+}
