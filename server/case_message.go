@@ -14,9 +14,9 @@ import (
 var errEmptyMessage = &userError{status: http.StatusBadRequest, title: "Your message is empty",
 	message: []phrase{say("Please write something, attach a file, or both. Nothing was saved.")}, back: "/case"}
 
-// handleCaseMessage adds a reporter's message to their case. The CSRF token
-// is the first part of the streamed form and is checked before anything is
-// stored.
+// handleCaseMessage answers POST /case/message: adds a reporter's message to
+// their case. The CSRF token is the first part of the streamed form and is
+// checked before anything is stored.
 func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 	sess, ok := s.session(c)
 	if !ok {

@@ -11,8 +11,8 @@ type withdrawPage struct {
 	Error string
 }
 
-// handleCaseWithdrawForm asks the reporter to confirm that they want their
-// case deleted, and says what that means.
+// handleCaseWithdrawForm answers GET /case/withdraw: asks the reporter to
+// confirm that they want their case deleted, and says what that means.
 func (s *Server) handleCaseWithdrawForm(c *fiber.Ctx) error {
 	sess, ok := s.session(c)
 	if !ok {
@@ -21,9 +21,10 @@ func (s *Server) handleCaseWithdrawForm(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "case_withdraw", "Withdraw your report", withdrawPage{CSRF: sess.csrf})
 }
 
-// handleCaseWithdraw deletes the reporter's case for good: rows and chunks
-// go with secure_delete on and the WAL is truncated, so nothing of it stays
-// in the database files. Staff see only that a case was withdrawn.
+// handleCaseWithdraw answers POST /case/withdraw: deletes the reporter's
+// case for good: rows and chunks go with secure_delete on and the WAL is
+// truncated, so nothing of it stays in the database files. Staff see only
+// that a case was withdrawn.
 func (s *Server) handleCaseWithdraw(c *fiber.Ctx) error {
 	sess, ok := s.session(c)
 	if !ok {

@@ -27,10 +27,10 @@ func (s *Server) cookieName() string {
 var refusal = []phrase{say("We could not open a case with that code. Check it and try again."),
 	say("Codes cannot be recovered; if yours is lost, you can make a new report.")}
 
-// handleFollowupCheck logs a reporter in with their case code. Every path
-// runs the same Argon2id derivations, and the answer waits until LoginFloor
-// has passed since the request began, so neither the content nor the timing
-// of the answer says why a code was refused.
+// handleFollowupCheck answers POST /followup: logs a reporter in with their
+// case code. Every path runs the same Argon2id derivations, and the answer
+// waits until LoginFloor has passed since the request began, so neither the
+// content nor the timing of the answer says why a code was refused.
 func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 	start := time.Now()
 	form, err := readForm(c, 4<<10)
@@ -92,6 +92,8 @@ func (s *Server) clearSessionCookie(c *fiber.Ctx) {
 	})
 }
 
+// handleCaseLogout answers POST /case/logout: ends the reporter's follow-up
+// session.
 func (s *Server) handleCaseLogout(c *fiber.Ctx) error {
 	sess, ok := s.session(c)
 	if !ok {

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
+// handleIndex answers GET /: shows the start page.
 func (s *Server) handleIndex(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "index", "Report police misconduct safely", nil)
 }
@@ -29,12 +30,15 @@ type reportForm struct {
 	Text  string
 }
 
+// handleReportForm answers GET /report: shows the report form.
 func (s *Server) handleReportForm(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "report", "Make a report", reportForm{uploadLimits: s.limits()})
 }
 
 type followupForm struct{ Error string }
 
+// handleFollowupForm answers GET /followup: shows the form that asks for a
+// case code.
 func (s *Server) handleFollowupForm(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "followup", "Check your case", followupForm{})
 }

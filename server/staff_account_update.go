@@ -9,8 +9,9 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-// handleStaffAccount disables, enables or resets (new password and 2FA
-// through a new enrolment link) another staff member's account.
+// handleStaffAccount answers POST /staff/admin/account: disables, enables or
+// resets (new password and 2FA through a new enrolment link) another staff
+// member's account.
 func (s *Server) handleStaffAccount(c *fiber.Ctx) error {
 	form, id, err := s.staffFormID(c)
 	if err != nil {

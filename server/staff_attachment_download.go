@@ -12,7 +12,8 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-// handleStaffAttachmentCiphertext streams one attachment's age file.
+// handleStaffAttachmentCiphertext answers GET /staff/case/:ref/attachment/:id<int>:
+// it streams one attachment's age file.
 func (s *Server) handleStaffAttachmentCiphertext(c *fiber.Ctx) error {
 	cs, err := s.staffCase(c)
 	if err != nil {

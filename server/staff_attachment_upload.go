@@ -8,11 +8,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// handleStaffAttachmentUpload stores one attachment that the caseworker's
-// browser has already encrypted (to the organisation and the case), and
-// returns its id as JSON, to be named in the reply that follows. Until that
-// reply is stored the attachment is pending, and deleted on failure or at
-// the next start.
+// handleStaffAttachmentUpload answers POST /staff/case/:ref/attachment:
+// stores one attachment that the caseworker's browser has already encrypted
+// (to the organisation and the case), and returns its id as JSON, to be
+// named in the reply that follows. Until that reply is stored the attachment
+// is pending, and deleted on failure or at the next start.
 func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 	cs, err := s.staffCase(c)
 	if err != nil {

@@ -19,6 +19,8 @@ type auditPage struct {
 	Verified string
 }
 
+// handleStaffAudit answers GET /staff/admin/audit: shows the audit trail, a
+// page at a time, and whether its hash chain is intact.
 func (s *Server) handleStaffAudit(c *fiber.Ctx) error {
 	page, _ := strconv.Atoi(c.Query("page"))
 	page = max(page, 1)

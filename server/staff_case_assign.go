@@ -8,6 +8,8 @@ import (
 	"github.com/candour/candour/storage"
 )
 
+// assign answers POST /staff/case/:ref/assign: assigns a case to a staff
+// member, or to no one (through changeCase).
 func (s *Server) assign(ctx context.Context, cs storage.Case, form url.Values) (string, string, error) {
 	id, err := strconv.ParseInt(form.Get("assignee"), 10, 64)
 	if err != nil || id < 0 {

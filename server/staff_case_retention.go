@@ -9,7 +9,8 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-// setRetention sets a case's legal hold and own retention.
+// setRetention answers POST /staff/case/:ref/retention: sets a case's legal
+// hold and own retention.
 func (s *Server) setRetention(ctx context.Context, cs storage.Case, form url.Values) (string, string, error) {
 	days, err := strconv.Atoi(form.Get("retention_days"))
 	if err != nil || days < 0 || days > 36500 {

@@ -36,9 +36,10 @@ type staffCasePage struct {
 	CaseRecipient string
 }
 
-// handleStaffCase shows a case to staff: its workflow and, as ciphertext
-// links, its messages and attachments. Nothing is decrypted here; the
-// caseworker's browser (or `age -d` on their own machine) does that.
+// handleStaffCase answers GET /staff/case/:ref: shows a case to staff: its
+// workflow and, as ciphertext links, its messages and attachments. Nothing
+// is decrypted here; the caseworker's browser (or `age -d` on their own
+// machine) does that.
 func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 	cs, err := s.staffCase(c)
 	if err != nil {

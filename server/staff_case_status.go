@@ -7,6 +7,8 @@ import (
 	"github.com/candour/candour/storage"
 )
 
+// setStatus answers POST /staff/case/:ref/status: sets a case's workflow
+// status (through changeCase).
 func (s *Server) setStatus(ctx context.Context, cs storage.Case, form url.Values) (string, string, error) {
 	status := form.Get("status")
 	if !storage.ValidStatus(status) {

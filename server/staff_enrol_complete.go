@@ -10,10 +10,11 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-// handleStaffEnrol completes enrolment: a password that passes the policy,
-// and a current code from the authenticator the page's secret was put into.
-// The secret travels in the form (it is on the page already); the code
-// proves the staff member's authenticator holds it.
+// handleStaffEnrol answers POST /staff/enrol/:token: completes enrolment: a
+// password that passes the policy, and a current code from the authenticator
+// the page's secret was put into. The secret travels in the form (it is on
+// the page already); the code proves the staff member's authenticator holds
+// it.
 func (s *Server) handleStaffEnrol(c *fiber.Ctx) error {
 	token := c.Params("token")
 	ctx := c.UserContext()

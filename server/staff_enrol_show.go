@@ -9,6 +9,9 @@ import (
 	"github.com/candour/candour/storage"
 )
 
+// handleStaffEnrolForm answers GET /staff/enrol/:token: shows a new staff
+// member the enrolment form for their one-time link, with a fresh TOTP
+// secret.
 func (s *Server) handleStaffEnrolForm(c *fiber.Ctx) error {
 	token := c.Params("token")
 	st, err := s.db.EnrolmentStaff(c.UserContext(), tokenHash(token))

@@ -23,8 +23,8 @@ type inboxPage struct {
 	NextPage int
 }
 
-// handleStaffInbox lists cases, newest activity first, from the index
-// alone: nothing is decrypted on the server.
+// handleStaffInbox answers GET /staff/: lists cases, newest activity first,
+// from the index alone: nothing is decrypted on the server.
 func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	me := staffOf(c)
 	f := storage.CaseFilter{ViewerID: me.ID}

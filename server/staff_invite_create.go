@@ -10,8 +10,8 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-// handleStaffInvite creates a staff account and shows its one-time
-// enrolment link to the administrator.
+// handleStaffInvite answers POST /staff/admin/invite: creates a staff
+// account and shows its one-time enrolment link to the administrator.
 func (s *Server) handleStaffInvite(c *fiber.Ctx) error {
 	form, err := s.staffForm(c)
 	if err != nil {

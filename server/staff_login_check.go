@@ -15,10 +15,11 @@ import (
 const loginRefusal = "The username, password or code is wrong, or the account is locked after too many attempts. " +
 	"Wait a little and try again."
 
-// handleStaffLogin checks username, password and TOTP code (or a one-time
-// recovery code). Every path runs one Argon2id verification (a dummy hash
-// for unknown usernames) and takes at least LoginFloor, so timing does not
-// tell which part was wrong or whether the account exists.
+// handleStaffLogin answers POST /staff/login: checks username, password and
+// TOTP code (or a one-time recovery code). Every path runs one Argon2id
+// verification (a dummy hash for unknown usernames) and takes at least
+// LoginFloor, so timing does not tell which part was wrong or whether the
+// account exists.
 func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 	start := time.Now()
 	form, err := readForm(c, 8<<10)

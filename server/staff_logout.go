@@ -6,6 +6,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
+// handleStaffLogout answers POST /staff/logout: ends this browser's staff
+// session.
 func (s *Server) handleStaffLogout(c *fiber.Ctx) error {
 	if _, err := s.staffForm(c); err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
+// handleStaffLogoutEverywhere answers POST /staff/logout-everywhere: ends
+// every session of the staff member, on every device.
 func (s *Server) handleStaffLogoutEverywhere(c *fiber.Ctx) error {
 	if _, err := s.staffForm(c); err != nil {
 		return err

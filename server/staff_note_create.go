@@ -6,8 +6,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// handleStaffNote stores an internal note, encrypted by the caseworker's
-// browser to the organisation's recipients only.
+// handleStaffNote answers POST /staff/case/:ref/note: stores an internal
+// note, encrypted by the caseworker's browser to the organisation's
+// recipients only.
 func (s *Server) handleStaffNote(c *fiber.Ctx) error {
 	cs, mr, err := s.staffCaseMultipart(c)
 	if err != nil {

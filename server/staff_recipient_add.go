@@ -12,9 +12,10 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-// handleStaffRecipientAdd adds an organisation public key. It refuses a key
-// of the other kind than the installation's: age cannot encrypt one file to
-// post-quantum and classic keys together.
+// handleStaffRecipientAdd answers POST /staff/admin/recipients/add: adds an
+// organisation public key. It refuses a key of the other kind than the
+// installation's: age cannot encrypt one file to post-quantum and classic
+// keys together.
 func (s *Server) handleStaffRecipientAdd(c *fiber.Ctx) error {
 	form, err := s.staffForm(c)
 	if err != nil {

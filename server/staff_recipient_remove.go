@@ -8,6 +8,8 @@ import (
 	"github.com/candour/candour/storage"
 )
 
+// handleStaffRecipientRemove answers POST /staff/admin/recipients/remove:
+// removes an organisation public key added in the console.
 func (s *Server) handleStaffRecipientRemove(c *fiber.Ctx) error {
 	_, id, err := s.staffFormID(c)
 	if err != nil {

@@ -11,9 +11,10 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-// handleStaffReply stores a reply that the caseworker's browser encrypted
-// to the organisation and the case (so the reporter can read it at their
-// next follow-up), naming attachments uploaded before it.
+// handleStaffReply answers POST /staff/case/:ref/reply: stores a reply that
+// the caseworker's browser encrypted to the organisation and the case (so
+// the reporter can read it at their next follow-up), naming attachments
+// uploaded before it.
 func (s *Server) handleStaffReply(c *fiber.Ctx) error {
 	cs, mr, err := s.staffCaseMultipart(c)
 	if err != nil {

@@ -8,7 +8,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// handleStaffDefaultRetention sets the organisation's retention after closure.
+// handleStaffDefaultRetention answers POST /staff/admin/retention: sets the
+// organisation's retention after closure.
 func (s *Server) handleStaffDefaultRetention(c *fiber.Ctx) error {
 	form, err := s.staffForm(c)
 	if err != nil {
