@@ -16,7 +16,8 @@ const langCookie = "candour_lang"
 
 // chooseLanguage picks the language of reporter pages: a choice made with
 // the switcher (?lang=, remembered in a session cookie), else the browser's
-// Accept-Language, else English. Staff pages are in English.
+// Accept-Language, else English. It is reporter middleware (reporterArea):
+// other areas stay in English.
 func (s *Server) chooseLanguage(c *fiber.Ctx) error {
 	choice := c.Query("lang")
 	if l := frontend.MatchLanguage(choice, ""); choice != "" && l.Tag == choice {
@@ -25,11 +26,7 @@ func (s *Server) chooseLanguage(c *fiber.Ctx) error {
 	} else {
 		choice = c.Cookies(langCookie)
 	}
-	l := frontend.MatchLanguage(choice, c.Get(fiber.HeaderAcceptLanguage))
-	if strings.HasPrefix(c.Path(), "/staff") {
-		l = frontend.Languages[0]
-	}
-	c.Locals(languageKey{}, l)
+	c.Locals(languageKey{}, frontend.MatchLanguage(choice, c.Get(fiber.HeaderAcceptLanguage)))
 	return c.Next()
 }
 

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"strings"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/candour/candour/frontend"
@@ -38,7 +36,7 @@ type languageLink struct {
 func (s *Server) page(c *fiber.Ctx, title string, data any) pageData {
 	p := pageData{Site: site{Org: s.cfg.OrgName, Demo: s.cfg.Demo}, Title: title, Data: data, Lang: languageOf(c)}
 	p.Site.EmployerNetwork, _ = c.Locals(employerNetworkKey{}).(bool)
-	if c.Method() == fiber.MethodGet && !strings.HasPrefix(c.Path(), "/staff") {
+	if c.Method() == fiber.MethodGet && areaOf(c) == areaReporter {
 		// Links go back to this page only if it is one of ours: a path such
 		// as "//elsewhere.example" must not become a link off the site.
 		path := c.Path()
