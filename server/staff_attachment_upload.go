@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/http"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -32,7 +33,7 @@ func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 	part, err := mr.NextPart()
 	if err != nil || part.FormName() != "file" {
 		refuseRest(c)
-		return badUpload(say("No file was sent."))
+		return staffBadRequest("No file was sent.")
 	}
 	ctx := c.UserContext()
 	aw, err := s.db.NewOwnedAttachment(ctx, staffUploadOwner(cs.ID, staffOf(c).ID))
@@ -46,7 +47,7 @@ func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 	if head, err := src.Peek(len(ageMagic)); err != nil || string(head) != ageMagic {
 		s.db.DeletePending(ctx, aw.ID())
 		refuseRest(c)
-		return badUpload(say("The file is not an age-encrypted file."))
+		return staffBadRequest("The file is not an age-encrypted file.")
 	}
 	dst := &errWriter{w: aw}
 	if n, err := io.Copy(dst, src); err != nil || dst.err != nil || body.exceeded || n > limit {
@@ -56,7 +57,8 @@ func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 		if dst.err != nil {
 			return dst.err
 		}
-		return s.errLimit(say("The file could not be received whole."))
+		return &staffError{status: http.StatusRequestEntityTooLarge, title: "The file is too large",
+			message: fmt.Sprintf("The file could not be received whole: this service accepts files up to %s. Nothing was changed.", humanBytes(s.cfg.MaxFileBytes))}
 	}
 	if err := aw.Close(); err != nil {
 		s.db.DeletePending(ctx, aw.ID())

@@ -13,13 +13,13 @@ import (
 func (s *Server) assign(ctx context.Context, cs storage.Case, form url.Values) (string, string, error) {
 	id, err := strconv.ParseInt(form.Get("assignee"), 10, 64)
 	if err != nil || id < 0 {
-		return "", "", badUpload(say("Unknown staff member."))
+		return "", "", staffBadRequest("Unknown staff member.")
 	}
 	target := "no one"
 	if id != 0 {
 		st, err := s.db.StaffByID(ctx, id)
 		if err != nil || st.Disabled {
-			return "", "", badUpload(say("Unknown staff member."))
+			return "", "", staffBadRequest("Unknown staff member.")
 		}
 		target = st.Username
 	}

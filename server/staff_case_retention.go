@@ -14,7 +14,7 @@ import (
 func (s *Server) setRetention(ctx context.Context, cs storage.Case, form url.Values) (string, string, error) {
 	days, err := strconv.Atoi(form.Get("retention_days"))
 	if err != nil || days < 0 || days > 36500 {
-		return "", "", badUpload(say("Retention is a number of days from 0 (the default) to 36500."))
+		return "", "", staffBadRequest("Retention is a number of days from 0 (the default) to 36500.")
 	}
 	hold := form.Get("legal_hold") == "on"
 	if err := s.db.SetLegalHold(ctx, cs.ID, hold); err != nil {

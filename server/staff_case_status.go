@@ -12,7 +12,7 @@ import (
 func (s *Server) setStatus(ctx context.Context, cs storage.Case, form url.Values) (string, string, error) {
 	status := form.Get("status")
 	if !storage.ValidStatus(status) {
-		return "", "", badUpload(say("Unknown status."))
+		return "", "", staffBadRequest("Unknown status.")
 	}
 	return "case.status", cs.Status + " -> " + status, s.db.SetCaseStatus(ctx, cs.ID, status)
 }

@@ -11,9 +11,6 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-var errEnrolmentLink = &userError{status: http.StatusNotFound, title: "This link is not valid",
-	message: []phrase{say("Enrolment links work once and expire after three days. Ask an administrator for a new one.")}}
-
 type staffEnrolForm struct {
 	Username string
 	Token    string

@@ -17,12 +17,12 @@ func (s *Server) handleStaffNote(c *fiber.Ctx) error {
 	part, err := mr.NextPart()
 	if err != nil || part.FormName() != "note" {
 		refuseRest(c)
-		return badUpload(say("The note is missing."))
+		return staffBadRequest("The note is missing.")
 	}
 	b, err := readSealed(part)
 	if err != nil {
 		refuseRest(c)
-		return badUpload(say("The note is not an age-encrypted message."))
+		return staffBadRequest("The note is not an age-encrypted message.")
 	}
 	ctx := c.UserContext()
 	me := staffOf(c)

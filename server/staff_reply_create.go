@@ -29,42 +29,42 @@ func (s *Server) handleStaffReply(c *fiber.Ctx) error {
 		}
 		if err != nil {
 			refuseRest(c)
-			return badUpload(say("The form data was incomplete or malformed."))
+			return staffBadRequest("The form data was incomplete or malformed.")
 		}
 		switch part.FormName() {
 		case "message":
 			if sealed, err = readSealed(part); err != nil {
 				refuseRest(c)
-				return badUpload(say("The reply is not an age-encrypted message."))
+				return staffBadRequest("The reply is not an age-encrypted message.")
 			}
 		case "attachments":
 			v, err := readField(part, 4096)
 			if err != nil {
 				refuseRest(c)
-				return badUpload(say("The attachment list could not be read."))
+				return staffBadRequest("The attachment list could not be read.")
 			}
 			for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
 				id, err := strconv.ParseInt(f, 10, 64)
 				if err != nil || len(ids) >= s.cfg.MaxFiles {
-					return badUpload(say("The attachment list is malformed."))
+					return staffBadRequest("The attachment list is malformed.")
 				}
 				ids = append(ids, id)
 			}
 		default:
 			if _, err := readField(part, 4096); err != nil {
 				refuseRest(c)
-				return badUpload(say("The form had an unexpected field."))
+				return staffBadRequest("The form had an unexpected field.")
 			}
 		}
 	}
 	if sealed == nil {
-		return badUpload(say("The reply is empty."))
+		return staffBadRequest("The reply is empty.")
 	}
 	ctx := c.UserContext()
 	m, err := s.db.AddMessage(ctx, cs.ID, storage.NewMessage{Author: storage.AuthorStaff, Ciphertext: sealed,
 		AttachmentIDs: ids, AttachmentOwner: staffUploadOwner(cs.ID, staffOf(c).ID)})
 	if err != nil {
-		return badUpload(say("The reply could not be stored: an attachment is unknown or already used."))
+		return staffBadRequest("The reply could not be stored: an attachment is unknown or already used.")
 	}
 	if err := s.audit(ctx, staffOf(c).Username, "case.reply", cs.Ref, fmt.Sprintf("message %d, attachments %v", m.ID, ids)); err != nil {
 		return err

@@ -100,9 +100,6 @@ func (s *Server) currentStaff(c *fiber.Ctx) (*staffUser, error) {
 	return &staffUser{Staff: st, session: sess}, nil
 }
 
-var errForbidden = &userError{status: http.StatusForbidden, title: "Not allowed",
-	message: []phrase{say("Your account does not have access to this page.")}, back: "/staff/"}
-
 // requireStaff lets only a logged-in staff member through (an administrator
 // if admin): others are sent to the login page. Each state-changing handler
 // checks the CSRF token itself (staffForm, staffMultipart), because only it
@@ -129,9 +126,6 @@ func (s *Server) requireStaff(admin bool) fiber.Handler {
 	}
 }
 
-var errStaffSessionEnded = &userError{status: http.StatusForbidden, title: "Your session has ended",
-	message: []phrase{say("Please log in again. Nothing was changed.")}, back: "/staff/login"}
-
 func staffOf(c *fiber.Ctx) *staffUser {
 	u, _ := c.Locals(staffCtxKey{}).(*staffUser)
 	return u
@@ -149,9 +143,6 @@ func (s *Server) staffForm(c *fiber.Ctx) (url.Values, error) {
 	}
 	return form, nil
 }
-
-var errCSRFStaff = &userError{status: http.StatusForbidden, title: "The form has expired",
-	message: []phrase{say("This form is no longer valid, so nothing was changed. Please reload the page and try again.")}, back: "/staff/"}
 
 // staffFormID is staffForm for forms that name a record by its "id".
 func (s *Server) staffFormID(c *fiber.Ctx) (url.Values, int64, error) {
