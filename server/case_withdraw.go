@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
 )
 
 type withdrawPage struct {
@@ -47,7 +49,7 @@ func (s *Server) handleCaseWithdraw(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deleteCase(ctx, cs, "reporter", "case.withdrawn", "deleted by the reporter"); err != nil {
+	if err := s.deleteCase(ctx, cs, storage.ActorReporter, "case.withdrawn", "deleted by the reporter"); err != nil {
 		return err
 	}
 	s.clearSessionCookie(c)

@@ -18,7 +18,7 @@ func (s *Server) RunRetention(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, cs := range expired {
-		if err := s.deleteCase(ctx, cs, "system", "case.deleted", "retention period after closure ended"); err != nil {
+		if err := s.deleteCase(ctx, cs, storage.ActorSystem, "case.deleted", "retention period after closure ended"); err != nil {
 			return n, err
 		}
 		n++

@@ -39,11 +39,11 @@ func (s *Server) handleStaffAccount(c *fiber.Ctx) error {
 		if err := s.db.ResetStaffCredentials(ctx, st.ID); err != nil {
 			return err
 		}
-		token, err := NewEnrolmentToken(ctx, s.db, st.ID)
+		token, err := s.db.NewEnrolmentToken(ctx, st.ID)
 		if err != nil {
 			return err
 		}
-		invited = EnrolmentLink(s.baseURL(c), token)
+		invited = storage.EnrolmentLink(s.baseURL(c), token)
 	default:
 		return errNotFound
 	}

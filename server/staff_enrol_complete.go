@@ -18,7 +18,7 @@ import (
 func (s *Server) handleStaffEnrol(c *fiber.Ctx) error {
 	token := c.Params("token")
 	ctx := c.UserContext()
-	st, err := s.db.EnrolmentStaff(ctx, tokenHash(token))
+	st, err := s.db.EnrolmentStaff(ctx, storage.HashToken(token))
 	if errors.Is(err, storage.ErrNotFound) {
 		refuseRest(c)
 		return errEnrolmentLink
@@ -60,7 +60,7 @@ func (s *Server) handleStaffEnrol(c *fiber.Ctx) error {
 	for i, code := range codes {
 		hashes[i] = crypto.HashRecoveryCode(code)
 	}
-	st, err = s.db.CompleteEnrolment(ctx, tokenHash(token), hash, secret, step, hashes)
+	st, err = s.db.CompleteEnrolment(ctx, storage.HashToken(token), hash, secret, step, hashes)
 	if errors.Is(err, storage.ErrNotFound) {
 		return errEnrolmentLink
 	}

@@ -14,7 +14,7 @@ import (
 // secret.
 func (s *Server) handleStaffEnrolForm(c *fiber.Ctx) error {
 	token := c.Params("token")
-	st, err := s.db.EnrolmentStaff(c.UserContext(), tokenHash(token))
+	st, err := s.db.EnrolmentStaff(c.UserContext(), storage.HashToken(token))
 	if errors.Is(err, storage.ErrNotFound) {
 		return errEnrolmentLink
 	}

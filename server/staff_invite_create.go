@@ -18,9 +18,9 @@ func (s *Server) handleStaffInvite(c *fiber.Ctx) error {
 		return err
 	}
 	username, role := strings.TrimSpace(form.Get("username")), form.Get("role")
-	if !ValidUsername(username) {
+	if !storage.ValidUsername(username) {
 		return s.staffAdminPage(c, http.StatusBadRequest, "",
-			"A username is 2 to 64 letters, digits, dots, dashes or underscores (and not cli, unknown, system or reporter).")
+			storage.UsernameRule)
 	}
 	if role != storage.RoleAdmin && role != storage.RoleCaseworker {
 		return s.staffAdminPage(c, http.StatusBadRequest, "", "Choose a role.")
@@ -33,12 +33,12 @@ func (s *Server) handleStaffInvite(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	token, err := NewEnrolmentToken(ctx, s.db, st.ID)
+	token, err := s.db.NewEnrolmentToken(ctx, st.ID)
 	if err != nil {
 		return err
 	}
 	if err := s.audit(ctx, staffOf(c).Username, "staff.invited", st.Username, "role "+role); err != nil {
 		return err
 	}
-	return s.staffAdminPage(c, http.StatusOK, EnrolmentLink(s.baseURL(c), token), "")
+	return s.staffAdminPage(c, http.StatusOK, storage.EnrolmentLink(s.baseURL(c), token), "")
 }

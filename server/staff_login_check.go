@@ -96,7 +96,7 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 			}
 		} else {
 			s.throttle.fail(now, strings.ToLower(username))
-			if err := s.audit(ctx, "unknown", "staff.login_failed", "", s.staffNetwork(c, "unknown or unenrolled username")); err != nil {
+			if err := s.audit(ctx, storage.ActorUnknown, "staff.login_failed", "", s.staffNetwork(c, "unknown or unenrolled username")); err != nil {
 				return err
 			}
 		}
@@ -112,13 +112,13 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 	}
 	// Rotate: whatever session this browser had ends now.
 	if old := c.Cookies(s.staffCookieName()); old != "" {
-		if err := s.db.DeleteStaffSession(ctx, tokenHash(old)); err != nil {
+		if err := s.db.DeleteStaffSession(ctx, storage.HashToken(old)); err != nil {
 			return err
 		}
 	}
 	token := randomToken()
 	if err := s.db.CreateStaffSession(ctx, storage.StaffSession{
-		TokenHash: tokenHash(token), StaffID: st.ID, CSRF: randomToken(), CreatedAt: now, LastSeen: now,
+		TokenHash: storage.HashToken(token), StaffID: st.ID, CSRF: randomToken(), CreatedAt: now, LastSeen: now,
 	}); err != nil {
 		return err
 	}

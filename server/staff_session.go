@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/sha256"
 	"errors"
 	"net/http"
 	"net/url"
@@ -56,11 +55,6 @@ func (s *Server) clearStaffCookie(c *fiber.Ctx) {
 	})
 }
 
-func tokenHash(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
 // currentStaff returns the live session's staff member, if any.
 func (s *Server) currentStaff(c *fiber.Ctx) (*staffUser, error) {
 	token := c.Cookies(s.staffCookieName())
@@ -68,7 +62,7 @@ func (s *Server) currentStaff(c *fiber.Ctx) (*staffUser, error) {
 		return nil, nil
 	}
 	ctx := c.UserContext()
-	sess, err := s.db.StaffSessionByToken(ctx, tokenHash(token))
+	sess, err := s.db.StaffSessionByToken(ctx, storage.HashToken(token))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	}

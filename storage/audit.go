@@ -18,7 +18,7 @@ import (
 type AuditEntry struct {
 	ID       int64
 	At       time.Time // to the second, UTC
-	Actor    string    // staff username, or "system", or "cli"
+	Actor    string    // staff username, or ActorCLI, ActorSystem, ActorReporter or ActorUnknown
 	Action   string    // e.g. "staff.login", "staff.login_failed", "case.open"
 	Target   string    // e.g. a case ref or a username; may be empty
 	Detail   string    // short free text; never report content or network data
