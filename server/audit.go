@@ -25,8 +25,11 @@ func (s *Server) staffNetwork(c *fiber.Ctx, detail string) string {
 	return detail + ", from " + addr.String()
 }
 
-// audit appends to the hash-chained audit trail. It never records report
-// content or network data.
+// audit appends to the hash-chained audit trail an entry that records no
+// change of state of its own (a download, a refused login under a name with
+// no usable account). An entry that records a change is written with it,
+// in one transaction, by storage.DB.Change. Neither ever records report
+// content, nor network data unless the operator opted in (staffNetwork).
 func (s *Server) audit(ctx context.Context, actor, action, target, detail string) error {
 	_, err := s.db.AppendAudit(ctx, storage.AuditEntry{Actor: actor, Action: action, Target: target, Detail: detail})
 	return err

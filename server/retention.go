@@ -26,15 +26,20 @@ func (s *Server) RunRetention(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// deleteCase deletes a case for good, ends its reporter's sessions and
-// records who did it. A checkpoint held back by readers is not a failure:
-// the data is deleted, and the next checkpoint completes the job.
+// deleteCase deletes a case for good and records who did it, in one
+// transaction, and ends its reporter's sessions. A checkpoint held back by
+// readers is not a failure: the data is deleted, and the next checkpoint
+// completes the job.
 func (s *Server) deleteCase(ctx context.Context, cs storage.Case, actor, action, detail string) error {
-	if err := s.db.DeleteCase(ctx, cs.ID); err != nil && !errors.Is(err, storage.ErrCheckpointBusy) {
+	e := storage.AuditEntry{Actor: actor, Action: action, Target: cs.Ref, Detail: detail}
+	err := s.db.Change(ctx, &e, func(ctx context.Context) error { return s.db.DeleteCase(ctx, cs.ID) })
+	// Whether or not the deletion failed, its sessions end: at worst the
+	// reporter logs in again.
+	s.sessions.removeCase(cs.ID)
+	if err != nil && !errors.Is(err, storage.ErrCheckpointBusy) {
 		return err
 	}
-	s.sessions.removeCase(cs.ID)
-	return s.audit(ctx, actor, action, cs.Ref, detail)
+	return nil
 }
 
 func (s *Server) retentionLoop() {

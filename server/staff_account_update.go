@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -29,26 +30,28 @@ func (s *Server) handleStaffAccount(c *fiber.Ctx) error {
 	if st.ID == me.ID {
 		return s.staffAdminPage(c, http.StatusBadRequest, "", "You cannot change your own account here.")
 	}
-	var invited string
-	switch action := form.Get("action"); action {
-	case "disable", "enable":
-		if err := s.db.SetStaffDisabled(ctx, st.ID, action == "disable"); err != nil {
-			return err
+	action := form.Get("action")
+	if action != "disable" && action != "enable" && action != "reset" {
+		return errNotFound
+	}
+	var token string
+	e := storage.AuditEntry{Actor: me.Username, Action: "staff." + action, Target: st.Username}
+	if err := s.db.Change(ctx, &e, func(ctx context.Context) error {
+		if action != "reset" {
+			return s.db.SetStaffDisabled(ctx, st.ID, action == "disable")
 		}
-	case "reset":
 		if err := s.db.ResetStaffCredentials(ctx, st.ID); err != nil {
 			return err
 		}
-		token, err := s.db.NewEnrolmentToken(ctx, st.ID)
-		if err != nil {
-			return err
-		}
-		invited = storage.EnrolmentLink(s.baseURL(c), token)
-	default:
-		return errNotFound
-	}
-	if err := s.audit(ctx, me.Username, "staff."+form.Get("action"), st.Username, ""); err != nil {
+		var err error
+		token, err = s.db.NewEnrolmentToken(ctx, st.ID)
 		return err
+	}); err != nil {
+		return err
+	}
+	var invited string
+	if action == "reset" {
+		invited = storage.EnrolmentLink(s.baseURL(c), token)
 	}
 	return s.staffAdminPage(c, http.StatusOK, invited, "")
 }

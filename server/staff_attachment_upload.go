@@ -64,7 +64,12 @@ func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 		s.db.DeletePending(ctx, aw.ID())
 		return err
 	}
+	// The upload is stored in chunks, each in its own transaction, and is
+	// pending (linked to nothing, deleted at the next start) until a reply
+	// names it. Its entry is appended once it is whole; if that fails, the
+	// upload is deleted, so no upload stays without its entry.
 	if err := s.audit(ctx, staffOf(c).Username, "attachment.upload", cs.Ref, fmt.Sprintf("attachment %d", aw.ID())); err != nil {
+		s.db.DeletePending(ctx, aw.ID())
 		return err
 	}
 	return c.JSON(fiber.Map{"id": aw.ID()})

@@ -37,11 +37,13 @@ func (s *Server) staffCase(c *fiber.Ctx) (storage.Case, error) {
 }
 
 // caseChange is one workflow change to a case from a small staff form: it
-// applies the change and returns the audit action and detail.
+// applies the change with ctx (inside a storage.DB.Change) and returns the
+// audit action and detail.
 type caseChange func(ctx context.Context, cs storage.Case, form url.Values) (action, detail string, err error)
 
 // changeCase runs a workflow form: resolve the case, check the CSRF token,
-// apply the change, audit it, and go back to the case page.
+// apply the change and its audit entry in one transaction, and go back to
+// the case page.
 func (s *Server) changeCase(change caseChange) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		cs, err := s.staffCase(c)
@@ -53,12 +55,12 @@ func (s *Server) changeCase(change caseChange) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		ctx := c.UserContext()
-		action, detail, err := change(ctx, cs, form)
-		if err != nil {
+		e := storage.AuditEntry{Actor: staffOf(c).Username, Target: cs.Ref}
+		if err := s.db.Change(c.UserContext(), &e, func(ctx context.Context) error {
+			var err error
+			e.Action, e.Detail, err = change(ctx, cs, form)
 			return err
-		}
-		if err := s.audit(ctx, staffOf(c).Username, action, cs.Ref, detail); err != nil {
+		}); err != nil {
 			return err
 		}
 		return c.Redirect("/staff/case/"+cs.Ref, http.StatusSeeOther)

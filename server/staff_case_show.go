@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -81,10 +82,10 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.MarkCaseRead(ctx, me.ID, cs.ID); err != nil {
-		return err
-	}
-	if err := s.audit(ctx, me.Username, "case.open", cs.Ref, ""); err != nil {
+	opened := storage.AuditEntry{Actor: me.Username, Action: "case.open", Target: cs.Ref}
+	if err := s.db.Change(ctx, &opened, func(ctx context.Context) error {
+		return s.db.MarkCaseRead(ctx, me.ID, cs.ID)
+	}); err != nil {
 		return err
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_case", "Case "+cs.Ref, staffCasePage{

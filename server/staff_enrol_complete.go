@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -60,14 +61,15 @@ func (s *Server) handleStaffEnrol(c *fiber.Ctx) error {
 	for i, code := range codes {
 		hashes[i] = crypto.HashRecoveryCode(code)
 	}
-	st, err = s.db.CompleteEnrolment(ctx, storage.HashToken(token), hash, secret, step, hashes)
+	e := storage.AuditEntry{Actor: st.Username, Action: "staff.enrolled", Target: st.Username}
+	err = s.db.Change(ctx, &e, func(ctx context.Context) error {
+		_, err := s.db.CompleteEnrolment(ctx, storage.HashToken(token), hash, secret, step, hashes)
+		return err
+	})
 	if errors.Is(err, storage.ErrNotFound) {
 		return errEnrolmentLink
 	}
 	if err != nil {
-		return err
-	}
-	if err := s.audit(ctx, st.Username, "staff.enrolled", st.Username, ""); err != nil {
 		return err
 	}
 	return s.render(c, http.StatusOK, "staff_recovery", "Your recovery codes", staffRecovery{Username: st.Username, Codes: codes})

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -25,19 +26,20 @@ func (s *Server) handleStaffInvite(c *fiber.Ctx) error {
 	if role != storage.RoleAdmin && role != storage.RoleCaseworker {
 		return s.staffAdminPage(c, http.StatusBadRequest, "", "Choose a role.")
 	}
-	ctx := c.UserContext()
-	st, err := s.db.CreateStaff(ctx, username, role)
+	var token string
+	e := storage.AuditEntry{Actor: staffOf(c).Username, Action: "staff.invited", Target: username, Detail: "role " + role}
+	err = s.db.Change(c.UserContext(), &e, func(ctx context.Context) error {
+		st, err := s.db.CreateStaff(ctx, username, role)
+		if err != nil {
+			return err
+		}
+		token, err = s.db.NewEnrolmentToken(ctx, st.ID)
+		return err
+	})
 	if errors.Is(err, storage.ErrDuplicate) {
 		return s.staffAdminPage(c, http.StatusConflict, "", "That username is taken.")
 	}
 	if err != nil {
-		return err
-	}
-	token, err := s.db.NewEnrolmentToken(ctx, st.ID)
-	if err != nil {
-		return err
-	}
-	if err := s.audit(ctx, staffOf(c).Username, "staff.invited", st.Username, "role "+role); err != nil {
 		return err
 	}
 	return s.staffAdminPage(c, http.StatusOK, storage.EnrolmentLink(s.baseURL(c), token), "")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -82,10 +83,11 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 			if st.LockedUntil.After(until) {
 				until = st.LockedUntil
 			}
-			if _, err := s.db.RecordLoginFailure(ctx, st.ID, until); err != nil {
+			e := storage.AuditEntry{Actor: st.Username, Action: "staff.login_failed", Target: st.Username, Detail: s.staffNetwork(c, "")}
+			if err := s.db.Change(ctx, &e, func(ctx context.Context) error {
+				_, err := s.db.RecordLoginFailure(ctx, st.ID, until)
 				return err
-			}
-			if err := s.audit(ctx, st.Username, "staff.login_failed", st.Username, s.staffNetwork(c, "")); err != nil {
+			}); err != nil {
 				return err
 			}
 		} else if exists {
@@ -107,22 +109,22 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 		return s.render(c, http.StatusUnauthorized, "staff_login", "Staff login",
 			staffLoginForm{Error: loginRefusal, Username: username})
 	}
-	if err := s.db.ResetLoginFailures(ctx, st.ID); err != nil {
-		return err
-	}
 	// Rotate: whatever session this browser had ends now.
-	if old := c.Cookies(s.staffCookieName()); old != "" {
-		if err := s.db.DeleteStaffSession(ctx, storage.HashToken(old)); err != nil {
+	old := c.Cookies(s.staffCookieName())
+	token := randomToken()
+	sess := storage.StaffSession{TokenHash: storage.HashToken(token), StaffID: st.ID, CSRF: randomToken(), CreatedAt: now, LastSeen: now}
+	e := storage.AuditEntry{Actor: st.Username, Action: "staff.login", Target: st.Username, Detail: s.staffNetwork(c, "with "+method)}
+	if err := s.db.Change(ctx, &e, func(ctx context.Context) error {
+		if err := s.db.ResetLoginFailures(ctx, st.ID); err != nil {
 			return err
 		}
-	}
-	token := randomToken()
-	if err := s.db.CreateStaffSession(ctx, storage.StaffSession{
-		TokenHash: storage.HashToken(token), StaffID: st.ID, CSRF: randomToken(), CreatedAt: now, LastSeen: now,
+		if old != "" {
+			if err := s.db.DeleteStaffSession(ctx, storage.HashToken(old)); err != nil {
+				return err
+			}
+		}
+		return s.db.CreateStaffSession(ctx, sess)
 	}); err != nil {
-		return err
-	}
-	if err := s.audit(ctx, st.Username, "staff.login", st.Username, s.staffNetwork(c, "with "+method)); err != nil {
 		return err
 	}
 	s.waitFloor(start)

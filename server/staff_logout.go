@@ -1,9 +1,12 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
 )
 
 // handleStaffLogout answers POST /staff/logout: ends this browser's staff
@@ -13,10 +16,10 @@ func (s *Server) handleStaffLogout(c *fiber.Ctx) error {
 		return err
 	}
 	u := staffOf(c)
-	if err := s.db.DeleteStaffSession(c.UserContext(), u.session.TokenHash); err != nil {
-		return err
-	}
-	if err := s.audit(c.UserContext(), u.Username, "staff.logout", u.Username, ""); err != nil {
+	e := storage.AuditEntry{Actor: u.Username, Action: "staff.logout", Target: u.Username}
+	if err := s.db.Change(c.UserContext(), &e, func(ctx context.Context) error {
+		return s.db.DeleteStaffSession(ctx, u.session.TokenHash)
+	}); err != nil {
 		return err
 	}
 	s.clearStaffCookie(c)

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
 )
 
 // handleStaffLogoutEverywhere answers POST /staff/logout-everywhere: ends
@@ -13,10 +16,10 @@ func (s *Server) handleStaffLogoutEverywhere(c *fiber.Ctx) error {
 		return err
 	}
 	u := staffOf(c)
-	if err := s.db.DeleteStaffSessions(c.UserContext(), u.ID); err != nil {
-		return err
-	}
-	if err := s.audit(c.UserContext(), u.Username, "staff.logout_everywhere", u.Username, ""); err != nil {
+	e := storage.AuditEntry{Actor: u.Username, Action: "staff.logout_everywhere", Target: u.Username}
+	if err := s.db.Change(c.UserContext(), &e, func(ctx context.Context) error {
+		return s.db.DeleteStaffSessions(ctx, u.ID)
+	}); err != nil {
 		return err
 	}
 	s.clearStaffCookie(c)

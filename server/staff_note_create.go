@@ -1,9 +1,12 @@
 package server
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
 )
 
 // handleStaffNote answers POST /staff/case/:ref/note: stores an internal
@@ -24,13 +27,15 @@ func (s *Server) handleStaffNote(c *fiber.Ctx) error {
 		refuseRest(c)
 		return staffBadRequest("The note is not an age-encrypted message.")
 	}
-	ctx := c.UserContext()
 	me := staffOf(c)
-	n, err := s.db.AddNote(ctx, cs.ID, me.ID, b)
-	if err != nil {
+	var n storage.Note
+	e := storage.AuditEntry{Actor: me.Username, Action: "case.note", Target: cs.Ref}
+	if err := s.db.Change(c.UserContext(), &e, func(ctx context.Context) error {
+		var err error
+		n, err = s.db.AddNote(ctx, cs.ID, me.ID, b)
+		e.Detail = fmt.Sprintf("note %d", n.ID)
 		return err
-	}
-	if err := s.audit(ctx, me.Username, "case.note", cs.Ref, fmt.Sprintf("note %d", n.ID)); err != nil {
+	}); err != nil {
 		return err
 	}
 	return created(c, cs, n.ID)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,15 +40,16 @@ func (s *Server) handleStaffRecipientAdd(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	me := staffOf(c)
-	if _, err := s.db.AddOrgRecipient(ctx, one.Strings()[0], label, me.Username); errors.Is(err, storage.ErrDuplicate) {
+	e := storage.AuditEntry{Actor: me.Username, Action: "recipient.add", Target: label, Detail: abbreviate(one.Strings()[0])}
+	if err := s.db.Change(ctx, &e, func(ctx context.Context) error {
+		_, err := s.db.AddOrgRecipient(ctx, one.Strings()[0], label, me.Username)
+		return err
+	}); errors.Is(err, storage.ErrDuplicate) {
 		return s.recipientsPage(c, http.StatusConflict, "That key is already there.", "")
 	} else if err != nil {
 		return err
 	}
 	if err := s.reloadRecipients(ctx); err != nil {
-		return err
-	}
-	if err := s.audit(ctx, me.Username, "recipient.add", label, abbreviate(one.Strings()[0])); err != nil {
 		return err
 	}
 	return s.recipientsPage(c, http.StatusOK, "", "Key added. It can read reports and messages received from now on, "+

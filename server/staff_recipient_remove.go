@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
@@ -29,13 +30,13 @@ func (s *Server) handleStaffRecipientRemove(c *fiber.Ctx) error {
 	if gone == nil {
 		return errNotFound
 	}
-	if err := s.db.RemoveOrgRecipient(ctx, id); err != nil {
+	e := storage.AuditEntry{Actor: staffOf(c).Username, Action: "recipient.remove", Target: gone.Label, Detail: abbreviate(gone.Recipient)}
+	if err := s.db.Change(ctx, &e, func(ctx context.Context) error {
+		return s.db.RemoveOrgRecipient(ctx, id)
+	}); err != nil {
 		return err
 	}
 	if err := s.reloadRecipients(ctx); err != nil {
-		return err
-	}
-	if err := s.audit(ctx, staffOf(c).Username, "recipient.remove", gone.Label, abbreviate(gone.Recipient)); err != nil {
 		return err
 	}
 	return s.recipientsPage(c, http.StatusOK, "", "Key removed. New reports are no longer encrypted to it; "+

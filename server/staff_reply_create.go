@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -60,13 +61,19 @@ func (s *Server) handleStaffReply(c *fiber.Ctx) error {
 	if sealed == nil {
 		return staffBadRequest("The reply is empty.")
 	}
-	ctx := c.UserContext()
-	m, err := s.db.AddMessage(ctx, cs.ID, storage.NewMessage{Author: storage.AuthorStaff, Ciphertext: sealed,
-		AttachmentIDs: ids, AttachmentOwner: staffUploadOwner(cs.ID, staffOf(c).ID)})
-	if err != nil {
-		return staffBadRequest("The reply could not be stored: an attachment is unknown or already used.")
-	}
-	if err := s.audit(ctx, staffOf(c).Username, "case.reply", cs.Ref, fmt.Sprintf("message %d, attachments %v", m.ID, ids)); err != nil {
+	me := staffOf(c)
+	reply := storage.NewMessage{Author: storage.AuthorStaff, Ciphertext: sealed,
+		AttachmentIDs: ids, AttachmentOwner: staffUploadOwner(cs.ID, me.ID)}
+	var m storage.Message
+	e := storage.AuditEntry{Actor: me.Username, Action: "case.reply", Target: cs.Ref}
+	if err := s.db.Change(c.UserContext(), &e, func(ctx context.Context) error {
+		var err error
+		if m, err = s.db.AddMessage(ctx, cs.ID, reply); err != nil {
+			return staffBadRequest("The reply could not be stored: an attachment is unknown or already used.")
+		}
+		e.Detail = fmt.Sprintf("message %d, attachments %v", m.ID, ids)
+		return nil
+	}); err != nil {
 		return err
 	}
 	return created(c, cs, m.ID)

@@ -54,7 +54,7 @@ func (db *DB) Change(ctx context.Context, audit *AuditEntry, fn func(ctx context
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("failed to make change %q: %w", asGiven.Action, err)
+		return fmt.Errorf("failed to make change %q: %w", audit.Action, err)
 	}
 	var errs []error
 	for _, f := range after {

@@ -45,22 +45,25 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	st, err := db.CreateStaff(ctx, *username, storage.RoleAdmin)
+	// The account, its enrolment link and the audit entry commit together.
+	var token string
+	e := storage.AuditEntry{Actor: storage.ActorCLI, Action: "staff.invited", Target: *username, Detail: "role admin"}
+	err = db.Change(ctx, &e, func(ctx context.Context) error {
+		st, err := db.CreateStaff(ctx, *username, storage.RoleAdmin)
+		if err != nil {
+			return err
+		}
+		token, err = db.NewEnrolmentToken(ctx, st.ID)
+		return err
+	})
 	if errors.Is(err, storage.ErrDuplicate) {
 		return fmt.Errorf("a staff member called %q already exists", *username)
 	}
 	if err != nil {
 		return err
 	}
-	token, err := db.NewEnrolmentToken(ctx, st.ID)
-	if err != nil {
-		return err
-	}
-	if _, err := db.AppendAudit(ctx, storage.AuditEntry{Actor: storage.ActorCLI, Action: "staff.invited", Target: st.Username, Detail: "role admin"}); err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "Administrator %q created. Open this link once, within %s, to set a password and 2FA:\n%s\n",
-		st.Username, storage.EnrolmentTTL, storage.EnrolmentLink(*base, token))
+		*username, storage.EnrolmentTTL, storage.EnrolmentLink(*base, token))
 	return nil
 }
 
