@@ -20,19 +20,16 @@ var errEmptyMessage = &userError{status: http.StatusBadRequest, title: "Your mes
 func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 	sess, ok := s.session(c)
 	if !ok {
-		refuseRest(c)
 		return errSessionEnded
 	}
 	release, err := s.acquireUpload(c.UserContext())
 	if err != nil {
-		refuseRest(c)
 		return err
 	}
 	defer release()
 	ctx := c.UserContext()
 	cs, err := s.db.Case(ctx, sess.caseID)
 	if err != nil {
-		refuseRest(c)
 		return err
 	}
 	// The session holds the case's identity already parsed: parsing a
@@ -44,7 +41,6 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 		recipients, err = s.recipients().ForCase(cs.Recipient)
 	}
 	if err != nil {
-		refuseRest(c)
 		return err
 	}
 	up, err := s.receive(c, recipients, sess.checkCSRF)

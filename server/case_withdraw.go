@@ -30,7 +30,6 @@ func (s *Server) handleCaseWithdrawForm(c *fiber.Ctx) error {
 func (s *Server) handleCaseWithdraw(c *fiber.Ctx) error {
 	sess, ok := s.session(c)
 	if !ok {
-		refuseRest(c)
 		return errSessionEnded
 	}
 	form, err := readForm(c, 4<<10)

@@ -10,24 +10,21 @@ import (
 
 // readForm reads a small urlencoded body from the stream, within limit. It
 // is used instead of c.FormValue, which would read a streamed body of any
-// size into memory.
+// size into memory. What it leaves unread of a body it refuses is dealt
+// with by bodyFraming.
 func readForm(c *fiber.Ctx, limit int64) (url.Values, error) {
 	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
-		c.Context().SetConnectionClose()
 		return nil, badUpload(say("The form was not sent as expected."))
 	}
 	if int64(c.Request().Header.ContentLength()) > limit {
-		c.Context().SetConnectionClose()
 		return nil, badUpload(say("The form was larger than expected."))
 	}
 	b, err := io.ReadAll(io.LimitReader(bodyStream(c), limit+1))
 	if err != nil {
-		c.Context().SetConnectionClose()
 		return nil, badUpload(say("The form could not be read."))
 	}
 	if int64(len(b)) > limit {
-		c.Context().SetConnectionClose()
 		return nil, badUpload(say("The form was larger than expected."))
 	}
 	v, err := url.ParseQuery(string(b))

@@ -27,7 +27,6 @@ var errEmptyReport = &userError{status: http.StatusBadRequest, title: "Your repo
 func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 	release, err := s.acquireUpload(c.UserContext())
 	if err != nil {
-		refuseRest(c)
 		return err
 	}
 	defer release()

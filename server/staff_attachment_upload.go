@@ -17,12 +17,10 @@ import (
 func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 	cs, err := s.staffCase(c)
 	if err != nil {
-		refuseRest(c)
 		return err
 	}
 	release, err := s.acquireUpload(c.UserContext())
 	if err != nil {
-		refuseRest(c)
 		return err
 	}
 	defer release()
@@ -32,7 +30,6 @@ func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 	}
 	part, err := mr.NextPart()
 	if err != nil || part.FormName() != "file" {
-		refuseRest(c)
 		return staffBadRequest("No file was sent.")
 	}
 	ctx := c.UserContext()
@@ -46,14 +43,12 @@ func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 	src := bufio.NewReaderSize(io.LimitReader(part, limit+1), 64)
 	if head, err := src.Peek(len(ageMagic)); err != nil || string(head) != ageMagic {
 		s.db.DeletePending(ctx, aw.ID())
-		refuseRest(c)
 		return staffBadRequest("The file is not an age-encrypted file.")
 	}
 	dst := &errWriter{w: aw}
 	if n, err := io.Copy(dst, src); err != nil || dst.err != nil || body.exceeded || n > limit {
 		aw.Abort() // a chunk may still be being stored
 		s.db.DeletePending(ctx, aw.ID())
-		refuseRest(c)
 		if dst.err != nil {
 			return dst.err
 		}

@@ -48,7 +48,6 @@ func (s *Server) changeCase(change caseChange) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		cs, err := s.staffCase(c)
 		if err != nil {
-			refuseRest(c)
 			return err
 		}
 		form, err := s.staffForm(c)
@@ -106,7 +105,6 @@ func (s *Server) staffMultipart(c *fiber.Ctx) (*partReader, *limitedBody, error)
 func (s *Server) staffCaseMultipart(c *fiber.Ctx) (storage.Case, *partReader, error) {
 	cs, err := s.staffCase(c)
 	if err != nil {
-		refuseRest(c)
 		return storage.Case{}, nil, err
 	}
 	mr, _, err := s.staffMultipart(c)

@@ -21,7 +21,6 @@ func (s *Server) handleStaffEnrol(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	st, err := s.db.EnrolmentStaff(ctx, storage.HashToken(token))
 	if errors.Is(err, storage.ErrNotFound) {
-		refuseRest(c)
 		return errEnrolmentLink
 	}
 	if err != nil {

@@ -19,12 +19,10 @@ func (s *Server) handleStaffNote(c *fiber.Ctx) error {
 	}
 	part, err := mr.NextPart()
 	if err != nil || part.FormName() != "note" {
-		refuseRest(c)
 		return staffBadRequest("The note is missing.")
 	}
 	b, err := readSealed(part)
 	if err != nil {
-		refuseRest(c)
 		return staffBadRequest("The note is not an age-encrypted message.")
 	}
 	me := staffOf(c)

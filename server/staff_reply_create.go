@@ -29,19 +29,16 @@ func (s *Server) handleStaffReply(c *fiber.Ctx) error {
 			break
 		}
 		if err != nil {
-			refuseRest(c)
 			return staffBadRequest("The form data was incomplete or malformed.")
 		}
 		switch part.FormName() {
 		case "message":
 			if sealed, err = readSealed(part); err != nil {
-				refuseRest(c)
 				return staffBadRequest("The reply is not an age-encrypted message.")
 			}
 		case "attachments":
 			v, err := readField(part, 4096)
 			if err != nil {
-				refuseRest(c)
 				return staffBadRequest("The attachment list could not be read.")
 			}
 			for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -53,7 +50,6 @@ func (s *Server) handleStaffReply(c *fiber.Ctx) error {
 			}
 		default:
 			if _, err := readField(part, 4096); err != nil {
-				refuseRest(c)
 				return staffBadRequest("The form had an unexpected field.")
 			}
 		}

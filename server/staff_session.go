@@ -106,13 +106,11 @@ func (s *Server) requireStaff(admin bool) fiber.Handler {
 		}
 		if u == nil {
 			if c.Method() != fiber.MethodGet {
-				refuseRest(c)
 				return errStaffSessionEnded
 			}
 			return c.Redirect("/staff/login", http.StatusSeeOther)
 		}
 		if admin && u.Role != storage.RoleAdmin {
-			refuseRest(c)
 			return errForbidden
 		}
 		c.Locals(staffCtxKey{}, u)

@@ -215,20 +215,6 @@ func (o *onceEOF) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// refuseDrain is how much of a refused body is read and dropped before the
-// connection is closed. Browsers that are still sending when the server
-// closes often show "connection reset" instead of our page; reading a
-// bounded amount more lets modest overruns see the explanation, while a
-// multi-gigabyte one is cut off rather than received in full.
-const refuseDrain = 16 << 20
-
-// refuseRest makes sure an unread body is not taken for the next request:
-// it drains up to refuseDrain, then closes the connection.
-func refuseRest(c *fiber.Ctx) {
-	io.CopyN(io.Discard, bodyStream(c), refuseDrain)
-	c.Context().SetConnectionClose()
-}
-
 // maxPartHeader bounds the boundary line and headers of one multipart
 // part, and what the parser has buffered of them (mime/multipart itself
 // allows 10 MiB of headers for each part).
@@ -253,15 +239,13 @@ func (p *partReader) NextPart() (*multipart.Part, error) {
 // MaxUploadBytes (refused at once if the declared length is larger). If
 // csrf is non-nil, the first part must be a "csrf" field that it accepts,
 // or csrfErr is returned before anything else is read. On error the rest of
-// the body is refused.
+// the body is refused (bodyFraming).
 func (s *Server) openMultipart(c *fiber.Ctx, csrf func(string) bool, csrfErr error) (*partReader, *limitedBody, error) {
 	mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
-		refuseRest(c)
 		return nil, nil, badUpload(say("The form was not sent as expected."))
 	}
 	if cl := int64(c.Request().Header.ContentLength()); cl > s.cfg.MaxUploadBytes {
-		refuseRest(c)
 		return nil, nil, s.errLimit(say("Your submission is larger than this service accepts."))
 	}
 	body := &limitedBody{r: bodyStream(c), n: s.cfg.MaxUploadBytes}
@@ -269,12 +253,10 @@ func (s *Server) openMultipart(c *fiber.Ctx, csrf func(string) bool, csrfErr err
 	if csrf != nil {
 		part, err := mr.NextPart()
 		if err != nil || part.FormName() != "csrf" {
-			refuseRest(c)
 			return nil, nil, csrfErr
 		}
 		tok, err := readField(part, 256)
 		if err != nil || !csrf(tok) {
-			refuseRest(c)
 			return nil, nil, csrfErr
 		}
 	}
@@ -299,7 +281,6 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 			if derr := s.db.DeletePending(ctx, up.ids...); derr != nil {
 				s.log.Error("failed to delete a rejected upload", "err", derr)
 			}
-			refuseRest(c)
 		}
 	}()
 
@@ -368,12 +349,8 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 		}
 		part.Close()
 	}
-	// Read what follows the closing boundary (an epilogue, the end of a
-	// chunked body), so that it is not taken for the next request on this
-	// connection.
-	if n, _ := io.Copy(io.Discard, io.LimitReader(body, 64<<10)); n == 64<<10 {
-		c.Context().SetConnectionClose()
-	}
+	// What follows the closing boundary (an epilogue, the end of a chunked
+	// body) is drained by bodyFraming.
 	return up, nil
 }
 
