@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/candour/candour/storage"
 )
@@ -42,19 +41,12 @@ func (s *Server) deleteCase(ctx context.Context, cs storage.Case, actor, action,
 	return nil
 }
 
-func (s *Server) retentionLoop() {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := s.RunRetention(context.Background()); err != nil {
-			s.log.Error("retention run failed", "err", err)
-		} else if n > 0 {
-			s.log.Info("retention deleted expired cases", "count", n)
-		}
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
+// retentionRun is the hourly background run of RunRetention. A run cut
+// short by Shutdown is not a failure: the next start runs it again.
+func (s *Server) retentionRun(ctx context.Context) {
+	if n, err := s.RunRetention(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("retention run failed", "err", err)
+	} else if n > 0 {
+		s.log.Info("retention deleted expired cases", "count", n)
 	}
 }

@@ -206,8 +206,14 @@ type Server struct {
 	// --recipients file plus those administrators added in the console.
 	rec atomic.Pointer[crypto.Recipients]
 
-	stop     chan struct{} // closed by Shutdown: ends background sweeps
-	stopOnce sync.Once
+	// Background work runs under bgCtx, which Shutdown cancels, and
+	// Shutdown waits for it on bg (see background.go). bgRunning counts
+	// it, for tests.
+	bg        sync.WaitGroup
+	bgCtx     context.Context
+	bgCancel  context.CancelFunc
+	bgRunning atomic.Int64
+
 	uploads  chan struct{}
 	cleaner  *metadata.Cleaner
 	sessions *sessionStore
@@ -327,9 +333,14 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	if err := s.reloadRecipients(ctx); err != nil {
 		return nil, err
 	}
-	s.stop = make(chan struct{})
-	go s.sweepStaffSessions()
-	go s.retentionLoop()
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	s.background("reporter session sweep", func(ctx context.Context) {
+		every(ctx, time.Minute, false, func(context.Context) { s.sessions.sweep() })
+	})
+	s.background("staff session sweep", func(ctx context.Context) {
+		every(ctx, 5*time.Minute, false, s.sweepStaffSessions)
+	})
+	s.background("retention", func(ctx context.Context) { every(ctx, time.Hour, true, s.retentionRun) })
 	s.routes()
 	return s, nil
 }
@@ -339,12 +350,13 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.app.Listener(ln)
 }
 
-// Shutdown stops accepting connections and waits for requests in progress,
-// until ctx ends.
+// Shutdown stops the background work and accepting connections, and waits
+// for requests in progress and for the background work to end, until ctx
+// ends. Once it returns nil, the server no longer uses the database.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.sessions.close()
-	s.stopOnce.Do(func() { close(s.stop) })
-	return s.app.ShutdownWithContext(ctx)
+	s.bgCancel()
+	err := s.app.ShutdownWithContext(ctx)
+	return errors.Join(err, s.stopBackground(ctx))
 }
 
 // recipients returns the organisation's current recipients.
@@ -369,20 +381,11 @@ func (s *Server) reloadRecipients(ctx context.Context) error {
 	return nil
 }
 
-// sweepStaffSessions deletes expired staff sessions every few minutes, so
-// that their rows do not pile up.
-func (s *Server) sweepStaffSessions() {
-	t := time.NewTicker(5 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			now := s.db.Now()
-			if _, err := s.db.DeleteStaffSessionsBefore(context.Background(), now.Add(-staffLifetime), now.Add(-staffIdle)); err != nil {
-				s.log.Error("failed to delete expired staff sessions", "err", err)
-			}
-		}
+// sweepStaffSessions deletes expired staff sessions (every few minutes, in
+// the background), so that their rows do not pile up.
+func (s *Server) sweepStaffSessions(ctx context.Context) {
+	now := s.db.Now()
+	if _, err := s.db.DeleteStaffSessionsBefore(ctx, now.Add(-staffLifetime), now.Add(-staffIdle)); err != nil && ctx.Err() == nil {
+		s.log.Error("failed to delete expired staff sessions", "err", err)
 	}
 }
