@@ -51,6 +51,6 @@ func (s *Server) handleCaseWithdraw(c *fiber.Ctx) error {
 	if err := s.deleteCase(ctx, cs, storage.ActorReporter, "case.withdrawn", "deleted by the reporter"); err != nil {
 		return err
 	}
-	s.clearSessionCookie(c)
+	s.expireCookie(c, sessionCookie)
 	return s.render(c, http.StatusOK, "case_withdrawn", "Your report has been deleted", nil)
 }

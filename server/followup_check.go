@@ -11,16 +11,6 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-// cookieName is the follow-up session cookie's name. Over HTTPS it takes
-// the __Host- prefix, which browsers accept only when Secure, for path /
-// and with no Domain: a sibling subdomain cannot set or shadow it.
-func (s *Server) cookieName() string {
-	if s.cfg.HTTPS {
-		return "__Host-candour_session"
-	}
-	return "candour_session"
-}
-
 // refusal is the one answer to every code that does not open a case, be it
 // malformed, unknown, or (in theory) one that finds a case but does not
 // unwrap it.
@@ -71,25 +61,15 @@ func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 	}
 	// A new login ends the browser's previous session, if any, so that no
 	// unwrapped case key lingers in memory unused.
-	s.sessions.remove(c.Cookies(s.cookieName()))
+	s.sessions.remove(s.cookie(c, sessionCookie))
 	token, _ := s.sessions.create(found.ID, identity)
-	c.Cookie(&fiber.Cookie{
-		Name: s.cookieName(), Value: token, Path: "/",
-		HTTPOnly: true, Secure: s.cfg.HTTPS, SameSite: fiber.CookieSameSiteStrictMode,
-	})
+	s.setCookie(c, sessionCookie, token)
 	return c.Redirect("/case", http.StatusSeeOther)
 }
 
 // session returns the reporter's live follow-up session, if any.
 func (s *Server) session(c *fiber.Ctx) (*session, bool) {
-	return s.sessions.get(c.Cookies(s.cookieName()))
-}
-
-func (s *Server) clearSessionCookie(c *fiber.Ctx) {
-	c.Cookie(&fiber.Cookie{
-		Name: s.cookieName(), Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
-		HTTPOnly: true, Secure: s.cfg.HTTPS, SameSite: fiber.CookieSameSiteStrictMode,
-	})
+	return s.sessions.get(s.cookie(c, sessionCookie))
 }
 
 // handleCaseLogout answers POST /case/logout: ends the reporter's follow-up
@@ -97,7 +77,7 @@ func (s *Server) clearSessionCookie(c *fiber.Ctx) {
 func (s *Server) handleCaseLogout(c *fiber.Ctx) error {
 	sess, ok := s.session(c)
 	if !ok {
-		s.clearSessionCookie(c)
+		s.expireCookie(c, sessionCookie)
 		return c.Redirect("/", http.StatusSeeOther)
 	}
 	form, err := readForm(c, 4<<10)
@@ -107,7 +87,7 @@ func (s *Server) handleCaseLogout(c *fiber.Ctx) error {
 	if !sess.checkCSRF(form.Get("csrf")) {
 		return errCSRF
 	}
-	s.sessions.remove(c.Cookies(s.cookieName()))
-	s.clearSessionCookie(c)
+	s.sessions.remove(s.cookie(c, sessionCookie))
+	s.expireCookie(c, sessionCookie)
 	return c.Redirect("/", http.StatusSeeOther)
 }

@@ -110,7 +110,7 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 			staffLoginForm{Error: loginRefusal, Username: username})
 	}
 	// Rotate: whatever session this browser had ends now.
-	old := c.Cookies(s.staffCookieName())
+	old := s.cookie(c, staffCookie)
 	token := randomToken()
 	sess := storage.StaffSession{TokenHash: storage.HashToken(token), StaffID: st.ID, CSRF: randomToken(), CreatedAt: now, LastSeen: now}
 	e := storage.AuditEntry{Actor: st.Username, Action: "staff.login", Target: st.Username, Detail: s.staffNetwork(c, "with "+method)}
@@ -128,7 +128,7 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 		return err
 	}
 	s.waitFloor(start)
-	s.setStaffCookie(c, token)
+	s.setCookie(c, staffCookie, token)
 	return c.Redirect("/staff/", http.StatusSeeOther)
 }
 

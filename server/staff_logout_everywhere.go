@@ -22,6 +22,6 @@ func (s *Server) handleStaffLogoutEverywhere(c *fiber.Ctx) error {
 	}); err != nil {
 		return err
 	}
-	s.clearStaffCookie(c)
+	s.expireCookie(c, staffCookie)
 	return c.Redirect("/staff/login", http.StatusSeeOther)
 }

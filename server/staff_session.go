@@ -34,30 +34,9 @@ type staffUser struct {
 	session storage.StaffSession
 }
 
-func (s *Server) staffCookieName() string {
-	if s.cfg.HTTPS {
-		return "__Host-candour_staff"
-	}
-	return "candour_staff"
-}
-
-func (s *Server) setStaffCookie(c *fiber.Ctx, token string) {
-	c.Cookie(&fiber.Cookie{
-		Name: s.staffCookieName(), Value: token, Path: "/",
-		HTTPOnly: true, Secure: s.cfg.HTTPS, SameSite: fiber.CookieSameSiteStrictMode,
-	})
-}
-
-func (s *Server) clearStaffCookie(c *fiber.Ctx) {
-	c.Cookie(&fiber.Cookie{
-		Name: s.staffCookieName(), Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
-		HTTPOnly: true, Secure: s.cfg.HTTPS, SameSite: fiber.CookieSameSiteStrictMode,
-	})
-}
-
 // currentStaff returns the live session's staff member, if any.
 func (s *Server) currentStaff(c *fiber.Ctx) (*staffUser, error) {
-	token := c.Cookies(s.staffCookieName())
+	token := s.cookie(c, staffCookie)
 	if token == "" {
 		return nil, nil
 	}
