@@ -23,8 +23,10 @@ const (
 type areaKey struct{}
 
 func areaOf(c *fiber.Ctx) area {
-	a, _ := c.Locals(areaKey{}).(area)
-	return a
+	if a, ok := c.Locals(areaKey{}).(area); ok {
+		return a
+	}
+	return areaNone
 }
 
 // reporterArea is the middleware of the reporter pages: it marks the

@@ -30,7 +30,7 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	if !storage.ValidUsername(*username) {
-		return errors.New(storage.UsernameRule)
+		return fmt.Errorf("invalid username %q: %s", *username, storage.UsernameRule)
 	}
 	// Beside a running server, open the database as a tool: storage.Open
 	// would delete the server's uploads in progress as leftovers. Before
