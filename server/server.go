@@ -294,9 +294,10 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		submits:   rate.NewLimiter(rate.Limit(float64(cfg.SubmissionsPerMinute)/60), cfg.SubmissionsPerMinute),
 		uploads:   make(chan struct{}, cfg.MaxConcurrentUploads),
 		cleaner:   metadata.NewCleaner(cfg.MaxCleanBytes, 2),
-		sessions:  newSessionStore(cfg.SessionIdle, cfg.SessionMax),
-		log:       cfg.Logger,
-		kdfSets:   sets,
+		// Sessions keep the database's clock, so that tests can move it.
+		sessions: newSessionStore(cfg.SessionIdle, cfg.SessionMax, func() time.Time { return db.Now() }),
+		log:      cfg.Logger,
+		kdfSets:  sets,
 		kdfCurrent: kdfSet{id: current.ID, params: crypto.KDFParams{
 			Time: current.Time, MemoryKiB: current.MemoryKiB, Threads: current.Threads, Salt: current.Salt}},
 	}

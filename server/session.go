@@ -41,8 +41,8 @@ type sessionStore struct {
 // newSessionStore makes an empty store. Its owner calls sweep now and then
 // (the Server, in the background), to drop expired sessions nobody asks
 // for.
-func newSessionStore(idle, lifetime time.Duration) *sessionStore {
-	return &sessionStore{byHash: map[[32]byte]*session{}, idle: idle, lifetime: lifetime, now: time.Now}
+func newSessionStore(idle, lifetime time.Duration, now func() time.Time) *sessionStore {
+	return &sessionStore{byHash: map[[32]byte]*session{}, idle: idle, lifetime: lifetime, now: now}
 }
 
 func randomToken() string {
