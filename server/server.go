@@ -1,5 +1,16 @@
 // Package server is Candour's HTTP service: the reporter portal (no
-// JavaScript, no cookies before a follow-up login) built on Fiber.
+// JavaScript, no cookies before a follow-up login) and the staff console,
+// built on Fiber.
+//
+// The whole route table is in routes.go. The reporter pages and the staff
+// console (/staff) are route groups, each with its own middleware (area.go:
+// content security policy, language); /static and /healthz belong to
+// neither. Each handler has a file of its own named noun_verb
+// (followup_check.go, staff_case_show.go), and its doc comment names its
+// route, so that grepping "POST /followup" finds it. Shared pieces live in
+// files named by concept: headers.go (security headers, request body
+// framing), errors.go and staff_error.go (the one place errors become
+// pages), cookie.go, form.go, audit.go, background.go.
 //
 // The server encrypts, then stores: every report, message and attachment is
 // streamed through age to the organisation's recipients (and the case's own)
