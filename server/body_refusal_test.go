@@ -68,3 +68,17 @@ func TestARefusedReplyDrainsItsBodyAndClosesTheConnection(t *testing.T) {
 		t.Errorf("the server did not read the remainder before answering: %v", err)
 	}
 }
+
+// TestAnUnknownCaseIsRefusedBeforeItsBody: the case group's middleware
+// answers an unknown reference with 404, for pages and uploads alike.
+func TestAnUnknownCaseIsRefusedBeforeItsBody(t *testing.T) {
+	ts := startServer(t, nil)
+	c, csrf := loggedIn(t, ts, "jack", storage.RoleCaseworker)
+	if res, _ := get(t, c, ts.URL+"/staff/case/NOPE-NOPE"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET an unknown case: %d", res.StatusCode)
+	}
+	res, _ := staffUpload(t, c, ts.URL+"/staff/case/NOPE-NOPE/note", csrf, [][2]string{{"note", "age-encryption.org/v1\n" + strings.Repeat("x", 1<<20)}}, nil)
+	if res.StatusCode != http.StatusNotFound || !strings.Contains(res.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Errorf("a note on an unknown case: %d, CSP %q", res.StatusCode, res.Header.Get("Content-Security-Policy"))
+	}
+}

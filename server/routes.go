@@ -51,8 +51,8 @@ func (s *Server) routes() {
 	// A case, for staff: its page and workflow forms, and the JSON and
 	// ciphertext endpoints that the console's script (staff.js) calls to
 	// fetch age files, upload encrypted attachments and send replies and
-	// notes.
-	caseArea := staff.Group("/case/:ref", loggedIn)
+	// notes. The group's middleware resolves the case (loadStaffCase).
+	caseArea := staff.Group("/case/:ref", loggedIn, s.loadStaffCase)
 	caseArea.Get("", s.handleStaffCase)
 	caseArea.Post("/status", s.changeCase(s.setStatus))
 	caseArea.Post("/assign", s.changeCase(s.assign))

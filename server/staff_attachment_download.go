@@ -15,10 +15,7 @@ import (
 // handleStaffAttachmentCiphertext answers GET /staff/case/:ref/attachment/:id<int>:
 // it streams one attachment's age file.
 func (s *Server) handleStaffAttachmentCiphertext(c *fiber.Ctx) error {
-	cs, err := s.staffCase(c)
-	if err != nil {
-		return err
-	}
+	cs := staffCaseOf(c)
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
 		return errNotFound

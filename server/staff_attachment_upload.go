@@ -15,10 +15,7 @@ import (
 // named in the reply that follows. Until that reply is stored the attachment
 // is pending, and deleted on failure or at the next start.
 func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
-	cs, err := s.staffCase(c)
-	if err != nil {
-		return err
-	}
+	cs := staffCaseOf(c)
 	release, err := s.acquireUpload(c.UserContext())
 	if err != nil {
 		return err

@@ -27,13 +27,27 @@ func staffUploadOwner(caseID, staffID int64) string {
 // staff upload, but it refuses anything that is not even shaped like one.
 const ageMagic = "age-encryption.org/v1\n"
 
-// staffCase resolves the :ref of a staff case URL.
-func (s *Server) staffCase(c *fiber.Ctx) (storage.Case, error) {
+type staffCaseKey struct{}
+
+// loadStaffCase is the middleware of the /staff/case/:ref group: it
+// resolves :ref once for every handler of the group (staffCaseOf), and
+// answers an unknown case with 404 before any of the body is read.
+func (s *Server) loadStaffCase(c *fiber.Ctx) error {
 	cs, err := s.db.CaseByRef(c.UserContext(), c.Params("ref"))
 	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Case{}, errNotFound
+		return errNotFound
 	}
-	return cs, err
+	if err != nil {
+		return err
+	}
+	c.Locals(staffCaseKey{}, cs)
+	return c.Next()
+}
+
+// staffCaseOf is the case of a request to the /staff/case/:ref group.
+func staffCaseOf(c *fiber.Ctx) storage.Case {
+	cs, _ := c.Locals(staffCaseKey{}).(storage.Case)
+	return cs
 }
 
 // caseChange is one workflow change to a case from a small staff form: it
@@ -46,10 +60,7 @@ type caseChange func(ctx context.Context, cs storage.Case, form url.Values) (act
 // the case page.
 func (s *Server) changeCase(change caseChange) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		cs, err := s.staffCase(c)
-		if err != nil {
-			return err
-		}
+		cs := staffCaseOf(c)
 		form, err := s.staffForm(c)
 		if err != nil {
 			return err
@@ -69,10 +80,7 @@ func (s *Server) changeCase(change caseChange) fiber.Handler {
 // serveCiphertext sends the age file that find returns for the :ref case
 // and :id item as a download.
 func (s *Server) serveCiphertext(c *fiber.Ctx, kind string, find func(ctx context.Context, caseID, id int64) ([]byte, error)) error {
-	cs, err := s.staffCase(c)
-	if err != nil {
-		return err
-	}
+	cs := staffCaseOf(c)
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
 		return errNotFound
@@ -100,15 +108,11 @@ func (s *Server) staffMultipart(c *fiber.Ctx) (*partReader, *limitedBody, error)
 	return s.openMultipart(c, func(got string) bool { return constantTimeEqual(got, token) }, errCSRFStaff)
 }
 
-// staffCaseMultipart resolves the :ref case and opens a streamed staff
+// staffCaseMultipart returns the request's case and opens a streamed staff
 // form, its CSRF token checked first.
 func (s *Server) staffCaseMultipart(c *fiber.Ctx) (storage.Case, *partReader, error) {
-	cs, err := s.staffCase(c)
-	if err != nil {
-		return storage.Case{}, nil, err
-	}
 	mr, _, err := s.staffMultipart(c)
-	return cs, mr, err
+	return staffCaseOf(c), mr, err
 }
 
 // readSealed reads a browser-encrypted message or note: an age file of at

@@ -42,10 +42,7 @@ type staffCasePage struct {
 // is decrypted here; the caseworker's browser (or `age -d` on their own
 // machine) does that.
 func (s *Server) handleStaffCase(c *fiber.Ctx) error {
-	cs, err := s.staffCase(c)
-	if err != nil {
-		return err
-	}
+	cs := staffCaseOf(c)
 	ctx := c.UserContext()
 	me := staffOf(c)
 	msgs, err := s.db.Messages(ctx, cs.ID)
