@@ -128,7 +128,7 @@ func readSealed(part io.Reader) ([]byte, error) {
 // created answers a stored reply or note: its id to a script, or the case
 // page to a browser form.
 func created(c *fiber.Ctx, cs storage.Case, id int64) error {
-	if c.Accepts("application/json") == "application/json" {
+	if wantsJSON(c) {
 		return c.JSON(fiber.Map{"id": id})
 	}
 	return c.Redirect("/staff/case/"+cs.Ref, http.StatusSeeOther)

@@ -28,6 +28,12 @@ func staffBadRequest(format string, args ...any) *staffError {
 		message: fmt.Sprintf(format, args...) + " Nothing was changed."}
 }
 
+// wantsJSON reports whether the request prefers JSON to HTML, as the staff
+// console's script says it does (a browser's own requests prefer HTML).
+func wantsJSON(c *fiber.Ctx) bool {
+	return c.Accepts(fiber.MIMETextHTML, fiber.MIMEApplicationJSON) == fiber.MIMEApplicationJSON
+}
+
 var (
 	errForbidden = &staffError{status: http.StatusForbidden, title: "Not allowed",
 		message: "Your account does not have access to this page.", back: "/staff/"}
@@ -39,8 +45,13 @@ var (
 		message: "Enrolment links work once and expire after three days. Ask an administrator for a new one."}
 )
 
-// renderStaffError is handleError's page for a staffError.
+// renderStaffError is handleError's answer to a staffError: a page, or
+// for the console's script, which asks for JSON, {"error": "…"}.
 func (s *Server) renderStaffError(c *fiber.Ctx, e *staffError) error {
+	if wantsJSON(c) {
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.Status(e.status).JSON(fiber.Map{"error": e.Error()})
+	}
 	body, err := s.pages.Render("error", languageOf(c).Tag, s.page(c, e.title, errorPage{
 		Status: e.status, Title: e.title, Message: e.message, Back: e.back,
 	}))

@@ -1,9 +1,12 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/candour/candour/storage"
 )
 
 // Staff errors are plain English, whatever the browser's language: they
@@ -24,5 +27,20 @@ func TestStaffErrorsArePlainEnglish(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+}
+
+// The console's script asks for JSON and gets its refusals as JSON.
+func TestStaffErrorsAnswerTheConsolesScriptInJSON(t *testing.T) {
+	ts := startServer(t, nil)
+	submit(t, ts, "a report")
+	c, csrf := loggedIn(t, ts, "lena", storage.RoleCaseworker)
+	_, inbox := get(t, c, ts.URL+"/staff/")
+	ref := refRE.FindStringSubmatch(inbox)[1]
+	res, body := staffUpload(t, c, ts.URL+"/staff/case/"+ref+"/attachment", csrf, nil, []byte("plain text"))
+	var answer struct{ Error string }
+	if res.StatusCode != http.StatusBadRequest || json.Unmarshal([]byte(body), &answer) != nil ||
+		!strings.Contains(answer.Error, "The file is not an age-encrypted file.") {
+		t.Fatalf("%d %s", res.StatusCode, body)
 	}
 }
