@@ -11,7 +11,7 @@ import (
 type languageKey struct{}
 
 // chooseLanguage picks the language of reporter pages: a choice made with
-// the switcher (?lang=, remembered in a session cookie, langCookie), else the browser's
+// the switcher (?lang=, remembered in langCookie), else the browser's
 // Accept-Language, else English. It is reporter middleware (reporterArea):
 // other areas stay in English.
 func (s *Server) chooseLanguage(c *fiber.Ctx) error {
