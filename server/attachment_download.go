@@ -13,9 +13,10 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-// handleAttachmentDownload lets a reporter save a file of their case,
-// decrypted with the case identity as it streams. It is always sent as a
-// download, never rendered, whatever its claimed type.
+// handleAttachmentDownload answers GET /case/attachment/:id<int>: lets a
+// reporter save a file of their case, decrypted with the case identity as it
+// streams. It is always sent as a download, never rendered, whatever its
+// claimed type.
 func (s *Server) handleAttachmentDownload(c *fiber.Ctx) error {
 	sess, ok := s.session(c)
 	if !ok {

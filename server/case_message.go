@@ -15,9 +15,9 @@ import (
 var errEmptyMessage = &userError{status: http.StatusBadRequest, title: "Your message is empty",
 	message: []phrase{say("Please write something, attach a file, or both. Nothing was saved.")}, back: "/case"}
 
-// handleCaseMessage adds a reporter's message to their case. The CSRF token
-// is the first part of the streamed form and is checked before anything is
-// stored.
+// handleCaseMessage answers POST /case/message: adds a reporter's message to
+// their case. The CSRF token is the first part of the streamed form and is
+// checked before anything is stored.
 func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 	sess, ok := s.session(c)
 	if !ok {
@@ -25,14 +25,12 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 	}
 	release, err := s.acquireUpload(c.UserContext())
 	if err != nil {
-		refuseRest(c)
 		return err
 	}
 	defer release()
 	ctx := c.UserContext()
 	cs, err := s.db.Case(ctx, sess.caseID)
 	if err != nil {
-		refuseRest(c)
 		return err
 	}
 	// The session holds the case's identity already parsed: parsing a
@@ -44,7 +42,6 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 		recipients, err = s.recipients().ForCase(cs.Recipient)
 	}
 	if err != nil {
-		refuseRest(c)
 		return err
 	}
 	up, err := s.receive(c, recipients, sess.checkCSRF)

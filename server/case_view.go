@@ -79,6 +79,9 @@ func (s *Server) open(sess *session, msgs []storage.Message) ([]caseMessage, err
 	return out, nil
 }
 
+// handleCaseView answers GET /case: shows the reporter their case: their
+// messages and the staff's replies, decrypted with the session's case
+// identity, and the form for a new message.
 func (s *Server) handleCaseView(c *fiber.Ctx) error {
 	sess, ok := s.session(c)
 	if !ok {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
 )
 
 type withdrawPage struct {
@@ -11,8 +13,8 @@ type withdrawPage struct {
 	Error string
 }
 
-// handleCaseWithdrawForm asks the reporter to confirm that they want their
-// case deleted, and says what that means.
+// handleCaseWithdrawForm answers GET /case/withdraw: asks the reporter to
+// confirm that they want their case deleted, and says what that means.
 func (s *Server) handleCaseWithdrawForm(c *fiber.Ctx) error {
 	sess, ok := s.session(c)
 	if !ok {
@@ -21,13 +23,13 @@ func (s *Server) handleCaseWithdrawForm(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "case_withdraw", "Withdraw your report", withdrawPage{CSRF: sess.csrf})
 }
 
-// handleCaseWithdraw deletes the reporter's case for good: rows and chunks
-// go with secure_delete on and the WAL is truncated, so nothing of it stays
-// in the database files. Staff see only that a case was withdrawn.
+// handleCaseWithdraw answers POST /case/withdraw: deletes the reporter's
+// case for good: rows and chunks go with secure_delete on and the WAL is
+// truncated, so nothing of it stays in the database files. Staff see only
+// that a case was withdrawn.
 func (s *Server) handleCaseWithdraw(c *fiber.Ctx) error {
 	sess, ok := s.session(c)
 	if !ok {
-		refuseRest(c)
 		return errSessionEnded
 	}
 	form, err := readForm(c, 4<<10)
@@ -46,9 +48,9 @@ func (s *Server) handleCaseWithdraw(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deleteCase(ctx, cs, "reporter", "case.withdrawn", "deleted by the reporter"); err != nil {
+	if err := s.deleteCase(ctx, cs, storage.ActorReporter, "case.withdrawn", "deleted by the reporter"); err != nil {
 		return err
 	}
-	s.clearSessionCookie(c)
+	s.expireCookie(c, sessionCookie)
 	return s.render(c, http.StatusOK, "case_withdrawn", "Your report has been deleted", nil)
 }

@@ -66,6 +66,10 @@ func (s *Server) onCase(c *fiber.Ctx) bool {
 // shown as it is; anything else is logged (without request details) and
 // shown as a generic failure.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	var se *staffError
+	if errors.As(err, &se) {
+		return s.renderStaffError(c, se)
+	}
 	var ue *userError
 	var fe *fiber.Error
 	switch {

@@ -13,28 +13,18 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-// cookieName is the follow-up session cookie's name. Over HTTPS it takes
-// the __Host- prefix, which browsers accept only when Secure, for path /
-// and with no Domain: a sibling subdomain cannot set or shadow it.
-func (s *Server) cookieName() string {
-	if s.cfg.HTTPS {
-		return "__Host-candour_session"
-	}
-	return "candour_session"
-}
-
 // refusal is the one answer to every code that does not open a case, be it
 // malformed, unknown, or (in theory) one that finds a case but does not
 // unwrap it.
 var refusal = []phrase{say("We could not open a case with that code. Check it and try again."),
 	say("Codes cannot be recovered; if yours is lost, you can make a new report.")}
 
-// handleFollowupCheck logs a reporter in with their case code. Every path
-// runs the same Argon2id derivations, and the answer waits until LoginFloor
-// has passed since the request began, so neither the content nor the timing
-// of the answer says why a code was refused. The code form that carries a
-// kept message (see message_kept.go) is a multipart upload: see
-// followupWithMessage.
+// handleFollowupCheck answers POST /followup: logs a reporter in with their
+// case code. Every path runs the same Argon2id derivations, and the answer
+// waits until LoginFloor has passed since the request began, so neither the
+// content nor the timing of the answer says why a code was refused. The code
+// form that carries a kept message (see message_kept.go) is a multipart
+// upload: see followupWithMessage.
 func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 	start := time.Now()
 	if strings.HasPrefix(c.Get(fiber.HeaderContentType), "multipart/form-data") {
@@ -68,19 +58,16 @@ func (s *Server) followupWithMessage(c *fiber.Ctx, start time.Time) error {
 	}
 	part, err := mr.NextPart()
 	if err != nil || part.FormName() != "code" {
-		refuseRest(c)
 		return badUpload(say("The form was not sent as expected."))
 	}
 	code, err := readField(part, 4<<10)
 	if err != nil {
-		refuseRest(c)
 		return badUpload(say("The form could not be read."))
 	}
 	part.Close()
 	ctx := c.UserContext()
 	found, identity, err := s.checkCode(ctx, start, code)
 	if err != nil {
-		refuseRest(c)
 		return err
 	}
 	if identity == nil {
@@ -98,7 +85,6 @@ func (s *Server) followupWithMessage(c *fiber.Ctx, start time.Time) error {
 		// minute.
 		var ue *userError
 		if !errors.As(err, &ue) {
-			refuseRest(c)
 			return err
 		}
 		s.countRefusal(c, ue)
@@ -113,7 +99,6 @@ func (s *Server) followupWithMessage(c *fiber.Ctx, start time.Time) error {
 	s.startSession(c, found, identity)
 	recipients, err := s.recipients().ForCaseIdentity(identity)
 	if err != nil {
-		refuseRest(c)
 		return err
 	}
 	up, err := s.receiveParts(c, mr, body, recipients)
@@ -180,31 +165,23 @@ type sessionStartedKey struct{}
 // new login ends the browser's previous session, if any, so that no
 // unwrapped case key lingers in memory unused.
 func (s *Server) startSession(c *fiber.Ctx, cs storage.Case, identity *crypto.CaseIdentity) {
-	s.sessions.remove(c.Cookies(s.cookieName()))
+	s.sessions.remove(s.cookie(c, sessionCookie))
 	token, _ := s.sessions.create(cs.ID, identity)
 	c.Locals(sessionStartedKey{}, true)
-	c.Cookie(&fiber.Cookie{
-		Name: s.cookieName(), Value: token, Path: "/",
-		HTTPOnly: true, Secure: s.cfg.HTTPS, SameSite: fiber.CookieSameSiteStrictMode,
-	})
+	s.setCookie(c, sessionCookie, token)
 }
 
 // session returns the reporter's live follow-up session, if any.
 func (s *Server) session(c *fiber.Ctx) (*session, bool) {
-	return s.sessions.get(c.Cookies(s.cookieName()))
+	return s.sessions.get(s.cookie(c, sessionCookie))
 }
 
-func (s *Server) clearSessionCookie(c *fiber.Ctx) {
-	c.Cookie(&fiber.Cookie{
-		Name: s.cookieName(), Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
-		HTTPOnly: true, Secure: s.cfg.HTTPS, SameSite: fiber.CookieSameSiteStrictMode,
-	})
-}
-
+// handleCaseLogout answers POST /case/logout: ends the reporter's follow-up
+// session.
 func (s *Server) handleCaseLogout(c *fiber.Ctx) error {
 	sess, ok := s.session(c)
 	if !ok {
-		s.clearSessionCookie(c)
+		s.expireCookie(c, sessionCookie)
 		return c.Redirect("/", http.StatusSeeOther)
 	}
 	form, err := readForm(c, 4<<10)
@@ -214,7 +191,7 @@ func (s *Server) handleCaseLogout(c *fiber.Ctx) error {
 	if !sess.checkCSRF(form.Get("csrf")) {
 		return errCSRF
 	}
-	s.sessions.remove(c.Cookies(s.cookieName()))
-	s.clearSessionCookie(c)
+	s.sessions.remove(s.cookie(c, sessionCookie))
+	s.expireCookie(c, sessionCookie)
 	return c.Redirect("/", http.StatusSeeOther)
 }

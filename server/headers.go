@@ -15,13 +15,11 @@ const reporterCSP = "default-src 'none'; script-src 'none'; style-src 'self'; im
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // securityHeaders sets, in one place, the headers every response carries.
+// The Content-Security-Policy set here is the reporter pages' strict one;
+// the staff area's middleware (staffArea) replaces it with its own.
 func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	h := func(k, v string) { c.Set(k, v) }
-	if c.Path() == "/staff" || strings.HasPrefix(c.Path(), "/staff/") {
-		h("Content-Security-Policy", staffCSP)
-	} else {
-		h("Content-Security-Policy", reporterCSP)
-	}
+	h("Content-Security-Policy", reporterCSP)
 	h("X-Content-Type-Options", "nosniff")
 	h("X-Frame-Options", "DENY")
 	h("Referrer-Policy", "no-referrer")
@@ -48,21 +46,37 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// bodyFraming makes sure that what is left of a request body is never read
-// as the next request on a kept-alive connection. With streamed bodies,
-// fasthttp does not drain a body its handler did not read to the end; a
-// proxy reusing connections could otherwise hand one visitor's response to
-// another. After the handler, a small remainder is drained; anything more
-// closes the connection.
+// bodyFraming is the one place where the unread rest of a request body is
+// dealt with, so that it is never read as the next request on a kept-alive
+// connection. With streamed bodies, fasthttp does not drain a body its
+// handler did not read to the end; a proxy reusing connections could
+// otherwise hand one visitor's response to another.
+//
+// After a handler that answered, a small remainder is drained; anything
+// more closes the connection. After a handler that refused the request
+// (returned an error, before the error page is written) without reading
+// its body to the end, up to refuseDrain is drained and the connection is
+// closed: see refuseDrain. Handlers therefore just return their error.
 func bodyFraming(c *fiber.Ctx) error {
 	err := c.Next()
 	if c.Request().Header.ContentLength() != 0 {
-		if _, derr := io.CopyN(io.Discard, bodyStream(c), 64<<10); derr != io.EOF {
+		drain := int64(64 << 10)
+		if err != nil {
+			drain = refuseDrain
+		}
+		if n, derr := io.CopyN(io.Discard, bodyStream(c), drain); derr != io.EOF || (err != nil && n > 0) {
 			c.Context().SetConnectionClose()
 		}
 	}
 	return err
 }
+
+// refuseDrain is how much of a refused body is read and dropped before the
+// connection is closed. Browsers that are still sending when the server
+// closes often show "connection reset" instead of our page; reading a
+// bounded amount more lets modest overruns see the explanation, while a
+// multi-gigabyte one is cut off rather than received in full.
+const refuseDrain = 16 << 20
 
 var errCrossSite = &userError{status: http.StatusForbidden, title: "This form was sent from another site",
 	message: []phrase{say("For your safety, this service only accepts forms sent from its own pages. Nothing was saved.")}}
@@ -78,13 +92,11 @@ func sameOrigin(c *fiber.Ctx) error {
 	switch c.Get("Sec-Fetch-Site") {
 	case "", "same-origin", "none":
 	default:
-		refuseRest(c)
 		return errCrossSite
 	}
 	if o := c.Get(fiber.HeaderOrigin); o != "" && o != "null" {
 		u, err := url.Parse(o)
 		if err != nil || u.Host != c.Hostname() {
-			refuseRest(c)
 			return errCrossSite
 		}
 	}

@@ -128,3 +128,56 @@ func TestStaffPagesHaveTheirOwnStricterPolicy(t *testing.T) {
 		t.Error("reporter pages lost their no-script policy")
 	}
 }
+
+// TestEachAreaKeepsItsPolicyOnEveryPath checks the areas of the route
+// table: everything under /staff, unknown paths and refusals included,
+// carries the staff policy and is in English; everything else outside
+// /healthz and /static is a reporter page, in the reporter's language.
+func TestEachAreaKeepsItsPolicyOnEveryPath(t *testing.T) {
+	ts := startServer(t, nil)
+	const reporter, staff = "script-src 'none'", "script-src 'self'"
+	for _, tc := range []struct {
+		path   string
+		status int
+		csp    string
+		lang   string // of the page, with Accept-Language: pl; "" if no page
+	}{
+		{"/report", http.StatusOK, reporter, "pl"},
+		{"/no-such-page", http.StatusNotFound, reporter, "pl"},
+		{"/case/no-such-page", http.StatusNotFound, reporter, "pl"},
+		{"/healthz", http.StatusOK, reporter, ""},
+		{"/staff/login", http.StatusOK, staff, "en"},
+		{"/staff/no-such-page", http.StatusNotFound, staff, "en"},
+		{"/staff/login/no-such-page", http.StatusNotFound, staff, "en"},
+		{"/staff/", http.StatusSeeOther, staff, ""},
+		{"/staff/case/ABC/no-such-page", http.StatusSeeOther, staff, ""},
+		{"/staff/admin/no-such-page", http.StatusSeeOther, staff, ""},
+		// Fiber's group prefix is a string prefix: /staffing is in the
+		// staff area, with no route there.
+		{"/staffing", http.StatusNotFound, staff, "en"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, ts.URL+tc.path, nil)
+			req.Header.Set("Accept-Language", "pl")
+			res, page := do(t, client(t), req)
+			if res.StatusCode != tc.status {
+				t.Errorf("status %d, want %d", res.StatusCode, tc.status)
+			}
+			csp := res.Header.Get("Content-Security-Policy")
+			if !strings.Contains(csp, tc.csp) || strings.Contains(csp, "unsafe-") {
+				t.Errorf("CSP %q, want %s", csp, tc.csp)
+			}
+			if got := res.Header.Get("Cache-Control"); got != "no-store" {
+				t.Errorf("Cache-Control %q", got)
+			}
+			if tc.lang != "" {
+				if lang, _ := pageLang(t, page); lang != tc.lang {
+					t.Errorf("page in %s, want %s", lang, tc.lang)
+				}
+				if switcher := strings.Contains(page, "?lang="); switcher != (tc.csp == reporter) {
+					t.Errorf("language links %v on a page of the %s area", switcher, tc.csp)
+				}
+			}
+		})
+	}
+}

@@ -10,26 +10,18 @@ import (
 
 type languageKey struct{}
 
-// langCookie remembers a reporter's choice of language for the browser
-// session only (no expiry): it says nothing but the language.
-const langCookie = "candour_lang"
-
 // chooseLanguage picks the language of reporter pages: a choice made with
-// the switcher (?lang=, remembered in a session cookie), else the browser's
-// Accept-Language, else English. Staff pages are in English.
+// the switcher (?lang=, remembered in langCookie), else the browser's
+// Accept-Language, else English. It is reporter middleware (reporterArea):
+// other areas stay in English.
 func (s *Server) chooseLanguage(c *fiber.Ctx) error {
 	choice := c.Query("lang")
 	if l := frontend.MatchLanguage(choice, ""); choice != "" && l.Tag == choice {
-		c.Cookie(&fiber.Cookie{Name: langCookie, Value: choice, Path: "/", HTTPOnly: true,
-			SameSite: fiber.CookieSameSiteLaxMode, Secure: s.cfg.HTTPS})
+		s.setCookie(c, langCookie, choice)
 	} else {
-		choice = c.Cookies(langCookie)
+		choice = s.cookie(c, langCookie)
 	}
-	l := frontend.MatchLanguage(choice, c.Get(fiber.HeaderAcceptLanguage))
-	if strings.HasPrefix(c.Path(), "/staff") {
-		l = frontend.Languages[0]
-	}
-	c.Locals(languageKey{}, l)
+	c.Locals(languageKey{}, frontend.MatchLanguage(choice, c.Get(fiber.HeaderAcceptLanguage)))
 	return c.Next()
 }
 

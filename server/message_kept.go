@@ -55,13 +55,11 @@ func (s *Server) keepMessage(c *fiber.Ctx, mr *partReader, body *limitedBody) (*
 			break
 		}
 		if err != nil || parts >= s.cfg.MaxFiles+8 {
-			refuseRest(c)
 			return km, nil
 		}
 		switch part.FormName() {
 		case "body":
 			if km.Text, err = s.readText(part); err != nil {
-				refuseRest(c)
 				return nil, err
 			}
 		case formTokenField:
@@ -85,7 +83,6 @@ func (s *Server) keepMessage(c *fiber.Ctx, mr *partReader, body *limitedBody) (*
 		}
 		part.Close()
 		if err != nil {
-			refuseRest(c)
 			return km, nil
 		}
 	}

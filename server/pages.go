@@ -1,14 +1,12 @@
 package server
 
 import (
-	"io"
-	"mime"
 	"net/http"
-	"net/url"
 
 	"github.com/gofiber/fiber/v2"
 )
 
+// handleIndex answers GET /: shows the start page.
 func (s *Server) handleIndex(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "index", "Report police misconduct safely", nil)
 }
@@ -34,6 +32,7 @@ type reportForm struct {
 	Form string
 }
 
+// handleReportForm answers GET /report: shows the report form.
 func (s *Server) handleReportForm(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "report", "Make a report", reportForm{uploadLimits: s.limits(), Form: newFormToken()})
 }
@@ -49,35 +48,8 @@ type followupForm struct {
 	Kept *keptMessage
 }
 
+// handleFollowupForm answers GET /followup: shows the form that asks for a
+// case code.
 func (s *Server) handleFollowupForm(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "followup", "Check your case", followupForm{})
-}
-
-// readForm reads a small urlencoded body from the stream, within limit. It
-// is used instead of c.FormValue, which would read a streamed body of any
-// size into memory.
-func readForm(c *fiber.Ctx, limit int64) (url.Values, error) {
-	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		c.Context().SetConnectionClose()
-		return nil, badUpload(say("The form was not sent as expected."))
-	}
-	if int64(c.Request().Header.ContentLength()) > limit {
-		c.Context().SetConnectionClose()
-		return nil, badUpload(say("The form was larger than expected."))
-	}
-	b, err := io.ReadAll(io.LimitReader(bodyStream(c), limit+1))
-	if err != nil {
-		c.Context().SetConnectionClose()
-		return nil, badUpload(say("The form could not be read."))
-	}
-	if int64(len(b)) > limit {
-		c.Context().SetConnectionClose()
-		return nil, badUpload(say("The form was larger than expected."))
-	}
-	v, err := url.ParseQuery(string(b))
-	if err != nil {
-		return nil, badUpload(say("The form could not be read."))
-	}
-	return v, nil
 }

@@ -1,9 +1,9 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -58,7 +58,9 @@ func (r *refusalCounts) snapshot() [numRefusalKinds]int64 {
 // countRefusal counts an error page sent to a reporter, by what it says.
 // Staff pages, pages not found and failures of ours are not counted.
 func (s *Server) countRefusal(c *fiber.Ctx, ue *userError) {
-	if p := c.Path(); p == "/staff" || strings.HasPrefix(p, "/staff/") {
+	// A cross-site post is refused before any area's middleware runs, so
+	// one aimed at the staff console is counted here too.
+	if areaOf(c) == areaStaff {
 		return
 	}
 	var kind refusalKind
@@ -91,17 +93,10 @@ func (s *Server) countRefusal(c *fiber.Ctx, ue *userError) {
 }
 
 // logRefusals logs, every interval, how many reporter requests were
-// refused in it, by kind, if any were. It ends on Shutdown.
-func (s *Server) logRefusals(interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+// refused in it, by kind, if any were. It ends when ctx does (Shutdown).
+func (s *Server) logRefusals(ctx context.Context, interval time.Duration) {
 	last := s.refusals.snapshot()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
+	every(ctx, interval, false, func(context.Context) {
 		now := s.refusals.snapshot()
 		var attrs []any
 		for i, n := range now {
@@ -113,7 +108,7 @@ func (s *Server) logRefusals(interval time.Duration) {
 		if attrs != nil {
 			s.log.Info("reporter requests refused", append([]any{"interval", interval.String()}, attrs...)...)
 		}
-	}
+	})
 }
 
 // MetricsHandler serves the refusal counts since start, in Prometheus's

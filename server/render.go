@@ -1,11 +1,10 @@
 package server
 
 import (
-	"strings"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/candour/candour/frontend"
+	"github.com/candour/candour/storage"
 )
 
 type site struct {
@@ -37,7 +36,7 @@ type languageLink struct {
 func (s *Server) page(c *fiber.Ctx, title string, data any) pageData {
 	p := pageData{Site: site{Org: s.cfg.OrgName, Demo: s.cfg.Demo}, Title: title, Data: data, Lang: languageOf(c)}
 	p.Site.EmployerNetwork, _ = c.Locals(employerNetworkKey{}).(bool)
-	if c.Method() == fiber.MethodGet && !strings.HasPrefix(c.Path(), "/staff") {
+	if c.Method() == fiber.MethodGet && areaOf(c) == areaReporter {
 		// Links go back to this page only if it is one of ours: a path such
 		// as "//elsewhere.example" must not become a link off the site.
 		path := c.Path()
@@ -56,6 +55,26 @@ func (s *Server) page(c *fiber.Ctx, title string, data any) pageData {
 // render writes a page with the given status.
 func (s *Server) render(c *fiber.Ctx, status int, name, title string, data any) error {
 	body, err := s.pages.Render(name, languageOf(c).Tag, s.page(c, title, data))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Status(status).Send(body)
+}
+
+// staffView is what the layout shows of the logged-in staff member.
+type staffView struct {
+	Username string
+	Admin    bool
+	CSRF     string
+}
+
+// renderStaff renders a staff page with the staff header.
+func (s *Server) renderStaff(c *fiber.Ctx, status int, name, title string, data any) error {
+	u := staffOf(c)
+	p := s.page(c, title, data)
+	p.Staff = &staffView{Username: u.Username, Admin: u.Role == storage.RoleAdmin, CSRF: u.session.CSRF}
+	body, err := s.pages.Render(name, p.Lang.Tag, p)
 	if err != nil {
 		return err
 	}

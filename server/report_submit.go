@@ -19,15 +19,14 @@ type receipt struct {
 var errEmptyReport = &userError{status: http.StatusBadRequest, title: "Your report is empty",
 	message: []phrase{say("Please describe what happened, attach a file, or both. Nothing was saved.")}, back: "/report"}
 
-// handleReportSubmit receives a new report. The order matters: the case's
-// identity is made first so that attachments can be encrypted to it while
-// they stream in; the one Argon2id derivation comes after the upload so that
-// a slow upload holds no KDF slot; the receipt with the case code is sent
-// only after the case is durably committed.
+// handleReportSubmit answers POST /report: receives a new report. The order
+// matters: the case's identity is made first so that attachments can be
+// encrypted to it while they stream in; the one Argon2id derivation comes
+// after the upload so that a slow upload holds no KDF slot; the receipt with
+// the case code is sent only after the case is durably committed.
 func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 	release, err := s.acquireUpload(c.UserContext())
 	if err != nil {
-		refuseRest(c)
 		return err
 	}
 	defer release()

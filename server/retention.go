@@ -3,13 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
-	"net/url"
-	"strconv"
-	"time"
-
-	"github.com/gofiber/fiber/v2"
 
 	"github.com/candour/candour/storage"
 )
@@ -24,7 +17,7 @@ func (s *Server) RunRetention(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, cs := range expired {
-		if err := s.deleteCase(ctx, cs, "system", "case.deleted", "retention period after closure ended"); err != nil {
+		if err := s.deleteCase(ctx, cs, storage.ActorSystem, "case.deleted", "retention period after closure ended"); err != nil {
 			return n, err
 		}
 		n++
@@ -32,64 +25,28 @@ func (s *Server) RunRetention(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// deleteCase deletes a case for good, ends its reporter's sessions and
-// records who did it. A checkpoint held back by readers is not a failure:
-// the data is deleted, and the next checkpoint completes the job.
+// deleteCase deletes a case for good and records who did it, in one
+// transaction, and ends its reporter's sessions. A checkpoint held back by
+// readers is not a failure: the data is deleted, and the next checkpoint
+// completes the job.
 func (s *Server) deleteCase(ctx context.Context, cs storage.Case, actor, action, detail string) error {
-	if err := s.db.DeleteCase(ctx, cs.ID); err != nil && !errors.Is(err, storage.ErrCheckpointBusy) {
-		return err
-	}
+	e := storage.AuditEntry{Actor: actor, Action: action, Target: cs.Ref, Detail: detail}
+	err := s.db.Change(ctx, &e, func(ctx context.Context) error { return s.db.DeleteCase(ctx, cs.ID) })
+	// Whether or not the deletion failed, its sessions end: at worst the
+	// reporter logs in again.
 	s.sessions.removeCase(cs.ID)
-	return s.audit(ctx, actor, action, cs.Ref, detail)
-}
-
-func (s *Server) retentionLoop() {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := s.RunRetention(context.Background()); err != nil {
-			s.log.Error("retention run failed", "err", err)
-		} else if n > 0 {
-			s.log.Info("retention deleted expired cases", "count", n)
-		}
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// setRetention sets a case's legal hold and own retention.
-func (s *Server) setRetention(ctx context.Context, cs storage.Case, form url.Values) (string, string, error) {
-	days, err := strconv.Atoi(form.Get("retention_days"))
-	if err != nil || days < 0 || days > 36500 {
-		return "", "", badUpload(say("Retention is a number of days from 0 (the default) to 36500."))
-	}
-	hold := form.Get("legal_hold") == "on"
-	if err := s.db.SetLegalHold(ctx, cs.ID, hold); err != nil {
-		return "", "", err
-	}
-	return "case.retention", fmt.Sprintf("legal hold %v, retention %d days (0: default)", hold, days),
-		s.db.SetCaseRetention(ctx, cs.ID, days)
-}
-
-// handleStaffDefaultRetention sets the organisation's retention after closure.
-func (s *Server) handleStaffDefaultRetention(c *fiber.Ctx) error {
-	form, err := s.staffForm(c)
-	if err != nil {
+	if err != nil && !errors.Is(err, storage.ErrCheckpointBusy) {
 		return err
 	}
-	days, err := strconv.Atoi(form.Get("retention_days"))
-	if err != nil || days < 0 || days > 36500 {
-		return s.staffAdminPage(c, http.StatusBadRequest, "", "Retention is a number of days from 0 (keep until deleted by hand) to 36500.")
+	return nil
+}
+
+// retentionRun is the hourly background run of RunRetention. A run cut
+// short by Shutdown is not a failure: the next start runs it again.
+func (s *Server) retentionRun(ctx context.Context) {
+	if n, err := s.RunRetention(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("retention run failed", "err", err)
+	} else if n > 0 {
+		s.log.Info("retention deleted expired cases", "count", n)
 	}
-	ctx := c.UserContext()
-	if err := s.db.SetDefaultRetentionDays(ctx, days); err != nil {
-		return err
-	}
-	if err := s.audit(ctx, staffOf(c).Username, "retention.default", "", fmt.Sprintf("%d days after closure", days)); err != nil {
-		return err
-	}
-	return s.staffAdminPage(c, http.StatusOK, "", "")
 }

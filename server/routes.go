@@ -18,52 +18,67 @@ func (s *Server) routes() {
 	app.Use(s.securityHeaders)
 	app.Use(sameOrigin)
 	app.Use(s.employerNetwork)
-	app.Use(s.chooseLanguage)
 
 	app.Get("/static/*", s.handleStatic)
 
 	app.Get("/healthz", s.handleHealth)
-	app.Get("/", s.handleIndex)
-	app.Get("/report", s.handleReportForm)
-	app.Post("/report", s.handleReportSubmit)
-	app.Get("/followup", s.handleFollowupForm)
-	app.Post("/followup", s.handleFollowupCheck)
-	app.Get("/case", s.handleCaseView)
-	app.Post("/case/message", s.handleCaseMessage)
-	app.Get("/case/attachment/:id<int>", s.handleAttachmentDownload)
-	app.Post("/case/logout", s.handleCaseLogout)
-	app.Get("/case/withdraw", s.handleCaseWithdrawForm)
-	app.Post("/case/withdraw", s.handleCaseWithdraw)
 
-	// The staff console. Login and enrolment are open; the rest needs a
-	// session, and administration the administrator role.
-	app.Get("/staff/login", s.handleStaffLoginForm)
-	app.Post("/staff/login", s.handleStaffLogin)
-	app.Get("/staff/enrol/:token", s.handleStaffEnrolForm)
-	app.Post("/staff/enrol/:token", s.handleStaffEnrol)
-	staff := s.requireStaff(false)
-	admin := s.requireStaff(true)
-	app.Get("/staff/", staff, s.handleStaffInbox)
-	app.Post("/staff/logout", staff, s.handleStaffLogout)
-	app.Post("/staff/logout-everywhere", staff, s.handleStaffLogoutEverywhere)
-	app.Get("/staff/case/:ref", staff, s.handleStaffCase)
-	app.Post("/staff/case/:ref/status", staff, s.changeCase(s.setStatus))
-	app.Post("/staff/case/:ref/assign", staff, s.changeCase(s.assign))
-	app.Post("/staff/case/:ref/retention", staff, s.changeCase(s.setRetention))
-	app.Get("/staff/case/:ref/message/:id<int>", staff, s.handleStaffMessageCiphertext)
-	app.Get("/staff/case/:ref/attachment/:id<int>", staff, s.handleStaffAttachmentCiphertext)
-	app.Post("/staff/case/:ref/attachment", staff, s.handleStaffAttachmentUpload)
-	app.Post("/staff/case/:ref/reply", staff, s.handleStaffReply)
-	app.Post("/staff/case/:ref/note", staff, s.handleStaffNote)
-	app.Get("/staff/case/:ref/note/:id<int>", staff, s.handleStaffNoteCiphertext)
-	app.Get("/staff/admin/staff", admin, s.handleStaffAdmin)
-	app.Post("/staff/admin/invite", admin, s.handleStaffInvite)
-	app.Post("/staff/admin/account", admin, s.handleStaffAccount)
-	app.Post("/staff/admin/retention", admin, s.handleStaffDefaultRetention)
-	app.Get("/staff/admin/audit", admin, s.handleStaffAudit)
-	app.Get("/staff/admin/recipients", admin, s.handleStaffRecipients)
-	app.Post("/staff/admin/recipients/add", admin, s.handleStaffRecipientAdd)
-	app.Post("/staff/admin/recipients/remove", admin, s.handleStaffRecipientRemove)
+	// The staff console: the staff CSP and English for everything under
+	// /staff, unknown paths included (they end at its own 404 below, so
+	// that the reporter area's middleware never runs for them). Login and
+	// enrolment are open; the rest needs a session, and administration the
+	// administrator role. Each state-changing handler checks the CSRF
+	// token itself (staffForm, staffMultipart): only it knows whether its
+	// body is a small form or a streamed upload.
+	staff := app.Group("/staff", s.staffArea)
+	staff.Get("/login", s.handleStaffLoginForm)
+	staff.Post("/login", s.handleStaffLogin)
+	staff.Get("/enrol/:token", s.handleStaffEnrolForm)
+	staff.Post("/enrol/:token", s.handleStaffEnrol)
+	loggedIn := s.requireStaff(false)
+	staff.Get("/", loggedIn, s.handleStaffInbox)
+	staff.Post("/logout", loggedIn, s.handleStaffLogout)
+	staff.Post("/logout-everywhere", loggedIn, s.handleStaffLogoutEverywhere)
 
-	app.Use(func(c *fiber.Ctx) error { return errNotFound })
+	// A case, for staff: its page and workflow forms, and the JSON and
+	// ciphertext endpoints that the console's script (staff.js) calls to
+	// fetch age files, upload encrypted attachments and send replies and
+	// notes. The group's middleware resolves the case (loadStaffCase).
+	caseArea := staff.Group("/case/:ref", loggedIn, s.loadStaffCase)
+	caseArea.Get("", s.handleStaffCase)
+	caseArea.Post("/status", s.changeCase(s.setStatus))
+	caseArea.Post("/assign", s.changeCase(s.assign))
+	caseArea.Post("/retention", s.changeCase(s.setRetention))
+	caseArea.Get("/message/:id<int>", s.handleStaffMessageCiphertext)
+	caseArea.Get("/attachment/:id<int>", s.handleStaffAttachmentCiphertext)
+	caseArea.Post("/attachment", s.handleStaffAttachmentUpload)
+	caseArea.Post("/reply", s.handleStaffReply)
+	caseArea.Post("/note", s.handleStaffNote)
+	caseArea.Get("/note/:id<int>", s.handleStaffNoteCiphertext)
+
+	admin := staff.Group("/admin", s.requireStaff(true))
+	admin.Get("/staff", s.handleStaffAdmin)
+	admin.Post("/invite", s.handleStaffInvite)
+	admin.Post("/account", s.handleStaffAccount)
+	admin.Post("/retention", s.handleStaffDefaultRetention)
+	admin.Get("/audit", s.handleStaffAudit)
+	admin.Get("/recipients", s.handleStaffRecipients)
+	admin.Post("/recipients/add", s.handleStaffRecipientAdd)
+	admin.Post("/recipients/remove", s.handleStaffRecipientRemove)
+	staff.Use(func(c *fiber.Ctx) error { return errNotFound })
+
+	// The reporter pages: everything else, in the reporter's language.
+	reporter := app.Group("/", s.reporterArea)
+	reporter.Get("/", s.handleIndex)
+	reporter.Get("/report", s.handleReportForm)
+	reporter.Post("/report", s.handleReportSubmit)
+	reporter.Get("/followup", s.handleFollowupForm)
+	reporter.Post("/followup", s.handleFollowupCheck)
+	reporter.Get("/case", s.handleCaseView)
+	reporter.Post("/case/message", s.handleCaseMessage)
+	reporter.Get("/case/attachment/:id<int>", s.handleAttachmentDownload)
+	reporter.Post("/case/logout", s.handleCaseLogout)
+	reporter.Get("/case/withdraw", s.handleCaseWithdrawForm)
+	reporter.Post("/case/withdraw", s.handleCaseWithdraw)
+	reporter.Use(func(c *fiber.Ctx) error { return errNotFound })
 }

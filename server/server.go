@@ -1,5 +1,16 @@
 // Package server is Candour's HTTP service: the reporter portal (no
-// JavaScript, no cookies before a follow-up login) built on Fiber.
+// JavaScript, no cookies before a follow-up login) and the staff console,
+// built on Fiber.
+//
+// The whole route table is in routes.go. The reporter pages and the staff
+// console (/staff) are route groups, each with its own middleware (area.go:
+// content security policy, language); /static and /healthz belong to
+// neither. Each handler has a file of its own named noun_verb
+// (followup_check.go, staff_case_show.go), and its doc comment names its
+// route, so that grepping "POST /followup" finds it. Shared pieces live in
+// files named by concept: headers.go (security headers, request body
+// framing), errors.go and staff_error.go (the one place errors become
+// pages), cookie.go, form.go, audit.go, background.go.
 //
 // The server encrypts, then stores: every report, message and attachment is
 // streamed through age to the organisation's recipients (and the case's own)
@@ -217,8 +228,14 @@ type Server struct {
 	// --recipients file plus those administrators added in the console.
 	rec atomic.Pointer[crypto.Recipients]
 
-	stop     chan struct{} // closed by Shutdown: ends background sweeps
-	stopOnce sync.Once
+	// Background work runs under bgCtx, which Shutdown cancels, and
+	// Shutdown waits for it on bg (see background.go). bgRunning counts
+	// it, for tests.
+	bg        sync.WaitGroup
+	bgCtx     context.Context
+	bgCancel  context.CancelFunc
+	bgRunning atomic.Int64
+
 	uploads  chan struct{}
 	cleaner  *metadata.Cleaner
 	sessions *sessionStore
@@ -343,10 +360,15 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	if err := s.reloadRecipients(ctx); err != nil {
 		return nil, err
 	}
-	s.stop = make(chan struct{})
-	go s.sweepStaffSessions()
-	go s.retentionLoop()
-	go s.logRefusals(cfg.RefusalLogInterval)
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	s.background("reporter session sweep", func(ctx context.Context) {
+		every(ctx, time.Minute, false, func(context.Context) { s.sessions.sweep() })
+	})
+	s.background("staff session sweep", func(ctx context.Context) {
+		every(ctx, 5*time.Minute, false, s.sweepStaffSessions)
+	})
+	s.background("retention", func(ctx context.Context) { every(ctx, time.Hour, true, s.retentionRun) })
+	s.background("refusal log", func(ctx context.Context) { s.logRefusals(ctx, cfg.RefusalLogInterval) })
 	s.routes()
 	return s, nil
 }
@@ -356,12 +378,13 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.app.Listener(ln)
 }
 
-// Shutdown stops accepting connections and waits for requests in progress,
-// until ctx ends.
+// Shutdown stops the background work and accepting connections, and waits
+// for requests in progress and for the background work to end, until ctx
+// ends. Once it returns nil, the server no longer uses the database.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.sessions.close()
-	s.stopOnce.Do(func() { close(s.stop) })
-	return s.app.ShutdownWithContext(ctx)
+	s.bgCancel()
+	err := s.app.ShutdownWithContext(ctx)
+	return errors.Join(err, s.stopBackground(ctx))
 }
 
 // recipients returns the organisation's current recipients.
@@ -386,20 +409,11 @@ func (s *Server) reloadRecipients(ctx context.Context) error {
 	return nil
 }
 
-// sweepStaffSessions deletes expired staff sessions every few minutes, so
-// that their rows do not pile up.
-func (s *Server) sweepStaffSessions() {
-	t := time.NewTicker(5 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			now := s.db.Now()
-			if _, err := s.db.DeleteStaffSessionsBefore(context.Background(), now.Add(-staffLifetime), now.Add(-staffIdle)); err != nil {
-				s.log.Error("failed to delete expired staff sessions", "err", err)
-			}
-		}
+// sweepStaffSessions deletes expired staff sessions (every few minutes, in
+// the background), so that their rows do not pile up.
+func (s *Server) sweepStaffSessions(ctx context.Context) {
+	now := s.db.Now()
+	if _, err := s.db.DeleteStaffSessionsBefore(ctx, now.Add(-staffLifetime), now.Add(-staffIdle)); err != nil && ctx.Err() == nil {
+		s.log.Error("failed to delete expired staff sessions", "err", err)
 	}
 }

@@ -36,15 +36,13 @@ type sessionStore struct {
 	idle     time.Duration
 	lifetime time.Duration
 	now      func() time.Time
-	stop     chan struct{}
-	once     sync.Once
 }
 
+// newSessionStore makes an empty store. Its owner calls sweep now and then
+// (the Server, in the background), to drop expired sessions nobody asks
+// for.
 func newSessionStore(idle, lifetime time.Duration, now func() time.Time) *sessionStore {
-	s := &sessionStore{byHash: map[[32]byte]*session{}, idle: idle, lifetime: lifetime,
-		now: now, stop: make(chan struct{})}
-	go s.sweep()
-	return s
+	return &sessionStore{byHash: map[[32]byte]*session{}, idle: idle, lifetime: lifetime, now: now}
 }
 
 func randomToken() string {
@@ -133,22 +131,12 @@ func (s *sessionStore) expireLocked(now time.Time) {
 	}
 }
 
+// sweep drops expired sessions.
 func (s *sessionStore) sweep() {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.mu.Lock()
-			s.expireLocked(s.now())
-			s.mu.Unlock()
-		}
-	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireLocked(s.now())
 }
-
-func (s *sessionStore) close() { s.once.Do(func() { close(s.stop) }) }
 
 // checkCSRF compares a submitted token with the session's in constant time.
 func (sess *session) checkCSRF(got string) bool {

@@ -1,24 +1,15 @@
 package server
 
 import (
-	"context"
 	"encoding/base64"
-	"errors"
 	"html/template"
 	"net/http"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/candour/candour/crypto"
 	"github.com/candour/candour/storage"
 )
-
-// EnrolmentTTL is how long a one-time enrolment link stays valid.
-const EnrolmentTTL = 72 * time.Hour
-
-var errEnrolmentLink = &userError{status: http.StatusNotFound, title: "This link is not valid",
-	message: []phrase{say("Enrolment links work once and expire after three days. Ask an administrator for a new one.")}}
 
 type staffEnrolForm struct {
 	Username string
@@ -31,16 +22,6 @@ type staffEnrolForm struct {
 type staffRecovery struct {
 	Username string
 	Codes    []string
-}
-
-// NewEnrolmentToken makes a one-time enrolment token for a staff member and
-// stores its hash; the token goes into the link, once.
-func NewEnrolmentToken(ctx context.Context, db *storage.DB, staffID int64) (string, error) {
-	token := randomToken()
-	if err := db.CreateEnrolment(ctx, staffID, tokenHash(token), db.Now().Add(EnrolmentTTL)); err != nil {
-		return "", err
-	}
-	return token, nil
 }
 
 func (s *Server) enrolmentPage(c *fiber.Ctx, st storage.Staff, token, secret, msg string) error {
@@ -60,82 +41,4 @@ func (s *Server) enrolmentPage(c *fiber.Ctx, st storage.Staff, token, secret, ms
 		Username: st.Username, Token: token, Secret: key.Secret(),
 		QRCode: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)), Error: msg,
 	})
-}
-
-func (s *Server) handleStaffEnrolForm(c *fiber.Ctx) error {
-	token := c.Params("token")
-	st, err := s.db.EnrolmentStaff(c.UserContext(), tokenHash(token))
-	if errors.Is(err, storage.ErrNotFound) {
-		return errEnrolmentLink
-	}
-	if err != nil {
-		return err
-	}
-	key, err := crypto.NewTOTPKey(s.cfg.OrgName+" (Candour)", st.Username)
-	if err != nil {
-		return err
-	}
-	return s.enrolmentPage(c, st, token, key.Secret(), "")
-}
-
-// handleStaffEnrol completes enrolment: a password that passes the policy,
-// and a current code from the authenticator the page's secret was put into.
-// The secret travels in the form (it is on the page already); the code
-// proves the staff member's authenticator holds it.
-func (s *Server) handleStaffEnrol(c *fiber.Ctx) error {
-	token := c.Params("token")
-	ctx := c.UserContext()
-	st, err := s.db.EnrolmentStaff(ctx, tokenHash(token))
-	if errors.Is(err, storage.ErrNotFound) {
-		refuseRest(c)
-		return errEnrolmentLink
-	}
-	if err != nil {
-		return err
-	}
-	form, err := readForm(c, 8<<10)
-	if err != nil {
-		return err
-	}
-	secret, password := form.Get("secret"), form.Get("password")
-	if _, err := crypto.TOTPKeyFromSecret("x", st.Username, secret); err != nil {
-		return errEnrolmentLink
-	}
-	if password != form.Get("password2") {
-		return s.enrolmentPage(c, st, token, secret, "The two passwords are not the same.")
-	}
-	if err := crypto.CheckPasswordPolicy(password, st.Username); err != nil {
-		return s.enrolmentPage(c, st, token, secret, err.Error())
-	}
-	step, ok := crypto.ValidateTOTP(secret, form.Get("totp"), s.db.Now())
-	if !ok {
-		return s.enrolmentPage(c, st, token, secret,
-			"The code from your authenticator app was not right. Check the app's clock and try the current code.")
-	}
-	var hash string
-	if rerr := s.staffKDF.run(ctx, func() { hash, err = crypto.HashPassword(password) }); rerr != nil {
-		return rerr
-	}
-	if err != nil {
-		return err
-	}
-	codes, err := crypto.NewRecoveryCodes(10)
-	if err != nil {
-		return err
-	}
-	hashes := make([][]byte, len(codes))
-	for i, code := range codes {
-		hashes[i] = crypto.HashRecoveryCode(code)
-	}
-	st, err = s.db.CompleteEnrolment(ctx, tokenHash(token), hash, secret, step, hashes)
-	if errors.Is(err, storage.ErrNotFound) {
-		return errEnrolmentLink
-	}
-	if err != nil {
-		return err
-	}
-	if err := s.audit(ctx, st.Username, "staff.enrolled", st.Username, ""); err != nil {
-		return err
-	}
-	return s.render(c, http.StatusOK, "staff_recovery", "Your recovery codes", staffRecovery{Username: st.Username, Codes: codes})
 }

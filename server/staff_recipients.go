@@ -1,14 +1,8 @@
 package server
 
 import (
-	"errors"
-	"fmt"
-	"net/http"
-	"strings"
-
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/candour/candour/crypto"
 	"github.com/candour/candour/storage"
 )
 
@@ -28,83 +22,6 @@ func (s *Server) recipientsPage(c *fiber.Ctx, status int, msg, notice string) er
 	return s.renderStaff(c, status, "staff_recipients", "Organisation keys", recipientsPage{
 		Kind: s.recipients().Kind().String(), FromFile: s.cfg.Recipients.Strings(), Added: added, Error: msg, Notice: notice,
 	})
-}
-
-func (s *Server) handleStaffRecipients(c *fiber.Ctx) error {
-	return s.recipientsPage(c, http.StatusOK, "", "")
-}
-
-// handleStaffRecipientAdd adds an organisation public key. It refuses a key
-// of the other kind than the installation's: age cannot encrypt one file to
-// post-quantum and classic keys together.
-func (s *Server) handleStaffRecipientAdd(c *fiber.Ctx) error {
-	form, err := s.staffForm(c)
-	if err != nil {
-		return err
-	}
-	key := strings.TrimSpace(form.Get("recipient"))
-	label := strings.TrimSpace(form.Get("label"))
-	if len(label) > 100 {
-		label = label[:100]
-	}
-	one, err := crypto.ParseRecipientsString(key)
-	if err != nil || one.Len() != 1 {
-		return s.recipientsPage(c, http.StatusBadRequest,
-			"That is not an age public key. Paste one line starting with age1pq1… (post-quantum) or age1… (classic), "+
-				"as printed by `candour keygen` or age-keygen. Never paste a secret key (AGE-SECRET-KEY-…).", "")
-	}
-	if kind := s.recipients().Kind(); one.Kind() != kind {
-		return s.recipientsPage(c, http.StatusBadRequest, fmt.Sprintf(
-			"This installation uses %s keys, and that key is %s. age cannot encrypt one file to both kinds, "+
-				"so every key must be of the same kind.", kind, one.Kind()), "")
-	}
-	ctx := c.UserContext()
-	me := staffOf(c)
-	if _, err := s.db.AddOrgRecipient(ctx, one.Strings()[0], label, me.Username); errors.Is(err, storage.ErrDuplicate) {
-		return s.recipientsPage(c, http.StatusConflict, "That key is already there.", "")
-	} else if err != nil {
-		return err
-	}
-	if err := s.reloadRecipients(ctx); err != nil {
-		return err
-	}
-	if err := s.audit(ctx, me.Username, "recipient.add", label, abbreviate(one.Strings()[0])); err != nil {
-		return err
-	}
-	return s.recipientsPage(c, http.StatusOK, "", "Key added. It can read reports and messages received from now on, "+
-		"but not those received before: they were encrypted to the keys of their time.")
-}
-
-func (s *Server) handleStaffRecipientRemove(c *fiber.Ctx) error {
-	_, id, err := s.staffFormID(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.UserContext()
-	added, err := s.db.OrgRecipients(ctx)
-	if err != nil {
-		return err
-	}
-	var gone *storage.OrgRecipient
-	for i := range added {
-		if added[i].ID == id {
-			gone = &added[i]
-		}
-	}
-	if gone == nil {
-		return errNotFound
-	}
-	if err := s.db.RemoveOrgRecipient(ctx, id); err != nil {
-		return err
-	}
-	if err := s.reloadRecipients(ctx); err != nil {
-		return err
-	}
-	if err := s.audit(ctx, staffOf(c).Username, "recipient.remove", gone.Label, abbreviate(gone.Recipient)); err != nil {
-		return err
-	}
-	return s.recipientsPage(c, http.StatusOK, "", "Key removed. New reports are no longer encrypted to it; "+
-		"whoever holds it can still read what was encrypted to it before.")
 }
 
 // abbreviate shortens a (post-quantum: ~2,000 characters) public key for

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/sha256"
 	"errors"
 	"net/http"
 	"net/url"
@@ -35,40 +34,14 @@ type staffUser struct {
 	session storage.StaffSession
 }
 
-func (s *Server) staffCookieName() string {
-	if s.cfg.HTTPS {
-		return "__Host-candour_staff"
-	}
-	return "candour_staff"
-}
-
-func (s *Server) setStaffCookie(c *fiber.Ctx, token string) {
-	c.Cookie(&fiber.Cookie{
-		Name: s.staffCookieName(), Value: token, Path: "/",
-		HTTPOnly: true, Secure: s.cfg.HTTPS, SameSite: fiber.CookieSameSiteStrictMode,
-	})
-}
-
-func (s *Server) clearStaffCookie(c *fiber.Ctx) {
-	c.Cookie(&fiber.Cookie{
-		Name: s.staffCookieName(), Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
-		HTTPOnly: true, Secure: s.cfg.HTTPS, SameSite: fiber.CookieSameSiteStrictMode,
-	})
-}
-
-func tokenHash(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
 // currentStaff returns the live session's staff member, if any.
 func (s *Server) currentStaff(c *fiber.Ctx) (*staffUser, error) {
-	token := c.Cookies(s.staffCookieName())
+	token := s.cookie(c, staffCookie)
 	if token == "" {
 		return nil, nil
 	}
 	ctx := c.UserContext()
-	sess, err := s.db.StaffSessionByToken(ctx, tokenHash(token))
+	sess, err := s.db.StaffSessionByToken(ctx, storage.HashToken(token))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	}
@@ -100,9 +73,6 @@ func (s *Server) currentStaff(c *fiber.Ctx) (*staffUser, error) {
 	return &staffUser{Staff: st, session: sess}, nil
 }
 
-var errForbidden = &userError{status: http.StatusForbidden, title: "Not allowed",
-	message: []phrase{say("Your account does not have access to this page.")}, back: "/staff/"}
-
 // requireStaff lets only a logged-in staff member through (an administrator
 // if admin): others are sent to the login page. Each state-changing handler
 // checks the CSRF token itself (staffForm, staffMultipart), because only it
@@ -115,22 +85,17 @@ func (s *Server) requireStaff(admin bool) fiber.Handler {
 		}
 		if u == nil {
 			if c.Method() != fiber.MethodGet {
-				refuseRest(c)
 				return errStaffSessionEnded
 			}
 			return c.Redirect("/staff/login", http.StatusSeeOther)
 		}
 		if admin && u.Role != storage.RoleAdmin {
-			refuseRest(c)
 			return errForbidden
 		}
 		c.Locals(staffCtxKey{}, u)
 		return c.Next()
 	}
 }
-
-var errStaffSessionEnded = &userError{status: http.StatusForbidden, title: "Your session has ended",
-	message: []phrase{say("Please log in again. Nothing was changed.")}, back: "/staff/login"}
 
 func staffOf(c *fiber.Ctx) *staffUser {
 	u, _ := c.Locals(staffCtxKey{}).(*staffUser)
@@ -149,9 +114,6 @@ func (s *Server) staffForm(c *fiber.Ctx) (url.Values, error) {
 	}
 	return form, nil
 }
-
-var errCSRFStaff = &userError{status: http.StatusForbidden, title: "The form has expired",
-	message: []phrase{say("This form is no longer valid, so nothing was changed. Please reload the page and try again.")}, back: "/staff/"}
 
 // staffFormID is staffForm for forms that name a record by its "id".
 func (s *Server) staffFormID(c *fiber.Ctx) (url.Values, int64, error) {

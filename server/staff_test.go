@@ -13,7 +13,6 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
-	"github.com/candour/candour/server"
 	"github.com/candour/candour/storage"
 )
 
@@ -40,7 +39,7 @@ func enrol(t *testing.T, ts *testServer, username, role string) string {
 	ctx := context.Background()
 	st, err := ts.DB.CreateStaff(ctx, username, role)
 	must(t, err)
-	token, err := server.NewEnrolmentToken(ctx, ts.DB, st.ID)
+	token, err := ts.DB.NewEnrolmentToken(ctx, st.ID)
 	must(t, err)
 	c := client(t)
 	res, page := get(t, c, ts.URL+"/staff/enrol/"+token)
@@ -305,22 +304,10 @@ func TestEnrolmentPageShowsTheQRCode(t *testing.T) {
 	ts := startServer(t, nil)
 	st, err := ts.DB.CreateStaff(context.Background(), "mona", storage.RoleCaseworker)
 	must(t, err)
-	token, err := server.NewEnrolmentToken(context.Background(), ts.DB, st.ID)
+	token, err := ts.DB.NewEnrolmentToken(context.Background(), st.ID)
 	must(t, err)
-	_, page := get(t, client(t), ts.URL+"/staff/enrol/"+token)
+	_, page := get(t, client(t), storage.EnrolmentLink(ts.URL+"/", token))
 	if !strings.Contains(page, `src="data:image/png;base64,iVBOR`) || strings.Contains(page, "ZgotmplZ") {
 		t.Fatal("the enrolment page has no QR code image")
-	}
-}
-
-func TestReservedUsernamesAreRefused(t *testing.T) {
-	t.Parallel()
-	for _, name := range []string{"cli", "Unknown", "system", "a", "has space", "../x"} {
-		if server.ValidUsername(name) {
-			t.Errorf("%q accepted", name)
-		}
-	}
-	if !server.ValidUsername("jo.smith-2") {
-		t.Error("an ordinary username refused")
 	}
 }

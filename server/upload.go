@@ -227,20 +227,6 @@ func (o *onceEOF) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// refuseDrain is how much of a refused body is read and dropped before the
-// connection is closed. Browsers that are still sending when the server
-// closes often show "connection reset" instead of our page; reading a
-// bounded amount more lets modest overruns see the explanation, while a
-// multi-gigabyte one is cut off rather than received in full.
-const refuseDrain = 16 << 20
-
-// refuseRest makes sure an unread body is not taken for the next request:
-// it drains up to refuseDrain, then closes the connection.
-func refuseRest(c *fiber.Ctx) {
-	io.CopyN(io.Discard, bodyStream(c), refuseDrain)
-	c.Context().SetConnectionClose()
-}
-
 // maxPartHeader bounds the boundary line and headers of one multipart
 // part, and what the parser has buffered of them (mime/multipart itself
 // allows 10 MiB of headers for each part).
@@ -265,15 +251,13 @@ func (p *partReader) NextPart() (*multipart.Part, error) {
 // MaxUploadBytes (refused at once if the declared length is larger). If
 // csrf is non-nil, the first part must be a "csrf" field that it accepts,
 // or csrfErr is returned before anything else is read. On error the rest of
-// the body is refused.
+// the body is refused (bodyFraming).
 func (s *Server) openMultipart(c *fiber.Ctx, csrf func(string) bool, csrfErr error) (*partReader, *limitedBody, error) {
 	mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
-		refuseRest(c)
 		return nil, nil, badUpload(say("The form was not sent as expected."))
 	}
 	if cl := int64(c.Request().Header.ContentLength()); cl > s.cfg.MaxUploadBytes {
-		refuseRest(c)
 		return nil, nil, s.errLimit(say("Your submission is larger than this service accepts."))
 	}
 	body := &limitedBody{r: bodyStream(c), n: s.cfg.MaxUploadBytes}
@@ -281,12 +265,10 @@ func (s *Server) openMultipart(c *fiber.Ctx, csrf func(string) bool, csrfErr err
 	if csrf != nil {
 		part, err := mr.NextPart()
 		if err != nil || part.FormName() != "csrf" {
-			refuseRest(c)
 			return nil, nil, csrfErr
 		}
 		tok, err := readField(part, 256)
 		if err != nil || !csrf(tok) {
-			refuseRest(c)
 			return nil, nil, csrfErr
 		}
 	}
@@ -316,7 +298,6 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 			if derr := s.db.DeletePending(ctx, up.ids...); derr != nil {
 				s.log.Error("failed to delete a rejected upload", "err", derr)
 			}
-			refuseRest(c)
 		}
 	}()
 
@@ -396,12 +377,8 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 		}
 		part.Close()
 	}
-	// Read what follows the closing boundary (an epilogue, the end of a
-	// chunked body), so that it is not taken for the next request on this
-	// connection.
-	if n, _ := io.Copy(io.Discard, io.LimitReader(body, 64<<10)); n == 64<<10 {
-		c.Context().SetConnectionClose()
-	}
+	// What follows the closing boundary (an epilogue, the end of a chunked
+	// body) is drained by bodyFraming.
 	return up, nil
 }
 

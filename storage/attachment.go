@@ -196,6 +196,10 @@ func deletePendingIDs(ctx context.Context, ids []int64) func(tx *sql.Tx) error {
 // writeFastDelete is write with secure_delete = FAST on the writer
 // connection, for that one transaction.
 func (db *DB) writeFastDelete(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if changeOf(ctx, db) != nil {
+		// The change holds the writer connection: keep the error.
+		return ErrFull
+	}
 	conn, err := db.w.Conn(ctx) // the only writer connection, held until Close
 	if err != nil {
 		return fmt.Errorf("failed to get the writer connection: %w", err)

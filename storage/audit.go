@@ -18,7 +18,7 @@ import (
 type AuditEntry struct {
 	ID       int64
 	At       time.Time // to the second, UTC
-	Actor    string    // staff username, or "system", or "cli"
+	Actor    string    // staff username, or ActorCLI, ActorSystem, ActorReporter or ActorUnknown
 	Action   string    // e.g. "staff.login", "staff.login_failed", "case.open"
 	Target   string    // e.g. a case ref or a username; may be empty
 	Detail   string    // short free text; never report content or network data
@@ -75,12 +75,29 @@ func auditHash(id, at int64, actor, action, target, detail string, prev []byte) 
 // Hash (32 zero bytes for the first) and Hash is computed as in auditHash.
 // The one-row audit_head (count, last id, last hash) is updated in the same
 // transaction, so that deleting the newest entries is detectable too.
+//
+// An entry that records a change of state is appended with Change instead,
+// in the change's own transaction.
 func (db *DB) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
+	var out AuditEntry
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = db.appendAudit(ctx, tx, e)
+		return err
+	})
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	return out, nil
+}
+
+// appendAudit appends e in tx, as AppendAudit describes.
+func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, e AuditEntry) (AuditEntry, error) {
 	if e.Actor == "" || e.Action == "" {
 		return AuditEntry{}, errors.New("failed to append audit entry: empty actor or action")
 	}
 	e.At = db.Now().UTC().Truncate(time.Second)
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := func() error {
 		var count, lastID int64
 		var lastHash []byte
 		if err := tx.QueryRowContext(ctx,
@@ -98,7 +115,7 @@ func (db *DB) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
 		_, err := tx.ExecContext(ctx,
 			`UPDATE audit_head SET count = ?, last_id = ?, last_hash = ? WHERE id = 1`, count+1, e.ID, e.Hash)
 		return err
-	})
+	}()
 	if err != nil {
 		return AuditEntry{}, fmt.Errorf("failed to append audit entry %q: %w", e.Action, err)
 	}

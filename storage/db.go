@@ -266,9 +266,13 @@ func (db *DB) migrate() error {
 }
 
 // write runs fn in one immediate write transaction and commits it durably.
+// Inside a Change (ctx says so), fn joins the change's transaction instead.
 func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if db.readOnly {
 		return errors.New("database opened read-only")
+	}
+	if ch := changeOf(ctx, db); ch != nil {
+		return classify(fn(ch.tx))
 	}
 	return runTx(ctx, db.w.BeginTx, fn)
 }

@@ -12,10 +12,22 @@ import (
 // truncates the WAL. With secure_delete on, SQLite
 // overwrites the freed pages with zeros, so the deleted ciphertext is gone
 // from the database file, and the truncation removes the WAL's copies.
+// Inside a Change, the reclaiming and checkpoint run after its commit.
 func (db *DB) DeleteCase(ctx context.Context, caseID int64) error {
 	if err := db.execOne(ctx, `DELETE FROM cases WHERE id = ?`, caseID); err != nil {
 		return fmt.Errorf("failed to delete case: %w", err)
 	}
+	if ch := changeOf(ctx, db); ch != nil {
+		ch.after = append(ch.after, db.reclaim)
+		return nil
+	}
+	return db.reclaim(ctx)
+}
+
+// reclaim returns freed pages to the file system and checkpoints and
+// truncates the WAL. It runs on the writer connection, outside any
+// transaction.
+func (db *DB) reclaim(ctx context.Context) error {
 	// Give the freed (already zeroed) pages back to the file system.
 	// The pragma frees one page per step: read it to the end.
 	rows, err := db.w.QueryContext(ctx, `PRAGMA incremental_vacuum`)

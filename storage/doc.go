@@ -7,5 +7,10 @@
 // connections and see consistent snapshots (WAL). Every commit is durable
 // (synchronous=FULL) before it returns.
 //
+// A change that the audit trail records is made through [DB.Change], which
+// commits it in one transaction with its entry. The rules about staff
+// accounts (usernames, the audit trail's reserved actors, enrolment links)
+// live here too (account.go), beside the rows they guard.
+//
 // The package sees ciphertext as bytes. It imports neither crypto nor server.
 package storage

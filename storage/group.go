@@ -100,6 +100,10 @@ func (db *DB) writeGrouped(ctx context.Context, size int, fn func(ctx context.Co
 	if db.readOnly {
 		return errors.New("database opened read-only")
 	}
+	if ch := changeOf(ctx, db); ch != nil {
+		// Part of a Change, which is itself one write of a group.
+		return classify(fn(ctx, ch.tx))
+	}
 	if db.group == nil {
 		return db.write(ctx, func(tx *sql.Tx) error { return fn(context.WithoutCancel(ctx), tx) })
 	}

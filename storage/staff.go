@@ -93,12 +93,13 @@ func staffByID(ctx context.Context, q querier, id int64) (Staff, error) {
 	return scanStaff(q.QueryRowContext(ctx, `SELECT `+staffColumns+` FROM staff WHERE id = ?`, id))
 }
 
-// CreateStaff adds a staff account that is not yet enrolled. Usernames are
+// CreateStaff adds a staff account that is not yet enrolled, under a name
+// that ValidUsername accepts. Usernames are
 // unique regardless of ASCII case (ErrDuplicate), so two accounts cannot
 // pass for one another in the audit trail; the name is kept as typed.
 func (db *DB) CreateStaff(ctx context.Context, username, role string) (Staff, error) {
-	if username == "" {
-		return Staff{}, errors.New("failed to create staff: empty username")
+	if !ValidUsername(username) {
+		return Staff{}, fmt.Errorf("failed to create staff: invalid username %q", username)
 	}
 	if !validRole(role) {
 		return Staff{}, fmt.Errorf("failed to create staff: unknown role %q", role)

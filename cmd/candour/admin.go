@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/candour/candour/server"
 	"github.com/candour/candour/storage"
 )
 
@@ -30,8 +29,8 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	if !server.ValidUsername(*username) {
-		return fmt.Errorf("a username is 2 to 64 letters, digits, dots, dashes or underscores (and not cli, unknown, system or reporter)")
+	if !storage.ValidUsername(*username) {
+		return fmt.Errorf("invalid username %q: %s", *username, storage.UsernameRule)
 	}
 	// Beside a running server, open the database as a tool: storage.Open
 	// would delete the server's uploads in progress as leftovers. Before
@@ -46,22 +45,25 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	st, err := db.CreateStaff(ctx, *username, storage.RoleAdmin)
+	// The account, its enrolment link and the audit entry commit together.
+	var token string
+	e := storage.AuditEntry{Actor: storage.ActorCLI, Action: "staff.invited", Target: *username, Detail: "role admin"}
+	err = db.Change(ctx, &e, func(ctx context.Context) error {
+		st, err := db.CreateStaff(ctx, *username, storage.RoleAdmin)
+		if err != nil {
+			return err
+		}
+		token, err = db.NewEnrolmentToken(ctx, st.ID)
+		return err
+	})
 	if errors.Is(err, storage.ErrDuplicate) {
 		return fmt.Errorf("a staff member called %q already exists", *username)
 	}
 	if err != nil {
 		return err
 	}
-	token, err := server.NewEnrolmentToken(ctx, db, st.ID)
-	if err != nil {
-		return err
-	}
-	if _, err := db.AppendAudit(ctx, storage.AuditEntry{Actor: "cli", Action: "staff.invited", Target: st.Username, Detail: "role admin"}); err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "Administrator %q created. Open this link once, within %s, to set a password and 2FA:\n%s\n",
-		st.Username, server.EnrolmentTTL, server.EnrolmentLink(*base, token))
+		*username, storage.EnrolmentTTL, storage.EnrolmentLink(*base, token))
 	return nil
 }
 

@@ -31,7 +31,7 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 	if err := db.Backup(ctx, *out); err != nil {
 		return err
 	}
-	if _, err := db.AppendAudit(ctx, storage.AuditEntry{Actor: "cli", Action: "backup"}); err != nil {
+	if _, err := db.AppendAudit(ctx, storage.AuditEntry{Actor: storage.ActorCLI, Action: "backup"}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Backup written to %s and checked. It holds only ciphertext and the case index, but keep it as safe as the server.\n"+

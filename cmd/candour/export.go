@@ -125,7 +125,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	if err := writeNewFile(filepath.Join(*out, "manifest.json"), append(body, '\n')); err != nil {
 		return err
 	}
-	if _, err := db.AppendAudit(ctx, storage.AuditEntry{Actor: "cli", Action: "export",
+	if _, err := db.AppendAudit(ctx, storage.AuditEntry{Actor: storage.ActorCLI, Action: "export",
 		Detail: fmt.Sprintf("%d cases, %d files", len(m.Cases), files)}); err != nil {
 		return fmt.Errorf("exported, but failed to record it in the audit trail: %w", err)
 	}

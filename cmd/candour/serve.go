@@ -231,6 +231,11 @@ func runServe(args []string, stderr io.Writer) error {
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		// Stop the background work (retention, sweeps) before the
+		// database closes.
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
 		return err
 	case <-ctx.Done():
 	}

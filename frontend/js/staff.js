@@ -205,7 +205,11 @@ async function post(url, csrf, parts) {
     else form.append(k, v);
   }
   const res = await fetch(url, { method: "POST", body: form, credentials: "same-origin", headers: { Accept: "application/json" } });
-  if (!res.ok) throw new Error(`the server refused it (${res.status})`);
+  if (!res.ok) {
+    // The server explains its refusals in plain English, as JSON.
+    const why = await res.json().then((j) => j.error, () => null);
+    throw new Error(why || `the server refused it (${res.status})`);
+  }
   return res.json();
 }
 

@@ -1,0 +1,165 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/candour/candour/storage"
+)
+
+// auditEntries is the audit trail, newest first.
+func auditEntries(t *testing.T, ts *testServer) []storage.AuditEntry {
+	t.Helper()
+	entries, _, err := ts.DB.AuditPage(context.Background(), 0, 1000)
+	must(t, err)
+	return entries
+}
+
+// TestEveryStaffChangeWritesOneAuditEntry walks through every
+// state-changing staff route and checks that each writes exactly one
+// audit entry, naming its action, and that a refused change writes none.
+// (storage's Change tests show that an entry and its change commit or roll
+// back together.)
+func TestEveryStaffChangeWritesOneAuditEntry(t *testing.T) {
+	ts := startServer(t, nil)
+	submit(t, ts, "a report")
+	secret := enrol(t, ts, "root", storage.RoleAdmin)
+	ts.advance(30 * time.Second)
+	c := client(t)
+	var csrf string
+	form := func(path string, v url.Values) func() *http.Response {
+		return func() *http.Response {
+			v.Set("csrf", csrf)
+			res, _ := post(t, c, ts.URL+path, strings.NewReader(v.Encode()), "application/x-www-form-urlencoded")
+			return res
+		}
+	}
+	multipart := func(path string, parts [][2]string, file []byte) func() *http.Response {
+		return func() *http.Response {
+			res, _ := staffUpload(t, c, ts.URL+path, csrf, parts, file)
+			return res
+		}
+	}
+	var ref, uploadID, frankID string
+	fakeAge := []byte("age-encryption.org/v1\n-> X25519 test\n--- mac\nciphertext")
+	newKey, err := age.GenerateHybridIdentity()
+	must(t, err)
+	var keyID string
+
+	steps := []struct {
+		action string // "" for a refusal, which writes nothing
+		status int
+		do     func() *http.Response
+	}{
+		{"staff.login", http.StatusSeeOther, func() *http.Response {
+			res, _ := staffLogin(t, ts, c, "root", goodPassword, ts.code(t, secret))
+			_, page := get(t, c, ts.URL+"/staff/")
+			csrf = csrfOf(t, page)
+			ref = refRE.FindStringSubmatch(page)[1]
+			return res
+		}},
+		{"case.open", http.StatusOK, func() *http.Response { res, _ := get(t, c, ts.URL+"/staff/case/"+ref); return res }},
+		{"case.status", http.StatusSeeOther, func() *http.Response {
+			return form("/staff/case/"+ref+"/status", url.Values{"status": {storage.StatusInReview}})()
+		}},
+		{"", http.StatusBadRequest, func() *http.Response {
+			return form("/staff/case/"+ref+"/status", url.Values{"status": {"bogus"}})()
+		}},
+		{"case.assign", http.StatusSeeOther, func() *http.Response {
+			return form("/staff/case/"+ref+"/assign", url.Values{"assignee": {"0"}})()
+		}},
+		{"case.retention", http.StatusSeeOther, func() *http.Response {
+			return form("/staff/case/"+ref+"/retention", url.Values{"retention_days": {"30"}, "legal_hold": {"on"}})()
+		}},
+		{"", http.StatusBadRequest, func() *http.Response {
+			return form("/staff/case/"+ref+"/retention", url.Values{"retention_days": {"-1"}, "legal_hold": {"on"}})()
+		}},
+		{"case.note", http.StatusOK, func() *http.Response {
+			return multipart("/staff/case/"+ref+"/note", [][2]string{{"note", string(fakeAge)}}, nil)()
+		}},
+		{"attachment.upload", http.StatusOK, func() *http.Response {
+			res, body := staffUpload(t, c, ts.URL+"/staff/case/"+ref+"/attachment", csrf, nil, fakeAge)
+			var up struct{ ID int64 }
+			json.Unmarshal([]byte(body), &up)
+			uploadID = fmt.Sprint(up.ID)
+			return res
+		}},
+		{"case.reply", http.StatusOK, func() *http.Response {
+			return multipart("/staff/case/"+ref+"/reply", [][2]string{{"message", string(fakeAge)}, {"attachments", uploadID}}, nil)()
+		}},
+		{"", http.StatusBadRequest, func() *http.Response { // the attachment is used already
+			return multipart("/staff/case/"+ref+"/reply", [][2]string{{"message", string(fakeAge)}, {"attachments", uploadID}}, nil)()
+		}},
+		{"staff.invited", http.StatusOK, func() *http.Response {
+			res := form("/staff/admin/invite", url.Values{"username": {"frank"}, "role": {"caseworker"}})()
+			st, err := ts.DB.StaffByUsername(context.Background(), "frank")
+			must(t, err)
+			frankID = fmt.Sprint(st.ID)
+			return res
+		}},
+		{"", http.StatusConflict, func() *http.Response {
+			return form("/staff/admin/invite", url.Values{"username": {"Frank"}, "role": {"caseworker"}})()
+		}},
+		{"staff.disable", http.StatusOK, func() *http.Response {
+			return form("/staff/admin/account", url.Values{"id": {frankID}, "action": {"disable"}})()
+		}},
+		{"staff.enable", http.StatusOK, func() *http.Response {
+			return form("/staff/admin/account", url.Values{"id": {frankID}, "action": {"enable"}})()
+		}},
+		{"staff.reset", http.StatusOK, func() *http.Response {
+			return form("/staff/admin/account", url.Values{"id": {frankID}, "action": {"reset"}})()
+		}},
+		{"retention.default", http.StatusOK, func() *http.Response {
+			return form("/staff/admin/retention", url.Values{"retention_days": {"365"}})()
+		}},
+		{"recipient.add", http.StatusOK, func() *http.Response {
+			res := form("/staff/admin/recipients/add", url.Values{"label": {"spare"}, "recipient": {newKey.Recipient().String()}})()
+			added, err := ts.DB.OrgRecipients(context.Background())
+			must(t, err)
+			keyID = fmt.Sprint(added[0].ID)
+			return res
+		}},
+		{"recipient.remove", http.StatusOK, func() *http.Response {
+			return form("/staff/admin/recipients/remove", url.Values{"id": {keyID}})()
+		}},
+		{"staff.logout_everywhere", http.StatusSeeOther, form("/staff/logout-everywhere", url.Values{})},
+		{"staff.login", http.StatusSeeOther, func() *http.Response {
+			ts.advance(30 * time.Second)
+			res, _ := staffLogin(t, ts, c, "root", goodPassword, ts.code(t, secret))
+			_, page := get(t, c, ts.URL+"/staff/")
+			csrf = csrfOf(t, page)
+			return res
+		}},
+		{"staff.logout", http.StatusSeeOther, form("/staff/logout", url.Values{})},
+	}
+	for i, step := range steps {
+		before := len(auditEntries(t, ts))
+		res := step.do()
+		if res.StatusCode != step.status {
+			t.Fatalf("step %d (%s): status %d, want %d", i, step.action, res.StatusCode, step.status)
+		}
+		after := auditEntries(t, ts)
+		want := before
+		if step.action != "" {
+			want++
+		}
+		if len(after) != want {
+			t.Errorf("step %d (%s): %d entries written, want %d", i, step.action, len(after)-before, want-before)
+			continue
+		}
+		if step.action != "" && after[0].Action != step.action {
+			t.Errorf("step %d: newest entry %q, want %q", i, after[0].Action, step.action)
+		}
+	}
+	if err := ts.DB.VerifyAudit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

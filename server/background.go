@@ -1,0 +1,57 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Background work (the retention loop, the sweeps of expired reporter and
+// staff sessions) runs under one context that Shutdown cancels, and
+// Shutdown waits for it to end, so that none of it touches the database
+// after the caller closes it.
+
+// background runs fn in a goroutine under the server's background context.
+func (s *Server) background(name string, fn func(ctx context.Context)) {
+	s.bg.Add(1)
+	s.bgRunning.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer s.bgRunning.Add(-1)
+		fn(s.bgCtx)
+		s.log.Debug("background work stopped", "work", name)
+	}()
+}
+
+// every runs fn every period until ctx ends; first at once if now is set.
+func every(ctx context.Context, period time.Duration, now bool, fn func(ctx context.Context)) {
+	if now {
+		fn(ctx)
+	}
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
+}
+
+// stopBackground ends the background work and waits for it, until ctx ends.
+func (s *Server) stopBackground(ctx context.Context) error {
+	s.bgCancel()
+	done := make(chan struct{})
+	go func() {
+		s.bg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return errors.Join(errors.New("background work did not stop in time"), ctx.Err())
+	}
+}

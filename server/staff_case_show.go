@@ -1,0 +1,92 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
+)
+
+type staffCaseMessage struct {
+	storage.Message
+	Staff bool
+	Size  int64 // of the ciphertext
+}
+
+type staffNote struct {
+	ID        int64
+	Author    string
+	CreatedAt time.Time
+	Size      int64
+}
+
+type staffCasePage struct {
+	Case          storage.Case
+	Status        string
+	Statuses      []string
+	AssigneeID    int64
+	Staff         []storage.Staff
+	Messages      []staffCaseMessage
+	Notes         []staffNote
+	Retention     storage.Retention
+	Recipients    string // the organisation's, as JSON, for in-browser encryption
+	CaseRecipient string
+}
+
+// handleStaffCase answers GET /staff/case/:ref: shows a case to staff: its
+// workflow and, as ciphertext links, its messages and attachments. Nothing
+// is decrypted here; the caseworker's browser (or `age -d` on their own
+// machine) does that.
+func (s *Server) handleStaffCase(c *fiber.Ctx) error {
+	cs := staffCaseOf(c)
+	ctx := c.UserContext()
+	me := staffOf(c)
+	msgs, err := s.db.Messages(ctx, cs.ID)
+	if err != nil {
+		return err
+	}
+	view := make([]staffCaseMessage, len(msgs))
+	for i, m := range msgs {
+		size := int64(len(m.Ciphertext))
+		m.Ciphertext = nil // never rendered; fetched separately
+		view[i] = staffCaseMessage{Message: m, Staff: m.Author == storage.AuthorStaff, Size: size}
+	}
+	notes, err := s.db.Notes(ctx, cs.ID)
+	if err != nil {
+		return err
+	}
+	noteView := make([]staffNote, len(notes))
+	for i, n := range notes {
+		noteView[i] = staffNote{ID: n.ID, Author: n.Author, CreatedAt: n.CreatedAt, Size: int64(len(n.Ciphertext))}
+	}
+	retention, err := s.db.CaseRetention(ctx, cs.ID)
+	if err != nil {
+		return err
+	}
+	assignee, err := s.db.CaseAssignee(ctx, cs.ID)
+	if err != nil {
+		return err
+	}
+	staff, err := s.db.ListStaff(ctx)
+	if err != nil {
+		return err
+	}
+	recipientsJSON, err := json.Marshal(s.recipients().Strings())
+	if err != nil {
+		return err
+	}
+	opened := storage.AuditEntry{Actor: me.Username, Action: "case.open", Target: cs.Ref}
+	if err := s.db.Change(ctx, &opened, func(ctx context.Context) error {
+		return s.db.MarkCaseRead(ctx, me.ID, cs.ID)
+	}); err != nil {
+		return err
+	}
+	return s.renderStaff(c, http.StatusOK, "staff_case", "Case "+cs.Ref, staffCasePage{
+		Case: cs, Status: cs.Status, Statuses: caseStatuses, AssigneeID: assignee, Staff: staff,
+		Messages: view, Notes: noteView, Retention: retention, Recipients: string(recipientsJSON), CaseRecipient: cs.Recipient,
+	})
+}

@@ -1,0 +1,139 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/storage"
+)
+
+const loginRefusal = "The username, password or code is wrong, or the account is locked after too many attempts. " +
+	"Wait a little and try again."
+
+// handleStaffLogin answers POST /staff/login: checks username, password and
+// TOTP code (or a one-time recovery code). Every path runs one Argon2id
+// verification (a dummy hash for unknown usernames) and takes at least
+// LoginFloor, so timing does not tell which part was wrong or whether the
+// account exists.
+func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
+	start := time.Now()
+	form, err := readForm(c, 8<<10)
+	if err != nil {
+		return err
+	}
+	username := strings.TrimSpace(form.Get("username"))
+	password, code := form.Get("password"), strings.TrimSpace(form.Get("totp"))
+	ctx := c.UserContext()
+	now := s.db.Now()
+	if d := s.throttle.globalDelay(now); d > 0 {
+		time.Sleep(d)
+	}
+
+	// One attempt per username at a time: parallel attempts would all read
+	// the account before any failure was counted, and so bypass the lock.
+	unlock := s.throttle.lockName(strings.ToLower(username))
+	defer unlock()
+	st, err := s.db.StaffByUsername(ctx, username)
+	exists := err == nil
+	known := exists && st.Enrolled() && !st.Disabled
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	hash := crypto.DummyPasswordHash()
+	if known {
+		hash = st.PasswordHash
+	}
+	var pwOK bool
+	if perr := s.staffKDF.run(ctx, func() { pwOK, _ = crypto.VerifyPassword(hash, password) }); perr != nil {
+		return perr
+	}
+	locked := (known && now.Before(st.LockedUntil)) || (!known && s.throttle.unknownLocked(now, strings.ToLower(username)))
+	ok := known && pwOK && !locked
+	method := "totp"
+	if ok {
+		step, totpOK := crypto.ValidateTOTP(st.TOTPSecret, code, now)
+		switch {
+		case totpOK:
+			accepted, err := s.db.AcceptTOTPStep(ctx, st.ID, step)
+			if err != nil {
+				return err
+			}
+			ok = accepted // a code already used is refused: replay
+		case crypto.HashRecoveryCode(code) != nil:
+			used, err := s.db.UseRecoveryCode(ctx, st.ID, crypto.HashRecoveryCode(code))
+			if err != nil {
+				return err
+			}
+			ok, method = used, "recovery code"
+		default:
+			ok = false
+		}
+	}
+	if !ok {
+		if known {
+			// Under the username's lock the row is current; a lock is
+			// never shortened.
+			until := now.Add(lockFor(st.FailedLogins + 1))
+			if st.LockedUntil.After(until) {
+				until = st.LockedUntil
+			}
+			e := storage.AuditEntry{Actor: st.Username, Action: "staff.login_failed", Target: st.Username, Detail: s.staffNetwork(c, "")}
+			if err := s.db.Change(ctx, &e, func(ctx context.Context) error {
+				_, err := s.db.RecordLoginFailure(ctx, st.ID, until)
+				return err
+			}); err != nil {
+				return err
+			}
+		} else if exists {
+			// A disabled or not yet enrolled account: worth seeing in the trail.
+			s.throttle.fail(now, strings.ToLower(username))
+			if err := s.audit(ctx, st.Username, "staff.login_failed", st.Username, s.staffNetwork(c, "account disabled or not enrolled")); err != nil {
+				return err
+			}
+		} else {
+			s.throttle.fail(now, strings.ToLower(username))
+			if err := s.audit(ctx, storage.ActorUnknown, "staff.login_failed", "", s.staffNetwork(c, "unknown or unenrolled username")); err != nil {
+				return err
+			}
+		}
+		if known {
+			s.throttle.fail(now, "")
+		}
+		s.waitFloor(start)
+		return s.render(c, http.StatusUnauthorized, "staff_login", "Staff login",
+			staffLoginForm{Error: loginRefusal, Username: username})
+	}
+	// Rotate: whatever session this browser had ends now.
+	old := s.cookie(c, staffCookie)
+	token := randomToken()
+	sess := storage.StaffSession{TokenHash: storage.HashToken(token), StaffID: st.ID, CSRF: randomToken(), CreatedAt: now, LastSeen: now}
+	e := storage.AuditEntry{Actor: st.Username, Action: "staff.login", Target: st.Username, Detail: s.staffNetwork(c, "with "+method)}
+	if err := s.db.Change(ctx, &e, func(ctx context.Context) error {
+		if err := s.db.ResetLoginFailures(ctx, st.ID); err != nil {
+			return err
+		}
+		if old != "" {
+			if err := s.db.DeleteStaffSession(ctx, storage.HashToken(old)); err != nil {
+				return err
+			}
+		}
+		return s.db.CreateStaffSession(ctx, sess)
+	}); err != nil {
+		return err
+	}
+	s.waitFloor(start)
+	s.setCookie(c, staffCookie, token)
+	return c.Redirect("/staff/", http.StatusSeeOther)
+}
+
+func (s *Server) waitFloor(start time.Time) {
+	if wait := s.cfg.LoginFloor - time.Since(start); wait > 0 {
+		time.Sleep(wait)
+	}
+}
