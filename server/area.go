@@ -4,8 +4,7 @@ import "github.com/gofiber/fiber/v2"
 
 // An area is one part of the service with its own policies, mounted in
 // routes as a Fiber group with its own middleware. /static and /healthz
-// belong to none, and neither does a request refused before its area's
-// middleware ran (by sameOrigin, say): they keep the defaults of
+// belong to none: they keep the defaults of
 // securityHeaders, the strictest policy (the reporter pages' CSP) and
 // English.
 type area int

@@ -10,8 +10,8 @@ import (
 
 func TestShutdownWaitsForBackgroundWork(t *testing.T) {
 	ts := startServer(t, nil)
-	if n := server.BackgroundRunning(ts.Srv); n != 3 {
-		t.Fatalf("%d background goroutines before Shutdown, want 3 (retention, two session sweeps)", n)
+	if n := server.BackgroundRunning(ts.Srv); n != 4 {
+		t.Fatalf("%d background goroutines before Shutdown, want 4 (retention, two session sweeps, refusal log)", n)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

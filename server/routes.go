@@ -16,7 +16,6 @@ func (s *Server) routes() {
 	app.Use(bodyFraming)
 	app.Use(recover.New())
 	app.Use(s.securityHeaders)
-	app.Use(sameOrigin)
 	app.Use(s.employerNetwork)
 
 	app.Get("/static/*", s.handleStatic)
@@ -30,7 +29,7 @@ func (s *Server) routes() {
 	// administrator role. Each state-changing handler checks the CSRF
 	// token itself (staffForm, staffMultipart): only it knows whether its
 	// body is a small form or a streamed upload.
-	staff := app.Group("/staff", s.staffArea)
+	staff := app.Group("/staff", s.staffArea, sameOrigin)
 	staff.Get("/login", s.handleStaffLoginForm)
 	staff.Post("/login", s.handleStaffLogin)
 	staff.Get("/enrol/:token", s.handleStaffEnrolForm)
@@ -67,8 +66,10 @@ func (s *Server) routes() {
 	admin.Post("/recipients/remove", s.handleStaffRecipientRemove)
 	staff.Use(func(c *fiber.Ctx) error { return errNotFound })
 
-	// The reporter pages: everything else, in the reporter's language.
-	reporter := app.Group("/", s.reporterArea)
+	// The reporter pages: everything else, in the reporter's language. Each
+	// area refuses cross-site posts (sameOrigin) after its own middleware,
+	// so the refusal page follows the area's policy.
+	reporter := app.Group("/", s.reporterArea, sameOrigin)
 	reporter.Get("/", s.handleIndex)
 	reporter.Get("/report", s.handleReportForm)
 	reporter.Post("/report", s.handleReportSubmit)
