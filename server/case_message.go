@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -61,10 +62,20 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 // addReporterMessage seals and stores a received message, then sends the
 // reporter to their case.
 func (s *Server) addReporterMessage(c *fiber.Ctx, caseID int64, recipients []age.Recipient, up *upload) error {
+	if err := s.storeReporterMessage(c.UserContext(), caseID, recipients, up); err != nil {
+		return err
+	}
+	// Committed durably: only now may the reporter be told it was sent.
+	return c.Redirect("/case?sent=1", http.StatusSeeOther)
+}
+
+// storeReporterMessage seals and stores a received message, durably. An
+// empty one is refused (errEmptyMessage), a repeat answered with
+// errMessageRepeat; on any error its pending attachments are deleted.
+func (s *Server) storeReporterMessage(ctx context.Context, caseID int64, recipients []age.Recipient, up *upload) error {
 	if up.text == "" && len(up.files) == 0 {
 		return errEmptyMessage
 	}
-	ctx := c.UserContext()
 	sealed, err := crypto.SealMessage(crypto.Message{Text: up.text, Attachments: up.files}, recipients)
 	if err != nil {
 		s.discard(ctx, up)
@@ -80,6 +91,5 @@ func (s *Server) addReporterMessage(c *fiber.Ctx, caseID int64, recipients []age
 		s.discard(ctx, up)
 		return fmt.Errorf("failed to store message: %w", err)
 	}
-	// Committed durably: only now may the reporter be told it was sent.
-	return c.Redirect("/case?sent=1", http.StatusSeeOther)
+	return nil
 }

@@ -1,4 +1,41 @@
 package server
 
+import (
+	"context"
+	"time"
+)
+
 // BackgroundRunning is how many background goroutines of s are running.
 func BackgroundRunning(s *Server) int64 { return s.bgRunning.Load() }
+
+// HoldCaseKDF takes every case-code derivation slot of s, as a flood of
+// logins would, and shortens how long a waiter waits for one to wait.
+// release gives the slots back.
+func HoldCaseKDF(s *Server, wait time.Duration) (release func()) {
+	s.caseKDF.mu.Lock()
+	s.caseKDF.wait = wait
+	s.caseKDF.mu.Unlock()
+	for range s.cfg.KDFConcurrency {
+		if err := s.caseKDF.acquire(context.Background(), true); err != nil {
+			panic(err)
+		}
+	}
+	return func() {
+		for range s.cfg.KDFConcurrency {
+			s.caseKDF.release()
+		}
+	}
+}
+
+// FillKeepSlots takes every slot of s for keeping a message without an
+// upload slot (message_kept.go). release gives them back.
+func FillKeepSlots(s *Server) (release func()) {
+	for range cap(s.keeps) {
+		s.keeps <- struct{}{}
+	}
+	return func() {
+		for range cap(s.keeps) {
+			<-s.keeps
+		}
+	}
+}

@@ -47,10 +47,13 @@ func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 	return c.Redirect("/case", http.StatusSeeOther)
 }
 
-// followupWithMessage logs in with the code, the form's first part, and
-// then receives the rest of the form as a message on the case, as if sent
-// from the case page. A refused code gets the same refusal as ever, with
-// the message kept again.
+// followupWithMessage checks the code, the form's first part, and then
+// receives the rest of the form as a message on the case, as if sent from
+// the case page. A refused code gets the same refusal as ever, and a busy
+// service (Argon2id pool, upload slots or budget full) its busy answer,
+// each with the message kept again. The session opens only once the
+// message is stored (or found stored already): a failed or empty upload
+// leaves no unwrapped case key in a session nobody uses.
 func (s *Server) followupWithMessage(c *fiber.Ctx, start time.Time) error {
 	mr, body, err := s.openMultipart(c, nil, nil)
 	if err != nil {
@@ -68,35 +71,22 @@ func (s *Server) followupWithMessage(c *fiber.Ctx, start time.Time) error {
 	ctx := c.UserContext()
 	found, identity, err := s.checkCode(ctx, start, code)
 	if err != nil {
-		return err
+		return s.keepBusy(c, mr, body, code, err)
 	}
 	if identity == nil {
-		s.refused(refusedWrongCode)
-		km, err := s.keepMessage(c, mr, body)
+		km, err := s.keepUnslotted(c, mr, body)
 		if err != nil {
 			return err
 		}
+		s.refused(refusedWrongCode)
 		return s.render(c, http.StatusForbidden, "followup", "Check your case",
 			followupForm{Error: s.translate(c, refusal...), Code: echoCode(code), Kept: km, uploadLimits: s.limits()})
 	}
 	release, err := s.acquireUpload(ctx)
 	if err != nil {
-		// Busy: the message is kept again, with the code, to send in a
-		// minute.
-		var ue *userError
-		if !errors.As(err, &ue) {
-			return err
-		}
-		s.countRefusal(c, ue)
-		km, err := s.keepMessage(c, mr, body)
-		if err != nil {
-			return err
-		}
-		return s.render(c, ue.status, "followup", "Check your case",
-			followupForm{Error: s.translate(c, ue.message...), Code: echoCode(code), Kept: km, uploadLimits: s.limits()})
+		return s.keepBusy(c, mr, body, code, err)
 	}
 	defer release()
-	s.startSession(c, found, identity)
 	recipients, err := s.recipients().ForCaseIdentity(identity)
 	if err != nil {
 		return err
@@ -104,12 +94,40 @@ func (s *Server) followupWithMessage(c *fiber.Ctx, start time.Time) error {
 	up, err := s.receiveParts(c, mr, body, recipients)
 	release()
 	if errors.Is(err, errRepeat) {
+		// Stored already, and the code is right: the case opens to show it.
+		s.startSession(c, found, identity)
 		return errMessageRepeat
 	}
 	if err != nil {
 		return err
 	}
-	return s.addReporterMessage(c, found.ID, recipients, up)
+	if err := s.storeReporterMessage(ctx, found.ID, recipients, up); err != nil {
+		if errors.Is(err, errMessageRepeat) {
+			s.startSession(c, found, identity)
+		}
+		return err
+	}
+	s.startSession(c, found, identity)
+	return c.Redirect("/case?sent=1", http.StatusSeeOther)
+}
+
+// keepBusy answers a code form with a message that the service was too
+// busy to take (cause, a userError: the Argon2id pool, the upload slots or
+// the submission budget was full): its busy page, as the code form again
+// with the typed code and the message kept, to send in a minute. It is
+// counted once, as busy or as what was wrong with the rest of the form.
+func (s *Server) keepBusy(c *fiber.Ctx, mr *partReader, body *limitedBody, code string, cause error) error {
+	var ue *userError
+	if !errors.As(cause, &ue) {
+		return cause
+	}
+	km, err := s.keepUnslotted(c, mr, body)
+	if err != nil {
+		return err
+	}
+	s.countRefusal(c, ue)
+	return s.render(c, ue.status, "followup", "Check your case",
+		followupForm{Error: s.translate(c, ue.message...), Code: echoCode(code), Kept: km, uploadLimits: s.limits()})
 }
 
 // echoCode is the typed code as the refusal shows it again: as typed, but

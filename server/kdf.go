@@ -30,15 +30,17 @@ type kdfPool struct {
 	// streak counts slots handed to urgent waiters in a row while normal
 	// ones were waiting.
 	streak int
+	// wait is how long a waiter waits for a slot (kdfWait; tests shorten it).
+	wait time.Duration
 }
 
 const urgentRun = 16
 
 const kdfWait = 30 * time.Second
 
-func newKDFPool(n int) *kdfPool { return &kdfPool{free: n} }
+func newKDFPool(n int) *kdfPool { return &kdfPool{free: n, wait: kdfWait} }
 
-// acquire takes a slot, waiting up to kdfWait, ahead of every normal
+// acquire takes a slot, waiting up to p.wait, ahead of every normal
 // waiter if urgent.
 func (p *kdfPool) acquire(ctx context.Context, urgent bool) error {
 	p.mu.Lock()
@@ -53,9 +55,10 @@ func (p *kdfPool) acquire(ctx context.Context, urgent bool) error {
 	} else {
 		p.normal = append(p.normal, ch)
 	}
+	wait := p.wait
 	p.mu.Unlock()
 
-	ctx, cancel := context.WithTimeout(ctx, kdfWait)
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	select {
 	case <-ch:

@@ -18,6 +18,9 @@ import (
 type keptMessage struct {
 	Text  string
 	Files []string // cleaned names
+	// FilesUnread: the service was too busy to read past the text, so the
+	// names of any files sent are not known (see keepUnslotted).
+	FilesUnread bool
 	// Form is the message form's one-time token, carried over so that the
 	// message is still sent only once.
 	Form string
@@ -28,26 +31,46 @@ var sessionEndedKept = []phrase{say("Your session ended before your message was 
 	say("Enter your case code: your case will open and the message below will be sent.")}
 
 // keepForLogin answers a message posted after its session ended: the code
-// form again, with the message in it.
+// form again, with the message in it. It is counted once: as a session
+// ended, or (a text over the limit, say) as what was wrong with it.
 func (s *Server) keepForLogin(c *fiber.Ctx) error {
-	s.refused(refusedSessionEnded)
 	mr, body, err := s.openMultipart(c, nil, nil)
 	if err != nil {
 		return err
 	}
-	km, err := s.keepMessage(c, mr, body)
+	km, err := s.keepUnslotted(c, mr, body)
 	if err != nil {
 		return err
 	}
+	s.refused(refusedSessionEnded)
 	return s.render(c, http.StatusForbidden, "followup", "Check your case",
 		followupForm{Error: s.translate(c, sessionEndedKept...), Kept: km, uploadLimits: s.limits()})
 }
 
+// keepUnslotted keeps a message on a path that holds no upload slot and
+// spends no submission budget (anyone may post to it): it takes one of the
+// keep slots (2 × MaxConcurrentUploads) to read the whole form, file names
+// included, while its files are read and dropped. With every keep slot
+// taken, only the fields before the first file are read (the text is
+// bounded as ever), the page says that file names could not be listed, and
+// the rest of the body is left to bodyFraming, which drains a little and
+// closes the connection.
+func (s *Server) keepUnslotted(c *fiber.Ctx, mr *partReader, body *limitedBody) (*keptMessage, error) {
+	select {
+	case s.keeps <- struct{}{}:
+		defer func() { <-s.keeps }()
+		return s.keepMessage(c, mr, body, true)
+	default:
+		return s.keepMessage(c, mr, body, false)
+	}
+}
+
 // keepMessage reads the rest of a message form without storing anything:
-// its text and token are kept, and its files are read to learn their names
-// and dropped. What cannot be read (a body over the limit, say) ends the
-// reading; what was kept so far is still shown.
-func (s *Server) keepMessage(c *fiber.Ctx, mr *partReader, body *limitedBody) (*keptMessage, error) {
+// its text and token are kept, and, if files, its files are read to learn
+// their names and dropped (else reading stops at the first file). What
+// cannot be read (a body over the limit, say) ends the reading; what was
+// kept so far is still shown.
+func (s *Server) keepMessage(c *fiber.Ctx, mr *partReader, body *limitedBody, files bool) (*keptMessage, error) {
 	km := &keptMessage{}
 	for parts := 0; ; parts++ {
 		part, err := mr.NextPart()
@@ -74,6 +97,11 @@ func (s *Server) keepMessage(c *fiber.Ctx, mr *partReader, body *limitedBody) (*
 			v, err = readField(part, 16)
 			km.Keep = v == "yes"
 		case "attachments":
+			if !files {
+				km.FilesUnread = true
+				c.Context().SetConnectionClose()
+				return km, nil
+			}
 			if name := part.FileName(); name != "" && len(km.Files) < s.cfg.MaxFiles {
 				km.Files = append(km.Files, crypto.CleanAttachmentName(name))
 			}

@@ -35,7 +35,7 @@ func TestAMessageOutlivesItsSession(t *testing.T) {
 			`enctype="multipart/form-data"`, `name="code"`,
 			"\n" + html.EscapeString(text) + "</textarea>",
 			`name="form" value="` + tok + `"`,
-			`<li class="file-name">rota _march_.pdf</li>`, `<li class="file-name">chat.txt</li>`,
+			`<li class="file-name"><bdi>rota _march_.pdf</bdi></li>`, `<li class="file-name"><bdi>chat.txt</bdi></li>`,
 			`name="attachments"`, `checked`,
 		} {
 			if !strings.Contains(page, want) {
@@ -70,7 +70,7 @@ func TestAMessageOutlivesItsSession(t *testing.T) {
 		t.Error("a refused code set a cookie")
 	}
 	before = counts(t, ts.DB)
-	if !strings.Contains(page, "\n"+html.EscapeString(text)+"</textarea>") || !strings.Contains(page, `<li class="file-name">rota.pdf</li>`) {
+	if !strings.Contains(page, "\n"+html.EscapeString(text)+"</textarea>") || !strings.Contains(page, `<li class="file-name"><bdi>rota.pdf</bdi></li>`) {
 		t.Errorf("the refusal lost the message: %s", page)
 	}
 
@@ -107,7 +107,7 @@ func TestAKeptMessageSurvivesABusyService(t *testing.T) {
 	if res.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("status %d: %s", res.StatusCode, page)
 	}
-	for _, want := range []string{"\nkept through a busy minute</textarea>", `<li class="file-name">photo.jpg</li>`, `value="` + code + `"`} {
+	for _, want := range []string{"\nkept through a busy minute</textarea>", `<li class="file-name"><bdi>photo.jpg</bdi></li>`, `value="` + code + `"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the busy page lacks %q: %s", want, page)
 		}

@@ -236,7 +236,10 @@ type Server struct {
 	bgCancel  context.CancelFunc
 	bgRunning atomic.Int64
 
-	uploads  chan struct{}
+	uploads chan struct{}
+	// keeps bounds the requests that read a whole message form to keep it
+	// in a page (message_kept.go) without an upload slot.
+	keeps    chan struct{}
 	cleaner  *metadata.Cleaner
 	sessions *sessionStore
 	log      *slog.Logger
@@ -317,6 +320,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		throttle:  newLoginThrottle(),
 		submits:   rate.NewLimiter(rate.Limit(float64(cfg.SubmissionsPerMinute)/60), cfg.SubmissionsPerMinute),
 		uploads:   make(chan struct{}, cfg.MaxConcurrentUploads),
+		keeps:     make(chan struct{}, 2*cfg.MaxConcurrentUploads),
 		cleaner:   metadata.NewCleaner(cfg.MaxCleanBytes, 2),
 		// Sessions keep the database's clock, so that tests can move it.
 		sessions: newSessionStore(cfg.SessionIdle, cfg.SessionMax, func() time.Time { return db.Now() }),
