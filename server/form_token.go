@@ -14,20 +14,19 @@ import (
 // transaction that stores the report or message (storage.ErrFormUsed),
 // with no link to them. A form without the field is accepted, without that
 // protection (a form opened before an upgrade, a script); one with a
-// malformed token is refused.
+// malformed token is refused. The receipt of a new report is also held in
+// memory, keyed by the token's hash, for a few minutes, so that a repeat
+// of its form can be shown it again (receipt_kept.go).
 const formTokenField = "form"
 
 // errRepeat means the form's token was used already.
 var errRepeat = errors.New("form sent again")
 
-var (
-	errReportRepeat = &userError{status: http.StatusConflict, title: "This report was already received",
-		message: []phrase{say("Your browser sent the same report again (for example, because the page was reloaded). It was stored once; nothing new was saved."),
-			say("Use the case code you were shown when you sent it. If you never saw it (because the connection broke, for example), it cannot be shown again, because it is not stored anywhere: please make a new report and mention that it repeats an earlier one.")}}
-	errMessageRepeat = &userError{status: http.StatusConflict, title: "This message was already received",
-		message: []phrase{say("Your browser sent the same message again (for example, because the page was reloaded). It was stored once; nothing new was saved.")},
-		back:    "/case"}
-)
+// errMessageRepeat answers a follow-up message sent again. (A report sent
+// again gets its receipt again, or its text kept: see receipt_kept.go.)
+var errMessageRepeat = &userError{status: http.StatusConflict, title: "This message was already received",
+	message: []phrase{say("Your browser sent the same message again (for example, because the page was reloaded). It was stored once; nothing new was saved.")},
+	back:    "/case"}
 
 // newFormToken returns a fresh token for a form (256 random bits).
 func newFormToken() string { return randomToken() }

@@ -30,6 +30,9 @@ type reportForm struct {
 	Text  string
 	// Form is the form's one-time token (see form_token.go).
 	Form string
+	// Repeat is set when the form answers a report sent again whose
+	// receipt is no longer held: what it carried, to send as a new report.
+	Repeat *keptReport
 }
 
 // handleReportForm answers GET /report: shows the report form.

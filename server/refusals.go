@@ -67,7 +67,7 @@ func (s *Server) countRefusal(c *fiber.Ctx, ue *userError) {
 	switch ue {
 	case errCrossSite:
 		kind = refusedCrossSite
-	case errReportRepeat, errMessageRepeat:
+	case errMessageRepeat:
 		kind = refusedDuplicate
 	case errSessionEnded:
 		kind = refusedSessionEnded

@@ -43,7 +43,9 @@ func TestRefusalsAreCountedByKind(t *testing.T) {
 	post(t, client(t), ts.URL+"/report", strings.NewReader("hello"), "text/plain")
 	tok := formToken(t, client(t), ts.URL+"/report")
 	report([2]string{"form", tok}, [2]string{"body", "once"})
-	report([2]string{"form", tok}, [2]string{"body", "once"})
+	report([2]string{"form", tok}, [2]string{"body", "once"}) // its receipt again: not refused
+	ts.Clock.Add(int64(11 * time.Minute))
+	report([2]string{"form", tok}, [2]string{"body", "once"}) // the receipt is no longer held
 	postForm("/followup", url.Values{"code": {"x"}}, "Sec-Fetch-Site", "cross-site")
 	body, ctype := multipartBody([][2]string{{"csrf", "gone"}, {"body", "late"}}, nil)
 	post(t, client(t), ts.URL+"/case/message", body, ctype)

@@ -1,11 +1,13 @@
 package server_test
 
 import (
+	"html"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 var formTokenRE = regexp.MustCompile(`name="form" value="([^"]+)"`)
@@ -25,50 +27,96 @@ func TestAFormIsAcceptedOnce(t *testing.T) {
 	ts := startServer(t, nil)
 	attachment := func() file { return file{"note.txt", "text/plain", strings.NewReader("evidence")} }
 
-	t.Run("re-posting the report form (a reload of the receipt) creates no second case", func(t *testing.T) {
+	codeOf := func(page string) string {
+		m := caseCodeRE.FindStringSubmatch(page)
+		if m == nil {
+			return ""
+		}
+		return strings.TrimSpace(m[1])
+	}
+
+	t.Run("re-posting the report form (a reload of the receipt) shows the same receipt and creates no second case", func(t *testing.T) {
 		tok := formToken(t, client(t), ts.URL+"/report")
 		before := counts(t, ts.DB)
 		body, ctype := multipartBody([][2]string{{"form", tok}, {"body", "the first time"}}, []file{attachment()})
-		if res, page := post(t, client(t), ts.URL+"/report", body, ctype); res.StatusCode != http.StatusOK || !caseCodeRE.MatchString(page) {
+		res, page := post(t, client(t), ts.URL+"/report", body, ctype)
+		code := codeOf(page)
+		if res.StatusCode != http.StatusOK || code == "" {
 			t.Fatalf("first post: status %d: %s", res.StatusCode, page)
 		}
 		after := counts(t, ts.DB)
 		body, ctype = multipartBody([][2]string{{"form", tok}, {"body", "the first time"}}, []file{attachment()})
-		res, page := post(t, client(t), ts.URL+"/report", body, ctype)
-		if res.StatusCode != http.StatusConflict || !strings.Contains(page, "This report was already received") || caseCodeRE.MatchString(page) {
-			t.Errorf("second post: status %d: %s", res.StatusCode, page)
+		res, page = post(t, client(t), ts.URL+"/report", body, ctype)
+		if res.StatusCode != http.StatusOK || codeOf(page) != code || !strings.Contains(page, "<bdi>note.txt</bdi>") {
+			t.Errorf("second post: status %d, want the same receipt (code %s): %s", res.StatusCode, code, page)
 		}
 		if got := counts(t, ts.DB); got != after || after[0] != before[0]+1 {
 			t.Errorf("rows before %v, after the first post %v, after the second %v", before, after, got)
 		}
 	})
 
-	t.Run("the same form sent at the same time makes one case", func(t *testing.T) {
+	t.Run("the same form sent at the same time makes one case, and every answer is its receipt", func(t *testing.T) {
 		tok := formToken(t, client(t), ts.URL+"/report")
 		before := counts(t, ts.DB)
 		var wg sync.WaitGroup
 		statuses := make([]int, 6)
+		codes := make([]string, 6)
 		for i := range statuses {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				body, ctype := multipartBody([][2]string{{"form", tok}, {"body", "at once"}}, []file{attachment()})
-				res, _ := post(t, client(t), ts.URL+"/report", body, ctype)
-				statuses[i] = res.StatusCode
+				res, page := post(t, client(t), ts.URL+"/report", body, ctype)
+				statuses[i], codes[i] = res.StatusCode, codeOf(page)
 			}()
 		}
 		wg.Wait()
-		ok := 0
-		for _, st := range statuses {
-			if st == http.StatusOK {
-				ok++
-			} else if st != http.StatusConflict {
-				t.Errorf("status %d, want 200 once and 409 for the rest", st)
+		for i, st := range statuses {
+			if st != http.StatusOK || codes[i] == "" || codes[i] != codes[0] {
+				t.Errorf("answer %d: status %d, code %q; want 200 with the first answer's code %q", i, st, codes[i], codes[0])
 			}
 		}
 		got := counts(t, ts.DB)
-		if ok != 1 || got[0] != before[0]+1 || got[1] != before[1]+1 || got[2] != before[2]+1 {
-			t.Errorf("%d receipts; rows before %v, after %v: want one case, one message, one attachment", ok, before, got)
+		if got[0] != before[0]+1 || got[1] != before[1]+1 || got[2] != before[2]+1 {
+			t.Errorf("rows before %v, after %v: want one case, one message, one attachment", before, got)
+		}
+	})
+
+	t.Run("once the receipt is no longer held, a re-post keeps its text in a fresh form to send as a new report", func(t *testing.T) {
+		tok := formToken(t, client(t), ts.URL+"/report")
+		const text = "the inspector's <messages> in the group"
+		body, ctype := multipartBody([][2]string{{"form", tok}, {"body", text}, {"keep_originals", "yes"}}, []file{attachment()})
+		res, page := post(t, client(t), ts.URL+"/report", body, ctype)
+		first := codeOf(page)
+		if res.StatusCode != http.StatusOK || first == "" {
+			t.Fatalf("first post: status %d: %s", res.StatusCode, page)
+		}
+		ts.Clock.Add(int64(11 * time.Minute))
+		before := counts(t, ts.DB)
+		body, ctype = multipartBody([][2]string{{"form", tok}, {"body", text}, {"keep_originals", "yes"}}, []file{attachment()})
+		res, page = post(t, client(t), ts.URL+"/report", body, ctype)
+		if res.StatusCode != http.StatusConflict || codeOf(page) != "" {
+			t.Fatalf("re-post: status %d: %s", res.StatusCode, page)
+		}
+		for _, want := range []string{"This report was already received", "do not send it again",
+			"\n" + html.EscapeString(text) + "</textarea>", `<li class="file-name"><bdi>note.txt</bdi></li>`,
+			"Send as a new report", `id="keep_originals" checked`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the page lacks %q: %s", want, page)
+			}
+		}
+		fresh := formTokenRE.FindStringSubmatch(page)
+		if fresh == nil || fresh[1] == tok {
+			t.Fatalf("the page has no fresh form token: %s", page)
+		}
+		if got := counts(t, ts.DB); got != before {
+			t.Errorf("rows before %v, after %v: the re-post stored something", before, got)
+		}
+		// The reporter chooses to send it as a new report.
+		body, ctype = multipartBody([][2]string{{"form", fresh[1]}, {"body", text}}, nil)
+		res, page = post(t, client(t), ts.URL+"/report", body, ctype)
+		if res.StatusCode != http.StatusOK || codeOf(page) == "" || codeOf(page) == first {
+			t.Errorf("sent as a new report: status %d: %s", res.StatusCode, page)
 		}
 	})
 

@@ -3,7 +3,9 @@ package server
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -43,13 +45,28 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	up, err := s.receive(c, recipients, nil)
+	mr, body, err := s.openMultipart(c, nil, nil)
+	if err != nil {
+		return err
+	}
+	up, err := s.receiveParts(c, mr, body, recipients, true)
+	var again *repeatReceipt
+	if errors.As(err, &again) {
+		// The same form made a report a moment ago: its receipt again. The
+		// rest of this copy is read and dropped, so that the browser, still
+		// sending, sees the page.
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			c.Context().SetConnectionClose()
+		}
+		return s.render(c, http.StatusOK, "receipt", "Your report has been received", *again.receipt)
+	}
 	if errors.Is(err, errRepeat) {
-		return errReportRepeat
+		return s.keepRepeat(c, mr, body)
 	}
 	if err != nil {
 		return err
 	}
+	defer up.claim.drop()
 	if up.text == "" && len(up.files) == 0 {
 		return errEmptyReport
 	}
@@ -85,8 +102,10 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 			continue // a reference already taken: draw another
 		}
 		if errors.Is(err, storage.ErrFormUsed) {
+			// The same form, stored by an attempt this process did not
+			// see through (receipt_kept.go makes this rare).
 			s.discard(ctx, up)
-			return errReportRepeat // the same form, sent at the same time
+			return s.renderRepeat(c, keptReport{Text: up.text, Files: fileNames(up.files), Keep: up.keepOriginals})
 		}
 		if err != nil {
 			s.discard(ctx, up)
@@ -94,6 +113,50 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 		}
 		break
 	}
-	return s.render(c, http.StatusOK, "receipt", "Your report has been received",
-		receipt{Code: code.Display(), Files: up.files})
+	rec := receipt{Code: code.Display(), Files: up.files}
+	up.claim.keep(rec)
+	return s.render(c, http.StatusOK, "receipt", "Your report has been received", rec)
+}
+
+// receiptWait is how long a repeat of a report form waits for the outcome
+// of its first attempt: as long as that attempt may take to arrive and be
+// stored.
+func (s *Server) receiptWait() time.Duration {
+	return s.cfg.ReadTimeout + 2*kdfWait + time.Minute
+}
+
+// keptReport is what a report form that was sent again carried, kept in
+// the page that answers it (and nowhere else): it may be sent as a new
+// report.
+type keptReport struct {
+	Text  string
+	Files []string // cleaned names, to choose again
+	Keep  bool
+}
+
+// keepRepeat answers a report form that made a report already, whose
+// receipt is no longer held (receipt_kept.go): its text is kept in a fresh
+// report form, with the choice to send it as a new report.
+func (s *Server) keepRepeat(c *fiber.Ctx, mr *partReader, body *limitedBody) error {
+	km, err := s.keepMessage(c, mr, body, true)
+	if err != nil {
+		return err
+	}
+	return s.renderRepeat(c, keptReport{Text: km.Text, Files: km.Files, Keep: km.Keep})
+}
+
+// renderRepeat shows the report form again with a fresh token, the text
+// of a repeated report in it, and what happened above it.
+func (s *Server) renderRepeat(c *fiber.Ctx, kept keptReport) error {
+	s.refused(refusedDuplicate)
+	return s.render(c, http.StatusConflict, "report", "Make a report",
+		reportForm{uploadLimits: s.limits(), Text: kept.Text, Form: newFormToken(), Repeat: &kept})
+}
+
+func fileNames(files []crypto.Attachment) []string {
+	var names []string
+	for _, f := range files {
+		names = append(names, f.Name)
+	}
+	return names
 }

@@ -239,7 +239,10 @@ type Server struct {
 	uploads chan struct{}
 	// keeps bounds the requests that read a whole message form to keep it
 	// in a page (message_kept.go) without an upload slot.
-	keeps    chan struct{}
+	keeps chan struct{}
+	// receipts holds the receipts of new reports for a few minutes, for a
+	// repeat of the same form (receipt_kept.go).
+	receipts *receiptStore
 	cleaner  *metadata.Cleaner
 	sessions *sessionStore
 	log      *slog.Logger
@@ -324,6 +327,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		cleaner:   metadata.NewCleaner(cfg.MaxCleanBytes, 2),
 		// Sessions keep the database's clock, so that tests can move it.
 		sessions: newSessionStore(cfg.SessionIdle, cfg.SessionMax, func() time.Time { return db.Now() }),
+		receipts: newReceiptStore(func() time.Time { return db.Now() }),
 		log:      cfg.Logger,
 		kdfSets:  sets,
 		kdfCurrent: kdfSet{id: current.ID, params: crypto.KDFParams{
@@ -365,8 +369,8 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		return nil, err
 	}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
-	s.background("reporter session sweep", func(ctx context.Context) {
-		every(ctx, time.Minute, false, func(context.Context) { s.sessions.sweep() })
+	s.background("reporter session and receipt sweep", func(ctx context.Context) {
+		every(ctx, time.Minute, false, func(context.Context) { s.sessions.sweep(); s.receipts.sweep() })
 	})
 	s.background("staff session sweep", func(ctx context.Context) {
 		every(ctx, 5*time.Minute, false, s.sweepStaffSessions)

@@ -37,7 +37,16 @@ type upload struct {
 	keepOriginals bool
 	// formHash is the hash of the form's one-time token, if it had one.
 	formHash []byte
+	// claim, for a new report, marks this request as its form's attempt
+	// in flight (receipt_kept.go); the handler ends it.
+	claim *receiptClaim
 }
+
+// repeatReceipt is what receiving a report form yields when that form
+// made a report already, within receiptKept: its receipt, to show again.
+type repeatReceipt struct{ receipt *receipt }
+
+func (*repeatReceipt) Error() string { return "report form sent again: receipt kept" }
 
 // errLimit builds the page for an upload over a limit. Nothing is saved.
 // It lists the file limits, not the text's: see errTextLimit.
@@ -286,15 +295,20 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 	if err != nil {
 		return nil, err
 	}
-	return s.receiveParts(c, mr, body, recipients)
+	return s.receiveParts(c, mr, body, recipients, false)
 }
 
 // receiveParts is receive from the next part of a body already opened.
-func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, recipients []age.Recipient) (_ *upload, err error) {
+// For a new report (report), the form's token is looked up among the
+// receipts kept (receipt_kept.go) before the database: a form that made a
+// report within receiptKept yields a *repeatReceipt error, and one whose
+// first attempt is still in flight waits for its outcome.
+func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, recipients []age.Recipient, report bool) (_ *upload, err error) {
 	ctx := context.WithoutCancel(c.UserContext())
 	up := &upload{owner: "upload:" + randomToken()}
 	defer func() {
 		if err != nil {
+			up.claim.drop()
 			if derr := s.db.DeletePending(ctx, up.ids...); derr != nil {
 				s.log.Error("failed to delete a rejected upload", "err", derr)
 			}
@@ -347,6 +361,16 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 			hash, ok := formTokenHash(v)
 			if !ok || up.formHash != nil {
 				return nil, badUpload(say("The form could not be read."))
+			}
+			if report {
+				rec, claim, err := s.receipts.enter(c.UserContext(), hash, s.receiptWait())
+				if err != nil {
+					return nil, err
+				}
+				if rec != nil {
+					return nil, &repeatReceipt{receipt: rec}
+				}
+				up.claim = claim
 			}
 			used, err := s.db.FormUsed(ctx, hash)
 			if err != nil {
