@@ -22,6 +22,8 @@ import (
 // slots or the budget are full: it is not dropped on a bare busy page.
 func TestAKeptMessageSurvivesABusyKeyDerivationPool(t *testing.T) {
 	ts := startServer(t, nil)
+	metrics := httptest.NewServer(ts.Srv.MetricsHandler())
+	defer metrics.Close()
 	code := submit(t, ts, "the report")
 	defer server.HoldCaseKDF(ts.Srv, 100*time.Millisecond)()
 	before := counts(t, ts.DB)
@@ -39,6 +41,13 @@ func TestAKeptMessageSurvivesABusyKeyDerivationPool(t *testing.T) {
 	}
 	if len(res.Cookies()) != 0 {
 		t.Error("a login that was not checked set a cookie")
+	}
+	mres, err := http.Get(metrics.URL + "/metrics")
+	must(t, err)
+	b, _ := io.ReadAll(mres.Body)
+	mres.Body.Close()
+	if !strings.Contains(string(b), `kind="busy"} 1`) {
+		t.Errorf("the busy answer is not counted once:\n%s", b)
 	}
 	if got := counts(t, ts.DB); got != before {
 		t.Errorf("rows before %v, after %v", before, got)
@@ -134,14 +143,17 @@ func TestAFailedMessageWithTheCodeOpensNoSession(t *testing.T) {
 		fields [][2]string
 		files  []file
 		status int
+		want   string
 	}{
-		{"empty", [][2]string{{"code", code}, {"body", ""}}, nil, http.StatusBadRequest},
-		{"file too large", [][2]string{{"code", code}, {"body", "text"}}, []file{{"a.txt", "text/plain", strings.NewReader(strings.Repeat("x", 11))}}, http.StatusRequestEntityTooLarge},
+		{"empty", [][2]string{{"code", code}, {"body", ""}}, nil, http.StatusBadRequest, "Your message is empty"},
+		// The file's name is isolated from the sentence's direction.
+		{"file too large", [][2]string{{"code", code}, {"body", "text"}}, []file{{"a.txt", "text/plain", strings.NewReader(strings.Repeat("x", 11))}},
+			http.StatusRequestEntityTooLarge, "The file &#34;\u2068a.txt\u2069&#34; is larger than"},
 	} {
 		c := client(t)
 		body, ctype := multipartBody(tc.fields, tc.files)
 		res, page := post(t, c, ts.URL+"/followup", body, ctype)
-		if res.StatusCode != tc.status {
+		if res.StatusCode != tc.status || !strings.Contains(page, tc.want) {
 			t.Errorf("%s: status %d, want %d: %s", tc.name, res.StatusCode, tc.status, page)
 		}
 		if len(res.Cookies()) != 0 {

@@ -492,14 +492,14 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 		return dst.err // encryption or storage failed: not the sender's fault
 	}
 	if counted.n > s.cfg.MaxFileBytes {
-		return s.errLimit(say("The file \"%s\" is larger than %s.", crypto.CleanAttachmentName(part.FileName()), humanBytes(s.cfg.MaxFileBytes)))
+		return s.errLimit(say("The file \"%s\" is larger than %s.", isolate(crypto.CleanAttachmentName(part.FileName())), humanBytes(s.cfg.MaxFileBytes)))
 	}
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
 			return err
 		}
 		if errors.Is(err, metadata.ErrMalformed) {
-			name := crypto.CleanAttachmentName(part.FileName())
+			name := isolate(crypto.CleanAttachmentName(part.FileName()))
 			what := say("The file \"%s\" could not be read as the type it claims to be, so its hidden data could not be removed safely.", name)
 			if res.Format != "" {
 				what = say("The file \"%s\" looks like a %s but could not be read, so its hidden data could not be removed safely.", name, res.Format)
@@ -534,6 +534,13 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 	up.files = append(up.files, a)
 	return nil
 }
+
+// isolate marks a file name in a sentence as text of its own direction
+// (U+2068 FIRST STRONG ISOLATE … U+2069 POP DIRECTIONAL ISOLATE, what
+// <bdi> does in markup), so that a Latin name in an Arabic or Urdu
+// sentence, or an Arabic name in an English one, does not reorder the
+// words around it.
+func isolate(name string) string { return "\u2068" + name + "\u2069" }
 
 func cleanMediaType(s string) string {
 	mt, _, err := mime.ParseMediaType(s)
