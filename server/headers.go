@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -34,15 +33,10 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	if s.cfg.OnionAddress != "" {
 		h("Onion-Location", "http://"+s.cfg.OnionAddress+c.OriginalURL())
 	}
-	if strings.HasPrefix(c.Path(), "/static/") {
-		// Static files are served only under their content hash
-		// (handleStatic): a URL's content never changes. Anything not
-		// found there is an error page, which sets no-store.
-		h("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		h("Cache-Control", "no-store")
-		h("Pragma", "no-cache")
-	}
+	// Nothing is cached unless its handler says otherwise: only
+	// handleStatic does, for a file under its content hash.
+	h("Cache-Control", "no-store")
+	h("Pragma", "no-cache")
 	return c.Next()
 }
 
