@@ -55,7 +55,7 @@ func (s *Server) onCase(c *fiber.Ctx) bool {
 	if started, _ := c.Locals(sessionStartedKey{}).(bool); started {
 		return true
 	}
-	if !strings.HasPrefix(c.Path(), "/case") {
+	if areaOf(c) != areaReporter || (c.Path() != "/case" && !strings.HasPrefix(c.Path(), "/case/")) {
 		return false
 	}
 	_, ok := s.session(c)
