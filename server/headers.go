@@ -73,7 +73,10 @@ func bodyFraming(c *fiber.Ctx) error {
 const refuseDrain = 16 << 20
 
 var errCrossSite = &userError{status: http.StatusForbidden, title: "This form was sent from another site",
-	message: []phrase{say("For your safety, this service only accepts forms sent from its own pages. Nothing was saved.")}}
+	message: []phrase{say("For your safety, this service only accepts forms sent from its own pages. Nothing was saved.")},
+	staff: &staffError{status: http.StatusForbidden, title: "This form was sent from another site",
+		message: "The console accepts forms only from its own pages, so nothing was changed. Open the page again in the console and resend.",
+		back:    "/staff/"}}
 
 // sameOrigin refuses state-changing requests that a browser says came from
 // another site (login CSRF: a hostile page logging a visitor into the
