@@ -378,13 +378,15 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.app.Listener(ln)
 }
 
-// Shutdown stops the background work and accepting connections, and waits
-// for requests in progress and for the background work to end, until ctx
-// ends. Once it returns nil, the server no longer uses the database.
+// Shutdown stops the background work and waits for it to end, whatever
+// ctx says (it ends quickly: see stopBackground); then it stops accepting
+// connections and waits for requests in progress until ctx ends. So the
+// background work never outlives Shutdown, even when an upload in progress
+// uses ctx's time up. Once it returns nil, the server no longer uses the
+// database; an error means a request was still in progress.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.bgCancel()
-	err := s.app.ShutdownWithContext(ctx)
-	return errors.Join(err, s.stopBackground(ctx))
+	s.stopBackground()
+	return s.app.ShutdownWithContext(ctx)
 }
 
 // recipients returns the organisation's current recipients.
