@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -161,5 +163,21 @@ func TestEveryStaffChangeWritesOneAuditEntry(t *testing.T) {
 	}
 	if err := ts.DB.VerifyAudit(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// refuseAuditEntries makes every audit entry fail to be written, as a full
+// disk or a broken trail would, until the returned function is called.
+func refuseAuditEntries(t *testing.T, ts *testServer) (restore func()) {
+	t.Helper()
+	raw, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: filepath.Join(ts.DataDir, storage.FileName)}).EscapedPath()+"?_busy_timeout=10000")
+	must(t, err)
+	t.Cleanup(func() { raw.Close() })
+	_, err = raw.Exec(`CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'test'); END`)
+	must(t, err)
+	return func() {
+		t.Helper()
+		_, err := raw.Exec(`DROP TRIGGER test_refuse_audit`)
+		must(t, err)
 	}
 }
