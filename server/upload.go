@@ -27,6 +27,21 @@ import (
 // upload is what a streamed multipart submission yielded: the text, the
 // CSRF token if one was sent, and the attachments already stored (pending)
 // as age ciphertext.
+// uploadLimits are the limits the reporter pages state next to their
+// forms (report, follow-up, case).
+type uploadLimits struct {
+	MaxTotal int64
+	MaxFile  int64
+	MaxFiles int
+	MaxText  int
+	MaxClean int64
+}
+
+func (s *Server) limits() uploadLimits {
+	return uploadLimits{MaxTotal: s.cfg.MaxUploadBytes, MaxFile: s.cfg.MaxFileBytes,
+		MaxFiles: s.cfg.MaxFiles, MaxText: s.cfg.MaxTextChars, MaxClean: s.cfg.MaxCleanBytes}
+}
+
 type upload struct {
 	text  string
 	files []crypto.Attachment
