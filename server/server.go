@@ -7,7 +7,8 @@
 // content security policy, language); /static and /healthz belong to
 // neither. Each handler has a file of its own named noun_verb
 // (followup_check.go, staff_case_show.go), and its doc comment names its
-// route, so that grepping "POST /followup" finds it. Shared pieces live in
+// route, so that grepping "POST /followup" finds it (routes_doc_test.go
+// checks both against routes.go). Shared pieces live in
 // files named by concept: headers.go (security headers, request body
 // framing), errors.go and staff_error.go (the one place errors become
 // pages), cookie.go, form.go, audit.go, background.go.
