@@ -1,6 +1,10 @@
 package server
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
 
 // An area is one part of the service with its own policies, mounted in
 // routes as a Fiber group with its own middleware. /static and /healthz
@@ -37,11 +41,20 @@ func (s *Server) reporterArea(c *fiber.Ctx) error {
 
 // staffArea is the middleware of everything under /staff, unknown paths
 // included (their 404 page gets the staff policy too): the staff CSP, which
-// lets the console load its own script, and English. Fiber matches a
-// group's prefix as a plain string prefix, so a path such as /staffing
-// falls in this area too; it has no route, and gets a 404 under the same
-// policy.
+// lets the console load its own script, and English.
+//
+// Fiber matches a group's prefix as a plain string prefix, so /staffing or
+// /staff.css reach this group too. They are not the console's: staffArea
+// answers them with the reporter area's 404, under its policy and in the
+// reporter's language, as any other unknown path.
 func (s *Server) staffArea(c *fiber.Ctx) error {
+	// Routes match without regard to case (Fiber's default), so /STAFF/ is
+	// the console's too.
+	if p := strings.ToLower(c.Path()); p != "/staff" && !strings.HasPrefix(p, "/staff/") {
+		c.Locals(areaKey{}, areaReporter)
+		s.setLanguage(c)
+		return errNotFound
+	}
 	c.Locals(areaKey{}, areaStaff)
 	c.Set(fiber.HeaderContentSecurityPolicy, staffCSP)
 	return c.Next()

@@ -2,10 +2,13 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -26,8 +29,8 @@ func auditEntries(t *testing.T, ts *testServer) []storage.AuditEntry {
 // TestEveryStaffChangeWritesOneAuditEntry walks through every
 // state-changing staff route and checks that each writes exactly one
 // audit entry, naming its action, and that a refused change writes none.
-// (storage's Change tests show that an entry and its change commit or roll
-// back together.)
+// TestNoStaffChangeOutlivesItsFailedAuditEntry checks that each route's
+// entry and its change commit or roll back together.
 func TestEveryStaffChangeWritesOneAuditEntry(t *testing.T) {
 	ts := startServer(t, nil)
 	submit(t, ts, "a report")
@@ -161,5 +164,193 @@ func TestEveryStaffChangeWritesOneAuditEntry(t *testing.T) {
 	}
 	if err := ts.DB.VerifyAudit(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// refuseAuditEntries makes every audit entry fail to be written, as a full
+// disk or a broken trail would, until the returned function is called.
+func refuseAuditEntries(t *testing.T, ts *testServer) (restore func()) {
+	t.Helper()
+	raw, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: filepath.Join(ts.DataDir, storage.FileName)}).EscapedPath()+"?_busy_timeout=10000")
+	must(t, err)
+	t.Cleanup(func() { raw.Close() })
+	_, err = raw.Exec(`CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'test'); END`)
+	must(t, err)
+	return func() {
+		t.Helper()
+		_, err := raw.Exec(`DROP TRIGGER test_refuse_audit`)
+		must(t, err)
+	}
+}
+
+// staffState is everything a staff change may change, as storage reports
+// it.
+type staffState struct {
+	Cases      []storage.CaseSummary
+	Retention  storage.Retention
+	Messages   []storage.Message
+	Notes      []storage.Note
+	Staff      []storage.Staff
+	Recipients []storage.OrgRecipient
+	Default    int
+	Rows       [4]int64
+	Recovery   int
+}
+
+func stateOf(t *testing.T, ts *testServer, caseRef string, viewer storage.Staff) staffState {
+	t.Helper()
+	ctx := context.Background()
+	var s staffState
+	var err error
+	s.Cases, _, err = ts.DB.ListCases(ctx, storage.CaseFilter{ViewerID: viewer.ID}, 0, 100)
+	must(t, err)
+	cs, err := ts.DB.CaseByRef(ctx, caseRef)
+	must(t, err)
+	s.Retention, err = ts.DB.CaseRetention(ctx, cs.ID)
+	must(t, err)
+	s.Messages, err = ts.DB.Messages(ctx, cs.ID)
+	must(t, err)
+	s.Notes, err = ts.DB.Notes(ctx, cs.ID)
+	must(t, err)
+	s.Staff, err = ts.DB.ListStaff(ctx)
+	must(t, err)
+	s.Recipients, err = ts.DB.OrgRecipients(ctx)
+	must(t, err)
+	s.Default, err = ts.DB.DefaultRetentionDays(ctx)
+	must(t, err)
+	s.Rows = counts(t, ts.DB)
+	s.Recovery, err = ts.DB.UnusedRecoveryCodes(ctx, viewer.ID)
+	must(t, err)
+	return s
+}
+
+// TestNoStaffChangeOutlivesItsFailedAuditEntry makes every audit entry
+// fail to be written, then walks through every state-changing staff route:
+// each must fail, and change nothing, since a change and its entry commit
+// in one transaction (storage.DB.Change) or not at all.
+func TestNoStaffChangeOutlivesItsFailedAuditEntry(t *testing.T) {
+	ts := startServer(t, nil)
+	ctx := context.Background()
+	submit(t, ts, "a report")
+	secret := enrol(t, ts, "root", storage.RoleAdmin)
+	ts.advance(30 * time.Second)
+	c := client(t)
+	if res, _ := staffLogin(t, ts, c, "root", goodPassword, ts.code(t, secret)); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", res.StatusCode)
+	}
+	_, inbox := get(t, c, ts.URL+"/staff/")
+	csrf := csrfOf(t, inbox)
+	ref := refRE.FindStringSubmatch(inbox)[1]
+	root := mustStaff(t, ts, "root")
+	form := func(path string, v url.Values) *http.Response {
+		v.Set("csrf", csrf)
+		res, _ := post(t, c, ts.URL+path, strings.NewReader(v.Encode()), "application/x-www-form-urlencoded")
+		return res
+	}
+	fakeAge := []byte("age-encryption.org/v1\n-> X25519 test\n--- mac\nciphertext")
+
+	// What the steps below change: an invited account, an upload, an
+	// added key, an enrolment link.
+	if res := form("/staff/admin/invite", url.Values{"username": {"frank"}, "role": {"caseworker"}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("invite: %d", res.StatusCode)
+	}
+	frankID := fmt.Sprint(mustStaff(t, ts, "frank").ID)
+	res, body := staffUpload(t, c, ts.URL+"/staff/case/"+ref+"/attachment", csrf, nil, fakeAge)
+	var up struct{ ID int64 }
+	if res.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &up) != nil {
+		t.Fatalf("upload: %d %s", res.StatusCode, body)
+	}
+	key1, err := age.GenerateHybridIdentity()
+	must(t, err)
+	key2, err := age.GenerateHybridIdentity()
+	must(t, err)
+	if res := form("/staff/admin/recipients/add", url.Values{"label": {"spare"}, "recipient": {key1.Recipient().String()}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("recipient: %d", res.StatusCode)
+	}
+	added, err := ts.DB.OrgRecipients(ctx)
+	must(t, err)
+	gina, err := ts.DB.CreateStaff(ctx, "gina", storage.RoleCaseworker)
+	must(t, err)
+	enrolToken, err := ts.DB.NewEnrolmentToken(ctx, gina.ID)
+	must(t, err)
+	_, enrolPage := get(t, client(t), ts.URL+"/staff/enrol/"+enrolToken)
+	ginaSecret := secretRE.FindStringSubmatch(enrolPage)[1]
+	ts.advance(30 * time.Second)
+
+	restore := refuseAuditEntries(t, ts)
+	defer restore()
+	for _, step := range []struct {
+		name string
+		do   func() *http.Response
+	}{
+		{"GET /staff/case/:ref", func() *http.Response { res, _ := get(t, c, ts.URL+"/staff/case/"+ref); return res }},
+		{"POST /staff/case/:ref/status", func() *http.Response {
+			return form("/staff/case/"+ref+"/status", url.Values{"status": {storage.StatusClosed}})
+		}},
+		{"POST /staff/case/:ref/assign", func() *http.Response {
+			return form("/staff/case/"+ref+"/assign", url.Values{"assignee": {fmt.Sprint(root.ID)}})
+		}},
+		{"POST /staff/case/:ref/retention", func() *http.Response {
+			return form("/staff/case/"+ref+"/retention", url.Values{"retention_days": {"30"}, "legal_hold": {"on"}})
+		}},
+		{"POST /staff/case/:ref/note", func() *http.Response {
+			res, _ := staffUpload(t, c, ts.URL+"/staff/case/"+ref+"/note", csrf, [][2]string{{"note", string(fakeAge)}}, nil)
+			return res
+		}},
+		{"POST /staff/case/:ref/attachment", func() *http.Response {
+			res, _ := staffUpload(t, c, ts.URL+"/staff/case/"+ref+"/attachment", csrf, nil, fakeAge)
+			return res
+		}},
+		{"POST /staff/case/:ref/reply", func() *http.Response {
+			res, _ := staffUpload(t, c, ts.URL+"/staff/case/"+ref+"/reply", csrf,
+				[][2]string{{"message", string(fakeAge)}, {"attachments", fmt.Sprint(up.ID)}}, nil)
+			return res
+		}},
+		{"POST /staff/admin/invite", func() *http.Response {
+			return form("/staff/admin/invite", url.Values{"username": {"hank"}, "role": {"admin"}})
+		}},
+		{"POST /staff/admin/account (disable)", func() *http.Response {
+			return form("/staff/admin/account", url.Values{"id": {frankID}, "action": {"disable"}})
+		}},
+		{"POST /staff/admin/account (reset)", func() *http.Response {
+			return form("/staff/admin/account", url.Values{"id": {frankID}, "action": {"reset"}})
+		}},
+		{"POST /staff/admin/retention", func() *http.Response {
+			return form("/staff/admin/retention", url.Values{"retention_days": {"30"}})
+		}},
+		{"POST /staff/admin/recipients/add", func() *http.Response {
+			return form("/staff/admin/recipients/add", url.Values{"label": {"another"}, "recipient": {key2.Recipient().String()}})
+		}},
+		{"POST /staff/admin/recipients/remove", func() *http.Response {
+			return form("/staff/admin/recipients/remove", url.Values{"id": {fmt.Sprint(added[0].ID)}})
+		}},
+		{"POST /staff/enrol/:token", func() *http.Response {
+			res, _ := post(t, client(t), ts.URL+"/staff/enrol/"+enrolToken, strings.NewReader(url.Values{
+				"secret": {ginaSecret}, "password": {goodPassword}, "password2": {goodPassword}, "totp": {ts.code(t, ginaSecret)},
+			}.Encode()), "application/x-www-form-urlencoded")
+			return res
+		}},
+		{"POST /staff/login", func() *http.Response {
+			res, _ := staffLogin(t, ts, client(t), "root", goodPassword, ts.code(t, secret))
+			return res
+		}},
+		{"POST /staff/logout-everywhere", func() *http.Response { return form("/staff/logout-everywhere", url.Values{}) }},
+		{"POST /staff/logout", func() *http.Response { return form("/staff/logout", url.Values{}) }},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			before := stateOf(t, ts, ref, root)
+			if res := step.do(); res.StatusCode != http.StatusInternalServerError {
+				t.Errorf("status %d without an audit entry, want 500", res.StatusCode)
+			}
+			if after := stateOf(t, ts, ref, root); !reflect.DeepEqual(after, before) {
+				t.Errorf("changed without its audit entry:\nbefore %+v\nafter  %+v", before, after)
+			}
+			if res, _ := get(t, c, ts.URL+"/staff/"); res.StatusCode != http.StatusOK {
+				t.Errorf("the session ended: %d", res.StatusCode)
+			}
+		})
+	}
+	if res, _ := get(t, client(t), ts.URL+"/staff/enrol/"+enrolToken); res.StatusCode != http.StatusOK {
+		t.Errorf("the enrolment link was used up: %d", res.StatusCode)
 	}
 }

@@ -8,21 +8,6 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-type withdrawPage struct {
-	CSRF  string
-	Error string
-}
-
-// handleCaseWithdrawForm answers GET /case/withdraw: asks the reporter to
-// confirm that they want their case deleted, and says what that means.
-func (s *Server) handleCaseWithdrawForm(c *fiber.Ctx) error {
-	sess, ok := s.session(c)
-	if !ok {
-		return c.Redirect("/followup", http.StatusSeeOther)
-	}
-	return s.render(c, http.StatusOK, "case_withdraw", "Withdraw your report", withdrawPage{CSRF: sess.csrf})
-}
-
 // handleCaseWithdraw answers POST /case/withdraw: deletes the reporter's
 // case for good: rows and chunks go with secure_delete on and the WAL is
 // truncated, so nothing of it stays in the database files. Staff see only

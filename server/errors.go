@@ -19,21 +19,52 @@ type userError struct {
 	title   string
 	message []phrase
 	back    string
+	// staff is how the staff console says this error, for those that a
+	// staff request can meet too (forStaff). Staff never read the
+	// reporters' wording, advice or catalogues.
+	staff *staffError
 }
 
 func (e *userError) Error() string { return e.title }
 
+// forStaff is e as the staff console says it: its own staff wording, or
+// a plain one by status.
+func (e *userError) forStaff() *staffError {
+	if e.staff != nil {
+		return e.staff
+	}
+	if e.status >= 500 {
+		return &staffError{status: e.status, title: "The request could not be completed",
+			message: "Please try again later.", back: "/staff/"}
+	}
+	return &staffError{status: e.status, title: "The request could not be accepted",
+		message: "Nothing was changed.", back: "/staff/"}
+}
+
 var (
 	errNotFound = &userError{status: http.StatusNotFound, title: "Page not found",
-		message: []phrase{say("There is no page at this address.")}}
+		message: []phrase{say("There is no page at this address.")},
+		staff: &staffError{status: http.StatusNotFound, title: "Not found",
+			message: "There is no such page, case or record.", back: "/staff/"}}
 	errBusy = &userError{status: http.StatusServiceUnavailable, title: "The service is busy",
-		message: []phrase{say("Too many people are using the service right now. Nothing was saved. Please wait a minute and try again.")}}
+		message: []phrase{say("Too many people are using the service right now. Nothing was saved. Please wait a minute and try again.")},
+		staff: &staffError{status: http.StatusServiceUnavailable, title: "The service is busy",
+			message: "The server is handling too many uploads or logins right now. Nothing was changed. Please try again in a minute."}}
 	// errFull answers any request that failed because the disk is full.
 	// Storage rolls the failed transaction back and deletes a partial
 	// upload, so nothing of the request was kept.
 	errFull = &userError{status: http.StatusInsufficientStorage, title: "The service is out of storage space",
 		message: []phrase{say("The service has run out of storage space, so what you sent could not be stored."),
-			say("Nothing was saved."), say("Please try again later.")}}
+			say("Nothing was saved."), say("Please try again later.")},
+		staff: &staffError{status: http.StatusInsufficientStorage, title: "The service is out of storage space",
+			message: "The server's disk is full, so nothing was saved. Tell the service's operator, and try again once they have freed space."}}
+	// errInternal answers any other failure; the log has the details.
+	errInternal = &userError{status: http.StatusInternalServerError, title: "Something went wrong",
+		message: []phrase{say("The service could not complete your request. Please try again later."),
+			say("If you were sending a report or a message, check your case before sending it again.")},
+		staff: &staffError{status: http.StatusInternalServerError, title: "Something went wrong",
+			message: "The server could not complete the request (its log says why). Reload the page to see whether the change was made before trying again.",
+			back:    "/staff/"}}
 	errSessionEnded = &userError{status: http.StatusForbidden, title: "Your session has ended",
 		message: []phrase{say("For your safety, sessions end after a few minutes without activity. Enter your case code again to continue.")},
 		back:    "/followup"}
@@ -55,7 +86,7 @@ func (s *Server) onCase(c *fiber.Ctx) bool {
 	if started, _ := c.Locals(sessionStartedKey{}).(bool); started {
 		return true
 	}
-	if !strings.HasPrefix(c.Path(), "/case") {
+	if areaOf(c) != areaReporter || (c.Path() != "/case" && !strings.HasPrefix(c.Path(), "/case/")) {
 		return false
 	}
 	_, ok := s.session(c)
@@ -64,15 +95,17 @@ func (s *Server) onCase(c *fiber.Ctx) bool {
 
 // handleError is the one place where errors become pages. A userError is
 // shown as it is; anything else is logged (without request details) and
-// shown as a generic failure.
+// shown as a generic failure. In the staff area every error, whatever
+// returned it (a staff handler, or a piece shared with the reporter pages
+// such as readForm, openMultipart, sameOrigin or acquireUpload), is
+// answered as a staffError: in plain English, in JSON for the console's
+// script, never through the reporters' catalogues or with their advice.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	var se *staffError
-	if errors.As(err, &se) {
-		return s.renderStaffError(c, se)
-	}
 	var ue *userError
 	var fe *fiber.Error
 	switch {
+	case errors.As(err, &se):
 	case errors.As(err, &ue):
 	case errors.As(err, &fe) && fe.Code < 500:
 		ue = &userError{status: fe.Code, title: "This request could not be handled",
@@ -88,9 +121,13 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		// Only the route pattern and the error: never the client's address,
 		// headers, or anything the reporter sent.
 		s.log.Error("request failed", "route", c.Route().Path, "method", c.Method(), "err", err)
-		ue = &userError{status: http.StatusInternalServerError, title: "Something went wrong",
-			message: []phrase{say("The service could not complete your request. Please try again later."),
-				say("If you were sending a report or a message, check your case before sending it again.")}}
+		ue = errInternal
+	}
+	if se == nil && areaOf(c) == areaStaff {
+		se = ue.forStaff()
+	}
+	if se != nil {
+		return s.renderStaffError(c, se)
 	}
 	s.countRefusal(c, ue)
 	title := s.translate(c, say(ue.title))

@@ -39,3 +39,6 @@ func FillKeepSlots(s *Server) (release func()) {
 		}
 	}
 }
+
+// StartBackground runs fn as background work of s, as New does its own.
+func StartBackground(s *Server, fn func(ctx context.Context)) { s.background("test", fn) }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/candour/candour/server"
+	"github.com/candour/candour/storage"
 )
 
 // TestUnreadBodiesAreNeverReadAsRequests sends, on one connection, bodies
@@ -87,27 +89,114 @@ func TestNewLoginEndsTheBrowsersPreviousSession(t *testing.T) {
 	}
 }
 
+// TestCrossSitePostsAreRefused posts, as another site would, to every kind
+// of state-changing route (reporter forms, staff login and enrolment, a
+// logged-in staff member's case form), each with what would otherwise be
+// accepted: each is refused with 403, under its area's policy, and
+// changes nothing.
 func TestCrossSitePostsAreRefused(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, nil)
 	code := submit(t, ts, "report")
-	for _, tc := range []struct {
-		name, header, value string
-		want                int
+	ctx := context.Background()
+	secret := enrol(t, ts, "xena", storage.RoleAdmin)
+	ts.advance(30 * time.Second)
+	staff, csrf := loggedIn(t, ts, "yuri", storage.RoleCaseworker)
+	_, inbox := get(t, staff, ts.URL+"/staff/")
+	ref := refRE.FindStringSubmatch(inbox)[1]
+	st, err := ts.DB.CreateStaff(ctx, "zoe", storage.RoleCaseworker)
+	must(t, err)
+	enrolToken, err := ts.DB.NewEnrolmentToken(ctx, st.ID)
+	must(t, err)
+	kase, err := ts.DB.CaseByRef(ctx, ref)
+	must(t, err)
+
+	form := func(v url.Values) (io.Reader, string) {
+		return strings.NewReader(v.Encode()), "application/x-www-form-urlencoded"
+	}
+	routes := []struct {
+		name   string
+		path   string
+		c      *http.Client
+		staff  bool
+		body   func() (io.Reader, string)
+		intact func(t *testing.T)
 	}{
-		{"a cross-site fetch", "Sec-Fetch-Site", "cross-site", http.StatusForbidden},
-		{"a same-site but other-origin fetch", "Sec-Fetch-Site", "same-site", http.StatusForbidden},
-		{"a foreign Origin", "Origin", "https://evil.example", http.StatusForbidden},
-		{"our own form (Origin null under no-referrer)", "Origin", "null", http.StatusSeeOther},
-		{"our own form (same-origin)", "Sec-Fetch-Site", "same-origin", http.StatusSeeOther},
+		{"POST /followup", "/followup", client(t), false, func() (io.Reader, string) { return form(url.Values{"code": {code}}) }, nil},
+		{"POST /report", "/report", client(t), false, func() (io.Reader, string) {
+			return multipartBody([][2]string{{"body", "a forged report"}}, nil)
+		}, func(t *testing.T) {
+			if got := counts(t, ts.DB); got[0] != 1 {
+				t.Errorf("%d cases, want 1", got[0])
+			}
+		}},
+		{"POST /staff/login", "/staff/login", client(t), true, func() (io.Reader, string) {
+			return form(url.Values{"username": {"xena"}, "password": {goodPassword}, "totp": {ts.code(t, secret)}})
+		}, nil},
+		{"POST /staff/enrol/TOKEN", "/staff/enrol/" + enrolToken, client(t), true, func() (io.Reader, string) {
+			return form(url.Values{"password": {goodPassword}, "password2": {goodPassword}})
+		}, func(t *testing.T) {
+			if res, _ := get(t, client(t), ts.URL+"/staff/enrol/"+enrolToken); res.StatusCode != http.StatusOK {
+				t.Errorf("the enrolment link no longer works: %d", res.StatusCode)
+			}
+		}},
+		{"POST /staff/case/REF/status", "/staff/case/" + ref + "/status", staff, true, func() (io.Reader, string) {
+			return form(url.Values{"csrf": {csrf}, "status": {storage.StatusInReview}})
+		}, func(t *testing.T) {
+			now, err := ts.DB.CaseByRef(ctx, ref)
+			must(t, err)
+			if now.Status != kase.Status {
+				t.Errorf("status %q, was %q", now.Status, kase.Status)
+			}
+		}},
+	}
+	for _, route := range routes {
+		for _, tc := range []struct{ name, header, value string }{
+			{"a cross-site fetch", "Sec-Fetch-Site", "cross-site"},
+			{"a same-site but other-origin fetch", "Sec-Fetch-Site", "same-site"},
+			{"a foreign Origin", "Origin", "https://evil.example"},
+		} {
+			t.Run(route.name+" from "+tc.name, func(t *testing.T) {
+				audit := len(auditEntries(t, ts))
+				body, ctype := route.body()
+				req, _ := http.NewRequest(http.MethodPost, ts.URL+route.path, body)
+				req.Header.Set("Content-Type", ctype)
+				req.Header.Set(tc.header, tc.value)
+				res, _ := do(t, route.c, req)
+				if res.StatusCode != http.StatusForbidden {
+					t.Fatalf("status %d, want 403", res.StatusCode)
+				}
+				csp := res.Header.Get("Content-Security-Policy")
+				if route.staff != strings.Contains(csp, "script-src 'self'") {
+					t.Errorf("CSP %q for a refusal in the %s area", csp, map[bool]string{true: "staff", false: "reporter"}[route.staff])
+				}
+				for _, ck := range res.Cookies() {
+					if ck.MaxAge >= 0 && ck.Value != "" {
+						t.Errorf("a refused post set cookie %s", ck.Name)
+					}
+				}
+				if got := len(auditEntries(t, ts)); got != audit {
+					t.Errorf("%d audit entries, was %d", got, audit)
+				}
+				if route.intact != nil {
+					route.intact(t)
+				}
+			})
+		}
+	}
+	// Our own forms are accepted: a null Origin (our Referrer-Policy) or
+	// Sec-Fetch-Site: same-origin.
+	for _, tc := range []struct{ name, header, value string }{
+		{"our own form (Origin null under no-referrer)", "Origin", "null"},
+		{"our own form (same-origin)", "Sec-Fetch-Site", "same-origin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/followup", strings.NewReader("code="+code))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set(tc.header, tc.value)
 			res, _ := do(t, client(t), req)
-			if res.StatusCode != tc.want {
-				t.Fatalf("status %d, want %d", res.StatusCode, tc.want)
+			if res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("status %d, want %d", res.StatusCode, http.StatusSeeOther)
 			}
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -34,15 +33,10 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	if s.cfg.OnionAddress != "" {
 		h("Onion-Location", "http://"+s.cfg.OnionAddress+c.OriginalURL())
 	}
-	if strings.HasPrefix(c.Path(), "/static/") {
-		// Static files are served only under their content hash
-		// (handleStatic): a URL's content never changes. Anything not
-		// found there is an error page, which sets no-store.
-		h("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		h("Cache-Control", "no-store")
-		h("Pragma", "no-cache")
-	}
+	// Nothing is cached unless its handler says otherwise: only
+	// handleStatic does, for a file under its content hash.
+	h("Cache-Control", "no-store")
+	h("Pragma", "no-cache")
 	return c.Next()
 }
 
@@ -79,7 +73,10 @@ func bodyFraming(c *fiber.Ctx) error {
 const refuseDrain = 16 << 20
 
 var errCrossSite = &userError{status: http.StatusForbidden, title: "This form was sent from another site",
-	message: []phrase{say("For your safety, this service only accepts forms sent from its own pages. Nothing was saved.")}}
+	message: []phrase{say("For your safety, this service only accepts forms sent from its own pages. Nothing was saved.")},
+	staff: &staffError{status: http.StatusForbidden, title: "This form was sent from another site",
+		message: "The console accepts forms only from its own pages, so nothing was changed. Open the page again in the console and resend.",
+		back:    "/staff/"}}
 
 // sameOrigin refuses state-changing requests that a browser says came from
 // another site (login CSRF: a hostile page logging a visitor into the

@@ -152,9 +152,11 @@ func TestEachAreaKeepsItsPolicyOnEveryPath(t *testing.T) {
 		{"/staff/", http.StatusSeeOther, staff, ""},
 		{"/staff/case/ABC/no-such-page", http.StatusSeeOther, staff, ""},
 		{"/staff/admin/no-such-page", http.StatusSeeOther, staff, ""},
-		// Fiber's group prefix is a string prefix: /staffing is in the
-		// staff area, with no route there.
-		{"/staffing", http.StatusNotFound, staff, "en"},
+		{"/STAFF/no-such-page", http.StatusNotFound, staff, "en"},
+		// Fiber's group prefix is a string prefix, but /staffing and
+		// /staff.css are not the console's: a reporter 404.
+		{"/staffing", http.StatusNotFound, reporter, "pl"},
+		{"/staff.css", http.StatusNotFound, reporter, "pl"},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodGet, ts.URL+tc.path, nil)

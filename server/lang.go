@@ -15,6 +15,13 @@ type languageKey struct{}
 // Accept-Language, else English. It is reporter middleware (reporterArea):
 // other areas stay in English.
 func (s *Server) chooseLanguage(c *fiber.Ctx) error {
+	s.setLanguage(c)
+	return c.Next()
+}
+
+// setLanguage is chooseLanguage's choice, made without going on to the
+// next handler.
+func (s *Server) setLanguage(c *fiber.Ctx) {
 	choice := c.Query("lang")
 	if l := frontend.MatchLanguage(choice, ""); choice != "" && l.Tag == choice {
 		s.setCookie(c, langCookie, choice)
@@ -22,7 +29,6 @@ func (s *Server) chooseLanguage(c *fiber.Ctx) error {
 		choice = s.cookie(c, langCookie)
 	}
 	c.Locals(languageKey{}, frontend.MatchLanguage(choice, c.Get(fiber.HeaderAcceptLanguage)))
-	return c.Next()
 }
 
 func languageOf(c *fiber.Ctx) frontend.Language {

@@ -7,7 +7,8 @@
 // content security policy, language); /static and /healthz belong to
 // neither. Each handler has a file of its own named noun_verb
 // (followup_check.go, staff_case_show.go), and its doc comment names its
-// route, so that grepping "POST /followup" finds it. Shared pieces live in
+// route, so that grepping "POST /followup" finds it (routes_doc_test.go
+// checks both against routes.go). Shared pieces live in
 // files named by concept: headers.go (security headers, request body
 // framing), errors.go and staff_error.go (the one place errors become
 // pages), cookie.go, form.go, audit.go, background.go.
@@ -386,13 +387,15 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.app.Listener(ln)
 }
 
-// Shutdown stops the background work and accepting connections, and waits
-// for requests in progress and for the background work to end, until ctx
-// ends. Once it returns nil, the server no longer uses the database.
+// Shutdown stops the background work and waits for it to end, whatever
+// ctx says (it ends quickly: see stopBackground); then it stops accepting
+// connections and waits for requests in progress until ctx ends. So the
+// background work never outlives Shutdown, even when an upload in progress
+// uses ctx's time up. Once it returns nil, the server no longer uses the
+// database; an error means a request was still in progress.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.bgCancel()
-	err := s.app.ShutdownWithContext(ctx)
-	return errors.Join(err, s.stopBackground(ctx))
+	s.stopBackground()
+	return s.app.ShutdownWithContext(ctx)
 }
 
 // recipients returns the organisation's current recipients.

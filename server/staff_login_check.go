@@ -13,6 +13,10 @@ import (
 	"github.com/candour/candour/storage"
 )
 
+// errCodeSpent aborts a login's change whose TOTP step or recovery code
+// was used already: the login is refused as any other wrong code.
+var errCodeSpent = errors.New("the code was used already")
+
 const loginRefusal = "The username, password or code is wrong, or the account is locked after too many attempts. " +
 	"Wait a little and try again."
 
@@ -56,80 +60,96 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 	locked := (known && now.Before(st.LockedUntil)) || (!known && s.throttle.unknownLocked(now, strings.ToLower(username)))
 	ok := known && pwOK && !locked
 	method := "totp"
+	var step int64
 	if ok {
-		step, totpOK := crypto.ValidateTOTP(st.TOTPSecret, code, now)
+		var totpOK bool
+		step, totpOK = crypto.ValidateTOTP(st.TOTPSecret, code, now)
 		switch {
 		case totpOK:
-			accepted, err := s.db.AcceptTOTPStep(ctx, st.ID, step)
-			if err != nil {
-				return err
-			}
-			ok = accepted // a code already used is refused: replay
 		case crypto.HashRecoveryCode(code) != nil:
-			used, err := s.db.UseRecoveryCode(ctx, st.ID, crypto.HashRecoveryCode(code))
-			if err != nil {
-				return err
-			}
-			ok, method = used, "recovery code"
+			method = "recovery code"
 		default:
 			ok = false
 		}
 	}
-	if !ok {
-		if known {
-			// Under the username's lock the row is current; a lock is
-			// never shortened.
-			until := now.Add(lockFor(st.FailedLogins + 1))
-			if st.LockedUntil.After(until) {
-				until = st.LockedUntil
+	if ok {
+		// Spending the code (the TOTP step, or the recovery code), ending
+		// this browser's previous session, opening the new one and the
+		// audit entry commit together, or none of them does: a login that
+		// fails leaves its code unspent, and a code is never spent without
+		// its entry. Spending is a compare-and-set in the transaction, so
+		// a code already used (a replay) refuses the login.
+		old := s.cookie(c, staffCookie)
+		token := randomToken()
+		sess := storage.StaffSession{TokenHash: storage.HashToken(token), StaffID: st.ID, CSRF: randomToken(), CreatedAt: now, LastSeen: now}
+		e := storage.AuditEntry{Actor: st.Username, Action: "staff.login", Target: st.Username, Detail: s.staffNetwork(c, "with "+method)}
+		err := s.db.Change(ctx, &e, func(ctx context.Context) error {
+			var spent bool
+			var err error
+			if method == "totp" {
+				spent, err = s.db.AcceptTOTPStep(ctx, st.ID, step)
+			} else {
+				spent, err = s.db.UseRecoveryCode(ctx, st.ID, crypto.HashRecoveryCode(code))
 			}
-			e := storage.AuditEntry{Actor: st.Username, Action: "staff.login_failed", Target: st.Username, Detail: s.staffNetwork(c, "")}
-			if err := s.db.Change(ctx, &e, func(ctx context.Context) error {
-				_, err := s.db.RecordLoginFailure(ctx, st.ID, until)
-				return err
-			}); err != nil {
-				return err
-			}
-		} else if exists {
-			// A disabled or not yet enrolled account: worth seeing in the trail.
-			s.throttle.fail(now, strings.ToLower(username))
-			if err := s.audit(ctx, st.Username, "staff.login_failed", st.Username, s.staffNetwork(c, "account disabled or not enrolled")); err != nil {
-				return err
-			}
-		} else {
-			s.throttle.fail(now, strings.ToLower(username))
-			if err := s.audit(ctx, storage.ActorUnknown, "staff.login_failed", "", s.staffNetwork(c, "unknown or unenrolled username")); err != nil {
+			if err != nil {
 				return err
 			}
+			if !spent {
+				return errCodeSpent
+			}
+			if err := s.db.ResetLoginFailures(ctx, st.ID); err != nil {
+				return err
+			}
+			if old != "" {
+				if err := s.db.DeleteStaffSession(ctx, storage.HashToken(old)); err != nil {
+					return err
+				}
+			}
+			return s.db.CreateStaffSession(ctx, sess)
+		})
+		switch {
+		case errors.Is(err, errCodeSpent):
+			ok = false
+		case err != nil:
+			return err
+		default:
+			s.waitFloor(start)
+			s.setCookie(c, staffCookie, token)
+			return c.Redirect("/staff/", http.StatusSeeOther)
 		}
-		if known {
-			s.throttle.fail(now, "")
-		}
-		s.waitFloor(start)
-		return s.render(c, http.StatusUnauthorized, "staff_login", "Staff login",
-			staffLoginForm{Error: loginRefusal, Username: username})
 	}
-	// Rotate: whatever session this browser had ends now.
-	old := s.cookie(c, staffCookie)
-	token := randomToken()
-	sess := storage.StaffSession{TokenHash: storage.HashToken(token), StaffID: st.ID, CSRF: randomToken(), CreatedAt: now, LastSeen: now}
-	e := storage.AuditEntry{Actor: st.Username, Action: "staff.login", Target: st.Username, Detail: s.staffNetwork(c, "with "+method)}
-	if err := s.db.Change(ctx, &e, func(ctx context.Context) error {
-		if err := s.db.ResetLoginFailures(ctx, st.ID); err != nil {
+	if known {
+		// Under the username's lock the row is current; a lock is
+		// never shortened.
+		until := now.Add(lockFor(st.FailedLogins + 1))
+		if st.LockedUntil.After(until) {
+			until = st.LockedUntil
+		}
+		e := storage.AuditEntry{Actor: st.Username, Action: "staff.login_failed", Target: st.Username, Detail: s.staffNetwork(c, "")}
+		if err := s.db.Change(ctx, &e, func(ctx context.Context) error {
+			_, err := s.db.RecordLoginFailure(ctx, st.ID, until)
+			return err
+		}); err != nil {
 			return err
 		}
-		if old != "" {
-			if err := s.db.DeleteStaffSession(ctx, storage.HashToken(old)); err != nil {
-				return err
-			}
+	} else if exists {
+		// A disabled or not yet enrolled account: worth seeing in the trail.
+		s.throttle.fail(now, strings.ToLower(username))
+		if err := s.audit(ctx, st.Username, "staff.login_failed", st.Username, s.staffNetwork(c, "account disabled or not enrolled")); err != nil {
+			return err
 		}
-		return s.db.CreateStaffSession(ctx, sess)
-	}); err != nil {
-		return err
+	} else {
+		s.throttle.fail(now, strings.ToLower(username))
+		if err := s.audit(ctx, storage.ActorUnknown, "staff.login_failed", "", s.staffNetwork(c, "unknown or unenrolled username")); err != nil {
+			return err
+		}
+	}
+	if known {
+		s.throttle.fail(now, "")
 	}
 	s.waitFloor(start)
-	s.setCookie(c, staffCookie, token)
-	return c.Redirect("/staff/", http.StatusSeeOther)
+	return s.render(c, http.StatusUnauthorized, "staff_login", "Staff login",
+		staffLoginForm{Error: loginRefusal, Username: username})
 }
 
 func (s *Server) waitFloor(start time.Time) {

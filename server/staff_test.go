@@ -36,6 +36,15 @@ var secretRE = regexp.MustCompile(`id="totp-secret">([A-Z2-7=]+)<`)
 // returning their TOTP secret.
 func enrol(t *testing.T, ts *testServer, username, role string) string {
 	t.Helper()
+	secret, _ := enrolWithCodes(t, ts, username, role)
+	return secret
+}
+
+var recoveryCodeRE = regexp.MustCompile(`<li><code>([^<]+)</code></li>`)
+
+// enrolWithCodes is enrol, also returning the recovery codes shown.
+func enrolWithCodes(t *testing.T, ts *testServer, username, role string) (string, []string) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := ts.DB.CreateStaff(ctx, username, role)
 	must(t, err)
@@ -60,11 +69,15 @@ func enrol(t *testing.T, ts *testServer, username, role string) string {
 	if res.StatusCode != http.StatusOK || !strings.Contains(page, `id="recovery-codes"`) {
 		t.Fatalf("enrol: %d %s", res.StatusCode, page)
 	}
+	var codes []string
+	for _, m := range recoveryCodeRE.FindAllStringSubmatch(page, -1) {
+		codes = append(codes, m[1])
+	}
 	// The link works once.
 	if res, _ := get(t, client(t), ts.URL+"/staff/enrol/"+token); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("enrolment link reused: %d", res.StatusCode)
 	}
-	return secret
+	return secret, codes
 }
 
 func staffLogin(t *testing.T, ts *testServer, c *http.Client, username, password, code string) (*http.Response, string) {

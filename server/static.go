@@ -12,9 +12,12 @@ import (
 func (s *Server) handleStatic(c *fiber.Ctx) error {
 	asset, ok := s.pages.Assets().Lookup(c.Params("*"))
 	if !ok {
-		c.Set(fiber.HeaderCacheControl, "no-store")
 		return errNotFound
 	}
+	// securityHeaders made the response no-store; this one alone may be
+	// kept, for as long as a cache likes.
+	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
+	c.Response().Header.Del(fiber.HeaderPragma)
 	c.Set(fiber.HeaderContentType, asset.ContentType)
 	return c.Send(asset.Body)
 }

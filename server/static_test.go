@@ -36,6 +36,9 @@ func TestStaticFilesAreServedUnderTheirContentHash(t *testing.T) {
 	if got := res.Header.Get("Cache-Control"); got != "public, max-age=31536000, immutable" {
 		t.Errorf("Cache-Control = %q", got)
 	}
+	if got := res.Header.Get("Pragma"); got != "" {
+		t.Errorf("a static file says Pragma: %s", got)
+	}
 	if got := res.Header.Get("Content-Type"); !strings.HasPrefix(got, "text/css") {
 		t.Errorf("Content-Type = %q", got)
 	}
@@ -58,6 +61,9 @@ func TestStaticFilesAreServedUnderTheirContentHash(t *testing.T) {
 			}
 			if got := res.Header.Get("Cache-Control"); got != "no-store" {
 				t.Errorf("a miss is cacheable: Cache-Control = %q", got)
+			}
+			if got := res.Header.Get("Pragma"); got != "no-cache" {
+				t.Errorf("a miss says Pragma: %q, want no-cache, as every other page", got)
 			}
 			if strings.Contains(body, "font-family") || strings.Contains(body, "age-encryption") {
 				t.Error("a miss served a static file's content")

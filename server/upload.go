@@ -27,6 +27,21 @@ import (
 // upload is what a streamed multipart submission yielded: the text, the
 // CSRF token if one was sent, and the attachments already stored (pending)
 // as age ciphertext.
+// uploadLimits are the limits the reporter pages state next to their
+// forms (report, follow-up, case).
+type uploadLimits struct {
+	MaxTotal int64
+	MaxFile  int64
+	MaxFiles int
+	MaxText  int
+	MaxClean int64
+}
+
+func (s *Server) limits() uploadLimits {
+	return uploadLimits{MaxTotal: s.cfg.MaxUploadBytes, MaxFile: s.cfg.MaxFileBytes,
+		MaxFiles: s.cfg.MaxFiles, MaxText: s.cfg.MaxTextChars, MaxClean: s.cfg.MaxCleanBytes}
+}
+
 type upload struct {
 	text  string
 	files []crypto.Attachment
@@ -56,6 +71,9 @@ func (s *Server) errLimit(what phrase) *userError {
 			say("This service accepts up to %s per file, %d files and %s in total.",
 				humanBytes(s.cfg.MaxFileBytes), s.cfg.MaxFiles, humanBytes(s.cfg.MaxUploadBytes)),
 			say("You can send further files later as messages on your case.")},
+		staff: &staffError{status: http.StatusRequestEntityTooLarge, title: "The upload is too large",
+			message: fmt.Sprintf("This service accepts up to %s per file and %s in one request. Nothing was changed.",
+				humanBytes(s.cfg.MaxFileBytes), humanBytes(s.cfg.MaxUploadBytes))},
 	}
 }
 
@@ -70,7 +88,9 @@ func (s *Server) errTextLimit() *userError {
 
 func badUpload(what phrase) *userError {
 	return &userError{status: http.StatusBadRequest, title: "The submission could not be read",
-		message: []phrase{what, say("Nothing was saved. Please go back and try again.")}}
+		message: []phrase{what, say("Nothing was saved. Please go back and try again.")},
+		// what is an English phrase (its format is its catalogue key).
+		staff: staffBadRequest(what.format, what.args...)}
 }
 
 // errHoneypot answers a submission that filled in the hidden field. A
