@@ -42,3 +42,15 @@ func FillKeepSlots(s *Server) (release func()) {
 
 // StartBackground runs fn as background work of s, as New does its own.
 func StartBackground(s *Server, fn func(ctx context.Context)) { s.background("test", fn) }
+
+// CloseRefusalInterval ends the current interval of refusal counts at once,
+// as its boundary would: the counts are logged and published.
+func CloseRefusalInterval(s *Server) { s.closeRefusalInterval(s.cfg.RefusalLogInterval) }
+
+// CountRefusalsExactly makes s publish refusal counts unrounded, for tests
+// of what is counted.
+func CountRefusalsExactly(s *Server) {
+	s.refusalLog.mu.Lock()
+	defer s.refusalLog.mu.Unlock()
+	s.refusalLog.rounding = 1
+}

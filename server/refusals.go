@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,13 +13,37 @@ import (
 
 // Refused reporter requests are counted by kind, so that an operator can
 // see a limit set too low, a flood, or a form that no longer works. Only
-// counts are kept: not who, not when (beyond the interval they are logged
-// at), not what was sent. They are logged every RefusalLogInterval when
-// any is not zero, and served, since start, by MetricsHandler on a
-// listener of its own (candour serve --metrics-addr, loopback only):
-// behind Tor every visitor comes from loopback, so the main listener
-// cannot tell the operator from the public, and a public counter read
-// minute by minute would say when someone was refused.
+// counts are kept: not who, not what was sent, and not when beyond the
+// interval they are published at.
+//
+// Some refusals happen only to existing reporters (session_ended,
+// wrong_code, duplicate, form_expired), and the database knows which case
+// was updated on which day. Counts read as they move would tie a case to
+// the minutes of its reporter's visit (a Prometheus scrape every 15 s keeps
+// a timestamped series), which the day-coarse timestamps of the database
+// exist to prevent. So nothing is published as it happens:
+//   - The counts are taken at interval boundaries only (RefusalLogInterval,
+//     one hour by default; candour serve refuses less), aligned to the
+//     clock (on the hour), so the process's start time does not shift
+//     them. MetricsHandler serves the totals taken at the last boundary
+//     (zeros before the first), never the live counters, and the log line
+//     says by how much they grew in the interval.
+//   - Each published total is rounded down to a multiple of
+//     refusalRounding, so a single refusal never shows: a total moves only
+//     when refusals of its kind since start reach the next multiple of
+//     five, which says that the last of at least five refusals fell in that
+//     interval, not whose it was or when the others were. Up to four
+//     refusals of each kind are never shown; floods, limits set too low and
+//     broken forms show as tens and hundreds, which is what the counts are
+//     for.
+//
+// The totals are served by MetricsHandler on a listener of its own
+// (candour serve --metrics-addr, loopback only): behind Tor every visitor
+// comes from loopback, so the main listener cannot tell the operator from
+// the public.
+
+// refusalRounding is the step in which published refusal counts move.
+const refusalRounding = 5
 
 // refusalKind is a kind of refused reporter request.
 type refusalKind int
@@ -58,8 +83,8 @@ func (r *refusalCounts) snapshot() [numRefusalKinds]int64 {
 // countRefusal counts an error page sent to a reporter, by what it says.
 // Staff pages, pages not found and failures of ours are not counted.
 func (s *Server) countRefusal(c *fiber.Ctx, ue *userError) {
-	// A cross-site post is refused before any area's middleware runs, so
-	// one aimed at the staff console is counted here too.
+	// Staff errors become staff answers before they get here; this keeps
+	// the rule true should that change.
 	if areaOf(c) == areaStaff {
 		return
 	}
@@ -92,36 +117,80 @@ func (s *Server) countRefusal(c *fiber.Ctx, ue *userError) {
 	s.refused(kind)
 }
 
-// logRefusals logs, every interval, how many reporter requests were
-// refused in it, by kind, if any were. It ends when ctx does (Shutdown).
-func (s *Server) logRefusals(ctx context.Context, interval time.Duration) {
-	last := s.refusals.snapshot()
-	every(ctx, interval, false, func(context.Context) {
-		now := s.refusals.snapshot()
-		var attrs []any
-		for i, n := range now {
-			if d := n - last[i]; d > 0 {
-				attrs = append(attrs, refusalNames[i], d)
-			}
-		}
-		last = now
-		if attrs != nil {
-			s.log.Info("reporter requests refused", append([]any{"interval", interval.String()}, attrs...)...)
-		}
-	})
+// refusalLog holds the counts published at the last interval boundary.
+type refusalLog struct {
+	mu        sync.Mutex
+	rounding  int64                  // refusalRounding; 1 in some tests
+	published [numRefusalKinds]int64 // the totals served, rounded
 }
 
-// MetricsHandler serves the refusal counts since start, in Prometheus's
-// text format, at GET /metrics. It belongs on a listener of its own that
-// only the operator can reach (see the comment at the top of this file).
+// closeRefusalInterval ends an interval of length interval: it takes the
+// counts, publishes their rounded totals and logs by how much those grew,
+// if any did.
+func (s *Server) closeRefusalInterval(interval time.Duration) {
+	now := s.refusals.snapshot()
+	l := &s.refusalLog
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var attrs []any
+	for i, n := range now {
+		rounded := n - n%l.rounding
+		if d := rounded - l.published[i]; d > 0 {
+			attrs = append(attrs, refusalNames[i], d)
+			l.published[i] = rounded
+		}
+	}
+	if attrs != nil {
+		s.log.Info("reporter requests refused", append([]any{"interval", interval.String()}, attrs...)...)
+	}
+}
+
+// publishedRefusals returns the totals taken at the last interval
+// boundary, and the step they are rounded to.
+func (s *Server) publishedRefusals() (totals [numRefusalKinds]int64, rounding int64) {
+	s.refusalLog.mu.Lock()
+	defer s.refusalLog.mu.Unlock()
+	return s.refusalLog.published, s.refusalLog.rounding
+}
+
+// logRefusals closes an interval of refused-request counts at every
+// multiple of interval on the clock (on the hour for an hour) until ctx
+// ends (Shutdown). Refusals after the last boundary are never published.
+func (s *Server) logRefusals(ctx context.Context, interval time.Duration) {
+	last := time.Now().Truncate(interval)
+	for {
+		next := last.Add(interval)
+		t := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		s.closeRefusalInterval(interval)
+		// Timers never fire early; after a long stall (a suspended
+		// machine), the intervals missed are one interval.
+		if b := time.Now().Truncate(interval); b.After(next) {
+			next = b
+		}
+		last = next
+	}
+}
+
+// MetricsHandler serves the refusal totals as taken at the last interval
+// boundary, rounded down to a multiple of five (see the comment at the top
+// of this file), in Prometheus's text format, at GET /metrics. It belongs
+// on a listener of its own that only the operator can reach.
 func (s *Server) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		fmt.Fprintln(w, "# HELP candour_reporter_refusals_total Reporter requests refused since start, by kind.")
+		totals, rounding := s.publishedRefusals()
+		fmt.Fprintf(w, "# HELP candour_reporter_refusals_total Reporter requests refused since start, by kind, as counted at the last boundary of every %s, rounded down to a multiple of %d.\n",
+			s.cfg.RefusalLogInterval, rounding)
 		fmt.Fprintln(w, "# TYPE candour_reporter_refusals_total counter")
-		for i, n := range s.refusals.snapshot() {
+		for i, n := range totals {
 			fmt.Fprintf(w, "candour_reporter_refusals_total{kind=%q} %d\n", refusalNames[i], n)
 		}
 	})

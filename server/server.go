@@ -118,7 +118,10 @@ type Config struct {
 	MaxCleanBytes int64
 
 	// RefusalLogInterval is how often the counts of refused reporter
-	// requests are logged (if any is not zero).
+	// requests are taken, logged (if any grew) and published on
+	// MetricsHandler (refusals.go): one hour by default. Shorter intervals
+	// tie reporters' refusals to shorter windows of time; candour serve
+	// refuses less than an hour, tests may set less.
 	RefusalLogInterval time.Duration
 
 	// AuditStaffNetwork records the client address in staff login audit
@@ -199,7 +202,7 @@ func (c *Config) setDefaults() {
 		c.IdleTimeout = 2 * time.Minute
 	}
 	if c.RefusalLogInterval <= 0 {
-		c.RefusalLogInterval = 10 * time.Minute
+		c.RefusalLogInterval = time.Hour
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -224,6 +227,9 @@ type Server struct {
 	submits  *rate.Limiter
 	// refusals counts refused reporter requests by kind (refusals.go).
 	refusals refusalCounts
+	// refusalLog is what was published of them, at the last interval
+	// boundary.
+	refusalLog refusalLog
 
 	// rec is the organisation's current recipients: those of the
 	// --recipients file plus those administrators added in the console.
@@ -333,6 +339,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		kdfSets:  sets,
 		kdfCurrent: kdfSet{id: current.ID, params: crypto.KDFParams{
 			Time: current.Time, MemoryKiB: current.MemoryKiB, Threads: current.Threads, Salt: current.Salt}},
+		refusalLog: refusalLog{rounding: refusalRounding},
 	}
 	s.app = fiber.New(fiber.Config{
 		// Uploads are parsed by our own streaming code: with these two

@@ -21,11 +21,15 @@ import (
 //     durably committed, or with an error if it was not;
 //   - each write runs in its own savepoint, so one that fails (bad input, a
 //     vanished case) is rolled back alone, gets its own error, and the
-//     others commit;
+//     others commit; that error, too, is told only once the group's
+//     commit succeeded, since it may depend on the group's other writes
+//     (a repeated form fails because an earlier write used its token);
 //   - if the group cannot commit, or a failure rolls back more than its own
-//     savepoint, no write of the group is acknowledged: those that did not
-//     fail are run again in a new group, or, if the commit itself failed,
-//     get the error.
+//     savepoint, no write of the group is acknowledged: if a failure
+//     rolled back the transaction, all but the one that caused it are run
+//     again in a new group; if the commit itself failed, those that did
+//     not fail get the error, and those that failed in their savepoint are
+//     run again (their error may have been caused by writes now lost).
 
 // Bounds on one group, so that one transaction stays modest.
 const (
@@ -40,6 +44,10 @@ type groupWrite struct {
 	fn   func(ctx context.Context, tx *sql.Tx) error
 	size int
 	done chan error
+	// rerun is set once the write, failed in its own savepoint, is run
+	// again because its group's transaction was lost or failed to commit
+	// (see tryGroup); it is run again so at most once.
+	rerun bool
 }
 
 type grouper struct {
@@ -159,62 +167,105 @@ func (db *DB) commitGroup(batch []*groupWrite) {
 	}
 }
 
-// tryGroup runs batch in one transaction. It answers every write, except,
-// when a failure rolled back the whole transaction, those that did not
-// fail: it returns them, to be run again.
+// tryGroup runs batch in one transaction. It answers every write, except
+// those it returns, to be run again in a new transaction: when a failure
+// rolled back the whole transaction, the writes that did not cause it (and
+// the one that did, the first time); when the commit failed, the writes
+// that had failed in their own savepoint (see below).
+//
+// A write that fails in its own savepoint is not answered at once: its
+// error was found against the group's other writes, which are kept only if
+// the commit succeeds. A repeat of a form fails with ErrFormUsed because
+// an earlier write of the same group used the token; told so before the
+// commit, it would say "stored once" of a message the failed commit then
+// lost. So such a write is answered with its own error after the commit;
+// if the transaction is lost or the commit fails, it is run again against
+// what is really stored (where the token is free again). Each write is run
+// again so at most once, so that a disk that refuses every commit ends in
+// errors, not in a loop: every try answers a write or uses up one's rerun.
 func (db *DB) tryGroup(batch []*groupWrite) (retry []*groupWrite) {
 	ctx := context.Background()
 	g := db.group
-	failAll := func(ws []*groupWrite, err error) {
-		for _, w := range ws {
-			g.answer(w, err)
+	type result struct {
+		w   *groupWrite
+		err error // of the write's own savepoint; nil if it succeeded
+	}
+	var ran []result // the writes run so far, in order
+	// lost returns the writes to run again after the transaction was
+	// rolled back while batch[i] ran: those before it, whatever their
+	// savepoint's outcome, and those after it, in order. batch[i] is
+	// answered with err, or, if err is nil, run again too.
+	lost := func(i int, err error) []*groupWrite {
+		for _, r := range ran {
+			retry = append(retry, r.w)
 		}
+		if err != nil {
+			g.answer(batch[i], err)
+		} else {
+			retry = append(retry, batch[i])
+		}
+		return append(retry, batch[i+1:]...)
 	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		failAll(batch, classify(fmt.Errorf("failed to begin transaction: %w", err)))
+		err = classify(fmt.Errorf("failed to begin transaction: %w", err))
+		for _, w := range batch {
+			g.answer(w, err)
+		}
 		return nil
 	}
-	var ok []*groupWrite
 	for i, w := range batch {
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT group_write`); err != nil {
 			tx.Rollback()
 			// The transaction is gone: nothing in it is kept. This write
 			// is answered; the rest are run again.
-			g.answer(w, classify(fmt.Errorf("failed to start a savepoint: %w", err)))
-			return append(ok, batch[i+1:]...)
+			return lost(i, classify(fmt.Errorf("failed to start a savepoint: %w", err)))
 		}
 		ferr := w.fn(ctx, tx)
 		if ferr == nil {
 			if _, err := tx.ExecContext(ctx, `RELEASE group_write`); err != nil {
 				tx.Rollback()
-				g.answer(w, classify(fmt.Errorf("failed to release a savepoint: %w", err)))
-				return append(ok, batch[i+1:]...)
+				return lost(i, classify(fmt.Errorf("failed to release a savepoint: %w", err)))
 			}
-			ok = append(ok, w)
+			ran = append(ran, result{w: w})
 			continue
 		}
 		// Undo this write alone. If SQLite already rolled back the whole
 		// transaction (it may, on a full disk or an interrupt), the
-		// savepoint is gone: the others' writes went with it.
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO group_write`); err != nil {
-			tx.Rollback()
-			g.answer(w, classify(ferr))
-			return append(ok, batch[i+1:]...)
+		// savepoint is gone: the others' writes went with it. This write's
+		// error may then have been caused by them, or may be what ended the
+		// transaction: it is run again once, then answered.
+		_, err := tx.ExecContext(ctx, `ROLLBACK TO group_write`)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, `RELEASE group_write`)
 		}
-		if _, err := tx.ExecContext(ctx, `RELEASE group_write`); err != nil {
+		if err != nil {
 			tx.Rollback()
-			g.answer(w, classify(ferr))
-			return append(ok, batch[i+1:]...)
+			if !w.rerun {
+				w.rerun = true
+				return lost(i, nil)
+			}
+			return lost(i, classify(ferr))
 		}
-		g.answer(w, classify(ferr))
+		ran = append(ran, result{w: w, err: classify(ferr)})
 	}
 	if err := tx.Commit(); err != nil {
-		// Not committed: no one is told their write is stored.
-		failAll(ok, classify(fmt.Errorf("failed to commit: %w", err)))
-		return nil
+		// Not committed: no one is told their write is stored, nor that
+		// it failed against writes that were not kept.
+		err = classify(fmt.Errorf("failed to commit: %w", err))
+		for _, r := range ran {
+			if r.err != nil && !r.w.rerun {
+				r.w.rerun = true
+				retry = append(retry, r.w)
+				continue
+			}
+			g.answer(r.w, err)
+		}
+		return retry
 	}
 	g.commits.Add(1)
-	failAll(ok, nil)
+	for _, r := range ran {
+		g.answer(r.w, r.err)
+	}
 	return nil
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -285,13 +286,148 @@ func TestGroupCommitRunsTheOthersAgainWhenAFailureEndsTheTransaction(t *testing.
 	if errs[1] == nil || errs[1].Error() != "lost the transaction" {
 		t.Errorf("the failing write got %v", errs[1])
 	}
-	// Each stored exactly once, though "before" ran twice.
+	// Each stored exactly once, though "before" ran three times (the
+	// failing write is run again once, and loses the transaction again).
 	var texts []string
 	for _, m := range f.messages() {
 		texts = append(texts, string(m))
 	}
 	if fmt.Sprint(texts) != fmt.Sprint([]string{"first", "before", "after"}) {
 		t.Errorf("stored %q", texts)
+	}
+}
+
+// withForm returns a write of a message sent with the form token whose
+// hash is h, as a double-clicked message form sends it twice.
+func (f *groupFixture) withForm(h []byte, text string) func() error {
+	return func() error {
+		_, err := f.db.AddMessage(context.Background(), f.caseID, NewMessage{
+			Author: AuthorReporter, Ciphertext: []byte(text), FormHash: h})
+		return err
+	}
+}
+
+// breakCommit returns a write that succeeds in its savepoint but makes its
+// group's COMMIT fail (a deferred foreign key to a missing case), as a full
+// disk or an I/O error at commit would.
+func (f *groupFixture) breakCommit() func() error {
+	return func() error {
+		return f.db.writeGrouped(context.Background(), 1, func(ctx context.Context, tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx,
+				`INSERT INTO messages (case_id, author, created_at, ciphertext) VALUES (?, 'reporter', 0, 'x')`, f.caseID+1000)
+			return err
+		})
+	}
+}
+
+// formStored says whether the message with text is stored and its form's
+// hash recorded as used.
+func (f *groupFixture) formStored(h []byte, text string) bool {
+	f.t.Helper()
+	used, err := f.db.FormUsed(context.Background(), h)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, m := range f.messages() {
+		if string(m) == text {
+			return used
+		}
+	}
+	return false
+}
+
+func TestGroupCommitDoesNotTellARepeatItWasStoredWhenItsGroupFailsToCommit(t *testing.T) {
+	t.Parallel()
+	f := newGroupFixture(t)
+	h := sha256.Sum256([]byte("the form token"))
+	// Click 2 finds click 1's token in the group's transaction and fails
+	// with ErrFormUsed in its savepoint; then the group's commit fails, and
+	// click 1 is lost. Click 2 must not be told "stored once": it is run
+	// again, and finds the token free.
+	errs := f.concurrently(f.withForm(h[:], "click 1"), f.withForm(h[:], "click 2"), f.breakCommit())
+	if errs[0] == nil || errs[2] == nil {
+		t.Errorf("writes of a group that did not commit were acknowledged: %v, %v", errs[0], errs[2])
+	}
+	if errors.Is(errs[1], ErrFormUsed) {
+		t.Errorf("the repeat was told ErrFormUsed (\"stored once\"), but its group did not commit")
+	}
+	if errs[1] != nil {
+		t.Errorf("the repeat, run again once its key was free, failed: %v", errs[1])
+	}
+	if !f.formStored(h[:], "click 2") {
+		t.Errorf("the repeat was acknowledged but is not stored with its token")
+	}
+	if c := f.countMessages(); c != 2 {
+		t.Errorf("%d messages stored, want the first and click 2", c)
+	}
+}
+
+func TestGroupCommitRunsARepeatAgainWhenItsTransactionIsLost(t *testing.T) {
+	t.Parallel()
+	f := newGroupFixture(t)
+	ctx := context.Background()
+	h := sha256.Sum256([]byte("the form token"))
+	// The first group is lost by a write that ends its transaction; click 1
+	// and the commit breaker are run again in a second group, which fails
+	// to commit. Click 2 was refused in the first group against a token
+	// that was never kept, so it is not answered then: it runs again too.
+	lose := func() error {
+		return f.db.writeGrouped(ctx, 1, func(ctx context.Context, tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK`); err != nil {
+				return err
+			}
+			return errors.New("lost the transaction")
+		})
+	}
+	errs := f.concurrently(f.withForm(h[:], "click 1"), f.withForm(h[:], "click 2"), lose, f.breakCommit())
+	if errs[0] == nil || errs[3] == nil {
+		t.Errorf("writes of a group that did not commit were acknowledged: %v, %v", errs[0], errs[3])
+	}
+	if errs[1] != nil {
+		t.Errorf("the repeat got %v, want it stored (its token was free once click 1 was lost)", errs[1])
+	}
+	if !f.formStored(h[:], "click 2") || f.countMessages() != 2 {
+		t.Errorf("stored %q, want the first message and click 2", f.messages())
+	}
+}
+
+func TestGroupCommitTellsARepeatItWasStoredOnceAfterACommit(t *testing.T) {
+	t.Parallel()
+	f := newGroupFixture(t)
+	h := sha256.Sum256([]byte("the form token"))
+	errs := f.concurrently(f.withForm(h[:], "click 1"), f.withForm(h[:], "click 2"), f.add(f.caseID, "other"))
+	if errs[0] != nil || errs[2] != nil {
+		t.Errorf("the other writes failed: %v, %v", errs[0], errs[2])
+	}
+	if !errors.Is(errs[1], ErrFormUsed) {
+		t.Errorf("the repeat got %v, want ErrFormUsed", errs[1])
+	}
+	if !f.formStored(h[:], "click 1") || f.countMessages() != 3 {
+		t.Errorf("stored %q, want the first message, click 1 and other", f.messages())
+	}
+}
+
+func TestGroupCommitAnswersAWriteThatFailsAloneWithItsOwnErrorWhenItsGroupFailsToCommit(t *testing.T) {
+	t.Parallel()
+	f := newGroupFixture(t)
+	// A message to a missing case fails whatever else the group holds: run
+	// again after the failed commit, it gets its own error, not the
+	// commit's.
+	errs := f.concurrently(f.add(f.caseID, "a"), f.add(f.caseID+1000, "to a case that does not exist"), f.breakCommit())
+	if errs[0] == nil || errs[2] == nil {
+		t.Errorf("writes of a group that did not commit were acknowledged: %v, %v", errs[0], errs[2])
+	}
+	if !errors.Is(errs[1], ErrNotFound) {
+		t.Errorf("the message to a missing case got %v, want ErrNotFound", errs[1])
+	}
+	if c := f.countMessages(); c != 1 {
+		t.Errorf("%d messages stored, want only the first", c)
+	}
+	if f.db.group.unanswered.Load() != 0 {
+		t.Errorf("%d writes left unanswered", f.db.group.unanswered.Load())
 	}
 }
 

@@ -73,7 +73,8 @@ func runServe(args []string, stderr io.Writer) error {
 	clientIPHeader := fs.String("client-ip-header", "", "header in which a reverse proxy on this machine passes the client address (e.g. X-Forwarded-For), used only for --employer-networks")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	allowNoConsole := fs.Bool("allow-missing-console", false, "start even though this binary was built without the staff console's script (staff.js), so caseworkers cannot decrypt anything in the browser; every staff page then says so")
-	metricsAddr := fs.String("metrics-addr", "", "serve counts of refused reporter requests, by kind, at /metrics on this loopback `HOST:PORT` (off by default)")
+	metricsAddr := fs.String("metrics-addr", "", "serve counts of refused reporter requests, by kind, at /metrics on this loopback `HOST:PORT` (off by default; they move only at each --refusal-interval boundary, in steps of five)")
+	refusalInterval := fs.Duration("refusal-interval", time.Hour, "how often counts of refused reporter requests are logged and published on --metrics-addr (at least 1h: shorter would tie reporters' refusals to shorter windows of time)")
 	pprofAddr := fs.String("pprof-addr", "", "for benchmarking only: serve Go's profiler on this loopback `HOST:PORT` (off by default; needs a build with -tags pprof)")
 	if err := parseFlags(fs, args, true); err != nil {
 		return err
@@ -81,6 +82,9 @@ func runServe(args []string, stderr io.Writer) error {
 	if fs.NArg() != 0 {
 		fs.Usage()
 		return errUsage
+	}
+	if *refusalInterval < time.Hour {
+		return fmt.Errorf("--refusal-interval %s is too short: counts of refused reporter requests published more often than hourly would say when reporters were refused", *refusalInterval)
 	}
 	if !frontend.ConsolePresent() && !*allowNoConsole {
 		return errNoConsole
@@ -214,6 +218,7 @@ func runServe(args []string, stderr io.Writer) error {
 		WriteTimeout:         *writeTimeout,
 		MaxCleanBytes:        int64(maxClean),
 		AuditStaffNetwork:    *auditNetwork,
+		RefusalLogInterval:   *refusalInterval,
 		Logger:               log,
 	}, db)
 	if err != nil {

@@ -99,3 +99,28 @@ func TestServeRefusesNonsenseSizes(t *testing.T) {
 		})
 	}
 }
+
+func TestServeRefusesARefusalIntervalUnderAnHour(t *testing.T) {
+	dir := t.TempDir()
+	_, recipients := newKey(t, dir)
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"on the command line", nil, []string{"--refusal-interval", "59m"}},
+		{"in CANDOUR_REFUSAL_INTERVAL", []string{"CANDOUR_REFUSAL_INTERVAL=15s"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(candourBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--recipients", recipients}, tc.args...)...)
+			cmd.Env = append(os.Environ(), tc.env...)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatal("serve started")
+			}
+			if !strings.Contains(string(out), "is too short") {
+				t.Errorf("output does not say the interval is too short:\n%s", out)
+			}
+		})
+	}
+}
