@@ -27,38 +27,38 @@ func serveWith(t *testing.T, bin string, env []string, args ...string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	// exited is closed once the process has ended and waitErr holds why,
+	// so that both the start-up wait and the clean-up can see it.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
 		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
+		case <-exited:
+		case <-time.After(patience):
 			cmd.Process.Kill()
-			<-done
+			<-exited
 		}
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
 	base := "http://" + addr
-	for i := 0; ; i++ {
-		if res, err := http.Get(base + "/"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return base
-			}
-		}
+	waitFor(t, "candour serve to answer on "+addr, func() (bool, error) {
 		select {
-		case err := <-done:
-			t.Fatalf("server exited: %v\n%s", err, logs.String())
+		case <-exited:
+			t.Fatalf("server exited: %v\n%s", waitErr, logs.String())
 		default:
 		}
-		if i > 300 {
-			t.Fatalf("server did not start\n%s", logs.String())
+		res, err := http.Get(base + "/")
+		if err != nil {
+			return false, err
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK, nil
+	})
+	return base
 }
 
 func TestServeSizeFlagsTakeUnits(t *testing.T) {
