@@ -9,7 +9,6 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -22,8 +21,7 @@ import (
 // slots or the budget are full: it is not dropped on a bare busy page.
 func TestAKeptMessageSurvivesABusyKeyDerivationPool(t *testing.T) {
 	ts := startServer(t, nil)
-	metrics := httptest.NewServer(ts.Srv.MetricsHandler())
-	defer metrics.Close()
+	server.CountRefusalsExactly(ts.Srv)
 	code := submit(t, ts, "the report")
 	defer server.HoldCaseKDF(ts.Srv, 100*time.Millisecond)()
 	before := counts(t, ts.DB)
@@ -42,11 +40,9 @@ func TestAKeptMessageSurvivesABusyKeyDerivationPool(t *testing.T) {
 	if len(res.Cookies()) != 0 {
 		t.Error("a login that was not checked set a cookie")
 	}
-	mres, err := http.Get(metrics.URL + "/metrics")
-	must(t, err)
-	b, _ := io.ReadAll(mres.Body)
-	mres.Body.Close()
-	if !strings.Contains(string(b), `kind="busy"} 1`) {
+	server.CloseRefusalInterval(ts.Srv)
+	b := scrapeMetrics(t, ts.Srv)
+	if !strings.Contains(b, `kind="busy"} 1`) {
 		t.Errorf("the busy answer is not counted once:\n%s", b)
 	}
 	if got := counts(t, ts.DB); got != before {
@@ -112,8 +108,7 @@ func TestAKeptMessageListsItsFilesWhenAKeepSlotIsFree(t *testing.T) {
 // large, not also as a session that ended.
 func TestAKeptMessageOverTheLimitIsCountedOnce(t *testing.T) {
 	ts := startServer(t, func(c *server.Config) { c.MaxTextChars = 10 })
-	metrics := httptest.NewServer(ts.Srv.MetricsHandler())
-	defer metrics.Close()
+	server.CountRefusalsExactly(ts.Srv)
 	body, ctype := multipartBody([][2]string{{"body", strings.Repeat("x", 11)}}, nil)
 	if res, page := post(t, client(t), ts.URL+"/case/message", body, ctype); res.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d: %s", res.StatusCode, page)
@@ -122,12 +117,10 @@ func TestAKeptMessageOverTheLimitIsCountedOnce(t *testing.T) {
 	if res, page := post(t, client(t), ts.URL+"/followup", body, ctype); res.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d: %s", res.StatusCode, page)
 	}
-	res, err := http.Get(metrics.URL + "/metrics")
-	must(t, err)
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	server.CloseRefusalInterval(ts.Srv)
+	b := scrapeMetrics(t, ts.Srv)
 	for _, want := range []string{`kind="too_large"} 2`, `kind="session_ended"} 0`, `kind="wrong_code"} 0`} {
-		if !strings.Contains(string(b), want) {
+		if !strings.Contains(b, want) {
 			t.Errorf("metrics lack %q:\n%s", want, b)
 		}
 	}
