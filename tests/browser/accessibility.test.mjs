@@ -304,7 +304,7 @@ test("axe-core: reporter case pages, withdrawal and its confirmation, JavaScript
   kept.push(await keep("case, message sent", await submit(page, "form[action='/case/message'] button[type=submit]"), { desktop: "reporter-case.png" }));
   const main = await page.textContent("main");
   assert.ok(main.includes(messageText) && main.includes(replyText) && main.includes(reportText), "the thread is incomplete");
-  assert.ok(await page.isVisible(".file-list a:text('chat-screenshot.png')"), "the reporter's file is not listed");
+  assert.ok(await page.isVisible(".file-list a:has-text('chat-screenshot.png')"), "the reporter's file is not listed");
 
   kept.push(await keep("withdrawal confirmation", await page.goto(base + "/case/withdraw")));
   kept.push(await keep("withdrawal not confirmed", await submit(page)));
