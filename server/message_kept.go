@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"net/http"
 
@@ -21,6 +22,9 @@ type keptMessage struct {
 	// FilesUnread: the service was too busy to read past the text, so the
 	// names of any files sent are not known (see keepUnslotted).
 	FilesUnread bool
+	// FileUnreadable: a part of the form could not be read (a file name
+	// with a quotation mark, say); reading stopped there.
+	FileUnreadable bool
 	// Form is the message form's one-time token, carried over so that the
 	// message is still sent only once.
 	Form string
@@ -76,6 +80,10 @@ func (s *Server) keepMessage(c *fiber.Ctx, mr *partReader, body *limitedBody, fi
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			break
+		}
+		if errors.Is(err, errPartUnnamed) {
+			km.FileUnreadable = true
+			return km, nil
 		}
 		if err != nil || parts >= s.cfg.MaxFiles+8 {
 			return km, nil

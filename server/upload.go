@@ -273,7 +273,31 @@ type partReader struct {
 func (p *partReader) NextPart() (*multipart.Part, error) {
 	p.body.gate = p.body.n - maxPartHeader
 	defer func() { p.body.gate = 0 }()
-	return p.mr.NextPart()
+	part, err := p.mr.NextPart()
+	if err != nil {
+		return nil, err
+	}
+	if !partNamed(part) {
+		return nil, errPartUnnamed
+	}
+	return part, nil
+}
+
+// errPartUnnamed is a part whose Content-Disposition cannot be parsed (a
+// file name with an unescaped quotation mark, say) or gives it no name.
+// mime/multipart answers "" for FormName and FileName of such a part, so
+// it would otherwise pass for an unknown field and be dropped unseen:
+// every form refuses it instead.
+var errPartUnnamed = errors.New("form part with an unreadable Content-Disposition")
+
+// errPartUnnamedUpload is errPartUnnamed as the reporter is told it.
+func errPartUnnamedUpload() *userError {
+	return badUpload(say("A file or field in the form could not be read (a file name with a quotation mark in it, for example)."))
+}
+
+func partNamed(part *multipart.Part) bool {
+	disp, params, err := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+	return err == nil && disp == "form-data" && params["name"] != ""
 }
 
 // openMultipart starts reading the multipart body of c as a stream, within
@@ -349,6 +373,9 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 		if err == io.EOF {
 			break
 		}
+		if errors.Is(err, errPartUnnamed) {
+			return nil, errPartUnnamedUpload()
+		}
 		if err != nil {
 			return nil, tooLarge(badUpload(say("The form data was incomplete or malformed.")))
 		}
@@ -414,7 +441,11 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 				return nil, errHoneypot
 			}
 		default:
-			// Unknown fields are read and dropped, within bounds.
+			// Unknown fields are read and dropped, within bounds; a file
+			// under another name would be lost, so it is refused.
+			if part.FileName() != "" {
+				return nil, errPartUnnamedUpload()
+			}
 			if _, err := readField(part, 4<<10); err != nil {
 				return nil, tooLarge(badUpload(say("The form had an unexpected field.")))
 			}
