@@ -47,7 +47,7 @@ func (s *Server) routes() {
 	caseArea.Get("", s.handleStaffCase)
 	caseArea.Post("/status", s.changeCase(s.setStatus))
 	caseArea.Post("/assign", s.changeCase(s.assign))
-	caseArea.Post("/retention", s.changeCase(s.setRetention))
+	caseArea.Post("/retention", s.handleStaffCaseRetention)
 	caseArea.Get("/message/:id<int>", s.handleStaffMessageCiphertext)
 	caseArea.Get("/attachment/:id<int>", s.handleStaffAttachmentCiphertext)
 	caseArea.Post("/attachment", s.handleStaffAttachmentUpload)
