@@ -6,9 +6,9 @@ import (
 )
 
 // Background work (the retention loop, the sweeps of expired reporter and
-// staff sessions) runs under one context that Shutdown cancels, and
-// Shutdown waits for it to end, so that none of it touches the database
-// after the caller closes it.
+// staff sessions and of unused staff uploads) runs under one context that
+// Shutdown cancels, and Shutdown waits for it to end, so that none of it
+// touches the database after the caller closes it.
 
 // background runs fn in a goroutine under the server's background context.
 func (s *Server) background(name string, fn func(ctx context.Context)) {

@@ -14,8 +14,8 @@ import (
 
 func TestShutdownWaitsForBackgroundWork(t *testing.T) {
 	ts := startServer(t, nil)
-	if n := server.BackgroundRunning(ts.Srv); n != 4 {
-		t.Fatalf("%d background goroutines before Shutdown, want 4 (retention, two session sweeps, refusal log)", n)
+	if n := server.BackgroundRunning(ts.Srv); n != 5 {
+		t.Fatalf("%d background goroutines before Shutdown, want 5 (retention, two session sweeps, staff upload sweep, refusal log)", n)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

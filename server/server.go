@@ -383,6 +383,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	s.background("staff session sweep", func(ctx context.Context) {
 		every(ctx, 5*time.Minute, false, s.sweepStaffSessions)
 	})
+	s.background("staff upload sweep", func(ctx context.Context) { every(ctx, time.Hour, false, s.staffUploadSweep) })
 	s.background("retention", func(ctx context.Context) { every(ctx, time.Hour, true, s.retentionRun) })
 	s.background("refusal log", func(ctx context.Context) { s.logRefusals(ctx, cfg.RefusalLogInterval) })
 	s.routes()

@@ -30,7 +30,7 @@ func (s *Server) handleStaffAttachmentUpload(c *fiber.Ctx) error {
 		return staffBadRequest("No file was sent.")
 	}
 	ctx := c.UserContext()
-	aw, err := s.db.NewOwnedAttachment(ctx, staffUploadOwner(cs.ID, staffOf(c).ID))
+	aw, err := s.db.NewTimedAttachment(ctx, staffUploadOwner(cs.ID, staffOf(c).ID))
 	if err != nil {
 		return err
 	}

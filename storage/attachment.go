@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // ChunkSize is the most ciphertext one chunk row holds. Memory per upload is
@@ -35,6 +36,7 @@ type AttachmentWriter struct {
 	size    int64 // bytes in those chunks
 	closed  bool
 	err     error
+	timed   bool // record finished_at on Close
 }
 
 // NewAttachment starts a pending attachment with no owner.
@@ -58,6 +60,18 @@ func (db *DB) NewOwnedAttachment(ctx context.Context, owner string) (*Attachment
 		return nil, fmt.Errorf("failed to start attachment: %w", err)
 	}
 	return w, nil
+}
+
+// NewTimedAttachment is NewOwnedAttachment for a staff upload: Close also
+// records when it was received whole, so that DeleteStalePending can sweep
+// it if no message ever names it. Never for a reporter's upload: no
+// request time of reporter traffic is stored.
+func (db *DB) NewTimedAttachment(ctx context.Context, owner string) (*AttachmentWriter, error) {
+	w, err := db.NewOwnedAttachment(ctx, owner)
+	if w != nil {
+		w.timed = true
+	}
+	return w, err
 }
 
 // ID is the attachment's id, to be named in its message.
@@ -146,8 +160,13 @@ func (w *AttachmentWriter) Close() error {
 		return err
 	}
 	w.closed = true
+	var finished any
+	if w.timed {
+		finished = w.db.Now().Unix()
+	}
 	return w.db.write(w.ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(w.ctx, `UPDATE attachments SET size = ?, chunks = ? WHERE id = ?`, w.size, w.seq, w.id)
+		_, err := tx.ExecContext(w.ctx, `UPDATE attachments SET size = ?, chunks = ?, finished_at = ? WHERE id = ?`,
+			w.size, w.seq, finished, w.id)
 		return err
 	})
 }
@@ -216,6 +235,29 @@ func (db *DB) writeFastDelete(ctx context.Context, fn func(tx *sql.Tx) error) er
 		}
 	}()
 	return runTx(ctx, conn.BeginTx, fn)
+}
+
+// DeleteStalePending deletes timed attachments (NewTimedAttachment)
+// received whole before before that no message names, and returns how
+// many. An upload still being written has no finish time and is never
+// touched, nor is any reporter's upload (those are deleted by the request
+// that failed, and at start).
+func (db *DB) DeleteStalePending(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	del := func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`DELETE FROM attachments WHERE message_id IS NULL AND finished_at IS NOT NULL AND finished_at < ?`, before.Unix())
+		if err != nil {
+			return fmt.Errorf("failed to delete stale pending attachments: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	}
+	err := db.write(ctx, del)
+	if errors.Is(err, ErrFull) {
+		err = db.writeFastDelete(ctx, del)
+	}
+	return n, err
 }
 
 func (db *DB) deletePending(ctx context.Context) error {
