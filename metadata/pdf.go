@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,9 +111,21 @@ func rewritePDF(data []byte) (out []byte, res Result, err error) {
 	if err != nil {
 		return nil, Result{}, err
 	}
-	pages := ctx.PageCount
+	if err := checkPDFReadsStrictly(data); err != nil {
+		return nil, Result{}, err
+	}
+	if err := checkPDFStreamLengths(ctx, data); err != nil {
+		return nil, Result{}, err
+	}
 	if res, err = scrubPDF(ctx, data); err != nil {
 		return nil, Result{}, err
+	}
+	// What each page shows, as read and less the metadata removed, must
+	// be what the written file shows: every content stream and every
+	// resource it uses, byte for byte.
+	before, err := pageDigests(ctx)
+	if err != nil {
+		return nil, Result{}, malformed("PDF pages could not be compared")
 	}
 	if out, err = writePDF(ctx, len(data)); err != nil {
 		return nil, Result{}, err
@@ -122,7 +135,11 @@ func rewritePDF(data []byte) (out []byte, res Result, err error) {
 	// that a page still refers to. A broken copy must not be stored in
 	// place of the evidence.
 	check, err := readPDF(out)
-	if err != nil || check.PageCount != pages {
+	if err != nil {
+		return nil, Result{}, malformed("PDF could not be rewritten faithfully")
+	}
+	after, err := pageDigests(check)
+	if err != nil || !slices.Equal(before, after) {
 		return nil, Result{}, malformed("PDF could not be rewritten faithfully")
 	}
 	return out, res, nil
