@@ -111,21 +111,25 @@ func rewritePDF(data []byte) (out []byte, res Result, err error) {
 	if err != nil {
 		return nil, Result{}, err
 	}
-	if err := checkPDFReadsStrictly(data); err != nil {
+	raw, err := checkPDFReadsStrictly(data)
+	if err != nil {
 		return nil, Result{}, err
 	}
 	if err := checkPDFStreamLengths(ctx, data); err != nil {
 		return nil, Result{}, err
 	}
-	if res, err = scrubPDF(ctx, data); err != nil {
-		return nil, Result{}, err
-	}
-	// What each page shows, as read and less the metadata removed, must
-	// be what the written file shows: every content stream and every
-	// resource it uses, byte for byte.
-	before, err := pageDigests(ctx)
+	// What each page shows, as strictly read from the file and less the
+	// metadata removed, must be what the written file shows: every
+	// content stream and every resource it uses, byte for byte. The
+	// digests are taken from the strict reader's unvalidated context, as
+	// relaxed validation edits the one that is written.
+	raw.PageCount = ctx.PageCount
+	before, err := pageDigests(raw)
 	if err != nil {
 		return nil, Result{}, malformed("PDF pages could not be compared")
+	}
+	if res, err = scrubPDF(ctx, data); err != nil {
+		return nil, Result{}, err
 	}
 	if out, err = writePDF(ctx, len(data)); err != nil {
 		return nil, Result{}, err

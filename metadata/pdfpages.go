@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/pdfcpu/pdfcpu/pkg/filter"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
@@ -26,21 +28,25 @@ import (
 // cannot parse. A file whose objects do not all parse strictly is
 // treated as unreadable: storing it cleaned could store blank pages in
 // place of evidence.
-func checkPDFReadsStrictly(data []byte) error {
+//
+// The context it returns is the file as read, unvalidated (validation
+// also edits: it drops empty Contents, unknown resource types), and so
+// the reference for what each page shows.
+func checkPDFReadsStrictly(data []byte) (*model.Context, error) {
 	c, cancel := context.WithTimeout(context.Background(), pdfReadTimeout)
 	defer cancel()
 	exceeded := guardHeap(c, cancel, pdfHeapBudget(len(data)))
 	conf := pdfConfig(len(data))
 	conf.ValidationMode = model.ValidationStrict
-	_, err := pdfcpu.ReadWithContext(c, bytes.NewReader(data), conf)
+	ctx, err := pdfcpu.ReadWithContext(c, bytes.NewReader(data), conf)
 	cancel()
 	if <-exceeded {
-		return malformed("PDF needs too much memory to read")
+		return nil, malformed("PDF needs too much memory to read")
 	}
 	if err != nil {
-		return malformed("PDF has objects that could not be read")
+		return nil, malformed("PDF has objects that could not be read")
 	}
-	return nil
+	return ctx, nil
 }
 
 // pageDigests returns a digest of what each page of ctx shows: the page
@@ -84,7 +90,7 @@ func pageDigests(ctx *model.Context) ([][32]byte, error) {
 		out = append(out, sum)
 	}
 	if d.failed {
-		return nil, fmt.Errorf("page objects too deep to compare")
+		return nil, fmt.Errorf("page objects too deep to compare, or a picture unreadable")
 	}
 	return out, nil
 }
@@ -134,9 +140,20 @@ func (d *pdfDigester) value(o types.Object, depth int) []byte {
 	case types.StreamDict:
 		b.WriteString("stream")
 		d.dict(&b, o.Dict, depth, false)
-		b.WriteString(strconv.Itoa(len(o.Raw)))
+		raw := o.Raw
+		if len(o.FilterPipeline) == 1 && o.FilterPipeline[0].Name == filter.DCT {
+			// A JPEG picture, as cleanPDFJPEG leaves it: without the
+			// segments that cleaning removes (again, to no effect, in
+			// the written file).
+			var jpeg bytes.Buffer
+			if _, err := cleanJPEG(&jpeg, bufio.NewReader(bytes.NewReader(raw))); err != nil {
+				d.failed = true
+			}
+			raw = jpeg.Bytes()
+		}
+		b.WriteString(strconv.Itoa(len(raw)))
 		b.WriteByte(':')
-		b.Write(o.Raw)
+		b.Write(raw)
 	case types.Array:
 		b.WriteByte('[')
 		for _, e := range o {
