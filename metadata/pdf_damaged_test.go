@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,6 +54,20 @@ func damagedPDF(objects []string, broken int, raw string, xrefShift int) []byte 
 	return b.Bytes()
 }
 
+// update appends to pdf an incremental update replacing object 4 with
+// raw, as an editor saving a change would.
+func update(pdf []byte, raw string) []byte {
+	prev := bytes.LastIndex(pdf, []byte("startxref\n"))
+	var start int
+	fmt.Sscanf(string(pdf[prev+len("startxref\n"):]), "%d", &start)
+	b := bytes.NewBuffer(slices.Clone(pdf))
+	at := b.Len()
+	b.WriteString(raw)
+	xref := b.Len()
+	fmt.Fprintf(b, "xref\n4 1\n%010d 00000 n \ntrailer\n<< /Size 8 /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n", at, start, xref)
+	return b.Bytes()
+}
+
 // damagedPDFs are PDFs with one broken object each, among them the
 // classes that pdfcpu's relaxed reader once replaced by an empty page
 // while keeping the page count.
@@ -71,18 +86,23 @@ func damagedPDFs() map[string][]byte {
 		"a page with an unterminated string": damagedPDF(o, 4, "4 0 obj\n"+strings.Replace(page4, "/Contents", "/T (abc /Contents", 1)+"\nendobj\n", 0),
 		"a page nested too deeply": damagedPDF(o, 4, "4 0 obj\n"+strings.Replace(page4, "/Contents",
 			"/X "+strings.Repeat("[", 120)+strings.Repeat("]", 120)+" /Contents", 1)+"\nendobj\n", 0),
-		"a page dictionary not closed":       damagedPDF(o, 4, "4 0 obj\n"+strings.TrimSuffix(page4, ">>")+"\nendobj\n", 0),
-		"a page object with garbage":         damagedPDF(o, 4, "4 0 obj\n<< /Type /Page ) ] >> >>\nendobj\n", 0),
-		"a page object missing":              damagedPDF(o, 4, "", 0),
-		"a content stream too short":         damagedPDF(o, 6, "6 0 obj\n<< /Length 5 >>\nstream\nBT /F1 18 Tf 20 200 Td (Second page words) Tj ET\nendstream\nendobj\n", 0),
-		"a content stream too long":          damagedPDF(o, 6, "6 0 obj\n<< /Length 500 >>\nstream\nBT /F1 18 Tf 20 200 Td (Second page words) Tj ET\nendstream\nendobj\n", 0),
-		"a content stream without endstream": damagedPDF(o, 6, "6 0 obj\n<< /Length 46 >>\nstream\nBT /F1 18 Tf 20 200 Td (Second page words) Tj ET\nendobj\n", 0),
-		"a font object without endobj":       damagedPDF(o, 7, "7 0 obj\n"+o[7]+"\n", 0),
-		"a page referring to a missing font": damagedPDF(withObj(4, strings.Replace(page4, "7 0 R", "9 0 R", 1)), 0, "", 0),
-		"cross-reference offsets off by 3":   damagedPDF(o, 0, "", 3),
-		"cross-reference offsets off by -2":  damagedPDF(o, 0, "", -2),
-		"a page with a bad media box":        damagedPDF(withObj(4, strings.Replace(page4, "[0 0 300 300]", "[0 0 300 (x)]", 1)), 0, "", 0),
-		"a page kid that is not a page":      damagedPDF(withObj(4, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"), 0, "", 0),
+		"a page dictionary not closed":                    damagedPDF(o, 4, "4 0 obj\n"+strings.TrimSuffix(page4, ">>")+"\nendobj\n", 0),
+		"a page object with garbage":                      damagedPDF(o, 4, "4 0 obj\n<< /Type /Page ) ] >> >>\nendobj\n", 0),
+		"a page object missing":                           damagedPDF(o, 4, "", 0),
+		"a content stream too short":                      damagedPDF(o, 6, "6 0 obj\n<< /Length 5 >>\nstream\nBT /F1 18 Tf 20 200 Td (Second page words) Tj ET\nendstream\nendobj\n", 0),
+		"a content stream too long":                       damagedPDF(o, 6, "6 0 obj\n<< /Length 500 >>\nstream\nBT /F1 18 Tf 20 200 Td (Second page words) Tj ET\nendstream\nendobj\n", 0),
+		"a content stream without endstream":              damagedPDF(o, 6, "6 0 obj\n<< /Length 46 >>\nstream\nBT /F1 18 Tf 20 200 Td (Second page words) Tj ET\nendobj\n", 0),
+		"a font object without endobj":                    damagedPDF(o, 7, "7 0 obj\n"+o[7]+"\n", 0),
+		"a page referring to a missing font":              damagedPDF(withObj(4, strings.Replace(page4, "7 0 R", "9 0 R", 1)), 0, "", 0),
+		"cross-reference offsets off by 3":                damagedPDF(o, 0, "", 3),
+		"cross-reference offsets off by -2":               damagedPDF(o, 0, "", -2),
+		"a page with a bad media box":                     damagedPDF(withObj(4, strings.Replace(page4, "[0 0 300 300]", "[0 0 300 (x)]", 1)), 0, "", 0),
+		"contents referring to a missing object":          damagedPDF(withObj(4, strings.Replace(page4, "6 0 R", "9 0 R", 1)), 0, "", 0),
+		"a contents array with a missing stream":          damagedPDF(withObj(4, strings.Replace(page4, "6 0 R", "[6 0 R 9 0 R]", 1)), 0, "", 0),
+		"an update whose page has an unterminated string": update(damagedPDF(o, 0, "", 0), "4 0 obj\n"+strings.Replace(page4, "/Contents", "/T (abc /Contents", 1)+"\nendobj\n"),
+		"an update whose page has no endobj":              update(damagedPDF(o, 0, "", 0), "4 0 obj\n"+page4+"\n"),
+		"an update whose page is fine":                    update(damagedPDF(o, 0, "", 0), "4 0 obj\n"+strings.Replace(page4, "300 300", "300 250", 1)+"\nendobj\n"),
+		"a page kid that is not a page":                   damagedPDF(withObj(4, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"), 0, "", 0),
 	}
 }
 
