@@ -74,8 +74,10 @@ func pdfConfig(size int) *model.Configuration {
 // them. Page content streams, fonts and images are copied as they are.
 //
 // A PDF that needs a password to open is stored unchanged, with a Note.
-// One that pdfcpu cannot read, or cannot write so that it reads back,
-// gives an error wrapping ErrMalformed, with Format "PDF" so that the
+// One that pdfcpu cannot read strictly (see checkPDFReadsStrictly), whose
+// streams do not end where their Length says, or that it cannot write so
+// that it reads back with every page the same (see pageDigests), gives
+// an error wrapping ErrMalformed, with Format "PDF" so that the
 // reporter can be told what the file looked like.
 func cleanPDF(w io.Writer, data []byte) (Result, error) {
 	out, res, err := rewritePDF(data)
