@@ -120,13 +120,20 @@ func rewritePDF(data []byte) (out []byte, res Result, err error) {
 	if err := checkPDFStreamLengths(ctx, data); err != nil {
 		return nil, Result{}, err
 	}
-	// What each page shows, as strictly read from the file and less the
-	// metadata removed, must be what the written file shows: every
-	// content stream and every resource it uses, byte for byte. The
-	// digests are taken from the strict reader's unvalidated context, as
-	// relaxed validation edits the one that is written.
+	// Each page's content streams and frame (MediaBox, CropBox, Rotate),
+	// as strictly read from the file, must be as relaxed validation left
+	// them; and what each page shows after validation (content streams,
+	// every resource and annotation they use), less the metadata removed,
+	// must be what the written file shows, byte for byte.
 	raw.PageCount = ctx.PageCount
-	before, err := pageDigests(raw)
+	rawFrames, err := pageFrames(raw)
+	if err != nil {
+		return nil, Result{}, malformed("PDF pages could not be compared")
+	}
+	if frames, err := pageFrames(ctx); err != nil || !slices.Equal(rawFrames, frames) {
+		return nil, Result{}, malformed("PDF pages were repaired on reading")
+	}
+	before, err := pageDigests(ctx)
 	if err != nil {
 		return nil, Result{}, malformed("PDF pages could not be compared")
 	}

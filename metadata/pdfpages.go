@@ -53,10 +53,27 @@ func checkPDFReadsStrictly(data []byte) (*model.Context, error) {
 // dictionary (less its Parent) and the attributes it inherits from the
 // page tree (Resources, MediaBox, CropBox, Rotate), with every object
 // they refer to, streams by their raw bytes, followed to the end. The
-// digest does not depend on object numbers, so a rewritten file that
-// numbers its objects differently has the same digests.
-func pageDigests(ctx *model.Context) ([][32]byte, error) {
+// digest does not depend on object numbers, nor on whether an object is
+// written in place or referred to, so a rewritten file that numbers its
+// objects differently has the same digests.
+//
+// pageFrames is the same restricted to the page's content streams and its
+// MediaBox, CropBox and Rotate, inherited or not: what pdfcpu's relaxed
+// validation must leave as it found it. (It makes harmless edits
+// elsewhere, such as adding /Subtype /Image to a picture that lacks it,
+// or writing in place an array that was referred to.)
+func pageDigests(ctx *model.Context) ([][32]byte, error) { return digestPages(ctx, false) }
+
+func pageFrames(ctx *model.Context) ([][32]byte, error) { return digestPages(ctx, true) }
+
+var frameKeys = []string{"Contents", "MediaBox", "CropBox", "Rotate"}
+
+func digestPages(ctx *model.Context, frame bool) ([][32]byte, error) {
 	d := &pdfDigester{ctx: ctx, memo: map[int][]byte{}}
+	inherited := []string{"Resources", "MediaBox", "CropBox", "Rotate"}
+	if frame {
+		inherited = frameKeys[1:]
+	}
 	out := make([][32]byte, 0, ctx.PageCount)
 	for i := 1; i <= ctx.PageCount; i++ {
 		page, ref, _, err := ctx.PageDict(i, false)
@@ -64,7 +81,17 @@ func pageDigests(ctx *model.Context) ([][32]byte, error) {
 			return nil, fmt.Errorf("page %d not found", i)
 		}
 		h := sha256.New()
-		h.Write(d.object(*ref, 0))
+		if frame {
+			own := types.Dict{}
+			for _, k := range frameKeys {
+				if v, ok := page[k]; ok {
+					own[k] = v
+				}
+			}
+			h.Write(d.value(own, 0))
+		} else {
+			h.Write(d.object(*ref, 0))
+		}
 		// Inherited attributes, from the nearest ancestor out.
 		parent := page["Parent"]
 		for depth := 0; parent != nil && depth < 64; depth++ {
@@ -77,10 +104,10 @@ func pageDigests(ctx *model.Context) ([][32]byte, error) {
 			if err != nil || !ok {
 				break
 			}
-			for _, k := range []string{"Resources", "MediaBox", "CropBox", "Rotate"} {
+			for _, k := range inherited {
 				if v, ok := node[k]; ok {
 					fmt.Fprintf(h, "|%d/%s=", depth, k)
-					h.Write(d.value(v, 0))
+					h.Write(d.child(v, 0))
 				}
 			}
 			parent = node["Parent"]
@@ -122,7 +149,22 @@ func (d *pdfDigester) object(ref types.IndirectRef, depth int) []byte {
 	return sum[:]
 }
 
-// value serializes o, with the digests of the objects it refers to.
+// child returns what stands for o inside a dictionary or array: the
+// digest of an object, whether it is written there or referred to (pdfcpu
+// writes some referred objects in place, and validation does too), and
+// simple values as they are.
+func (d *pdfDigester) child(o types.Object, depth int) []byte {
+	switch o := o.(type) {
+	case types.IndirectRef:
+		return d.object(o, depth)
+	case types.Dict, types.StreamDict, types.Array:
+		sum := sha256.Sum256(d.value(o, depth+1))
+		return sum[:]
+	}
+	return d.value(o, depth+1)
+}
+
+// value serializes o, with the digests of the objects inside it.
 func (d *pdfDigester) value(o types.Object, depth int) []byte {
 	if depth > 1000 {
 		d.failed = true
@@ -133,7 +175,6 @@ func (d *pdfDigester) value(o types.Object, depth int) []byte {
 	case nil:
 		b.WriteString("null")
 	case types.IndirectRef:
-		b.WriteString("R:")
 		b.Write(d.object(o, depth))
 	case types.Dict:
 		d.dict(&b, o, depth, true)
@@ -157,7 +198,7 @@ func (d *pdfDigester) value(o types.Object, depth int) []byte {
 	case types.Array:
 		b.WriteByte('[')
 		for _, e := range o {
-			b.Write(d.value(e, depth+1))
+			b.Write(d.child(e, depth+1))
 			b.WriteByte(',')
 		}
 		b.WriteByte(']')
@@ -184,7 +225,7 @@ func (d *pdfDigester) dict(b *bytes.Buffer, o types.Dict, depth int, plain bool)
 	b.WriteString("<<")
 	for _, k := range keys {
 		fmt.Fprintf(b, "%d:%s=", len(k), k)
-		b.Write(d.value(o[k], depth+1))
+		b.Write(d.child(o[k], depth+1))
 		b.WriteByte(';')
 	}
 	b.WriteString(">>")
