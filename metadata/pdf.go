@@ -125,6 +125,10 @@ func rewritePDF(data []byte) (out []byte, res Result, err error) {
 	// them; and what each page shows after validation (content streams,
 	// every resource and annotation they use), less the metadata removed,
 	// must be what the written file shows, byte for byte.
+	// The same pages, too: relaxed validation could drop one.
+	if countPages(raw) != ctx.PageCount {
+		return nil, Result{}, malformed("PDF pages were repaired on reading")
+	}
 	raw.PageCount = ctx.PageCount
 	rawFrames, err := pageFrames(raw)
 	if err != nil {

@@ -294,3 +294,45 @@ func checkPDFStreamLengths(ctx *model.Context, data []byte) error {
 	}
 	return nil
 }
+
+// countPages counts the leaves of ctx's page tree by following its Kids,
+// as readers that ignore /Count do, or returns -1 if the tree is not a
+// tree (a node met twice, an entry that is not a dictionary) or deeper
+// than readers go.
+func countPages(ctx *model.Context) int {
+	root, err := ctx.Catalog()
+	if err != nil {
+		return -1
+	}
+	seen := map[int]bool{}
+	var walk func(o types.Object, depth int) int
+	walk = func(o types.Object, depth int) int {
+		ref, ok := o.(types.IndirectRef)
+		if !ok || depth > 64 || seen[ref.ObjectNumber.Value()] {
+			return -1
+		}
+		seen[ref.ObjectNumber.Value()] = true
+		d, err := ctx.DereferenceDict(ref)
+		if err != nil || d == nil {
+			return -1
+		}
+		kids, ok := d["Kids"]
+		if !ok {
+			return 1
+		}
+		a, err := ctx.DereferenceArray(kids)
+		if err != nil {
+			return -1
+		}
+		n := 0
+		for _, k := range a {
+			c := walk(k, depth+1)
+			if c < 0 {
+				return -1
+			}
+			n += c
+		}
+		return n
+	}
+	return walk(root["Pages"], 0)
+}
