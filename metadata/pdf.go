@@ -120,6 +120,9 @@ func rewritePDF(data []byte) (out []byte, res Result, err error) {
 	if err := checkPDFStreamLengths(ctx, data); err != nil {
 		return nil, Result{}, err
 	}
+	if err := checkPDFObjectHeaders(raw, data); err != nil {
+		return nil, Result{}, err
+	}
 	// Each page's content streams and frame (MediaBox, CropBox, Rotate),
 	// as strictly read from the file, must be as relaxed validation left
 	// them; and what each page shows after validation (content streams,

@@ -102,6 +102,8 @@ func damagedPDFs() map[string][]byte {
 		"an update whose page has an unterminated string": update(damagedPDF(o, 0, "", 0), "4 0 obj\n"+strings.Replace(page4, "/Contents", "/T (abc /Contents", 1)+"\nendobj\n"),
 		"an update whose page has no endobj":              update(damagedPDF(o, 0, "", 0), "4 0 obj\n"+page4+"\n"),
 		"an update whose page is fine":                    update(damagedPDF(o, 0, "", 0), "4 0 obj\n"+strings.Replace(page4, "300 300", "300 250", 1)+"\nendobj\n"),
+		"a content stream's object header damaged":        damagedPDF(o, 6, "6 0 \x00bj\n"+o[6]+"\nendobj\n", 0),
+		"a page's object header damaged":                  damagedPDF(o, 4, "4 0 xbj\n"+page4+"\nendobj\n", 0),
 		"a page kid that is not a page":                   damagedPDF(withObj(4, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"), 0, "", 0),
 	}
 }

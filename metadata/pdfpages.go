@@ -336,3 +336,28 @@ func countPages(ctx *model.Context) int {
 	}
 	return walk(root["Pages"], 0)
 }
+
+// objHeader matches the start of an indirect object: "N G obj".
+var objHeader = regexp.MustCompile(`^[\x00\t\n\f\r ]*([0-9]+)[\x00\t\n\f\r ]+([0-9]+)[\x00\t\n\f\r ]+obj`)
+
+// checkPDFObjectHeaders makes sure that every object ctx read from data
+// outside an object stream starts, where the cross-reference data put
+// it, with its own "N G obj" header. pdfcpu's reader is lenient there
+// (it read "9 0 \x00bj" as object 9); readers such as poppler are not,
+// and the cleaned copy would then show what the reporter's file does not.
+func checkPDFObjectHeaders(ctx *model.Context, data []byte) error {
+	for n, e := range ctx.Table {
+		if e == nil || e.Free || e.Compressed || e.Offset == nil || n == 0 {
+			continue
+		}
+		off := *e.Offset + ctx.Read.RepairOffset
+		if off < 0 || off >= int64(len(data)) {
+			return malformed("PDF has an object outside the file")
+		}
+		m := objHeader.FindSubmatch(data[off:min(int64(len(data)), off+64)])
+		if m == nil || atoi(m[1]) != n || e.Generation == nil || atoi(m[2]) != *e.Generation {
+			return malformed("PDF has an object whose header is damaged")
+		}
+	}
+	return nil
+}
