@@ -56,10 +56,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 # cjpeg/djpeg (progressive JPEGs with restart markers), cwebp and heif-enc/heif-convert (to make and
 # decode WebP and HEIC test photos), tor (the onion-service test, run with
 # DisableNetwork 1: it never contacts the Tor network).
-TEST_DEBS := chromium fonts-lohit-beng-bengali libimage-exiftool-perl libarchive-zip-perl libjpeg-turbo-progs webp libheif-examples tor
+TEST_DEBS := chromium poppler-utils fonts-lohit-beng-bengali libimage-exiftool-perl libarchive-zip-perl libjpeg-turbo-progs webp libheif-examples tor
 
 browser-deps:
-	@for c in chromium exiftool cjpeg djpeg cwebp heif-enc heif-convert tor; do command -v $$c >/dev/null || missing=1; done; \
+	@for c in chromium pdftotext pdftoppm exiftool cjpeg djpeg cwebp heif-enc heif-convert tor; do command -v $$c >/dev/null || missing=1; done; \
 		perl -MArchive::Zip -e1 2>/dev/null || missing=1; [ -d /usr/share/fonts/truetype/lohit-bengali ] || missing=1; \
 		[ -z "$$missing" ] || { apt-get update && apt-get install -y --no-install-recommends $(TEST_DEBS); }
 

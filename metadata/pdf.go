@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,8 +74,10 @@ func pdfConfig(size int) *model.Configuration {
 // them. Page content streams, fonts and images are copied as they are.
 //
 // A PDF that needs a password to open is stored unchanged, with a Note.
-// One that pdfcpu cannot read, or cannot write so that it reads back,
-// gives an error wrapping ErrMalformed, with Format "PDF" so that the
+// One that pdfcpu cannot read strictly (see checkPDFReadsStrictly), whose
+// streams do not end where their Length says, or that it cannot write so
+// that it reads back with every page the same (see pageDigests), gives
+// an error wrapping ErrMalformed, with Format "PDF" so that the
 // reporter can be told what the file looked like.
 func cleanPDF(w io.Writer, data []byte) (Result, error) {
 	out, res, err := rewritePDF(data)
@@ -110,7 +113,37 @@ func rewritePDF(data []byte) (out []byte, res Result, err error) {
 	if err != nil {
 		return nil, Result{}, err
 	}
-	pages := ctx.PageCount
+	raw, err := checkPDFReadsStrictly(data)
+	if err != nil {
+		return nil, Result{}, err
+	}
+	if err := checkPDFStreamLengths(ctx, data); err != nil {
+		return nil, Result{}, err
+	}
+	if err := checkPDFObjectHeaders(raw, data); err != nil {
+		return nil, Result{}, err
+	}
+	// Each page's content streams and frame (MediaBox, CropBox, Rotate),
+	// as strictly read from the file, must be as relaxed validation left
+	// them; and what each page shows after validation (content streams,
+	// every resource and annotation they use), less the metadata removed,
+	// must be what the written file shows, byte for byte.
+	// The same pages, too: relaxed validation could drop one.
+	if countPages(raw) != ctx.PageCount {
+		return nil, Result{}, malformed("PDF pages were repaired on reading")
+	}
+	raw.PageCount = ctx.PageCount
+	rawFrames, err := pageFrames(raw)
+	if err != nil {
+		return nil, Result{}, malformed("PDF pages could not be compared")
+	}
+	if frames, err := pageFrames(ctx); err != nil || !slices.Equal(rawFrames, frames) {
+		return nil, Result{}, malformed("PDF pages were repaired on reading")
+	}
+	before, err := pageDigests(ctx)
+	if err != nil {
+		return nil, Result{}, malformed("PDF pages could not be compared")
+	}
 	if res, err = scrubPDF(ctx, data); err != nil {
 		return nil, Result{}, err
 	}
@@ -122,7 +155,11 @@ func rewritePDF(data []byte) (out []byte, res Result, err error) {
 	// that a page still refers to. A broken copy must not be stored in
 	// place of the evidence.
 	check, err := readPDF(out)
-	if err != nil || check.PageCount != pages {
+	if err != nil {
+		return nil, Result{}, malformed("PDF could not be rewritten faithfully")
+	}
+	after, err := pageDigests(check)
+	if err != nil || !slices.Equal(before, after) {
 		return nil, Result{}, malformed("PDF could not be rewritten faithfully")
 	}
 	return out, res, nil
