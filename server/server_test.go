@@ -36,6 +36,8 @@ type testServer struct {
 	DataDir string
 	OrgKey  *age.HybridIdentity
 	Log     *syncBuffer
+	// seen holds the ids of cases newestMessage has returned.
+	seen map[int64]bool
 }
 
 type syncBuffer struct {
@@ -105,7 +107,7 @@ func startServer(t *testing.T, adjust func(*server.Config)) *testServer {
 		srv.Shutdown(ctx)
 		db.Close()
 	})
-	return &testServer{Srv: srv, Clock: clock, URL: "http://" + ln.Addr().String(), DB: db, DataDir: dir, OrgKey: org, Log: logs}
+	return &testServer{Srv: srv, Clock: clock, URL: "http://" + ln.Addr().String(), DB: db, DataDir: dir, OrgKey: org, Log: logs, seen: map[int64]bool{}}
 }
 
 // client returns an HTTP client with its own cookie jar that does not follow

@@ -17,6 +17,8 @@ type auditPage struct {
 	PrevPage int
 	NextPage int
 	Verified string
+	// Reporter activity: counts per day only, never in the timed trail.
+	Reporter []storage.ReporterCount
 }
 
 // handleStaffAudit answers GET /staff/admin/audit: shows the audit trail, a
@@ -33,8 +35,13 @@ func (s *Server) handleStaffAudit(c *fiber.Ctx) error {
 	if verr := s.db.VerifyAudit(ctx); verr != nil {
 		verified = fmt.Sprintf("WARNING: the audit trail has been tampered with: %v", verr)
 	}
+	reporter, err := s.db.ReporterActivity(ctx, 31)
+	if err != nil {
+		return err
+	}
 	pages := max(1, (total+inboxPageSize-1)/inboxPageSize)
 	return s.renderStaff(c, http.StatusOK, "staff_audit", "Audit trail", auditPage{
 		Entries: entries, Page: page, Pages: pages, PrevPage: page - 1, NextPage: page + 1, Verified: verified,
+		Reporter: reporter,
 	})
 }

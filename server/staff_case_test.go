@@ -63,7 +63,11 @@ func TestCaseworkerRepliesAndReporterReadsIt(t *testing.T) {
 	}
 
 	// The message arrives as ciphertext that the organisation's key opens.
-	res, ct := get(t, c, ts.URL+"/staff/case/"+ref+"/message/1")
+	first, err := ts.DB.CaseByRef(context.Background(), ref)
+	must(t, err)
+	firstMsgs, err := ts.DB.Messages(context.Background(), first.ID)
+	must(t, err)
+	res, ct := get(t, c, ts.URL+"/staff/case/"+ref+"/message/"+strconv.FormatInt(firstMsgs[0].ID, 10))
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "age-encryption.org/v1\n") {
 		t.Fatalf("message ciphertext: %d", res.StatusCode)
 	}

@@ -15,13 +15,30 @@ import (
 )
 
 // newestMessage returns the first message of the most recent case.
+// newestMessage returns the first message of the case submitted last: the
+// case the test has not seen before (case ids and the inbox say nothing of
+// the order of cases within a day, on purpose).
 func newestMessage(t *testing.T, ts *testServer) []byte {
 	t.Helper()
-	cases, _, err := ts.DB.ListCases(context.Background(), storage.CaseFilter{}, 0, 1)
+	cases, _, err := ts.DB.ListCases(context.Background(), storage.CaseFilter{}, 0, 1000)
 	must(t, err)
-	msgs, err := ts.DB.Messages(context.Background(), cases[0].ID)
-	must(t, err)
-	return msgs[0].Ciphertext
+	var found []byte
+	for _, c := range cases {
+		if ts.seen[c.ID] {
+			continue
+		}
+		if found != nil {
+			t.Fatal("more than one case submitted since the last look")
+		}
+		ts.seen[c.ID] = true
+		msgs, err := ts.DB.Messages(context.Background(), c.ID)
+		must(t, err)
+		found = msgs[0].Ciphertext
+	}
+	if found == nil {
+		t.Fatal("no new case")
+	}
+	return found
 }
 
 func TestAdministratorManagesOrganisationKeys(t *testing.T) {
@@ -70,10 +87,11 @@ func TestAdministratorManagesOrganisationKeys(t *testing.T) {
 		t.Fatalf("remove: %d", res.StatusCode)
 	}
 	submit(t, ts, "after removal")
-	if _, err := crypto.OpenMessage(newestMessage(t, ts), newKey); err == nil {
+	afterRemoval := newestMessage(t, ts)
+	if _, err := crypto.OpenMessage(afterRemoval, newKey); err == nil {
 		t.Fatal("a removed key still receives new reports")
 	}
-	if m, err := crypto.OpenMessage(newestMessage(t, ts), ts.OrgKey); err != nil || m.Text != "after removal" {
+	if m, err := crypto.OpenMessage(afterRemoval, ts.OrgKey); err != nil || m.Text != "after removal" {
 		t.Fatalf("the file's key no longer opens new reports: %v", err)
 	}
 	entries, _, err := ts.DB.AuditPage(context.Background(), 0, 50)

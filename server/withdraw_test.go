@@ -65,6 +65,28 @@ func TestReporterWithdrawsAndTheCiphertextIsGone(t *testing.T) {
 	if got := counts(t, ts.DB); got != [4]int64{1, 1, 0, 0} {
 		t.Fatalf("rows after withdrawal = %v, want only the other case", got)
 	}
+	// The withdrawal is counted for the day, never audited in the timed
+	// trail (which would place it between staff actions).
+	trail, _, err := ts.DB.AuditPage(context.Background(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range trail {
+		if e.Actor == storage.ActorReporter || e.Action == storage.ActionCaseWithdrawn {
+			t.Errorf("reporter event in the timed audit trail: %+v", e)
+		}
+	}
+	act, err := ts.DB.ReporterActivity(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(act) != 1 || act[0].Action != storage.ActionCaseWithdrawn || act[0].Count != 1 ||
+		act[0].Day.Unix()%86400 != 0 {
+		t.Errorf("reporter activity = %+v, want one withdrawal counted to the day", act)
+	}
+	if _, err := ts.DB.AppendAudit(context.Background(), storage.AuditEntry{Actor: storage.ActorReporter, Action: "x"}); err == nil {
+		t.Error("the timed trail accepted a reporter entry")
+	}
 	// The code no longer opens anything; the other case is untouched.
 	refused, _ := post(t, client(t), ts.URL+"/followup", strings.NewReader("code="+code), "application/x-www-form-urlencoded")
 	if refused.StatusCode != http.StatusForbidden {

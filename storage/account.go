@@ -24,7 +24,7 @@ import (
 const (
 	ActorCLI      = "cli"      // the command line, on the server's machine
 	ActorSystem   = "system"   // the service itself (retention)
-	ActorReporter = "reporter" // a reporter (withdrawing their case)
+	ActorReporter = "reporter" // reserved: reporters are never audited in the timed trail (see reporter_activity.go)
 	ActorUnknown  = "unknown"  // a login attempt under an unknown username
 )
 

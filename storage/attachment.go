@@ -49,11 +49,8 @@ func (db *DB) NewAttachment(ctx context.Context) (*AttachmentWriter, error) {
 func (db *DB) NewOwnedAttachment(ctx context.Context, owner string) (*AttachmentWriter, error) {
 	w := &AttachmentWriter{db: db, ctx: ctx, buf: make([]byte, 0, ChunkSize)}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id, owner) VALUES (NULL, ?)`, owner)
-		if err != nil {
-			return err
-		}
-		w.id, err = res.LastInsertId()
+		var err error
+		w.id, err = insertRandomID(ctx, tx, `INSERT INTO attachments (id, message_id, owner) VALUES (?, NULL, ?)`, owner)
 		return err
 	})
 	if err != nil {
@@ -122,8 +119,8 @@ func (w *AttachmentWriter) flush() error {
 	w.storing = done
 	go func() {
 		done <- w.db.write(w.ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(w.ctx,
-				`INSERT INTO attachment_chunks (attachment_id, seq, data) VALUES (?, ?, ?)`, w.id, seq, chunk)
+			_, err := insertRandomID(w.ctx, tx,
+				`INSERT INTO attachment_chunks (id, attachment_id, seq, data) VALUES (?, ?, ?, ?)`, w.id, seq, chunk)
 			return err
 		})
 	}()

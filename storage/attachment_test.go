@@ -162,7 +162,7 @@ func TestAttachment(t *testing.T) {
 		}
 	})
 
-	t.Run("attachments are listed under the message that names them, in id order", func(t *testing.T) {
+	t.Run("attachments are listed under the message that names them, in the order it names them", func(t *testing.T) {
 		db := mustOpenDB(t)
 		a1 := mustWriteAttachment(t, db, []byte("one"))
 		a2 := mustWriteAttachment(t, db, []byte("two!"))
@@ -182,7 +182,7 @@ func TestAttachment(t *testing.T) {
 			t.Fatalf("Messages returned %d messages, want 3", len(msgs))
 		}
 		want := [][]storage.AttachmentInfo{
-			{{ID: a1, Size: 3, Chunks: 1}, {ID: a2, Size: 4, Chunks: 1}},
+			{{ID: a2, Size: 4, Chunks: 1}, {ID: a1, Size: 3, Chunks: 1}},
 			nil,
 			{{ID: a3, Size: 5, Chunks: 1}},
 		}

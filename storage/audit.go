@@ -18,7 +18,7 @@ import (
 type AuditEntry struct {
 	ID       int64
 	At       time.Time // to the second, UTC
-	Actor    string    // staff username, or ActorCLI, ActorSystem, ActorReporter or ActorUnknown
+	Actor    string    // staff username, or ActorCLI, ActorSystem or ActorUnknown; never ActorReporter
 	Action   string    // e.g. "staff.login", "staff.login_failed", "case.open"
 	Target   string    // e.g. a case ref or a username; may be empty
 	Detail   string    // short free text; never report content or network data
@@ -95,6 +95,12 @@ func (db *DB) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
 func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, e AuditEntry) (AuditEntry, error) {
 	if e.Actor == "" || e.Action == "" {
 		return AuditEntry{}, errors.New("failed to append audit entry: empty actor or action")
+	}
+	if e.Actor == ActorReporter {
+		// A reporter's action is never timed to the second nor placed in
+		// the chain between staff actions: it is counted per day instead
+		// (reporter_activity, see WithdrawCase).
+		return AuditEntry{}, errors.New("failed to append audit entry: reporter events are not audited in the timed trail")
 	}
 	e.At = db.Now().UTC().Truncate(time.Second)
 	err := func() error {

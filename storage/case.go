@@ -66,18 +66,16 @@ func (db *DB) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 		if err := useForm(ctx, tx, nc.FormHash, now); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx,
-			`INSERT INTO cases (ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		var err error
+		c.ID, err = insertRandomID(ctx, tx,
+			`INSERT INTO cases (id, ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			nc.Ref, nc.LookupID, nc.KDFID, nc.WrappedIdentity, nc.Recipient, StatusNew, now, now)
 		if err != nil {
 			var se sqlite3.Error
 			if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
 				return ErrDuplicate
 			}
-			return err
-		}
-		if c.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
 		nc.First.Author = AuthorReporter

@@ -57,7 +57,7 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 		`SELECT c.id, c.ref, c.status, c.created_at, c.updated_at,
 		        (SELECT count(*) FROM messages m WHERE m.case_id = c.id),
 		        coalesce(s.username, ''),
-		        coalesce((SELECT max(m.id) FROM messages m WHERE m.case_id = c.id), 0) >
+		        coalesce((SELECT max(m.seq) FROM messages m WHERE m.case_id = c.id), 0) >
 		            coalesce((SELECT r.last_message_id FROM case_reads r WHERE r.staff_id = ? AND r.case_id = c.id), 0)
 		 FROM cases c LEFT JOIN staff s ON s.id = c.assignee_id
 		 WHERE `+where+`

@@ -66,12 +66,13 @@ func (db *DB) execOne(ctx context.Context, query string, args ...any) error {
 	})
 }
 
-// MarkCaseRead records that a staff member has seen the case as it is now.
+// MarkCaseRead records that a staff member has seen the case as it is now:
+// the seq (not the id) of its newest message.
 func (db *DB) MarkCaseRead(ctx context.Context, staffID, caseID int64) error {
 	return db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO case_reads (staff_id, case_id, last_message_id)
-			 SELECT ?, ?, coalesce(max(id), 0) FROM messages WHERE case_id = ?
+			 SELECT ?, ?, coalesce(max(seq), 0) FROM messages WHERE case_id = ?
 			 ON CONFLICT (staff_id, case_id) DO UPDATE SET last_message_id = excluded.last_message_id`,
 			staffID, caseID, caseID)
 		return err

@@ -129,7 +129,7 @@ func TestChangesSeveralWritesAndADeletion(t *testing.T) {
 		t.Errorf("assignee %d", a)
 	}
 	// A deletion: its reclaiming runs after the commit.
-	e = storage.AuditEntry{Actor: storage.ActorReporter, Action: "case.withdrawn", Target: c.Ref}
+	e = storage.AuditEntry{Actor: storage.ActorSystem, Action: "case.deleted", Target: c.Ref}
 	if err := db.Change(ctx, &e, func(ctx context.Context) error { return db.DeleteCase(ctx, c.ID) }); err != nil &&
 		!errors.Is(err, storage.ErrCheckpointBusy) {
 		t.Fatal(err)

@@ -234,7 +234,8 @@ func TestGroupCommitThatFailsAcknowledgesNoOne(t *testing.T) {
 					}
 				}
 				_, err := tx.ExecContext(ctx,
-					`INSERT INTO messages (case_id, author, created_at, ciphertext) VALUES (?, 'reporter', 0, ?)`, caseID, []byte(text))
+					`INSERT INTO messages (case_id, seq, author, created_at, ciphertext)
+					 SELECT ?, coalesce(max(seq), 0) + 1, 'reporter', 0, ? FROM messages WHERE case_id = ?`, caseID, []byte(text), caseID)
 				return err
 			})
 		}

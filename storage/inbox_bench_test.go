@@ -52,7 +52,7 @@ func BenchmarkInbox100k(b *testing.B) {
 		}
 		id, _ := res.LastInsertId()
 		for j := 0; j < 2; j++ {
-			if _, err := tx.Exec(`INSERT INTO messages (case_id, author, created_at, ciphertext) VALUES (?, 'reporter', ?, x'00')`, id, 1700000000+i*60); err != nil {
+			if _, err := tx.Exec(`INSERT INTO messages (case_id, seq, author, created_at, ciphertext) VALUES (?, 1, 'reporter', ?, x'00')`, id, 1700000000+i*60); err != nil {
 				b.Fatal(err)
 			}
 		}

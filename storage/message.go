@@ -25,8 +25,9 @@ type NewMessage struct {
 
 // Message is a stored message.
 type Message struct {
-	ID          int64
+	ID          int64 // random: says nothing of order (see randomid.go)
 	CaseID      int64
+	Seq         int64 // place in the case's thread: 1, 2, ...
 	Author      string
 	CreatedAt   time.Time
 	Ciphertext  []byte
@@ -78,20 +79,25 @@ func insertMessage(ctx context.Context, tx *sql.Tx, caseID int64, m NewMessage, 
 	if len(m.Ciphertext) == 0 {
 		return Message{}, errors.New("empty message ciphertext")
 	}
-	res, err := tx.ExecContext(ctx,
-		`INSERT INTO messages (case_id, author, created_at, ciphertext) VALUES (?, ?, ?, ?)`,
-		caseID, m.Author, now, m.Ciphertext)
+	// The message's place in its case's thread: a sequence of its own case,
+	// which no other case's rows (and so no timed staff action elsewhere)
+	// share. One writer, so no two messages of a case draw the same seq.
+	var seq int64
+	if err := tx.QueryRowContext(ctx,
+		`SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE case_id = ?`, caseID).Scan(&seq); err != nil {
+		return Message{}, err
+	}
+	id, err := insertRandomID(ctx, tx,
+		`INSERT INTO messages (id, case_id, seq, author, created_at, ciphertext) VALUES (?, ?, ?, ?, ?, ?)`,
+		caseID, seq, m.Author, now, m.Ciphertext)
 	if err != nil {
 		return Message{}, err
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return Message{}, err
-	}
-	for _, aid := range m.AttachmentIDs {
+	for pos, aid := range m.AttachmentIDs {
 		// Only a pending attachment can be linked, and only once.
 		res, err := tx.ExecContext(ctx,
-			`UPDATE attachments SET message_id = ? WHERE id = ? AND message_id IS NULL AND owner = ?`, id, aid, m.AttachmentOwner)
+			`UPDATE attachments SET message_id = ?, pos = ? WHERE id = ? AND message_id IS NULL AND owner = ?`,
+			id, pos, aid, m.AttachmentOwner)
 		if err != nil {
 			return Message{}, err
 		}
@@ -101,7 +107,7 @@ func insertMessage(ctx context.Context, tx *sql.Tx, caseID int64, m NewMessage, 
 			return Message{}, fmt.Errorf("attachment %d is not pending", aid)
 		}
 	}
-	return Message{ID: id, CaseID: caseID, Author: m.Author, CreatedAt: time.Unix(now, 0).UTC(), Ciphertext: m.Ciphertext}, nil
+	return Message{ID: id, CaseID: caseID, Seq: seq, Author: m.Author, CreatedAt: time.Unix(now, 0).UTC(), Ciphertext: m.Ciphertext}, nil
 }
 
 // Messages returns the messages of a case, oldest first, with their
@@ -151,9 +157,9 @@ func (db *DB) AttachmentMessage(ctx context.Context, attachmentID int64) (Messag
 	var m Message
 	var created int64
 	err := db.r.QueryRowContext(ctx,
-		`SELECT m.id, m.case_id, m.author, m.created_at, m.ciphertext
+		`SELECT m.id, m.case_id, m.seq, m.author, m.created_at, m.ciphertext
 		 FROM attachments a JOIN messages m ON m.id = a.message_id WHERE a.id = ?`, attachmentID).
-		Scan(&m.ID, &m.CaseID, &m.Author, &created, &m.Ciphertext)
+		Scan(&m.ID, &m.CaseID, &m.Seq, &m.Author, &created, &m.Ciphertext)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, ErrNotFound
 	}
@@ -161,7 +167,7 @@ func (db *DB) AttachmentMessage(ctx context.Context, attachmentID int64) (Messag
 		return Message{}, err
 	}
 	m.CreatedAt = time.Unix(created, 0).UTC()
-	rows, err := db.r.QueryContext(ctx, `SELECT id, size, chunks FROM attachments WHERE message_id = ? ORDER BY id`, m.ID)
+	rows, err := db.r.QueryContext(ctx, `SELECT id, size, chunks FROM attachments WHERE message_id = ? ORDER BY pos, id`, m.ID)
 	if err != nil {
 		return Message{}, err
 	}
@@ -182,7 +188,7 @@ func messages(ctx context.Context, q querier, caseID int64) ([]Message, error) {
 
 func messagesRange(ctx context.Context, q querier, caseID int64, offset, limit int) ([]Message, error) {
 	rows, err := q.QueryContext(ctx,
-		`SELECT id, case_id, author, created_at, ciphertext FROM messages WHERE case_id = ? ORDER BY id LIMIT ? OFFSET ?`,
+		`SELECT id, case_id, seq, author, created_at, ciphertext FROM messages WHERE case_id = ? ORDER BY seq LIMIT ? OFFSET ?`,
 		caseID, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("failed to list messages: %w", err)
@@ -192,7 +198,7 @@ func messagesRange(ctx context.Context, q querier, caseID int64, offset, limit i
 	for rows.Next() {
 		var m Message
 		var created int64
-		if err := rows.Scan(&m.ID, &m.CaseID, &m.Author, &created, &m.Ciphertext); err != nil {
+		if err := rows.Scan(&m.ID, &m.CaseID, &m.Seq, &m.Author, &created, &m.Ciphertext); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -209,7 +215,7 @@ func messagesRange(ctx context.Context, q querier, caseID int64, offset, limit i
 	}
 	rows, err = q.QueryContext(ctx,
 		`SELECT a.id, a.message_id, a.size, a.chunks FROM attachments a JOIN messages m ON m.id = a.message_id
-		 WHERE m.case_id = ? AND m.id BETWEEN ? AND ? ORDER BY a.id`, caseID, out[0].ID, out[len(out)-1].ID)
+		 WHERE m.case_id = ? AND m.seq BETWEEN ? AND ? ORDER BY m.seq, a.pos, a.id`, caseID, out[0].Seq, out[len(out)-1].Seq)
 	if err != nil {
 		return nil, fmt.Errorf("failed to list attachments: %w", err)
 	}

@@ -27,9 +27,10 @@ func (db *DB) View(ctx context.Context, fn func(v *View) error) error {
 	return fn(&View{tx: tx})
 }
 
-// Cases lists every case, oldest first.
+// Cases lists every case, oldest day first; within a day by reference,
+// which is random: nothing stored says which case of a day came first.
 func (v *View) Cases(ctx context.Context) ([]Case, error) {
-	return queryCases(ctx, v.tx, `SELECT `+caseColumns+` FROM cases ORDER BY id`)
+	return queryCases(ctx, v.tx, `SELECT `+caseColumns+` FROM cases ORDER BY created_at, ref`)
 }
 
 // Messages is DB.Messages within the snapshot.

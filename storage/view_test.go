@@ -130,11 +130,11 @@ func TestView(t *testing.T) {
 		}
 	})
 
-	t.Run("cases are listed oldest first with all their fields", func(t *testing.T) {
+	t.Run("cases are listed oldest day first, then by reference, with all their fields", func(t *testing.T) {
 		db := mustOpenDB(t)
 		db.Now = fixedClock(day(2026, 5, 6))
+		b := mustCreateCase(t, db, "b") // REF-b: created first, listed second
 		a := mustCreateCase(t, db, "a")
-		b := mustCreateCase(t, db, "b")
 		err := db.View(ctx, func(v *storage.View) error {
 			cases, err := v.Cases(ctx)
 			if err != nil {
