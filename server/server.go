@@ -367,7 +367,11 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	// come within BodyIdleTimeout. Then the handler's body reader keeps the
 	// connection's deadline moving while bytes come in fast enough (see
 	// pacedBody), up to ReadTimeout in all.
+	//
+	// It is also where a request's framing is checked, before any byte of
+	// its body is read (framing.go).
 	s.app.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		s.checkFraming(h)
 		if bytes.HasPrefix(h.ContentType(), []byte("multipart/form-data")) {
 			return fasthttp.RequestConfig{ReadTimeout: cfg.BodyIdleTimeout}
 		}

@@ -1,0 +1,128 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+)
+
+// Request framing: how long a request's body is, and so where the next
+// request on the connection begins. A request whose framing is ambiguous
+// (request smuggling) is answered without reading its body, and its connection is closed, so
+// that nothing the client sent after its headers is ever read as a request.
+//
+// This cannot be done in a handler or middleware alone. Before any
+// handler runs, fasthttp (v1.51, RequestHeader.parseHeaders) has framed the
+// body already: it treats any Transfer-Encoding other than exactly
+// "identity" as chunked (xchunked, "chunked, identity" and all) and keeps
+// only the word "chunked"; a Transfer-Encoding overrides a Content-Length
+// before it and hides one after it; of two Content-Lengths the last wins.
+// So checkFraming runs in fasthttp's HeaderReceived hook, on the raw header
+// lines, before any byte of the body is read. For a request it refuses it
+// sets the body's length to zero (fasthttp then reads none of it) and notes
+// why in framingHeader; refuseFraming, the first middleware, answers with
+// the refusal page and closes the connection.
+
+// framingHeader carries checkFraming's verdict to refuseFraming. Whatever a
+// client sends under this name is removed first.
+const framingHeader = "X-Candour-Framing-Refused"
+
+// Why a request's framing is refused.
+const (
+	framingAmbiguous = "ambiguous"  // both Transfer-Encoding and Content-Length, or two different lengths
+	framingBadCoding = "bad-coding" // Transfer-Encoding that is not exactly "chunked", or on HTTP/1.0
+	framingUnknown   = "unknown"    // a transfer coding this server does not know (501)
+)
+
+// checkFraming is the HeaderReceived hook's framing check (see above).
+func (s *Server) checkFraming(h *fasthttp.RequestHeader) {
+	h.Del(framingHeader)
+	if why := s.framingFault(h); why != "" {
+		// Read no byte of the body: the connection closes after the answer.
+		h.SetContentLength(0)
+		h.Set(framingHeader, why)
+	}
+}
+
+// framingFault says why the framing of h is refused, or "" if it is not.
+func (s *Server) framingFault(h *fasthttp.RequestHeader) string {
+	var te, cl [][]byte
+	for _, line := range bytes.Split(h.RawHeaders(), []byte("\n")) {
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		v = bytes.Trim(v, " \t\r")
+		switch {
+		case bytes.EqualFold(k, []byte(fasthttp.HeaderTransferEncoding)):
+			te = append(te, v)
+		case bytes.EqualFold(k, []byte(fasthttp.HeaderContentLength)):
+			cl = append(cl, v)
+		}
+	}
+	if len(te) > 0 {
+		// RFC 9112 §6.1: with both, the framing is faulty (a smuggling
+		// attempt, or a proxy that got it wrong); HTTP/1.0 has no chunked
+		// coding; chunked must be the last coding and be applied once, and
+		// it is the only one this server knows.
+		if len(cl) > 0 || !h.IsHTTP11() {
+			return framingAmbiguous
+		}
+		var codings []string
+		for _, v := range te {
+			for _, c := range strings.Split(string(v), ",") {
+				codings = append(codings, strings.ToLower(strings.Trim(c, " \t")))
+			}
+		}
+		for _, c := range codings {
+			if c != "chunked" && c != "" {
+				return framingUnknown
+			}
+		}
+		if len(codings) != 1 || codings[0] != "chunked" {
+			return framingBadCoding
+		}
+		return ""
+	}
+	for _, v := range cl[min(1, len(cl)):] {
+		if !bytes.Equal(v, cl[0]) {
+			return framingAmbiguous
+		}
+	}
+	return ""
+}
+
+var (
+	errFramingAmbiguous = &userError{status: http.StatusBadRequest, title: "The request could not be handled",
+		message: []phrase{say("The request could not be handled.")}}
+	errFramingUnknown = &userError{status: http.StatusNotImplemented, title: "The request could not be handled",
+		message: []phrase{say("The request could not be handled.")}}
+)
+
+// refuseFraming, the first middleware, answers a request that checkFraming
+// refused, under the policy of the area its path is in, and closes the
+// connection.
+func (s *Server) refuseFraming(c *fiber.Ctx) error {
+	why := c.Get(framingHeader)
+	if why == "" {
+		return c.Next()
+	}
+	c.Context().SetConnectionClose()
+	s.setSecurityHeaders(c)
+	if p := c.Path(); p == "/staff" || strings.HasPrefix(p, "/staff/") {
+		c.Locals(areaKey{}, areaStaff)
+		c.Set(fiber.HeaderContentSecurityPolicy, staffCSP)
+	} else {
+		c.Locals(areaKey{}, areaReporter)
+		s.setLanguage(c)
+	}
+	switch why {
+	case framingUnknown:
+		return errFramingUnknown
+	default:
+		return errFramingAmbiguous
+	}
+}
