@@ -2,8 +2,13 @@ package server
 
 import (
 	"bytes"
+	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
@@ -11,7 +16,8 @@ import (
 
 // Request framing: how long a request's body is, and so where the next
 // request on the connection begins. A request whose framing is ambiguous
-// (request smuggling) is answered without reading its body, and its connection is closed, so
+// (request smuggling) or whose declared body will be refused anyway is
+// answered without reading its body, and its connection is closed, so
 // that nothing the client sent after its headers is ever read as a request.
 //
 // This cannot be done in a handler or middleware alone. Before any
@@ -20,6 +26,8 @@ import (
 // "identity" as chunked (xchunked, "chunked, identity" and all) and keeps
 // only the word "chunked"; a Transfer-Encoding overrides a Content-Length
 // before it and hides one after it; of two Content-Lengths the last wins.
+// And it reads the first 8 KiB of a body before the handler, so a refusal
+// of a declared length would come only once the client had sent that much.
 // So checkFraming runs in fasthttp's HeaderReceived hook, on the raw header
 // lines, before any byte of the body is read. For a request it refuses it
 // sets the body's length to zero (fasthttp then reads none of it) and notes
@@ -35,7 +43,13 @@ const (
 	framingAmbiguous = "ambiguous"  // both Transfer-Encoding and Content-Length, or two different lengths
 	framingBadCoding = "bad-coding" // Transfer-Encoding that is not exactly "chunked", or on HTTP/1.0
 	framingUnknown   = "unknown"    // a transfer coding this server does not know (501)
+	framingTooLarge  = "too-large"  // a declared Content-Length above the limit for its kind of request
 )
+
+// formBodyMax is the largest declared length of a request body that is not
+// a multipart upload. The largest small form read (readForm) is 16 KiB;
+// bodyFraming drains up to 64 KiB of what a handler leaves unread.
+const formBodyMax = 64 << 10
 
 // checkFraming is the HeaderReceived hook's framing check (see above).
 func (s *Server) checkFraming(h *fasthttp.RequestHeader) {
@@ -92,6 +106,13 @@ func (s *Server) framingFault(h *fasthttp.RequestHeader) string {
 			return framingAmbiguous
 		}
 	}
+	limit := int64(formBodyMax)
+	if bytes.HasPrefix(h.ContentType(), []byte("multipart/form-data")) {
+		limit = s.cfg.MaxUploadBytes
+	}
+	if int64(h.ContentLength()) > limit {
+		return framingTooLarge
+	}
 	return ""
 }
 
@@ -104,13 +125,15 @@ var (
 
 // refuseFraming, the first middleware, answers a request that checkFraming
 // refused, under the policy of the area its path is in, and closes the
-// connection.
+// connection (in stages: see lingerConn). Its body was not read before the
+// answer, so no upload slot was taken.
 func (s *Server) refuseFraming(c *fiber.Ctx) error {
 	why := c.Get(framingHeader)
 	if why == "" {
 		return c.Next()
 	}
 	c.Context().SetConnectionClose()
+	lingerOnClose(c)
 	s.setSecurityHeaders(c)
 	if p := c.Path(); p == "/staff" || strings.HasPrefix(p, "/staff/") {
 		c.Locals(areaKey{}, areaStaff)
@@ -120,9 +143,64 @@ func (s *Server) refuseFraming(c *fiber.Ctx) error {
 		s.setLanguage(c)
 	}
 	switch why {
+	case framingTooLarge:
+		return s.errLimit(say("Your submission is larger than this service accepts."))
 	case framingUnknown:
 		return errFramingUnknown
 	default:
 		return errFramingAmbiguous
 	}
+}
+
+// A refused request's body is not read, but its client may be sending it
+// still: closing a socket with unread data makes the operating system
+// reset the connection, and a browser that sees the reset shows "connection
+// reset" rather than the refusal page. So once the answer is sent, the
+// connection of a refused request is closed in stages (RFC 9112 §9.6): the
+// server's side first, then what the client still sends is read and
+// dropped, by a goroutine of its own (no handler, no upload slot), up to
+// refuseDrain bytes and for at most lingerTime, before the socket closes.
+const lingerTime = 5 * time.Second
+
+type lingerListener struct{ net.Listener }
+
+func (l lingerListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &lingerConn{Conn: c}, nil
+}
+
+type lingerConn struct {
+	net.Conn
+	linger atomic.Bool
+	once   sync.Once
+}
+
+// lingerOnClose marks the connection of c to be closed in stages.
+func lingerOnClose(c *fiber.Ctx) {
+	if lc, ok := c.Context().Conn().(*lingerConn); ok {
+		lc.linger.Store(true)
+	}
+}
+
+func (c *lingerConn) Close() error {
+	cw, ok := c.Conn.(interface{ CloseWrite() error })
+	if !c.linger.Load() || !ok {
+		return c.Conn.Close()
+	}
+	var err error
+	c.once.Do(func() {
+		if err = cw.CloseWrite(); err != nil {
+			c.Conn.Close()
+			return
+		}
+		go func() {
+			c.Conn.SetReadDeadline(time.Now().Add(lingerTime))
+			io.CopyN(io.Discard, c.Conn, refuseDrain)
+			c.Conn.Close()
+		}()
+	})
+	return err
 }

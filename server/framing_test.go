@@ -1,12 +1,16 @@
 package server_test
 
 import (
+	"bufio"
 	"fmt"
 	"net"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/candour/candour/server"
 )
 
 var statusLine = regexp.MustCompile(`HTTP/1\.[01] (\d{3}) `)
@@ -90,6 +94,51 @@ func TestAmbiguousFramingIsAnsweredOnceAndClosed(t *testing.T) {
 			got := exchange(t, ts, tc.raw)
 			if len(got) != 1 || got[0] != tc.status {
 				t.Fatalf("answers %v, want exactly one, %s, then the connection closed", got, tc.status)
+			}
+		})
+	}
+}
+
+// A request whose declared length is over the limit for its kind is
+// refused as soon as its headers arrive, before any of its body is sent,
+// without taking an upload slot; the connection is closed.
+func TestDeclaredLengthOverLimitIsRefusedAtOnce(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, func(c *server.Config) { c.MaxUploadBytes = 4 << 20 })
+	multipart := "Content-Type: multipart/form-data; boundary=XX\r\n"
+	for _, tc := range []struct{ name, head string }{
+		{"report", "POST /report HTTP/1.1\r\nHost: x\r\n" + multipart + "Content-Length: 4194305\r\n\r\n"},
+		{"report, huge", "POST /report HTTP/1.1\r\nHost: x\r\n" + multipart + "Content-Length: 1099511627776\r\n\r\n"},
+		{"message", "POST /case/message HTTP/1.1\r\nHost: x\r\n" + multipart + "Content-Length: 4194305\r\n\r\n"},
+		{"staff upload", "POST /staff/case/x/attachment HTTP/1.1\r\nHost: x\r\n" + multipart + "Content-Length: 4194305\r\n\r\n"},
+		{"small form", "POST /followup HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1048576\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := dial(t, ts)
+			conn.SetDeadline(time.Now().Add(20 * time.Second))
+			if _, err := fmt.Fprint(conn, tc.head); err != nil {
+				t.Fatal(err)
+			}
+			// Only the headers were sent: the answer must come now.
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("no answer to the headers alone: %v", err)
+			}
+			if n := server.UploadsInProgress(ts.Srv); n != 0 {
+				t.Errorf("%d upload slots taken by a refused request", n)
+			}
+			body := make([]byte, 64<<10)
+			n, _ := resp.Body.Read(body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
+				t.Fatalf("status %d, close %v; want 413 and the connection closed", resp.StatusCode, resp.Close)
+			}
+			if !strings.Contains(string(body[:n]), "too large") {
+				t.Errorf("the refusal does not explain itself:\n%s", body[:n])
+			}
+			if rest := closedByServerOrFail(t, conn); strings.Contains(rest, "HTTP/1.1") {
+				t.Errorf("a second answer followed:\n%s", rest)
 			}
 		})
 	}

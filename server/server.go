@@ -395,7 +395,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.app.Listener(ln)
+	return s.app.Listener(lingerListener{ln})
 }
 
 // Shutdown stops the background work and waits for it to end, whatever
