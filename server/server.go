@@ -357,7 +357,11 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		WriteTimeout:          cfg.WriteTimeout,
 		IdleTimeout:           cfg.IdleTimeout,
 		DisableStartupMessage: true,
-		ErrorHandler:          s.handleError,
+		// Routes match case and all: /STAFF/login is not the console's
+		// login page but a reporter 404 (Fiber's default matches without
+		// regard to case, which put upper-case paths in the staff area).
+		CaseSensitive: true,
+		ErrorHandler:  s.handleError,
 		// Fiber's default is to trust nothing from proxies; keep it, so
 		// that no forwarded address is ever read.
 		EnableTrustedProxyCheck: false,
