@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -55,8 +56,10 @@ const formBodyMax = 64 << 10
 func (s *Server) checkFraming(h *fasthttp.RequestHeader) {
 	h.Del(framingHeader)
 	if why := s.framingFault(h); why != "" {
-		// Read no byte of the body: the connection closes after the answer.
+		// Read no byte of the body (and invite none: no "100 Continue"):
+		// the connection closes after the answer.
 		h.SetContentLength(0)
+		h.Del(fasthttp.HeaderExpect)
 		h.Set(framingHeader, why)
 	}
 }
@@ -169,8 +172,27 @@ func (l lingerListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lingerConn{Conn: c}, nil
+	lc := &lingerConn{Conn: c}
+	if tc, ok := c.(tlsConn); ok {
+		// fasthttp tells TLS connections by these methods (IsTLS, and so
+		// Fiber's c.Protocol()): keep them.
+		return lingerTLSConn{lc, tc}, nil
+	}
+	return lc, nil
 }
+
+type tlsConn interface {
+	Handshake() error
+	ConnectionState() tls.ConnectionState
+}
+
+type lingerTLSConn struct {
+	*lingerConn
+	tls tlsConn
+}
+
+func (c lingerTLSConn) Handshake() error                     { return c.tls.Handshake() }
+func (c lingerTLSConn) ConnectionState() tls.ConnectionState { return c.tls.ConnectionState() }
 
 type lingerConn struct {
 	net.Conn
@@ -180,10 +202,12 @@ type lingerConn struct {
 
 // lingerOnClose marks the connection of c to be closed in stages.
 func lingerOnClose(c *fiber.Ctx) {
-	if lc, ok := c.Context().Conn().(*lingerConn); ok {
-		lc.linger.Store(true)
+	if lc, ok := c.Context().Conn().(interface{ setLinger() }); ok {
+		lc.setLinger()
 	}
 }
+
+func (c *lingerConn) setLinger() { c.linger.Store(true) }
 
 func (c *lingerConn) Close() error {
 	cw, ok := c.Conn.(interface{ CloseWrite() error })

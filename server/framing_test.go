@@ -111,6 +111,7 @@ func TestDeclaredLengthOverLimitIsRefusedAtOnce(t *testing.T) {
 		{"report, huge", "POST /report HTTP/1.1\r\nHost: x\r\n" + multipart + "Content-Length: 1099511627776\r\n\r\n"},
 		{"message", "POST /case/message HTTP/1.1\r\nHost: x\r\n" + multipart + "Content-Length: 4194305\r\n\r\n"},
 		{"staff upload", "POST /staff/case/x/attachment HTTP/1.1\r\nHost: x\r\n" + multipart + "Content-Length: 4194305\r\n\r\n"},
+		{"report, expecting 100-continue", "POST /report HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n" + multipart + "Content-Length: 4194305\r\n\r\n"},
 		{"small form", "POST /followup HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1048576\r\n\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
