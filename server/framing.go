@@ -41,8 +41,8 @@ const framingHeader = "X-Candour-Framing-Refused"
 
 // Why a request's framing is refused.
 const (
-	framingAmbiguous = "ambiguous"  // both Transfer-Encoding and Content-Length, or two different lengths
-	framingBadCoding = "bad-coding" // Transfer-Encoding that is not exactly "chunked", or on HTTP/1.0
+	framingAmbiguous = "ambiguous"  // both Transfer-Encoding and Content-Length, two different lengths, or Transfer-Encoding on HTTP/1.0
+	framingBadCoding = "bad-coding" // known codings, but not exactly one "chunked" ("chunked, chunked", an empty one)
 	framingUnknown   = "unknown"    // a transfer coding this server does not know (501)
 	framingTooLarge  = "too-large"  // a declared Content-Length above the limit for its kind of request
 )
