@@ -48,9 +48,9 @@ func (s *Server) reporterArea(c *fiber.Ctx) error {
 // answers them with the reporter area's 404, under its policy and in the
 // reporter's language, as any other unknown path.
 func (s *Server) staffArea(c *fiber.Ctx) error {
-	// Routes match without regard to case (Fiber's default), so /STAFF/ is
-	// the console's too.
-	if p := strings.ToLower(c.Path()); p != "/staff" && !strings.HasPrefix(p, "/staff/") {
+	// Routes match case and all (CaseSensitive in New): /STAFF/ is a
+	// reporter 404 and never reaches this group.
+	if p := c.Path(); p != "/staff" && !strings.HasPrefix(p, "/staff/") {
 		c.Locals(areaKey{}, areaReporter)
 		s.setLanguage(c)
 		return errNotFound

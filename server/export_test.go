@@ -54,3 +54,6 @@ func CountRefusalsExactly(s *Server) {
 	defer s.refusalLog.mu.Unlock()
 	s.refusalLog.rounding = 1
 }
+
+// UploadsInProgress is how many upload slots of s are taken.
+func UploadsInProgress(s *Server) int { return len(s.uploads) }

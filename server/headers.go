@@ -17,6 +17,12 @@ const reporterCSP = "default-src 'none'; script-src 'none'; style-src 'self'; im
 // The Content-Security-Policy set here is the reporter pages' strict one;
 // the staff area's middleware (staffArea) replaces it with its own.
 func (s *Server) securityHeaders(c *fiber.Ctx) error {
+	s.setSecurityHeaders(c)
+	return c.Next()
+}
+
+// setSecurityHeaders sets the headers of securityHeaders.
+func (s *Server) setSecurityHeaders(c *fiber.Ctx) {
 	h := func(k, v string) { c.Set(k, v) }
 	h("Content-Security-Policy", reporterCSP)
 	h("X-Content-Type-Options", "nosniff")
@@ -37,7 +43,6 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	// handleStatic does, for a file under its content hash.
 	h("Cache-Control", "no-store")
 	h("Pragma", "no-cache")
-	return c.Next()
 }
 
 // bodyFraming is the one place where the unread rest of a request body is

@@ -152,7 +152,14 @@ func TestEachAreaKeepsItsPolicyOnEveryPath(t *testing.T) {
 		{"/staff/", http.StatusSeeOther, staff, ""},
 		{"/staff/case/ABC/no-such-page", http.StatusSeeOther, staff, ""},
 		{"/staff/admin/no-such-page", http.StatusSeeOther, staff, ""},
-		{"/STAFF/no-such-page", http.StatusNotFound, staff, "en"},
+		{"/followup", http.StatusOK, reporter, "pl"},
+		// Routes match case and all: upper-case paths are nobody's, and
+		// get the reporter area's 404.
+		{"/STAFF/no-such-page", http.StatusNotFound, reporter, "pl"},
+		{"/STAFF/login", http.StatusNotFound, reporter, "pl"},
+		{"/Staff/", http.StatusNotFound, reporter, "pl"},
+		{"/Report", http.StatusNotFound, reporter, "pl"},
+		{"/FOLLOWUP", http.StatusNotFound, reporter, "pl"},
 		// Fiber's group prefix is a string prefix, but /staffing and
 		// /staff.css are not the console's: a reporter 404.
 		{"/staffing", http.StatusNotFound, reporter, "pl"},

@@ -12,6 +12,9 @@ import (
 // goroutine): fasthttp reuses its RequestCtx for the next request.
 func (s *Server) routes() {
 	app := s.app
+	// First: a request whose framing was refused (framing.go) is answered
+	// before anything reads its body, and its connection is closed.
+	app.Use(s.refuseFraming)
 	app.Use(s.paceUploads)
 	app.Use(bodyFraming)
 	app.Use(recover.New())

@@ -357,7 +357,11 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		WriteTimeout:          cfg.WriteTimeout,
 		IdleTimeout:           cfg.IdleTimeout,
 		DisableStartupMessage: true,
-		ErrorHandler:          s.handleError,
+		// Routes match case and all: /STAFF/login is not the console's
+		// login page but a reporter 404 (Fiber's default matches without
+		// regard to case, which put upper-case paths in the staff area).
+		CaseSensitive: true,
+		ErrorHandler:  s.handleError,
 		// Fiber's default is to trust nothing from proxies; keep it, so
 		// that no forwarded address is ever read.
 		EnableTrustedProxyCheck: false,
@@ -367,7 +371,11 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	// come within BodyIdleTimeout. Then the handler's body reader keeps the
 	// connection's deadline moving while bytes come in fast enough (see
 	// pacedBody), up to ReadTimeout in all.
+	//
+	// It is also where a request's framing is checked, before any byte of
+	// its body is read (framing.go).
 	s.app.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		s.checkFraming(h)
 		if bytes.HasPrefix(h.ContentType(), []byte("multipart/form-data")) {
 			return fasthttp.RequestConfig{ReadTimeout: cfg.BodyIdleTimeout}
 		}
@@ -392,7 +400,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.app.Listener(ln)
+	return s.app.Listener(lingerListener{ln})
 }
 
 // Shutdown stops the background work and waits for it to end, whatever

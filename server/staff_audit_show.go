@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -24,12 +23,17 @@ type auditPage struct {
 // handleStaffAudit answers GET /staff/admin/audit: shows the audit trail, a
 // page at a time, and whether its hash chain is intact.
 func (s *Server) handleStaffAudit(c *fiber.Ctx) error {
-	page, _ := strconv.Atoi(c.Query("page"))
-	page = max(page, 1)
+	page := askedPage(c)
 	ctx := c.UserContext()
 	entries, total, err := s.db.AuditPage(ctx, (page-1)*inboxPageSize, inboxPageSize)
 	if err != nil {
 		return err
+	}
+	if page > pageCount(total) {
+		page = pageCount(total)
+		if entries, total, err = s.db.AuditPage(ctx, (page-1)*inboxPageSize, inboxPageSize); err != nil {
+			return err
+		}
 	}
 	verified := "The chain of entries is intact."
 	if verr := s.db.VerifyAudit(ctx); verr != nil {
@@ -39,7 +43,7 @@ func (s *Server) handleStaffAudit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pages := max(1, (total+inboxPageSize-1)/inboxPageSize)
+	pages := pageCount(total)
 	return s.renderStaff(c, http.StatusOK, "staff_audit", "Audit trail", auditPage{
 		Entries: entries, Page: page, Pages: pages, PrevPage: page - 1, NextPage: page + 1, Verified: verified,
 		Reporter: reporter,

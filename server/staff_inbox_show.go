@@ -40,15 +40,39 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	default:
 		assigned = ""
 	}
-	page, _ := strconv.Atoi(c.Query("page"))
-	page = max(page, 1)
+	page := askedPage(c)
 	cases, total, err := s.db.ListCases(c.UserContext(), f, (page-1)*inboxPageSize, inboxPageSize)
 	if err != nil {
 		return err
 	}
-	pages := max(1, (total+inboxPageSize-1)/inboxPageSize)
+	pages := pageCount(total)
+	if page > pages {
+		page = pages
+		if cases, total, err = s.db.ListCases(c.UserContext(), f, (page-1)*inboxPageSize, inboxPageSize); err != nil {
+			return err
+		}
+		pages = pageCount(total)
+	}
 	return s.renderStaff(c, http.StatusOK, "staff_inbox", "Inbox", inboxPage{
 		Cases: cases, Status: f.Status, Statuses: caseStatuses, Assigned: assigned,
 		Page: page, Pages: pages, Total: total, PrevPage: page - 1, NextPage: page + 1,
 	})
 }
+
+// maxPage bounds the page number asked for, so that its offset
+// ((page-1) × inboxPageSize) never overflows.
+const maxPage = 1 << 30
+
+// askedPage is the page number in c's query, for the inbox and the audit
+// trail: garbage, zero and negative numbers are page 1, and a number too
+// large for any list is maxPage (the handler then shows the last page).
+func askedPage(c *fiber.Ctx) int {
+	// Atoi gives 0 for garbage, and the nearest int with an error for a
+	// number out of range.
+	page, _ := strconv.Atoi(c.Query("page"))
+	return min(max(page, 1), maxPage)
+}
+
+// pageCount is how many pages of inboxPageSize a list of total holds: at
+// least one, empty.
+func pageCount(total int) int { return max(1, (total+inboxPageSize-1)/inboxPageSize) }
