@@ -120,9 +120,9 @@ func (s *Server) framingFault(h *fasthttp.RequestHeader) string {
 }
 
 var (
-	errFramingAmbiguous = &userError{status: http.StatusBadRequest, title: "The request could not be handled",
+	errFramingAmbiguous = &userError{status: http.StatusBadRequest, title: "This request could not be handled",
 		message: []phrase{say("The request could not be handled.")}}
-	errFramingUnknown = &userError{status: http.StatusNotImplemented, title: "The request could not be handled",
+	errFramingUnknown = &userError{status: http.StatusNotImplemented, title: "This request could not be handled",
 		message: []phrase{say("The request could not be handled.")}}
 )
 
