@@ -52,18 +52,22 @@ func (db *DB) CaseAssignee(ctx context.Context, caseID int64) (int64, error) {
 }
 
 func (db *DB) execOne(ctx context.Context, query string, args ...any) error {
-	return db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != 1 {
-			return ErrNotFound
-		}
-		return nil
-	})
+	return db.write(ctx, func(tx *sql.Tx) error { return execOneTx(ctx, tx, query, args...) })
+}
+
+// execOneTx runs query in tx and fails with ErrNotFound unless it changed
+// exactly one row.
+func execOneTx(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // MarkCaseRead records that a staff member has seen the case as it is now:

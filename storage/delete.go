@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 )
@@ -14,7 +15,8 @@ import (
 // from the database file, and the truncation removes the WAL's copies.
 // Inside a Change, the reclaiming and checkpoint run after its commit.
 func (db *DB) DeleteCase(ctx context.Context, caseID int64) error {
-	if err := db.execOne(ctx, `DELETE FROM cases WHERE id = ?`, caseID); err != nil {
+	err := db.write(ctx, func(tx *sql.Tx) error { return deleteCaseTx(ctx, tx, caseID) })
+	if err != nil {
 		return fmt.Errorf("failed to delete case: %w", err)
 	}
 	if ch := changeOf(ctx, db); ch != nil {
@@ -22,6 +24,13 @@ func (db *DB) DeleteCase(ctx context.Context, caseID int64) error {
 		return nil
 	}
 	return db.reclaim(ctx)
+}
+
+// deleteCaseTx deletes a case in tx; foreign keys cascade to everything it
+// holds. DeleteCase (staff, retention) and WithdrawCase (the reporter) both
+// delete through it.
+func deleteCaseTx(ctx context.Context, tx *sql.Tx, caseID int64) error {
+	return execOneTx(ctx, tx, `DELETE FROM cases WHERE id = ?`, caseID)
 }
 
 // reclaim returns freed pages to the file system and checkpoints and

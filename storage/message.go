@@ -51,18 +51,13 @@ func (db *DB) AddMessage(ctx context.Context, caseID int64, m NewMessage) (Messa
 	now := db.coarseNow()
 	var out Message
 	err := db.writeGrouped(ctx, len(m.Ciphertext), func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE id = ?`, now, caseID)
-		if err != nil {
+		if err := execOneTx(ctx, tx, `UPDATE cases SET updated_at = ? WHERE id = ?`, now, caseID); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != 1 {
-			return ErrNotFound
 		}
 		if err := useForm(ctx, tx, m.FormHash, now); err != nil {
 			return err
 		}
+		var err error
 		out, err = insertMessage(ctx, tx, caseID, m, now)
 		return err
 	})

@@ -29,14 +29,8 @@ func (db *DB) WithdrawCase(ctx context.Context, caseID int64) error {
 	}
 	day := db.coarseNow()
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM cases WHERE id = ?`, caseID)
-		if err != nil {
+		if err := deleteCaseTx(ctx, tx, caseID); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != 1 {
-			return ErrNotFound
 		}
 		return countReporterActivity(ctx, tx, day, ActionCaseWithdrawn)
 	})
