@@ -27,6 +27,7 @@ package metadata
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -87,10 +88,14 @@ type Cleaner struct {
 	// ones pass through untouched, with a Note.
 	MaxBuffered int64
 	slots       chan struct{}
+	// isolated, when set, cleans read-whole files in child processes
+	// instead of with slots in this one (see NewIsolatedCleaner).
+	isolated *isolated
 }
 
 // NewCleaner returns a Cleaner that cleans files of up to maxBuffered
-// bytes in memory, concurrent of them at a time.
+// bytes in memory, concurrent of them at a time, in this process. A
+// server cleaning what strangers send uses NewIsolatedCleaner instead.
 func NewCleaner(maxBuffered int64, concurrent int) *Cleaner {
 	if maxBuffered <= 0 {
 		maxBuffered = DefaultMaxBuffered
@@ -132,6 +137,13 @@ var wholeFormats = []wholeFormat{
 // (recognised by its first bytes, not by a claimed type) and copying it
 // unchanged otherwise.
 func (c *Cleaner) Clean(w io.Writer, r io.Reader) (Result, error) {
+	return c.CleanContext(context.Background(), w, r)
+}
+
+// CleanContext is Clean that stops waiting for room to clean, and stops
+// an isolated cleaning process, when ctx ends. After an error, what was
+// written to w is not a cleaned file and must be discarded.
+func (c *Cleaner) CleanContext(ctx context.Context, w io.Writer, r io.Reader) (Result, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(32)
 	switch {
@@ -142,7 +154,7 @@ func (c *Cleaner) Clean(w io.Writer, r io.Reader) (Result, error) {
 	}
 	for _, f := range wholeFormats {
 		if f.match(head) {
-			return c.cleanWhole(w, br, f)
+			return c.cleanWhole(ctx, w, br, f)
 		}
 	}
 	_, err := io.Copy(w, br)
@@ -152,23 +164,38 @@ func (c *Cleaner) Clean(w io.Writer, r io.Reader) (Result, error) {
 // cleanWhole reads a file of format f into memory, up to MaxBuffered, and
 // cleans it; a larger file is copied through untouched.
 //
-// The file is read before a cleaning slot is taken: r is the sender's
-// upload, and a sender who trickles it in (or stops) must not hold a slot
-// meanwhile, or a few such senders would stop all cleaning. The slots
-// bound the parsing, which takes memory and time several times the file's
-// size; what is buffered is bounded by the uploads in progress, each
-// reading one file at a time.
-func (c *Cleaner) cleanWhole(w io.Writer, r io.Reader, f wholeFormat) (Result, error) {
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(r, c.MaxBuffered+1))
-	if err != nil {
-		return Result{}, err
-	}
-	if n > c.MaxBuffered {
-		if _, err := w.Write(buf.Bytes()); err != nil {
+// The file is read before room to clean it is taken: r is the sender's
+// upload, and a sender who trickles it in (or stops) must not hold that
+// room meanwhile, or a few such senders would stop all cleaning. The room
+// (slots, or an isolated cleaner's memory budget) bounds the parsing,
+// which takes memory and time several times the file's size; what is
+// buffered is bounded by the uploads in progress, each reading one file
+// at a time. It is read in chunks rather than into one growing buffer,
+// which would take up to twice the file's size while it grows.
+func (c *Cleaner) cleanWhole(ctx context.Context, w io.Writer, r io.Reader, f wholeFormat) (Result, error) {
+	var chunks [][]byte
+	var n int64
+	for n <= c.MaxBuffered {
+		chunk := make([]byte, min(1<<20, c.MaxBuffered+1-n))
+		m, err := io.ReadFull(r, chunk)
+		if m > 0 {
+			chunks = append(chunks, chunk[:m])
+			n += int64(m)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
 			return Result{}, err
 		}
-		buf = bytes.Buffer{} // let the memory go while the rest streams
+	}
+	if n > c.MaxBuffered {
+		for _, b := range chunks {
+			if _, err := w.Write(b); err != nil {
+				return Result{}, err
+			}
+		}
+		chunks = nil // let the memory go while the rest streams
 		if _, err := io.Copy(w, r); err != nil {
 			return Result{}, err
 		}
@@ -176,9 +203,16 @@ func (c *Cleaner) cleanWhole(w io.Writer, r io.Reader, f wholeFormat) (Result, e
 			"This %s is larger than %s, the most this service can clean, so it is stored as you sent it: any hidden data in it (%s) is kept",
 			f.name, sizeText(c.MaxBuffered), f.hidden)}, nil
 	}
-	c.slots <- struct{}{}
+	if c.isolated != nil {
+		return c.isolated.clean(ctx, w, chunks, n, f)
+	}
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
 	defer func() { <-c.slots }()
-	return f.clean(w, buf.Bytes())
+	return f.clean(w, joinChunks(chunks))
 }
 
 func sizeText(n int64) string {

@@ -19,6 +19,9 @@ type userError struct {
 	title   string
 	message []phrase
 	back    string
+	// refusal is the kind it is counted as, when its status does not say
+	// (see countRefusal); refusedByStatus, the zero value, lets it.
+	refusal refusalKind
 	// staff is how the staff console says this error, for those that a
 	// staff request can meet too (forStaff). Staff never read the
 	// reporters' wording, advice or catalogues.

@@ -57,3 +57,6 @@ func CountRefusalsExactly(s *Server) {
 
 // UploadsInProgress is how many upload slots of s are taken.
 func UploadsInProgress(s *Server) int { return len(s.uploads) }
+
+// CleanerPath is the cleaning process built for these tests (main_test.go).
+func CleanerPath() string { return cleanerPath }

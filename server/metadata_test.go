@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/metadata"
 	"github.com/candour/candour/server"
 	"github.com/candour/candour/storage"
 )
@@ -175,5 +177,52 @@ func TestPDFAuthorIsRemovedBeforeStoring(t *testing.T) {
 	}
 	if !bytes.Contains(stored, []byte("(Evidence text) Tj")) || !meta.Cleaned || meta.OriginalSHA256 == "" {
 		t.Errorf("page content lost or record wrong: %+v", meta)
+	}
+}
+
+// pageTreeBomb is a PDF of pages pages without a cross-reference table:
+// a few megabytes that pdfcpu models in hundreds of megabytes.
+func pageTreeBomb(pages int) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [")
+	for i := range pages {
+		fmt.Fprintf(&b, "%d 0 R ", i+3)
+	}
+	fmt.Fprintf(&b, "] /Count %d >>\nendobj\n", pages)
+	for i := range pages {
+		fmt.Fprintf(&b, "%d 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] >>\nendobj\n", i+3)
+	}
+	b.WriteString("trailer\n<< /Root 1 0 R >>\n%%EOF\n")
+	return b.Bytes()
+}
+
+// A file whose cleaning process is stopped at its memory limit is refused
+// with a page that says so (and what to do), nothing is stored, and the
+// refusal is counted as its own kind, so that an operator sees a budget
+// set too low.
+func TestAFileTooComplexToCleanIsRefusedAndCounted(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, func(c *server.Config) {
+		c.CleanMemory = metadata.MinMemoryBudget
+		c.RefusalLogInterval = noBoundary
+	})
+	server.CountRefusalsExactly(ts.Srv)
+	before := counts(t, ts.DB)
+	body, ctype := multipartBody([][2]string{{"body", "the duty rota"}},
+		[]file{{name: "rota.pdf", ctype: "application/pdf", r: bytes.NewReader(pageTreeBomb(200_000))}})
+	res, page := post(t, client(t), ts.URL+"/report", body, ctype)
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(page, "too complex for this service to clean safely") ||
+		!strings.Contains(page, "Nothing was saved") || !strings.Contains(page, "Keep my files exactly as they are") {
+		t.Fatalf("%d, want the page saying the file is too complex to clean:\n%s", res.StatusCode, page)
+	}
+	if after := counts(t, ts.DB); after != before {
+		t.Errorf("rows %v became %v", before, after)
+	}
+	server.CloseRefusalInterval(ts.Srv)
+	metrics := scrapeMetrics(t, ts.Srv)
+	for _, want := range []string{`kind="cleaning_stopped"} 1`, `kind="malformed"} 0`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s:\n%s", want, metrics)
+		}
 	}
 }

@@ -49,22 +49,24 @@ const refusalRounding = 5
 type refusalKind int
 
 const (
-	refusedTooLarge     refusalKind = iota // an upload or text over a limit (413)
-	refusedMalformed                       // a form that could not be read (400)
-	refusedEmpty                           // a report or message with no text and no file
-	refusedHoneypot                        // the field robots fill in
-	refusedWrongCode                       // a follow-up code that opens no case
-	refusedBusy                            // the submission budget, upload slots or KDF pool full (503)
-	refusedDuplicate                       // a form sent again
-	refusedSessionEnded                    // a follow-up request after its session ended
-	refusedFormExpired                     // a case-page form whose CSRF token does not match
-	refusedCrossSite                       // a form posted from another site
+	refusedByStatus        refusalKind = iota // not a kind: userError.refusal's "count by status"
+	refusedTooLarge                           // an upload or text over a limit (413)
+	refusedMalformed                          // a form that could not be read (400)
+	refusedEmpty                              // a report or message with no text and no file
+	refusedHoneypot                           // the field robots fill in
+	refusedWrongCode                          // a follow-up code that opens no case
+	refusedBusy                               // the submission budget, upload slots or KDF pool full (503)
+	refusedDuplicate                          // a form sent again
+	refusedSessionEnded                       // a follow-up request after its session ended
+	refusedFormExpired                        // a case-page form whose CSRF token does not match
+	refusedCrossSite                          // a form posted from another site
+	refusedCleaningStopped                    // a file whose cleaning process reached its memory or time limit (400)
 	numRefusalKinds
 )
 
 // refusalNames name the kinds in logs and metrics.
-var refusalNames = [numRefusalKinds]string{"too_large", "malformed", "empty", "honeypot", "wrong_code",
-	"busy", "duplicate", "session_ended", "form_expired", "cross_site"}
+var refusalNames = [numRefusalKinds]string{"", "too_large", "malformed", "empty", "honeypot", "wrong_code",
+	"busy", "duplicate", "session_ended", "form_expired", "cross_site", "cleaning_stopped"}
 
 type refusalCounts [numRefusalKinds]atomic.Int64
 
@@ -88,7 +90,7 @@ func (s *Server) countRefusal(c *fiber.Ctx, ue *userError) {
 	if areaOf(c) == areaStaff {
 		return
 	}
-	var kind refusalKind
+	kind := ue.refusal
 	switch ue {
 	case errCrossSite:
 		kind = refusedCrossSite
@@ -103,6 +105,9 @@ func (s *Server) countRefusal(c *fiber.Ctx, ue *userError) {
 	case errEmptyReport, errEmptyMessage:
 		kind = refusedEmpty
 	default:
+		if kind != refusedByStatus {
+			break
+		}
 		switch ue.status {
 		case http.StatusRequestEntityTooLarge:
 			kind = refusedTooLarge
@@ -190,7 +195,8 @@ func (s *Server) MetricsHandler() http.Handler {
 		fmt.Fprintf(w, "# HELP candour_reporter_refusals_total Reporter requests refused since start, by kind, as counted at the last boundary of every %s, rounded down to a multiple of %d.\n",
 			s.cfg.RefusalLogInterval, rounding)
 		fmt.Fprintln(w, "# TYPE candour_reporter_refusals_total counter")
-		for i, n := range totals {
+		for i, n := range totals[refusedTooLarge:] {
+			i += int(refusedTooLarge)
 			fmt.Fprintf(w, "candour_reporter_refusals_total{kind=%q} %d\n", refusalNames[i], n)
 		}
 	})

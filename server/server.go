@@ -116,6 +116,20 @@ type Config struct {
 	// are stored as sent and the reporter is told. JPEG and PNG are
 	// cleaned as they stream, whatever their size.
 	MaxCleanBytes int64
+	// CleanMemory bounds the memory of all the processes that clean
+	// read-whole files at once (metadata.Isolation.MemoryBudget);
+	// CleanCPU and CleanTimeout bound one file's processor time and
+	// time from start to end; CleanWait how long a file waits for room in
+	// CleanMemory before the reporter is told the service is busy. Zero
+	// means the metadata package's default.
+	CleanMemory  int64
+	CleanCPU     time.Duration
+	CleanTimeout time.Duration
+	CleanWait    time.Duration
+	// CleanerPath is the executable started to clean one file; empty
+	// means this one (candour serve), which must then call
+	// metadata.RunCleanerProcessIfAsked first thing in main.
+	CleanerPath string
 
 	// RefusalLogInterval is how often the counts of refused reporter
 	// requests are taken, logged (if any grew) and published on
@@ -295,6 +309,11 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	cleaner, err := metadata.NewIsolatedCleaner(cfg.MaxCleanBytes, metadata.Isolation{
+		Path: cfg.CleanerPath, MemoryBudget: cfg.CleanMemory, CPU: cfg.CleanCPU, Wall: cfg.CleanTimeout, Queue: cfg.CleanWait})
+	if err != nil {
+		return nil, err
+	}
 	fresh, err := crypto.NewKDFParams(cfg.KDF.Time, cfg.KDF.MemoryKiB, cfg.KDF.Threads)
 	if err != nil {
 		return nil, err
@@ -331,7 +350,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		submits:   rate.NewLimiter(rate.Limit(float64(cfg.SubmissionsPerMinute)/60), cfg.SubmissionsPerMinute),
 		uploads:   make(chan struct{}, cfg.MaxConcurrentUploads),
 		keeps:     make(chan struct{}, 2*cfg.MaxConcurrentUploads),
-		cleaner:   metadata.NewCleaner(cfg.MaxCleanBytes, 2),
+		cleaner:   cleaner,
 		// Sessions keep the database's clock, so that tests can move it.
 		sessions: newSessionStore(cfg.SessionIdle, cfg.SessionMax, func() time.Time { return db.Now() }),
 		receipts: newReceiptStore(func() time.Time { return db.Now() }),

@@ -87,6 +87,7 @@ func startServer(t *testing.T, adjust func(*server.Config)) *testServer {
 		LoginFloor: 50 * time.Millisecond,
 		// Tests submit quickly; the budget has a test of its own.
 		SubmissionsPerMinute: 100000,
+		CleanerPath:          server.CleanerPath(),
 		Logger:               slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if adjust != nil {

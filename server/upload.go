@@ -537,7 +537,7 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 	if up.keepOriginals {
 		_, err = io.CopyBuffer(dst, teed, buf)
 	} else {
-		res, err = s.cleaner.Clean(dst, teed)
+		res, err = s.cleaner.CleanContext(ctx, dst, teed)
 	}
 	if dst.err != nil {
 		return dst.err // encryption or storage failed: not the sender's fault
@@ -549,13 +549,22 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 		if errors.Is(err, errTooLarge) {
 			return err
 		}
+		if errors.Is(err, metadata.ErrCleanerBusy) {
+			return errBusy
+		}
 		if errors.Is(err, metadata.ErrMalformed) {
 			name := isolate(crypto.CleanAttachmentName(part.FileName()))
 			what := say("The file \"%s\" could not be read as the type it claims to be, so its hidden data could not be removed safely.", name)
-			if res.Format != "" {
+			refusal := refusedMalformed
+			switch {
+			case errors.Is(err, metadata.ErrCleanerStopped):
+				// Its cleaning process reached its memory or time limit.
+				what = say("The file \"%s\" looks like a %s but is too complex for this service to clean safely, so its hidden data could not be removed.", name, res.Format)
+				refusal = refusedCleaningStopped
+			case res.Format != "":
 				what = say("The file \"%s\" looks like a %s but could not be read, so its hidden data could not be removed safely.", name, res.Format)
 			}
-			return &userError{status: http.StatusBadRequest, title: "A file could not be cleaned",
+			return &userError{status: http.StatusBadRequest, title: "A file could not be cleaned", refusal: refusal,
 				message: []phrase{what, say("Nothing was saved."),
 					say("You can send it again as it is by ticking \"Keep my files exactly as they are\" (its hidden data may identify you), or send a screenshot of it instead.")}}
 		}

@@ -44,7 +44,7 @@ func FuzzReportSubmit(f *testing.F) {
 	rs, _ := crypto.ParseRecipientsString(org.Recipient().String())
 	s, err := New(Config{Recipients: rs, KDF: crypto.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1},
 		LoginFloor: time.Millisecond, MaxTextChars: 1000, MaxFiles: 3, MaxFileBytes: 1 << 16, MaxUploadBytes: 1 << 18,
-		SubmissionsPerMinute: 1 << 30, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, db)
+		SubmissionsPerMinute: 1 << 30, CleanerPath: cleanerPath, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, db)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -56,12 +56,12 @@ func (l *lockedBuffer) String() string {
 // startServer starts `candour serve` on addr (fast KDF, no submission
 // budget to speak of) and waits until it answers 200 on /. Unlike serve it
 // leaves stopping to the test, which may kill it: a cleanup only makes sure
-// it is gone, and prints its log if the test failed.
-func startServer(t *testing.T, data, recipients, addr string) *exec.Cmd {
+// it is gone, and prints its log if the test failed. extra are more flags.
+func startServer(t *testing.T, data, recipients, addr string, extra ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(candourBin, "serve", "--addr", addr, "--data", data, "--recipients", recipients,
+	cmd := exec.Command(candourBin, append([]string{"serve", "--addr", addr, "--data", data, "--recipients", recipients,
 		"--kdf-memory-mib", "8", "--kdf-time", "1", "--login-floor", "10ms",
-		"--submissions-per-minute", "1000000")
+		"--submissions-per-minute", "1000000"}, extra...)...)
 	logs := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

@@ -4,11 +4,15 @@ package main
 
 import (
 	"fmt"
+	"github.com/candour/candour/metadata"
 	"io"
 	"os"
 )
 
 func main() {
+	// A process started to clean one uploaded file (see the metadata
+	// package) does only that.
+	metadata.RunCleanerProcessIfAsked()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/candour/candour/crypto"
 	"github.com/candour/candour/frontend"
+	"github.com/candour/candour/metadata"
 	"github.com/candour/candour/server"
 	"github.com/candour/candour/storage"
 )
@@ -68,6 +69,11 @@ func runServe(args []string, stderr io.Writer) error {
 	writeTimeout := fs.Duration("write-timeout", 10*time.Minute, "longest time to send one response (a large download included)")
 	maxClean := sizeFlag(32 << 20)
 	fs.Var(&maxClean, "max-clean", "largest PDF, Office, WebP or HEIC file in `BYTES` whose hidden data is removed (they are cleaned in memory); larger ones are stored as sent, and the reporter is told"+sizeHelp)
+	cleanMemory := sizeFlag(metadata.DefaultMemoryBudget)
+	fs.Var(&cleanMemory, "clean-memory", "memory in `BYTES` that the processes cleaning PDF, Office, WebP and HEIC files may take together; each gets a hard limit of 128 MiB + 48 × its file's size (at most all of it) and waits for room"+sizeHelp)
+	cleanCPU := fs.Duration("clean-cpu", metadata.DefaultCleanCPU, "processor time one file's cleaning process may take before it is killed and the file refused")
+	cleanTimeout := fs.Duration("clean-timeout", metadata.DefaultCleanWall, "time from start to end one file's cleaning process may take before it is killed and the file refused")
+	cleanWait := fs.Duration("clean-wait", metadata.DefaultCleanQueue, "time a file may wait for room in --clean-memory before the reporter is told the service is busy (nothing is saved)")
 	auditNetwork := fs.Bool("audit-staff-network", false, "record the client address in staff login audit entries (off: the audit trail holds no network data)")
 	employerNets := fs.String("employer-networks", "", "comma-separated `CIDRs` (e.g. a police force's ranges) whose visitors see a warning before the form; never logged")
 	clientIPHeader := fs.String("client-ip-header", "", "header in which a reverse proxy on this machine passes the client address (e.g. X-Forwarded-For), used only for --employer-networks")
@@ -217,6 +223,10 @@ func runServe(args []string, stderr io.Writer) error {
 		MinUploadRate:        *minRate,
 		WriteTimeout:         *writeTimeout,
 		MaxCleanBytes:        int64(maxClean),
+		CleanMemory:          int64(cleanMemory),
+		CleanCPU:             *cleanCPU,
+		CleanTimeout:         *cleanTimeout,
+		CleanWait:            *cleanWait,
 		AuditStaffNetwork:    *auditNetwork,
 		RefusalLogInterval:   *refusalInterval,
 		Logger:               log,

@@ -256,8 +256,18 @@ pm healthcheck run "$CONTAINER" || fail "podman healthcheck run"
 say "sending a report and reading it back"
 text="Container test report $RANDOM$RANDOM"
 printf 'evidence line\n' >"$scratch/evidence.txt"
-receipt=$(curl -fsS --max-time "$PATIENCE" -F "body=$text" -F "attachments=@$scratch/evidence.txt;type=text/plain" "$BASE/report") ||
+# A PDF with an author (statement.pdf, beside this script): cleaned in a
+# child process of the server, under kernel limits (prlimit), which must
+# work in the read-only image too.
+cp "$(dirname "$0")/statement.pdf" "$scratch/statement.pdf"
+receipt=$(curl -fsS --max-time "$PATIENCE" -F "body=$text" -F "attachments=@$scratch/evidence.txt;type=text/plain" \
+	-F "attachments=@$scratch/statement.pdf;type=application/pdf" "$BASE/report") ||
 	fail "POST /report"
+grep -qF "document properties (author, software, dates)" <<<"$receipt" || {
+	sed 's/<[^>]*>//g' <<<"$receipt" | grep -v '^\s*$' | tail -20
+	pm logs "$CONTAINER" | tail -10
+	fail "the receipt does not say the PDF's author was removed"
+}
 code=$(sed -n 's/.*id="case-code"[^>]*>\([^<]*\)<.*/\1/p;T;q' <<<"$receipt")
 [[ -n $code ]] || fail "no case code on the receipt"
 case_page=$(curl -fsS --max-time "$PATIENCE" -L -c "$scratch/jar" -b "$scratch/jar" --data-urlencode "code=$code" "$BASE/followup") ||
