@@ -40,6 +40,12 @@ type Case struct {
 	Status          string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// ChannelID is the channel the case was sent to (stored in clear:
+	// routing needs it), and ChannelGeneration the channel's key
+	// generation its files are encrypted to (0: none, organisation keys
+	// only).
+	ChannelID         int64
+	ChannelGeneration int
 }
 
 // NewCase is what CreateCase stores: the case and its first message.
@@ -50,6 +56,10 @@ type NewCase struct {
 	WrappedIdentity []byte
 	Recipient       string
 	First           NewMessage
+	// ChannelID is the channel it was sent to (DefaultChannel if 0), and
+	// ChannelGeneration the channel key generation it is encrypted to.
+	ChannelID         int64
+	ChannelGeneration int
 	// FormHash, if set, is the hash of the report form's one-time token:
 	// it is recorded as used with the case, or ErrFormUsed is returned.
 	FormHash []byte
@@ -60,17 +70,23 @@ type NewCase struct {
 // case survives a crash, and when it fails nothing of it exists.
 func (db *DB) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 	now := db.coarseNow()
+	if nc.ChannelID == 0 {
+		nc.ChannelID = DefaultChannel
+	}
 	c := Case{Ref: nc.Ref, KDFID: nc.KDFID, WrappedIdentity: nc.WrappedIdentity, Recipient: nc.Recipient,
-		Status: StatusNew, CreatedAt: time.Unix(now, 0).UTC(), UpdatedAt: time.Unix(now, 0).UTC()}
+		Status: StatusNew, CreatedAt: time.Unix(now, 0).UTC(), UpdatedAt: time.Unix(now, 0).UTC(),
+		ChannelID: nc.ChannelID, ChannelGeneration: nc.ChannelGeneration}
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		if err := useForm(ctx, tx, nc.FormHash, now); err != nil {
 			return err
 		}
 		var err error
 		c.ID, err = insertRandomID(ctx, tx,
-			`INSERT INTO cases (id, ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			nc.Ref, nc.LookupID, nc.KDFID, nc.WrappedIdentity, nc.Recipient, StatusNew, now, now)
+			`INSERT INTO cases (id, ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at,
+			                    channel_id, channel_generation)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			nc.Ref, nc.LookupID, nc.KDFID, nc.WrappedIdentity, nc.Recipient, StatusNew, now, now,
+			nc.ChannelID, nc.ChannelGeneration)
 		if err != nil {
 			var se sqlite3.Error
 			if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
@@ -88,12 +104,13 @@ func (db *DB) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 	return c, nil
 }
 
-const caseColumns = `id, ref, kdf_id, wrapped_identity, recipient, status, created_at, updated_at`
+const caseColumns = `id, ref, kdf_id, wrapped_identity, recipient, status, created_at, updated_at, channel_id, channel_generation`
 
 func scanCase(row interface{ Scan(...any) error }) (Case, error) {
 	var c Case
 	var created, updated int64
-	err := row.Scan(&c.ID, &c.Ref, &c.KDFID, &c.WrappedIdentity, &c.Recipient, &c.Status, &created, &updated)
+	err := row.Scan(&c.ID, &c.Ref, &c.KDFID, &c.WrappedIdentity, &c.Recipient, &c.Status, &created, &updated,
+		&c.ChannelID, &c.ChannelGeneration)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Case{}, ErrNotFound
 	}

@@ -25,6 +25,10 @@ type CaseFilter struct {
 	Status     string
 	AssigneeID int64 // 0: anyone; -1: no one; otherwise that staff member
 	ViewerID   int64 // whose unread markers to compute
+	// AllChannels lists every channel's cases; otherwise only those of
+	// the channels ViewerID is a member of (the default: a staff member
+	// never sees another team's cases).
+	AllChannels bool
 }
 
 // ListCases returns cases newest activity first, filtered, skipping offset
@@ -44,6 +48,10 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 		conds = append(conds, `c.assignee_id IS NULL`)
 	case f.AssigneeID != 0:
 		conds, args = append(conds, `c.assignee_id = ?`), append(args, f.AssigneeID)
+	}
+	if !f.AllChannels {
+		conds = append(conds, `c.channel_id IN (SELECT channel_id FROM channel_members WHERE staff_id = ?)`)
+		args = append(args, f.ViewerID)
 	}
 	where := `1`
 	if len(conds) > 0 {

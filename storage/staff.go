@@ -29,6 +29,9 @@ type Staff struct {
 	FailedLogins int
 	LockedUntil  time.Time // zero if not locked
 	CreatedAt    time.Time
+	// AgeRecipient is their own age public key (empty until they register
+	// one): the channels' keys are wrapped to it.
+	AgeRecipient string
 }
 
 // Enrolled reports whether the staff member has set a password and a second
@@ -72,13 +75,13 @@ func oneRow(res sql.Result) error {
 }
 
 const staffColumns = `id, username, role, password_hash, totp_secret, totp_last_step,
-	disabled, failed_logins, locked_until, created_at`
+	disabled, failed_logins, locked_until, created_at, age_recipient`
 
 func scanStaff(row interface{ Scan(...any) error }) (Staff, error) {
 	var s Staff
 	var locked, created int64
 	err := row.Scan(&s.ID, &s.Username, &s.Role, &s.PasswordHash, &s.TOTPSecret, &s.TOTPLastStep,
-		&s.Disabled, &s.FailedLogins, &locked, &created)
+		&s.Disabled, &s.FailedLogins, &locked, &created, &s.AgeRecipient)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Staff{}, ErrNotFound
 	}
@@ -116,7 +119,14 @@ func (db *DB) CreateStaff(ctx context.Context, username, role string) (Staff, er
 			}
 			return err
 		}
-		s.ID, err = res.LastInsertId()
+		if s.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		// While the installation has one channel, everyone is in it, as
+		// everyone read every case before channels existed. Once there
+		// are more, an administrator chooses each channel's team.
+		_, err = tx.ExecContext(ctx, `INSERT INTO channel_members (channel_id, staff_id)
+			SELECT id, ? FROM channels WHERE (SELECT count(*) FROM channels) = 1`, s.ID)
 		return err
 	})
 	if err != nil {
