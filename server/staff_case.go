@@ -31,14 +31,25 @@ type staffCaseKey struct{}
 
 // loadStaffCase is the middleware of the /staff/case/:ref group: it
 // resolves :ref once for every handler of the group (staffCaseOf), and
-// answers an unknown case with 404 before any of the body is read.
+// answers an unknown case with 404 before any of the body is read. A case
+// of a channel the staff member is not in is answered the same way, for
+// every route of the group (page, ciphertext, workflow): to them it does
+// not exist.
 func (s *Server) loadStaffCase(c *fiber.Ctx) error {
-	cs, err := s.db.CaseByRef(c.UserContext(), c.Params("ref"))
+	ctx := c.UserContext()
+	cs, err := s.db.CaseByRef(ctx, c.Params("ref"))
 	if errors.Is(err, storage.ErrNotFound) {
 		return errNotFound
 	}
 	if err != nil {
 		return err
+	}
+	member, err := s.db.IsChannelMember(ctx, cs.ChannelID, staffOf(c).ID)
+	if err != nil {
+		return err
+	}
+	if !member {
+		return errNotFound
 	}
 	c.Locals(staffCaseKey{}, cs)
 	return c.Next()
