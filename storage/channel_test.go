@@ -1,0 +1,206 @@
+package storage_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/candour/candour/storage"
+)
+
+func newStaff(t *testing.T, db *storage.DB, name string) storage.Staff {
+	t.Helper()
+	s, err := db.CreateStaff(context.Background(), name, storage.RoleCaseworker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func mustChannel(t *testing.T, db *storage.DB, name string) int64 {
+	t.Helper()
+	id, err := db.CreateChannel(context.Background(), map[string]storage.ChannelText{
+		"en": {Name: name, Description: name + " description"}, "pl": {Name: name + " (pl)"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// With one channel everyone joins it; once there are two, nobody joins
+// anything by default.
+func TestNewStaffJoinTheOnlyChannel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	alice := newStaff(t, db, "alice")
+	if ok, err := db.IsChannelMember(ctx, storage.DefaultChannel, alice.ID); err != nil || !ok {
+		t.Fatalf("alice in the only channel: %v %v", ok, err)
+	}
+	second := mustChannel(t, db, "Kent Police")
+	bob := newStaff(t, db, "bob")
+	for _, ch := range []int64{storage.DefaultChannel, second} {
+		if ok, _ := db.IsChannelMember(ctx, ch, bob.ID); ok {
+			t.Errorf("bob joined channel %d by himself", ch)
+		}
+	}
+	c, err := db.Channel(ctx, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Text("pl").Name != "Kent Police (pl)" || c.Text("cy").Name != "Kent Police" || c.Text("cy").Description != "Kent Police description" {
+		t.Errorf("texts: %+v", c.Texts)
+	}
+	if _, err := db.CreateChannel(ctx, map[string]storage.ChannelText{"pl": {Name: "x"}}); !errors.Is(err, storage.ErrChannelHasNoDefaultText) {
+		t.Errorf("a channel without an English name: %v", err)
+	}
+}
+
+// The inbox lists a staff member only their channels' cases.
+func TestInboxListsOnlyTheViewersChannels(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	alice := newStaff(t, db, "alice") // in the default channel
+	second := mustChannel(t, db, "Kent Police")
+	bob := newStaff(t, db, "bob")
+	must(t, db.AddChannelMember(ctx, second, bob.ID))
+	kdf := mustKDF(t, db)
+	inDefault := mustCreateCase(t, db, "default")
+	nc := newCase(kdf.ID, "kent")
+	nc.ChannelID = second
+	inSecond, err := db.CreateCase(ctx, nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Case(ctx, inSecond.ID); got.ChannelID != second {
+		t.Fatalf("case stored in channel %d, want %d", got.ChannelID, second)
+	}
+	for _, tc := range []struct {
+		viewer int64
+		want   int64
+	}{{alice.ID, inDefault.ID}, {bob.ID, inSecond.ID}} {
+		cases, total, err := db.ListCases(ctx, storage.CaseFilter{ViewerID: tc.viewer}, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != 1 || len(cases) != 1 || cases[0].ID != tc.want {
+			t.Errorf("viewer %d sees %d cases (%+v), want only case %d", tc.viewer, total, cases, tc.want)
+		}
+	}
+	if _, total, _ := db.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 10); total != 2 {
+		t.Errorf("all channels: %d cases", total)
+	}
+}
+
+// A new key generation must be wrapped to exactly the members, must
+// follow the newest, and removing a member deletes their wraps.
+func TestChannelKeyGenerations(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	ch := mustChannel(t, db, "Kent Police")
+	alice, bob := newStaff(t, db, "alice"), newStaff(t, db, "bob")
+	must(t, db.AddChannelMember(ctx, ch, alice.ID))
+	must(t, db.AddChannelMember(ctx, ch, bob.ID))
+	both := map[int64][]byte{alice.ID: fakeAge("a1"), bob.ID: fakeAge("b1")}
+
+	if _, err := db.AddChannelKey(ctx, ch, 0, "age1first", map[int64][]byte{alice.ID: fakeAge("a1")}); !errors.Is(err, storage.ErrWrapsDoNotMatchMembers) {
+		t.Errorf("a key not wrapped to bob: %v", err)
+	}
+	if _, err := db.AddChannelKey(ctx, ch, 0, "age1first", map[int64][]byte{alice.ID: fakeAge("a1"), bob.ID: fakeAge("b1"), 999: fakeAge("x")}); !errors.Is(err, storage.ErrWrapsDoNotMatchMembers) {
+		t.Errorf("a key wrapped to a stranger: %v", err)
+	}
+	gen, err := db.AddChannelKey(ctx, ch, 0, "age1first", both)
+	if err != nil || gen != 1 {
+		t.Fatalf("first key: %d %v", gen, err)
+	}
+	if _, err := db.AddChannelKey(ctx, ch, 0, "age1again", both); !errors.Is(err, storage.ErrStaleGeneration) {
+		t.Errorf("a key made against generation 0 after 1: %v", err)
+	}
+	c, _ := db.Channel(ctx, ch)
+	if c.Generation != 1 || c.Recipient != "age1first" {
+		t.Errorf("channel key: %d %q", c.Generation, c.Recipient)
+	}
+
+	// Carol joins and is granted generation 1.
+	carol := newStaff(t, db, "carol")
+	if err := db.AddChannelKeyWraps(ctx, ch, carol.ID, map[int][]byte{1: fakeAge("c1")}); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("a grant to a non-member: %v", err)
+	}
+	must(t, db.AddChannelMember(ctx, ch, carol.ID))
+	must(t, db.AddChannelKeyWraps(ctx, ch, carol.ID, map[int][]byte{1: fakeAge("c1")}))
+	if w, _ := db.ChannelKeyWraps(ctx, ch, carol.ID); string(w[1]) != string(fakeAge("c1")) {
+		t.Errorf("carol's wraps: %v", w)
+	}
+
+	// Bob leaves: his wraps go, and generation 2 is for alice and carol.
+	must(t, db.RemoveChannelMember(ctx, ch, bob.ID))
+	if w, _ := db.ChannelKeyWraps(ctx, ch, bob.ID); len(w) != 0 {
+		t.Errorf("bob keeps wraps after leaving: %v", w)
+	}
+	gen, err = db.AddChannelKey(ctx, ch, 1, "age1second", map[int64][]byte{alice.ID: fakeAge("a2"), carol.ID: fakeAge("c2")})
+	if err != nil || gen != 2 {
+		t.Fatalf("second key: %d %v", gen, err)
+	}
+	w, _ := db.ChannelKeyWraps(ctx, ch, alice.ID)
+	if gens := slices.Sorted(maps.Keys(w)); !slices.Equal(gens, []int{1, 2}) {
+		t.Errorf("alice holds generations %v", gens)
+	}
+}
+
+// A database made by the release before channels (migrations up to 0011)
+// keeps every case, which lands in the default channel with every staff
+// member in it, and still opens by its lookup id.
+func TestMigrationPutsEveryCaseInTheDefaultChannel(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	raw, err := sql.Open("sqlite3", filepath.Join(dir, storage.FileName)+"?_foreign_keys=on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= 11; v++ {
+		names, _ := filepath.Glob(fmt.Sprintf("migrations/%04d_*.sql", v))
+		if len(names) != 1 {
+			t.Fatalf("migration %d: %v", v, names)
+		}
+		body, err := os.ReadFile(names[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", names[0], err)
+		}
+	}
+	for _, q := range []string{
+		`PRAGMA user_version = 11`,
+		`INSERT INTO kdf_params (id, time, memory_kib, threads, salt, created_at) VALUES (1, 3, 65536, 4, x'00', 0)`,
+		`INSERT INTO cases (id, ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at)
+		 VALUES (77, 'OLD1-CASE', x'0102', 1, x'00', 'age1old', 'new', 0, 0)`,
+		`INSERT INTO staff (id, username, role, created_at, updated_at) VALUES (5, 'veteran', 'caseworker', 0, 0)`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+
+	db := mustOpenDBAt(t, dir)
+	ctx := context.Background()
+	c, err := db.CaseByLookup(ctx, 1, []byte{1, 2})
+	if err != nil || c.Ref != "OLD1-CASE" || c.ChannelID != storage.DefaultChannel || c.ChannelGeneration != 0 {
+		t.Fatalf("old case after migration: %+v %v", c, err)
+	}
+	if ok, err := db.IsChannelMember(ctx, storage.DefaultChannel, 5); err != nil || !ok {
+		t.Errorf("the old staff member is not in the default channel: %v %v", ok, err)
+	}
+	if cases, _, _ := db.ListCases(ctx, storage.CaseFilter{ViewerID: 5}, 0, 10); len(cases) != 1 {
+		t.Errorf("the old staff member sees %d cases", len(cases))
+	}
+}
