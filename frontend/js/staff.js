@@ -4,10 +4,16 @@
 // server. Messages, attachments and notes arrive as age ciphertext and are
 // decrypted here; replies and notes are encrypted here before upload.
 //
+// Channels (docs/channels.md): the caseworker's own key opens their wraps of
+// the case's channel key, which opens the case. Channel identities are held
+// in memory only, never stored, and never leave the page; the channel page
+// makes, grants and rotates them here and posts only recipients and wraps.
+//
 // Decrypted text is only ever inserted with textContent, never as HTML.
 
 import { Decrypter, Encrypter } from "age-encryption";
 import { safeName } from "./safename.js";
+import { newChannelKey, unwrapGenerations, wrapGenerations, wrapsForMembers } from "./channelkeys.js";
 
 const storageKey = "candour-identity";
 
@@ -22,13 +28,17 @@ const el = (tag, props = {}, ...children) => {
   return e;
 };
 
-const data = document.getElementById("case-data");
-if (data) {
-  main(data).catch((err) => status(`Something went wrong: ${err.message}`, true));
-}
+// One script serves two pages: a case (#case-data) and a channel's team
+// and keys (#channel-data).
+const caseData = document.getElementById("case-data");
+const channelData = document.getElementById("channel-data");
+const failed = (err) => status(`Something went wrong: ${err.message}`, true);
+if (caseData) casePage(caseData).catch(failed);
+else if (channelData) channelPage(channelData).catch(failed);
 
 function status(msg, error = false) {
   const box = document.getElementById("key-status");
+  if (!box) return;
   box.textContent = msg;
   box.className = error ? "notice notice-error" : "notice notice-success";
 }
@@ -41,62 +51,227 @@ function identityLines(text) {
     .filter((l) => l.startsWith("AGE-SECRET-KEY-"));
 }
 
-async function main(data) {
-  const ref = data.dataset.case;
-  const csrf = data.dataset.csrf;
-  const orgRecipients = JSON.parse(data.dataset.recipients);
-  const caseRecipient = data.dataset.caseRecipient;
+// usableIdentities returns the keys of an identity file this page can use,
+// or null after saying why there are none.
+function usableIdentities(text) {
+  const lines = identityLines(text);
+  if (lines.length === 0) {
+    status("That file holds no age identity (a line starting AGE-SECRET-KEY-).", true);
+    return null;
+  }
+  if (!window.isSecureContext && lines.some((l) => l.startsWith("AGE-SECRET-KEY-1"))) {
+    status(
+      "This page is not served over HTTPS, and browsers allow classic (X25519) keys only on secure pages. " +
+        "Open the console over HTTPS (or on localhost), or use a post-quantum key.",
+      true,
+    );
+    return null;
+  }
+  return lines;
+}
 
+// setupIdentityLoader wires the identity file picker, "remember" and
+// "forget" (shared by the case and channel pages) and calls onLoaded with
+// the caseworker's own identities each time a key is loaded. Only the
+// caseworker's own file may go to sessionStorage, and only if they ask:
+// channel identities derived from it stay in the callers' memory.
+async function setupIdentityLoader(onLoaded) {
   const picker = document.getElementById("identity-file");
   const remember = document.getElementById("identity-remember");
-  let identities = null;
+  const forget = document.getElementById("identity-forget");
+  if (!picker) return;
 
   const useIdentity = async (text) => {
-    const lines = identityLines(text);
-    if (lines.length === 0) {
-      status("That file holds no age identity (a line starting AGE-SECRET-KEY-).", true);
-      return;
-    }
-    if (!window.isSecureContext && lines.some((l) => l.startsWith("AGE-SECRET-KEY-1"))) {
-      status(
-        "This page is not served over HTTPS, and browsers allow classic (X25519) keys only on secure pages. " +
-          "Open the console over HTTPS (or on localhost), or use a post-quantum key.",
-        true,
-      );
-      return;
-    }
-    identities = lines;
-    if (remember.checked) sessionStorage.setItem(storageKey, text);
+    const lines = usableIdentities(text);
+    if (!lines) return;
+    if (remember && remember.checked) sessionStorage.setItem(storageKey, text);
     status("Key loaded. It stays on this device and is never uploaded.");
-    await decryptAll(ref, identities);
+    await onLoaded(lines);
   };
 
   picker.addEventListener("change", async () => {
     const f = picker.files[0];
-    if (f) await useIdentity(await f.text());
+    if (f) await useIdentity(await f.text()).catch(failed);
     picker.value = "";
   });
-  document.getElementById("identity-forget").addEventListener("click", () => {
-    sessionStorage.removeItem(storageKey);
-    location.reload();
-  });
+  if (forget) {
+    forget.addEventListener("click", () => {
+      sessionStorage.removeItem(storageKey);
+      location.reload();
+    });
+  }
   const saved = sessionStorage.getItem(storageKey);
   if (saved) {
-    remember.checked = true;
+    if (remember) remember.checked = true;
     await useIdentity(saved);
   }
+}
 
+async function casePage(data) {
+  const ref = data.dataset.case;
+  const csrf = data.dataset.csrf;
+  const orgRecipients = JSON.parse(data.dataset.recipients);
+  const caseRecipient = data.dataset.caseRecipient;
+  const channel = data.dataset.channel;
+  const generation = Number(data.dataset.channelGeneration || 0);
+  // The channel's newest key, so that the whole team (today's) can read
+  // what is written now, whichever generation the case began with.
+  const channelRecipients = data.dataset.channelRecipient ? [data.dataset.channelRecipient] : [];
+
+  // The forms first: loading a remembered key decrypts the whole thread,
+  // and replying must not wait for that.
   document.getElementById("reply-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const text = document.getElementById("reply-text").value;
     const files = [...document.getElementById("reply-files").files];
-    await send(ref, csrf, [...orgRecipients, caseRecipient], text, files, "reply");
+    await send(ref, csrf, [...orgRecipients, caseRecipient, ...channelRecipients], text, files, "reply");
   });
   document.getElementById("note-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const text = document.getElementById("note-text").value;
-    await send(ref, csrf, orgRecipients, text, [], "note");
+    await send(ref, csrf, [...orgRecipients, ...channelRecipients], text, [], "note");
   });
+
+  await setupIdentityLoader(async (own) => {
+    const channelIdentities = await caseChannelIdentities(channel, generation, own);
+    await decryptAll(ref, [...own, ...channelIdentities]);
+  });
+}
+
+// caseChannelIdentities opens the caller's wraps of the case's channel: all
+// generations they hold, since replies may be to a newer generation than the
+// case's first files. A failure is reported and yields none, so that a
+// caseworker who holds an organisation key still reads the case with it.
+async function caseChannelIdentities(channel, generation, own) {
+  if (!(generation > 0)) return [];
+  let byGeneration;
+  try {
+    byGeneration = await unwrapGenerations(await fetchKeys(channel), own);
+  } catch (err) {
+    status(`Could not open this channel's key: ${err.message}`, true);
+    return [];
+  }
+  if (!byGeneration.has(generation)) {
+    status("You have not been given this channel's key yet: ask a member of the channel to grant it.", true);
+  }
+  return [...byGeneration.values()];
+}
+
+// The channel page: an administrator makes the first key, a member grants
+// the keys they hold to a new member, and removing a member makes a new
+// generation for the others in the same request.
+async function channelPage(data) {
+  const channel = data.dataset.channel;
+  const csrf = data.dataset.csrf;
+  const generation = Number(data.dataset.generation || 0);
+  const kind = data.dataset.kind;
+  let own = null; // the caseworker's own identities, once loaded
+
+  const create = document.getElementById("channel-key-create");
+  if (create) onActivate(create, () => createChannelKey(channel, csrf, kind));
+  for (const b of document.querySelectorAll(".channel-grant[data-staff]")) {
+    onActivate(b, () => grantChannelKeys(channel, csrf, b.dataset.staff, own));
+  }
+  for (const form of document.querySelectorAll("form.channel-remove")) {
+    form.addEventListener("submit", (ev) => {
+      // Without a key there is nothing to rotate: the server removes as usual.
+      if (!(generation > 0)) return;
+      ev.preventDefault();
+      run(form, () => removeWithNewKey(channel, csrf, generation, kind, removedStaff(form)));
+    });
+  }
+  await setupIdentityLoader(async (ids) => {
+    own = ids;
+  });
+}
+
+// onActivate runs action on a button's click or a form's submit.
+function onActivate(target, action) {
+  const isForm = target.tagName === "FORM";
+  target.addEventListener(isForm ? "submit" : "click", (ev) => {
+    ev.preventDefault();
+    run(target, action);
+  });
+}
+
+// run performs one key change: the page reloads to show the server's new
+// state, or the reason for a refusal is shown and the control re-enabled.
+async function run(target, action) {
+  const controls = target.tagName === "FORM" ? [...target.querySelectorAll("button")] : [target];
+  for (const c of controls) c.disabled = true;
+  status("Working…");
+  try {
+    await action();
+    location.reload();
+  } catch (err) {
+    status(err.message, true);
+    for (const c of controls) c.disabled = false;
+  }
+}
+
+// removedStaff is the staff id a removal form is about: data-staff, as on
+// the grant buttons, else its "staff" field.
+function removedStaff(form) {
+  const field = form.elements.namedItem("staff");
+  const id = form.dataset.staff || (field && field.value);
+  if (!id) throw new Error("this removal form does not say whom it removes");
+  return id;
+}
+
+async function fetchKeys(channel) {
+  const res = await fetch(`/staff/channels/${encodeURIComponent(channel)}/keys`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (!res.ok) throw new Error(await refusal(res));
+  return res.json();
+}
+
+// The first key: made here, wrapped to every member, and forgotten when the
+// page reloads. The administrator's own key is not needed.
+async function createChannelKey(channel, csrf, kind) {
+  const keys = await fetchKeys(channel);
+  if (keys.members.length === 0) throw new Error("This channel has no members yet: add its team first, or no one could read its cases.");
+  const { identity, recipient } = await newChannelKey(kind);
+  const wraps = await wrapsForMembers(identity, keys.members);
+  await post(`/staff/channels/${encodeURIComponent(channel)}/key`, csrf, [
+    ["previous", "0"],
+    ["recipient", recipient],
+    ["wraps", JSON.stringify(wraps)],
+  ]);
+}
+
+// A grant copies, to the new member's own key, every generation the caller
+// holds and the grantee does not yet.
+async function grantChannelKeys(channel, csrf, staffId, own) {
+  if (!own) throw new Error("Load your own key first: a grant passes on the channel keys that your key opens.");
+  const keys = await fetchKeys(channel);
+  const grantee = keys.members.find((m) => String(m.id) === String(staffId));
+  if (!grantee) throw new Error("That person is not a member of this channel.");
+  if (!grantee.recipient) throw new Error(`${grantee.username} has not registered their own key yet: ask them to, then grant again.`);
+  const mine = await unwrapGenerations(keys, own);
+  if (mine.size === 0) throw new Error("You hold none of this channel's keys, so you have none to grant.");
+  const held = new Set((grantee.generations || []).map(Number));
+  const toGive = new Map([...mine].filter(([gen]) => !held.has(gen)));
+  if (toGive.size === 0) throw new Error(`${grantee.username} already holds every key of this channel that you hold.`);
+  await post(`/staff/channels/${encodeURIComponent(channel)}/grant`, csrf, [
+    ["staff", String(staffId)],
+    ["wraps", JSON.stringify(await wrapGenerations(toGive, grantee.recipient))],
+  ]);
+}
+
+// Removal protects the future: a new generation for everyone but the
+// removed member, posted with the removal so the server can check both.
+async function removeWithNewKey(channel, csrf, generation, kind, staffId) {
+  const keys = await fetchKeys(channel);
+  if (keys.generation !== generation) throw new Error("This channel's key has changed since the page loaded: reload it and try again.");
+  const remaining = keys.members.filter((m) => String(m.id) !== String(staffId));
+  if (remaining.length === keys.members.length) throw new Error("That person is not a member of this channel.");
+  const { identity, recipient } = await newChannelKey(kind);
+  const wraps = await wrapsForMembers(identity, remaining);
+  await post(`/staff/channels/${encodeURIComponent(channel)}/key`, csrf, [
+    ["previous", String(generation)],
+    ["recipient", recipient],
+    ["wraps", JSON.stringify(wraps)],
+    ["remove", String(staffId)],
+  ]);
 }
 
 function decrypter(identities) {
@@ -205,12 +380,15 @@ async function post(url, csrf, parts) {
     else form.append(k, v);
   }
   const res = await fetch(url, { method: "POST", body: form, credentials: "same-origin", headers: { Accept: "application/json" } });
-  if (!res.ok) {
-    // The server explains its refusals in plain English, as JSON.
-    const why = await res.json().then((j) => j.error, () => null);
-    throw new Error(why || `the server refused it (${res.status})`);
-  }
+  if (!res.ok) throw new Error(await refusal(res));
   return res.json();
+}
+
+// refusal is the server's reason for refusing, which it gives in plain
+// English as JSON {"error": …}, or the status if it gave none.
+async function refusal(res) {
+  const why = await res.json().then((j) => j && j.error, () => null);
+  return why || `the server refused it (${res.status})`;
 }
 
 async function send(ref, csrf, recipients, text, files, kind) {

@@ -1,0 +1,241 @@
+// Channels end to end in a real browser (docs/channels.md): an administrator
+// makes a second channel and its team; the members register their own age
+// keys; the administrator's browser makes the channel's key and wraps it to
+// them; a reporter (JavaScript off) sends a report to that channel; a member
+// reads it decrypted in the browser with their own key (through their wrap);
+// a staff member outside the channel gets 404 for the case; a member added
+// later is granted the key by a member's browser and then reads it too.
+//
+// WRITTEN BEFORE THE SERVER SIDE EXISTED, against docs/channels.md and the
+// console's DOM contract; not yet run. It needs these server pieces (every
+// URL and selector it assumes about them is in `ui` below, to adjust in one
+// place if the server chose otherwise):
+//   - GET/POST /staff/key: a staff member registers their own age recipient
+//     (a form field named "recipient").
+//   - GET/POST /staff/admin/channels: an administrator creates a channel
+//     (fields for its English name and description), then reaches its page.
+//   - GET /staff/channels/:id, the channel page: #channel-data (data-channel,
+//     data-csrf, data-generation, data-kind), the identity loader
+//     (#identity-file, #identity-remember, #identity-forget, #key-status),
+//     #channel-key-create while it has no key, a form to add a member
+//     (form.channel-add with a <select name="staff">), and for each member a
+//     row holding their username and a button .channel-grant[data-staff].
+//   - GET /staff/channels/:id/keys, POST /staff/channels/:id/key and
+//     /staff/channels/:id/grant as in docs/channels.md.
+//   - /report: the reporter picks a channel (a <select name="channel"> or
+//     radio buttons name="channel", labelled with the channel's name).
+//   - The staff case page's #case-data with data-channel,
+//     data-channel-generation and data-channel-recipient; 404 for the case
+//     page to staff outside its channel; reports encrypted to the channel's
+//     newest key.
+//
+// Run by `make test` (which builds ./.bin/candour and the bundle first).
+// Talks only to 127.0.0.1.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateHybridIdentity, generateX25519Identity, identityToRecipient } from "age-encryption";
+import { startServer, launchBrowser, testTimeout, enrol, login, password, totp } from "./helpers.mjs";
+
+// What this test assumes of the server's pages beyond docs/channels.md.
+const ui = {
+  keyPage: "/staff/key",
+  keyField: "[name=recipient]",
+  channelsAdmin: "/staff/admin/channels",
+  channelNameField: "[name=name]",
+  channelDescriptionField: "[name=description]",
+  channelPage: (id) => `/staff/channels/${id}`,
+  addMemberForm: "form.channel-add",
+  reportChannelField: "[name=channel]",
+};
+
+const channelName = "Conduct in Kent Police";
+const reportText = "DS Black leaked a witness's address to a suspect's family.";
+
+test("a channel's cases are read by its team only, through their own keys", { timeout: testTimeout }, async (t) => {
+  const { base, enrolLink, stop, log } = await startServer();
+  t.after(stop);
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const dir = mkdtempSync(join(tmpdir(), "candour-channel-keys-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const errors = [];
+
+  // 1. The administrator enrols and logs in. Casey is deliberately not in
+  //    the new channel: making its key needs no key of her own.
+  const admin = await staffPage(browser, errors);
+  await admin.goto(enrolLink);
+  const casey = await enrol(admin);
+  await login(admin, base, casey.secret, casey.step + 1);
+
+  // 2. Three caseworkers: alex (in the channel from the start), blake
+  //    (never in it) and drew (added later). Each registers their own key.
+  const people = {};
+  for (const [username, kind] of [["alex", "pq"], ["blake", "pq"], ["drew", "x25519"]]) {
+    const link = await invite(admin, base, username);
+    const page = await staffPage(browser, errors);
+    await page.goto(link);
+    const { secret, step } = await enrol(page);
+    await loginAs(page, base, username, secret, step + 1);
+    const key = await makeKeyFile(dir, username, kind);
+    await registerKey(page, base, key.recipient);
+    people[username] = { page, ...key };
+  }
+
+  // 3. The second channel, with alex in its team; then its first key, made
+  //    in the administrator's browser.
+  const channel = await createChannel(admin, base);
+  await addMember(admin, base, channel, "alex");
+  await admin.goto(base + ui.channelPage(channel));
+  assert.equal(await admin.getAttribute("#channel-data", "data-generation"), "0");
+  await clickAndReload(admin, "#channel-key-create");
+  assert.equal(await admin.getAttribute("#channel-data", "data-generation"), "1", `the channel's key was not made: ${await admin.textContent("#key-status")}`);
+  const keys = await (await admin.request.get(base + ui.channelPage(channel) + "/keys")).json();
+  assert.deepEqual(Object.keys(keys.wraps), [], "the administrator, not a member, holds a wrap");
+  assert.deepEqual(keys.members.map((m) => [m.username, m.generations]), [["alex", [1]]]);
+
+  // 4. A report to the channel, JavaScript off.
+  const reporter = await browser.newContext({ javaScriptEnabled: false });
+  const rp = await reporter.newPage();
+  await rp.goto(base + "/report");
+  await chooseChannel(rp, channelName);
+  await rp.fill("textarea[name=body]", reportText);
+  await Promise.all([rp.waitForNavigation(), rp.click("button[type=submit]")]);
+  assert.match((await rp.textContent("#case-code")).trim(), /^[0-9A-Z]{4}(-[0-9A-Z]{4}){4}$/);
+  await reporter.close();
+
+  // 5. Alex reads it: own key → wrap → channel key → report.
+  const alex = people.alex.page;
+  await alex.goto(base + "/staff/");
+  await alex.click(`table.inbox a`);
+  const caseURL = alex.url();
+  assert.equal(await alex.getAttribute("#case-data", "data-channel"), String(channel));
+  assert.equal(await alex.getAttribute("#case-data", "data-channel-generation"), "1");
+  assert.equal(await alex.getAttribute("#case-data", "data-channel-recipient"), keys.recipient);
+  const served = await (await alex.request.get(caseURL)).text();
+  assert.ok(!served.includes("DS Black"), "the staff page as served contains report plaintext");
+  await alex.setInputFiles("#identity-file", people.alex.file);
+  await alex.waitForSelector(`.decrypted .pre-wrap:text("${reportText}")`);
+
+  // 6. Blake, outside the channel, is told it does not exist; so is drew,
+  //    before being added.
+  for (const who of ["blake", "drew"]) {
+    const res = await people[who].page.request.get(caseURL);
+    assert.equal(res.status(), 404, `${who} (not a member) got ${res.status()} for the case page`);
+  }
+
+  // 7. Drew joins; the server alone cannot give him the key, so he reads
+  //    nothing until a member's browser grants it.
+  await addMember(admin, base, channel, "drew");
+  const drew = people.drew.page;
+  await drew.goto(caseURL);
+  await drew.setInputFiles("#identity-file", people.drew.file);
+  await drew.waitForSelector(`#key-status:has-text("You have not been given this channel's key yet")`);
+  assert.equal(await drew.locator(`.decrypted .pre-wrap:text("${reportText}")`).count(), 0);
+
+  await alex.goto(base + ui.channelPage(channel));
+  await alex.setInputFiles("#identity-file", people.alex.file);
+  await alex.waitForSelector("#key-status:has-text('Key loaded')");
+  await clickAndReload(alex, `tr:has-text("drew") .channel-grant[data-staff]`);
+  const after = await (await admin.request.get(base + ui.channelPage(channel) + "/keys")).json();
+  const drewRow = after.members.find((m) => m.username === "drew");
+  assert.deepEqual(drewRow && drewRow.generations, [1], `drew was not granted generation 1: ${await alex.textContent("#key-status")}`);
+
+  await drew.goto(caseURL);
+  await drew.setInputFiles("#identity-file", people.drew.file);
+  await drew.waitForSelector(`.decrypted .pre-wrap:text("${reportText}")`);
+
+  assert.deepEqual(errors, [], "the console pages raised script errors");
+  assert.ok(!log().includes("AGE-SECRET-KEY"), "an identity reached the server's log");
+});
+
+// staffPage opens a page in its own context (its own session cookie),
+// collecting script errors.
+async function staffPage(browser, errors) {
+  const page = await (await browser.newContext()).newPage();
+  page.on("pageerror", (e) => errors.push(e.message));
+  return page;
+}
+
+// clickAndReload clicks a channel page control whose script reloads the
+// page on success, and fails with the page's own explanation otherwise
+// (rather than waiting out a navigation that will never come).
+async function clickAndReload(page, selector) {
+  const reloaded = page.waitForNavigation().then(() => null);
+  // After the reload this wait may end in an error nobody awaits: swallow it.
+  const refused = page.waitForSelector("#key-status.notice-error").then((e) => e.textContent(), () => new Promise(() => {}));
+  await page.click(selector);
+  const why = await Promise.race([reloaded, refused]);
+  assert.equal(why, null, `${selector} was refused: ${why}`);
+}
+
+// loginAs is helpers.login for a username other than "casey".
+async function loginAs(page, base, username, secret, step) {
+  await page.goto(base + "/staff/login");
+  await page.fill("#username", username);
+  await page.fill("#password", password);
+  await page.fill("#totp", totp(secret, Math.max(step, Math.floor(Date.now() / 1000 / 30))));
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  assert.equal(new URL(page.url()).pathname, "/staff/", `${username} could not log in`);
+}
+
+async function invite(admin, base, username) {
+  await admin.goto(base + "/staff/admin/staff");
+  await admin.fill("#username", username);
+  await admin.selectOption("#role", "caseworker");
+  await Promise.all([admin.waitForNavigation(), admin.click("form[action='/staff/admin/invite'] button[type=submit]")]);
+  return (await admin.textContent("#enrolment-link")).trim();
+}
+
+// makeKeyFile writes an identity file as age-keygen would, and returns its
+// path and public key.
+async function makeKeyFile(dir, username, kind) {
+  const identity = kind === "pq" ? await generateHybridIdentity() : await generateX25519Identity();
+  const recipient = await identityToRecipient(identity);
+  const file = join(dir, `${username}.txt`);
+  writeFileSync(file, `# public key: ${recipient}\n${identity}\n`);
+  return { file, recipient };
+}
+
+async function registerKey(page, base, recipient) {
+  await page.goto(base + ui.keyPage);
+  await page.fill(ui.keyField, recipient);
+  await Promise.all([page.waitForNavigation(), page.click(`form:has(${ui.keyField}) button[type=submit]`)]);
+  const shown = await page.textContent("main");
+  assert.ok(shown.includes(recipient), `the key page does not show the registered key ${recipient}`);
+}
+
+// createChannel makes the channel and returns its id, read from its page.
+async function createChannel(admin, base) {
+  await admin.goto(base + ui.channelsAdmin);
+  await admin.fill(ui.channelNameField, channelName);
+  await admin.fill(ui.channelDescriptionField, "Complaints about officers and staff of Kent Police.");
+  await Promise.all([admin.waitForNavigation(), admin.click(`form:has(${ui.channelNameField}) button[type=submit]`)]);
+  if (!(await admin.$("#channel-data"))) {
+    await Promise.all([admin.waitForNavigation(), admin.click(`a:has-text("${channelName}")`)]);
+  }
+  const id = await admin.getAttribute("#channel-data", "data-channel");
+  assert.match(id || "", /^[0-9]+$/, "no channel page after creating the channel");
+  assert.notEqual(id, "1", "the new channel has the default channel's id");
+  return Number(id);
+}
+
+async function addMember(admin, base, channel, username) {
+  await admin.goto(base + ui.channelPage(channel));
+  await admin.selectOption(`${ui.addMemberForm} select[name=staff]`, { label: username });
+  await Promise.all([admin.waitForNavigation(), admin.click(`${ui.addMemberForm} button[type=submit]`)]);
+  assert.ok(await admin.isVisible(`tr:has-text("${username}")`), `${username} is not listed as a member after being added`);
+}
+
+// chooseChannel picks the channel on the report form, as a select or radios.
+async function chooseChannel(page, name) {
+  const field = page.locator(ui.reportChannelField).first();
+  if ((await field.evaluate((e) => e.tagName)) === "SELECT") {
+    await page.selectOption(ui.reportChannelField, { label: name });
+  } else {
+    await page.getByLabel(name).check();
+  }
+}
