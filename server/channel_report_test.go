@@ -122,6 +122,9 @@ func TestReporterChoosesAmongChannels(t *testing.T) {
 		!strings.Contains(page, "You are reporting to: &lt;b&gt;Kent") {
 		t.Fatalf("the form for channel B: %d", res.StatusCode)
 	}
+	if !strings.Contains(page, `href="/report?channel=`+bs+`&amp;lang=pl"`) {
+		t.Error("the language switcher leaves the channel's form")
+	}
 
 	res, page = sendReport(t, ts, [][2]string{{"channel", bs}, {"body", "about Kent"}}, file{name: "a.txt", ctype: "text/plain", r: strings.NewReader("evidence")})
 	if res.StatusCode != http.StatusOK || !caseCodeRE.MatchString(page) {
@@ -182,6 +185,20 @@ func TestReportToABadChannelIsRefused(t *testing.T) {
 	res, page := post(t, client(t), ts.URL+"/report", &buf, mw.FormDataContentType())
 	if res.StatusCode != http.StatusBadRequest || !strings.Contains(page, "before saying where the report should go") {
 		t.Fatalf("file before channel: %d: %s", res.StatusCode, page)
+	}
+	if got := counts(t, ts.DB); got != before {
+		t.Fatalf("rows %v, want %v", got, before)
+	}
+
+	// A channel key of the other kind than the organisation's (hybrid
+	// here) cannot join them in one age file: the report is not stored
+	// rather than hidden from the channel's team.
+	classic, err := age.GenerateX25519Identity()
+	must(t, err)
+	_, err = ts.DB.AddChannelKey(ctx, b, 0, classic.Recipient().String(), map[int64][]byte{})
+	must(t, err)
+	if res, _ := sendReport(t, ts, [][2]string{{"channel", strconv.FormatInt(b, 10)}, {"body", "x"}}); res.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("report to a channel with a key of the other kind: %d", res.StatusCode)
 	}
 	if got := counts(t, ts.DB); got != before {
 		t.Fatalf("rows %v, want %v", got, before)
