@@ -441,6 +441,10 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 			up.formHash = hash
 		case "channel":
 			if !report {
+				// Not a field of this form: as any unknown field.
+				if part.FileName() != "" {
+					return nil, errPartUnnamedUpload()
+				}
 				if _, err := readField(part, 4<<10); err != nil {
 					return nil, tooLarge(badUpload(say("The form had an unexpected field.")))
 				}
