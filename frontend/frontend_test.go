@@ -75,7 +75,9 @@ func TestEveryPageRendersAndEscapes(t *testing.T) {
 			"Kept": map[string]any{"Text": hostile, "Files": []string{hostile}, "Form": "tok", "Keep": true}}),
 		"case": with(map[string]any{"Page": 1, "Pages": 2, "PrevPage": 0, "NextPage": 2, "HasReply": false, "Status": "New", "StatusHelp": "h", "Sent": true, "Error": "", "CSRF": "tok",
 			"Messages": []msg{{Mine: true, Text: hostile, Attachments: []att{{ID: 1, Name: hostile}}}, {Text: "reply"}}}),
-		"error": map[string]any{"Status": 404, "Title": hostile, "Message": hostile, "Back": ""},
+		"error":          map[string]any{"Status": 404, "Title": hostile, "Message": hostile, "Back": ""},
+		"report_channel": map[string]any{"Channels": []map[string]any{{"ID": int64(2), "Name": hostile, "Description": hostile}}},
+		"report-kept":    with(map[string]any{"Channel": map[string]any{"ID": int64(2), "Name": hostile}}),
 	}
 	for name, data := range pages {
 		t.Run(name, func(t *testing.T) {

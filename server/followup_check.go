@@ -91,7 +91,7 @@ func (s *Server) followupWithMessage(c *fiber.Ctx, start time.Time) error {
 	if err != nil {
 		return err
 	}
-	up, err := s.receiveParts(c, mr, body, recipients, false)
+	up, err := s.receiveParts(c, mr, body, recipients, nil)
 	release()
 	if errors.Is(err, errRepeat) {
 		// Stored already, and the code is right: the case opens to show it.

@@ -54,6 +54,7 @@ type receiptEntry struct {
 	stored  bool
 	code    []byte
 	files   []crypto.Attachment
+	channel string
 	expires time.Time
 }
 
@@ -92,7 +93,7 @@ func (rs *receiptStore) enter(ctx context.Context, hash []byte, wait time.Durati
 			return nil, &receiptClaim{rs: rs, key: key, e: e}, nil
 		}
 		if e.stored {
-			rec := &receipt{Code: string(e.code), Files: slices.Clone(e.files)}
+			rec := &receipt{Code: string(e.code), Files: slices.Clone(e.files), Channel: e.channel}
 			rs.mu.Unlock()
 			return rec, nil, nil
 		}
@@ -122,6 +123,7 @@ func (c *receiptClaim) keep(r receipt) {
 	c.e.stored = true
 	c.e.code = []byte(r.Code)
 	c.e.files = slices.Clone(r.Files)
+	c.e.channel = r.Channel
 	c.e.expires = rs.now().Add(receiptKept)
 	rs.stored++
 	for rs.stored > maxReceiptsKept {

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"strconv"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/candour/candour/frontend"
@@ -43,9 +45,14 @@ func (s *Server) page(c *fiber.Ctx, title string, data any) pageData {
 		if !switchPages[path] {
 			path = "/"
 		}
+		query := "?lang="
+		if id, err := strconv.ParseInt(c.Query("channel"), 10, 64); path == "/report" && err == nil && id > 0 {
+			// The report form for a channel stays that channel's form.
+			query = "?channel=" + strconv.FormatInt(id, 10) + "&lang="
+		}
 		for _, l := range frontend.Languages {
 			if l.Tag != p.Lang.Tag {
-				p.Switch = append(p.Switch, languageLink{l, path + "?lang=" + l.Tag})
+				p.Switch = append(p.Switch, languageLink{l, path + query + l.Tag})
 			}
 		}
 	}

@@ -15,9 +15,36 @@ type reportForm struct {
 	// Repeat is set when the form answers a report sent again whose
 	// receipt is no longer held: what it carried, to send as a new report.
 	Repeat *keptReport
+	// Channel is where the report goes (sent as the form's first field).
+	Channel *channelView
 }
 
-// handleReportForm answers GET /report: shows the report form.
+// channelChoice is the page that asks which channel a report is for.
+type channelChoice struct {
+	Channels []channelView
+}
+
+// handleReportForm answers GET /report: shows the report form for the
+// channel named by ?channel=ID, or for the only channel that takes
+// reports; with several and none named, first the choice of channel.
 func (s *Server) handleReportForm(c *fiber.Ctx) error {
-	return s.render(c, http.StatusOK, "report", "Make a report", reportForm{uploadLimits: s.limits(), Form: newFormToken()})
+	open, err := s.openChannels(c.UserContext())
+	if err != nil {
+		return err
+	}
+	lang := languageOf(c).Tag
+	ch := findChannel(open, c.Query("channel"))
+	if ch == nil && len(open) == 1 {
+		ch = &open[0]
+	}
+	if ch == nil {
+		var choice channelChoice
+		for _, o := range open {
+			choice.Channels = append(choice.Channels, viewChannel(o, lang))
+		}
+		return s.render(c, http.StatusOK, "report_channel", "Make a report", choice)
+	}
+	view := viewChannel(*ch, lang)
+	return s.render(c, http.StatusOK, "report", "Make a report",
+		reportForm{uploadLimits: s.limits(), Form: newFormToken(), Channel: &view})
 }

@@ -16,6 +16,9 @@ import (
 type receipt struct {
 	Code  string
 	Files []crypto.Attachment
+	// Channel is the name of the channel the report went to, in the
+	// reporter's language when it was sent.
+	Channel string
 }
 
 var errEmptyReport = &userError{status: http.StatusBadRequest, title: "Your report is empty",
@@ -45,11 +48,15 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	pick, err := s.newChannelPick(c.UserContext(), recipients)
+	if err != nil {
+		return err
+	}
 	mr, body, err := s.openMultipart(c, nil, nil)
 	if err != nil {
 		return err
 	}
-	up, err := s.receiveParts(c, mr, body, recipients, true)
+	up, err := s.receiveParts(c, mr, body, recipients, pick)
 	var again *repeatReceipt
 	if errors.As(err, &again) {
 		// The same form made a report a moment ago: its receipt again. The
@@ -61,7 +68,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 		return s.render(c, http.StatusOK, "receipt", "Your report has been received", *again.receipt)
 	}
 	if errors.Is(err, errRepeat) {
-		return s.keepRepeat(c, mr, body)
+		return s.keepRepeat(c, mr, body, pick)
 	}
 	if err != nil {
 		return err
@@ -71,6 +78,8 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 		return errEmptyReport
 	}
 	ctx := c.UserContext()
+	// The channel is settled (receiveParts): encrypt to its key too.
+	recipients = pick.recipients
 	sealed, err := crypto.SealMessage(crypto.Message{Text: up.text, Attachments: up.files}, recipients)
 	if err != nil {
 		s.discard(ctx, up)
@@ -95,8 +104,9 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 		_, err = s.db.CreateCase(ctx, storage.NewCase{
 			Ref: ref, LookupID: keys.LookupID, KDFID: s.kdfCurrent.id,
 			WrappedIdentity: wrapped, Recipient: identity.Recipient(),
-			First:    storage.NewMessage{Ciphertext: sealed, AttachmentIDs: up.ids, AttachmentOwner: up.owner},
-			FormHash: up.formHash,
+			First:     storage.NewMessage{Ciphertext: sealed, AttachmentIDs: up.ids, AttachmentOwner: up.owner},
+			FormHash:  up.formHash,
+			ChannelID: pick.chosen.ID, ChannelGeneration: pick.chosen.Generation,
 		})
 		if errors.Is(err, storage.ErrDuplicate) && attempt < 5 {
 			continue // a reference already taken: draw another
@@ -105,7 +115,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 			// The same form, stored by an attempt this process did not
 			// see through (receipt_kept.go makes this rare).
 			s.discard(ctx, up)
-			return s.renderRepeat(c, keptReport{Text: up.text, Files: fileNames(up.files), Keep: up.keepOriginals})
+			return s.renderRepeat(c, keptReport{Text: up.text, Files: fileNames(up.files), Keep: up.keepOriginals}, pick)
 		}
 		if err != nil {
 			s.discard(ctx, up)
@@ -113,7 +123,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 		}
 		break
 	}
-	rec := receipt{Code: code.Display(), Files: up.files}
+	rec := receipt{Code: code.Display(), Files: up.files, Channel: pick.chosen.Text(languageOf(c).Tag).Name}
 	up.claim.keep(rec)
 	return s.render(c, http.StatusOK, "receipt", "Your report has been received", rec)
 }
@@ -137,20 +147,21 @@ type keptReport struct {
 // keepRepeat answers a report form that made a report already, whose
 // receipt is no longer held (receipt_kept.go): its text is kept in a fresh
 // report form, with the choice to send it as a new report.
-func (s *Server) keepRepeat(c *fiber.Ctx, mr *partReader, body *limitedBody) error {
+func (s *Server) keepRepeat(c *fiber.Ctx, mr *partReader, body *limitedBody, pick *channelPick) error {
 	km, err := s.keepMessage(c, mr, body, true)
 	if err != nil {
 		return err
 	}
-	return s.renderRepeat(c, keptReport{Text: km.Text, Files: km.Files, Keep: km.Keep})
+	return s.renderRepeat(c, keptReport{Text: km.Text, Files: km.Files, Keep: km.Keep}, pick)
 }
 
 // renderRepeat shows the report form again with a fresh token, the text
-// of a repeated report in it, and what happened above it.
-func (s *Server) renderRepeat(c *fiber.Ctx, kept keptReport) error {
+// of a repeated report in it, and what happened above it; for the same
+// channel, if the form had said which.
+func (s *Server) renderRepeat(c *fiber.Ctx, kept keptReport, pick *channelPick) error {
 	s.refused(refusedDuplicate)
 	return s.render(c, http.StatusConflict, "report", "Make a report",
-		reportForm{uploadLimits: s.limits(), Text: kept.Text, Form: newFormToken(), Repeat: &kept})
+		reportForm{uploadLimits: s.limits(), Text: kept.Text, Form: newFormToken(), Repeat: &kept, Channel: pick.view(languageOf(c).Tag)})
 }
 
 func fileNames(files []crypto.Attachment) []string {

@@ -41,6 +41,8 @@ func (s *Server) routes() {
 	staff.Get("/", loggedIn, s.handleStaffInbox)
 	staff.Post("/logout", loggedIn, s.handleStaffLogout)
 	staff.Post("/logout-everywhere", loggedIn, s.handleStaffLogoutEverywhere)
+	staff.Get("/key", loggedIn, s.handleStaffKey)
+	staff.Post("/key", loggedIn, s.handleStaffKeySet)
 
 	// A case, for staff: its page and workflow forms, and the JSON and
 	// ciphertext endpoints that the console's script (staff.js) calls to

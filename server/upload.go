@@ -339,15 +339,19 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 	if err != nil {
 		return nil, err
 	}
-	return s.receiveParts(c, mr, body, recipients, false)
+	return s.receiveParts(c, mr, body, recipients, nil)
 }
 
 // receiveParts is receive from the next part of a body already opened.
-// For a new report (report), the form's token is looked up among the
-// receipts kept (receipt_kept.go) before the database: a form that made a
-// report within receiptKept yields a *repeatReceipt error, and one whose
-// first attempt is still in flight waits for its outcome.
-func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, recipients []age.Recipient, report bool) (_ *upload, err error) {
+// For a new report (pick is non-nil), the form's token is looked up among
+// the receipts kept (receipt_kept.go) before the database: a form that
+// made a report within receiptKept yields a *repeatReceipt error, and one
+// whose first attempt is still in flight waits for its outcome. A new
+// report's "channel" field chooses its channel (channel_pick.go), which
+// must be settled before its first file: files are then encrypted to
+// pick's recipients, not to recipients.
+func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, recipients []age.Recipient, pick *channelPick) (_ *upload, err error) {
+	report := pick != nil
 	ctx := context.WithoutCancel(c.UserContext())
 	up := &upload{owner: "upload:" + randomToken()}
 	defer func() {
@@ -392,6 +396,14 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 				return nil, tooLarge(err)
 			}
 		case "attachments":
+			if report {
+				if err := pick.settle(); err == errChannelMissing {
+					return nil, errChannelLate
+				} else if err != nil {
+					return nil, err
+				}
+				recipients = pick.recipients
+			}
 			if buf == nil {
 				buf = make([]byte, 256<<10)
 			}
@@ -427,6 +439,24 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 				return nil, errRepeat
 			}
 			up.formHash = hash
+		case "channel":
+			if !report {
+				// Not a field of this form: as any unknown field.
+				if part.FileName() != "" {
+					return nil, errPartUnnamedUpload()
+				}
+				if _, err := readField(part, 4<<10); err != nil {
+					return nil, tooLarge(badUpload(say("The form had an unexpected field.")))
+				}
+				break
+			}
+			v, err := readField(part, 32)
+			if err != nil {
+				return nil, tooLarge(errChannelUnknown)
+			}
+			if err := pick.choose(strings.TrimSpace(v)); err != nil {
+				return nil, err
+			}
 		case "keep_originals":
 			// The reporter's explicit choice to store files as sent.
 			v, err := readField(part, 16)
@@ -451,6 +481,11 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 			}
 		}
 		part.Close()
+	}
+	if report {
+		if err := pick.settle(); err != nil {
+			return nil, err
+		}
 	}
 	// What follows the closing boundary (an epilogue, the end of a chunked
 	// body) is drained by bodyFraming.
