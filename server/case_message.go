@@ -45,6 +45,17 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// And to the newest key of the case's channel, so that its team reads
+	// the message (and a member removed since does not).
+	ch, err := s.db.Channel(ctx, cs.ChannelID)
+	if err != nil {
+		return err
+	}
+	key, err := channelKey(ch, s.recipients().Kind())
+	if err != nil {
+		return err
+	}
+	recipients = append(recipients, key...)
 	up, err := s.receive(c, recipients, sess.checkCSRF)
 	// The body is in: the slot goes to the next upload while this one is
 	// sealed and committed. Held through the commit, the slots all waited

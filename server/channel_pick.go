@@ -122,22 +122,31 @@ func (p *channelPick) settle() error {
 }
 
 func (p *channelPick) set(ch *storage.Channel) error {
-	rs := p.base
-	if ch.Generation > 0 {
-		key, err := crypto.ParseRecipientsString(ch.Recipient)
-		if err != nil || key.Len() != 1 {
-			return fmt.Errorf("channel %d: malformed key of generation %d: %v", ch.ID, ch.Generation, err)
-		}
-		if key.Kind() != p.kind {
-			// age cannot encrypt one file to both kinds; sending the
-			// report without the team's key would hide it from the team.
-			return fmt.Errorf("channel %d: key of generation %d is %s but the organisation's keys are %s",
-				ch.ID, ch.Generation, key.Kind(), p.kind)
-		}
-		rs = append(append([]age.Recipient(nil), p.base...), key.Organisation()...)
+	key, err := channelKey(*ch, p.kind)
+	if err != nil {
+		return err
 	}
-	p.chosen, p.recipients = ch, rs
+	p.chosen, p.recipients = ch, append(append([]age.Recipient(nil), p.base...), key...)
 	return nil
+}
+
+// channelKey returns the channel's newest public key, as recipients to add
+// to a report's or message's (none while it has no key). The key must be
+// of kind, the organisation's: age cannot encrypt one file to both kinds,
+// and sending a report without the team's key would hide it from the team.
+func channelKey(ch storage.Channel, kind crypto.Kind) ([]age.Recipient, error) {
+	if ch.Generation == 0 {
+		return nil, nil
+	}
+	key, err := crypto.ParseRecipientsString(ch.Recipient)
+	if err != nil || key.Len() != 1 {
+		return nil, fmt.Errorf("channel %d: malformed key of generation %d: %v", ch.ID, ch.Generation, err)
+	}
+	if key.Kind() != kind {
+		return nil, fmt.Errorf("channel %d: key of generation %d is %s but the organisation's keys are %s",
+			ch.ID, ch.Generation, key.Kind(), kind)
+	}
+	return key.Organisation(), nil
 }
 
 // view is the channel as the report form shows it: the chosen one, or the

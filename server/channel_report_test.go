@@ -264,11 +264,12 @@ func TestReportIsEncryptedToItsChannelsKey(t *testing.T) {
 	keyA := addChannelKey(t, ts, storage.DefaultChannel, members(storage.DefaultChannel))
 
 	evidence := []byte("the chat export")
-	res, _ := sendReport(t, ts, [][2]string{{"channel", strconv.FormatInt(b, 10)}, {"body", "for team B only"}},
+	res, receipt := sendReport(t, ts, [][2]string{{"channel", strconv.FormatInt(b, 10)}, {"body", "for team B only"}},
 		file{name: "chat.txt", ctype: "text/plain", r: bytes.NewReader(evidence)})
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("report to B: %d", res.StatusCode)
 	}
+	code := caseCodeRE.FindStringSubmatch(receipt)
 	cs, ct := newestCase(t, ts)
 	if cs.ChannelID != b || cs.ChannelGeneration != 1 {
 		t.Fatalf("case in channel %d generation %d, want %d and 1", cs.ChannelID, cs.ChannelGeneration, b)
@@ -308,5 +309,22 @@ func TestReportIsEncryptedToItsChannelsKey(t *testing.T) {
 	must(t, err)
 	if _, err := crypto.OpenMessage(ct, ids[0]); err != nil {
 		t.Fatalf("the unwrapped channel identity does not open it: %v", err)
+	}
+
+	// The reporter's follow-up message is for the channel's team too.
+	c := login(t, ts, strings.TrimSpace(code[1]))
+	_, page := get(t, c, ts.URL+"/case")
+	body, ctype := multipartBody([][2]string{{"csrf", csrfOf(t, page)}, {"body", "more for team B"}}, nil)
+	if res, _ := post(t, c, ts.URL+"/case/message", body, ctype); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("follow-up message: %d", res.StatusCode)
+	}
+	msgs, err := ts.DB.Messages(ctx, cs.ID)
+	must(t, err)
+	followUp, err := crypto.OpenMessage(msgs[len(msgs)-1].Ciphertext, keyB)
+	if err != nil || followUp.Text != "more for team B" {
+		t.Fatalf("the follow-up message does not open with the channel's key: %v %+v", err, followUp)
+	}
+	if _, err := crypto.OpenMessage(msgs[len(msgs)-1].Ciphertext, keyA); err == nil {
+		t.Fatal("another channel's key opened the follow-up message")
 	}
 }

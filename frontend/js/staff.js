@@ -133,7 +133,7 @@ async function casePage(data) {
   });
 
   await setupIdentityLoader(async (own) => {
-    const channelIdentities = await caseChannelIdentities(channel, generation, own);
+    const channelIdentities = await caseChannelIdentities(channel, generation, channelRecipients.length > 0, own);
     await decryptAll(ref, [...own, ...channelIdentities]);
   });
 }
@@ -142,8 +142,10 @@ async function casePage(data) {
 // generations they hold, since replies may be to a newer generation than the
 // case's first files. A failure is reported and yields none, so that a
 // caseworker who holds an organisation key still reads the case with it.
-async function caseChannelIdentities(channel, generation, own) {
-  if (!(generation > 0)) return [];
+// A case that began before its channel had a key (generation 0) may still
+// have later messages encrypted to the channel's key (channelHasKey).
+async function caseChannelIdentities(channel, generation, channelHasKey, own) {
+  if (!(generation > 0) && !channelHasKey) return [];
   let byGeneration;
   try {
     byGeneration = await unwrapGenerations(await fetchKeys(channel), own);
@@ -151,7 +153,7 @@ async function caseChannelIdentities(channel, generation, own) {
     status(`Could not open this channel's key: ${err.message}`, true);
     return [];
   }
-  if (!byGeneration.has(generation)) {
+  if (generation > 0 ? !byGeneration.has(generation) : byGeneration.size === 0) {
     status("You have not been given this channel's key yet: ask a member of the channel to grant it.", true);
   }
   return [...byGeneration.values()];
