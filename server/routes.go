@@ -53,6 +53,7 @@ func (s *Server) routes() {
 	caseArea.Post("/status", s.changeCase(s.setStatus))
 	caseArea.Post("/assign", s.changeCase(s.assign))
 	caseArea.Post("/retention", s.handleStaffCaseRetention)
+	caseArea.Post("/recuse", s.handleStaffCaseRecuse)
 	caseArea.Get("/message/:id<int>", s.handleStaffMessageCiphertext)
 	caseArea.Get("/attachment/:id<int>", s.handleStaffAttachmentCiphertext)
 	caseArea.Post("/attachment", s.handleStaffAttachmentUpload)

@@ -32,9 +32,9 @@ type staffCaseKey struct{}
 // loadStaffCase is the middleware of the /staff/case/:ref group: it
 // resolves :ref once for every handler of the group (staffCaseOf), and
 // answers an unknown case with 404 before any of the body is read. A case
-// of a channel the staff member is not in is answered the same way, for
-// every route of the group (page, ciphertext, workflow): to them it does
-// not exist.
+// of a channel the staff member is not in, or that they are recused from,
+// is answered the same way, for every route of the group (page,
+// ciphertext, workflow): to them it does not exist.
 func (s *Server) loadStaffCase(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	cs, err := s.db.CaseByRef(ctx, c.Params("ref"))
@@ -44,11 +44,11 @@ func (s *Server) loadStaffCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	member, err := s.db.IsChannelMember(ctx, cs.ChannelID, staffOf(c).ID)
+	ok, err := s.db.CanSeeCase(ctx, cs, staffOf(c).ID)
 	if err != nil {
 		return err
 	}
-	if !member {
+	if !ok {
 		return errNotFound
 	}
 	c.Locals(staffCaseKey{}, cs)

@@ -26,8 +26,8 @@ type CaseFilter struct {
 	AssigneeID int64 // 0: anyone; -1: no one; otherwise that staff member
 	ViewerID   int64 // whose unread markers to compute
 	// AllChannels lists every channel's cases; otherwise only those of
-	// the channels ViewerID is a member of (the default: a staff member
-	// never sees another team's cases).
+	// the channels ViewerID is a member of, less those they are recused
+	// from (the default: a staff member never sees another team's cases).
 	AllChannels bool
 }
 
@@ -50,8 +50,9 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 		conds, args = append(conds, `c.assignee_id = ?`), append(args, f.AssigneeID)
 	}
 	if !f.AllChannels {
-		conds = append(conds, `c.channel_id IN (SELECT channel_id FROM channel_members WHERE staff_id = ?)`)
-		args = append(args, f.ViewerID)
+		conds = append(conds, `c.channel_id IN (SELECT channel_id FROM channel_members WHERE staff_id = ?)`,
+			`c.id NOT IN (SELECT case_id FROM case_recusals WHERE staff_id = ?)`)
+		args = append(args, f.ViewerID, f.ViewerID)
 	}
 	where := `1`
 	if len(conds) > 0 {

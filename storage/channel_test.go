@@ -204,3 +204,52 @@ func TestMigrationPutsEveryCaseInTheDefaultChannel(t *testing.T) {
 		t.Errorf("the old staff member sees %d cases", len(cases))
 	}
 }
+
+// An excluded staff member cannot join the channel; a recused one does not
+// see the case, in the inbox or by CanSeeCase; deleting the case takes the
+// recusal with it.
+func TestExclusionsAndRecusals(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	alice, bob := newStaff(t, db, "alice"), newStaff(t, db, "bob") // both in the default channel
+	second := mustChannel(t, db, "Kent Police")
+
+	must(t, db.AddChannelMember(ctx, second, bob.ID))
+	if err := db.ExcludeFromChannel(ctx, second, bob.ID, "served in Kent Police until 2024"); !errors.Is(err, storage.ErrStillMember) {
+		t.Errorf("excluding a member: %v", err)
+	}
+	must(t, db.RemoveChannelMember(ctx, second, bob.ID))
+	must(t, db.ExcludeFromChannel(ctx, second, bob.ID, "served in Kent Police until 2024"))
+	if err := db.AddChannelMember(ctx, second, bob.ID); !errors.Is(err, storage.ErrExcluded) {
+		t.Errorf("adding an excluded member: %v", err)
+	}
+	if ex, _ := db.ChannelExclusions(ctx, second); len(ex) != 1 || ex[0].Username != "bob" || ex[0].Reason != "served in Kent Police until 2024" {
+		t.Errorf("exclusions: %+v", ex)
+	}
+	must(t, db.EndChannelExclusion(ctx, second, bob.ID))
+	must(t, db.AddChannelMember(ctx, second, bob.ID))
+
+	c := mustCreateCase(t, db, "about bob's brother")
+	must(t, db.RecuseFromCase(ctx, c.ID, bob.ID, "the officer named is his brother"))
+	for _, tc := range []struct {
+		who  storage.Staff
+		sees bool
+	}{{alice, true}, {bob, false}} {
+		ok, err := db.CanSeeCase(ctx, c, tc.who.ID)
+		if err != nil || ok != tc.sees {
+			t.Errorf("%s can see the case: %v %v, want %v", tc.who.Username, ok, err, tc.sees)
+		}
+		_, total, _ := db.ListCases(ctx, storage.CaseFilter{ViewerID: tc.who.ID}, 0, 10)
+		if (total == 1) != tc.sees {
+			t.Errorf("%s's inbox has %d cases", tc.who.Username, total)
+		}
+	}
+	if r, _ := db.CaseRecusals(ctx, c.ID); len(r) != 1 || r[0].StaffID != bob.ID {
+		t.Errorf("recusals: %+v", r)
+	}
+	must(t, db.DeleteCase(ctx, c.ID))
+	if r, _ := db.CaseRecusals(ctx, c.ID); len(r) != 0 {
+		t.Errorf("recusals outlive their case: %+v", r)
+	}
+}

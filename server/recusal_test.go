@@ -1,0 +1,83 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/candour/candour/storage"
+)
+
+// A caseworker who declares a conflict of interest in a case no longer
+// gets its inbox row, page or ciphertext; an administrator can recuse
+// someone else, a caseworker cannot; the audit trail shows each recusal
+// with its reason.
+func TestRecusedStaffGetNothingOfTheCase(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, nil)
+	submit(t, ts, "PC Y shared the photos")
+	ctx := context.Background()
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 10)
+	must(t, err)
+	ref := cases[0].Ref
+	cs, err := ts.DB.CaseByRef(ctx, ref)
+	must(t, err)
+	msgs, err := ts.DB.Messages(ctx, cs.ID)
+	must(t, err)
+	messageURL := ts.URL + "/staff/case/" + ref + "/message/" + strconv.FormatInt(msgs[0].ID, 10)
+
+	admin, adminCSRF := loggedIn(t, ts, "ada", storage.RoleAdmin)
+	hana, hanaCSRF := loggedIn(t, ts, "hana", storage.RoleCaseworker)
+	omar, _ := loggedIn(t, ts, "omar", storage.RoleCaseworker)
+	recuse := func(c *http.Client, csrf string, fields url.Values) (*http.Response, string) {
+		fields.Set("csrf", csrf)
+		return post(t, c, ts.URL+"/staff/case/"+ref+"/recuse", strings.NewReader(fields.Encode()), "application/x-www-form-urlencoded")
+	}
+	omarID := func() string {
+		st, err := ts.DB.StaffByUsername(ctx, "omar")
+		must(t, err)
+		return strconv.FormatInt(st.ID, 10)
+	}()
+
+	// A caseworker cannot recuse someone else, nor without a reason.
+	if res, _ := recuse(hana, hanaCSRF, url.Values{"staff": {omarID}, "reason": {"I say so"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a caseworker recused a colleague: %d", res.StatusCode)
+	}
+	if res, _ := recuse(hana, hanaCSRF, url.Values{"reason": {"  "}}); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("a recusal without a reason: %d", res.StatusCode)
+	}
+	if res, _ := recuse(hana, "forged", url.Values{"reason": {"x"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a recusal without the CSRF token: %d", res.StatusCode)
+	}
+
+	// Hana declares her own conflict; the administrator recuses Omar.
+	if res, _ := recuse(hana, hanaCSRF, url.Values{"reason": {"PC Y is my cousin"}}); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/staff/" {
+		t.Fatalf("hana's own recusal: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res, _ := recuse(admin, adminCSRF, url.Values{"staff": {omarID}, "reason": {"served with PC Y"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the administrator's recusal of omar: %d", res.StatusCode)
+	}
+
+	for name, c := range map[string]*http.Client{"hana": hana, "omar": omar} {
+		if _, inbox := get(t, c, ts.URL+"/staff/"); strings.Contains(inbox, ref) {
+			t.Errorf("%s's inbox still lists the case", name)
+		}
+		for _, u := range []string{ts.URL + "/staff/case/" + ref, messageURL} {
+			if res, body := get(t, c, u); res.StatusCode != http.StatusNotFound || strings.Contains(body, "age-encryption.org") {
+				t.Errorf("%s gets %s: %d", name, u, res.StatusCode)
+			}
+		}
+	}
+	if res, _ := get(t, admin, messageURL); res.StatusCode != http.StatusOK {
+		t.Errorf("the administrator lost the case: %d", res.StatusCode)
+	}
+	_, audit := get(t, admin, ts.URL+"/staff/admin/audit")
+	for _, want := range []string{"case.recuse", "hana: PC Y is my cousin", "omar: served with PC Y"} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("the audit trail lacks %q", want)
+		}
+	}
+}
