@@ -37,6 +37,7 @@ type Language struct {
 // Languages lists the languages offered, English (the source) first.
 var Languages = []Language{
 	{Tag: "en", Name: "English"},
+	{Tag: "cy", Name: "Cymraeg"},
 	{Tag: "pl", Name: "Polski"},
 	{Tag: "bn", Name: "বাংলা"},
 	{Tag: "ur", Name: "اردو", RTL: true},

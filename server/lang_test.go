@@ -30,6 +30,8 @@ func TestReporterPagesFollowTheBrowsersLanguage(t *testing.T) {
 		{"ar-EG,ar;q=0.9", "ar", true},
 		{"ur-PK", "ur", true},
 		{"bn-BD", "bn", false},
+		{"cy-GB,cy;q=0.9,en;q=0.5", "cy", false},
+		{"cy", "cy", false},
 		{"de-DE", "en", false},
 	} {
 		req, _ := http.NewRequest("GET", ts.URL+"/report", nil)
@@ -53,8 +55,10 @@ func TestLanguageSwitcherWorksWithoutJavaScript(t *testing.T) {
 	ts := startServer(t, nil)
 	c := client(t)
 	_, page := get(t, c, ts.URL+"/")
-	if !strings.Contains(page, `href="/?lang=pl"`) || !strings.Contains(page, `href="/?lang=ar"`) {
-		t.Fatal("no language links on the home page")
+	for _, tag := range []string{"cy", "pl", "bn", "ur", "ar"} {
+		if !strings.Contains(page, `href="/?lang=`+tag+`"`) {
+			t.Fatalf("no link to %s on the home page", tag)
+		}
 	}
 	// A choice is remembered for the rest of the visit, over the browser's.
 	_, page = get(t, c, ts.URL+"/?lang=pl")
