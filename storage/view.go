@@ -42,3 +42,37 @@ func (v *View) Messages(ctx context.Context, caseID int64) ([]Message, error) {
 func (v *View) Attachment(ctx context.Context, id int64) (AttachmentInfo, io.Reader, error) {
 	return attachment(ctx, v.tx, id)
 }
+
+// ChannelWrap is one generation of a channel's identity wrapped to one
+// member, with that generation's public key.
+type ChannelWrap struct {
+	ChannelID  int64
+	Generation int
+	Recipient  string
+	StaffID    int64
+	Username   string
+	Wrapped    []byte
+}
+
+// ChannelKeyWraps lists every wrapped channel identity in the snapshot, by
+// channel, generation and member.
+func (v *View) ChannelKeyWraps(ctx context.Context) ([]ChannelWrap, error) {
+	rows, err := v.tx.QueryContext(ctx, `SELECT w.channel_id, w.generation, k.recipient, w.staff_id, s.username, w.wrapped
+		FROM channel_key_wraps w
+		JOIN channel_keys k ON k.channel_id = w.channel_id AND k.generation = w.generation
+		JOIN staff s ON s.id = w.staff_id
+		ORDER BY w.channel_id, w.generation, w.staff_id`)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list channel keys: %w", err)
+	}
+	defer rows.Close()
+	var out []ChannelWrap
+	for rows.Next() {
+		var w ChannelWrap
+		if err := rows.Scan(&w.ChannelID, &w.Generation, &w.Recipient, &w.StaffID, &w.Username, &w.Wrapped); err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}

@@ -59,6 +59,11 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 	if err := makeEmptyDir(*out); err != nil {
 		return err
 	}
+	channelIDs, opened := openChannelKeys(export, m.ChannelKeys, identities)
+	identities = append(identities, channelIDs...)
+	if opened > 0 {
+		fmt.Fprintf(stdout, "opened %d channel key(s) wrapped to this identity\n", opened)
+	}
 	var problems []string
 	var nMsg, nAtt int
 	for _, c := range m.Cases {
@@ -142,6 +147,31 @@ func exportPath(export, rel string) (string, error) {
 		return "", fmt.Errorf("manifest path %q leaves the export", rel)
 	}
 	return filepath.Join(export, filepath.FromSlash(rel)), nil
+}
+
+// openChannelKeys returns the channel identities that identities open: the
+// wraps of the channels the holder is a member of (docs/channels.md). The
+// others' wraps are skipped without a word, as are wraps that do not
+// match the manifest or hold no identity: the cases they would open are
+// then reported as not decrypting.
+func openChannelKeys(export string, keys []ManifestChannelKey, identities []age.Identity) ([]age.Identity, int) {
+	var out []age.Identity
+	for _, k := range keys {
+		ct, err := readChecked(export, ManifestFile{Path: k.Path, Size: k.Size, SHA256: k.SHA256})
+		if err != nil {
+			continue
+		}
+		r, err := age.Decrypt(bytes.NewReader(ct), identities...)
+		if err != nil {
+			continue
+		}
+		ids, err := age.ParseIdentities(io.LimitReader(r, 64<<10))
+		if err != nil {
+			continue
+		}
+		out = append(out, ids...)
+	}
+	return out, len(out)
 }
 
 func readChecked(export string, f ManifestFile) ([]byte, error) {

@@ -24,6 +24,22 @@ type Manifest struct {
 	Format  string         `json:"format"`
 	Created time.Time      `json:"created"`
 	Cases   []ManifestCase `json:"cases"`
+	// ChannelKeys are the channels' identities, each generation wrapped
+	// to each member (docs/channels.md): a member's own identity opens
+	// their wraps, and the identities inside open the cases.
+	ChannelKeys []ManifestChannelKey `json:"channel_keys,omitempty"`
+}
+
+// ManifestChannelKey is one generation of one channel's identity, wrapped
+// to one member, in the file at Path (a standard age file).
+type ManifestChannelKey struct {
+	Channel    int64  `json:"channel"`
+	Generation int    `json:"generation"`
+	Recipient  string `json:"recipient"`
+	Member     string `json:"member"`
+	Path       string `json:"path"`
+	Size       int64  `json:"size"`
+	SHA256     string `json:"sha256"`
 }
 
 // ManifestCase is one case in an export, in the folder named Ref.
@@ -33,7 +49,12 @@ type ManifestCase struct {
 	Created   time.Time      `json:"created"`
 	Updated   time.Time      `json:"updated"`
 	Recipient string         `json:"case_recipient"`
-	Files     []ManifestFile `json:"files"`
+	// Channel is the channel the case was sent to, and ChannelGeneration
+	// the generation of its key the first message is encrypted to (0:
+	// none; later messages may be to later generations).
+	Channel           int64          `json:"channel"`
+	ChannelGeneration int            `json:"channel_generation,omitempty"`
+	Files             []ManifestFile `json:"files"`
 }
 
 // ManifestFile is one standard age file of a case.
@@ -77,7 +98,8 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		for _, c := range cases {
-			mc := ManifestCase{Ref: c.Ref, Status: c.Status, Created: c.CreatedAt, Updated: c.UpdatedAt, Recipient: c.Recipient}
+			mc := ManifestCase{Ref: c.Ref, Status: c.Status, Created: c.CreatedAt, Updated: c.UpdatedAt, Recipient: c.Recipient,
+				Channel: c.ChannelID, ChannelGeneration: c.ChannelGeneration}
 			if err := os.Mkdir(filepath.Join(*out, c.Ref), 0o700); err != nil {
 				return err
 			}
@@ -112,6 +134,24 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 			}
 			files += len(mc.Files)
 			m.Cases = append(m.Cases, mc)
+		}
+		wraps, err := v.ChannelKeyWraps(ctx)
+		if err != nil {
+			return err
+		}
+		for _, w := range wraps {
+			dir := filepath.Join("channels", fmt.Sprintf("%d", w.ChannelID), fmt.Sprintf("generation-%d", w.Generation))
+			if err := os.MkdirAll(filepath.Join(*out, dir), 0o700); err != nil {
+				return err
+			}
+			rel := filepath.Join(dir, fmt.Sprintf("wrap-%d.age", w.StaffID))
+			sum, size, err := writeExportFile(filepath.Join(*out, rel), bytesReader(w.Wrapped))
+			if err != nil {
+				return err
+			}
+			m.ChannelKeys = append(m.ChannelKeys, ManifestChannelKey{Channel: w.ChannelID, Generation: w.Generation,
+				Recipient: w.Recipient, Member: w.Username, Path: filepath.ToSlash(rel), Size: size, SHA256: sum})
+			files++
 		}
 		return nil
 	})
