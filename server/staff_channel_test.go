@@ -267,3 +267,214 @@ func TestChannelKeysKeepOtherTeamsOut(t *testing.T) {
 		t.Fatalf("%d messages", len(msgs))
 	}
 }
+
+// TestChannelJoinAndRemoval: a member added after the key exists reads
+// it once granted; a member is removed only with a new generation that
+// covers exactly the others, made against the newest one.
+func TestChannelJoinAndRemoval(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, nil)
+	ctx := context.Background()
+	admin, adminCSRF := loggedIn(t, ts, "root", storage.RoleAdmin)
+	ch := newChannel(t, ts, admin, adminCSRF, "Metropolitan Police")
+	alice, aliceCSRF := loggedIn(t, ts, "alice", storage.RoleCaseworker)
+	carol, _ := loggedIn(t, ts, "carol", storage.RoleCaseworker)
+	dave, _ := loggedIn(t, ts, "dave", storage.RoleCaseworker)
+	aliceID, carolID, daveID := staffID(t, ts, "alice"), staffID(t, ts, "carol"), staffID(t, ts, "dave")
+	aliceKey, carolKey := ownKey(t, ts, aliceID), ownKey(t, ts, carolID)
+	addMember(t, ts, admin, adminCSRF, ch, aliceID)
+	id := func(n int64) string { return strconv.FormatInt(n, 10) }
+
+	gen1, err := age.GenerateHybridIdentity()
+	must(t, err)
+	// Refused: a recipient that is not one age key, a wrap that is not an
+	// age file, a classic key for a post-quantum installation.
+	classic, err := age.GenerateX25519Identity()
+	must(t, err)
+	for name, form := range map[string][2]string{
+		"garbage recipient": {"age1garbage", wrapsJSON(t, map[string]string{id(aliceID): wrapTo(t, gen1.String(), aliceKey.Recipient())})},
+		"two recipients":    {gen1.Recipient().String() + "\n" + gen1.Recipient().String(), wrapsJSON(t, map[string]string{id(aliceID): wrapTo(t, gen1.String(), aliceKey.Recipient())})},
+		"classic recipient": {classic.Recipient().String(), wrapsJSON(t, map[string]string{id(aliceID): wrapTo(t, classic.String(), aliceKey.Recipient())})},
+		"wrap not age":      {gen1.Recipient().String(), wrapsJSON(t, map[string]string{id(aliceID): base64.StdEncoding.EncodeToString([]byte("not age"))})},
+		"wraps not json":    {gen1.Recipient().String(), "{"},
+		"no wraps":          {gen1.Recipient().String(), "{}"},
+	} {
+		if res, body := postKey(t, ts, admin, adminCSRF, ch, 0, form[0], form[1], ""); res.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", name, res.StatusCode, body)
+		}
+	}
+	if channelNow(t, ts, ch).Generation != 0 {
+		t.Fatal("a refused key was stored")
+	}
+	// A member without a registered key cannot be given one.
+	addMember(t, ts, admin, adminCSRF, ch, daveID)
+	dk, err := age.GenerateX25519Identity()
+	must(t, err)
+	if res, body := postKey(t, ts, admin, adminCSRF, ch, 0, gen1.Recipient().String(), wrapsJSON(t, map[string]string{
+		id(aliceID): wrapTo(t, gen1.String(), aliceKey.Recipient()), id(daveID): wrapTo(t, gen1.String(), dk.Recipient())}), ""); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("wrap to a member without a key: %d %s", res.StatusCode, body)
+	}
+	res, body := staffPost(t, admin, fmt.Sprintf("%s/staff/admin/channels/%d/members/remove", ts.URL, ch),
+		url.Values{"csrf": {adminCSRF}, "staff": {id(daveID)}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("remove dave: %d %s", res.StatusCode, body)
+	}
+	if res, _ := getJSON(t, dave, fmt.Sprintf("%s/staff/channels/%d/keys", ts.URL, ch)); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("dave's keys after removal: %d", res.StatusCode)
+	}
+
+	// The first key, by the administrator.
+	if res, body := postKey(t, ts, admin, adminCSRF, ch, 0, gen1.Recipient().String(),
+		wrapsJSON(t, map[string]string{id(aliceID): wrapTo(t, gen1.String(), aliceKey.Recipient())}), ""); res.StatusCode != http.StatusOK {
+		t.Fatalf("first key: %d %s", res.StatusCode, body)
+	}
+
+	// (b) carol joins after the key exists: the page offers a grant; alice
+	// grants generation 1; carol unwraps it.
+	addMember(t, ts, admin, adminCSRF, ch, carolID)
+	_, page := get(t, admin, fmt.Sprintf("%s/staff/admin/channels/%d", ts.URL, ch))
+	if !strings.Contains(page, `class="channel-grant" data-staff="`+id(carolID)+`"`) || strings.Contains(page, `data-staff="`+id(aliceID)+`"`) ||
+		strings.Contains(page, `id="channel-key-create"`) || !strings.Contains(page, `data-generation="1"`) {
+		t.Fatalf("channel page does not offer exactly carol a grant: %s", page)
+	}
+	grantURL := fmt.Sprintf("%s/staff/channels/%d/grant", ts.URL, ch)
+	grant := wrapsJSON(t, map[string]string{"1": wrapTo(t, gen1.String(), carolKey.Recipient())})
+	// Only members grant; generations must exist.
+	if res, _ := staffUpload(t, admin, grantURL, adminCSRF, [][2]string{{"staff", id(carolID)}, {"wraps", grant}}, nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("grant by a non-member administrator: %d", res.StatusCode)
+	}
+	if res, _ := staffUpload(t, alice, grantURL, aliceCSRF, [][2]string{{"staff", id(carolID)},
+		{"wraps", wrapsJSON(t, map[string]string{"2": wrapTo(t, gen1.String(), carolKey.Recipient())})}}, nil); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("grant of a generation that does not exist: %d", res.StatusCode)
+	}
+	if res, body := staffUpload(t, alice, grantURL, aliceCSRF, [][2]string{{"staff", id(carolID)}, {"wraps", grant}}, nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("grant: %d %s", res.StatusCode, body)
+	}
+	if got := unwrap(t, ts, carol, ch, 1, carolKey); got.String() != gen1.String() {
+		t.Fatal("carol unwrapped another key")
+	}
+
+	// (c) Removing carol directly is refused now that there is a key.
+	res, _ = staffPost(t, admin, fmt.Sprintf("%s/staff/admin/channels/%d/members/remove", ts.URL, ch),
+		url.Values{"csrf": {adminCSRF}, "staff": {id(carolID)}})
+	if res.StatusCode != http.StatusConflict {
+		t.Fatalf("direct removal with a key: %d", res.StatusCode)
+	}
+	gen2, err := age.GenerateHybridIdentity()
+	must(t, err)
+	onlyAlice := wrapsJSON(t, map[string]string{id(aliceID): wrapTo(t, gen2.String(), aliceKey.Recipient())})
+	both := wrapsJSON(t, map[string]string{id(aliceID): wrapTo(t, gen2.String(), aliceKey.Recipient()),
+		id(carolID): wrapTo(t, gen2.String(), carolKey.Recipient())})
+	// Stale previous: 409.
+	if res, body := postKey(t, ts, alice, aliceCSRF, ch, 0, gen2.Recipient().String(), onlyAlice, id(carolID)); res.StatusCode != http.StatusConflict {
+		t.Fatalf("stale previous: %d %s", res.StatusCode, body)
+	}
+	// Wraps that still include the removed member, or miss one: refused.
+	if res, body := postKey(t, ts, alice, aliceCSRF, ch, 1, gen2.Recipient().String(), both, id(carolID)); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("wraps to the removed member: %d %s", res.StatusCode, body)
+	}
+	if res, body := postKey(t, ts, alice, aliceCSRF, ch, 1, gen2.Recipient().String(), onlyAlice, ""); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("wraps missing a member: %d %s", res.StatusCode, body)
+	}
+	if c := channelNow(t, ts, ch); c.Generation != 1 || !c.IsMember(carolID) {
+		t.Fatalf("a refused change changed the channel: generation %d, carol member %v", c.Generation, c.IsMember(carolID))
+	}
+	// The removal with a new generation, by a member.
+	res, body = postKey(t, ts, alice, aliceCSRF, ch, 1, gen2.Recipient().String(), onlyAlice, id(carolID))
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, `"generation":2`) {
+		t.Fatalf("removal with a new generation: %d %s", res.StatusCode, body)
+	}
+	c := channelNow(t, ts, ch)
+	if c.Generation != 2 || c.Recipient != gen2.Recipient().String() || c.IsMember(carolID) {
+		t.Fatalf("after removal: generation %d, carol member %v", c.Generation, c.IsMember(carolID))
+	}
+	if w, err := ts.DB.ChannelKeyWraps(ctx, ch, carolID); err != nil || len(w) != 0 {
+		t.Fatalf("carol's wraps after removal: %d, %v", len(w), err)
+	}
+	if res, _ := getJSON(t, carol, fmt.Sprintf("%s/staff/channels/%d/keys", ts.URL, ch)); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("carol's keys after removal: %d", res.StatusCode)
+	}
+	if got := unwrap(t, ts, alice, ch, 2, aliceKey); got.String() != gen2.String() {
+		t.Fatal("alice does not hold generation 2")
+	}
+	entries, _, err := ts.DB.AuditPage(ctx, 0, 100)
+	must(t, err)
+	found := false
+	for _, e := range entries {
+		if e.Action == "channel.key.create" && strings.Contains(e.Detail, "generation 2") && strings.Contains(e.Detail, "carol") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the audit trail does not record the removal with generation 2")
+	}
+}
+
+// TestChannelAdministrationNeedsAdministratorAndCSRF: (d) caseworkers
+// reach no channel administration; (e) every channel POST checks the
+// CSRF token and changes nothing without it.
+func TestChannelAdministrationNeedsAdministratorAndCSRF(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, nil)
+	admin, adminCSRF := loggedIn(t, ts, "root", storage.RoleAdmin)
+	ch := newChannel(t, ts, admin, adminCSRF, "Anything else")
+	erin, erinCSRF := loggedIn(t, ts, "erin", storage.RoleCaseworker)
+	erinID := staffID(t, ts, "erin")
+	erinKey := ownKey(t, ts, erinID)
+	base := fmt.Sprintf("%s/staff/admin/channels/%d", ts.URL, ch)
+	for _, u := range []string{ts.URL + "/staff/admin/channels", base} {
+		if res, _ := get(t, erin, u); res.StatusCode != http.StatusForbidden {
+			t.Errorf("caseworker GET %s: %d", u, res.StatusCode)
+		}
+	}
+	for _, u := range []string{ts.URL + "/staff/admin/channels/create", base + "/update", base + "/members/add", base + "/members/remove"} {
+		res, _ := staffPost(t, erin, u, url.Values{"csrf": {erinCSRF}, "name_en": {"Mine"}, "staff": {strconv.FormatInt(erinID, 10)}})
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("caseworker POST %s: %d", u, res.StatusCode)
+		}
+	}
+	// Not a member and not an administrator: the channel's keys do not exist.
+	if res, _ := getJSON(t, erin, fmt.Sprintf("%s/staff/channels/%d/keys", ts.URL, ch)); res.StatusCode != http.StatusNotFound {
+		t.Errorf("non-member keys: %d", res.StatusCode)
+	}
+	// The administrators' list links the channel and says it has no key.
+	if _, page := get(t, admin, ts.URL+"/staff/admin/channels"); !strings.Contains(page, "Anything else") || !strings.Contains(page, "no key yet") ||
+		!strings.Contains(page, `href="/staff/admin/channels"`) {
+		t.Errorf("channels page: %s", page)
+	}
+	// Over-long texts and a missing English name are refused.
+	if res, _ := staffPost(t, admin, ts.URL+"/staff/admin/channels/create", url.Values{"csrf": {adminCSRF}, "name_en": {strings.Repeat("x", 101)}}); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("long name: %d", res.StatusCode)
+	}
+	if res, _ := staffPost(t, admin, ts.URL+"/staff/admin/channels/create", url.Values{"csrf": {adminCSRF}, "name_pl": {"Tylko"}}); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("no English name: %d", res.StatusCode)
+	}
+
+	before, err := ts.DB.Channels(context.Background())
+	must(t, err)
+	for _, csrf := range []string{"", "forged"} {
+		for _, u := range []string{ts.URL + "/staff/admin/channels/create", base + "/update", base + "/members/add", base + "/members/remove"} {
+			res, _ := staffPost(t, admin, u, url.Values{"csrf": {csrf}, "name_en": {"Forged"}, "archived": {"on"}, "staff": {strconv.FormatInt(erinID, 10)}})
+			if res.StatusCode != http.StatusForbidden {
+				t.Errorf("POST %s with csrf %q: %d", u, csrf, res.StatusCode)
+			}
+		}
+	}
+	addMember(t, ts, admin, adminCSRF, ch, erinID)
+	k, err := age.GenerateHybridIdentity()
+	must(t, err)
+	wraps := wrapsJSON(t, map[string]string{strconv.FormatInt(erinID, 10): wrapTo(t, k.String(), erinKey.Recipient())})
+	if res, _ := postKey(t, ts, admin, "forged", ch, 0, k.Recipient().String(), wraps, ""); res.StatusCode != http.StatusForbidden {
+		t.Errorf("key with a forged csrf: %d", res.StatusCode)
+	}
+	if res, _ := staffUpload(t, erin, fmt.Sprintf("%s/staff/channels/%d/grant", ts.URL, ch), "forged",
+		[][2]string{{"staff", strconv.FormatInt(erinID, 10)}, {"wraps", `{"1":"x"}`}}, nil); res.StatusCode != http.StatusForbidden {
+		t.Errorf("grant with a forged csrf: %d", res.StatusCode)
+	}
+	after, err := ts.DB.Channels(context.Background())
+	must(t, err)
+	if len(after) != len(before) || after[len(after)-1].Generation != 0 || after[len(after)-1].Archived ||
+		after[len(after)-1].Text("en").Name != "Anything else" {
+		t.Errorf("a forged post changed the channels: %+v", after)
+	}
+}
