@@ -63,7 +63,7 @@ func (s *Server) handleStaffChannelGrant(c *fiber.Ctx) error {
 			return staffBadRequest("The form had an unexpected field.")
 		}
 	}
-	if grantee == 0 || len(raw) == 0 {
+	if grantee == 0 || len(raw) == 0 || len(raw) > maxWraps {
 		return staffBadRequest("The form lacks the member or the wrapped keys.")
 	}
 	wraps := make(map[int][]byte, len(raw))

@@ -34,6 +34,7 @@ const (
 	maxKeyWrap            = 64 << 10 // bytes of one wrapped channel identity (an age file)
 	maxWrapsField         = 8 << 20  // bytes of the wraps JSON
 	maxRecipientField     = 4096     // bytes: a post-quantum recipient is ~1,960
+	maxWraps              = 1000     // wraps in one request: members of a team, or generations of a key
 )
 
 // channelTextsFrom reads a channel's name and description per language
@@ -127,6 +128,9 @@ func parseWraps(field string) (map[int64][]byte, error) {
 	var raw map[string]string
 	if err := json.Unmarshal([]byte(field), &raw); err != nil {
 		return nil, staffBadRequest("The wrapped keys are not a JSON object of base64 age files.")
+	}
+	if len(raw) > maxWraps {
+		return nil, staffBadRequest("There are more than %d wrapped keys.", maxWraps)
 	}
 	out := make(map[int64][]byte, len(raw))
 	for k, v := range raw {
