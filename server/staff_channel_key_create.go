@@ -82,6 +82,9 @@ func (s *Server) handleStaffChannelKeyCreate(c *fiber.Ctx) error {
 	if previous < 0 || recipient == "" || wraps == nil {
 		return staffBadRequest("The form lacks the previous generation, the public key or the wrapped keys.")
 	}
+	if len(wraps) == 0 && remove == 0 {
+		return staffBadRequest("The channel has no member to give its key to: add members first.")
+	}
 	one, err := crypto.ParseRecipientsString(recipient)
 	if err != nil || one.Len() != 1 {
 		return staffBadRequest("The channel's public key is not one age public key.")

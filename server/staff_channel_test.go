@@ -206,7 +206,7 @@ func TestChannelKeysKeepOtherTeamsOut(t *testing.T) {
 		t.Fatalf("case in channel %d", cs.ChannelID)
 	}
 	_, casePage := get(t, alice, ts.URL+"/staff/case/"+ref)
-	for _, want := range []string{fmt.Sprintf(`data-channel="%d"`, chA), `data-channel-generation="`, `data-channel-recipient="` + keyA.Recipient().String() + `"`} {
+	for _, want := range []string{fmt.Sprintf(`data-channel="%d"`, chA), `id="case-channel">Report misconduct<`, `data-channel-generation="`, `data-channel-recipient="` + keyA.Recipient().String() + `"`} {
 		if !strings.Contains(casePage, want) {
 			t.Fatalf("case page lacks %s", want)
 		}
