@@ -61,6 +61,13 @@ func (s *Server) routes() {
 	caseArea.Post("/note", s.handleStaffNote)
 	caseArea.Get("/note/:id<int>", s.handleStaffNoteCiphertext)
 
+	// A channel's keys, for the console's script: members and
+	// administrators (each handler checks which).
+	channelArea := staff.Group("/channels/:id", loggedIn)
+	channelArea.Get("/keys", s.handleStaffChannelKeys)
+	channelArea.Post("/key", s.handleStaffChannelKeyCreate)
+	channelArea.Post("/grant", s.handleStaffChannelGrant)
+
 	admin := staff.Group("/admin", s.requireStaff(true))
 	admin.Get("/staff", s.handleStaffAdmin)
 	admin.Post("/invite", s.handleStaffInvite)
@@ -70,6 +77,12 @@ func (s *Server) routes() {
 	admin.Get("/recipients", s.handleStaffRecipients)
 	admin.Post("/recipients/add", s.handleStaffRecipientAdd)
 	admin.Post("/recipients/remove", s.handleStaffRecipientRemove)
+	admin.Get("/channels", s.handleStaffChannels)
+	admin.Post("/channels/create", s.handleStaffChannelCreate)
+	admin.Get("/channels/:id", s.handleStaffChannel)
+	admin.Post("/channels/:id/update", s.handleStaffChannelUpdate)
+	admin.Post("/channels/:id/members/add", s.handleStaffChannelMemberAdd)
+	admin.Post("/channels/:id/members/remove", s.handleStaffChannelMemberRemove)
 	staff.Use(func(c *fiber.Ctx) error { return errNotFound })
 
 	// The reporter pages: everything else, in the reporter's language. Each

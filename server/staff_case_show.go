@@ -35,6 +35,11 @@ type staffCasePage struct {
 	Retention     storage.Retention
 	Recipients    string // the organisation's, as JSON, for in-browser encryption
 	CaseRecipient string
+	// Channel is the case's channel; ChannelRecipient its newest public
+	// key (empty if it has none), for replies and notes.
+	Channel          storage.Channel
+	ChannelName      string
+	ChannelRecipient string
 }
 
 // handleStaffCase answers GET /staff/case/:ref: shows a case to staff: its
@@ -79,6 +84,10 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	ch, err := s.db.Channel(ctx, cs.ChannelID)
+	if err != nil {
+		return err
+	}
 	opened := storage.AuditEntry{Actor: me.Username, Action: "case.open", Target: cs.Ref}
 	if err := s.db.Change(ctx, &opened, func(ctx context.Context) error {
 		return s.db.MarkCaseRead(ctx, me.ID, cs.ID)
@@ -88,5 +97,6 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 	return s.renderStaff(c, http.StatusOK, "staff_case", "Case "+cs.Ref, staffCasePage{
 		Case: cs, Status: cs.Status, Statuses: caseStatuses, AssigneeID: assignee, Staff: staff,
 		Messages: view, Notes: noteView, Retention: retention, Recipients: string(recipientsJSON), CaseRecipient: cs.Recipient,
+		Channel: ch, ChannelName: ch.Text(storage.DefaultLanguage).Name, ChannelRecipient: ch.Recipient,
 	})
 }

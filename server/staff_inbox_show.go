@@ -21,6 +21,8 @@ type inboxPage struct {
 	Total    int
 	PrevPage int
 	NextPage int
+	// ChannelNames names each channel by id, for the Channel column.
+	ChannelNames map[int64]string
 }
 
 // handleStaffInbox answers GET /staff/: lists cases, newest activity first,
@@ -53,9 +55,18 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 		}
 		pages = pageCount(total)
 	}
+	channels, err := s.db.Channels(c.UserContext())
+	if err != nil {
+		return err
+	}
+	names := make(map[int64]string, len(channels))
+	for _, ch := range channels {
+		names[ch.ID] = ch.Text(storage.DefaultLanguage).Name
+	}
 	return s.renderStaff(c, http.StatusOK, "staff_inbox", "Inbox", inboxPage{
 		Cases: cases, Status: f.Status, Statuses: caseStatuses, Assigned: assigned,
 		Page: page, Pages: pages, Total: total, PrevPage: page - 1, NextPage: page + 1,
+		ChannelNames: names,
 	})
 }
 
