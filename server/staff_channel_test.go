@@ -191,9 +191,11 @@ func TestChannelKeysKeepOtherTeamsOut(t *testing.T) {
 		t.Fatalf("key B: %d %s", res.StatusCode, body)
 	}
 
-	// A report, filed through the reporter's form, lands in channel A
-	// (the default channel).
-	submit(t, ts, "REPORT-PLAINTEXT-7d1e about channel A")
+	// A report, filed through the reporter's form, to channel A (the
+	// default channel).
+	if res, page := sendReport(t, ts, [][2]string{{"channel", strconv.FormatInt(chA, 10)}, {"body", "REPORT-PLAINTEXT-7d1e about channel A"}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("report to A: %d %s", res.StatusCode, page)
+	}
 	_, inbox := get(t, alice, ts.URL+"/staff/")
 	m := refRE.FindStringSubmatch(inbox)
 	if m == nil || !strings.Contains(inbox, "<td>"+channelNow(t, ts, chA).Text("en").Name+"</td>") {
@@ -218,6 +220,13 @@ func TestChannelKeysKeepOtherTeamsOut(t *testing.T) {
 	if chanA.String() != keyA.String() {
 		t.Fatal("alice unwrapped another key")
 	}
+	// The report itself opens with the channel's key she unwrapped.
+	first, err := ts.DB.Messages(ctx, cs.ID)
+	must(t, err)
+	res, ct := get(t, alice, fmt.Sprintf("%s/staff/case/%s/message/%d", ts.URL, ref, first[0].ID))
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(decryptAll(t, strings.NewReader(ct), chanA)), "REPORT-PLAINTEXT-7d1e") {
+		t.Fatalf("alice cannot read the report with channel A's key: %d", res.StatusCode)
+	}
 	const replyText = "REPLY-PLAINTEXT-91af for channel A"
 	caseRcpt, err := age.ParseHybridRecipient(cs.Recipient)
 	must(t, err)
@@ -232,7 +241,7 @@ func TestChannelKeysKeepOtherTeamsOut(t *testing.T) {
 	}
 	var created struct{ ID int64 }
 	must(t, json.Unmarshal([]byte(body), &created))
-	res, ct := get(t, alice, fmt.Sprintf("%s/staff/case/%s/message/%d", ts.URL, ref, created.ID))
+	res, ct = get(t, alice, fmt.Sprintf("%s/staff/case/%s/message/%d", ts.URL, ref, created.ID))
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("alice fetches the reply: %d", res.StatusCode)
 	}

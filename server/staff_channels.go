@@ -16,15 +16,20 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/frontend"
 	"github.com/candour/candour/storage"
 )
 
 // channelLanguages are the reporter languages a channel's texts are
-// written in; English (storage.DefaultLanguage) is required, the others
-// fall back to it.
-var channelLanguages = []struct{ Code, Label string }{
-	{"en", "English"}, {"pl", "Polish"}, {"bn", "Bengali"}, {"ur", "Urdu"}, {"ar", "Arabic"},
-}
+// written in, each labelled in itself; English (storage.DefaultLanguage)
+// is required, the others fall back to it.
+var channelLanguages = func() []struct{ Code, Label string } {
+	var out []struct{ Code, Label string }
+	for _, l := range frontend.Languages {
+		out = append(out, struct{ Code, Label string }{l.Tag, l.Name})
+	}
+	return out
+}()
 
 // Limits on what an administrator or the console's script sends about a
 // channel.
@@ -150,7 +155,7 @@ func parseWraps(field string) (map[int64][]byte, error) {
 var errStaleChannelKey = &staffError{status: http.StatusConflict, title: "The channel's key changed meanwhile",
 	message: "Someone made a new key for this channel while you were working. Reload the page and try again. Nothing was changed."}
 
-// maxChannelForm bounds a channel's texts form: five languages of name and
+// maxChannelForm bounds a channel's texts form: six languages of name and
 // description, percent-encoded (a Bengali character takes nine bytes).
 const maxChannelForm = 64 << 10
 
