@@ -6,10 +6,7 @@
 // a staff member outside the channel gets 404 for the case; a member added
 // later is granted the key by a member's browser and then reads it too.
 //
-// WRITTEN BEFORE THE SERVER SIDE EXISTED, against docs/channels.md and the
-// console's DOM contract; not yet run. It needs these server pieces (every
-// URL and selector it assumes about them is in `ui` below, to adjust in one
-// place if the server chose otherwise):
+// Every URL and selector it assumes of the server's pages is in `ui` below:
 //   - GET/POST /staff/key: a staff member registers their own age recipient
 //     (a form field named "recipient").
 //   - GET/POST /staff/admin/channels: an administrator creates a channel
@@ -45,11 +42,11 @@ const ui = {
   keyPage: "/staff/key",
   keyField: "[name=recipient]",
   channelsAdmin: "/staff/admin/channels",
-  channelNameField: "[name=name]",
-  channelDescriptionField: "[name=description]",
-  channelPage: (id) => `/staff/channels/${id}`,
-  addMemberForm: "form.channel-add",
-  reportChannelField: "[name=channel]",
+  channelNameField: "[name=name_en]",
+  channelDescriptionField: "[name=description_en]",
+  channelPage: (id) => `/staff/admin/channels/${id}`,
+  channelKeys: (id) => `/staff/channels/${id}/keys`,
+  addMemberForm: "form[action$='/members/add']",
 };
 
 const channelName = "Conduct in Kent Police";
@@ -64,12 +61,14 @@ test("a channel's cases are read by its team only, through their own keys", { ti
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const errors = [];
 
-  // 1. The administrator enrols and logs in. Casey is deliberately not in
-  //    the new channel: making its key needs no key of her own.
+  // 1. The administrator enrols, logs in and registers her own key: she is
+  //    in the new channel's team, and grants its key to a later member.
   const admin = await staffPage(browser, errors);
   await admin.goto(enrolLink);
   const casey = await enrol(admin);
   await login(admin, base, casey.secret, casey.step + 1);
+  const caseyKey = await makeKeyFile(dir, "casey", "pq");
+  await registerKey(admin, base, caseyKey.recipient);
 
   // 2. Three caseworkers: alex (in the channel from the start), blake
   //    (never in it) and drew (added later). Each registers their own key.
@@ -88,14 +87,18 @@ test("a channel's cases are read by its team only, through their own keys", { ti
   // 3. The second channel, with alex in its team; then its first key, made
   //    in the administrator's browser.
   const channel = await createChannel(admin, base);
+  await addMember(admin, base, channel, "casey");
   await addMember(admin, base, channel, "alex");
   await admin.goto(base + ui.channelPage(channel));
   assert.equal(await admin.getAttribute("#channel-data", "data-generation"), "0");
   await clickAndReload(admin, "#channel-key-create");
   assert.equal(await admin.getAttribute("#channel-data", "data-generation"), "1", `the channel's key was not made: ${await admin.textContent("#key-status")}`);
-  const keys = await (await admin.request.get(base + ui.channelPage(channel) + "/keys")).json();
-  assert.deepEqual(Object.keys(keys.wraps), [], "the administrator, not a member, holds a wrap");
-  assert.deepEqual(keys.members.map((m) => [m.username, m.generations]), [["alex", [1]]]);
+  const keys = await (await admin.request.get(base + ui.channelKeys(channel))).json();
+  assert.deepEqual(Object.keys(keys.wraps), ["1"], "the administrator, a member, holds no wrap");
+  assert.deepEqual(
+    keys.members.map((m) => [m.username, m.generations]).sort(),
+    [["alex", [1]], ["casey", [1]]],
+  );
 
   // 4. A report to the channel, JavaScript off.
   const reporter = await browser.newContext({ javaScriptEnabled: false });
@@ -136,13 +139,15 @@ test("a channel's cases are read by its team only, through their own keys", { ti
   await drew.waitForSelector(`#key-status:has-text("You have not been given this channel's key yet")`);
   assert.equal(await drew.locator(`.decrypted .pre-wrap:text("${reportText}")`).count(), 0);
 
-  await alex.goto(base + ui.channelPage(channel));
-  await alex.setInputFiles("#identity-file", people.alex.file);
-  await alex.waitForSelector("#key-status:has-text('Key loaded')");
-  await clickAndReload(alex, `tr:has-text("drew") .channel-grant[data-staff]`);
-  const after = await (await admin.request.get(base + ui.channelPage(channel) + "/keys")).json();
+  // The grant is made in the browser of casey, a member: her own key opens
+  // her wrap, and the channel's key is wrapped to drew's.
+  await admin.goto(base + ui.channelPage(channel));
+  await admin.setInputFiles("#identity-file", caseyKey.file);
+  await admin.waitForSelector("#key-status:has-text('Key loaded')");
+  await clickAndReload(admin, `tr:has-text("drew") .channel-grant[data-staff]`);
+  const after = await (await admin.request.get(base + ui.channelKeys(channel))).json();
   const drewRow = after.members.find((m) => m.username === "drew");
-  assert.deepEqual(drewRow && drewRow.generations, [1], `drew was not granted generation 1: ${await alex.textContent("#key-status")}`);
+  assert.deepEqual(drewRow && drewRow.generations, [1], `drew was not granted generation 1: ${await admin.textContent("#key-status")}`);
 
   await drew.goto(caseURL);
   await drew.setInputFiles("#identity-file", people.drew.file);
@@ -225,17 +230,15 @@ async function createChannel(admin, base) {
 
 async function addMember(admin, base, channel, username) {
   await admin.goto(base + ui.channelPage(channel));
-  await admin.selectOption(`${ui.addMemberForm} select[name=staff]`, { label: username });
+  const option = admin.locator(`${ui.addMemberForm} select[name=staff] option`, { hasText: username });
+  await admin.selectOption(`${ui.addMemberForm} select[name=staff]`, await option.getAttribute("value"));
   await Promise.all([admin.waitForNavigation(), admin.click(`${ui.addMemberForm} button[type=submit]`)]);
   assert.ok(await admin.isVisible(`tr:has-text("${username}")`), `${username} is not listed as a member after being added`);
 }
 
-// chooseChannel picks the channel on the report form, as a select or radios.
+// chooseChannel picks the channel from the list /report shows when there
+// are several (links, JavaScript off).
 async function chooseChannel(page, name) {
-  const field = page.locator(ui.reportChannelField).first();
-  if ((await field.evaluate((e) => e.tagName)) === "SELECT") {
-    await page.selectOption(ui.reportChannelField, { label: name });
-  } else {
-    await page.getByLabel(name).check();
-  }
+  await Promise.all([page.waitForNavigation(), page.click(`ul.channels a:has-text("${name}")`)]);
+  assert.ok((await page.textContent("#channel-name")).includes(name), "the report form does not say which channel");
 }
