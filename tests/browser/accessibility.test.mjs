@@ -276,7 +276,21 @@ test("axe-core: staff console, desktop and phone", { timeout: testTimeout }, asy
     await page.goto(base + "/staff/admin/audit");
     assert.ok(await page.isVisible("table.inbox td"), "the audit trail is empty");
     await check(page, vp, "audit trail");
+    await page.goto(base + "/staff/key");
+    await check(page, vp, "own key");
+    await page.goto(base + "/staff/admin/channels");
+    await check(page, vp, "channels");
+    await page.goto(base + "/staff/admin/channels/1");
+    assert.ok(await page.$("#channel-data"), "no channel page");
+    await check(page, vp, "channel");
   }
+  // A second channel, so that reporters choose (the next test audits that).
+  await dp.goto(base + "/staff/admin/channels");
+  await dp.fill("[name=name_en]", "Conduct in Kent Police");
+  await dp.fill("[name=description_en]", "Officers and staff of Kent Police.");
+  await submit(dp, "form:has([name=name_en]) button[type=submit]");
+  assert.ok(await dp.$("#channel-data"), "no channel page after creating a channel");
+  await check(dp, "desktop", "channel just created");
   // An invitation: the administration page with its one-time link shown.
   await dp.goto(base + "/staff/admin/staff");
   await dp.fill("#username", "robin");
@@ -288,6 +302,23 @@ test("axe-core: staff console, desktop and phone", { timeout: testTimeout }, asy
   await phone.close();
   await desk.close();
   assertNone(found);
+});
+
+test("axe-core: the reporter's choice of channel, and the form for one, in every language, JavaScript off", { timeout: testTimeout }, async () => {
+  const ctx = await browser.newContext({ javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await page.goto(srv.base + "/");
+  const tags = await page.$$eval("nav.languages a[hreflang]", (as) => as.map((a) => a.getAttribute("hreflang")));
+  const kept = [];
+  for (const tag of ["en", ...tags]) {
+    await page.goto(`${srv.base}/?lang=${tag}`);
+    kept.push(await keep(`channel choice (${tag})`, await page.goto(srv.base + "/report")));
+    assert.ok(await page.isVisible("ul.channels a:has-text('Conduct in Kent Police')"), `no choice of channel (${tag})`);
+    kept.push(await keep(`report form for a channel (${tag})`, await page.goto(await page.locator("ul.channels a").last().evaluate((a) => a.href))));
+    assert.ok(await page.isVisible("#channel-name"), `the form does not say which channel (${tag})`);
+  }
+  await ctx.close();
+  assertNone(await auditKept(kept));
 });
 
 test("axe-core: reporter case pages, withdrawal and its confirmation, JavaScript off, desktop and phone", { timeout: testTimeout }, async () => {
@@ -382,6 +413,11 @@ test("keyboard only: the whole reporter flow with JavaScript off", { timeout: te
   assert.match(f.className, /\bbutton\b/);
   await press(page, "Enter");
   assert.equal(new URL(page.url()).pathname, "/report");
+  // There are two channels (the staff console test made the second): the
+  // reporter chooses one by keyboard.
+  await tabTo(page, "the first channel", (f) => (f.href || "").startsWith("/report?channel="));
+  await press(page, "Enter");
+  assert.match(new URL(page.url()).search, /^\?channel=\d+$/);
 
   await tabTo(page, "the report text", (f) => f.id === "body");
   await page.keyboard.type(report);
