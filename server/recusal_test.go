@@ -71,6 +71,9 @@ func TestRecusedStaffGetNothingOfTheCase(t *testing.T) {
 			}
 		}
 	}
+	if _, page := get(t, admin, ts.URL+"/staff/case/"+ref); !strings.Contains(page, `action="/staff/case/`+ref+`/recuse"`) {
+		t.Error("the case page has no form to declare a conflict of interest")
+	}
 	if res, _ := get(t, admin, messageURL); res.StatusCode != http.StatusOK {
 		t.Errorf("the administrator lost the case: %d", res.StatusCode)
 	}
@@ -80,4 +83,54 @@ func TestRecusedStaffGetNothingOfTheCase(t *testing.T) {
 			t.Errorf("the audit trail lacks %q", want)
 		}
 	}
+}
+
+// An administrator excludes a staff member from a channel, with a reason:
+// a member must be removed first, the excluded cannot be added (so never
+// get its key), the channel page and the audit trail show it, and ending
+// the exclusion lets them be added again.
+func TestChannelExclusionKeepsSomeoneOutOfTheTeam(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, nil)
+	admin, csrf := loggedIn(t, ts, "ada", storage.RoleAdmin)
+	ch := newChannel(t, ts, admin, csrf, "Kent Police")
+	loggedIn(t, ts, "kim", storage.RoleCaseworker)
+	kim := staffID(t, ts, "kim")
+	page := ts.URL + "/staff/admin/channels/" + strconv.FormatInt(ch, 10)
+	id := strconv.FormatInt(kim, 10)
+
+	addMember(t, ts, admin, csrf, ch, kim)
+	if res, body := staffPost(t, admin, page+"/exclude", url.Values{"csrf": {csrf}, "staff": {id}, "reason": {"served in Kent Police"}}); res.StatusCode != http.StatusConflict || !strings.Contains(body, "Remove them from the team first") {
+		t.Fatalf("excluding a member: %d", res.StatusCode)
+	}
+	if res, _ := staffPost(t, admin, page+"/members/remove", url.Values{"csrf": {csrf}, "staff": {id}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("removing kim: %d", res.StatusCode)
+	}
+	if res, _ := staffPost(t, admin, page+"/exclude", url.Values{"csrf": {csrf}, "staff": {id}, "reason": {""}}); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("an exclusion without a reason: %d", res.StatusCode)
+	}
+	if res, _ := staffPost(t, admin, page+"/exclude", url.Values{"csrf": {"forged"}, "staff": {id}, "reason": {"x"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("an exclusion without the CSRF token: %d", res.StatusCode)
+	}
+	if res, _ := staffPost(t, admin, page+"/exclude", url.Values{"csrf": {csrf}, "staff": {id}, "reason": {"served in Kent Police until 2024"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("excluding kim: %d", res.StatusCode)
+	}
+	if res, body := staffPost(t, admin, page+"/members/add", url.Values{"csrf": {csrf}, "staff": {id}}); res.StatusCode != http.StatusConflict || !strings.Contains(body, "excluded") {
+		t.Errorf("adding an excluded member: %d", res.StatusCode)
+	}
+	if ok, _ := ts.DB.IsChannelMember(context.Background(), ch, kim); ok {
+		t.Fatal("kim is in the team")
+	}
+	_, shown := get(t, admin, page)
+	if !strings.Contains(shown, "served in Kent Police until 2024") {
+		t.Error("the channel page does not show the exclusion")
+	}
+	_, audit := get(t, admin, ts.URL+"/staff/admin/audit")
+	if !strings.Contains(audit, "channel.exclude") || !strings.Contains(audit, "kim: served in Kent Police until 2024") {
+		t.Error("the audit trail lacks the exclusion")
+	}
+	if res, _ := staffPost(t, admin, page+"/exclude/end", url.Values{"csrf": {csrf}, "staff": {id}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("ending the exclusion: %d", res.StatusCode)
+	}
+	addMember(t, ts, admin, csrf, ch, kim)
 }

@@ -71,6 +71,7 @@ func (s *Server) render(c *fiber.Ctx, status int, name, title string, data any) 
 
 // staffView is what the layout shows of the logged-in staff member.
 type staffView struct {
+	ID       int64
 	Username string
 	Admin    bool
 	CSRF     string
@@ -80,7 +81,7 @@ type staffView struct {
 func (s *Server) renderStaff(c *fiber.Ctx, status int, name, title string, data any) error {
 	u := staffOf(c)
 	p := s.page(c, title, data)
-	p.Staff = &staffView{Username: u.Username, Admin: u.Role == storage.RoleAdmin, CSRF: u.session.CSRF}
+	p.Staff = &staffView{ID: u.ID, Username: u.Username, Admin: u.Role == storage.RoleAdmin, CSRF: u.session.CSRF}
 	body, err := s.pages.Render(name, p.Lang.Tag, p)
 	if err != nil {
 		return err

@@ -83,6 +83,8 @@ func (s *Server) routes() {
 	admin.Post("/channels/:id/update", s.handleStaffChannelUpdate)
 	admin.Post("/channels/:id/members/add", s.handleStaffChannelMemberAdd)
 	admin.Post("/channels/:id/members/remove", s.handleStaffChannelMemberRemove)
+	admin.Post("/channels/:id/exclude", s.handleStaffChannelExclude)
+	admin.Post("/channels/:id/exclude/end", s.handleStaffChannelExcludeEnd)
 	staff.Use(func(c *fiber.Ctx) error { return errNotFound })
 
 	// The reporter pages: everything else, in the reporter's language. Each

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -17,30 +16,21 @@ import (
 // channel's team. If the channel has a key, they read its cases once a
 // member grants it to them (POST /staff/channels/:id/grant).
 func (s *Server) handleStaffChannelMemberAdd(c *fiber.Ctx) error {
-	ch, err := s.channelOf(c)
-	if err != nil {
-		return err
-	}
-	form, err := s.staffForm(c)
+	ch, _, st, err := s.channelStaffForm(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.UserContext()
-	id, err := strconv.ParseInt(form.Get("staff"), 10, 64)
-	if err != nil {
-		return errNotFound
-	}
-	st, err := s.db.StaffByID(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && st.Disabled) {
-		return errNotFound
-	}
-	if err != nil {
-		return err
-	}
 	e := storage.AuditEntry{Actor: staffOf(c).Username, Action: "channel.member.add", Target: channelTarget(ch), Detail: st.Username}
-	if err := s.db.Change(ctx, &e, func(ctx context.Context) error {
+	err = s.db.Change(ctx, &e, func(ctx context.Context) error {
 		return s.db.AddChannelMember(ctx, ch.ID, st.ID)
-	}); err != nil {
+	})
+	if errors.Is(err, storage.ErrExcluded) {
+		return &staffError{status: http.StatusConflict, title: "Excluded from this channel",
+			message: st.Username + " is excluded from this channel for a conflict of interest. End the exclusion first if it no longer applies.",
+			back:    fmt.Sprintf("/staff/admin/channels/%d", ch.ID)}
+	}
+	if err != nil {
 		return err
 	}
 	return c.Redirect(fmt.Sprintf("/staff/admin/channels/%d", ch.ID), http.StatusSeeOther)

@@ -30,6 +30,9 @@ type channelPage struct {
 	Members    []channelMember
 	Candidates []storage.Staff
 	Kind       string
+	// Excluded are those kept out of the channel for a conflict of
+	// interest, with the reason.
+	Excluded []storage.Recusal
 }
 
 // handleStaffChannel answers GET /staff/admin/channels/:id: a channel's
@@ -46,11 +49,19 @@ func (s *Server) handleStaffChannel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	excluded, err := s.db.ChannelExclusions(ctx, ch.ID)
+	if err != nil {
+		return err
+	}
+	isExcluded := map[int64]bool{}
+	for _, e := range excluded {
+		isExcluded[e.StaffID] = true
+	}
 	var members []channelMember
 	var candidates []storage.Staff
 	for _, st := range staff {
 		if !ch.IsMember(st.ID) {
-			if !st.Disabled {
+			if !st.Disabled && !isExcluded[st.ID] {
 				candidates = append(candidates, st)
 			}
 			continue
@@ -70,6 +81,6 @@ func (s *Server) handleStaffChannel(c *fiber.Ctx) error {
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_channel", "Channel "+ch.Text(storage.DefaultLanguage).Name, channelPage{
 		Channel: ch, Name: ch.Text(storage.DefaultLanguage).Name, Languages: channelTextFields(ch.Texts),
-		Members: members, Candidates: candidates, Kind: s.channelKind(),
+		Members: members, Candidates: candidates, Kind: s.channelKind(), Excluded: excluded,
 	})
 }

@@ -172,3 +172,26 @@ func (s *Server) staffChannelForm(c *fiber.Ctx) (url.Values, error) {
 	}
 	return form, nil
 }
+
+// channelStaffForm reads an administrator's small form about one staff
+// member and a channel (the :id of the route): the channel, the form
+// (CSRF checked) and the enabled staff member it names in "staff".
+func (s *Server) channelStaffForm(c *fiber.Ctx) (storage.Channel, url.Values, storage.Staff, error) {
+	ch, err := s.channelOf(c)
+	if err != nil {
+		return ch, nil, storage.Staff{}, err
+	}
+	form, err := s.staffForm(c)
+	if err != nil {
+		return ch, nil, storage.Staff{}, err
+	}
+	id, err := strconv.ParseInt(form.Get("staff"), 10, 64)
+	if err != nil {
+		return ch, nil, storage.Staff{}, errNotFound
+	}
+	st, err := s.db.StaffByID(c.UserContext(), id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && st.Disabled) {
+		return ch, nil, storage.Staff{}, errNotFound
+	}
+	return ch, form, st, err
+}
