@@ -134,3 +134,29 @@ func TestChannelExclusionKeepsSomeoneOutOfTheTeam(t *testing.T) {
 	}
 	addMember(t, ts, admin, csrf, ch, kim)
 }
+
+// A channel's members' page: a caseworker in the team sees the team and
+// the grant controls, not the administrators' forms; anyone outside the
+// team gets 404.
+func TestChannelTeamPageIsForItsMembers(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, nil)
+	admin, csrf := loggedIn(t, ts, "ada", storage.RoleAdmin)
+	ch := newChannel(t, ts, admin, csrf, "Kent Police")
+	kim, _ := loggedIn(t, ts, "kim", storage.RoleCaseworker)
+	lee, _ := loggedIn(t, ts, "lee", storage.RoleCaseworker)
+	addMember(t, ts, admin, csrf, ch, staffID(t, ts, "kim"))
+	team := ts.URL + "/staff/channels/" + strconv.FormatInt(ch, 10)
+	res, page := get(t, kim, team)
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, `id="channel-data"`) || !strings.Contains(page, "<td>kim</td>") {
+		t.Fatalf("a member's channel page: %d", res.StatusCode)
+	}
+	for _, admin := range []string{"/members/remove", "/members/add", "/exclude", "/update"} {
+		if strings.Contains(page, admin) {
+			t.Errorf("a caseworker's channel page offers %s", admin)
+		}
+	}
+	if res, _ := get(t, lee, team); res.StatusCode != http.StatusNotFound {
+		t.Errorf("a non-member gets the channel's page: %d", res.StatusCode)
+	}
+}

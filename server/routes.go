@@ -61,9 +61,10 @@ func (s *Server) routes() {
 	caseArea.Post("/note", s.handleStaffNote)
 	caseArea.Get("/note/:id<int>", s.handleStaffNoteCiphertext)
 
-	// A channel's keys, for the console's script: members and
-	// administrators (each handler checks which).
+	// A channel's page for its members, and its keys for the console's
+	// script: members and administrators (each handler checks which).
 	channelArea := staff.Group("/channels/:id", loggedIn)
+	channelArea.Get("", s.handleStaffChannelTeam)
 	channelArea.Get("/keys", s.handleStaffChannelKeys)
 	channelArea.Post("/key", s.handleStaffChannelKeyCreate)
 	channelArea.Post("/grant", s.handleStaffChannelGrant)

@@ -44,6 +44,13 @@ func (s *Server) handleStaffChannel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return s.renderChannelPage(c, ch)
+}
+
+// renderChannelPage renders a channel's page: everything for an
+// administrator; for a member, the team and the controls to grant the
+// channel's key (which only a member's browser can do).
+func (s *Server) renderChannelPage(c *fiber.Ctx, ch storage.Channel) error {
 	ctx := c.UserContext()
 	staff, err := s.db.ListStaff(ctx)
 	if err != nil {

@@ -46,6 +46,7 @@ const ui = {
   channelDescriptionField: "[name=description_en]",
   channelPage: (id) => `/staff/admin/channels/${id}`,
   channelKeys: (id) => `/staff/channels/${id}/keys`,
+  teamPage: (id) => `/staff/channels/${id}`,
   addMemberForm: "form[action$='/members/add']",
 };
 
@@ -62,7 +63,7 @@ test("a channel's cases are read by its team only, through their own keys", { ti
   const errors = [];
 
   // 1. The administrator enrols, logs in and registers her own key: she is
-  //    in the new channel's team, and grants its key to a later member.
+  //    in the new channel's team too.
   const admin = await staffPage(browser, errors);
   await admin.goto(enrolLink);
   const casey = await enrol(admin);
@@ -139,15 +140,17 @@ test("a channel's cases are read by its team only, through their own keys", { ti
   await drew.waitForSelector(`#key-status:has-text("You have not been given this channel's key yet")`);
   assert.equal(await drew.locator(`.decrypted .pre-wrap:text("${reportText}")`).count(), 0);
 
-  // The grant is made in the browser of casey, a member: her own key opens
-  // her wrap, and the channel's key is wrapped to drew's.
-  await admin.goto(base + ui.channelPage(channel));
-  await admin.setInputFiles("#identity-file", caseyKey.file);
-  await admin.waitForSelector("#key-status:has-text('Key loaded')");
-  await clickAndReload(admin, `tr:has-text("drew") .channel-grant[data-staff]`);
+  // The grant is made in the browser of alex, a caseworker in the team, on
+  // the members' page of the channel: his own key opens his wrap, and the
+  // channel's key is wrapped to drew's.
+  await alex.goto(base + ui.teamPage(channel));
+  assert.equal(await alex.locator("form.channel-remove").count(), 0, "a caseworker is offered the administrators' controls");
+  await alex.setInputFiles("#identity-file", people.alex.file);
+  await alex.waitForSelector("#key-status:has-text('Key loaded')");
+  await clickAndReload(alex, `tr:has-text("drew") .channel-grant[data-staff]`);
   const after = await (await admin.request.get(base + ui.channelKeys(channel))).json();
   const drewRow = after.members.find((m) => m.username === "drew");
-  assert.deepEqual(drewRow && drewRow.generations, [1], `drew was not granted generation 1: ${await admin.textContent("#key-status")}`);
+  assert.deepEqual(drewRow && drewRow.generations, [1], `drew was not granted generation 1: ${await alex.textContent("#key-status")}`);
 
   await drew.goto(caseURL);
   await drew.setInputFiles("#identity-file", people.drew.file);
