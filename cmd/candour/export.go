@@ -44,11 +44,11 @@ type ManifestChannelKey struct {
 
 // ManifestCase is one case in an export, in the folder named Ref.
 type ManifestCase struct {
-	Ref       string         `json:"ref"`
-	Status    string         `json:"status"`
-	Created   time.Time      `json:"created"`
-	Updated   time.Time      `json:"updated"`
-	Recipient string         `json:"case_recipient"`
+	Ref       string    `json:"ref"`
+	Status    string    `json:"status"`
+	Created   time.Time `json:"created"`
+	Updated   time.Time `json:"updated"`
+	Recipient string    `json:"case_recipient"`
 	// Channel is the channel the case was sent to, and ChannelGeneration
 	// the generation of its key the first message is encrypted to (0:
 	// none; later messages may be to later generations).
