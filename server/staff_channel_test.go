@@ -338,6 +338,12 @@ func TestChannelJoinAndRemoval(t *testing.T) {
 		t.Fatalf("first key: %d %s", res.StatusCode, body)
 	}
 
+	// A report to the channel before carol joins.
+	if res, page := sendReport(t, ts, [][2]string{{"channel", id(ch)}, {"body", "EARLIER-REPORT before carol joined"}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("earlier report: %d %s", res.StatusCode, page)
+	}
+	earlier, earlierCT := newestCase(t, ts)
+
 	// (b) carol joins after the key exists: the page offers a grant; alice
 	// grants generation 1; carol unwraps it.
 	addMember(t, ts, admin, adminCSRF, ch, carolID)
@@ -359,8 +365,13 @@ func TestChannelJoinAndRemoval(t *testing.T) {
 	if res, body := staffUpload(t, alice, grantURL, aliceCSRF, [][2]string{{"staff", id(carolID)}, {"wraps", grant}}, nil); res.StatusCode != http.StatusOK {
 		t.Fatalf("grant: %d %s", res.StatusCode, body)
 	}
-	if got := unwrap(t, ts, carol, ch, 1, carolKey); got.String() != gen1.String() {
+	carolGen1 := unwrap(t, ts, carol, ch, 1, carolKey)
+	if carolGen1.String() != gen1.String() {
 		t.Fatal("carol unwrapped another key")
+	}
+	// ... and reads the case that arrived before she joined, uploaded once.
+	if earlier.ChannelGeneration != 1 || !strings.Contains(string(decryptAll(t, bytes.NewReader(earlierCT), carolGen1)), "EARLIER-REPORT") {
+		t.Fatal("carol cannot read the channel's earlier case with the key she was granted")
 	}
 
 	// (c) Removing carol directly is refused now that there is a key.
@@ -405,6 +416,20 @@ func TestChannelJoinAndRemoval(t *testing.T) {
 	}
 	if got := unwrap(t, ts, alice, ch, 2, aliceKey); got.String() != gen2.String() {
 		t.Fatal("alice does not hold generation 2")
+	}
+	// A report after the removal: alice reads it with generation 2; carol,
+	// though she kept generation 1 and has the whole database, cannot.
+	if res, page := sendReport(t, ts, [][2]string{{"channel", id(ch)}, {"body", "LATER-REPORT after carol left"}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("later report: %d %s", res.StatusCode, page)
+	}
+	later, laterCT := newestCase(t, ts)
+	if later.ChannelGeneration != 2 || !strings.Contains(string(decryptAll(t, bytes.NewReader(laterCT), gen2)), "LATER-REPORT") {
+		t.Fatal("the later report is not encrypted to generation 2")
+	}
+	for name, key := range map[string]age.Identity{"carol's own key": carolKey, "generation 1, which carol kept": carolGen1} {
+		if _, err := age.Decrypt(bytes.NewReader(laterCT), key); err == nil {
+			t.Errorf("%s decrypts a report that arrived after carol left", name)
+		}
 	}
 	entries, _, err := ts.DB.AuditPage(ctx, 0, 100)
 	must(t, err)
