@@ -419,6 +419,12 @@ test("keyboard only: the whole reporter flow with JavaScript off", { timeout: te
   await press(page, "Enter");
   assert.match(new URL(page.url()).search, /^\?channel=\d+$/);
 
+  // An intake question: typed into, and a choice made with the arrow keys.
+  await tabTo(page, "the first question", (f) => f.id === "q_force");
+  await page.keyboard.type("Northshire Police");
+  await tabTo(page, "the platform question", (f) => f.id.startsWith("q_platform-"));
+  await page.keyboard.press("ArrowDown");
+  assert.equal((await focused(page)).id, "q_platform-0", "the arrow keys do not choose an answer");
   await tabTo(page, "the report text", (f) => f.id === "body");
   await page.keyboard.type(report);
   await tabTo(page, "the keep-originals box", (f) => f.id === "keep_originals");
