@@ -146,6 +146,19 @@ test("axe-core: reporter pages up to the receipt, JavaScript off, desktop and ph
   kept.push(await keep("empty report refused", await submit(page)));
   assert.match(await page.textContent("h1"), /empty/);
 
+  // A wrong answer (months the wrong way round): the form again, with what
+  // was entered, the answer named, and the file to choose again.
+  await page.goto(base + "/report");
+  await page.fill("#q_when_from", "2024-06");
+  await page.fill("#q_when_to", "2024-01");
+  await page.fill("textarea[name=body]", reportText);
+  await page.setInputFiles("input[name=attachments]", { name: "chat-screenshot.png", mimeType: "image/png", buffer: chatPNG });
+  kept.push(await keep("wrong answer refused", await submit(page)));
+  assert.equal(kept.at(-1).status, 400);
+  assert.match(await page.textContent("#q_when-error"), /first month after its second/);
+  assert.equal(await page.inputValue("textarea[name=body]"), reportText);
+  assert.ok(await page.isVisible("#attachments-kept + .file-list >> text=chat-screenshot.png"), "the file to choose again is not named");
+
   await page.goto(base + "/report");
   await page.fill("textarea[name=body]", reportText);
   await page.setInputFiles("input[name=attachments]", { name: "chat-screenshot.png", mimeType: "image/png", buffer: chatPNG });
