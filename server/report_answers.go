@@ -170,3 +170,24 @@ func (s *Server) renderAnswersRefused(c *fiber.Ctx, r *answersRefused, pick *cha
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return s.render(c, http.StatusBadRequest, "report", "Make a report", form)
 }
+
+// translateAnswers puts the reporter's answers on their case page in their
+// language, where the question is still asked as it was (the same
+// questionnaire and version); otherwise they stay as stored, in English.
+func (s *Server) translateAnswers(c *fiber.Ctx, msgs []caseMessage) {
+	qn := questionnaire()
+	for i := range msgs {
+		for j, a := range msgs[i].Answers {
+			q := qn.Question(a.ID)
+			if q == nil || q.Label != a.Label {
+				continue
+			}
+			msgs[i].Answers[j].Label = s.translate(c, say(q.LabelKey()))
+			for _, ch := range q.Choices {
+				if ch.Value == a.Value {
+					msgs[i].Answers[j].Value = s.translate(c, say(ch.Key))
+				}
+			}
+		}
+	}
+}

@@ -89,6 +89,23 @@ func TestAnswersAreSealedInTheFirstMessage(t *testing.T) {
 	if msg.Text != "Racist memes in the shift's chat." || len(msg.Attachments) != 1 {
 		t.Fatalf("message = %+v", msg)
 	}
+	// The reporter reads their answers back on their case page, escaped.
+	c := login(t, ts, strings.TrimSpace(m[1]))
+	_, casePage := get(t, c, ts.URL+"/case")
+	for _, want := range []string{"Your answers to the questions:", "<dt>Where were the messages posted?</dt>",
+		`<dd class="pre-wrap">Gwent &lt;Police&gt;</dd>`, "<dd class=\"pre-wrap\">A sergeant\nand two PCs</dd>"} {
+		if !strings.Contains(casePage, want) {
+			t.Errorf("the case page lacks %q", want)
+		}
+	}
+	// In Welsh, the questions and choices are Welsh; the typed answers stay.
+	_, cy := get(t, c, ts.URL+"/case?lang=cy")
+	for _, want := range []string{"Eich atebion i&#39;r cwestiynau:", "<dt>Ble cafodd y negeseuon eu postio?</dt>", "<dd class=\"pre-wrap\">Ddim yn siŵr</dd>",
+		`<dd class="pre-wrap">Gwent &lt;Police&gt;</dd>`} {
+		if !strings.Contains(cy, want) {
+			t.Errorf("the Welsh case page lacks %q", want)
+		}
+	}
 	if strings.Contains(ts.Log.String(), "Gwent") || strings.Contains(ts.Log.String(), "sergeant") {
 		t.Error("an answer reached the log")
 	}
