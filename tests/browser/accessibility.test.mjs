@@ -160,6 +160,8 @@ test("axe-core: reporter pages up to the receipt, JavaScript off, desktop and ph
   assert.ok(await page.isVisible("#attachments-kept + .file-list >> text=chat-screenshot.png"), "the file to choose again is not named");
 
   await page.goto(base + "/report");
+  await page.fill("#q_force", "Northshire Police"); // shown back on the case page, audited below
+  await page.check("#q_how_known-0");
   await page.fill("textarea[name=body]", reportText);
   await page.setInputFiles("input[name=attachments]", { name: "chat-screenshot.png", mimeType: "image/png", buffer: chatPNG });
   kept.push(await keep("receipt with a file", await submit(page), { desktop: "reporter-receipt.png" }));
@@ -344,6 +346,7 @@ test("axe-core: reporter case pages, withdrawal and its confirmation, JavaScript
   await page.fill("input[name=code]", state.code);
   kept.push(await keep("case with a reply", await submit(page)));
   assert.ok((await page.textContent("main")).includes(replyText), "the reporter cannot read the reply");
+  assert.ok(await page.isVisible("dl.answers dd >> text=Northshire Police"), "the reporter's answers are not shown back");
   await page.fill("textarea[name=body]", messageText);
   kept.push(await keep("case, message sent", await submit(page, "form[action='/case/message'] button[type=submit]"), { desktop: "reporter-case.png" }));
   const main = await page.textContent("main");
