@@ -88,6 +88,8 @@ func FuzzDecodeMessage(f *testing.F) {
 		`{"v":1,"text":"hi","attachments":[{"id":7,"name":"a.txt","type":"text/plain","size":3,"sha256":"00"}]}`,
 		`{"v":99}`,
 		`{"v":1,"attachments":null}`,
+		`{"v":1,"text":"hi","answers":{"questionnaire":"police-conduct","version":1,"items":[{"id":"force","label":"Which police force is this about?","value":"Kent"}]}}`,
+		`{"v":1,"answers":null}`,
 		`{"v":1,"text":"\ud800"}`,
 		`null`,
 		`[]`,

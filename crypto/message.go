@@ -28,6 +28,26 @@ type Message struct {
 	Version     int          `json:"v"`
 	Text        string       `json:"text"`
 	Attachments []Attachment `json:"attachments,omitempty"`
+	// Answers are the reporter's answers to the intake questions, in the
+	// first message of a case only. Optional: messages without them (all
+	// before questionnaires, and every later message) are still version 1.
+	Answers *Answers `json:"answers,omitempty"`
+}
+
+// Answers are the answers to one version of a questionnaire.
+type Answers struct {
+	Questionnaire string   `json:"questionnaire"`
+	Version       int      `json:"version"`
+	Items         []Answer `json:"items"`
+}
+
+// Answer is one question answered. Label is the question in English as it
+// was asked, so that an old case reads as it was asked; Value is the
+// answer (a choice in English; a month range as "2024-03 to 2024-05").
+type Answer struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+	Value string `json:"value"`
 }
 
 // Attachment describes one attachment of a message. The bytes are a separate
@@ -54,6 +74,13 @@ type Attachment struct {
 func SealMessage(m Message, recipients []age.Recipient) ([]byte, error) {
 	if !utf8.ValidString(m.Text) {
 		return nil, errors.New("message text is not valid UTF-8")
+	}
+	if m.Answers != nil {
+		for _, a := range m.Answers.Items {
+			if !utf8.ValidString(a.ID) || !utf8.ValidString(a.Label) || !utf8.ValidString(a.Value) {
+				return nil, errors.New("message answers are not valid UTF-8")
+			}
+		}
 	}
 	m.Version = MessageVersion
 	var enc bytes.Buffer

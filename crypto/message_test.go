@@ -35,6 +35,13 @@ func TestSealAndOpenMessage(t *testing.T) {
 					{ID: 1 << 40, Name: "Bericht für März.pdf", Type: "application/pdf", Size: 0, SHA256: strings.Repeat("0", 64)},
 				},
 			}},
+			{"answers to the intake questions", crypto.Message{
+				Text: "see the answers",
+				Answers: &crypto.Answers{Questionnaire: "police-conduct", Version: 1, Items: []crypto.Answer{
+					{ID: "force", Label: "Which police force is this about?", Value: "Gwent <Police> & \"co\""},
+					{ID: "when", Label: "When did it happen, roughly?", Value: "2024-03 to 2024-05"},
+				}},
+			}},
 		} {
 			t.Run("a "+kind.String()+" message with "+tc.name+" round-trips for the officer and the case", func(t *testing.T) {
 				ct, err := crypto.SealMessage(tc.msg, recipients)
@@ -50,6 +57,13 @@ func TestSealAndOpenMessage(t *testing.T) {
 				for _, a := range tc.msg.Attachments {
 					if bytes.Contains(ct, []byte(a.Name)) {
 						t.Errorf("sealed message contains attachment name %q in clear", a.Name)
+					}
+				}
+				if tc.msg.Answers != nil {
+					for _, a := range tc.msg.Answers.Items {
+						if bytes.Contains(ct, []byte(a.Value)) || bytes.Contains(ct, []byte(a.Label)) {
+							t.Errorf("sealed message contains answer %q in clear", a.ID)
+						}
 					}
 				}
 

@@ -58,6 +58,7 @@ func TestEveryPageRendersAndEscapes(t *testing.T) {
 		Date        time.Time
 		Text        string
 		Attachments []att
+		Answers     []struct{ Label, Value string }
 	}
 	limits := map[string]any{"MaxTotal": int64(2 << 30), "MaxFile": int64(1 << 30), "MaxFiles": 20, "MaxText": 256 << 10, "MaxClean": int64(32 << 20)}
 	with := func(m map[string]any) map[string]any {
@@ -74,7 +75,8 @@ func TestEveryPageRendersAndEscapes(t *testing.T) {
 		"followup-kept": with(map[string]any{"Error": hostile,
 			"Kept": map[string]any{"Text": hostile, "Files": []string{hostile}, "Form": "tok", "Keep": true}}),
 		"case": with(map[string]any{"Page": 1, "Pages": 2, "PrevPage": 0, "NextPage": 2, "HasReply": false, "Status": "New", "StatusHelp": "h", "Sent": true, "Error": "", "CSRF": "tok",
-			"Messages": []msg{{Mine: true, Text: hostile, Attachments: []att{{ID: 1, Name: hostile}}}, {Text: "reply"}}}),
+			"Messages": []msg{{Mine: true, Text: hostile, Attachments: []att{{ID: 1, Name: hostile}},
+				Answers: []struct{ Label, Value string }{{hostile, hostile}}}, {Text: "reply"}}}),
 		"error":          map[string]any{"Status": 404, "Title": hostile, "Message": hostile, "Back": ""},
 		"report_channel": map[string]any{"Channels": []map[string]any{{"ID": int64(2), "Name": hostile, "Description": hostile}}},
 		"report-kept":    with(map[string]any{"Channel": map[string]any{"ID": int64(2), "Name": hostile}}),

@@ -117,6 +117,14 @@ func TestCataloguesAreComplete(t *testing.T) {
 	for k := range codeKeys(t) {
 		used[k] = true
 	}
+	// The questionnaire's keys are named by its definition, not the
+	// templates (which show them through .LabelKey and the like).
+	for _, q := range frontend.PoliceConduct.Questions {
+		used[q.LabelKey()], used[q.HelpKey()] = true, true
+		for _, c := range q.Choices {
+			used[c.Key] = true
+		}
+	}
 	for k := range used {
 		if _, ok := en[k]; !ok {
 			t.Errorf("en: no message for %q", k)
@@ -184,5 +192,29 @@ func TestEveryCatalogueIsOffered(t *testing.T) {
 	}
 	if len(files) != len(frontend.Languages) {
 		t.Fatalf("%d catalogues on disk, %d languages offered", len(files), len(frontend.Languages))
+	}
+}
+
+// The catalogue's English is the questionnaire's own wording, which is
+// what the answers carry: the reporter reads what staff will see.
+func TestQuestionnaireIsTranslated(t *testing.T) {
+	t.Parallel()
+	cat, err := frontend.LoadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := cat.Messages("en")
+	for _, q := range frontend.PoliceConduct.Questions {
+		if en[q.LabelKey()] != q.Label {
+			t.Errorf("%s: en has label %q, the definition %q", q.ID, en[q.LabelKey()], q.Label)
+		}
+		if en[q.HelpKey()] != q.Help || q.Help == "" {
+			t.Errorf("%s: en has help %q, the definition %q", q.ID, en[q.HelpKey()], q.Help)
+		}
+		for _, c := range q.Choices {
+			if en[c.Key] != c.Value {
+				t.Errorf("%s: en has choice %q, the definition %q", q.ID, en[c.Key], c.Value)
+			}
+		}
 	}
 }

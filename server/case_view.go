@@ -26,6 +26,9 @@ type caseMessage struct {
 	Date        time.Time
 	Text        string
 	Attachments []crypto.Attachment
+	// Answers are the reporter's answers to the intake questions (their
+	// first message only), shown back to them.
+	Answers []crypto.Answer
 }
 
 type casePage struct {
@@ -73,8 +76,12 @@ func (s *Server) open(sess *session, msgs []storage.Message) ([]caseMessage, err
 				atts = append(atts, a)
 			}
 		}
-		out = append(out, caseMessage{Mine: m.Author == storage.AuthorReporter, Date: m.CreatedAt,
-			Text: plain.Text, Attachments: atts})
+		cm := caseMessage{Mine: m.Author == storage.AuthorReporter, Date: m.CreatedAt,
+			Text: plain.Text, Attachments: atts}
+		if cm.Mine && plain.Answers != nil {
+			cm.Answers = plain.Answers.Items
+		}
+		out = append(out, cm)
 	}
 	return out, nil
 }
@@ -110,6 +117,7 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.translateAnswers(c, msgs)
 	hasReply, err := s.db.HasStaffMessage(ctx, sess.caseID)
 	if err != nil {
 		return err

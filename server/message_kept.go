@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/frontend"
 )
 
 // keptMessage is a follow-up message that arrived after its session had
@@ -29,6 +30,8 @@ type keptMessage struct {
 	// message is still sent only once.
 	Form string
 	Keep bool
+	// Answers are a report form's raw answers to the intake questions.
+	Answers map[string]string
 }
 
 var sessionEndedKept = []phrase{say("Your session ended before your message was sent, so it has not been saved yet."),
@@ -115,6 +118,16 @@ func (s *Server) keepMessage(c *fiber.Ctx, mr *partReader, body *limitedBody, fi
 			}
 			_, err = io.Copy(io.Discard, part)
 		default:
+			if q := questionOfField(part.FormName()); q != nil && part.FileName() == "" {
+				var v string
+				if v, err = readField(part, q.MaxFieldBytes()); err == nil {
+					if km.Answers == nil {
+						km.Answers = map[string]string{}
+					}
+					km.Answers[part.FormName()] = frontend.Normalize(v)
+				}
+				break
+			}
 			_, err = readField(part, 4<<10)
 		}
 		part.Close()

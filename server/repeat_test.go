@@ -85,7 +85,7 @@ func TestAFormIsAcceptedOnce(t *testing.T) {
 	t.Run("once the receipt is no longer held, a re-post keeps its text in a fresh form to send as a new report", func(t *testing.T) {
 		tok := formToken(t, client(t), ts.URL+"/report")
 		const text = "the inspector's <messages> in the group"
-		body, ctype := multipartBody([][2]string{{"form", tok}, {"body", text}, {"keep_originals", "yes"}}, []file{attachment()})
+		body, ctype := multipartBody([][2]string{{"form", tok}, {"q_force", "Kent & <Medway>"}, {"q_traced", "Yes"}, {"body", text}, {"keep_originals", "yes"}}, []file{attachment()})
 		res, page := post(t, client(t), ts.URL+"/report", body, ctype)
 		first := codeOf(page)
 		if res.StatusCode != http.StatusOK || first == "" {
@@ -93,14 +93,15 @@ func TestAFormIsAcceptedOnce(t *testing.T) {
 		}
 		ts.Clock.Add(int64(11 * time.Minute))
 		before := counts(t, ts.DB)
-		body, ctype = multipartBody([][2]string{{"form", tok}, {"body", text}, {"keep_originals", "yes"}}, []file{attachment()})
+		body, ctype = multipartBody([][2]string{{"form", tok}, {"q_force", "Kent & <Medway>"}, {"q_traced", "Yes"}, {"body", text}, {"keep_originals", "yes"}}, []file{attachment()})
 		res, page = post(t, client(t), ts.URL+"/report", body, ctype)
 		if res.StatusCode != http.StatusConflict || codeOf(page) != "" {
 			t.Fatalf("re-post: status %d: %s", res.StatusCode, page)
 		}
 		for _, want := range []string{"This report was already received", "do not send it again",
 			"\n" + html.EscapeString(text) + "</textarea>", `<li class="file-name"><bdi>note.txt</bdi></li>`,
-			"Send as a new report", `id="keep_originals" checked`} {
+			"Send as a new report", `id="keep_originals" checked`,
+			`value="Kent &amp; &lt;Medway&gt;"`, `value="Yes" checked`} {
 			if !strings.Contains(page, want) {
 				t.Errorf("the page lacks %q: %s", want, page)
 			}

@@ -17,6 +17,19 @@ type reportForm struct {
 	Repeat *keptReport
 	// Channel is where the report goes (sent as the form's first field).
 	Channel *channelView
+	// Questions are the intake questions, with any answers to show again.
+	Questions []questionView
+	// Refused is set when the form answers a report refused for a wrong
+	// answer: what it carried, to correct and send again.
+	Refused *keptReport
+}
+
+// Kept is what the form shows again of a report sent before, if any.
+func (f reportForm) Kept() *keptReport {
+	if f.Repeat != nil {
+		return f.Repeat
+	}
+	return f.Refused
 }
 
 // channelChoice is the page that asks which channel a report is for.
@@ -46,5 +59,5 @@ func (s *Server) handleReportForm(c *fiber.Ctx) error {
 	}
 	view := viewChannel(*ch, lang)
 	return s.render(c, http.StatusOK, "report", "Make a report",
-		reportForm{uploadLimits: s.limits(), Form: newFormToken(), Channel: &view})
+		reportForm{uploadLimits: s.limits(), Form: newFormToken(), Channel: &view, Questions: s.questionViews(c, nil, nil)})
 }

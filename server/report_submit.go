@@ -70,17 +70,21 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 	if errors.Is(err, errRepeat) {
 		return s.keepRepeat(c, mr, body, pick)
 	}
+	var refused *answersRefused
+	if errors.As(err, &refused) {
+		return s.renderAnswersRefused(c, refused, pick)
+	}
 	if err != nil {
 		return err
 	}
 	defer up.claim.drop()
-	if up.text == "" && len(up.files) == 0 {
+	if up.text == "" && len(up.files) == 0 && up.answers == nil {
 		return errEmptyReport
 	}
 	ctx := c.UserContext()
 	// The channel is settled (receiveParts): encrypt to its key too.
 	recipients = pick.recipients
-	sealed, err := crypto.SealMessage(crypto.Message{Text: up.text, Attachments: up.files}, recipients)
+	sealed, err := crypto.SealMessage(crypto.Message{Text: up.text, Attachments: up.files, Answers: up.answers}, recipients)
 	if err != nil {
 		s.discard(ctx, up)
 		return err
@@ -115,7 +119,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 			// The same form, stored by an attempt this process did not
 			// see through (receipt_kept.go makes this rare).
 			s.discard(ctx, up)
-			return s.renderRepeat(c, keptReport{Text: up.text, Files: fileNames(up.files), Keep: up.keepOriginals}, pick)
+			return s.renderRepeat(c, keptReport{Text: up.text, Files: fileNames(up.files), Keep: up.keepOriginals, Answers: up.fields.raw}, pick)
 		}
 		if err != nil {
 			s.discard(ctx, up)
@@ -142,6 +146,8 @@ type keptReport struct {
 	Text  string
 	Files []string // cleaned names, to choose again
 	Keep  bool
+	// Answers are the raw answers to the intake questions, by field name.
+	Answers map[string]string
 }
 
 // keepRepeat answers a report form that made a report already, whose
@@ -152,7 +158,7 @@ func (s *Server) keepRepeat(c *fiber.Ctx, mr *partReader, body *limitedBody, pic
 	if err != nil {
 		return err
 	}
-	return s.renderRepeat(c, keptReport{Text: km.Text, Files: km.Files, Keep: km.Keep}, pick)
+	return s.renderRepeat(c, keptReport{Text: km.Text, Files: km.Files, Keep: km.Keep, Answers: km.Answers}, pick)
 }
 
 // renderRepeat shows the report form again with a fresh token, the text
@@ -161,7 +167,8 @@ func (s *Server) keepRepeat(c *fiber.Ctx, mr *partReader, body *limitedBody, pic
 func (s *Server) renderRepeat(c *fiber.Ctx, kept keptReport, pick *channelPick) error {
 	s.refused(refusedDuplicate)
 	return s.render(c, http.StatusConflict, "report", "Make a report",
-		reportForm{uploadLimits: s.limits(), Text: kept.Text, Form: newFormToken(), Repeat: &kept, Channel: pick.view(languageOf(c).Tag)})
+		reportForm{uploadLimits: s.limits(), Text: kept.Text, Form: newFormToken(), Repeat: &kept, Channel: pick.view(languageOf(c).Tag),
+			Questions: s.questionViews(c, kept.Answers, nil)})
 }
 
 func fileNames(files []crypto.Attachment) []string {

@@ -21,6 +21,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/frontend"
 	"github.com/candour/candour/metadata"
 )
 
@@ -55,6 +56,21 @@ type upload struct {
 	// claim, for a new report, marks this request as its form's attempt
 	// in flight (receipt_kept.go); the handler ends it.
 	claim *receiptClaim
+	// For a new report: the raw answers to the intake questions, and once
+	// checked, the answers to store or what is wrong with them.
+	fields       answerFields
+	answers      *crypto.Answers
+	problem      *frontend.AnswerProblem
+	refusedFiles []string // names of the files read and dropped after a wrong answer
+}
+
+// checkAnswers checks the answers once the fields before the text and the
+// files have arrived (and again at the end, if more came after).
+func (up *upload) checkAnswers() {
+	if up.problem != nil {
+		return
+	}
+	up.answers, up.problem = up.fields.check()
 }
 
 // repeatReceipt is what receiving a report form yields when that form
@@ -388,6 +404,9 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 		}
 		switch part.FormName() {
 		case "body":
+			if report {
+				up.checkAnswers()
+			}
 			if sawText {
 				return nil, badUpload(say("The form had the text field twice."))
 			}
@@ -403,6 +422,18 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 					return nil, err
 				}
 				recipients = pick.recipients
+				up.checkAnswers()
+				if up.problem != nil {
+					// The report is refused: nothing more is stored, but
+					// the reporter is told which files to choose again.
+					if name := part.FileName(); name != "" && len(up.refusedFiles) < s.cfg.MaxFiles {
+						up.refusedFiles = append(up.refusedFiles, crypto.CleanAttachmentName(name))
+					}
+					if _, err := io.Copy(io.Discard, part); err != nil {
+						return nil, tooLarge(badUpload(say("A file could not be read.")))
+					}
+					break
+				}
 			}
 			if buf == nil {
 				buf = make([]byte, 256<<10)
@@ -471,6 +502,12 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 				return nil, errHoneypot
 			}
 		default:
+			if q := questionOfField(part.FormName()); report && q != nil {
+				if err := up.fields.read(part, q); err != nil {
+					return nil, tooLarge(err)
+				}
+				break
+			}
 			// Unknown fields are read and dropped, within bounds; a file
 			// under another name would be lost, so it is refused.
 			if part.FileName() != "" {
@@ -485,6 +522,13 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 	if report {
 		if err := pick.settle(); err != nil {
 			return nil, err
+		}
+		up.checkAnswers()
+		if up.problem != nil {
+			// The deferred clean-up deletes any file stored before the
+			// wrong answer arrived; its name is listed with the others.
+			files := append(fileNames(up.files), up.refusedFiles...)
+			return nil, &answersRefused{problem: up.problem, raw: up.fields.raw, text: up.text, files: files, keep: up.keepOriginals}
 		}
 	}
 	// What follows the closing boundary (an epilogue, the end of a chunked

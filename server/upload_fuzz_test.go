@@ -33,6 +33,10 @@ func FuzzReportSubmit(f *testing.F) {
 	f.Add([]byte(part("body", "", "\xff\xfe") + "--" + boundary + "--\r\n"))
 	f.Add([]byte("--" + boundary + "\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\ntruncated"))
 	f.Add([]byte(part("website", "", "spam") + part("body", "", "x") + "--" + boundary + "--\r\n"))
+	f.Add([]byte(part("q_platform", "", "WhatsApp") + part("q_when_from", "", "2024-03") + part("body", "", "x") + "--" + boundary + "--\r\n"))
+	f.Add([]byte(part("q_platform", "", "MySpace") + part("attachments", "a.txt", "data") + "--" + boundary + "--\r\n"))
+	f.Add([]byte(part("q_force", "", "a") + part("q_force", "", "b") + "--" + boundary + "--\r\n"))
+	f.Add([]byte(part("q_when_from", "", "2024-09") + part("q_when_to", "", "2024-01") + part("q_people", "a.txt", "x") + "--" + boundary + "--\r\n"))
 	f.Add([]byte{})
 
 	db, err := storage.Open(f.TempDir())

@@ -83,6 +83,7 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		used := map[string]bool{}
+		answered := false
 		var index strings.Builder
 		fmt.Fprintf(&index, "Case %s\nStatus: %s\nReceived: %s\n\n", ref, c.Status, c.Created.Format("2 January 2006"))
 		for _, f := range c.Files {
@@ -105,7 +106,24 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 				author = "unknown" // the manifest is untrusted input: never a path
 			}
 			var text strings.Builder
-			fmt.Fprintf(&text, "From: %s\nDate: %s (to the day)\n\n%s\n", author, f.Created.Format("2 January 2006"), msg.Text)
+			fmt.Fprintf(&text, "From: %s\nDate: %s (to the day)\n\n", author, f.Created.Format("2 January 2006"))
+			if msg.Answers != nil {
+				name := "answers.json"
+				if answered {
+					name = fmt.Sprintf("answers-%d.json", f.ID) // only a first message has answers; keep any other too
+				}
+				answered = true
+				b, err := json.MarshalIndent(msg.Answers, "", "  ")
+				if err != nil {
+					return err
+				}
+				if err := writeNewFile(filepath.Join(caseDir, name), append(b, '\n')); err != nil {
+					return err
+				}
+				writeAnswers(&text, msg.Answers)
+				text.WriteString("\n")
+			}
+			fmt.Fprintf(&text, "%s\n", msg.Text)
 			for _, a := range msg.Attachments {
 				af, ok := byID[a.ID]
 				if !ok || af.MessageID != f.ID {
@@ -138,6 +156,16 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d items could not be decrypted or failed an integrity check", len(problems))
 	}
 	return nil
+}
+
+// writeAnswers writes a message's answers to the intake questions as
+// text: a heading naming the questionnaire, then "label: value" lines,
+// the lines of a long answer indented under it.
+func writeAnswers(w *strings.Builder, a *crypto.Answers) {
+	fmt.Fprintf(w, "Answers (questionnaire %s, version %d):\n", a.Questionnaire, a.Version)
+	for _, it := range a.Items {
+		fmt.Fprintf(w, "%s: %s\n", it.Label, strings.ReplaceAll(it.Value, "\n", "\n  "))
+	}
 }
 
 // exportPath resolves a manifest path inside the export, refusing any that

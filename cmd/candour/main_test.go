@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/candour/candour/crypto"
 	"io"
 	"mime/multipart"
 	"net"
@@ -187,7 +188,8 @@ func TestRoundTrip(t *testing.T) {
 			photo := make([]byte, 2<<20+7)
 			rand.Read(photo)
 			chat := []byte("[21:04] PC A: <offensive message>\n")
-			body, ctype := form(t, [][2]string{{"body", "Report text ünïcode"}}, map[string][]byte{"screenshot.png": photo})
+			body, ctype := form(t, [][2]string{{"q_platform", "Microsoft Teams"}, {"q_when_from", "2024-03"}, {"q_when_to", "2024-05"},
+				{"body", "Report text ünïcode"}}, map[string][]byte{"screenshot.png": photo})
 			res, page := do(t, http.DefaultClient, "POST", base+"/report", body, ctype)
 			m := regexp.MustCompile(`id="case-code">([^<]+)<`).FindStringSubmatch(page)
 			if res.StatusCode != 200 || m == nil {
@@ -274,6 +276,26 @@ func TestRoundTrip(t *testing.T) {
 			}
 			if !strings.Contains(all, "Report text ünïcode") || !strings.Contains(all, "Follow-up text") {
 				t.Errorf("candour decrypt: messages lack the texts sent:\n%s", all)
+			}
+			// The answers to the intake questions: as answers.json, and as
+			// text in the first message's file.
+			for _, want := range []string{"Answers (questionnaire police-conduct, version 1):\n",
+				"When did it happen, roughly?: 2024-03 to 2024-05\n", "Where were the messages posted?: Microsoft Teams\n"} {
+				if !strings.Contains(all, want) {
+					t.Errorf("candour decrypt: message text lacks %q:\n%s", want, all)
+				}
+			}
+			raw, err = os.ReadFile(filepath.Join(caseDir, "answers.json"))
+			if err != nil {
+				t.Fatalf("candour decrypt wrote no answers.json: %v", err)
+			}
+			var answers crypto.Answers
+			if err := json.Unmarshal(raw, &answers); err != nil || answers.Questionnaire != "police-conduct" || answers.Version != 1 ||
+				len(answers.Items) != 2 || answers.Items[0] != (crypto.Answer{ID: "when", Label: "When did it happen, roughly?", Value: "2024-03 to 2024-05"}) {
+				t.Errorf("answers.json = %s (%v)", raw, err)
+			}
+			if !strings.Contains(string(raw), "\n  \"questionnaire\"") {
+				t.Errorf("answers.json is not indented: %s", raw)
 			}
 		})
 	}

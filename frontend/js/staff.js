@@ -13,6 +13,7 @@
 
 import { Decrypter, Encrypter } from "age-encryption";
 import { safeName } from "./safename.js";
+import { answerRows } from "./answers.js";
 import { newChannelKey, unwrapGenerations, wrapGenerations, wrapsForMembers } from "./channelkeys.js";
 
 const storageKey = "candour-identity";
@@ -295,6 +296,14 @@ async function decryptMessage(url, identities) {
   return m;
 }
 
+// answersView shows a message's answers to the intake questions as a
+// labelled definition list, above its text; textContent only.
+function answersView({ heading, rows }) {
+  const dl = el("dl", { class: "answers", "aria-label": heading });
+  for (const r of rows) dl.append(el("dt", { text: r.label }), el("dd", { class: "pre-wrap", text: r.value }));
+  return el("div", { class: "answers" }, el("p", { text: `${heading}:` }), dl);
+}
+
 async function sha256Hex(bytes) {
   if (!crypto.subtle) return null;
   const h = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
@@ -307,6 +316,8 @@ async function decryptAll(ref, identities) {
     out.replaceChildren();
     try {
       const m = await decryptMessage(`/staff/case/${ref}/message/${li.dataset.message}`, identities);
+      const answers = answerRows(m);
+      if (answers) out.append(answersView(answers));
       out.append(el("div", { class: "pre-wrap", text: m.text }));
       for (const a of m.attachments || []) out.append(attachmentView(ref, a, identities));
     } catch (err) {

@@ -146,7 +146,22 @@ test("axe-core: reporter pages up to the receipt, JavaScript off, desktop and ph
   kept.push(await keep("empty report refused", await submit(page)));
   assert.match(await page.textContent("h1"), /empty/);
 
+  // A wrong answer (months the wrong way round): the form again, with what
+  // was entered, the answer named, and the file to choose again.
   await page.goto(base + "/report");
+  await page.fill("#q_when_from", "2024-06");
+  await page.fill("#q_when_to", "2024-01");
+  await page.fill("textarea[name=body]", reportText);
+  await page.setInputFiles("input[name=attachments]", { name: "chat-screenshot.png", mimeType: "image/png", buffer: chatPNG });
+  kept.push(await keep("wrong answer refused", await submit(page)));
+  assert.equal(kept.at(-1).status, 400);
+  assert.match(await page.textContent("#q_when-error"), /first month after its second/);
+  assert.equal(await page.inputValue("textarea[name=body]"), reportText);
+  assert.ok(await page.isVisible("#attachments-kept + .file-list >> text=chat-screenshot.png"), "the file to choose again is not named");
+
+  await page.goto(base + "/report");
+  await page.fill("#q_force", "Northshire Police"); // shown back on the case page, audited below
+  await page.check("#q_how_known-0");
   await page.fill("textarea[name=body]", reportText);
   await page.setInputFiles("input[name=attachments]", { name: "chat-screenshot.png", mimeType: "image/png", buffer: chatPNG });
   kept.push(await keep("receipt with a file", await submit(page), { desktop: "reporter-receipt.png" }));
@@ -331,6 +346,7 @@ test("axe-core: reporter case pages, withdrawal and its confirmation, JavaScript
   await page.fill("input[name=code]", state.code);
   kept.push(await keep("case with a reply", await submit(page)));
   assert.ok((await page.textContent("main")).includes(replyText), "the reporter cannot read the reply");
+  assert.ok(await page.isVisible("dl.answers dd >> text=Northshire Police"), "the reporter's answers are not shown back");
   await page.fill("textarea[name=body]", messageText);
   kept.push(await keep("case, message sent", await submit(page, "form[action='/case/message'] button[type=submit]"), { desktop: "reporter-case.png" }));
   const main = await page.textContent("main");
@@ -419,6 +435,12 @@ test("keyboard only: the whole reporter flow with JavaScript off", { timeout: te
   await press(page, "Enter");
   assert.match(new URL(page.url()).search, /^\?channel=\d+$/);
 
+  // An intake question: typed into, and a choice made with the arrow keys.
+  await tabTo(page, "the first question", (f) => f.id === "q_force");
+  await page.keyboard.type("Northshire Police");
+  await tabTo(page, "the platform question", (f) => f.id.startsWith("q_platform-"));
+  await page.keyboard.press("ArrowDown");
+  assert.equal((await focused(page)).id, "q_platform-0", "the arrow keys do not choose an answer");
   await tabTo(page, "the report text", (f) => f.id === "body");
   await page.keyboard.type(report);
   await tabTo(page, "the keep-originals box", (f) => f.id === "keep_originals");

@@ -22,6 +22,9 @@ test("reporter, caseworker and reporter again, in a real browser", { timeout: te
   let page = await reporter.newPage();
   await page.goto(base + "/report");
   const reportText = "PC Grey shared a racist meme in the team chat on Monday.";
+  // Two of the intake questions, answered by their labels.
+  await page.getByLabel("Which police force is this about?").fill("Northshire <Police>");
+  await page.getByRole("group", { name: "Where were the messages posted?" }).getByLabel("Microsoft Teams").check();
   await page.fill("textarea[name=body]", reportText);
   await page.setInputFiles("input[name=attachments]", { name: "screenshot.png", mimeType: "image/png", buffer: png });
   await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
@@ -48,6 +51,14 @@ test("reporter, caseworker and reporter again, in a real browser", { timeout: te
   assert.ok(!served.includes("PC Grey"), "the staff page as served contains report plaintext");
   await page.setInputFiles("#identity-file", key);
   await page.waitForSelector(`.decrypted .pre-wrap:text("${reportText}")`);
+  // The answers, above the text, as a labelled list, as text.
+  const answers = await page.$$eval(".decrypted dl.answers", (dls) =>
+    dls.map((dl) => [...dl.children].map((c) => `${c.tagName}:${c.textContent}`)),
+  );
+  assert.deepEqual(answers, [
+    ["DT:Which police force is this about?", "DD:Northshire <Police>", "DT:Where were the messages posted?", "DD:Microsoft Teams"],
+  ]);
+  assert.equal(await page.$$eval(".decrypted dl.answers img, .decrypted dl.answers b", (e) => e.length), 0);
   await page.click("button:text('Decrypt screenshot.png')");
   await page.waitForSelector("img.preview");
   assert.match(await page.textContent(".integrity"), /SHA-256 verified/);
