@@ -10,11 +10,11 @@ import (
 	"testing"
 
 	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/storage"
 )
 
-// firstMessage opens the first message of the case a code opens, with the
-// organisation's key.
-func firstMessage(t *testing.T, ts *testServer, code string) crypto.Message {
+// caseOfCode finds the case a code opens, as a login does.
+func caseOfCode(t *testing.T, ts *testServer, code string) storage.Case {
 	t.Helper()
 	ctx := context.Background()
 	p, err := crypto.ParseCaseCode(code)
@@ -25,7 +25,14 @@ func firstMessage(t *testing.T, ts *testServer, code string) crypto.Message {
 	must(t, err)
 	cs, err := ts.DB.CaseByLookup(ctx, sets[0].ID, keys.LookupID)
 	must(t, err)
-	msgs, err := ts.DB.Messages(ctx, cs.ID)
+	return cs
+}
+
+// firstMessage opens the first message of the case a code opens, with the
+// organisation's key.
+func firstMessage(t *testing.T, ts *testServer, code string) crypto.Message {
+	t.Helper()
+	msgs, err := ts.DB.Messages(context.Background(), caseOfCode(t, ts, code).ID)
 	must(t, err)
 	m, err := crypto.OpenMessage(msgs[0].Ciphertext, ts.OrgKey)
 	must(t, err)

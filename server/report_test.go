@@ -39,14 +39,7 @@ func TestReportIsEncryptedToOrganisationAndReadableWithCode(t *testing.T) {
 			t.Fatalf("rows (cases, messages, attachments, chunks) = %v, want [1 1 1 4]", cases)
 		}
 	}
-	p, err := crypto.ParseCaseCode(code)
-	must(t, err)
-	sets, err := ts.DB.KDFParamSets(ctx)
-	must(t, err)
-	keys, err := crypto.KDFParams{Time: sets[0].Time, MemoryKiB: sets[0].MemoryKiB, Threads: sets[0].Threads, Salt: sets[0].Salt}.Derive(p)
-	must(t, err)
-	cs, err := ts.DB.CaseByLookup(ctx, sets[0].ID, keys.LookupID)
-	must(t, err)
+	cs := caseOfCode(t, ts, code)
 	caseID = cs.ID
 	msgs, err := ts.DB.Messages(ctx, caseID)
 	must(t, err)

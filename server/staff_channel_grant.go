@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strconv"
 
@@ -28,40 +27,17 @@ func (s *Server) handleStaffChannelGrant(c *fiber.Ctx) error {
 	if !ch.IsMember(me.ID) {
 		return errNotFound
 	}
-	mr, _, err := s.staffMultipart(c)
+	form, err := s.channelKeyForm(c, map[string]int{"staff": 64, "wraps": maxWrapsField})
 	if err != nil {
 		return err
 	}
-	var grantee int64
+	grantee, err := strconv.ParseInt(form["staff"], 10, 64)
+	if err != nil || grantee <= 0 {
+		return staffBadRequest("The form lacks the member or the wrapped keys.")
+	}
 	var raw map[string]string
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return staffBadRequest("The form data was incomplete or malformed.")
-		}
-		limit := 64
-		if part.FormName() == "wraps" {
-			limit = maxWrapsField
-		}
-		v, err := readField(part, limit)
-		if err != nil {
-			return staffBadRequest("A field of the form was too long or could not be read.")
-		}
-		switch part.FormName() {
-		case "staff":
-			if grantee, err = strconv.ParseInt(v, 10, 64); err != nil || grantee <= 0 {
-				return staffBadRequest("The member is not an id.")
-			}
-		case "wraps":
-			if err := json.Unmarshal([]byte(v), &raw); err != nil {
-				return staffBadRequest("The wrapped keys are not a JSON object of base64 age files.")
-			}
-		default:
-			return staffBadRequest("The form had an unexpected field.")
-		}
+	if err := json.Unmarshal([]byte(form["wraps"]), &raw); err != nil {
+		return staffBadRequest("The wrapped keys are not a JSON object of base64 age files.")
 	}
 	if grantee == 0 || len(raw) == 0 || len(raw) > maxWraps {
 		return staffBadRequest("The form lacks the member or the wrapped keys.")

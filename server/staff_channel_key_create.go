@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -31,52 +30,25 @@ func (s *Server) handleStaffChannelKeyCreate(c *fiber.Ctx) error {
 	if !ch.IsMember(me.ID) && me.Role != storage.RoleAdmin {
 		return errNotFound
 	}
-	mr, _, err := s.staffMultipart(c)
+	form, err := s.channelKeyForm(c, map[string]int{"previous": 64, "recipient": maxRecipientField, "wraps": maxWrapsField, "remove": 64})
 	if err != nil {
 		return err
 	}
-	var (
-		previous  = -1
-		recipient string
-		wraps     map[int64][]byte
-		remove    int64
-	)
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
+	previous, err := strconv.Atoi(form["previous"])
+	if err != nil || previous < 0 {
+		return staffBadRequest("The form lacks the previous generation, the public key or the wrapped keys.")
+	}
+	recipient := strings.TrimSpace(form["recipient"])
+	var wraps map[int64][]byte
+	if v, ok := form["wraps"]; ok {
+		if wraps, err = parseWraps(v); err != nil {
+			return err
 		}
-		if err != nil {
-			return staffBadRequest("The form data was incomplete or malformed.")
-		}
-		limit := 64
-		switch part.FormName() {
-		case "recipient":
-			limit = maxRecipientField
-		case "wraps":
-			limit = maxWrapsField
-		}
-		v, err := readField(part, limit)
-		if err != nil {
-			return staffBadRequest("A field of the form was too long or could not be read.")
-		}
-		switch part.FormName() {
-		case "previous":
-			if previous, err = strconv.Atoi(v); err != nil || previous < 0 {
-				return staffBadRequest("The previous generation is not a number.")
-			}
-		case "recipient":
-			recipient = strings.TrimSpace(v)
-		case "wraps":
-			if wraps, err = parseWraps(v); err != nil {
-				return err
-			}
-		case "remove":
-			if remove, err = strconv.ParseInt(v, 10, 64); err != nil || remove <= 0 {
-				return staffBadRequest("The member to remove is not an id.")
-			}
-		default:
-			return staffBadRequest("The form had an unexpected field.")
+	}
+	var remove int64
+	if v, ok := form["remove"]; ok && v != "" {
+		if remove, err = strconv.ParseInt(v, 10, 64); err != nil || remove <= 0 {
+			return staffBadRequest("The member to remove is not an id.")
 		}
 	}
 	if previous < 0 || recipient == "" || wraps == nil {

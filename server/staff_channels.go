@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -194,4 +195,32 @@ func (s *Server) channelStaffForm(c *fiber.Ctx) (storage.Channel, url.Values, st
 		return ch, nil, storage.Staff{}, errNotFound
 	}
 	return ch, form, st, err
+}
+
+// channelKeyForm reads the small multipart form of a key request from the
+// console's script: each field named in limits (at most that many bytes,
+// at most once), and no other.
+func (s *Server) channelKeyForm(c *fiber.Ctx, limits map[string]int) (map[string]string, error) {
+	mr, _, err := s.staffMultipart(c)
+	if err != nil {
+		return nil, err
+	}
+	form := map[string]string{}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return form, nil
+		}
+		if err != nil {
+			return nil, staffBadRequest("The form data was incomplete or malformed.")
+		}
+		name := part.FormName()
+		limit, ok := limits[name]
+		if _, seen := form[name]; !ok || seen {
+			return nil, staffBadRequest("The form had an unexpected field.")
+		}
+		if form[name], err = readField(part, limit); err != nil {
+			return nil, staffBadRequest("A field of the form was too long or could not be read.")
+		}
+	}
 }

@@ -61,87 +61,101 @@ var ErrChannelHasNoDefaultText = errors.New("a channel needs a name in the defau
 
 // Channels returns every channel, in the reporters' order, archived ones
 // included.
-func (db *DB) Channels(ctx context.Context) ([]Channel, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT c.id, c.position, c.archived,
-		coalesce((SELECT max(k.generation) FROM channel_keys k WHERE k.channel_id = c.id), 0)
-		FROM channels c ORDER BY c.position, c.id`)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list channels: %w", err)
-	}
-	var out []Channel
-	byID := map[int64]int{}
-	for rows.Next() {
-		c := Channel{Texts: map[string]ChannelText{}}
-		if err := rows.Scan(&c.ID, &c.Position, &c.Archived, &c.Generation); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		byID[c.ID] = len(out)
-		out = append(out, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	texts, err := db.r.QueryContext(ctx, `SELECT channel_id, lang, name, description FROM channel_texts`)
-	if err != nil {
-		return nil, err
-	}
-	for texts.Next() {
-		var id int64
-		var lang string
-		var t ChannelText
-		if err := texts.Scan(&id, &lang, &t.Name, &t.Description); err != nil {
-			texts.Close()
-			return nil, err
-		}
-		out[byID[id]].Texts[lang] = t
-	}
-	texts.Close()
-	members, err := db.r.QueryContext(ctx, `SELECT channel_id, staff_id FROM channel_members ORDER BY staff_id`)
-	if err != nil {
-		return nil, err
-	}
-	for members.Next() {
-		var id, staff int64
-		if err := members.Scan(&id, &staff); err != nil {
-			members.Close()
-			return nil, err
-		}
-		out[byID[id]].Members = append(out[byID[id]].Members, staff)
-	}
-	members.Close()
-	keys, err := db.r.QueryContext(ctx, `SELECT channel_id, generation, recipient FROM channel_keys`)
-	if err != nil {
-		return nil, err
-	}
-	defer keys.Close()
-	for keys.Next() {
-		var id int64
-		var gen int
-		var rcpt string
-		if err := keys.Scan(&id, &gen, &rcpt); err != nil {
-			return nil, err
-		}
-		if c := &out[byID[id]]; gen == c.Generation {
-			c.Recipient = rcpt
-		}
-	}
-	return out, keys.Err()
-}
+func (db *DB) Channels(ctx context.Context) ([]Channel, error) { return db.channels(ctx, 0) }
 
 // Channel returns one channel; ErrNotFound if there is none.
 func (db *DB) Channel(ctx context.Context, id int64) (Channel, error) {
-	all, err := db.Channels(ctx)
+	if id <= 0 {
+		return Channel{}, ErrNotFound
+	}
+	cs, err := db.channels(ctx, id)
 	if err != nil {
 		return Channel{}, err
 	}
-	for _, c := range all {
-		if c.ID == id {
-			return c, nil
+	if len(cs) == 0 {
+		return Channel{}, ErrNotFound
+	}
+	return cs[0], nil
+}
+
+// channels reads channel id, or every channel if id is 0, with its texts,
+// members and newest key: one query per table, whichever it is.
+func (db *DB) channels(ctx context.Context, id int64) ([]Channel, error) {
+	var out []Channel
+	err := db.queryEach(ctx, `SELECT c.id, c.position, c.archived,
+		coalesce((SELECT max(k.generation) FROM channel_keys k WHERE k.channel_id = c.id), 0)
+		FROM channels c WHERE ? IN (0, c.id) ORDER BY c.position, c.id`, id, func(rows *sql.Rows) error {
+		c := Channel{Texts: map[string]ChannelText{}}
+		out = append(out, c)
+		last := &out[len(out)-1]
+		return rows.Scan(&last.ID, &last.Position, &last.Archived, &last.Generation)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to list channels: %w", err)
+	}
+	byID := map[int64]*Channel{}
+	for i := range out {
+		byID[out[i].ID] = &out[i]
+	}
+	var cid int64
+	err = db.queryEach(ctx, `SELECT channel_id, lang, name, description FROM channel_texts WHERE ? IN (0, channel_id)`, id,
+		func(rows *sql.Rows) error {
+			var lang string
+			var t ChannelText
+			if err := rows.Scan(&cid, &lang, &t.Name, &t.Description); err != nil {
+				return err
+			}
+			if c := byID[cid]; c != nil {
+				c.Texts[lang] = t
+			}
+			return nil
+		})
+	if err == nil {
+		err = db.queryEach(ctx, `SELECT channel_id, staff_id FROM channel_members WHERE ? IN (0, channel_id) ORDER BY staff_id`, id,
+			func(rows *sql.Rows) error {
+				var staff int64
+				if err := rows.Scan(&cid, &staff); err != nil {
+					return err
+				}
+				if c := byID[cid]; c != nil {
+					c.Members = append(c.Members, staff)
+				}
+				return nil
+			})
+	}
+	if err == nil {
+		err = db.queryEach(ctx, `SELECT channel_id, generation, recipient FROM channel_keys WHERE ? IN (0, channel_id)`, id,
+			func(rows *sql.Rows) error {
+				var gen int
+				var rcpt string
+				if err := rows.Scan(&cid, &gen, &rcpt); err != nil {
+					return err
+				}
+				if c := byID[cid]; c != nil && gen == c.Generation {
+					c.Recipient = rcpt
+				}
+				return nil
+			})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read channels: %w", err)
+	}
+	return out, nil
+}
+
+// queryEach runs query with one argument and calls each for every row.
+func (db *DB) queryEach(ctx context.Context, query string, arg any, each func(*sql.Rows) error) error {
+	rows, err := db.r.QueryContext(ctx, query, arg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
 		}
 	}
-	return Channel{}, ErrNotFound
+	return rows.Err()
 }
 
 // CreateChannel stores a new channel with its texts, at the end of the
