@@ -43,11 +43,20 @@ type Answers struct {
 
 // Answer is one question answered. Label is the question in English as it
 // was asked, so that an old case reads as it was asked; Value is the
-// answer (a choice in English; a month range as "2024-03 to 2024-05").
+// answer as one readable text (a choice in English; a date range as
+// "2024-03 to 2024-05"; several choices or files joined by "; "). Type is
+// the question's type; Values hold a multiple choice's choices or a file
+// question's file names (attachments of the same message whose Question is
+// this answer's ID); From and To a date range's ends. Answers written
+// before questionnaires had types have only ID, Label and Value.
 type Answer struct {
-	ID    string `json:"id"`
-	Label string `json:"label"`
-	Value string `json:"value"`
+	ID     string   `json:"id"`
+	Type   string   `json:"type,omitempty"`
+	Label  string   `json:"label"`
+	Value  string   `json:"value"`
+	Values []string `json:"values,omitempty"`
+	From   string   `json:"from,omitempty"`
+	To     string   `json:"to,omitempty"`
 }
 
 // Attachment describes one attachment of a message. The bytes are a separate
@@ -65,6 +74,8 @@ type Attachment struct {
 	Removed        []string `json:"removed,omitempty"`
 	Cleaned        bool     `json:"cleaned,omitempty"`
 	KeptOriginal   bool     `json:"kept_original,omitempty"`
+	// Question is the id of the file question this file answers, if any.
+	Question string `json:"question,omitempty"`
 	// Note says why a recognised file was stored uncleaned (too large to
 	// clean, password-protected...), as the reporter was told.
 	Note string `json:"note,omitempty"`
@@ -77,7 +88,12 @@ func SealMessage(m Message, recipients []age.Recipient) ([]byte, error) {
 	}
 	if m.Answers != nil {
 		for _, a := range m.Answers.Items {
-			if !utf8.ValidString(a.ID) || !utf8.ValidString(a.Label) || !utf8.ValidString(a.Value) {
+			ok := utf8.ValidString(a.ID) && utf8.ValidString(a.Type) && utf8.ValidString(a.Label) && utf8.ValidString(a.Value) &&
+				utf8.ValidString(a.From) && utf8.ValidString(a.To)
+			for _, v := range a.Values {
+				ok = ok && utf8.ValidString(v)
+			}
+			if !ok {
 				return nil, errors.New("message answers are not valid UTF-8")
 			}
 		}

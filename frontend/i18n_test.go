@@ -119,12 +119,13 @@ func TestCataloguesAreComplete(t *testing.T) {
 	}
 	// The questionnaire's keys are named by its definition, not the
 	// templates (which show them through .LabelKey and the like).
-	for _, q := range frontend.PoliceConduct.Questions {
+	for _, q := range frontend.PoliceConduct {
 		used[q.LabelKey()], used[q.HelpKey()] = true, true
 		for _, c := range q.Choices {
 			used[c.Key] = true
 		}
 	}
+	used[frontend.YesKey], used[frontend.NoKey] = true, true
 	for k := range used {
 		if _, ok := en[k]; !ok {
 			t.Errorf("en: no message for %q", k)
@@ -204,7 +205,7 @@ func TestQuestionnaireIsTranslated(t *testing.T) {
 		t.Fatal(err)
 	}
 	en := cat.Messages("en")
-	for _, q := range frontend.PoliceConduct.Questions {
+	for _, q := range frontend.PoliceConduct {
 		if en[q.LabelKey()] != q.Label {
 			t.Errorf("%s: en has label %q, the definition %q", q.ID, en[q.LabelKey()], q.Label)
 		}

@@ -118,7 +118,7 @@ func (s *Server) keepMessage(c *fiber.Ctx, mr *partReader, body *limitedBody, fi
 			}
 			_, err = io.Copy(io.Discard, part)
 		default:
-			if q := questionOfField(part.FormName()); q != nil && part.FileName() == "" {
+			if q := s.questionOfField(part.FormName()); q != nil && part.FileName() == "" {
 				var v string
 				if v, err = readField(part, q.MaxFieldBytes()); err == nil {
 					if km.Answers == nil {

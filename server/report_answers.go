@@ -19,17 +19,25 @@ import (
 // A wrong answer refuses the whole report, nothing stored, and the form is
 // shown again with everything the reporter entered (see answersRefused).
 
-// questionnaire is the questionnaire of every new report, for now.
-func questionnaire() *frontend.Questionnaire { return frontend.PoliceConduct }
+// questionnaire is the questionnaire of every new report, for now: the
+// built-in default, with its translations.
+func (s *Server) questionnaire() *frontend.Questionnaire { return s.defaultQuestionnaire }
 
-// questionView is one question on the report form, with what the reporter
-// entered and, if that answer was wrong, why (in their language).
+// questionView is one question on the report form in the reporter's
+// language, with what the reporter entered and, if that answer was wrong,
+// why.
 type questionView struct {
-	frontend.Question
+	ID, Type        string
+	Label, Help     string
+	Choices         []choiceView
 	Value, From, To string
 	MaxChars        int
 	Error           string
 }
+
+// choiceView is one choice of a question, its value and its text in the
+// reporter's language.
+type choiceView struct{ Value, Label string }
 
 // answerFields are the raw answers of a report form, by field name, as
 // the form streams in.
@@ -41,12 +49,11 @@ type answerFields struct {
 }
 
 // questionOfField returns the question a form field answers, or nil.
-func questionOfField(name string) *frontend.Question {
-	qn := questionnaire()
-	for i := range qn.Questions {
-		for _, f := range qn.Questions[i].FieldNames() {
+func (s *Server) questionOfField(name string) *frontend.Question {
+	for _, q := range s.questionnaire().Questions() {
+		for _, f := range q.FieldNames() {
 			if f == name {
-				return &qn.Questions[i]
+				return q
 			}
 		}
 	}
@@ -81,16 +88,15 @@ func (a *answerFields) read(part *multipart.Part, q *frontend.Question) error {
 }
 
 // check validates the answers: the items to store, or what is wrong.
-func (a *answerFields) check() (*crypto.Answers, *frontend.AnswerProblem) {
-	qn := questionnaire()
+func (a *answerFields) check(qn *frontend.Questionnaire) (*crypto.Answers, *frontend.AnswerProblem) {
 	if a.overlong != nil {
-		limit := frontend.MaxShortText
-		if a.overlong.Type == frontend.LongText {
-			limit = frontend.MaxLongText
-		}
-		return nil, &frontend.AnswerProblem{Question: a.overlong, Kind: frontend.TooLong, Limit: limit}
+		return nil, &frontend.AnswerProblem{Question: a.overlong, Kind: frontend.TooLong, Limit: a.overlong.MaxChars()}
 	}
-	items, problem := qn.Check(a.raw)
+	raw := frontend.Answers{}
+	for k, v := range a.raw {
+		raw[k] = []string{v}
+	}
+	items, problem := qn.Check(raw, nil)
 	if problem != nil {
 		return nil, problem
 	}
@@ -99,7 +105,8 @@ func (a *answerFields) check() (*crypto.Answers, *frontend.AnswerProblem) {
 	}
 	out := &crypto.Answers{Questionnaire: qn.ID, Version: qn.Version}
 	for _, it := range items {
-		out.Items = append(out.Items, crypto.Answer{ID: it.ID, Label: it.Label, Value: it.Value})
+		out.Items = append(out.Items, crypto.Answer{ID: it.ID, Type: it.Type, Label: it.Label, Value: it.Value,
+			Values: it.Values, From: it.From, To: it.To})
 	}
 	return out, nil
 }
@@ -119,7 +126,7 @@ func (*answersRefused) Error() string { return "report refused: an answer is wro
 // problemPhrase says what is wrong with an answer, naming its question as
 // the reporter reads it.
 func (s *Server) problemPhrase(c *fiber.Ctx, p *frontend.AnswerProblem) phrase {
-	label := isolate(s.translate(c, say(p.Question.LabelKey())))
+	label := isolate(p.Question.Label.In(languageOf(c).Tag))
 	switch p.Kind {
 	case frontend.TooLong:
 		return say("The answer to \"%s\" is too long: it may have up to %d characters.", label, p.Limit)
@@ -127,6 +134,10 @@ func (s *Server) problemPhrase(c *fiber.Ctx, p *frontend.AnswerProblem) phrase {
 		return say("The answer to \"%s\" has characters that cannot be used.", label)
 	case frontend.NotAChoice:
 		return say("The answer to \"%s\" is not one of its choices.", label)
+	case frontend.Missing:
+		return say("Please answer \"%s\": it is required.", label)
+	case frontend.BadDate:
+		return say("The answer to \"%s\" must be a date, such as 2024-03-15.", label)
 	case frontend.BadMonth:
 		return say("The answer to \"%s\" must be a year and month, such as 2024-03.", label)
 	case frontend.MonthsReversed:
@@ -138,16 +149,17 @@ func (s *Server) problemPhrase(c *fiber.Ctx, p *frontend.AnswerProblem) phrase {
 // questionViews are the questions of the report form, filled in with raw
 // answers; the one problem, if any, is said next to its question.
 func (s *Server) questionViews(c *fiber.Ctx, raw map[string]string, problem *frontend.AnswerProblem) []questionView {
-	qn := questionnaire()
-	views := make([]questionView, 0, len(qn.Questions))
-	for _, q := range qn.Questions {
-		v := questionView{Question: q, MaxChars: frontend.MaxShortText}
-		if q.Type == frontend.LongText {
-			v.MaxChars = frontend.MaxLongText
+	lang := languageOf(c).Tag
+	qs := s.questionnaire().Questions()
+	views := make([]questionView, 0, len(qs))
+	for _, q := range qs {
+		v := questionView{ID: q.ID, Type: q.Type, Label: q.Label.In(lang), Help: q.Help.In(lang), MaxChars: q.MaxChars()}
+		for _, ch := range q.Choices {
+			v.Choices = append(v.Choices, choiceView{Value: ch.Value, Label: ch.Label.In(lang)})
 		}
 		names := q.FieldNames()
 		v.Value = raw[names[0]]
-		if q.Type == frontend.MonthRange {
+		if q.Type == frontend.DateRange {
 			v.From, v.To = raw[names[0]], raw[names[1]]
 		}
 		if problem != nil && problem.Question.ID == q.ID {
@@ -175,17 +187,18 @@ func (s *Server) renderAnswersRefused(c *fiber.Ctx, r *answersRefused, pick *cha
 // language, where the question is still asked as it was (the same
 // questionnaire and version); otherwise they stay as stored, in English.
 func (s *Server) translateAnswers(c *fiber.Ctx, msgs []caseMessage) {
-	qn := questionnaire()
+	qn := s.questionnaire()
+	lang := languageOf(c).Tag
 	for i := range msgs {
 		for j, a := range msgs[i].Answers {
 			q := qn.Question(a.ID)
-			if q == nil || q.Label != a.Label {
+			if q == nil || q.Label[frontend.DefaultLanguage] != a.Label {
 				continue
 			}
-			msgs[i].Answers[j].Label = s.translate(c, say(q.LabelKey()))
+			msgs[i].Answers[j].Label = q.Label.In(lang)
 			for _, ch := range q.Choices {
 				if ch.Value == a.Value {
-					msgs[i].Answers[j].Value = s.translate(c, say(ch.Key))
+					msgs[i].Answers[j].Value = ch.Label.In(lang)
 				}
 			}
 		}

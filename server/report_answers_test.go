@@ -82,13 +82,13 @@ func TestAnswersAreSealedInTheFirstMessage(t *testing.T) {
 	}
 	msg := firstMessage(t, ts, strings.TrimSpace(m[1]))
 	want := &crypto.Answers{Questionnaire: "police-conduct", Version: 1, Items: []crypto.Answer{
-		{ID: "force", Label: "Which police force is this about?", Value: "Gwent <Police>"},
-		{ID: "when", Label: "When did it happen, roughly?", Value: "2024-03 to 2024-05"},
-		{ID: "platform", Label: "Where were the messages posted?", Value: "WhatsApp"},
-		{ID: "people", Label: "Who was involved? Their role or rank is enough; you do not have to name anyone.", Value: "A sergeant\nand two PCs"},
-		{ID: "how_known", Label: "How do you know about it?", Value: "Someone showed me"},
-		{ID: "traced", Label: "Could this report be traced back to you?", Value: "Not sure"},
-		{ID: "group_size", Label: "About how many people are in the group?", Value: "5 to 20"},
+		{ID: "force", Type: "short_text", Label: "Which police force is this about?", Value: "Gwent <Police>"},
+		{ID: "when", Type: "date_range", Label: "When did it happen, roughly?", Value: "2024-03 to 2024-05", From: "2024-03", To: "2024-05"},
+		{ID: "platform", Type: "choice", Label: "Where were the messages posted?", Value: "WhatsApp"},
+		{ID: "people", Type: "long_text", Label: "Who was involved? Their role or rank is enough; you do not have to name anyone.", Value: "A sergeant\nand two PCs"},
+		{ID: "how_known", Type: "choice", Label: "How do you know about it?", Value: "Someone showed me"},
+		{ID: "traced", Type: "choice", Label: "Could this report be traced back to you?", Value: "Not sure"},
+		{ID: "group_size", Type: "choice", Label: "About how many people are in the group?", Value: "5 to 20"},
 	}}
 	if !reflect.DeepEqual(msg.Answers, want) {
 		t.Fatalf("answers = %+v, want %+v", msg.Answers, want)

@@ -111,6 +111,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 			First:     storage.NewMessage{Ciphertext: sealed, AttachmentIDs: up.ids, AttachmentOwner: up.owner},
 			FormHash:  up.formHash,
 			ChannelID: pick.chosen.ID, ChannelGeneration: pick.chosen.Generation,
+			Questionnaire: up.questionnaire.Ref(),
 		})
 		if errors.Is(err, storage.ErrDuplicate) && attempt < 5 {
 			continue // a reference already taken: draw another

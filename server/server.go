@@ -231,6 +231,8 @@ type Server struct {
 	pages *frontend.Templates
 	// catalogue translates reporter pages and messages.
 	catalogue *frontend.Catalogue
+	// defaultQuestionnaire is the built-in questionnaire, translated.
+	defaultQuestionnaire *frontend.Questionnaire
 	// caseKDF bounds case-code derivations. Logins and new reports share
 	// it, new reports first, so that a flood of wrong codes can neither
 	// starve (and lose) finished uploads nor take their processor time.
@@ -339,18 +341,19 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		dummyCode: dummy,
-		cfg:       cfg,
-		db:        db,
-		pages:     pages,
-		catalogue: cat,
-		caseKDF:   newKDFPool(cfg.KDFConcurrency),
-		staffKDF:  newKDFPool(2),
-		throttle:  newLoginThrottle(),
-		submits:   rate.NewLimiter(rate.Limit(float64(cfg.SubmissionsPerMinute)/60), cfg.SubmissionsPerMinute),
-		uploads:   make(chan struct{}, cfg.MaxConcurrentUploads),
-		keeps:     make(chan struct{}, 2*cfg.MaxConcurrentUploads),
-		cleaner:   cleaner,
+		dummyCode:            dummy,
+		cfg:                  cfg,
+		db:                   db,
+		pages:                pages,
+		catalogue:            cat,
+		defaultQuestionnaire: frontend.DefaultQuestionnaire(cat),
+		caseKDF:              newKDFPool(cfg.KDFConcurrency),
+		staffKDF:             newKDFPool(2),
+		throttle:             newLoginThrottle(),
+		submits:              rate.NewLimiter(rate.Limit(float64(cfg.SubmissionsPerMinute)/60), cfg.SubmissionsPerMinute),
+		uploads:              make(chan struct{}, cfg.MaxConcurrentUploads),
+		keeps:                make(chan struct{}, 2*cfg.MaxConcurrentUploads),
+		cleaner:              cleaner,
 		// Sessions keep the database's clock, so that tests can move it.
 		sessions: newSessionStore(cfg.SessionIdle, cfg.SessionMax, func() time.Time { return db.Now() }),
 		receipts: newReceiptStore(func() time.Time { return db.Now() }),

@@ -58,10 +58,12 @@ type upload struct {
 	claim *receiptClaim
 	// For a new report: the raw answers to the intake questions, and once
 	// checked, the answers to store or what is wrong with them.
-	fields       answerFields
-	answers      *crypto.Answers
-	problem      *frontend.AnswerProblem
-	refusedFiles []string // names of the files read and dropped after a wrong answer
+	fields  answerFields
+	answers *crypto.Answers
+	// questionnaire is the one the report was asked.
+	questionnaire *frontend.Questionnaire
+	problem       *frontend.AnswerProblem
+	refusedFiles  []string // names of the files read and dropped after a wrong answer
 }
 
 // checkAnswers checks the answers once the fields before the text and the
@@ -70,7 +72,7 @@ func (up *upload) checkAnswers() {
 	if up.problem != nil {
 		return
 	}
-	up.answers, up.problem = up.fields.check()
+	up.answers, up.problem = up.fields.check(up.questionnaire)
 }
 
 // repeatReceipt is what receiving a report form yields when that form
@@ -369,7 +371,7 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, recipients []age.Recipient, pick *channelPick) (_ *upload, err error) {
 	report := pick != nil
 	ctx := context.WithoutCancel(c.UserContext())
-	up := &upload{owner: "upload:" + randomToken()}
+	up := &upload{owner: "upload:" + randomToken(), questionnaire: s.questionnaire()}
 	defer func() {
 		if err != nil {
 			up.claim.drop()
@@ -502,7 +504,7 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 				return nil, errHoneypot
 			}
 		default:
-			if q := questionOfField(part.FormName()); report && q != nil {
+			if q := s.questionOfField(part.FormName()); report && q != nil {
 				if err := up.fields.read(part, q); err != nil {
 					return nil, tooLarge(err)
 				}

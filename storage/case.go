@@ -46,6 +46,9 @@ type Case struct {
 	// only).
 	ChannelID         int64
 	ChannelGeneration int
+	// Questionnaire is the questionnaire version the case was asked with,
+	// "<id>@<version>", or "" (in clear: see migration 0014).
+	Questionnaire string
 }
 
 // NewCase is what CreateCase stores: the case and its first message.
@@ -60,6 +63,8 @@ type NewCase struct {
 	// ChannelGeneration the channel key generation it is encrypted to.
 	ChannelID         int64
 	ChannelGeneration int
+	// Questionnaire is the questionnaire version it was asked with.
+	Questionnaire string
 	// FormHash, if set, is the hash of the report form's one-time token:
 	// it is recorded as used with the case, or ErrFormUsed is returned.
 	FormHash []byte
@@ -75,7 +80,7 @@ func (db *DB) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 	}
 	c := Case{Ref: nc.Ref, KDFID: nc.KDFID, WrappedIdentity: nc.WrappedIdentity, Recipient: nc.Recipient,
 		Status: StatusNew, CreatedAt: time.Unix(now, 0).UTC(), UpdatedAt: time.Unix(now, 0).UTC(),
-		ChannelID: nc.ChannelID, ChannelGeneration: nc.ChannelGeneration}
+		ChannelID: nc.ChannelID, ChannelGeneration: nc.ChannelGeneration, Questionnaire: nc.Questionnaire}
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		if err := useForm(ctx, tx, nc.FormHash, now); err != nil {
 			return err
@@ -83,10 +88,10 @@ func (db *DB) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 		var err error
 		c.ID, err = insertRandomID(ctx, tx,
 			`INSERT INTO cases (id, ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at,
-			                    channel_id, channel_generation)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			                    channel_id, channel_generation, questionnaire)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			nc.Ref, nc.LookupID, nc.KDFID, nc.WrappedIdentity, nc.Recipient, StatusNew, now, now,
-			nc.ChannelID, nc.ChannelGeneration)
+			nc.ChannelID, nc.ChannelGeneration, nc.Questionnaire)
 		if err != nil {
 			var se sqlite3.Error
 			if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
@@ -104,13 +109,13 @@ func (db *DB) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 	return c, nil
 }
 
-const caseColumns = `id, ref, kdf_id, wrapped_identity, recipient, status, created_at, updated_at, channel_id, channel_generation`
+const caseColumns = `id, ref, kdf_id, wrapped_identity, recipient, status, created_at, updated_at, channel_id, channel_generation, questionnaire`
 
 func scanCase(row interface{ Scan(...any) error }) (Case, error) {
 	var c Case
 	var created, updated int64
 	err := row.Scan(&c.ID, &c.Ref, &c.KDFID, &c.WrappedIdentity, &c.Recipient, &c.Status, &created, &updated,
-		&c.ChannelID, &c.ChannelGeneration)
+		&c.ChannelID, &c.ChannelGeneration, &c.Questionnaire)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Case{}, ErrNotFound
 	}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -291,7 +292,8 @@ func TestRoundTrip(t *testing.T) {
 			}
 			var answers crypto.Answers
 			if err := json.Unmarshal(raw, &answers); err != nil || answers.Questionnaire != "police-conduct" || answers.Version != 1 ||
-				len(answers.Items) != 2 || answers.Items[0] != (crypto.Answer{ID: "when", Label: "When did it happen, roughly?", Value: "2024-03 to 2024-05"}) {
+				len(answers.Items) != 2 || !reflect.DeepEqual(answers.Items[0], crypto.Answer{ID: "when", Type: "date_range", Label: "When did it happen, roughly?",
+				Value: "2024-03 to 2024-05", From: "2024-03", To: "2024-05"}) {
 				t.Errorf("answers.json = %s (%v)", raw, err)
 			}
 			if !strings.Contains(string(raw), "\n  \"questionnaire\"") {
