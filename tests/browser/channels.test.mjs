@@ -34,7 +34,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateHybridIdentity, generateX25519Identity, identityToRecipient } from "age-encryption";
+import { Decrypter, generateHybridIdentity, generateX25519Identity, identityToRecipient } from "age-encryption";
 import { startServer, launchBrowser, testTimeout, enrol, login, password, totp } from "./helpers.mjs";
 
 // What this test assumes of the server's pages beyond docs/channels.md.
@@ -131,6 +131,25 @@ test("a channel's cases are read by its team only, through their own keys", { ti
     assert.equal(res.status(), 404, `${who} (not a member) got ${res.status()} for the case page`);
   }
 
+  // Cryptographically, not only by the server's refusal: the report's
+  //    ciphertext, as a copy of the database would hold it, does not open
+  //    with blake's own key (nor drew's), and opens with the channel's key
+  //    that alex's wrap holds.
+  const messageURL = base + (await alex.getAttribute(".message a[href*='/message/']", "href"));
+  const ciphertext = new Uint8Array(await (await alex.request.get(messageURL)).body());
+  for (const who of ["blake", "drew"]) {
+    const d = new Decrypter();
+    d.addIdentity(people[who].identity);
+    await assert.rejects(d.decrypt(ciphertext), `${who}'s own key opened a report to a channel they are not in`);
+  }
+  const wrap = (await (await alex.request.get(base + ui.channelKeys(channel))).json()).wraps["1"];
+  const unwrap = new Decrypter();
+  unwrap.addIdentity(people.alex.identity);
+  const channelIdentity = (await unwrap.decrypt(Uint8Array.from(atob(wrap), (c) => c.charCodeAt(0)), "text")).trim();
+  const open = new Decrypter();
+  open.addIdentity(channelIdentity.split("\n").find((l) => l.startsWith("AGE-SECRET-KEY")));
+  assert.ok((await open.decrypt(ciphertext, "text")).includes(reportText), "the channel's key does not open the report");
+
   // 7. Drew joins; the server alone cannot give him the key, so he reads
   //    nothing until a member's browser grants it.
   await addMember(admin, base, channel, "drew");
@@ -205,7 +224,7 @@ async function makeKeyFile(dir, username, kind) {
   const recipient = await identityToRecipient(identity);
   const file = join(dir, `${username}.txt`);
   writeFileSync(file, `# public key: ${recipient}\n${identity}\n`);
-  return { file, recipient };
+  return { file, recipient, identity };
 }
 
 async function registerKey(page, base, recipient) {
