@@ -367,3 +367,54 @@ func TestAnswersRoundTripToExportDecryptAndStockAge(t *testing.T) {
 		}
 	}
 }
+
+// The questionnaires listed in a manifest are hostile too: a path that
+// leaves the export is not followed, and a definition that does not match
+// its SHA-256 is not copied; either is reported, and the cases are still
+// decrypted.
+func TestDecryptTreatsQuestionnairesInTheManifestAsHostile(t *testing.T) {
+	t.Parallel()
+	dir, keyFile, exp := exportOneReport(t, nil)
+	raw, _ := os.ReadFile(filepath.Join(exp, "manifest.json"))
+	const listed = `"path": "questionnaires/police-conduct-v1.json"`
+	if !strings.Contains(string(raw), listed) {
+		t.Fatalf("the export lists no built-in questionnaire:\n%s", raw)
+	}
+	decrypt := func(name, manifest string) string {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(exp, "manifest.json"), []byte(manifest), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, name)
+		b, err := exec.Command(candourBin, "decrypt", "-i", keyFile, "-o", out, exp).CombinedOutput()
+		if err == nil {
+			t.Errorf("%s: decrypt succeeded:\n%s", name, b)
+		}
+		if texts, _ := filepath.Glob(filepath.Join(out, "*", "message-*-reporter.txt")); len(texts) != 1 {
+			t.Errorf("%s: the case was not decrypted: %v\n%s", name, texts, b)
+		}
+		return string(b)
+	}
+
+	// A copy of the definition outside the export, with the same SHA-256.
+	def, _ := os.ReadFile(filepath.Join(exp, "questionnaires", "police-conduct-v1.json"))
+	outside := filepath.Join(dir, "outside.json")
+	os.WriteFile(outside, def, 0o600)
+	rel, _ := filepath.Rel(exp, outside)
+	got := decrypt("escaped", strings.Replace(string(raw), listed, `"path": "`+filepath.ToSlash(rel)+`"`, 1))
+	if !strings.Contains(got, "leaves the export") {
+		t.Errorf("a path out of the export was not refused:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "escaped", "questionnaires", "outside.json")); err == nil {
+		t.Error("decrypt copied a file from outside the export")
+	}
+
+	os.WriteFile(filepath.Join(exp, "questionnaires", "police-conduct-v1.json"), append(def, ' '), 0o600)
+	got = decrypt("tampered", string(raw))
+	if !strings.Contains(got, "questionnaires/police-conduct-v1.json: SHA-256 does not match the manifest") {
+		t.Errorf("a changed definition was not reported:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tampered", "questionnaires", "police-conduct-v1.json")); err == nil {
+		t.Error("decrypt copied a definition that does not match the manifest")
+	}
+}
