@@ -51,18 +51,23 @@ const strings = (xs) => (Array.isArray(xs) ? xs.filter((x) => typeof x === "stri
 export function answerRows(m) {
   const a = m && m.answers;
   if (!a || typeof a !== "object" || !Array.isArray(a.items)) return null;
-  const attachments = Array.isArray(m.attachments) ? m.attachments.filter((x) => x && typeof x === "object") : [];
+  // The files that answer each file question, by question id, in order.
+  const filesOf = new Map();
+  for (const x of Array.isArray(m.attachments) ? m.attachments : []) {
+    if (!x || typeof x.question !== "string" || typeof x.name !== "string") continue;
+    if (!filesOf.has(x.question)) filesOf.set(x.question, []);
+    filesOf.get(x.question).push(x.name);
+  }
   const rows = [];
   let omitted = 0;
   for (const it of a.items) {
     if (!it || typeof it !== "object" || typeof it.label !== "string") continue;
-    const row = answerRow(it, attachments);
-    if (!row) continue;
     if (rows.length >= maxRows) {
-      omitted++;
+      omitted++; // counted, not read: a hostile message may hold very many
       continue;
     }
-    rows.push(row);
+    const row = answerRow(it, filesOf);
+    if (row) rows.push(row);
   }
   if (rows.length === 0) return null;
   const id = typeof a.questionnaire === "string" && a.questionnaire ? a.questionnaire : "unknown questionnaire";
@@ -73,10 +78,15 @@ export function answerRows(m) {
 // answerRow reads one answer by its type; an answer of no type (written
 // before questionnaires had types) or of a type this console does not
 // know is shown from its value, as it was written.
-function answerRow(it, attachments) {
+function answerRow(it, filesOf) {
   const label = it.label;
   const value = typeof it.value === "string" ? it.value : null;
-  const bounded = (xs) => xs.slice(0, maxValues).concat(xs.length > maxValues ? [`… and ${xs.length - maxValues} more`] : []);
+  // At most maxValues of xs, each through show, and how many more there are.
+  const bounded = (xs, show = (x) => x) =>
+    xs
+      .slice(0, maxValues)
+      .map(show)
+      .concat(xs.length > maxValues ? [`… and ${xs.length - maxValues} more`] : []);
   switch (it.type) {
     case "multi_choice": {
       const values = strings(it.values);
@@ -93,11 +103,10 @@ function answerRow(it, attachments) {
       if (value) return { label, text: readableDate(value) };
       break;
     case "file": {
-      const id = typeof it.id === "string" ? it.id : null;
-      const files = attachments.filter((x) => id !== null && x.question === id && typeof x.name === "string").map((x) => safeName(x.name));
-      if (files.length > 0) return { label, items: bounded(files.map((n) => `${n} (see the attachment below)`)) };
+      const files = (typeof it.id === "string" && filesOf.get(it.id)) || [];
+      if (files.length > 0) return { label, items: bounded(files, (n) => `${safeName(n)} (see the attachment below)`) };
       const names = strings(it.values);
-      if (names.length > 0) return { label, items: bounded(names.map((n) => `${safeName(n)} (not among this message's attachments)`)) };
+      if (names.length > 0) return { label, items: bounded(names, (n) => `${safeName(n)} (not among this message's attachments)`) };
       break;
     }
   }

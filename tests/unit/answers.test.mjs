@@ -189,3 +189,17 @@ test("rendered as a definition list under a heading, the order kept", () => {
     ["dt:Force?", "dd:Kent", "dt:Apps?", "dd:WhatsApp"],
   );
 });
+
+test("a hostile message with very many answers and files is read in bounded time", () => {
+  const n = 50000;
+  const items = Array.from({ length: n }, () => ({ id: "f", type: "file", label: "Files", value: "" }));
+  const attachments = Array.from({ length: n }, (_, i) => ({ id: i + 1, name: `… and ${i}`, question: "f" }));
+  const start = Date.now();
+  const got = answerRows(police(items, { attachments }));
+  assert.ok(Date.now() - start < 2000, "too slow");
+  assert.equal(got.rows.length, maxRows);
+  assert.equal(got.omitted, n - maxRows);
+  assert.equal(got.rows[0].items.length, maxValues + 1);
+  assert.equal(got.rows[0].items[0], "… and 0 (see the attachment below)");
+  assert.equal(got.rows[0].items[maxValues], `… and ${n - maxValues} more`);
+});
