@@ -252,7 +252,10 @@ func (w *questionnaireWriter) write(ctx context.Context, v *storage.View, ref st
 		}
 		def = w.builtin
 	case m != nil:
-		channel, _ := strconv.ParseInt(m[1], 10, 64)
+		channel, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil {
+			return nil, nil
+		}
 		sq, err := v.QuestionnaireVersion(ctx, channel, version)
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, nil
