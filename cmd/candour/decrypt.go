@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -66,6 +67,26 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 	}
 	var problems []string
 	var nMsg, nAtt int
+	// The questionnaires the cases were asked with, checked and copied,
+	// so that the decrypted folder is read with the questions' wording,
+	// choices and translations at hand.
+	definitions := map[string]string{} // by export path: the path written
+	qUsed := map[string]bool{}
+	for _, q := range m.Questionnaires {
+		b, err := readChecked(export, ManifestFile{Path: q.Path, Size: q.Size, SHA256: q.SHA256})
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		name := uniqueName(qUsed, crypto.CleanAttachmentName(path.Base(q.Path)))
+		if err := os.MkdirAll(filepath.Join(*out, "questionnaires"), 0o700); err != nil {
+			return err
+		}
+		if err := writeNewFile(filepath.Join(*out, "questionnaires", name), b); err != nil {
+			return err
+		}
+		definitions[q.Path] = "questionnaires/" + name
+	}
 	for _, c := range m.Cases {
 		ref := crypto.CleanAttachmentName(c.Ref)
 		if !filepath.IsLocal(ref) {
@@ -85,7 +106,15 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 		used := map[string]bool{}
 		answered := false
 		var index strings.Builder
-		fmt.Fprintf(&index, "Case %s\nStatus: %s\nReceived: %s\n\n", ref, c.Status, c.Created.Format("2 January 2006"))
+		fmt.Fprintf(&index, "Case %s\nStatus: %s\nReceived: %s\n", ref, oneLine(c.Status), c.Created.Format("2 January 2006"))
+		if c.Questionnaire != "" {
+			fmt.Fprintf(&index, "Questionnaire: %s", oneLine(c.Questionnaire))
+			if p, ok := definitions[c.QuestionnaireFile]; ok {
+				fmt.Fprintf(&index, " (its questions: ../%s)", p)
+			}
+			index.WriteString("\n")
+		}
+		index.WriteString("\n")
 		for _, f := range c.Files {
 			if f.Kind != "message" {
 				continue
@@ -105,25 +134,10 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 			if author != "reporter" && author != "staff" {
 				author = "unknown" // the manifest is untrusted input: never a path
 			}
-			var text strings.Builder
-			fmt.Fprintf(&text, "From: %s\nDate: %s (to the day)\n\n", author, f.Created.Format("2 January 2006"))
-			if msg.Answers != nil {
-				name := "answers.json"
-				if answered {
-					name = fmt.Sprintf("answers-%d.json", f.ID) // only a first message has answers; keep any other too
-				}
-				answered = true
-				b, err := json.MarshalIndent(msg.Answers, "", "  ")
-				if err != nil {
-					return err
-				}
-				if err := writeNewFile(filepath.Join(caseDir, name), append(b, '\n')); err != nil {
-					return err
-				}
-				writeAnswers(&text, msg.Answers)
-				text.WriteString("\n")
-			}
-			fmt.Fprintf(&text, "%s\n", msg.Text)
+			// The attachments first, so that the answers can name the files
+			// that answer a file question as they are written here.
+			var attLines strings.Builder
+			byQuestion := map[string][]answerFile{}
 			for _, a := range msg.Attachments {
 				af, ok := byID[a.ID]
 				if !ok || af.MessageID != f.ID {
@@ -131,13 +145,52 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 					continue
 				}
 				name := uniqueName(used, crypto.CleanAttachmentName(a.Name))
-				if err := decryptAttachment(export, af, filepath.Join(caseDir, "attachments", name), a.SHA256, identities); err != nil {
+				written := answerFile{Path: "attachments/" + name}
+				err := decryptAttachment(export, af, filepath.Join(caseDir, "attachments", name), a.SHA256, identities)
+				if err != nil {
 					problems = append(problems, err.Error())
+					written.Problem = "not decrypted or not verified: see the problems reported"
+				}
+				if a.Question != "" {
+					byQuestion[a.Question] = append(byQuestion[a.Question], written)
+				}
+				if err != nil {
 					continue
 				}
 				nAtt++
-				fmt.Fprintf(&text, "\nAttachment: attachments/%s\n  type: %s\n  size: %d bytes\n  sha256: %s\n", name, a.Type, a.Size, a.SHA256)
+				fmt.Fprintf(&attLines, "\nAttachment: %s\n  type: %s\n  size: %d bytes\n  sha256: %s\n",
+					written.Path, oneLine(a.Type), a.Size, oneLine(a.SHA256))
+				if a.Question != "" {
+					fmt.Fprintf(&attLines, "  answers the question: %s\n", oneLine(questionLabel(msg.Answers, a.Question)))
+				}
 			}
+			var text strings.Builder
+			fmt.Fprintf(&text, "From: %s\nDate: %s (to the day)\n\n", author, f.Created.Format("2 January 2006"))
+			if msg.Answers != nil {
+				// answers.json as sealed, and answers.txt to read; only a
+				// first message has answers, but keep any other's too.
+				base := "answers"
+				if answered {
+					base = fmt.Sprintf("answers-%d", f.ID)
+				}
+				answered = true
+				b, err := answersJSON(msg.Answers)
+				if err != nil {
+					return err
+				}
+				if err := writeNewFile(filepath.Join(caseDir, base+".json"), b); err != nil {
+					return err
+				}
+				var readable strings.Builder
+				writeAnswers(&readable, msg.Answers, byQuestion)
+				if err := writeNewFile(filepath.Join(caseDir, base+".txt"), []byte(readable.String())); err != nil {
+					return err
+				}
+				text.WriteString(readable.String())
+				text.WriteString("\n")
+			}
+			fmt.Fprintf(&text, "%s\n", terminalText(msg.Text))
+			text.WriteString(attLines.String())
 			name := fmt.Sprintf("message-%d-%s.txt", f.ID, author)
 			if err := writeNewFile(filepath.Join(caseDir, name), []byte(text.String())); err != nil {
 				return err
@@ -158,14 +211,29 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// writeAnswers writes a message's answers to the intake questions as
-// text: a heading naming the questionnaire, then "label: value" lines,
-// the lines of a long answer indented under it.
-func writeAnswers(w *strings.Builder, a *crypto.Answers) {
-	fmt.Fprintf(w, "Answers (questionnaire %s, version %d):\n", a.Questionnaire, a.Version)
-	for _, it := range a.Items {
-		fmt.Fprintf(w, "%s: %s\n", it.Label, strings.ReplaceAll(it.Value, "\n", "\n  "))
+// answersJSON encodes answers as sealed, indented, with <, > and & as
+// they are (the file is read, never put into a page).
+func answersJSON(a *crypto.Answers) ([]byte, error) {
+	var b bytes.Buffer
+	e := json.NewEncoder(&b)
+	e.SetEscapeHTML(false)
+	e.SetIndent("", "  ")
+	if err := e.Encode(a); err != nil {
+		return nil, err
 	}
+	return b.Bytes(), nil
+}
+
+// questionLabel is the label of the answered question id, or id.
+func questionLabel(a *crypto.Answers, id string) string {
+	if a != nil {
+		for _, it := range a.Items {
+			if it.ID == id && it.Label != "" {
+				return it.Label
+			}
+		}
+	}
+	return id
 }
 
 // exportPath resolves a manifest path inside the export, refusing any that

@@ -5,12 +5,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/candour/candour/frontend"
 	"github.com/candour/candour/storage"
 )
 
@@ -28,6 +33,21 @@ type Manifest struct {
 	// to each member (docs/channels.md): a member's own identity opens
 	// their wraps, and the identities inside open the cases.
 	ChannelKeys []ManifestChannelKey `json:"channel_keys,omitempty"`
+	// Questionnaires are the definitions of the questionnaire versions
+	// the cases were asked with (ManifestCase.Questionnaire), each once.
+	Questionnaires []ManifestQuestionnaire `json:"questionnaires,omitempty"`
+}
+
+// ManifestQuestionnaire is one version of a questionnaire: its definition
+// as stored (frontend.Questionnaire's JSON, not encrypted: it is what the
+// report form shows everyone) in the file at Path. Ref is how cases name it.
+type ManifestQuestionnaire struct {
+	Ref     string `json:"ref"` // "<id>@<version>", as ManifestCase.Questionnaire
+	ID      string `json:"id"`  // "police-conduct" (built in) or "channel-<id>"
+	Version int    `json:"version"`
+	Path    string `json:"path"` // "questionnaires/<id>-v<version>.json"
+	Size    int64  `json:"size"`
+	SHA256  string `json:"sha256"`
 }
 
 // ManifestChannelKey is one generation of one channel's identity, wrapped
@@ -52,8 +72,14 @@ type ManifestCase struct {
 	// Channel is the channel the case was sent to, and ChannelGeneration
 	// the generation of its key the first message is encrypted to (0:
 	// none; later messages may be to later generations).
-	Channel           int64          `json:"channel"`
-	ChannelGeneration int            `json:"channel_generation,omitempty"`
+	Channel           int64 `json:"channel"`
+	ChannelGeneration int   `json:"channel_generation,omitempty"`
+	// Questionnaire is the questionnaire version the case was asked with,
+	// "<id>@<version>" ("police-conduct@1", "channel-3@2"), or absent for
+	// a case from before cases recorded it. QuestionnaireFile is the path
+	// of its definition in the export, absent if it is not known.
+	Questionnaire     string         `json:"questionnaire,omitempty"`
+	QuestionnaireFile string         `json:"questionnaire_file,omitempty"`
 	Files             []ManifestFile `json:"files"`
 }
 
@@ -92,6 +118,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	m := Manifest{Format: manifestFormat, Created: time.Now().UTC().Truncate(time.Second)}
 	ctx := context.Background()
 	var files int
+	qs := &questionnaireWriter{out: *out, written: map[string]*ManifestQuestionnaire{}}
 	err = db.View(ctx, func(v *storage.View) error {
 		cases, err := v.Cases(ctx)
 		if err != nil {
@@ -99,7 +126,19 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 		}
 		for _, c := range cases {
 			mc := ManifestCase{Ref: c.Ref, Status: c.Status, Created: c.CreatedAt, Updated: c.UpdatedAt, Recipient: c.Recipient,
-				Channel: c.ChannelID, ChannelGeneration: c.ChannelGeneration}
+				Channel: c.ChannelID, ChannelGeneration: c.ChannelGeneration, Questionnaire: c.Questionnaire}
+			if c.Questionnaire != "" {
+				mq, err := qs.write(ctx, v, c.Questionnaire)
+				if err != nil {
+					return err
+				}
+				if mq != nil {
+					mc.QuestionnaireFile = mq.Path
+				} else {
+					fmt.Fprintf(stderr, "case %s was asked questionnaire %q, whose definition is not stored: it is not in the export\n",
+						c.Ref, c.Questionnaire)
+				}
+			}
 			if err := os.Mkdir(filepath.Join(*out, c.Ref), 0o700); err != nil {
 				return err
 			}
@@ -158,6 +197,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("failed to export: %w", err)
 	}
+	m.Questionnaires = qs.list
 	body, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
@@ -171,6 +211,74 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "exported %d cases (%d age files) to %s\n", len(m.Cases), files, *out)
 	return nil
+}
+
+// questionnaireWriter writes each questionnaire version that cases name
+// once, into the export's questionnaires folder.
+type questionnaireWriter struct {
+	out     string
+	written map[string]*ManifestQuestionnaire // by ref; nil if not known
+	list    []ManifestQuestionnaire
+	builtin []byte // the built-in definition, once made
+}
+
+var channelQuestionnaire = regexp.MustCompile(`^channel-([1-9][0-9]{0,18})$`)
+
+// write writes the definition of questionnaire ref ("<id>@<version>"),
+// unless it is already written, and returns its manifest entry, or nil if
+// the definition is not known: a ref that names neither the built-in
+// questionnaire nor a stored version of a channel's.
+func (w *questionnaireWriter) write(ctx context.Context, v *storage.View, ref string) (*ManifestQuestionnaire, error) {
+	if mq, done := w.written[ref]; done {
+		return mq, nil
+	}
+	w.written[ref] = nil
+	id, ver, ok := strings.Cut(ref, "@")
+	version, err := strconv.Atoi(ver)
+	if !ok || err != nil || version < 1 {
+		return nil, nil
+	}
+	var def []byte
+	switch m := channelQuestionnaire.FindStringSubmatch(id); {
+	case id == frontend.DefaultQuestionnaireID && version == frontend.DefaultQuestionnaireVersion:
+		if w.builtin == nil {
+			cat, err := frontend.LoadCatalogue()
+			if err != nil {
+				return nil, err
+			}
+			if w.builtin, err = frontend.DefaultQuestionnaire(cat).Definition(); err != nil {
+				return nil, err
+			}
+		}
+		def = w.builtin
+	case m != nil:
+		channel, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil {
+			return nil, nil
+		}
+		sq, err := v.QuestionnaireVersion(ctx, channel, version)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		def = sq.Definition
+	default:
+		return nil, nil
+	}
+	if err := os.MkdirAll(filepath.Join(w.out, "questionnaires"), 0o700); err != nil {
+		return nil, err
+	}
+	rel := filepath.Join("questionnaires", fmt.Sprintf("%s-v%d.json", id, version))
+	sum, size, err := writeExportFile(filepath.Join(w.out, rel), bytesReader(def))
+	if err != nil {
+		return nil, err
+	}
+	w.list = append(w.list, ManifestQuestionnaire{Ref: ref, ID: id, Version: version, Path: filepath.ToSlash(rel), Size: size, SHA256: sum})
+	mq := w.list[len(w.list)-1]
+	w.written[ref] = &mq
+	return &mq, nil
 }
 
 // makeEmptyDir creates dir, or accepts it if it exists and is empty.

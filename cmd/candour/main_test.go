@@ -280,8 +280,8 @@ func TestRoundTrip(t *testing.T) {
 			}
 			// The answers to the intake questions: as answers.json, and as
 			// text in the first message's file.
-			for _, want := range []string{"Answers (questionnaire police-conduct, version 1):\n",
-				"When did it happen, roughly?: 2024-03 to 2024-05\n", "Where were the messages posted?: Microsoft Teams\n"} {
+			for _, want := range []string{"Intake answers (police-conduct, version 1)\n",
+				"\nWhen did it happen, roughly?: March 2024 to May 2024\n", "\nWhere were the messages posted?: Microsoft Teams\n"} {
 				if !strings.Contains(all, want) {
 					t.Errorf("candour decrypt: message text lacks %q:\n%s", want, all)
 				}

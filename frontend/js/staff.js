@@ -13,7 +13,7 @@
 
 import { Decrypter, Encrypter } from "age-encryption";
 import { safeName } from "./safename.js";
-import { answerRows } from "./answers.js";
+import { answerRows, questionLabels, renderAnswers } from "./answers.js";
 import { newChannelKey, unwrapGenerations, wrapGenerations, wrapsForMembers } from "./channelkeys.js";
 
 const storageKey = "candour-identity";
@@ -296,14 +296,6 @@ async function decryptMessage(url, identities) {
   return m;
 }
 
-// answersView shows a message's answers to the intake questions as a
-// labelled definition list, above its text; textContent only.
-function answersView({ heading, rows }) {
-  const dl = el("dl", { class: "answers", "aria-label": heading });
-  for (const r of rows) dl.append(el("dt", { text: r.label }), el("dd", { class: "pre-wrap", text: r.value }));
-  return el("div", { class: "answers" }, el("p", { text: `${heading}:` }), dl);
-}
-
 async function sha256Hex(bytes) {
   if (!crypto.subtle) return null;
   const h = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
@@ -316,10 +308,13 @@ async function decryptAll(ref, identities) {
     out.replaceChildren();
     try {
       const m = await decryptMessage(`/staff/case/${ref}/message/${li.dataset.message}`, identities);
+      // The answers to the intake questions, above the text; a file
+      // question's answer points to the attachments below.
       const answers = answerRows(m);
-      if (answers) out.append(answersView(answers));
+      if (answers) out.append(renderAnswers(answers, el));
       out.append(el("div", { class: "pre-wrap", text: m.text }));
-      for (const a of m.attachments || []) out.append(attachmentView(ref, a, identities));
+      const labels = questionLabels(m);
+      for (const a of m.attachments || []) out.append(attachmentView(ref, a, identities, labels));
     } catch (err) {
       out.append(el("p", { class: "notice notice-error", text: `Could not decrypt: ${err.message}` }));
     }
@@ -336,7 +331,7 @@ async function decryptAll(ref, identities) {
   }
 }
 
-function attachmentView(ref, a, identities) {
+function attachmentView(ref, a, identities, labels = new Map()) {
   const name = safeName(a.name);
   if (!Number.isSafeInteger(a.id) || a.id <= 0) {
     // The id comes from decrypted (sender-controlled) data: never let it
@@ -346,6 +341,7 @@ function attachmentView(ref, a, identities) {
   const box = el("div", { class: "attachment" });
   const button = el("button", { type: "button", class: "button-secondary", text: `Decrypt ${name}` });
   box.append(el("p", { text: `${name} (${a.type}, ${a.size} bytes)` }), el("p", { text: `SHA-256 at submission: ${a.sha256}` }));
+  if (typeof a.question === "string" && labels.has(a.question)) box.append(el("p", { text: `Sent in answer to: ${labels.get(a.question)}` }));
   // How the file was treated on receipt (all from the sealed message).
   if (a.kept_original) box.append(el("p", { text: "Stored as the reporter sent it: they chose to keep hidden data (it may identify them)." }));
   else if (Array.isArray(a.removed) && a.removed.length) box.append(el("p", { text: `Hidden data removed on receipt: ${a.removed.map(String).join("; ")}.` }));

@@ -22,8 +22,10 @@ test("reporter, caseworker and reporter again, in a real browser", { timeout: te
   let page = await reporter.newPage();
   await page.goto(base + "/report");
   const reportText = "PC Grey shared a racist meme in the team chat on Monday.";
-  // Two of the intake questions, answered by their labels.
+  // Three of the intake questions, answered by their labels (the months by id).
   await page.getByLabel("Which police force is this about?").fill("Northshire <Police>");
+  await page.fill("#q_when_from", "2024-03");
+  await page.fill("#q_when_to", "2024-05");
   await page.getByRole("group", { name: "Where were the messages posted?" }).getByLabel("Microsoft Teams").check();
   await page.fill("textarea[name=body]", reportText);
   await page.setInputFiles("input[name=attachments]", { name: "screenshot.png", mimeType: "image/png", buffer: png });
@@ -51,13 +53,22 @@ test("reporter, caseworker and reporter again, in a real browser", { timeout: te
   assert.ok(!served.includes("PC Grey"), "the staff page as served contains report plaintext");
   await page.setInputFiles("#identity-file", key);
   await page.waitForSelector(`.decrypted .pre-wrap:text("${reportText}")`);
-  // The answers, above the text, as a labelled list, as text.
+  // The answers, above the text, as a labelled list, as text, under a
+  // heading naming the questionnaire; the date range in words.
   const answers = await page.$$eval(".decrypted dl.answers", (dls) =>
     dls.map((dl) => [...dl.children].map((c) => `${c.tagName}:${c.textContent}`)),
   );
   assert.deepEqual(answers, [
-    ["DT:Which police force is this about?", "DD:Northshire <Police>", "DT:Where were the messages posted?", "DD:Microsoft Teams"],
+    [
+      "DT:Which police force is this about?",
+      "DD:Northshire <Police>",
+      "DT:When did it happen, roughly?",
+      "DD:March 2024 to May 2024",
+      "DT:Where were the messages posted?",
+      "DD:Microsoft Teams",
+    ],
   ]);
+  assert.equal(await page.textContent(".decrypted section.answers h3"), "Intake answers (police-conduct, version 1)");
   assert.equal(await page.$$eval(".decrypted dl.answers img, .decrypted dl.answers b", (e) => e.length), 0);
   await page.click("button:text('Decrypt screenshot.png')");
   await page.waitForSelector("img.preview");
