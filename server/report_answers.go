@@ -269,9 +269,12 @@ func (s *Server) reportPage(c *fiber.Ctx, st reportState, step int, problem *fro
 		form.StepTitle = qn.Steps[step].Title.In(lang)
 	}
 	if len(qn.Steps) > 1 {
+		// The steps asked, and those that may yet be: they depend on an
+		// answer not given yet, of this step or a later one.
 		p := &stepProgress{}
 		for j := range qn.Steps {
-			if qn.Shown(j, st.raw) {
+			w := qn.Steps[j].When
+			if qn.Shown(j, st.raw) || (w != nil && qn.StepOf(w.Question) >= step && len(st.raw["q_"+w.Question]) == 0) {
 				p.Count++
 				if j <= step {
 					p.Number++
