@@ -27,6 +27,9 @@ import (
 // step is the report form (POST /report), whose "Back" posts here without
 // its files, which are named to be chosen again.
 
+// stepFormPath is where the steps are posted.
+const stepFormPath = "/report/step"
+
 // maxStepAnswerBytes bounds the answers on a step page, urlencoded; the
 // report's text, carried too once the reporter has reached the last page,
 // has its own allowance (stepFormLimit).

@@ -346,6 +346,17 @@ func TestTheStepFormIsBounded(t *testing.T) {
 	}
 }
 
+func TestAStepCarriesALongText(t *testing.T) {
+	t.Parallel()
+	ts := stepsServer(t)
+	_, first := get(t, client(t), ts.URL+"/report")
+	text := strings.Repeat("ü", 100<<10) // 600 KiB urlencoded: over the 64 KiB of other small forms
+	res, page := step(t, ts, first, [2]string{"q_role", "Public"}, [2]string{"body", text}, [2]string{"nav", "next"})
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, text+"</textarea>") {
+		t.Fatalf("status %d; the text is not on the last page", res.StatusCode)
+	}
+}
+
 func manyFields(n int) [][2]string {
 	out := make([][2]string, n)
 	for i := range out {

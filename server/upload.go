@@ -476,8 +476,18 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 			}
 		case "questionnaire":
 			// The version the form asks: before its answers and files.
+			if !report {
+				// Not a field of this form: as any unknown field.
+				if part.FileName() != "" {
+					return nil, errPartUnnamedUpload()
+				}
+				if _, err := readField(part, 4<<10); err != nil {
+					return nil, tooLarge(badUpload(say("The form had an unexpected field.")))
+				}
+				break
+			}
 			v, err := readField(part, 64)
-			if !report || err != nil || up.ref != "" || up.questionnaire != nil {
+			if err != nil || part.FileName() != "" || up.ref != "" || up.questionnaire != nil {
 				return nil, tooLarge(badUpload(say("The form could not be read.")))
 			}
 			up.ref = strings.TrimSpace(v)
