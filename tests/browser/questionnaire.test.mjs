@@ -198,7 +198,8 @@ test("a file the reporter chose is named to choose again after going back", { ti
   await page.fill("textarea[name=body]", "Typed before going back.");
   await page.setInputFiles("input[name=attachments]", { name: "log.txt", mimeType: "text/plain", buffer: Buffer.from("log") });
   await submit(page, back);
-  assert.equal((await page.textContent("#step-progress")).trim(), "Step 1 of 3");
+  assert.equal((await page.textContent("#step-progress")).trim(), "Step 1 of 2");
+  assert.ok(await page.isChecked("#q_role-2"), "the answer was lost");
   assert.ok(await page.isVisible("main .file-list >> text=log.txt"), "the file to choose again is not named");
   await submit(page, next);
   assert.equal(await page.inputValue("textarea[name=body]"), "Typed before going back.");
