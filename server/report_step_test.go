@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/candour/candour/crypto"
 	"github.com/candour/candour/storage"
@@ -355,6 +356,31 @@ func TestAStepCarriesALongText(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(page, text+"</textarea>") {
 		t.Fatalf("status %d; the text is not on the last page", res.StatusCode)
 	}
+}
+
+func TestARepeatedReportKeepsEveryAnswerOfItsSteps(t *testing.T) {
+	t.Parallel()
+	ts := stepsServer(t)
+	_, first := get(t, client(t), ts.URL+"/report")
+	_, second := step(t, ts, first, [2]string{"q_role", "Officer"}, [2]string{"nav", "next"})
+	_, last := step(t, ts, second, [2]string{"q_apps", "WhatsApp"}, [2]string{"q_apps", "Teams"}, [2]string{"nav", "next"})
+	send := func() (*http.Response, string) {
+		return finalPost(t, ts, last, formPart{field: "q_summary", value: "Kept & sent"}, formPart{field: "body", value: "text"})
+	}
+	if res, page := send(); res.StatusCode != http.StatusOK {
+		t.Fatalf("report: %d: %s", res.StatusCode, page)
+	}
+	// Once the receipt is no longer held, the same form sent again is kept
+	// in a fresh last page, every answer in it.
+	ts.Clock.Add(int64(11 * time.Minute))
+	before := counts(t, ts.DB)
+	res, page := send()
+	if res.StatusCode != http.StatusConflict || counts(t, ts.DB) != before {
+		t.Fatalf("repeat: %d: %s", res.StatusCode, page)
+	}
+	wants(t, "the repeat page", page, `<input type="hidden" name="q_apps" value="WhatsApp">`, `<input type="hidden" name="q_apps" value="Teams">`,
+		`<input type="hidden" name="q_role" value="Officer">`, `value="Kept &amp; sent"`, `name="questionnaire" value="channel-1@1"`,
+		"Step 3 of 3")
 }
 
 func manyFields(n int) [][2]string {
