@@ -107,7 +107,8 @@ func cutAnswer(v string, limit int) (string, bool) {
 // check validates the answers, with the names of the files sent for each
 // file question: the items to store, or what is wrong.
 func (a *answerFields) check(qn *frontend.Questionnaire, files map[string][]string) (*crypto.Answers, *frontend.AnswerProblem) {
-	if a.overlong != nil {
+	if a.overlong != nil && qn.Shown(qn.StepOf(a.overlong.ID), a.raw) {
+		// (An answer to a step not asked is dropped, however long.)
 		return nil, &frontend.AnswerProblem{Question: a.overlong, Kind: frontend.TooLong, Limit: a.overlong.MaxChars()}
 	}
 	items, problem := qn.Check(a.raw, files)
