@@ -29,6 +29,8 @@ type caseMessage struct {
 	// Answers are the reporter's answers to the intake questions (their
 	// first message only), shown back to them.
 	Answers []crypto.Answer
+	// AnswersRef names the questionnaire version they answer.
+	AnswersRef string
 }
 
 type casePage struct {
@@ -79,7 +81,7 @@ func (s *Server) open(sess *session, msgs []storage.Message) ([]caseMessage, err
 		cm := caseMessage{Mine: m.Author == storage.AuthorReporter, Date: m.CreatedAt,
 			Text: plain.Text, Attachments: atts}
 		if cm.Mine && plain.Answers != nil {
-			cm.Answers = plain.Answers.Items
+			cm.Answers, cm.AnswersRef = plain.Answers.Items, answersRef(plain.Answers)
 		}
 		out = append(out, cm)
 	}
@@ -117,7 +119,7 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s.translateAnswers(c, msgs)
+	s.translateAnswers(c, cs.ChannelID, msgs)
 	hasReply, err := s.db.HasStaffMessage(ctx, sess.caseID)
 	if err != nil {
 		return err

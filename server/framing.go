@@ -112,6 +112,10 @@ func (s *Server) framingFault(h *fasthttp.RequestHeader) string {
 	limit := int64(formBodyMax)
 	if bytes.HasPrefix(h.ContentType(), []byte("multipart/form-data")) {
 		limit = s.cfg.MaxUploadBytes
+	} else if path, _, _ := bytes.Cut(h.RequestURI(), []byte("?")); string(path) == stepFormPath {
+		// A step of the report form carries the report's text once the
+		// reporter has reached the last page (report_step.go).
+		limit = s.stepFormLimit()
 	}
 	if int64(h.ContentLength()) > limit {
 		return framingTooLarge

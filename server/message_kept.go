@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -30,9 +31,14 @@ type keptMessage struct {
 	// message is still sent only once.
 	Form string
 	Keep bool
-	// Answers are a report form's raw answers to the intake questions.
-	Answers map[string]string
+	// Answers are a report form's raw answers to the intake questions, and
+	// the questionnaire version its form named.
+	Answers       frontend.Answers
+	Questionnaire string
 }
+
+// maxKeptAnswerBytes bounds the answers a repeated report form keeps.
+const maxKeptAnswerBytes = 1 << 20
 
 var sessionEndedKept = []phrase{say("Your session ended before your message was sent, so it has not been saved yet."),
 	say("Enter your case code: your case will open and the message below will be sent.")}
@@ -79,6 +85,7 @@ func (s *Server) keepUnslotted(c *fiber.Ctx, mr *partReader, body *limitedBody) 
 // kept so far is still shown.
 func (s *Server) keepMessage(c *fiber.Ctx, mr *partReader, body *limitedBody, files bool) (*keptMessage, error) {
 	km := &keptMessage{}
+	answerBytes := 0
 	for parts := 0; ; parts++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -88,7 +95,7 @@ func (s *Server) keepMessage(c *fiber.Ctx, mr *partReader, body *limitedBody, fi
 			km.FileUnreadable = true
 			return km, nil
 		}
-		if err != nil || parts >= s.cfg.MaxFiles+8 {
+		if err != nil || parts >= s.cfg.MaxFiles+12+maxAnswerParts {
 			return km, nil
 		}
 		switch part.FormName() {
@@ -107,6 +114,11 @@ func (s *Server) keepMessage(c *fiber.Ctx, mr *partReader, body *limitedBody, fi
 			var v string
 			v, err = readField(part, 16)
 			km.Keep = v == "yes"
+		case "questionnaire":
+			var v string
+			if v, err = readField(part, 64); err == nil {
+				km.Questionnaire = strings.TrimSpace(v)
+			}
 		case "attachments":
 			if !files {
 				km.FilesUnread = true
@@ -118,14 +130,32 @@ func (s *Server) keepMessage(c *fiber.Ctx, mr *partReader, body *limitedBody, fi
 			}
 			_, err = io.Copy(io.Discard, part)
 		default:
-			if q := s.questionOfField(part.FormName()); q != nil && part.FileName() == "" {
-				var v string
-				if v, err = readField(part, q.MaxFieldBytes()); err == nil {
+			// The answers of a report form, whatever its questionnaire:
+			// the page that shows them again keeps only its questions'.
+			if name := part.FormName(); strings.HasPrefix(name, "q_") && part.FileName() == "" && answerBytes < maxKeptAnswerBytes {
+				var b []byte
+				b, err = io.ReadAll(io.LimitReader(part, int64(maxAnswerFieldBytes)+1))
+				if err == nil {
+					v, _ := cutAnswer(string(b), maxAnswerFieldBytes)
 					if km.Answers == nil {
-						km.Answers = map[string]string{}
+						km.Answers = frontend.Answers{}
 					}
-					km.Answers[part.FormName()] = frontend.Normalize(v)
+					km.Answers[name] = append(km.Answers[name], v)
+					answerBytes += len(v)
 				}
+				break
+			}
+			if strings.HasPrefix(part.FormName(), "q_") && part.FileName() != "" {
+				// A file answering a question: as the other files.
+				if !files {
+					km.FilesUnread = true
+					c.Context().SetConnectionClose()
+					return km, nil
+				}
+				if len(km.Files) < s.cfg.MaxFiles {
+					km.Files = append(km.Files, crypto.CleanAttachmentName(part.FileName()))
+				}
+				_, err = io.Copy(io.Discard, part)
 				break
 			}
 			_, err = readField(part, 4<<10)

@@ -22,6 +22,28 @@ type reportForm struct {
 	// Refused is set when the form answers a report refused for a wrong
 	// answer: what it carried, to correct and send again.
 	Refused *keptReport
+	// Carry is what the report's last page carried when the reporter went
+	// back from it: the files to choose again, and the choice to keep them
+	// as they are.
+	Carry *keptReport
+	// ErrorMore follows Error; ErrorLink is the id of the input Error is
+	// about.
+	ErrorMore, ErrorLink string
+
+	// The steps of the questionnaire (report_step.go): its version, the
+	// step this page asks, and whether it is a step before the last (the
+	// last is the report form itself, with the text and the files).
+	Questionnaire string
+	Step          int
+	StepPage      bool
+	Progress      *stepProgress
+	StepTitle     string
+	CanGoBack     bool
+	// AllOptional: no question of this page is required.
+	AllOptional bool
+	// Hidden are the answers of the other steps, and on a step before the
+	// last, what the last page carried.
+	Hidden []hiddenField
 }
 
 // Kept is what the form shows again of a report sent before, if any.
@@ -29,7 +51,10 @@ func (f reportForm) Kept() *keptReport {
 	if f.Repeat != nil {
 		return f.Repeat
 	}
-	return f.Refused
+	if f.Refused != nil {
+		return f.Refused
+	}
+	return f.Carry
 }
 
 // channelChoice is the page that asks which channel a report is for.
@@ -39,7 +64,8 @@ type channelChoice struct {
 
 // handleReportForm answers GET /report: shows the report form for the
 // channel named by ?channel=ID, or for the only channel that takes
-// reports; with several and none named, first the choice of channel.
+// reports; with several and none named, first the choice of channel. A
+// questionnaire of several steps starts at its first step.
 func (s *Server) handleReportForm(c *fiber.Ctx) error {
 	open, err := s.openChannels(c.UserContext())
 	if err != nil {
@@ -58,6 +84,11 @@ func (s *Server) handleReportForm(c *fiber.Ctx) error {
 		return s.render(c, http.StatusOK, "report_channel", "Make a report", choice)
 	}
 	view := viewChannel(*ch, lang)
-	return s.render(c, http.StatusOK, "report", "Make a report",
-		reportForm{uploadLimits: s.limits(), Form: newFormToken(), Channel: &view, Questions: s.questionViews(c, nil, nil)})
+	qn, err := s.questionnaireFor(c.UserContext(), ch.ID)
+	if err != nil {
+		return err
+	}
+	// The first step asked (with one step, or none, the report form).
+	st := reportState{qn: qn, channel: &view, form: newFormToken()}
+	return s.render(c, http.StatusOK, "report", "Make a report", s.reportPage(c, st, qn.Next(-1, nil), nil))
 }

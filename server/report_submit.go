@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/frontend"
 	"github.com/candour/candour/storage"
 )
 
@@ -19,6 +20,8 @@ type receipt struct {
 	// Channel is the name of the channel the report went to, in the
 	// reporter's language when it was sent.
 	Channel string
+	// Answered is how many intake questions were answered.
+	Answered int
 }
 
 var errEmptyReport = &userError{status: http.StatusBadRequest, title: "Your report is empty",
@@ -120,7 +123,8 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 			// The same form, stored by an attempt this process did not
 			// see through (receipt_kept.go makes this rare).
 			s.discard(ctx, up)
-			return s.renderRepeat(c, keptReport{Text: up.text, Files: fileNames(up.files), Keep: up.keepOriginals, Answers: up.fields.raw}, pick)
+			return s.renderRepeat(c, keptReport{Text: up.text, Files: fileNames(up.files), Keep: up.keepOriginals,
+				Answers: up.fields.raw, Questionnaire: up.questionnaire.Ref()}, pick)
 		}
 		if err != nil {
 			s.discard(ctx, up)
@@ -129,6 +133,9 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 		break
 	}
 	rec := receipt{Code: code.Display(), Files: up.files, Channel: pick.chosen.Text(languageOf(c).Tag).Name}
+	if up.answers != nil {
+		rec.Answered = len(up.answers.Items)
+	}
 	up.claim.keep(rec)
 	return s.render(c, http.StatusOK, "receipt", "Your report has been received", rec)
 }
@@ -147,8 +154,10 @@ type keptReport struct {
 	Text  string
 	Files []string // cleaned names, to choose again
 	Keep  bool
-	// Answers are the raw answers to the intake questions, by field name.
-	Answers map[string]string
+	// Answers are the raw answers to the intake questions, by field name,
+	// and the questionnaire version they answer ("" if not known).
+	Answers       frontend.Answers
+	Questionnaire string
 }
 
 // keepRepeat answers a report form that made a report already, whose
@@ -159,17 +168,33 @@ func (s *Server) keepRepeat(c *fiber.Ctx, mr *partReader, body *limitedBody, pic
 	if err != nil {
 		return err
 	}
-	return s.renderRepeat(c, keptReport{Text: km.Text, Files: km.Files, Keep: km.Keep, Answers: km.Answers}, pick)
+	return s.renderRepeat(c, keptReport{Text: km.Text, Files: km.Files, Keep: km.Keep, Answers: km.Answers,
+		Questionnaire: km.Questionnaire}, pick)
 }
 
 // renderRepeat shows the report form again with a fresh token, the text
 // of a repeated report in it, and what happened above it; for the same
 // channel, if the form had said which.
+// The page is the report's last page, with every answer the repeat
+// carried, of the questionnaire version it named.
 func (s *Server) renderRepeat(c *fiber.Ctx, kept keptReport, pick *channelPick) error {
 	s.refused(refusedDuplicate)
-	return s.render(c, http.StatusConflict, "report", "Make a report",
-		reportForm{uploadLimits: s.limits(), Text: kept.Text, Form: newFormToken(), Repeat: &kept, Channel: pick.view(languageOf(c).Tag),
-			Questions: s.questionViews(c, kept.Answers, nil)})
+	view := pick.view(languageOf(c).Tag)
+	qn := s.defaultQuestionnaire
+	if view != nil {
+		var err error
+		if qn, err = s.questionnaireOfForm(c.UserContext(), view.ID, kept.Questionnaire); err != nil {
+			var ue *userError
+			if !errors.As(err, &ue) {
+				return err
+			}
+			qn = s.defaultQuestionnaire
+		}
+	}
+	st := reportState{qn: qn, channel: view, form: newFormToken(), raw: kept.Answers, text: kept.Text}
+	form := s.reportPage(c, st, qn.Last(), nil)
+	form.Repeat = &kept
+	return s.render(c, http.StatusConflict, "report", "Make a report", form)
 }
 
 func fileNames(files []crypto.Attachment) []string {

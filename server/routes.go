@@ -95,6 +95,7 @@ func (s *Server) routes() {
 	reporter.Get("/", s.handleIndex)
 	reporter.Get("/report", s.handleReportForm)
 	reporter.Post("/report", s.handleReportSubmit)
+	reporter.Post("/report/step", s.handleReportStep) // stepFormPath
 	reporter.Get("/followup", s.handleFollowupForm)
 	reporter.Post("/followup", s.handleFollowupCheck)
 	reporter.Get("/case", s.handleCaseView)

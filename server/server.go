@@ -233,6 +233,12 @@ type Server struct {
 	catalogue *frontend.Catalogue
 	// defaultQuestionnaire is the built-in questionnaire, translated.
 	defaultQuestionnaire *frontend.Questionnaire
+	// questionnaires caches channels' stored questionnaires, parsed, by
+	// their Ref: a stored version never changes (questionnaire.go).
+	questionnaires questionnaireCache
+	// steps bounds the report form's step pages read at once (each may
+	// carry the report's text: report_step.go).
+	steps chan struct{}
 	// caseKDF bounds case-code derivations. Logins and new reports share
 	// it, new reports first, so that a flood of wrong codes can neither
 	// starve (and lose) finished uploads nor take their processor time.
@@ -353,6 +359,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		submits:              rate.NewLimiter(rate.Limit(float64(cfg.SubmissionsPerMinute)/60), cfg.SubmissionsPerMinute),
 		uploads:              make(chan struct{}, cfg.MaxConcurrentUploads),
 		keeps:                make(chan struct{}, 2*cfg.MaxConcurrentUploads),
+		steps:                make(chan struct{}, 2*cfg.MaxConcurrentUploads),
 		cleaner:              cleaner,
 		// Sessions keep the database's clock, so that tests can move it.
 		sessions: newSessionStore(cfg.SessionIdle, cfg.SessionMax, func() time.Time { return db.Now() }),

@@ -60,19 +60,60 @@ type upload struct {
 	// checked, the answers to store or what is wrong with them.
 	fields  answerFields
 	answers *crypto.Answers
-	// questionnaire is the one the report was asked.
+	// questionnaire is the one the report was asked: the version its form
+	// names (ref), else the channel's newest; known from the first answer,
+	// file or the end of the form on (resolveQuestionnaire).
 	questionnaire *frontend.Questionnaire
+	ref           string
 	problem       *frontend.AnswerProblem
 	refusedFiles  []string // names of the files read and dropped after a wrong answer
 }
 
-// checkAnswers checks the answers once the fields before the text and the
-// files have arrived (and again at the end, if more came after).
-func (up *upload) checkAnswers() {
-	if up.problem != nil {
+// resolveQuestionnaire settles the channel and the questionnaire of a new
+// report, once: from the first answer, file or the end of the form on,
+// the questionnaire cannot change.
+func (s *Server) resolveQuestionnaire(ctx context.Context, up *upload, pick *channelPick) error {
+	if up.questionnaire != nil {
+		return nil
+	}
+	if err := pick.settle(); err != nil {
+		return err
+	}
+	qn, err := s.questionnaireOfForm(ctx, pick.chosen.ID, up.ref)
+	if err != nil {
+		return err
+	}
+	up.questionnaire = qn
+	return nil
+}
+
+// checkAnswers checks the answers before the first file, and before each
+// file while they are right, so that a wrong answer stores no file; and
+// once more at the end (final). Before the end, a required file question
+// still unanswered is no problem: its files may yet come.
+func (up *upload) checkAnswers(final bool) {
+	if up.problem != nil || up.questionnaire == nil {
 		return
 	}
-	up.answers, up.problem = up.fields.check(up.questionnaire)
+	answers, problem := up.fields.check(up.questionnaire, up.filesByQuestion())
+	if problem != nil && !final && problem.Kind == frontend.Missing && problem.Question.Type == frontend.File {
+		problem = nil
+	}
+	up.answers, up.problem = answers, problem
+}
+
+// filesByQuestion are the names of the files sent for each file question.
+func (up *upload) filesByQuestion() map[string][]string {
+	var m map[string][]string
+	for _, f := range up.files {
+		if f.Question != "" {
+			if m == nil {
+				m = map[string][]string{}
+			}
+			m[f.Question] = append(m[f.Question], f.Name)
+		}
+	}
+	return m
 }
 
 // repeatReceipt is what receiving a report form yields when that form
@@ -371,7 +412,7 @@ func (s *Server) receive(c *fiber.Ctx, recipients []age.Recipient, csrf func(str
 func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, recipients []age.Recipient, pick *channelPick) (_ *upload, err error) {
 	report := pick != nil
 	ctx := context.WithoutCancel(c.UserContext())
-	up := &upload{owner: "upload:" + randomToken(), questionnaire: s.questionnaire()}
+	up := &upload{owner: "upload:" + randomToken()}
 	defer func() {
 		if err != nil {
 			up.claim.drop()
@@ -387,7 +428,9 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 		}
 		return e
 	}
-	maxParts := s.cfg.MaxFiles + 8
+	// The parts of a form: its files, its answers (known once its
+	// questionnaire is) and a few fields.
+	maxParts := func() int { return s.cfg.MaxFiles + 12 + answerParts(up.questionnaire) }
 	sawText := false
 	var buf []byte // the copy buffer, made for the first file only
 	for parts := 0; ; parts++ {
@@ -401,13 +444,13 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 		if err != nil {
 			return nil, tooLarge(badUpload(say("The form data was incomplete or malformed.")))
 		}
-		if parts >= maxParts {
+		if parts >= maxParts() {
 			return nil, badUpload(say("The form had too many parts."))
 		}
 		switch part.FormName() {
 		case "body":
 			if report {
-				up.checkAnswers()
+				up.checkAnswers(false)
 			}
 			if sawText {
 				return nil, badUpload(say("The form had the text field twice."))
@@ -418,31 +461,36 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 			}
 		case "attachments":
 			if report {
-				if err := pick.settle(); err == errChannelMissing {
+				if err := s.resolveQuestionnaire(ctx, up, pick); err == errChannelMissing {
 					return nil, errChannelLate
 				} else if err != nil {
 					return nil, err
 				}
 				recipients = pick.recipients
-				up.checkAnswers()
-				if up.problem != nil {
-					// The report is refused: nothing more is stored, but
-					// the reporter is told which files to choose again.
-					if name := part.FileName(); name != "" && len(up.refusedFiles) < s.cfg.MaxFiles {
-						up.refusedFiles = append(up.refusedFiles, crypto.CleanAttachmentName(name))
-					}
-					if _, err := io.Copy(io.Discard, part); err != nil {
-						return nil, tooLarge(badUpload(say("A file could not be read.")))
-					}
-					break
-				}
 			}
 			if buf == nil {
 				buf = make([]byte, 256<<10)
 			}
-			if err := s.receiveFile(ctx, part, recipients, up, buf); err != nil {
+			if err := s.receiveReportFile(ctx, part, recipients, up, buf, report, ""); err != nil {
 				return nil, tooLarge(err)
 			}
+		case "questionnaire":
+			// The version the form asks: before its answers and files.
+			if !report {
+				// Not a field of this form: as any unknown field.
+				if part.FileName() != "" {
+					return nil, errPartUnnamedUpload()
+				}
+				if _, err := readField(part, 4<<10); err != nil {
+					return nil, tooLarge(badUpload(say("The form had an unexpected field.")))
+				}
+				break
+			}
+			v, err := readField(part, 64)
+			if err != nil || part.FileName() != "" || up.ref != "" || up.questionnaire != nil {
+				return nil, tooLarge(badUpload(say("The form could not be read.")))
+			}
+			up.ref = strings.TrimSpace(v)
 		case formTokenField:
 			// Before any file, so that a repeat is refused before its
 			// files are read.
@@ -504,7 +552,25 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 				return nil, errHoneypot
 			}
 		default:
-			if q := s.questionOfField(part.FormName()); report && q != nil {
+			if report && strings.HasPrefix(part.FormName(), "q_") {
+				if err := s.resolveQuestionnaire(ctx, up, pick); err == errChannelMissing && part.FileName() != "" {
+					return nil, errChannelLate
+				} else if err != nil {
+					return nil, err
+				}
+			}
+			if q := questionOfField(up.questionnaire, part.FormName()); report && q != nil {
+				if q.Type == frontend.File {
+					// A file answering a question: stored as the report's
+					// other files, with the question it answers.
+					if buf == nil {
+						buf = make([]byte, 256<<10)
+					}
+					if err := s.receiveReportFile(ctx, part, pick.recipients, up, buf, report, q.ID); err != nil {
+						return nil, tooLarge(err)
+					}
+					break
+				}
 				if err := up.fields.read(part, q); err != nil {
 					return nil, tooLarge(err)
 				}
@@ -522,15 +588,16 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 		part.Close()
 	}
 	if report {
-		if err := pick.settle(); err != nil {
+		if err := s.resolveQuestionnaire(ctx, up, pick); err != nil {
 			return nil, err
 		}
-		up.checkAnswers()
+		up.checkAnswers(true)
 		if up.problem != nil {
 			// The deferred clean-up deletes any file stored before the
 			// wrong answer arrived; its name is listed with the others.
 			files := append(fileNames(up.files), up.refusedFiles...)
-			return nil, &answersRefused{problem: up.problem, raw: up.fields.raw, text: up.text, files: files, keep: up.keepOriginals}
+			return nil, &answersRefused{problem: up.problem, qn: up.questionnaire, raw: up.fields.raw, text: up.text,
+				files: files, keep: up.keepOriginals}
 		}
 	}
 	// What follows the closing boundary (an epilogue, the end of a chunked
@@ -571,6 +638,33 @@ func readField(part *multipart.Part, limit int) (string, error) {
 		return "", errFieldTooLong
 	}
 	return string(b), nil
+}
+
+// receiveReportFile receives one file of a form: for a new report
+// (report), only while its answers are right so far: after a wrong one,
+// the file is read and dropped, and its name kept to be chosen again.
+// question is the id of the file question it answers, if any.
+func (s *Server) receiveReportFile(ctx context.Context, part *multipart.Part, recipients []age.Recipient, up *upload, buf []byte, report bool, question string) error {
+	if report {
+		up.checkAnswers(false)
+		if up.problem != nil {
+			if name := part.FileName(); name != "" && len(up.refusedFiles) < s.cfg.MaxFiles {
+				up.refusedFiles = append(up.refusedFiles, crypto.CleanAttachmentName(name))
+			}
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return badUpload(say("A file could not be read."))
+			}
+			return nil
+		}
+	}
+	n := len(up.files)
+	if err := s.receiveFile(ctx, part, recipients, up, buf); err != nil {
+		return err
+	}
+	if len(up.files) > n {
+		up.files[n].Question = question
+	}
+	return nil
 }
 
 // receiveFile encrypts one file part into a pending attachment.

@@ -37,6 +37,9 @@ func FuzzReportSubmit(f *testing.F) {
 	f.Add([]byte(part("q_platform", "", "MySpace") + part("attachments", "a.txt", "data") + "--" + boundary + "--\r\n"))
 	f.Add([]byte(part("q_force", "", "a") + part("q_force", "", "b") + "--" + boundary + "--\r\n"))
 	f.Add([]byte(part("q_when_from", "", "2024-09") + part("q_when_to", "", "2024-01") + part("q_people", "a.txt", "x") + "--" + boundary + "--\r\n"))
+	f.Add([]byte(part("questionnaire", "", "police-conduct@1") + part("q_platform", "", "Signal") + part("body", "", "x") + "--" + boundary + "--\r\n"))
+	f.Add([]byte(part("questionnaire", "", "channel-1@1") + part("q_platform", "", "Signal") + "--" + boundary + "--\r\n"))
+	f.Add([]byte(part("q_platform", "", "Signal") + part("questionnaire", "", "police-conduct@1") + "--" + boundary + "--\r\n"))
 	f.Add([]byte{})
 
 	db, err := storage.Open(f.TempDir())

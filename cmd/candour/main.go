@@ -27,6 +27,8 @@ Usage:
   candour decrypt -i IDENTITY [-o DIR] EXPORT_DIR
   candour admin create --data DIR --username NAME [--url BASE_URL]
   candour audit verify --data DIR
+  candour questionnaire show --data DIR --channel ID [--version N]
+  candour questionnaire set  --data DIR --channel ID FILE.json
   candour healthcheck [--url URL]
 
 Run "candour COMMAND -h" for the flags of a command. Every flag of serve can
@@ -54,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runAdmin(args[1:], stdout, stderr)
 	case "audit":
 		err = runAudit(args[1:], stdout, stderr)
+	case "questionnaire":
+		err = runQuestionnaire(args[1:], stdout, stderr)
 	case "healthcheck":
 		err = runHealthcheck(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
