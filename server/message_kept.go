@@ -32,6 +32,8 @@ type keptMessage struct {
 	Keep bool
 	// Answers are a report form's raw answers to the intake questions.
 	Answers map[string]string
+	// Identity is a report form's identity section (report_identity.go).
+	Identity *identityFields
 }
 
 var sessionEndedKept = []phrase{say("Your session ended before your message was sent, so it has not been saved yet."),
@@ -118,6 +120,13 @@ func (s *Server) keepMessage(c *fiber.Ctx, mr *partReader, body *limitedBody, fi
 			}
 			_, err = io.Copy(io.Discard, part)
 		default:
+			if isIdentityField(part.FormName()) && part.FileName() == "" {
+				if km.Identity == nil {
+					km.Identity = &identityFields{}
+				}
+				err = km.Identity.read(part, false)
+				break
+			}
 			if q := questionOfField(part.FormName()); q != nil && part.FileName() == "" {
 				var v string
 				if v, err = readField(part, q.MaxFieldBytes()); err == nil {

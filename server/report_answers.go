@@ -112,6 +112,7 @@ type answersRefused struct {
 	text    string
 	files   []string // cleaned names, to choose again
 	keep    bool
+	person  *identityFields
 }
 
 func (*answersRefused) Error() string { return "report refused: an answer is wrong" }
@@ -167,6 +168,7 @@ func (s *Server) renderAnswersRefused(c *fiber.Ctx, r *answersRefused, pick *cha
 		Questions: s.questionViews(c, r.raw, r.problem),
 		Error:     s.translate(c, s.problemPhrase(c, r.problem), say("Nothing was saved. Your answers and text are below: please correct that answer and send again.")),
 		Refused:   &keptReport{Text: r.text, Files: r.files, Keep: r.keep}}
+	form.Identity = s.identityForm(c.UserContext(), pick.view(lang), r.person)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return s.render(c, http.StatusBadRequest, "report", "Make a report", form)
 }

@@ -22,6 +22,8 @@ type reportForm struct {
 	// Refused is set when the form answers a report refused for a wrong
 	// answer: what it carried, to correct and send again.
 	Refused *keptReport
+	// Identity is the optional identity section, if the channel offers it.
+	Identity *identityView
 }
 
 // Kept is what the form shows again of a report sent before, if any.
@@ -59,5 +61,6 @@ func (s *Server) handleReportForm(c *fiber.Ctx) error {
 	}
 	view := viewChannel(*ch, lang)
 	return s.render(c, http.StatusOK, "report", "Make a report",
-		reportForm{uploadLimits: s.limits(), Form: newFormToken(), Channel: &view, Questions: s.questionViews(c, nil, nil)})
+		reportForm{uploadLimits: s.limits(), Form: newFormToken(), Channel: &view, Questions: s.questionViews(c, nil, nil),
+			Identity: s.identityForm(c.UserContext(), &view, nil)})
 }

@@ -84,6 +84,11 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	// The channel is settled (receiveParts): encrypt to its key too.
 	recipients = pick.recipients
+	idBlock, err := s.sealIdentity(ctx, *pick.chosen, &up.identity)
+	if err != nil {
+		s.discard(ctx, up)
+		return err
+	}
 	sealed, err := crypto.SealMessage(crypto.Message{Text: up.text, Attachments: up.files, Answers: up.answers}, recipients)
 	if err != nil {
 		s.discard(ctx, up)
@@ -110,6 +115,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 			WrappedIdentity: wrapped, Recipient: identity.Recipient(),
 			First:     storage.NewMessage{Ciphertext: sealed, AttachmentIDs: up.ids, AttachmentOwner: up.owner},
 			FormHash:  up.formHash,
+			Identity:  idBlock,
 			ChannelID: pick.chosen.ID, ChannelGeneration: pick.chosen.Generation,
 		})
 		if errors.Is(err, storage.ErrDuplicate) && attempt < 5 {
@@ -119,7 +125,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 			// The same form, stored by an attempt this process did not
 			// see through (receipt_kept.go makes this rare).
 			s.discard(ctx, up)
-			return s.renderRepeat(c, keptReport{Text: up.text, Files: fileNames(up.files), Keep: up.keepOriginals, Answers: up.fields.raw}, pick)
+			return s.renderRepeat(c, keptReport{Text: up.text, Files: fileNames(up.files), Keep: up.keepOriginals, Answers: up.fields.raw, Identity: &up.identity}, pick)
 		}
 		if err != nil {
 			s.discard(ctx, up)
@@ -148,6 +154,8 @@ type keptReport struct {
 	Keep  bool
 	// Answers are the raw answers to the intake questions, by field name.
 	Answers map[string]string
+	// Identity is what the optional identity section carried.
+	Identity *identityFields
 }
 
 // keepRepeat answers a report form that made a report already, whose
@@ -158,7 +166,7 @@ func (s *Server) keepRepeat(c *fiber.Ctx, mr *partReader, body *limitedBody, pic
 	if err != nil {
 		return err
 	}
-	return s.renderRepeat(c, keptReport{Text: km.Text, Files: km.Files, Keep: km.Keep, Answers: km.Answers}, pick)
+	return s.renderRepeat(c, keptReport{Text: km.Text, Files: km.Files, Keep: km.Keep, Answers: km.Answers, Identity: km.Identity}, pick)
 }
 
 // renderRepeat shows the report form again with a fresh token, the text
@@ -168,7 +176,7 @@ func (s *Server) renderRepeat(c *fiber.Ctx, kept keptReport, pick *channelPick) 
 	s.refused(refusedDuplicate)
 	return s.render(c, http.StatusConflict, "report", "Make a report",
 		reportForm{uploadLimits: s.limits(), Text: kept.Text, Form: newFormToken(), Repeat: &kept, Channel: pick.view(languageOf(c).Tag),
-			Questions: s.questionViews(c, kept.Answers, nil)})
+			Questions: s.questionViews(c, kept.Answers, nil), Identity: s.identityForm(c.UserContext(), pick.view(languageOf(c).Tag), kept.Identity)})
 }
 
 func fileNames(files []crypto.Attachment) []string {

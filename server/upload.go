@@ -62,6 +62,8 @@ type upload struct {
 	answers      *crypto.Answers
 	problem      *frontend.AnswerProblem
 	refusedFiles []string // names of the files read and dropped after a wrong answer
+	// identity is the optional identity section (report_identity.go).
+	identity identityFields
 }
 
 // checkAnswers checks the answers once the fields before the text and the
@@ -502,6 +504,12 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 				return nil, errHoneypot
 			}
 		default:
+			if report && isIdentityField(part.FormName()) {
+				if err := up.identity.read(part, len(up.ids) > 0 || len(up.refusedFiles) > 0); err != nil {
+					return nil, tooLarge(err)
+				}
+				break
+			}
 			if q := questionOfField(part.FormName()); report && q != nil {
 				if err := up.fields.read(part, q); err != nil {
 					return nil, tooLarge(err)
@@ -528,7 +536,7 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 			// The deferred clean-up deletes any file stored before the
 			// wrong answer arrived; its name is listed with the others.
 			files := append(fileNames(up.files), up.refusedFiles...)
-			return nil, &answersRefused{problem: up.problem, raw: up.fields.raw, text: up.text, files: files, keep: up.keepOriginals}
+			return nil, &answersRefused{problem: up.problem, raw: up.fields.raw, text: up.text, files: files, keep: up.keepOriginals, person: &up.identity}
 		}
 	}
 	// What follows the closing boundary (an epilogue, the end of a chunked
