@@ -294,3 +294,14 @@ func (db *DB) WithdrawIdentity(ctx context.Context, caseID int64) error {
 	}
 	return db.reclaim(ctx)
 }
+
+// CaseIdentity returns the identity details of a case in the snapshot, as
+// stored (an age file to the custodians' keys); ErrNotFound if it has none.
+func (v *View) CaseIdentity(ctx context.Context, caseID int64) ([]byte, error) {
+	var b []byte
+	err := v.tx.QueryRowContext(ctx, `SELECT ciphertext FROM case_identities WHERE case_id = ?`, caseID).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return b, err
+}
