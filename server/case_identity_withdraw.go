@@ -31,7 +31,11 @@ func (s *Server) handleCaseIdentityWithdraw(c *fiber.Ctx) error {
 			CSRF: sess.csrf, Error: s.translate(c, say("Tick the box to confirm that you want your identity details deleted."))})
 	}
 	err = s.db.WithdrawIdentity(c.UserContext(), sess.caseID)
-	if err != nil && !errors.Is(err, storage.ErrCheckpointBusy) && !errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
+		// Nothing to delete (a second click, say): the case page says so.
+		return c.Redirect("/case", http.StatusSeeOther)
+	}
+	if err != nil && !errors.Is(err, storage.ErrCheckpointBusy) {
 		return err
 	}
 	return c.Redirect("/case?identity=withdrawn", http.StatusSeeOther)

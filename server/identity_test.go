@@ -62,6 +62,16 @@ func TestConfidentialIdentity(t *testing.T) {
 	must(t, err)
 	must(t, ts.DB.SetStaffRecipient(ctx, keeperID, keeperKey.Recipient().String()))
 	aliceKey, bobKey := ownKey(t, ts, aliceID), ownKey(t, ts, bobID)
+	// Owen is a custodian too, but excluded from the channel: he gets
+	// nothing of its cases.
+	owen, _ := loggedIn(t, ts, "owen", storage.RoleCaseworker)
+	owenID := staffID(t, ts, "owen")
+	owenKey, err := age.GenerateHybridIdentity()
+	must(t, err)
+	must(t, ts.DB.SetStaffRecipient(ctx, owenID, owenKey.Recipient().String()))
+	must(t, ts.DB.SetStaffCustodian(ctx, owenID, true))
+	must(t, ts.DB.RemoveChannelMember(ctx, storage.DefaultChannel, owenID))
+	must(t, ts.DB.ExcludeFromChannel(ctx, storage.DefaultChannel, owenID, "served in that force"))
 
 	const name, contact, role = "Sgt Jane IDENT-9f3e Doe", "jane-IDENT-9f3e@example.org", "Custody sergeant"
 	identityReport := [][2]string{{"channel", "1"}, {"id_name", name}, {"id_contact", contact}, {"id_role", role}, {"body", "REPORT-PLAINTEXT about custody"}}
@@ -112,7 +122,7 @@ func TestConfidentialIdentity(t *testing.T) {
 	if d := openDetails(t, block.Ciphertext, keeperKey); d != (identityDetails{V: 1, Name: name, Contact: contact, Role: role}) {
 		t.Fatalf("custodian opens %+v", d)
 	}
-	for who, id := range map[string]age.Identity{"the organisation's key": ts.OrgKey, "alice's key": aliceKey} {
+	for who, id := range map[string]age.Identity{"the organisation's key": ts.OrgKey, "alice's key": aliceKey, "the excluded custodian's key": owenKey} {
 		if canOpen(block.Ciphertext, id) {
 			t.Fatalf("%s opens the identity block", who)
 		}
@@ -136,6 +146,12 @@ func TestConfidentialIdentity(t *testing.T) {
 		if res, _ := get(t, alice, u); res.StatusCode != http.StatusNotFound {
 			t.Fatalf("alice GET %s: %d", u, res.StatusCode)
 		}
+	}
+	if res, _ := get(t, owen, ts.URL+"/staff/identity/case/"+cs.Ref); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("the excluded custodian fetched the block: %d", res.StatusCode)
+	}
+	if _, page := get(t, owen, ts.URL+"/staff/identity"); strings.Contains(page, cs.Ref) {
+		t.Fatal("the excluded custodian's page lists the case")
 	}
 	if res, _ := staffPost(t, alice, caseURL+"/identity/request", url.Values{"csrf": {"forged"}, "reason": {"x"}}); res.StatusCode != http.StatusForbidden {
 		t.Fatalf("request with a forged token: %d", res.StatusCode)
