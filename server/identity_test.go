@@ -299,3 +299,33 @@ func TestIdentityFieldsAfterAFileAreRefused(t *testing.T) {
 		t.Fatalf("a refused report left rows: %v → %v", before, after)
 	}
 }
+
+// TestIdentityIsKeptOnAFormShownAgain: a report refused for a wrong answer
+// shows the form again with the identity details as typed (escaped), and
+// stores nothing.
+func TestIdentityIsKeptOnAFormShownAgain(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, nil)
+	ctx := context.Background()
+	admin, adminCSRF := loggedIn(t, ts, "root", storage.RoleAdmin)
+	rootID := staffID(t, ts, "root")
+	rootKey, err := age.GenerateHybridIdentity()
+	must(t, err)
+	must(t, ts.DB.SetStaffRecipient(ctx, rootID, rootKey.Recipient().String()))
+	staffPost(t, admin, ts.URL+"/staff/admin/channels/1/identity", url.Values{"csrf": {adminCSRF}, "offer": {"on"}})
+	staffPost(t, admin, ts.URL+"/staff/admin/custodian", url.Values{"csrf": {adminCSRF}, "id": {strconv.FormatInt(rootID, 10)}, "custodian": {"on"}})
+	before := counts(t, ts.DB)
+	res, page := sendReport(t, ts, [][2]string{{"channel", "1"}, {"id_name", "Jo <b>Kept</b>"}, {"id_contact", "kept-contact"}, {"id_role", "kept-role"},
+		{"q_platform", "MySpace"}, {"body", "text"}})
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a wrong answer: %d", res.StatusCode)
+	}
+	for _, want := range []string{`value="Jo &lt;b&gt;Kept&lt;/b&gt;"`, "kept-contact</textarea>", `value="kept-role"`} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("the form shown again lacks %s: %s", want, page)
+		}
+	}
+	if after := counts(t, ts.DB); after != before {
+		t.Fatalf("a refused report left rows: %v → %v", before, after)
+	}
+}
