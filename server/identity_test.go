@@ -329,3 +329,23 @@ func TestIdentityIsKeptOnAFormShownAgain(t *testing.T) {
 		t.Fatalf("a refused report left rows: %v → %v", before, after)
 	}
 }
+
+// TestACustodianKeyOfTheOtherKindGetsNothing: age cannot mix post-quantum
+// and classic recipients in one file, so a custodian whose own key is not
+// of the organisation's kind receives no identity details; with no other
+// custodian the form does not offer the section, and their page says why.
+func TestACustodianKeyOfTheOtherKindGetsNothing(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, nil) // post-quantum organisation keys
+	admin, adminCSRF := loggedIn(t, ts, "root", storage.RoleAdmin)
+	rootID := staffID(t, ts, "root")
+	ownKey(t, ts, rootID) // X25519
+	staffPost(t, admin, ts.URL+"/staff/admin/channels/1/identity", url.Values{"csrf": {adminCSRF}, "offer": {"on"}})
+	staffPost(t, admin, ts.URL+"/staff/admin/custodian", url.Values{"csrf": {adminCSRF}, "id": {strconv.FormatInt(rootID, 10)}, "custodian": {"on"}})
+	if _, page := get(t, client(t), ts.URL+"/report"); strings.Contains(page, `name="id_name"`) {
+		t.Fatal("the form offers the identity section with no custodian key of the organisation's kind")
+	}
+	if _, page := get(t, admin, ts.URL+"/staff/identity"); !strings.Contains(page, "is not of the organisation&#39;s kind") {
+		t.Fatalf("the custodian's page does not say their key is of the other kind: %s", page)
+	}
+}
