@@ -243,6 +243,48 @@ func TestConfidentialIdentity(t *testing.T) {
 		t.Fatalf("recused alice fetched her grant: %d", res.StatusCode)
 	}
 
+	// Dana becomes a custodian after the report: the block is not encrypted
+	// to her. Keeper's browser gives her a copy, which only she fetches.
+	dana, _ := loggedIn(t, ts, "dana", storage.RoleCaseworker)
+	danaID := staffID(t, ts, "dana")
+	danaKey, err := age.GenerateHybridIdentity()
+	must(t, err)
+	must(t, ts.DB.SetStaffRecipient(ctx, danaID, danaKey.Recipient().String()))
+	must(t, ts.DB.SetStaffCustodian(ctx, danaID, true))
+	if canOpen(block.Ciphertext, danaKey) {
+		t.Fatal("a custodian made after the report opens its block")
+	}
+	copyURL := ts.URL + "/staff/identity/case/" + cs.Ref + "/copy"
+	if res, _ := get(t, dana, copyURL); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("dana's copy before it was made: %d", res.StatusCode)
+	}
+	if _, page := get(t, keeper, ts.URL+"/staff/identity"); !strings.Contains(page, `data-recipient="`+danaKey.Recipient().String()+`"`) {
+		t.Fatal("keeper's page does not offer dana a copy")
+	}
+	var danaCopy bytes.Buffer
+	w, err = age.Encrypt(&danaCopy, danaKey.Recipient())
+	must(t, err)
+	_, err = w.Write(plain)
+	must(t, err)
+	must(t, w.Close())
+	copyForm := [][2]string{{"staff", strconv.FormatInt(danaID, 10)}, {"grant", base64.StdEncoding.EncodeToString(danaCopy.Bytes())}}
+	if res, _ := staffUpload(t, alice, copyURL, aliceCSRF, copyForm, nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("a caseworker giving a copy: %d", res.StatusCode)
+	}
+	if res, body := staffUpload(t, keeper, copyURL, keeperCSRF, [][2]string{{"staff", strconv.FormatInt(aliceID, 10)}, copyForm[1]}, nil); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a copy for a caseworker through the custodians' route: %d %s", res.StatusCode, body)
+	}
+	if res, body := staffUpload(t, keeper, copyURL, keeperCSRF, copyForm, nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("copy for dana: %d %s", res.StatusCode, body)
+	}
+	res, got := get(t, dana, copyURL)
+	if res.StatusCode != http.StatusOK || openDetails(t, []byte(got), danaKey).Contact != contact {
+		t.Fatalf("dana's copy: %d", res.StatusCode)
+	}
+	if res, _ := get(t, keeper, copyURL); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("keeper fetched dana's copy: %d", res.StatusCode)
+	}
+
 	// The reporter withdraws the details: the block, grants and requests go.
 	_, page = get(t, reporter, ts.URL+"/case/identity/withdraw")
 	rcsrf := csrfOf(t, page)
@@ -260,8 +302,10 @@ func TestConfidentialIdentity(t *testing.T) {
 	if _, err := ts.DB.CaseIdentity(ctx, cs.ID); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("identity block after withdrawal: %v", err)
 	}
-	if _, err := ts.DB.IdentityGrant(ctx, cs.ID, aliceID); !errors.Is(err, storage.ErrNotFound) {
-		t.Fatalf("grant after withdrawal: %v", err)
+	for _, id := range []int64{aliceID, danaID} {
+		if _, err := ts.DB.IdentityGrant(ctx, cs.ID, id); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("grant after withdrawal: %v", err)
+		}
 	}
 	if reqs, _ := ts.DB.IdentityRequests(ctx, "", cs.ID); len(reqs) != 0 {
 		t.Fatalf("%d requests after withdrawal", len(reqs))

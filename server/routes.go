@@ -67,6 +67,8 @@ func (s *Server) routes() {
 	// organisation-wide, so outside the case group's channel checks.
 	staff.Get("/identity", loggedIn, s.handleStaffIdentity)
 	staff.Get("/identity/case/:ref", loggedIn, s.handleStaffIdentityCase)
+	staff.Get("/identity/case/:ref/copy", loggedIn, s.handleStaffIdentityCopyShow)
+	staff.Post("/identity/case/:ref/copy", loggedIn, s.handleStaffIdentityCopy)
 	staff.Post("/identity/request/:id<int>/approve", loggedIn, s.handleStaffIdentityApprove)
 	staff.Post("/identity/request/:id<int>/refuse", loggedIn, s.handleStaffIdentityRefuse)
 

@@ -11,10 +11,17 @@ import (
 
 type staffIdentityPage struct {
 	Requests []storage.IdentityRequest
-	Cases    []storage.IdentityCase
+	Cases    []identityCaseView
 	// KeyProblem says why identity details cannot be encrypted to this
 	// custodian's key, if they cannot ("" if they can).
 	KeyProblem string
+}
+
+// identityCaseView is a case on the custodian's page, with the other
+// custodians who may be given a copy of its identity details.
+type identityCaseView struct {
+	storage.IdentityCase
+	Others []storage.Staff
 }
 
 // handleStaffIdentity answers GET /staff/identity: the custodian's page.
@@ -43,10 +50,21 @@ func (s *Server) handleStaffIdentity(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		if s.mayHoldIdentity(ctx, cs, me.ID) == nil {
-			visible[ic.CaseID] = true
-			page.Cases = append(page.Cases, ic)
+		if s.mayHoldIdentity(ctx, cs, me.ID) != nil {
+			continue
 		}
+		visible[ic.CaseID] = true
+		v := identityCaseView{IdentityCase: ic}
+		custodians, err := s.db.IdentityCustodians(ctx, cs.ChannelID)
+		if err != nil {
+			return err
+		}
+		for _, o := range custodians {
+			if o.ID != me.ID && s.mayHoldIdentity(ctx, cs, o.ID) == nil {
+				v.Others = append(v.Others, o)
+			}
+		}
+		page.Cases = append(page.Cases, v)
 	}
 	for _, r := range all {
 		if visible[r.CaseID] {

@@ -305,3 +305,20 @@ func (v *View) CaseIdentity(ctx context.Context, caseID int64) ([]byte, error) {
 	}
 	return b, err
 }
+
+// AddIdentityGrant stores a copy of a case's identity details for one staff
+// member (a custodian's copy for another custodian, made in the browser),
+// replacing any they hold. ErrNotFound if the case has no identity details.
+func (db *DB) AddIdentityGrant(ctx context.Context, caseID, staff int64, ciphertext []byte) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		var has bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM case_identities WHERE case_id = ?)`, caseID).Scan(&has); err != nil {
+			return err
+		}
+		if !has {
+			return ErrNotFound
+		}
+		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO identity_grants (case_id, staff_id, ciphertext) VALUES (?, ?, ?)`, caseID, staff, ciphertext)
+		return err
+	})
+}

@@ -208,14 +208,28 @@ async function identityPage(data) {
   const csrf = data.dataset.csrf;
   let own = null;
   for (const b of document.querySelectorAll("button.identity-open[data-case]")) {
-    b.addEventListener("click", () =>
-      showIdentity(`/staff/identity/case/${encodeURIComponent(b.dataset.case)}`, own, b.parentElement.querySelector(".identity-out")).catch(failed),
-    );
+    // The block, or if it was not encrypted to this custodian (who joined
+    // later) the copy another custodian gave them.
+    const url = `/staff/identity/case/${encodeURIComponent(b.dataset.case)}`;
+    b.addEventListener("click", () => showIdentity([url, `${url}/copy`], own, b.parentElement.querySelector(".identity-out")).catch(failed));
+  }
+  for (const form of document.querySelectorAll("form.identity-copy[data-case]")) {
+    onActivate(form, async () => {
+      if (!own) throw new Error("Load your own key first: a copy is made from the identity details your key opens.");
+      const option = form.elements.namedItem("staff").selectedOptions[0];
+      const url = `/staff/identity/case/${encodeURIComponent(form.dataset.case)}`;
+      const copy = await regrant(await fetchFirstOpening([url, `${url}/copy`], own), own, option.dataset.recipient);
+      await post(`${url}/copy`, csrf, [
+        ["staff", option.value],
+        ["grant", bytesToBase64(copy)],
+      ]);
+    });
   }
   for (const b of document.querySelectorAll("button.identity-approve[data-request]")) {
     onActivate(b, async () => {
       if (!own) throw new Error("Load your own key first: approving decrypts the identity details with it.");
-      const block = await fetchBytes(`/staff/identity/case/${encodeURIComponent(b.dataset.case)}`);
+      const url = `/staff/identity/case/${encodeURIComponent(b.dataset.case)}`;
+      const block = await fetchFirstOpening([url, `${url}/copy`], own);
       const grant = await regrant(block, own, b.dataset.recipient);
       await post(`/staff/identity/request/${encodeURIComponent(b.dataset.request)}/approve`, csrf, [["grant", bytesToBase64(grant)]]);
     });
@@ -225,14 +239,37 @@ async function identityPage(data) {
   });
 }
 
-// showIdentity fetches an identity file, opens it with the caller's own
-// key and lists its fields in out (a <dl>), as text only.
-async function showIdentity(url, own, out) {
+// fetchFirstOpening returns the first identity file of urls that own
+// opens (the custodians' block, then the caller's own copy).
+async function fetchFirstOpening(urls, own) {
+  let first;
+  for (const url of urls) {
+    try {
+      const bytes = await fetchBytes(url);
+      await openIdentity(bytes, own);
+      return bytes;
+    } catch (err) {
+      first = first || err;
+    }
+  }
+  if (urls.length > 1) {
+    throw new Error(
+      "Your key does not open these identity details: they were encrypted to the custodians registered when the report arrived. " +
+        "Ask another custodian to give you a copy.",
+    );
+  }
+  throw first;
+}
+
+// showIdentity fetches an identity file (the first of urls that the
+// caller's own key opens), opens it and lists its fields in out (a <dl>),
+// as text only.
+async function showIdentity(urls, own, out) {
   if (!own) {
     status("Load your own key first: the identity details are encrypted to it.", true);
     return;
   }
-  const details = await openIdentity(await fetchBytes(url), own);
+  const details = await openIdentity(await fetchFirstOpening([urls].flat(), own), own);
   out.replaceChildren();
   for (const r of identityRows(details)) out.append(el("dt", { text: r.label }), el("dd", { class: "pre-wrap", text: r.value }));
   status("Identity details decrypted on this device. The opening is recorded in the audit trail.");

@@ -5,7 +5,8 @@
 // identity details but not what they are, and asks for access; the
 // custodian opens them and approves in her browser (decrypt with her own
 // key, re-encrypt to the caseworker's); the caseworker decrypts his grant
-// with his own key; the reporter's case page says the details were opened,
+// with his own key; a custodian who joined later is given a copy the same
+// way; the reporter's case page says the details were opened,
 // to the day, and she withdraws them. axe-core checks every new page
 // (WCAG 2.2 A/AA), reporter pages as served to the JavaScript-off browser.
 //
@@ -127,6 +128,39 @@ test("Confidential identity: invisible to caseworkers, visible to the custodian,
   await alex.waitForSelector(`#identity-details dd:text("${name}")`);
   assert.equal(await alex.locator("#identity-details dd", { hasText: role }).count(), 1);
   await audit(alex, "staff case page, identity decrypted");
+
+  // 6b. Drew becomes a custodian after the report: the block was not
+  //     encrypted to him, so he cannot open it until casey's browser
+  //     gives him a copy, re-encrypted to his own key.
+  const drewLink = await invite(admin, base, "drew");
+  const drew = await staffPage(browser, errors);
+  await drew.goto(drewLink);
+  const drewEnrol = await enrol(drew);
+  await loginAs(drew, base, "drew", drewEnrol.secret, drewEnrol.step + 1);
+  const drewKey = await makeKeyFile(dir, "drew", "pq");
+  await registerKey(drew, base, drewKey.recipient);
+  await admin.goto(base + "/staff/admin/staff");
+  await Promise.all([admin.waitForNavigation(), admin.click(`button:has-text("Make drew a custodian")`)]);
+  const openAsDrew = async () => {
+    await drew.goto(base + "/staff/identity");
+    await drew.setInputFiles("#identity-file", drewKey.file);
+    await drew.waitForSelector("#key-status:has-text('Key loaded')");
+    await drew.click("button.identity-open");
+  };
+  await openAsDrew();
+  await drew.waitForSelector("#key-status.notice-error:has-text('does not open')");
+  assert.equal(await drew.locator(".identity-out dd").count(), 0);
+  await admin.goto(base + "/staff/identity");
+  await admin.setInputFiles("#identity-file", caseyKey.file);
+  await admin.waitForSelector("#key-status:has-text('Key loaded')");
+  await audit(admin, "custodians' page with a copy form");
+  await admin.selectOption("form.identity-copy select", { label: "drew" });
+  const copied = admin.waitForNavigation().then(() => null);
+  const copyRefused = admin.waitForSelector("#key-status.notice-error").then((e) => e.textContent(), () => new Promise(() => {}));
+  await admin.click("form.identity-copy button[type=submit]");
+  assert.equal(await Promise.race([copied, copyRefused]), null, "the copy was refused");
+  await openAsDrew();
+  await drew.waitForSelector(`.identity-out dd:text("${name}")`);
 
   // 7. The reporter sees they were opened, to the day, and withdraws them.
   const caseOpened = await rp.goto(base + "/case");
