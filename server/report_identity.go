@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"strings"
 	"unicode/utf8"
 
 	"filippo.io/age"
@@ -151,10 +150,15 @@ func (s *Server) identityForm(ctx context.Context, ch *channelView, kept *identi
 	}
 	full, err := s.db.Channel(ctx, ch.ID)
 	if err != nil {
+		s.log.Error("failed to read a channel for the identity section", "err", err)
 		return nil
 	}
 	rs, err := s.identityRecipients(ctx, full)
-	if err != nil || len(rs) == 0 {
+	if err != nil {
+		s.log.Error("failed to list the custodians for the identity section", "err", err)
+		return nil
+	}
+	if len(rs) == 0 {
 		return nil
 	}
 	v := &identityView{MaxName: maxIdentityName, MaxContact: maxIdentityContact, MaxRole: maxIdentityRole}
@@ -194,10 +198,4 @@ func (s *Server) sealIdentity(ctx context.Context, ch storage.Channel, f *identi
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// trimmedField is a form value trimmed and bounded, for staff reasons.
-func trimmedField(v string, limit int) (string, bool) {
-	v = strings.TrimSpace(v)
-	return v, v != "" && utf8.ValidString(v) && utf8.RuneCountInString(v) <= limit && plainText(v)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -108,4 +110,10 @@ func (s *Server) staffCaseIdentity(ctx context.Context, cs storage.Case, me *sta
 		v.Custodian = s.mayHoldIdentity(ctx, cs, me.ID) == nil
 	}
 	return v, nil
+}
+
+// trimmedField is a form value trimmed and bounded, for staff reasons.
+func trimmedField(v string, limit int) (string, bool) {
+	v = strings.TrimSpace(v)
+	return v, v != "" && utf8.ValidString(v) && utf8.RuneCountInString(v) <= limit && plainText(v)
 }
