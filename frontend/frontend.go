@@ -76,7 +76,9 @@ func Parse(cat *Catalogue) (*Templates, error) {
 	if err != nil {
 		return nil, err
 	}
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	// Partials (partial_*.html) define pieces that several pages include;
+	// they are parsed with the layout, not as pages of their own.
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partial_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse layout: %w", err)
 	}
@@ -90,7 +92,7 @@ func Parse(cat *Catalogue) (*Templates, error) {
 	}
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "templates/")
-		if base == "layout.html" {
+		if base == "layout.html" || strings.HasPrefix(base, "partial_") {
 			continue
 		}
 		clone, err := layout.Clone()

@@ -47,6 +47,8 @@ type casePage struct {
 	Pages      int
 	PrevPage   int
 	NextPage   int
+	// Identity is set if the reporter gave identity details.
+	Identity *caseIdentityView
 }
 
 // messagesPerPage bounds how much of a thread one request decrypts and
@@ -124,6 +126,10 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	idView, err := s.caseIdentity(c, sess.caseID)
+	if err != nil {
+		return err
+	}
 	st, ok := statusText[cs.Status]
 	if !ok {
 		st = [2]phrase{say("In progress"), say("Your case is being handled.")}
@@ -131,6 +137,6 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 	return s.render(c, http.StatusOK, "case", "Your case", casePage{
 		uploadLimits: s.limits(), Status: s.translate(c, st[0]), StatusHelp: s.translate(c, st[1]),
 		Sent: c.Query("sent") == "1", CSRF: sess.csrf, Form: newFormToken(), Messages: msgs, HasReply: hasReply,
-		Page: page, Pages: pages, PrevPage: page - 1, NextPage: page + 1,
+		Page: page, Pages: pages, PrevPage: page - 1, NextPage: page + 1, Identity: idView,
 	})
 }

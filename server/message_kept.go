@@ -35,6 +35,8 @@ type keptMessage struct {
 	// the questionnaire version its form named.
 	Answers       frontend.Answers
 	Questionnaire string
+	// Identity is a report form's identity section (report_identity.go).
+	Identity *identityFields
 }
 
 // maxKeptAnswerBytes bounds the answers a repeated report form keeps.
@@ -130,6 +132,13 @@ func (s *Server) keepMessage(c *fiber.Ctx, mr *partReader, body *limitedBody, fi
 			}
 			_, err = io.Copy(io.Discard, part)
 		default:
+			if isIdentityField(part.FormName()) && part.FileName() == "" {
+				if km.Identity == nil {
+					km.Identity = &identityFields{}
+				}
+				err = km.Identity.read(part, false)
+				break
+			}
 			// The answers of a report form, whatever its questionnaire:
 			// the page that shows them again keeps only its questions'.
 			if name := part.FormName(); strings.HasPrefix(name, "q_") && part.FileName() == "" && answerBytes < maxKeptAnswerBytes {

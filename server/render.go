@@ -75,13 +75,15 @@ type staffView struct {
 	Username string
 	Admin    bool
 	CSRF     string
+	// Custodian: they hold reporters' identity details (staff_identity.go).
+	Custodian bool
 }
 
 // renderStaff renders a staff page with the staff header.
 func (s *Server) renderStaff(c *fiber.Ctx, status int, name, title string, data any) error {
 	u := staffOf(c)
 	p := s.page(c, title, data)
-	p.Staff = &staffView{ID: u.ID, Username: u.Username, Admin: u.Role == storage.RoleAdmin, CSRF: u.session.CSRF}
+	p.Staff = &staffView{ID: u.ID, Username: u.Username, Admin: u.Role == storage.RoleAdmin, CSRF: u.session.CSRF, Custodian: u.Custodian}
 	body, err := s.pages.Render(name, p.Lang.Tag, p)
 	if err != nil {
 		return err

@@ -136,6 +136,7 @@ type answersRefused struct {
 	text    string
 	files   []string // cleaned names, to choose again
 	keep    bool
+	person  *identityFields
 }
 
 func (*answersRefused) Error() string { return "report refused: an answer is wrong" }
@@ -241,6 +242,9 @@ type reportState struct {
 	text    string
 	files   []string
 	keep    bool
+	// person is what the optional identity section (on the last page)
+	// carried.
+	person *identityFields
 }
 
 // stepProgress is "step 2 of 3", counting the steps asked.
@@ -303,6 +307,16 @@ func (s *Server) reportPage(c *fiber.Ctx, st reportState, step int, problem *fro
 			}
 		}
 	}
+	if final {
+		form.Identity = s.identityForm(c.UserContext(), st.channel, st.person)
+	} else if st.person != nil {
+		// The identity section's values ride along, as the text does.
+		for _, f := range [][2]string{{"id_name", st.person.Name}, {"id_contact", st.person.Contact}, {"id_role", st.person.Role}} {
+			if f[1] != "" {
+				form.Hidden = append(form.Hidden, hiddenField{f[0], f[1]})
+			}
+		}
+	}
 	if !final {
 		// The last page's text and choices ride along too.
 		if st.text != "" {
@@ -332,7 +346,7 @@ func (s *Server) reportPage(c *fiber.Ctx, st reportState, step int, problem *fro
 func (s *Server) renderAnswersRefused(c *fiber.Ctx, r *answersRefused, pick *channelPick) error {
 	s.refused(refusedMalformed)
 	st := reportState{qn: r.qn, channel: pick.view(languageOf(c).Tag), form: newFormToken(), raw: r.raw,
-		text: r.text, files: r.files, keep: r.keep}
+		text: r.text, files: r.files, keep: r.keep, person: r.person}
 	form := s.reportPage(c, st, r.qn.StepOf(r.problem.Question.ID), r.problem)
 	form.ErrorMore = s.translate(c, say("Nothing was saved. Your answers and text are below: please correct that answer and send again."))
 	form.Refused = form.Carry

@@ -44,6 +44,8 @@ type reportForm struct {
 	// Hidden are the answers of the other steps, and on a step before the
 	// last, what the last page carried.
 	Hidden []hiddenField
+	// Identity is the optional identity section, if the channel offers it.
+	Identity *identityView
 }
 
 // Kept is what the form shows again of a report sent before, if any.

@@ -111,6 +111,25 @@ func (s *Server) handleReportStep(c *fiber.Ctx) error {
 			st.files = append(st.files, crypto.CleanAttachmentName(n))
 		}
 	}
+	// The identity section's values, if the last page was reached, each
+	// within its bound (cut, as answers of other steps are: the last page
+	// checks them again).
+	for name, limit := range identityFieldLimits {
+		if x := v.Get(name); x != "" {
+			if st.person == nil {
+				st.person = &identityFields{}
+			}
+			x, _ = cutAnswer(x, utf8.UTFMax*limit)
+			switch name {
+			case "id_name":
+				st.person.Name = x
+			case "id_contact":
+				st.person.Contact = x
+			case "id_role":
+				st.person.Role = x
+			}
+		}
+	}
 	// The answers, each within its question's bounds; a value over them
 	// is cut, and if it is this step's, said to be too long.
 	st.raw = frontend.Answers{}

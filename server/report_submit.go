@@ -87,6 +87,11 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	// The channel is settled (receiveParts): encrypt to its key too.
 	recipients = pick.recipients
+	idBlock, err := s.sealIdentity(ctx, *pick.chosen, &up.identity)
+	if err != nil {
+		s.discard(ctx, up)
+		return err
+	}
 	sealed, err := crypto.SealMessage(crypto.Message{Text: up.text, Attachments: up.files, Answers: up.answers}, recipients)
 	if err != nil {
 		s.discard(ctx, up)
@@ -113,6 +118,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 			WrappedIdentity: wrapped, Recipient: identity.Recipient(),
 			First:     storage.NewMessage{Ciphertext: sealed, AttachmentIDs: up.ids, AttachmentOwner: up.owner},
 			FormHash:  up.formHash,
+			Identity:  idBlock,
 			ChannelID: pick.chosen.ID, ChannelGeneration: pick.chosen.Generation,
 			Questionnaire: up.questionnaire.Ref(),
 		})
@@ -124,7 +130,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 			// see through (receipt_kept.go makes this rare).
 			s.discard(ctx, up)
 			return s.renderRepeat(c, keptReport{Text: up.text, Files: fileNames(up.files), Keep: up.keepOriginals,
-				Answers: up.fields.raw, Questionnaire: up.questionnaire.Ref()}, pick)
+				Answers: up.fields.raw, Questionnaire: up.questionnaire.Ref(), Identity: &up.identity}, pick)
 		}
 		if err != nil {
 			s.discard(ctx, up)
@@ -158,6 +164,8 @@ type keptReport struct {
 	// and the questionnaire version they answer ("" if not known).
 	Answers       frontend.Answers
 	Questionnaire string
+	// Identity is what the optional identity section carried.
+	Identity *identityFields
 }
 
 // keepRepeat answers a report form that made a report already, whose
@@ -169,7 +177,7 @@ func (s *Server) keepRepeat(c *fiber.Ctx, mr *partReader, body *limitedBody, pic
 		return err
 	}
 	return s.renderRepeat(c, keptReport{Text: km.Text, Files: km.Files, Keep: km.Keep, Answers: km.Answers,
-		Questionnaire: km.Questionnaire}, pick)
+		Questionnaire: km.Questionnaire, Identity: km.Identity}, pick)
 }
 
 // renderRepeat shows the report form again with a fresh token, the text
@@ -191,7 +199,7 @@ func (s *Server) renderRepeat(c *fiber.Ctx, kept keptReport, pick *channelPick) 
 			qn = s.defaultQuestionnaire
 		}
 	}
-	st := reportState{qn: qn, channel: view, form: newFormToken(), raw: kept.Answers, text: kept.Text}
+	st := reportState{qn: qn, channel: view, form: newFormToken(), raw: kept.Answers, text: kept.Text, person: kept.Identity}
 	form := s.reportPage(c, st, qn.Last(), nil)
 	form.Repeat = &kept
 	return s.render(c, http.StatusConflict, "report", "Make a report", form)

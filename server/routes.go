@@ -60,6 +60,17 @@ func (s *Server) routes() {
 	caseArea.Post("/reply", s.handleStaffReply)
 	caseArea.Post("/note", s.handleStaffNote)
 	caseArea.Get("/note/:id<int>", s.handleStaffNoteCiphertext)
+	caseArea.Get("/identity", s.handleStaffCaseIdentity)
+	caseArea.Post("/identity/request", s.handleStaffCaseIdentityRequest)
+
+	// Reporters' identity details, for custodians (each handler checks):
+	// organisation-wide, so outside the case group's channel checks.
+	staff.Get("/identity", loggedIn, s.handleStaffIdentity)
+	staff.Get("/identity/case/:ref", loggedIn, s.handleStaffIdentityCase)
+	staff.Get("/identity/case/:ref/copy", loggedIn, s.handleStaffIdentityCopyShow)
+	staff.Post("/identity/case/:ref/copy", loggedIn, s.handleStaffIdentityCopy)
+	staff.Post("/identity/request/:id<int>/approve", loggedIn, s.handleStaffIdentityApprove)
+	staff.Post("/identity/request/:id<int>/refuse", loggedIn, s.handleStaffIdentityRefuse)
 
 	// A channel's page for its members, and its keys for the console's
 	// script: members and administrators (each handler checks which).
@@ -73,6 +84,7 @@ func (s *Server) routes() {
 	admin.Get("/staff", s.handleStaffAdmin)
 	admin.Post("/invite", s.handleStaffInvite)
 	admin.Post("/account", s.handleStaffAccount)
+	admin.Post("/custodian", s.handleStaffCustodian)
 	admin.Post("/retention", s.handleStaffDefaultRetention)
 	admin.Get("/audit", s.handleStaffAudit)
 	admin.Get("/recipients", s.handleStaffRecipients)
@@ -82,6 +94,7 @@ func (s *Server) routes() {
 	admin.Post("/channels/create", s.handleStaffChannelCreate)
 	admin.Get("/channels/:id", s.handleStaffChannel)
 	admin.Post("/channels/:id/update", s.handleStaffChannelUpdate)
+	admin.Post("/channels/:id/identity", s.handleStaffChannelIdentity)
 	admin.Post("/channels/:id/members/add", s.handleStaffChannelMemberAdd)
 	admin.Post("/channels/:id/members/remove", s.handleStaffChannelMemberRemove)
 	admin.Post("/channels/:id/exclude", s.handleStaffChannelExclude)
@@ -104,5 +117,7 @@ func (s *Server) routes() {
 	reporter.Post("/case/logout", s.handleCaseLogout)
 	reporter.Get("/case/withdraw", s.handleCaseWithdrawForm)
 	reporter.Post("/case/withdraw", s.handleCaseWithdraw)
+	reporter.Get("/case/identity/withdraw", s.handleCaseIdentityWithdrawForm)
+	reporter.Post("/case/identity/withdraw", s.handleCaseIdentityWithdraw)
 	reporter.Use(func(c *fiber.Ctx) error { return errNotFound })
 }

@@ -40,6 +40,16 @@ type staffCasePage struct {
 	Channel          storage.Channel
 	ChannelName      string
 	ChannelRecipient string
+	// Identity is set if the reporter gave identity details.
+	Identity *staffCaseIdentity
+}
+
+// staffCaseIdentity is what the case page says of the reporter's identity
+// details to the one viewing it.
+type staffCaseIdentity struct {
+	Granted   bool // they hold a grant: a Decrypt button
+	Pending   bool // their request awaits a custodian
+	Custodian bool // they may open it themselves, on the custodians' page
 }
 
 // handleStaffCase answers GET /staff/case/:ref: shows a case to staff: its
@@ -88,6 +98,10 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	idView, err := s.staffCaseIdentity(ctx, cs, me)
+	if err != nil {
+		return err
+	}
 	opened := storage.AuditEntry{Actor: me.Username, Action: "case.open", Target: cs.Ref}
 	if err := s.db.Change(ctx, &opened, func(ctx context.Context) error {
 		return s.db.MarkCaseRead(ctx, me.ID, cs.ID)
@@ -98,5 +112,6 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 		Case: cs, Status: cs.Status, Statuses: caseStatuses, AssigneeID: assignee, Staff: staff,
 		Messages: view, Notes: noteView, Retention: retention, Recipients: string(recipientsJSON), CaseRecipient: cs.Recipient,
 		Channel: ch, ChannelName: ch.Text(storage.DefaultLanguage).Name, ChannelRecipient: ch.Recipient,
+		Identity: idView,
 	})
 }

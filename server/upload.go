@@ -67,6 +67,8 @@ type upload struct {
 	ref           string
 	problem       *frontend.AnswerProblem
 	refusedFiles  []string // names of the files read and dropped after a wrong answer
+	// identity is the optional identity section (report_identity.go).
+	identity identityFields
 }
 
 // resolveQuestionnaire settles the channel and the questionnaire of a new
@@ -552,6 +554,12 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 				return nil, errHoneypot
 			}
 		default:
+			if report && isIdentityField(part.FormName()) {
+				if err := up.identity.read(part, len(up.ids) > 0 || len(up.refusedFiles) > 0); err != nil {
+					return nil, tooLarge(err)
+				}
+				break
+			}
 			if report && strings.HasPrefix(part.FormName(), "q_") {
 				if err := s.resolveQuestionnaire(ctx, up, pick); err == errChannelMissing && part.FileName() != "" {
 					return nil, errChannelLate
@@ -597,7 +605,7 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 			// wrong answer arrived; its name is listed with the others.
 			files := append(fileNames(up.files), up.refusedFiles...)
 			return nil, &answersRefused{problem: up.problem, qn: up.questionnaire, raw: up.fields.raw, text: up.text,
-				files: files, keep: up.keepOriginals}
+				files: files, keep: up.keepOriginals, person: &up.identity}
 		}
 	}
 	// What follows the closing boundary (an epilogue, the end of a chunked

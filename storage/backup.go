@@ -96,8 +96,8 @@ func checkCopy(path string) error {
 	if err := d.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
 		return err
 	}
-	if v != len(migrationFiles()) {
-		return fmt.Errorf("the backup has schema version %d, want %d", v, len(migrationFiles()))
+	if v != schemaVersion() {
+		return fmt.Errorf("the backup has schema version %d, want %d", v, schemaVersion())
 	}
 	return nil
 }

@@ -68,6 +68,9 @@ type NewCase struct {
 	// FormHash, if set, is the hash of the report form's one-time token:
 	// it is recorded as used with the case, or ErrFormUsed is returned.
 	FormHash []byte
+	// Identity, if set, is the reporter's confidential identity details:
+	// an age file to the custodians' own keys (identity.go).
+	Identity []byte
 }
 
 // CreateCase stores a new case with its first message and links the
@@ -100,8 +103,10 @@ func (db *DB) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 			return err
 		}
 		nc.First.Author = AuthorReporter
-		_, err = insertMessage(ctx, tx, c.ID, nc.First, now)
-		return err
+		if _, err = insertMessage(ctx, tx, c.ID, nc.First, now); err != nil {
+			return err
+		}
+		return insertIdentity(ctx, tx, c.ID, nc.Identity)
 	})
 	if err != nil {
 		return Case{}, fmt.Errorf("failed to create case: %w", err)

@@ -35,6 +35,9 @@ type Channel struct {
 	// Recipient its public key.
 	Generation int
 	Recipient  string
+	// OfferIdentity: its report form offers the optional confidential
+	// identity section (identity.go).
+	OfferIdentity bool
 }
 
 // Text returns the channel's text in lang, or in DefaultLanguage.
@@ -82,13 +85,13 @@ func (db *DB) Channel(ctx context.Context, id int64) (Channel, error) {
 // members and newest key: one query per table, whichever it is.
 func (db *DB) channels(ctx context.Context, id int64) ([]Channel, error) {
 	var out []Channel
-	err := db.queryEach(ctx, `SELECT c.id, c.position, c.archived,
+	err := db.queryEach(ctx, `SELECT c.id, c.position, c.archived, c.offer_identity,
 		coalesce((SELECT max(k.generation) FROM channel_keys k WHERE k.channel_id = c.id), 0)
 		FROM channels c WHERE ? IN (0, c.id) ORDER BY c.position, c.id`, id, func(rows *sql.Rows) error {
 		c := Channel{Texts: map[string]ChannelText{}}
 		out = append(out, c)
 		last := &out[len(out)-1]
-		return rows.Scan(&last.ID, &last.Position, &last.Archived, &last.Generation)
+		return rows.Scan(&last.ID, &last.Position, &last.Archived, &last.OfferIdentity, &last.Generation)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to list channels: %w", err)

@@ -147,7 +147,7 @@ func OpenTool(dataDir string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("failed to open database: %w", err)
 	}
-	if want := len(migrationFiles()); v != want {
+	if want := schemaVersion(); v != want {
 		db.Close()
 		return nil, fmt.Errorf("database schema is version %d, this build expects %d: run `candour serve` once to migrate", v, want)
 	}
@@ -167,7 +167,7 @@ func OpenReadOnly(dataDir string) (*DB, error) {
 		db.r.Close()
 		return nil, fmt.Errorf("failed to open database: %w", err)
 	}
-	if want := len(migrationFiles()); v != want {
+	if want := schemaVersion(); v != want {
 		db.r.Close()
 		return nil, fmt.Errorf("database schema is version %d, this build expects %d: run `candour serve` once to migrate", v, want)
 	}
@@ -191,6 +191,13 @@ func (db *DB) Close() error {
 func (db *DB) Path() string { return db.path }
 
 func (db *DB) coarseNow() int64 { return db.Now().UTC().Truncate(Coarseness).Unix() }
+
+// schemaVersion is the number of the newest embedded migration.
+func schemaVersion() int {
+	names := migrationFiles()
+	n, _ := strconv.Atoi(strings.SplitN(filepath.Base(names[len(names)-1]), "_", 2)[0])
+	return n
+}
 
 func migrationFiles() []string {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
@@ -230,14 +237,22 @@ func (db *DB) migrate() error {
 		return fmt.Errorf("failed to read schema version: %w", err)
 	}
 	names := migrationFiles()
-	if current > len(names) {
-		return fmt.Errorf("database schema version %d is newer than this build (%d): refusing to downgrade", current, len(names))
-	}
+	// A migration's version is its number. Numbers increase; a number may
+	// be missing while it is reserved for work on another branch (0014,
+	// as of 0015_identity.sql), which fills it before a release.
+	versions := make([]int, len(names))
 	for i, name := range names {
-		version := i + 1
-		if n, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0]); err != nil || n != version {
+		n, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
+		if err != nil || n <= 0 || (i > 0 && n <= versions[i-1]) {
 			return fmt.Errorf("migration %s is out of sequence", name)
 		}
+		versions[i] = n
+	}
+	if latest := versions[len(versions)-1]; current > latest {
+		return fmt.Errorf("database schema version %d is newer than this build (%d): refusing to downgrade", current, latest)
+	}
+	for i, name := range names {
+		version := versions[i]
 		if version <= current {
 			continue
 		}

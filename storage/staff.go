@@ -32,6 +32,9 @@ type Staff struct {
 	// AgeRecipient is their own age public key (empty until they register
 	// one): the channels' keys are wrapped to it.
 	AgeRecipient string
+	// Custodian: they may read reporters' confidential identity details
+	// (identity.go), set by an administrator.
+	Custodian bool
 }
 
 // Enrolled reports whether the staff member has set a password and a second
@@ -75,13 +78,13 @@ func oneRow(res sql.Result) error {
 }
 
 const staffColumns = `id, username, role, password_hash, totp_secret, totp_last_step,
-	disabled, failed_logins, locked_until, created_at, age_recipient`
+	disabled, failed_logins, locked_until, created_at, age_recipient, custodian`
 
 func scanStaff(row interface{ Scan(...any) error }) (Staff, error) {
 	var s Staff
 	var locked, created int64
 	err := row.Scan(&s.ID, &s.Username, &s.Role, &s.PasswordHash, &s.TOTPSecret, &s.TOTPLastStep,
-		&s.Disabled, &s.FailedLogins, &locked, &created, &s.AgeRecipient)
+		&s.Disabled, &s.FailedLogins, &locked, &created, &s.AgeRecipient, &s.Custodian)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Staff{}, ErrNotFound
 	}

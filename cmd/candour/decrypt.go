@@ -66,7 +66,7 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "opened %d channel key(s) wrapped to this identity\n", opened)
 	}
 	var problems []string
-	var nMsg, nAtt int
+	var nMsg, nAtt, nID int
 	// The questionnaires the cases were asked with, checked and copied,
 	// so that the decrypted folder is read with the questions' wording,
 	// choices and translations at hand.
@@ -197,9 +197,21 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 			}
 			fmt.Fprintf(&index, "%s  %s\n", f.Created.Format("2006-01-02"), name)
 		}
+		if c.Identity != nil {
+			switch ok, err := decryptIdentity(export, *c.Identity, filepath.Join(caseDir, "identity.json"), identities); {
+			case err != nil:
+				problems = append(problems, err.Error())
+			case ok:
+				nID++
+				fmt.Fprintf(&index, "identity details (given in confidence): identity.json\n")
+			}
+		}
 		if err := writeNewFile(filepath.Join(caseDir, "case.txt"), []byte(index.String())); err != nil {
 			return err
 		}
+	}
+	if nID > 0 {
+		fmt.Fprintf(stdout, "decrypted the identity details of %d cases (this identity is a custodian's)\n", nID)
 	}
 	fmt.Fprintf(stdout, "decrypted %d messages and %d attachments from %d cases to %s\n", nMsg, nAtt, len(m.Cases), *out)
 	if len(problems) > 0 {
@@ -349,4 +361,40 @@ func uniqueName(used map[string]bool, name string) string {
 	}
 	used[strings.ToLower(candidate)] = true
 	return candidate
+}
+
+// decryptIdentity writes a case's identity details to dst if identities
+// open them (a custodian's own key). Most identities are not a custodian's:
+// that is not a problem, and ok is false.
+func decryptIdentity(export string, f ManifestFile, dst string, identities []age.Identity) (ok bool, err error) {
+	ct, err := readChecked(export, f)
+	if err != nil {
+		return false, err
+	}
+	r, err := age.Decrypt(bytes.NewReader(ct), identities...)
+	var noMatch *age.NoIdentityMatchError
+	if errors.As(err, &noMatch) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: %v", f.Path, err)
+	}
+	plain, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	if err != nil {
+		return false, fmt.Errorf("%s: %v", f.Path, err)
+	}
+	var d struct {
+		V       int    `json:"v"`
+		Name    string `json:"name,omitempty"`
+		Contact string `json:"contact,omitempty"`
+		Role    string `json:"role,omitempty"`
+	}
+	if err := json.Unmarshal(plain, &d); err != nil || d.V != 1 {
+		return false, fmt.Errorf("%s: not identity details this version reads", f.Path)
+	}
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return false, err
+	}
+	return true, writeNewFile(dst, append(b, '\n'))
 }

@@ -81,6 +81,10 @@ type ManifestCase struct {
 	Questionnaire     string         `json:"questionnaire,omitempty"`
 	QuestionnaireFile string         `json:"questionnaire_file,omitempty"`
 	Files             []ManifestFile `json:"files"`
+	// Identity is the reporter's confidential identity details, if they
+	// gave any: an age file to the custodians' own keys only (see
+	// docs/confidential-identity.md), at identity/case-REF.age.
+	Identity *ManifestFile `json:"identity,omitempty"`
 }
 
 // ManifestFile is one standard age file of a case.
@@ -171,7 +175,13 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 						MessageID: msg.ID, Size: size, SHA256: sum})
 				}
 			}
+			if err := exportIdentity(ctx, v, *out, c, &mc); err != nil {
+				return err
+			}
 			files += len(mc.Files)
+			if mc.Identity != nil {
+				files++
+			}
 			m.Cases = append(m.Cases, mc)
 		}
 		wraps, err := v.ChannelKeyWraps(ctx)
@@ -313,4 +323,27 @@ func writeExportFile(path string, r io.Reader) (sum string, size int64, err erro
 		return "", 0, fmt.Errorf("failed to write %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), size, nil
+}
+
+// exportIdentity writes a case's identity details, if it has any, to
+// identity/case-REF.age: a standard age file that a custodian opens with
+// their own identity (`age -d -i my-key.txt identity/case-REF.age`).
+func exportIdentity(ctx context.Context, v *storage.View, out string, c storage.Case, mc *ManifestCase) error {
+	b, err := v.CaseIdentity(ctx, c.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(out, "identity"), 0o700); err != nil {
+		return err
+	}
+	rel := filepath.Join("identity", fmt.Sprintf("case-%s.age", c.Ref))
+	sum, size, err := writeExportFile(filepath.Join(out, rel), bytesReader(b))
+	if err != nil {
+		return err
+	}
+	mc.Identity = &ManifestFile{Path: filepath.ToSlash(rel), Kind: "identity", Size: size, SHA256: sum}
+	return nil
 }

@@ -14,7 +14,8 @@
 import { Decrypter, Encrypter } from "age-encryption";
 import { safeName } from "./safename.js";
 import { answerRows, questionLabels, renderAnswers } from "./answers.js";
-import { newChannelKey, unwrapGenerations, wrapGenerations, wrapsForMembers } from "./channelkeys.js";
+import { bytesToBase64, newChannelKey, unwrapGenerations, wrapGenerations, wrapsForMembers } from "./channelkeys.js";
+import { identityRows, openIdentity, regrant } from "./identity.js";
 
 const storageKey = "candour-identity";
 
@@ -29,13 +30,16 @@ const el = (tag, props = {}, ...children) => {
   return e;
 };
 
-// One script serves two pages: a case (#case-data) and a channel's team
-// and keys (#channel-data).
+// One script serves three pages: a case (#case-data), a channel's team
+// and keys (#channel-data) and the custodians' identity page
+// (#identity-data).
 const caseData = document.getElementById("case-data");
 const channelData = document.getElementById("channel-data");
+const identityData = document.getElementById("identity-data");
 const failed = (err) => status(`Something went wrong: ${err.message}`, true);
 if (caseData) casePage(caseData).catch(failed);
 else if (channelData) channelPage(channelData).catch(failed);
+else if (identityData) identityPage(identityData).catch(failed);
 
 function status(msg, error = false) {
   const box = document.getElementById("key-status");
@@ -133,7 +137,16 @@ async function casePage(data) {
     await send(ref, csrf, [...orgRecipients, ...channelRecipients], text, [], "note");
   });
 
+  let loaded = null; // the caseworker's own identities, once loaded
+  const decryptIdentity = document.getElementById("identity-decrypt");
+  if (decryptIdentity) {
+    decryptIdentity.addEventListener("click", () =>
+      showIdentity(decryptIdentity.dataset.url, loaded, document.getElementById("identity-details")).catch(failed),
+    );
+  }
+
   await setupIdentityLoader(async (own) => {
+    loaded = own;
     const channelIdentities = await caseChannelIdentities(channel, generation, channelRecipients.length > 0, own);
     await decryptAll(ref, [...own, ...channelIdentities]);
   });
@@ -186,6 +199,80 @@ async function channelPage(data) {
   await setupIdentityLoader(async (ids) => {
     own = ids;
   });
+}
+
+// The custodians' page: open a case's identity details with the
+// custodian's own key, or approve a request by re-encrypting them to the
+// requester's own key in this browser. Refusing is a plain form.
+async function identityPage(data) {
+  const csrf = data.dataset.csrf;
+  let own = null;
+  for (const b of document.querySelectorAll("button.identity-open[data-case]")) {
+    // The block, or if it was not encrypted to this custodian (who joined
+    // later) the copy another custodian gave them.
+    const url = `/staff/identity/case/${encodeURIComponent(b.dataset.case)}`;
+    b.addEventListener("click", () => showIdentity([url, `${url}/copy`], own, b.parentElement.querySelector(".identity-out")).catch(failed));
+  }
+  for (const form of document.querySelectorAll("form.identity-copy[data-case]")) {
+    onActivate(form, async () => {
+      if (!own) throw new Error("Load your own key first: a copy is made from the identity details your key opens.");
+      const option = form.elements.namedItem("staff").selectedOptions[0];
+      const url = `/staff/identity/case/${encodeURIComponent(form.dataset.case)}`;
+      const copy = await regrant(await fetchFirstOpening([url, `${url}/copy`], own), own, option.dataset.recipient);
+      await post(`${url}/copy`, csrf, [
+        ["staff", option.value],
+        ["grant", bytesToBase64(copy)],
+      ]);
+    });
+  }
+  for (const b of document.querySelectorAll("button.identity-approve[data-request]")) {
+    onActivate(b, async () => {
+      if (!own) throw new Error("Load your own key first: approving decrypts the identity details with it.");
+      const url = `/staff/identity/case/${encodeURIComponent(b.dataset.case)}`;
+      const block = await fetchFirstOpening([url, `${url}/copy`], own);
+      const grant = await regrant(block, own, b.dataset.recipient);
+      await post(`/staff/identity/request/${encodeURIComponent(b.dataset.request)}/approve`, csrf, [["grant", bytesToBase64(grant)]]);
+    });
+  }
+  await setupIdentityLoader(async (ids) => {
+    own = ids;
+  });
+}
+
+// fetchFirstOpening returns the first identity file of urls that own
+// opens (the custodians' block, then the caller's own copy).
+async function fetchFirstOpening(urls, own) {
+  let first;
+  for (const url of urls) {
+    try {
+      const bytes = await fetchBytes(url);
+      await openIdentity(bytes, own);
+      return bytes;
+    } catch (err) {
+      first = first || err;
+    }
+  }
+  if (urls.length > 1) {
+    throw new Error(
+      "Your key does not open these identity details: they were encrypted to the custodians registered when the report arrived. " +
+        "Ask another custodian to give you a copy.",
+    );
+  }
+  throw first;
+}
+
+// showIdentity fetches an identity file (the first of urls that the
+// caller's own key opens), opens it and lists its fields in out (a <dl>),
+// as text only.
+async function showIdentity(urls, own, out) {
+  if (!own) {
+    status("Load your own key first: the identity details are encrypted to it.", true);
+    return;
+  }
+  const details = await openIdentity(await fetchFirstOpening([urls].flat(), own), own);
+  out.replaceChildren();
+  for (const r of identityRows(details)) out.append(el("dt", { text: r.label }), el("dd", { class: "pre-wrap", text: r.value }));
+  status("Identity details decrypted on this device. The opening is recorded in the audit trail.");
 }
 
 // onActivate runs action on a button's click or a form's submit.
