@@ -393,3 +393,49 @@ func TestACustodianKeyOfTheOtherKindGetsNothing(t *testing.T) {
 		t.Fatalf("the custodian's page does not say their key is of the other kind: %s", page)
 	}
 }
+
+// TestIdentityRidesAlongTheSteps: with a questionnaire in steps, the
+// identity section is on the last page only; going back from it carries
+// what the reporter wrote there (as hidden fields, like the text), it is
+// on the last page again, and the report seals it for the custodian.
+func TestIdentityRidesAlongTheSteps(t *testing.T) {
+	t.Parallel()
+	ts := stepsServer(t)
+	ctx := context.Background()
+	admin, adminCSRF := loggedIn(t, ts, "root", storage.RoleAdmin)
+	rootID := staffID(t, ts, "root")
+	rootKey, err := age.GenerateHybridIdentity()
+	must(t, err)
+	must(t, ts.DB.SetStaffRecipient(ctx, rootID, rootKey.Recipient().String()))
+	staffPost(t, admin, ts.URL+"/staff/admin/channels/1/identity", url.Values{"csrf": {adminCSRF}, "offer": {"on"}})
+	staffPost(t, admin, ts.URL+"/staff/admin/custodian", url.Values{"csrf": {adminCSRF}, "id": {strconv.FormatInt(rootID, 10)}, "custodian": {"on"}})
+
+	_, first := get(t, client(t), ts.URL+"/report")
+	if strings.Contains(first, `name="id_name"`) {
+		t.Fatal("the identity section is on the first step")
+	}
+	_, last := step(t, ts, first, [2]string{"q_role", "Public"}, [2]string{"nav", "next"})
+	if !strings.Contains(last, `name="id_name"`) {
+		t.Fatalf("the last page has no identity section: %s", last)
+	}
+	// Back from the last page, with the section filled in.
+	_, back := step(t, ts, last, [2]string{"id_name", "Jo <Steps>"}, [2]string{"id_contact", "jo@example.org"}, [2]string{"nav", "back"})
+	wants(t, "the first step after going back", back, `<input type="hidden" name="id_name" value="Jo &lt;Steps&gt;">`,
+		`<input type="hidden" name="id_contact" value="jo@example.org">`)
+	_, last = step(t, ts, back, [2]string{"q_role", "Public"}, [2]string{"nav", "next"})
+	wants(t, "the last page again", last, `value="Jo &lt;Steps&gt;"`, "jo@example.org</textarea>")
+	if strings.Contains(last, `type="hidden" name="id_name"`) {
+		t.Fatalf("the last page carries the identity both hidden and in its section: %s", last)
+	}
+	res, page := finalPost(t, ts, last, formPart{field: "id_name", value: "Jo <Steps>"}, formPart{field: "id_contact", value: "jo@example.org"},
+		formPart{field: "q_summary", value: "One line"}, formPart{field: "body", value: "text"})
+	m := caseCodeRE.FindStringSubmatch(page)
+	if res.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("report: %d: %s", res.StatusCode, page)
+	}
+	ci, err := ts.DB.CaseIdentity(ctx, caseOfCode(t, ts, m[1]).ID)
+	must(t, err)
+	if d := openDetails(t, ci.Ciphertext, rootKey); d.Name != "Jo <Steps>" || d.Contact != "jo@example.org" {
+		t.Fatalf("sealed details: %+v", d)
+	}
+}
