@@ -554,6 +554,9 @@ type conditionOption struct {
 	ID, Label string
 	Selected  bool
 	Values    []conditionValue
+	// The step's number and field name prefix.
+	StepN int
+	StepP string
 }
 
 type titleField struct {
@@ -584,13 +587,15 @@ type draftTranslation struct {
 }
 
 type draftStepView struct {
-	P         string // "s0_"
-	I, N      int
-	Last      bool
-	Title     []titleField
-	Options   []conditionOption
-	When      string
-	Questions []draftQuestionView
+	P       string // "s0_"
+	I, N    int
+	Last    bool
+	Title   []titleField
+	Options []conditionOption
+	// Unselected: some options are not the question chosen.
+	Unselected bool
+	When       string
+	Questions  []draftQuestionView
 }
 
 type draftView struct {
@@ -616,7 +621,8 @@ func (d *draft) view() draftView {
 		}
 		known := false
 		for n, c := range earlier {
-			o := conditionOption{ID: c.id, Label: c.label, Selected: c.id == ds.When}
+			o := conditionOption{ID: c.id, Label: c.label, Selected: c.id == ds.When, StepN: sv.N, StepP: sv.P}
+			sv.Unselected = sv.Unselected || !o.Selected
 			known = known || o.Selected
 			for k, value := range c.values {
 				o.Values = append(o.Values, conditionValue{Field: c.id + ":" + value, Value: value,
@@ -627,7 +633,7 @@ func (d *draft) view() draftView {
 		if ds.When != "" && !known {
 			// Kept as it came (from an upload, or a question since changed),
 			// for Validate to explain.
-			o := conditionOption{ID: ds.When, Label: ds.When + " (not a choice question of an earlier step)", Selected: true}
+			o := conditionOption{ID: ds.When, Label: ds.When + " (not a choice question of an earlier step)", Selected: true, StepN: sv.N, StepP: sv.P}
 			for k, value := range ds.Values {
 				o.Values = append(o.Values, conditionValue{Field: ds.When + ":" + value, Value: value,
 					ID: fmt.Sprintf("%swhen_x_%d", sv.P, k), Checked: true})
@@ -700,6 +706,9 @@ type questionnairePage struct {
 	Problem string
 	Notice  string
 	MaxJSON int64
+	// Collapse the current questions: the page answers the editor's
+	// form, whose draft is what the administrator is working on.
+	Collapse bool
 }
 
 type versionRow struct {
@@ -771,7 +780,8 @@ func (s *Server) renderQuestionnaire(c *fiber.Ctx, status int, ch storage.Channe
 		return err
 	}
 	p := questionnairePage{Channel: ch, Name: ch.Text(storage.DefaultLanguage).Name, Current: s.storedView(c, qn, stored),
-		Newest: stored.Version, Problem: problem, Notice: notice, MaxJSON: frontend.MaxDefinition}
+		Newest: stored.Version, Problem: problem, Notice: notice, MaxJSON: frontend.MaxDefinition,
+		Collapse: c.Method() == fiber.MethodPost}
 	names := map[int64]string{}
 	for _, v := range versions {
 		if _, ok := names[v.CreatedBy]; !ok {

@@ -46,6 +46,11 @@ func (s *Server) handleStaffQuestionnaireEdit(c *fiber.Ctx) error {
 	if err == nil {
 		err = qn.Validate()
 	}
+	for i := 0; err == nil && i < len(qn.Steps)-1; i++ {
+		if len(qn.Steps[i].Questions) == 0 {
+			err = fmt.Errorf("step %d has no questions: add one or remove the step", i+1)
+		}
+	}
 	if err != nil {
 		return s.renderQuestionnaire(c, http.StatusUnprocessableEntity, ch, d, nil,
 			"Not saved: "+err.Error()+". Correct the draft below and save again.", "")

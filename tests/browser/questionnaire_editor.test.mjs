@@ -14,7 +14,7 @@
 //   - The editor, form#editor-form: fields s<i>_q<j>_id, _type (a
 //     select), _label_en; s<i>_when (a select of question ids) and
 //     checkboxes s<i>_values valued "<question id>:<answer>"; buttons
-//     name=action valued add-question:<i>, add-step and save
+//     name=action valued add-question:<i>, add-step, update and save
 //     (#editor-save); #editor-notice after saving, #editor-problem when a
 //     draft is refused; #shown-version saying which version is shown.
 //
@@ -25,7 +25,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { startServer, launchBrowser, testTimeout, enrol, login } from "./helpers.mjs";
+import { startServer, launchBrowser, testTimeout, enrol, login, screenshot } from "./helpers.mjs";
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const wcagTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
@@ -91,6 +91,7 @@ test("an administrator builds intake questions with a dependent step, without Ja
   await page.fill("#s1_q0_label_en", "What did you see?");
   await page.fill("#s1_q0_choices_en", "Messages\nPhotos\nSomething else");
   await page.selectOption("#s1_when", "witnessed");
+  await press(page, button("update")); // shows the answers of the question chosen
   await page.check(`#editor-form input[name=s1_values][value="witnessed:Yes"]`);
   await press(page, button("add-question:2"));
   await page.fill("#s2_q0_id", "screens");
@@ -106,6 +107,7 @@ test("an administrator builds intake questions with a dependent step, without Ja
   assert.match(await page.textContent("#editor-problem"), /Not saved: question id "Screens!" must be/);
   assert.equal(await page.inputValue("#s1_q0_choices_en"), "Messages\nPhotos\nSomething else");
   const refused = page.url();
+  await screenshot(page, "questions-refused.png", { maxHeight: 1600 });
 
   // Desktop and phone: the editor with a refused draft, in a context with
   // JavaScript on (axe needs it) and the same session.
@@ -133,6 +135,7 @@ test("an administrator builds intake questions with a dependent step, without Ja
   assert.match(shown, /Asked only when the answer to "witnessed" is "Yes"\./);
   assert.match(shown, /What did you see\?/);
   assert.match(shown, /screens/);
+  await screenshot(page, "questions-saved.png", { maxHeight: 3000 });
 
   // The saved JSON has the dependent step.
   const def = await (await page.request.get(editorURL + "/json?version=1")).json();
