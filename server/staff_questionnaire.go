@@ -95,13 +95,13 @@ type draftQuestion struct {
 func draftOf(qn *frontend.Questionnaire, base int) *draft {
 	d := &draft{Base: base}
 	for _, st := range qn.Steps {
-		ds := draftStep{Title: map[string]string(st.Title)}
+		ds := draftStep{Title: copyText(st.Title)}
 		if st.When != nil {
 			ds.When, ds.Values = st.When.Question, append([]string(nil), st.When.Values...)
 		}
 		for _, q := range st.Questions {
 			dq := draftQuestion{ID: q.ID, Type: q.Type, Precision: q.Precision, Required: q.Required,
-				Label: map[string]string(q.Label), Help: map[string]string(q.Help), Choices: map[string]string{}}
+				Label: copyText(q.Label), Help: copyText(q.Help), Choices: map[string]string{}}
 			for _, l := range frontend.Languages {
 				ls := make([]string, len(q.Choices))
 				any := false
@@ -122,6 +122,17 @@ func draftOf(qn *frontend.Questionnaire, base int) *draft {
 		d.Steps = append(d.Steps, ds)
 	}
 	return d
+}
+
+// copyText copies a questionnaire's text into a draft, which must not
+// share the maps of a questionnaire other requests read (the built-in
+// default).
+func copyText(t frontend.Text) map[string]string {
+	out := make(map[string]string, len(t))
+	for k, v := range t {
+		out[k] = v
+	}
+	return out
 }
 
 // draftForm reads the editor's multipart form, its CSRF token checked
@@ -166,9 +177,6 @@ func draftFrom(form url.Values) (*draft, error) {
 		return nil, staffBadRequest("The draft has more than %d fields.", maxDraftFields)
 	}
 	for name, vs := range form {
-		if len(vs) > frontend.MaxChoices+2 {
-			return nil, staffBadRequest("The draft sent a field too many times.")
-		}
 		for _, v := range vs {
 			if len(v) > maxDraftField || !utf8.ValidString(v) {
 				return nil, staffBadRequest("The draft's field %q is too long or not readable text.", fieldName(name))
