@@ -487,6 +487,8 @@ func questionnaireViewOf(qn *frontend.Questionnaire) questionnaireView {
 		for _, l := range frontend.Languages {
 			if s := st.Title[l.Tag]; s != "" {
 				sv.Title = append(sv.Title, shownText{Code: l.Tag, Name: l.Name, RTL: l.RTL, Value: s})
+			} else if st.Title[frontend.DefaultLanguage] != "" {
+				allMissing[l.Tag] = true
 			}
 		}
 		if w := st.When; w != nil {
