@@ -265,6 +265,11 @@ func TestQuestionnaireEditorSavesVersionsThatStayAsTheyWere(t *testing.T) {
 	if res, _ := get(t, admin, base+"/3"); res.StatusCode != http.StatusNotFound {
 		t.Errorf("a version that does not exist: %d", res.StatusCode)
 	}
+	// The channels' list says which version each channel asks.
+	if _, page := get(t, admin, ts.URL+"/staff/admin/channels"); !strings.Contains(page, fmt.Sprintf(`<a href="/staff/admin/channels/%d/questions">version 2</a>`, ch)) ||
+		!strings.Contains(page, `built-in default</a>`) {
+		t.Errorf("the channels' list does not say which questions they ask: %s", page)
+	}
 	// The current page shows version 2 with its condition, and lists both.
 	_, page = get(t, admin, base)
 	for _, want := range []string{"Version 2, saved by root", `Asked only when the answer to &#34;witnessed&#34; is &#34;Yes&#34;.`, "View version 1", "View version 2", "Save as version 3"} {
