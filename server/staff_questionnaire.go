@@ -45,6 +45,8 @@ const (
 	// maxDraftField bounds one field's bytes: the longest draftText (a help
 	// text, or a question's choices one a line) in four-byte characters.
 	maxDraftField = utf8.UTFMax * frontend.MaxChoices * (frontend.MaxChoiceText + 2)
+	// maxDraftName bounds a field's name ("s9_q59_choices_en" and the like).
+	maxDraftName = 40
 )
 
 // questionnaireID names a channel's own questionnaire.
@@ -153,6 +155,9 @@ func (s *Server) draftForm(c *fiber.Ctx) (url.Values, error) {
 		}
 		if part.FileName() != "" {
 			return nil, staffBadRequest("The draft had a file in it.")
+		}
+		if len(part.FormName()) > maxDraftName {
+			return nil, staffBadRequest("The draft had a field the editor does not send.")
 		}
 		if fields++; fields > maxDraftFields {
 			return nil, staffBadRequest("The draft has more than %d fields.", maxDraftFields)

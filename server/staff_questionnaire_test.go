@@ -484,6 +484,11 @@ func TestQuestionnaireEditorNeedsAnAdministratorAndTheCSRFToken(t *testing.T) {
 		t.Errorf("an oversized field: %d", res.StatusCode)
 	}
 	big.Set("s0_q0_help_en", "")
+	big.Set(strings.Repeat("n", 41), "x")
+	if res, _ := editorPost(t, admin, base, big, "save"); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("a field with a long name: %d", res.StatusCode)
+	}
+	big.Del(strings.Repeat("n", 41))
 	big.Set("steps", "11")
 	if res, _ := editorPost(t, admin, base, big, "save"); res.StatusCode != http.StatusBadRequest {
 		t.Errorf("too many steps: %d", res.StatusCode)
