@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -32,4 +33,40 @@ func FuzzDraft(f *testing.F) {
 			qn.Validate()
 		}
 	})
+}
+
+func TestChoicesAreReadLineByLine(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   map[string]string
+		want string // value=lang:label,… ; … or the error's start
+	}{
+		{"English lines are the values, translations line up", map[string]string{"en": "Yes\r\nNo \n\n", "pl": "Tak\nNie"}, "Yes=pl:Tak; No=pl:Nie"},
+		{"an empty translation line leaves that choice untranslated", map[string]string{"en": "A\nB\nC", "cy": "\nBe"}, "A; B=cy:Be; C"},
+		{"an empty English line is skipped with its translations", map[string]string{"en": "A\n\nC", "pl": "a\n\nc"}, "A=pl:a; C=pl:c"},
+		{"no English lines: no choices", map[string]string{"pl": "a"}, ""},
+		{"more translations than English lines", map[string]string{"en": "A", "pl": "a\nb"}, "error: the Polski choices have more lines"},
+		{"a translation of an empty English line", map[string]string{"en": "A\n\nC", "ar": "\nب"}, "error: line 2 of the العربية choices"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			choices, err := choicesOf(c.in)
+			var got []string
+			for _, ch := range choices {
+				s := ch.Value
+				for _, l := range []string{"cy", "pl", "ar"} {
+					if v := ch.Label[l]; v != "" {
+						s += "=" + l + ":" + v
+					}
+				}
+				got = append(got, s)
+			}
+			g := strings.Join(got, "; ")
+			if err != nil {
+				g = "error: " + err.Error()
+			}
+			if !strings.HasPrefix(g, c.want) || (c.want == "" && g != "") {
+				t.Errorf("got %q, want %q", g, c.want)
+			}
+		})
+	}
 }
