@@ -105,17 +105,20 @@ func draftOf(qn *frontend.Questionnaire, base int) *draft {
 			dq := draftQuestion{ID: q.ID, Type: q.Type, Precision: q.Precision, Required: q.Required,
 				Label: copyText(q.Label), Help: copyText(q.Help), Choices: map[string]string{}}
 			for _, l := range frontend.Languages {
+				// One choice a line: a choice's text of several lines (which
+				// a file may hold) becomes one.
 				ls := make([]string, len(q.Choices))
-				any := false
+				used := false
 				for k, c := range q.Choices {
 					if l.Tag == frontend.DefaultLanguage {
 						ls[k] = c.Value
 					} else {
 						ls[k] = c.Label[l.Tag]
 					}
-					any = any || ls[k] != ""
+					ls[k] = strings.ReplaceAll(ls[k], "\n", " ")
+					used = used || ls[k] != ""
 				}
-				if any {
+				if used {
 					dq.Choices[l.Tag] = strings.Join(ls, "\n")
 				}
 			}
