@@ -99,6 +99,11 @@ func (s *Server) routes() {
 	admin.Post("/channels/:id/members/remove", s.handleStaffChannelMemberRemove)
 	admin.Post("/channels/:id/exclude", s.handleStaffChannelExclude)
 	admin.Post("/channels/:id/exclude/end", s.handleStaffChannelExcludeEnd)
+	admin.Get("/channels/:id/questions", s.handleStaffQuestionnaire)
+	admin.Post("/channels/:id/questions", s.handleStaffQuestionnaireEdit)
+	admin.Get("/channels/:id/questions/json", s.handleStaffQuestionnaireDownload)
+	admin.Post("/channels/:id/questions/upload", s.handleStaffQuestionnaireUpload)
+	admin.Get("/channels/:id/questions/:version<int>", s.handleStaffQuestionnaireVersion)
 	staff.Use(func(c *fiber.Ctx) error { return errNotFound })
 
 	// The reporter pages: everything else, in the reporter's language. Each

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
@@ -14,6 +15,9 @@ type channelRow struct {
 	Archived   bool
 	Members    int
 	Generation int
+	// Questions is the newest version of its intake questions, 0 for the
+	// built-in default.
+	Questions int
 }
 
 type channelsPage struct {
@@ -39,8 +43,8 @@ func channelTextFields(texts map[string]storage.ChannelText) []channelTextField 
 }
 
 // handleStaffChannels answers GET /staff/admin/channels: lists the
-// channels (name, archived, team size, key generation) and a form to
-// create one.
+// channels (name, archived, team size, key generation, version of its
+// intake questions) and a form to create one.
 func (s *Server) handleStaffChannels(c *fiber.Ctx) error {
 	all, err := s.db.Channels(c.UserContext())
 	if err != nil {
@@ -50,6 +54,11 @@ func (s *Server) handleStaffChannels(c *fiber.Ctx) error {
 	for i, ch := range all {
 		rows[i] = channelRow{ID: ch.ID, Name: ch.Text(storage.DefaultLanguage).Name, Archived: ch.Archived,
 			Members: len(ch.Members), Generation: ch.Generation}
+		q, err := s.db.Questionnaire(c.UserContext(), ch.ID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		rows[i].Questions = q.Version
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_channels", "Channels", channelsPage{
 		Channels: rows, Languages: channelTextFields(nil),
