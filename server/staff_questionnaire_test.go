@@ -249,6 +249,13 @@ func TestQuestionnaireEditorSavesVersionsThatStayAsTheyWere(t *testing.T) {
 	if !bytes.Equal(again.Definition, v1.Definition) {
 		t.Fatal("saving version 2 changed version 1")
 	}
+	// Reporters to the channel are asked version 2 at once: its first step,
+	// in the editor's wording, naming its version.
+	if _, form := get(t, client(t), fmt.Sprintf("%s/report?channel=%d", ts.URL, ch)); !strings.Contains(form, "Which force, in a word?") ||
+		!strings.Contains(form, "Did you see it yourself?") || !strings.Contains(form, fmt.Sprintf(`name="questionnaire" value="channel-%d@2"`, ch)) ||
+		strings.Contains(form, `name="body"`) {
+		t.Fatalf("the report form after version 2: %s", form)
+	}
 	// Version 1 is viewable read-only and downloadable as it was.
 	res, page = get(t, admin, base+"/1")
 	if res.StatusCode != http.StatusOK || !strings.Contains(page, "Which police force is this about?") || strings.Contains(page, "Which force, in a word?") ||
