@@ -206,7 +206,7 @@ func TestInvalidDefinitionsAreRefused(t *testing.T) {
 		"value not its English":  q(`{"id": "a", "type": "choice", "label": {"en": "A"}, "choices": [{"value": "x", "label": {"en": "y"}}]}`),
 		"precision on a date":    q(`{"id": "a", "type": "date", "precision": "day", "label": {"en": "A"}}`),
 		"unknown field":          q(`{"id": "a", "type": "date", "colour": "red", "label": {"en": "A"}}`),
-		"control characters":     q(`{"id": "a", "type": "date", "label": {"en": "A"}}`),
+		"control characters":     q(`{"id": "a", "type": "date", "label": {"en": "A\u0007"}}`),
 		"file question not last": `{"steps": [{"questions": [{"id": "a", "type": "file", "label": {"en": "A"}}]}, {"questions": []}]}`,
 		"first step conditional": `{"steps": [{"when": {"question": "a", "values": ["Yes"]}, "questions": []}]}`,
 		"condition on a text":    `{"steps": [{"questions": [{"id": "a", "type": "short_text", "label": {"en": "A"}}]}, {"when": {"question": "a", "values": ["x"]}, "questions": []}, {"questions": []}]}`,

@@ -15,20 +15,10 @@ import (
 // WAL truncated). Counted for the day, not audited in the timed trail (see
 // storage.WithdrawIdentity). The case itself stays.
 func (s *Server) handleCaseIdentityWithdraw(c *fiber.Ctx) error {
-	sess, ok := s.session(c)
-	if !ok {
-		return errSessionEnded
-	}
-	form, err := readForm(c, 4<<10)
-	if err != nil {
+	sess, err := s.confirmedWithdrawal(c, "case_identity_withdraw", "Withdraw your identity details",
+		say("Tick the box to confirm that you want your identity details deleted."))
+	if sess == nil {
 		return err
-	}
-	if !sess.checkCSRF(form.Get("csrf")) {
-		return errCSRF
-	}
-	if form.Get("confirm") != "yes" {
-		return s.render(c, http.StatusBadRequest, "case_identity_withdraw", "Withdraw your identity details", withdrawPage{
-			CSRF: sess.csrf, Error: s.translate(c, say("Tick the box to confirm that you want your identity details deleted."))})
 	}
 	err = s.db.WithdrawIdentity(c.UserContext(), sess.caseID)
 	if errors.Is(err, storage.ErrNotFound) {

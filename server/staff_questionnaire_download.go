@@ -1,13 +1,9 @@
 package server
 
 import (
-	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
-
-	"github.com/candour/candour/storage"
 )
 
 // handleStaffQuestionnaireDownload answers GET
@@ -23,18 +19,11 @@ func (s *Server) handleStaffQuestionnaireDownload(c *fiber.Ctx) error {
 	var def []byte
 	name := fmt.Sprintf("channel-%d-questions", ch.ID)
 	if v := c.Query("version"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return errQuestionnaireVersion
-		}
-		stored, err := s.db.QuestionnaireVersion(c.UserContext(), ch.ID, n)
-		if errors.Is(err, storage.ErrNotFound) {
-			return errQuestionnaireVersion
-		}
+		stored, err := s.storedQuestionnaireVersion(c, ch.ID, v)
 		if err != nil {
 			return err
 		}
-		def, name = stored.Definition, fmt.Sprintf("%s-v%d", name, n)
+		def, name = stored.Definition, fmt.Sprintf("%s-v%d", name, stored.Version)
 	} else {
 		qn, stored, err := s.currentQuestionnaire(c, ch)
 		if err != nil {

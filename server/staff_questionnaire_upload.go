@@ -43,6 +43,9 @@ func (s *Server) handleStaffQuestionnaireUpload(c *fiber.Ctx) error {
 		switch name {
 		case "base":
 			v, err := readField(part, 12)
+			if err != nil {
+				return staffBadRequest("The upload was not sent as the page sends it.")
+			}
 			if base, err = strconv.Atoi(v); err != nil || base < 0 {
 				return staffBadRequest("The upload was not sent as the page sends it.")
 			}

@@ -19,21 +19,30 @@ func (s *Server) handleStaffQuestionnaireVersion(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	n, err := strconv.Atoi(c.Params("version"))
-	if err != nil || n <= 0 {
-		return errQuestionnaireVersion
-	}
-	stored, err := s.db.QuestionnaireVersion(c.UserContext(), ch.ID, n)
-	if errors.Is(err, storage.ErrNotFound) {
-		return errQuestionnaireVersion
-	}
+	stored, err := s.storedQuestionnaireVersion(c, ch.ID, c.Params("version"))
 	if err != nil {
 		return err
 	}
+	n := stored.Version
 	qn, err := frontend.ParseQuestionnaire(questionnaireID(ch.ID), n, stored.Definition)
 	if err != nil {
 		return err
 	}
 	v := s.storedView(c, qn, stored)
 	return s.renderQuestionnaire(c, http.StatusOK, ch, nil, &v, "", "")
+}
+
+// storedQuestionnaireVersion reads the version of a channel's
+// questionnaire that a request names (a positive number);
+// errQuestionnaireVersion if it names none.
+func (s *Server) storedQuestionnaireVersion(c *fiber.Ctx, channel int64, version string) (storage.StoredQuestionnaire, error) {
+	n, err := strconv.Atoi(version)
+	if err != nil || n <= 0 {
+		return storage.StoredQuestionnaire{}, errQuestionnaireVersion
+	}
+	stored, err := s.db.QuestionnaireVersion(c.UserContext(), channel, n)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.StoredQuestionnaire{}, errQuestionnaireVersion
+	}
+	return stored, err
 }

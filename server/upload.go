@@ -480,11 +480,8 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 			// The version the form asks: before its answers and files.
 			if !report {
 				// Not a field of this form: as any unknown field.
-				if part.FileName() != "" {
-					return nil, errPartUnnamedUpload()
-				}
-				if _, err := readField(part, 4<<10); err != nil {
-					return nil, tooLarge(badUpload(say("The form had an unexpected field.")))
+				if err := dropUnknownPart(part); err != nil {
+					return nil, tooLarge(err)
 				}
 				break
 			}
@@ -525,11 +522,8 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 		case "channel":
 			if !report {
 				// Not a field of this form: as any unknown field.
-				if part.FileName() != "" {
-					return nil, errPartUnnamedUpload()
-				}
-				if _, err := readField(part, 4<<10); err != nil {
-					return nil, tooLarge(badUpload(say("The form had an unexpected field.")))
+				if err := dropUnknownPart(part); err != nil {
+					return nil, tooLarge(err)
 				}
 				break
 			}
@@ -584,13 +578,8 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 				}
 				break
 			}
-			// Unknown fields are read and dropped, within bounds; a file
-			// under another name would be lost, so it is refused.
-			if part.FileName() != "" {
-				return nil, errPartUnnamedUpload()
-			}
-			if _, err := readField(part, 4<<10); err != nil {
-				return nil, tooLarge(badUpload(say("The form had an unexpected field.")))
+			if err := dropUnknownPart(part); err != nil {
+				return nil, tooLarge(err)
 			}
 		}
 		part.Close()
@@ -611,6 +600,18 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 	// What follows the closing boundary (an epilogue, the end of a chunked
 	// body) is drained by bodyFraming.
 	return up, nil
+}
+
+// dropUnknownPart reads and drops a field the form does not have, within
+// bounds; a file under another name would be lost, so it is refused.
+func dropUnknownPart(part *multipart.Part) error {
+	if part.FileName() != "" {
+		return errPartUnnamedUpload()
+	}
+	if _, err := readField(part, 4<<10); err != nil {
+		return badUpload(say("The form had an unexpected field."))
+	}
+	return nil
 }
 
 // readText reads the text of a report or message, within its limit, with

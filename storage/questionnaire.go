@@ -26,21 +26,25 @@ type StoredQuestionnaire struct {
 // ErrNotFound if its administrators never stored one (it asks the
 // built-in default).
 func (db *DB) Questionnaire(ctx context.Context, channel int64) (StoredQuestionnaire, error) {
-	return db.questionnaire(ctx, `SELECT channel_id, version, definition, coalesce(created_by, 0), created_at
+	return readQuestionnaire(ctx, db.r, `SELECT channel_id, version, definition, coalesce(created_by, 0), created_at
 		FROM questionnaires WHERE channel_id = ? ORDER BY version DESC LIMIT 1`, channel)
 }
 
 // QuestionnaireVersion returns one stored version; ErrNotFound if there is
 // no such version.
 func (db *DB) QuestionnaireVersion(ctx context.Context, channel int64, version int) (StoredQuestionnaire, error) {
-	return db.questionnaire(ctx, `SELECT channel_id, version, definition, coalesce(created_by, 0), created_at
-		FROM questionnaires WHERE channel_id = ? AND version = ?`, channel, version)
+	return readQuestionnaire(ctx, db.r, questionnaireVersionQuery, channel, version)
 }
 
-func (db *DB) questionnaire(ctx context.Context, query string, args ...any) (StoredQuestionnaire, error) {
+const questionnaireVersionQuery = `SELECT channel_id, version, definition, coalesce(created_by, 0), created_at
+		FROM questionnaires WHERE channel_id = ? AND version = ?`
+
+// readQuestionnaire reads one version through the database or a View's
+// snapshot.
+func readQuestionnaire(ctx context.Context, r querier, query string, args ...any) (StoredQuestionnaire, error) {
 	var q StoredQuestionnaire
 	var def string
-	err := db.r.QueryRowContext(ctx, query, args...).Scan(&q.ChannelID, &q.Version, &def, &q.CreatedBy, &q.CreatedAt)
+	err := r.QueryRowContext(ctx, query, args...).Scan(&q.ChannelID, &q.Version, &def, &q.CreatedBy, &q.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return StoredQuestionnaire{}, ErrNotFound
 	}

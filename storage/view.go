@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -82,16 +81,5 @@ func (v *View) ChannelKeyWraps(ctx context.Context) ([]ChannelWrap, error) {
 // one stored version of a channel's questionnaire; ErrNotFound if there is
 // no such version.
 func (v *View) QuestionnaireVersion(ctx context.Context, channel int64, version int) (StoredQuestionnaire, error) {
-	q := StoredQuestionnaire{ChannelID: channel, Version: version}
-	var def string
-	err := v.tx.QueryRowContext(ctx, `SELECT definition, coalesce(created_by, 0), created_at
-		FROM questionnaires WHERE channel_id = ? AND version = ?`, channel, version).Scan(&def, &q.CreatedBy, &q.CreatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return StoredQuestionnaire{}, ErrNotFound
-	}
-	if err != nil {
-		return StoredQuestionnaire{}, fmt.Errorf("failed to read questionnaire: %w", err)
-	}
-	q.Definition = []byte(def)
-	return q, nil
+	return readQuestionnaire(ctx, v.tx, questionnaireVersionQuery, channel, version)
 }

@@ -60,9 +60,7 @@ func showQuestionnaire(data string, channel int64, version int, stdout io.Writer
 	}
 	defer db.Close()
 	ctx := context.Background()
-	if _, err := db.Channel(ctx, channel); errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("there is no channel %d", channel)
-	} else if err != nil {
+	if err := channelExists(ctx, db, channel); err != nil {
 		return err
 	}
 	var sq storage.StoredQuestionnaire
@@ -124,9 +122,7 @@ func setQuestionnaire(data string, channel int64, file string, stdout io.Writer)
 	}
 	defer db.Close()
 	ctx := context.Background()
-	if _, err := db.Channel(ctx, channel); errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("there is no channel %d", channel)
-	} else if err != nil {
+	if err := channelExists(ctx, db, channel); err != nil {
 		return err
 	}
 	newest := 0
@@ -153,5 +149,15 @@ func setQuestionnaire(data string, channel int64, file string, stdout io.Writer)
 		return err
 	}
 	fmt.Fprintf(stdout, "Stored version %d of channel %d's questionnaire (%s@%d).\n", saved, channel, id, saved)
+	return nil
+}
+
+// channelExists says plainly when a channel id names none.
+func channelExists(ctx context.Context, db *storage.DB, channel int64) error {
+	if _, err := db.Channel(ctx, channel); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("there is no channel %d", channel)
+	} else if err != nil {
+		return err
+	}
 	return nil
 }
