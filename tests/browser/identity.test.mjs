@@ -167,6 +167,21 @@ test("Confidential identity: invisible to caseworkers, visible to the custodian,
   const today = new Date().toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
   assert.match(await rp.textContent("#identity-status"), new RegExp(`They were first opened on ${today}\\.`));
   const casePageOpened = await keep("case page, identity opened", caseOpened);
+  // The same pages in every other language (the switcher's choice is
+  // remembered for the session), for axe below.
+  const tags = await rp.$$eval("nav.languages a[hreflang]", (as) => as.map((a) => a.getAttribute("hreflang")));
+  assert.ok(tags.length >= 5, `the case page offers ${tags.length} other languages`);
+  const otherLanguages = [];
+  for (const tag of tags) {
+    otherLanguages.push(await keep(`case page, identity opened (${tag})`, await rp.goto(`${base}/case?lang=${tag}`)));
+    otherLanguages.push(await keep(`identity withdrawal confirmation (${tag})`, await rp.goto(base + "/case/identity/withdraw")));
+    otherLanguages.push(await keep(`report form with the identity section (${tag})`, await rp.goto(base + "/report")));
+    for (const p of otherLanguages.slice(-3)) {
+      assert.match(p.body.toString(), new RegExp(`<html lang="${tag}"`), `${p.name} is not marked as ${tag}`);
+    }
+    assert.match(otherLanguages.at(-1).body.toString(), /name="id_name"/, `the report form in ${tag} has no identity section`);
+  }
+  await rp.goto(`${base}/case?lang=en`);
   const [withdrawRes] = await Promise.all([rp.waitForNavigation(), rp.click("#identity-withdraw")]);
   const withdrawPage = await keep("identity withdrawal confirmation", withdrawRes);
   await rp.check("#confirm");
@@ -178,7 +193,7 @@ test("Confidential identity: invisible to caseworkers, visible to the custodian,
 
   // axe on the reporter pages as served (see accessibility.test.mjs).
   for (const [vp, page] of Object.entries(auditors)) {
-    for (const p of [reportForm, casePageUnopened, casePageOpened, withdrawPage, casePageWithdrawn]) {
+    for (const p of [reportForm, casePageUnopened, casePageOpened, withdrawPage, casePageWithdrawn, ...otherLanguages]) {
       await replay(page, p);
       found.push(...describe(`${vp} ${p.name}`, await runAxe(page)));
     }
