@@ -18,7 +18,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { bin, chatPNG, startServer, launchBrowser, testTimeout } from "./helpers.mjs";
+import { bin, chatPNG, enrol, login, startServer, launchBrowser, testTimeout } from "./helpers.mjs";
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const wcagTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
@@ -186,6 +186,33 @@ test("a reporter walks a channel's questions in steps with JavaScript off and re
     assert.ok(cy.includes(want), `the Welsh case page's answers lack ${want}: ${cy}`);
   }
   await ctx.close();
+
+  // A caseworker decrypts the case in the console: the answers as a
+  // labelled form, each type readable, the file answer pointing to its
+  // attachment.
+  const staff = await browser.newContext();
+  const sp = await staff.newPage();
+  const errors = [];
+  sp.on("pageerror", (e) => errors.push(e.message));
+  await sp.goto(srv.enrolLink);
+  const { secret, step } = await enrol(sp);
+  await login(sp, base, secret, step + 1);
+  await sp.click("table.inbox a");
+  const served = await (await staff.request.get(sp.url())).text();
+  assert.ok(!served.includes("Racist memes in the team chat"), "the staff page as served contains an answer in clear");
+  await sp.setInputFiles("#identity-file", srv.key);
+  await sp.waitForSelector(".decrypted section.answers");
+  assert.equal(await sp.textContent(".decrypted section.answers h3"), "Intake answers (channel-1, version 1)");
+  const rows = await sp.$$eval(".decrypted dl.answers > *", (els) => els.map((e) => `${e.tagName}:${e.textContent}`));
+  for (const want of ["DT:Who are you?", "DD:Police officer", "DD:WhatsAppSignal", "DD:1 February 2024 to 29 February 2024",
+    "DD:May 2024 to June 2024", "DD:Racist memes in the team chat", "DD:Every week.\nSince the spring.", "DD:1 July 2024",
+    "DD:chat.png (see the attachment below)"]) {
+    assert.ok(rows.includes(want), `the console's answers lack ${JSON.stringify(want)}: ${JSON.stringify(rows)}`);
+  }
+  assert.deepEqual(await sp.$$eval(".decrypted dl.answers ul.answer-values li", (li) => li.map((e) => e.textContent)).then((l) => l.slice(0, 2)),
+    ["WhatsApp", "Signal"]);
+  assert.deepEqual(errors, [], "the console page raised script errors");
+  await staff.close();
 });
 
 test("a file the reporter chose is named to choose again after going back", { timeout: testTimeout }, async () => {
