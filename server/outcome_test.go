@@ -59,6 +59,13 @@ func TestClosingACaseNeedsAnOutcomeAndReopeningClearsIt(t *testing.T) {
 	ref := refRE.FindStringSubmatch(inbox)[1]
 	fakeAge := "age-encryption.org/v1\n-> X25519 test\n--- mac\nciphertext"
 
+	// The explanation box has no name: without the console's script, its
+	// text can never be posted in clear.
+	_, page := get(t, c, ts.URL+"/staff/case/"+ref)
+	if !strings.Contains(page, `<textarea id="outcome-note" rows="3"></textarea>`) || !strings.Contains(page, `id="outcome-note-field" hidden`) {
+		t.Fatal("the closing form's explanation box is named or shown without JavaScript")
+	}
+
 	for _, tc := range []struct {
 		name  string
 		csrf  string
@@ -121,7 +128,7 @@ func TestClosingACaseNeedsAnOutcomeAndReopeningClearsIt(t *testing.T) {
 	if r, _ := ts.DB.CaseRetention(ctx, cs.ID); r.ClosedAt.IsZero() {
 		t.Fatal("no closed day")
 	}
-	_, page := get(t, c, ts.URL+"/staff/case/"+ref)
+	_, page = get(t, c, ts.URL+"/staff/case/"+ref)
 	if !strings.Contains(page, `id="case-outcome">Not substantiated<`) || !strings.Contains(page, `id="reopen-form"`) ||
 		strings.Contains(page, `id="close-form"`) {
 		t.Fatal("the case page does not show the outcome and the reopen button")
@@ -132,6 +139,18 @@ func TestClosingACaseNeedsAnOutcomeAndReopeningClearsIt(t *testing.T) {
 	res, _ = staffUpload(t, c, ts.URL+"/staff/case/"+ref+"/close", csrf, [][2]string{{"outcome", "1"}}, nil)
 	if res.StatusCode != http.StatusBadRequest {
 		t.Fatalf("closing a closed case again: %d", res.StatusCode)
+	}
+
+	// A reopening whose audit entry cannot be written changes nothing.
+	restore := refuseAuditEntries(t, ts)
+	res, _ = post(t, c, ts.URL+"/staff/case/"+ref+"/reopen",
+		strings.NewReader(url.Values{"csrf": {csrf}}.Encode()), "application/x-www-form-urlencoded")
+	restore()
+	if res.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("reopen without its audit entry: %d", res.StatusCode)
+	}
+	if _, _, err := ts.DB.CaseOutcome(ctx, cs.ID); err != nil {
+		t.Fatalf("the outcome was cleared without its audit entry: %v", err)
 	}
 
 	// Reopening: CSRF first, then it clears the outcome, audited.
