@@ -195,6 +195,7 @@ type staffState struct {
 	Default    int
 	Rows       [4]int64
 	Recovery   int
+	Outcomes   []storage.Outcome
 }
 
 func stateOf(t *testing.T, ts *testServer, caseRef string, viewer storage.Staff) staffState {
@@ -220,6 +221,8 @@ func stateOf(t *testing.T, ts *testServer, caseRef string, viewer storage.Staff)
 	must(t, err)
 	s.Rows = counts(t, ts.DB)
 	s.Recovery, err = ts.DB.UnusedRecoveryCodes(ctx, viewer.ID)
+	must(t, err)
+	s.Outcomes, err = ts.DB.Outcomes(ctx, true)
 	must(t, err)
 	return s
 }
@@ -285,7 +288,27 @@ func TestNoStaffChangeOutlivesItsFailedAuditEntry(t *testing.T) {
 	}{
 		{"GET /staff/case/:ref", func() *http.Response { res, _ := get(t, c, ts.URL+"/staff/case/"+ref); return res }},
 		{"POST /staff/case/:ref/status", func() *http.Response {
-			return form("/staff/case/"+ref+"/status", url.Values{"status": {storage.StatusClosed}})
+			return form("/staff/case/"+ref+"/status", url.Values{"status": {storage.StatusInReview}})
+		}},
+		{"POST /staff/case/:ref/close", func() *http.Response {
+			res, _ := staffUpload(t, c, ts.URL+"/staff/case/"+ref+"/close", csrf,
+				[][2]string{{"outcome", "1"}, {"note", string(fakeAge)}}, nil)
+			return res
+		}},
+		{"POST /staff/case/:ref/delete", func() *http.Response {
+			return form("/staff/case/"+ref+"/delete", url.Values{"confirm": {ref}})
+		}},
+		{"POST /staff/admin/outcomes/add", func() *http.Response {
+			return form("/staff/admin/outcomes/add", url.Values{"label": {"Resolved informally"}})
+		}},
+		{"POST /staff/admin/outcomes/:id (rename)", func() *http.Response {
+			return form("/staff/admin/outcomes/2", url.Values{"action": {"rename"}, "label": {"Unsubstantiated"}})
+		}},
+		{"POST /staff/admin/outcomes/:id (archive)", func() *http.Response {
+			return form("/staff/admin/outcomes/2", url.Values{"action": {"archive"}})
+		}},
+		{"POST /staff/admin/outcomes/:id (move)", func() *http.Response {
+			return form("/staff/admin/outcomes/2", url.Values{"action": {"up"}})
 		}},
 		{"POST /staff/case/:ref/assign", func() *http.Response {
 			return form("/staff/case/"+ref+"/assign", url.Values{"assignee": {fmt.Sprint(root.ID)}})

@@ -43,7 +43,7 @@ func TestRetentionDeletesExpiredClosedCasesOnly(t *testing.T) {
 		}
 	}
 	for _, text := range []string{"expires", "on hold", "own period"} {
-		set(refs[text].Ref, url.Values{"action": {"status"}, "status": {storage.StatusClosed}})
+		closeCase(t, ts, c, csrf, refs[text].Ref, "1")
 	}
 	set(refs["on hold"].Ref, url.Values{"action": {"retention"}, "legal_hold": {"on"}, "retention_days": {"0"}})
 	set(refs["own period"].Ref, url.Values{"action": {"retention"}, "retention_days": {"100"}})

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -25,9 +26,15 @@ type staffNote struct {
 }
 
 type staffCasePage struct {
-	Case          storage.Case
-	Status        string
-	Statuses      []string
+	Case        storage.Case
+	Status      string
+	StatusLabel string
+	Statuses    []statusOption
+	// Outcomes are the categories on offer for closing; Outcome is the
+	// closed case's, with the note that explains it (OutcomeNote, 0: none).
+	Outcomes      []storage.Outcome
+	Outcome       *storage.Outcome
+	OutcomeNote   int64
 	AssigneeID    int64
 	Staff         []storage.Staff
 	Messages      []staffCaseMessage
@@ -102,6 +109,17 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	offered, err := s.db.Outcomes(ctx, false)
+	if err != nil {
+		return err
+	}
+	var outcome *storage.Outcome
+	o, outcomeNote, err := s.db.CaseOutcome(ctx, cs.ID)
+	if err == nil {
+		outcome = &o
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
 	opened := storage.AuditEntry{Actor: me.Username, Action: "case.open", Target: cs.Ref}
 	if err := s.db.Change(ctx, &opened, func(ctx context.Context) error {
 		return s.db.MarkCaseRead(ctx, me.ID, cs.ID)
@@ -109,7 +127,8 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 		return err
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_case", "Case "+cs.Ref, staffCasePage{
-		Case: cs, Status: cs.Status, Statuses: caseStatuses, AssigneeID: assignee, Staff: staff,
+		Case: cs, Status: cs.Status, StatusLabel: statusLabels[cs.Status], Statuses: statusOptions(false),
+		Outcomes: offered, Outcome: outcome, OutcomeNote: outcomeNote, AssigneeID: assignee, Staff: staff,
 		Messages: view, Notes: noteView, Retention: retention, Recipients: string(recipientsJSON), CaseRecipient: cs.Recipient,
 		Channel: ch, ChannelName: ch.Text(storage.DefaultLanguage).Name, ChannelRecipient: ch.Recipient,
 		Identity: idView,

@@ -7,12 +7,20 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-// setStatus answers POST /staff/case/:ref/status: sets a case's workflow
-// status (through changeCase).
+// setStatus answers POST /staff/case/:ref/status: sets an open case's
+// workflow status (through changeCase). Closing needs an outcome
+// (handleStaffCaseClose) and a closed case is reopened with its own button
+// (reopen), so that neither happens without its audit detail.
 func (s *Server) setStatus(ctx context.Context, cs storage.Case, form url.Values) (string, string, error) {
 	status := form.Get("status")
 	if !storage.ValidStatus(status) {
 		return "", "", staffBadRequest("Unknown status.")
+	}
+	if status == storage.StatusClosed {
+		return "", "", staffBadRequest("To close a case, use the Close form and choose an outcome.")
+	}
+	if cs.Status == storage.StatusClosed {
+		return "", "", staffBadRequest("The case is closed: reopen it first.")
 	}
 	return "case.status", cs.Status + " -> " + status, s.db.SetCaseStatus(ctx, cs.ID, status)
 }

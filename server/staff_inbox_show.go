@@ -14,7 +14,11 @@ const inboxPageSize = 50
 type inboxPage struct {
 	Cases    []storage.CaseSummary
 	Status   string
-	Statuses []string
+	Statuses []statusOption
+	// StatusLabels is how each status reads.
+	StatusLabels map[string]string
+	// Deleted is set after an administrator deleted a case.
+	Deleted  bool
 	Assigned string // "", "me" or "none"
 	Page     int
 	Pages    int
@@ -64,7 +68,8 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 		names[ch.ID] = ch.Text(storage.DefaultLanguage).Name
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_inbox", "Inbox", inboxPage{
-		Cases: cases, Status: f.Status, Statuses: caseStatuses, Assigned: assigned,
+		Cases: cases, Status: f.Status, Statuses: statusOptions(true), StatusLabels: statusLabels,
+		Deleted: c.Query("deleted") == "1", Assigned: assigned,
 		Page: page, Pages: pages, Total: total, PrevPage: page - 1, NextPage: page + 1,
 		ChannelNames: names,
 	})

@@ -19,6 +19,7 @@ type CaseSummary struct {
 	Assignee  string // username, or empty
 	Unread    bool   // a message arrived since the viewer last opened the case
 	ChannelID int64  // the channel the case was sent to
+	Outcome   string // the outcome category of a closed case, or empty
 }
 
 // CaseFilter selects inbox rows. Zero values select everything.
@@ -69,8 +70,8 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 		        coalesce(s.username, ''),
 		        coalesce((SELECT max(m.seq) FROM messages m WHERE m.case_id = c.id), 0) >
 		            coalesce((SELECT r.last_message_id FROM case_reads r WHERE r.staff_id = ? AND r.case_id = c.id), 0),
-		        c.channel_id
-		 FROM cases c LEFT JOIN staff s ON s.id = c.assignee_id
+		        c.channel_id, coalesce(o.label, '')
+		 FROM cases c LEFT JOIN staff s ON s.id = c.assignee_id LEFT JOIN outcomes o ON o.id = c.outcome_id
 		 WHERE `+where+`
 		 ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?`,
 		append(append([]any{f.ViewerID}, args...), limit, offset)...)
@@ -82,7 +83,7 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 	for rows.Next() {
 		var c CaseSummary
 		var created, updated int64
-		if err := rows.Scan(&c.ID, &c.Ref, &c.Status, &created, &updated, &c.Messages, &c.Assignee, &c.Unread, &c.ChannelID); err != nil {
+		if err := rows.Scan(&c.ID, &c.Ref, &c.Status, &created, &updated, &c.Messages, &c.Assignee, &c.Unread, &c.ChannelID, &c.Outcome); err != nil {
 			return nil, 0, err
 		}
 		c.CreatedAt, c.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()

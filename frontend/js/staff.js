@@ -137,6 +137,8 @@ async function casePage(data) {
     await send(ref, csrf, [...orgRecipients, ...channelRecipients], text, [], "note");
   });
 
+  setupCloseForm(ref, csrf, [...orgRecipients, ...channelRecipients]);
+
   let loaded = null; // the caseworker's own identities, once loaded
   const decryptIdentity = document.getElementById("identity-decrypt");
   if (decryptIdentity) {
@@ -149,6 +151,31 @@ async function casePage(data) {
     loaded = own;
     const channelIdentities = await caseChannelIdentities(channel, generation, channelRecipients.length > 0, own);
     await decryptAll(ref, [...own, ...channelIdentities]);
+  });
+}
+
+// setupCloseForm lets the closing form carry an explanation, encrypted here
+// as an internal note is (to the organisation's and the channel's keys) and
+// posted with the outcome. The textarea has no name: without this script
+// its text could never be sent in clear, and it stays hidden.
+function setupCloseForm(ref, csrf, recipients) {
+  const form = document.getElementById("close-form");
+  if (!form) return;
+  document.getElementById("outcome-note-field").hidden = false;
+  form.addEventListener("submit", async (ev) => {
+    const text = document.getElementById("outcome-note").value;
+    if (!text.trim()) return; // the plain form: outcome only
+    ev.preventDefault();
+    const out = document.getElementById("close-status");
+    out.textContent = "Encrypting…";
+    try {
+      const sealed = await encryptTo(recipients, JSON.stringify({ v: 1, text, attachments: [] }));
+      const outcome = form.elements.outcome.value;
+      await post(`/staff/case/${ref}/close`, csrf, [["outcome", outcome], ["note", new Blob([sealed])]]);
+      location.reload();
+    } catch (err) {
+      out.textContent = `Not closed: ${err.message}`;
+    }
   });
 }
 
