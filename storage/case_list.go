@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -19,6 +20,8 @@ type CaseSummary struct {
 	Assignee  string // username, or empty
 	Unread    bool   // a message arrived since the viewer last opened the case
 	ChannelID int64  // the channel the case was sent to
+	// Deadline is the case's next deadline as of today (deadline.go).
+	Deadline Deadline
 }
 
 // CaseFilter selects inbox rows. Zero values select everything.
@@ -30,6 +33,13 @@ type CaseFilter struct {
 	// the channels ViewerID is a member of, less those they are recused
 	// from (the default: a staff member never sees another team's cases).
 	AllChannels bool
+	// Deadline, if DeadlineOverdue or DeadlineDue, selects the open cases
+	// whose next deadline is in that state.
+	Deadline string
+	// ByDeadline sorts open cases by their next deadline, soonest (most
+	// overdue) first, and closed cases last; otherwise newest activity
+	// first.
+	ByDeadline bool
 }
 
 // ListCases returns cases newest activity first, filtered, skipping offset
@@ -50,6 +60,14 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 	case f.AssigneeID != 0:
 		conds, args = append(conds, `c.assignee_id = ?`), append(args, f.AssigneeID)
 	}
+	today := db.coarseNow()
+	switch f.Deadline {
+	case DeadlineOverdue:
+		conds, args = append(conds, `c.status <> 'closed' AND `+nextDueSQL+` < ?`), append(args, today)
+	case DeadlineDue:
+		conds, args = append(conds, `c.status <> 'closed' AND `+nextDueSQL+` BETWEEN ? AND ?`),
+			append(args, today, time.Unix(today, 0).UTC().AddDate(0, 0, DueSoonDays).Unix())
+	}
 	if !f.AllChannels {
 		conds = append(conds, `c.channel_id IN (SELECT channel_id FROM channel_members WHERE staff_id = ?)`,
 			`c.id NOT IN (SELECT case_id FROM case_recusals WHERE staff_id = ?)`)
@@ -63,16 +81,20 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM cases c WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("failed to count cases: %w", err)
 	}
+	order := `c.updated_at DESC, c.id DESC`
+	if f.ByDeadline {
+		order = `c.status = 'closed', ` + nextDueSQL + ` IS NULL, ` + nextDueSQL + `, c.id DESC`
+	}
 	rows, err := db.r.QueryContext(ctx,
 		`SELECT c.id, c.ref, c.status, c.created_at, c.updated_at,
 		        (SELECT count(*) FROM messages m WHERE m.case_id = c.id),
 		        coalesce(s.username, ''),
 		        coalesce((SELECT max(m.seq) FROM messages m WHERE m.case_id = c.id), 0) >
 		            coalesce((SELECT r.last_message_id FROM case_reads r WHERE r.staff_id = ? AND r.case_id = c.id), 0),
-		        c.channel_id
+		        c.channel_id, c.ack_by_day, c.acknowledged_day, c.feedback_by_day
 		 FROM cases c LEFT JOIN staff s ON s.id = c.assignee_id
 		 WHERE `+where+`
-		 ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?`,
+		 ORDER BY `+order+` LIMIT ? OFFSET ?`,
 		append(append([]any{f.ViewerID}, args...), limit, offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("failed to list cases: %w", err)
@@ -82,10 +104,14 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 	for rows.Next() {
 		var c CaseSummary
 		var created, updated int64
-		if err := rows.Scan(&c.ID, &c.Ref, &c.Status, &created, &updated, &c.Messages, &c.Assignee, &c.Unread, &c.ChannelID); err != nil {
+		var ackBy, acked, feedbackBy sql.NullInt64
+		if err := rows.Scan(&c.ID, &c.Ref, &c.Status, &created, &updated, &c.Messages, &c.Assignee, &c.Unread, &c.ChannelID,
+			&ackBy, &acked, &feedbackBy); err != nil {
 			return nil, 0, err
 		}
 		c.CreatedAt, c.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+		d := Deadlines{AckBy: dayOf(ackBy), Acknowledged: dayOf(acked), FeedbackBy: dayOf(feedbackBy)}
+		c.Deadline = d.Next(c.Status, time.Unix(today, 0).UTC())
 		out = append(out, c)
 	}
 	return out, total, rows.Err()
