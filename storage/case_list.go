@@ -36,9 +36,9 @@ type CaseFilter struct {
 	// Deadline, if DeadlineOverdue or DeadlineDue, selects the open cases
 	// whose next deadline is in that state.
 	Deadline string
-	// ByDeadline sorts open cases by their next deadline, soonest (most
-	// overdue) first, and closed cases last; otherwise newest activity
-	// first.
+	// ByDeadline lists open cases only (a closed case has no deadline),
+	// by their next deadline, soonest (most overdue) first; otherwise
+	// cases are listed newest activity first.
 	ByDeadline bool
 }
 
@@ -68,6 +68,9 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 		conds, args = append(conds, `c.status <> 'closed' AND `+nextDueSQL+` BETWEEN ? AND ?`),
 			append(args, today, time.Unix(today, 0).UTC().AddDate(0, 0, DueSoonDays).Unix())
 	}
+	if f.ByDeadline {
+		conds = append(conds, `c.status <> 'closed'`)
+	}
 	if !f.AllChannels {
 		conds = append(conds, `c.channel_id IN (SELECT channel_id FROM channel_members WHERE staff_id = ?)`,
 			`c.id NOT IN (SELECT case_id FROM case_recusals WHERE staff_id = ?)`)
@@ -83,7 +86,9 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 	}
 	order := `c.updated_at DESC, c.id DESC`
 	if f.ByDeadline {
-		order = `c.status = 'closed', ` + nextDueSQL + ` IS NULL, ` + nextDueSQL + `, c.id DESC`
+		// In the order of the index cases_next_due, whose condition
+		// this repeats so that SQLite may walk it.
+		order = nextDueSQL + `, c.id`
 	}
 	rows, err := db.r.QueryContext(ctx,
 		`SELECT c.id, c.ref, c.status, c.created_at, c.updated_at,

@@ -190,3 +190,30 @@ func TestMigrationGivesOldCasesDeadlines(t *testing.T) {
 		t.Errorf("default channel: %+v %v", ch, err)
 	}
 }
+
+// Sorted by deadline, the inbox lists open cases only, soonest first.
+func TestListCasesByDeadline(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	now := day(2026, 12, 2)
+	db.Now = func() time.Time { return now }
+	later := mustCreateCase(t, db, "later")
+	closed := mustCreateCase(t, db, "closed")
+	must(t, db.SetCaseStatus(ctx, closed.ID, storage.StatusClosed))
+	now = day(2026, 12, 1)
+	sooner := mustCreateCase(t, db, "sooner")
+	now = day(2026, 12, 3)
+	acknowledged := mustCreateCase(t, db, "acknowledged")
+	_, err := db.AcknowledgeCase(ctx, acknowledged.ID) // feedback by 3 March: last
+	must(t, err)
+	cases, total, err := db.ListCases(ctx, storage.CaseFilter{AllChannels: true, ByDeadline: true}, 0, 10)
+	must(t, err)
+	var got []int64
+	for _, c := range cases {
+		got = append(got, c.ID)
+	}
+	if want := []int64{sooner.ID, later.ID, acknowledged.ID}; total != 3 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("by deadline: %v (%d); want %v", got, total, want)
+	}
+}

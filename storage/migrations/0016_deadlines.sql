@@ -25,7 +25,18 @@ UPDATE cases SET acknowledged_day = (
 UPDATE cases SET feedback_by_day = CAST(strftime('%s', date(acknowledged_day, 'unixepoch', '+3 months')) AS INTEGER)
     WHERE acknowledged_day IS NOT NULL;
 
--- The inbox's deadline filters and sort read the next deadline of each
--- open case.
-CREATE INDEX cases_next_due ON cases(CASE WHEN acknowledged_day IS NULL THEN ack_by_day ELSE feedback_by_day END)
-    WHERE status <> 'closed';
+-- The inbox shows each case's deadline: its covering indexes (0007, 0012)
+-- take the three days too, so that a page still reads one index alone.
+DROP INDEX cases_inbox;
+DROP INDEX cases_inbox_status;
+DROP INDEX cases_inbox_assignee;
+CREATE INDEX cases_inbox ON cases(updated_at DESC, id DESC, status, assignee_id, ref, created_at, channel_id,
+    ack_by_day, acknowledged_day, feedback_by_day);
+CREATE INDEX cases_inbox_status ON cases(status, updated_at DESC, id DESC, assignee_id, ref, created_at, channel_id,
+    ack_by_day, acknowledged_day, feedback_by_day);
+CREATE INDEX cases_inbox_assignee ON cases(assignee_id, updated_at DESC, id DESC, status, ref, created_at, channel_id,
+    ack_by_day, acknowledged_day, feedback_by_day);
+-- The deadline filters and the sort by deadline walk the open cases by
+-- their next deadline, counting and filtering from this index alone.
+CREATE INDEX cases_next_due ON cases((CASE WHEN acknowledged_day IS NULL THEN ack_by_day ELSE feedback_by_day END),
+    id, channel_id, assignee_id, status) WHERE status <> 'closed';
