@@ -147,9 +147,9 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 		feedbackBy = &d.By
 	}
 	return s.render(c, http.StatusOK, "case", "Your case", casePage{
-		AckBy: ackBy, FeedbackBy: feedbackBy,
 		uploadLimits: s.limits(), Status: s.translate(c, st[0]), StatusHelp: s.translate(c, st[1]),
 		Sent: c.Query("sent") == "1", CSRF: sess.csrf, Form: newFormToken(), Messages: msgs, HasReply: hasReply,
 		Page: page, Pages: pages, PrevPage: page - 1, NextPage: page + 1, Identity: idView,
+		AckBy: ackBy, FeedbackBy: feedbackBy,
 	})
 }

@@ -34,8 +34,10 @@ type inboxPage struct {
 	DueSoonDays    int
 }
 
-// handleStaffInbox answers GET /staff/: lists cases, newest activity first,
-// from the index alone: nothing is decrypted on the server.
+// handleStaffInbox answers GET /staff/: lists cases, newest activity first
+// (or open cases by nearest deadline), filtered by status, assignee and
+// deadline, after the viewer's own overdue cases, from the indexes alone:
+// nothing is decrypted on the server.
 func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	me := staffOf(c)
 	f := storage.CaseFilter{ViewerID: me.ID}
