@@ -75,6 +75,7 @@ func TestEveryPageRendersAndEscapes(t *testing.T) {
 		"followup-kept": with(map[string]any{"Error": hostile,
 			"Kept": map[string]any{"Text": hostile, "Files": []string{hostile}, "Form": "tok", "Keep": true}}),
 		"case": with(map[string]any{"Page": 1, "Pages": 2, "PrevPage": 0, "NextPage": 2, "HasReply": false, "Status": "New", "StatusHelp": "h", "Sent": true, "Error": "", "CSRF": "tok",
+			"AckBy": time.Date(2026, 12, 13, 0, 0, 0, 0, time.UTC),
 			"Messages": []msg{{Mine: true, Text: hostile, Attachments: []att{{ID: 1, Name: hostile}},
 				Answers: []struct{ Label, Value string }{{hostile, hostile}}}, {Text: "reply"}}}),
 		"error":          map[string]any{"Status": 404, "Title": hostile, "Message": hostile, "Back": ""},

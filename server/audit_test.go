@@ -79,6 +79,18 @@ func TestEveryStaffChangeWritesOneAuditEntry(t *testing.T) {
 		{"case.assign", http.StatusSeeOther, func() *http.Response {
 			return form("/staff/case/"+ref+"/assign", url.Values{"assignee": {"0"}})()
 		}},
+		{"case.acknowledge", http.StatusSeeOther, func() *http.Response {
+			return form("/staff/case/"+ref+"/acknowledge", url.Values{})()
+		}},
+		{"", http.StatusBadRequest, func() *http.Response { // acknowledged already
+			return form("/staff/case/"+ref+"/acknowledge", url.Values{})()
+		}},
+		{"case.extend", http.StatusSeeOther, func() *http.Response {
+			return form("/staff/case/"+ref+"/extend", url.Values{"months": {"6"}, "reason": {"a second witness to trace"}})()
+		}},
+		{"", http.StatusBadRequest, func() *http.Response { // no reason
+			return form("/staff/case/"+ref+"/extend", url.Values{"months": {"9"}})()
+		}},
 		{"case.retention", http.StatusSeeOther, func() *http.Response {
 			return form("/staff/case/"+ref+"/retention", url.Values{"retention_days": {"30"}, "legal_hold": {"on"}})()
 		}},
@@ -119,6 +131,12 @@ func TestEveryStaffChangeWritesOneAuditEntry(t *testing.T) {
 		}},
 		{"staff.reset", http.StatusOK, func() *http.Response {
 			return form("/staff/admin/account", url.Values{"id": {frankID}, "action": {"reset"}})()
+		}},
+		{"channel.deadlines", http.StatusSeeOther, func() *http.Response {
+			return form("/staff/admin/channels/1/deadlines", url.Values{"ack_days": {"5"}, "feedback_months": {"6"}})()
+		}},
+		{"", http.StatusBadRequest, func() *http.Response {
+			return form("/staff/admin/channels/1/deadlines", url.Values{"ack_days": {"0"}, "feedback_months": {"6"}})()
 		}},
 		{"retention.default", http.StatusOK, func() *http.Response {
 			return form("/staff/admin/retention", url.Values{"retention_days": {"365"}})()

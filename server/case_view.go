@@ -49,6 +49,11 @@ type casePage struct {
 	NextPage   int
 	// Identity is set if the reporter gave identity details.
 	Identity *caseIdentityView
+	// AckBy is the day the reporter can expect an acknowledgement by,
+	// until the case is acknowledged; FeedbackBy then the day they can
+	// expect feedback by. Neither is set for a closed case.
+	AckBy      *time.Time
+	FeedbackBy *time.Time
 }
 
 // messagesPerPage bounds how much of a thread one request decrypts and
@@ -134,9 +139,17 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 	if !ok {
 		st = [2]phrase{say("In progress"), say("Your case is being handled.")}
 	}
+	var ackBy, feedbackBy *time.Time
+	switch d := cs.Deadlines.Next(cs.Status, s.db.Today()); d.Kind {
+	case storage.DeadlineAcknowledge:
+		ackBy = &d.By
+	case storage.DeadlineFeedback:
+		feedbackBy = &d.By
+	}
 	return s.render(c, http.StatusOK, "case", "Your case", casePage{
 		uploadLimits: s.limits(), Status: s.translate(c, st[0]), StatusHelp: s.translate(c, st[1]),
 		Sent: c.Query("sent") == "1", CSRF: sess.csrf, Form: newFormToken(), Messages: msgs, HasReply: hasReply,
 		Page: page, Pages: pages, PrevPage: page - 1, NextPage: page + 1, Identity: idView,
+		AckBy: ackBy, FeedbackBy: feedbackBy,
 	})
 }

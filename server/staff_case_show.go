@@ -49,6 +49,10 @@ type staffCasePage struct {
 	ChannelRecipient string
 	// Identity is set if the reporter gave identity details.
 	Identity *staffCaseIdentity
+	// Deadline is the case's next deadline as of today; MaxMonths bounds
+	// an extension.
+	Deadline  storage.Deadline
+	MaxMonths int
 }
 
 // staffCaseIdentity is what the case page says of the reporter's identity
@@ -131,6 +135,6 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 		Outcomes: offered, Outcome: outcome, OutcomeNote: outcomeNote, AssigneeID: assignee, Staff: staff,
 		Messages: view, Notes: noteView, Retention: retention, Recipients: string(recipientsJSON), CaseRecipient: cs.Recipient,
 		Channel: ch, ChannelName: ch.Text(storage.DefaultLanguage).Name, ChannelRecipient: ch.Recipient,
-		Identity: idView,
+		Identity: idView, Deadline: cs.Deadlines.Next(cs.Status, s.db.Today()), MaxMonths: storage.MaxFeedbackMonths,
 	})
 }

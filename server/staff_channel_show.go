@@ -33,6 +33,8 @@ type channelPage struct {
 	// Excluded are those kept out of the channel for a conflict of
 	// interest, with the reason.
 	Excluded []storage.Recusal
+	// Bounds of the channel's deadlines.
+	MaxAckDays, MaxFeedbackMonths int
 }
 
 // handleStaffChannel answers GET /staff/admin/channels/:id: a channel's
@@ -89,5 +91,6 @@ func (s *Server) renderChannelPage(c *fiber.Ctx, ch storage.Channel) error {
 	return s.renderStaff(c, http.StatusOK, "staff_channel", "Channel "+ch.Text(storage.DefaultLanguage).Name, channelPage{
 		Channel: ch, Name: ch.Text(storage.DefaultLanguage).Name, Languages: channelTextFields(ch.Texts),
 		Members: members, Candidates: candidates, Kind: s.channelKind(), Excluded: excluded,
+		MaxAckDays: storage.MaxAckDays, MaxFeedbackMonths: storage.MaxFeedbackMonths,
 	})
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -20,17 +21,27 @@ type inboxPage struct {
 	// Deleted is set after an administrator deleted a case.
 	Deleted  bool
 	Assigned string // "", "me" or "none"
+	Deadline string // "", storage.DeadlineOverdue or storage.DeadlineDue
+	Sort     string // "" (newest activity first) or "deadline"
 	Page     int
 	Pages    int
 	Total    int
-	PrevPage int
-	NextPage int
+	// PrevURL and NextURL are the neighbouring pages with the same filters.
+	PrevURL string
+	NextURL string
 	// ChannelNames names each channel by id, for the Channel column.
 	ChannelNames map[int64]string
+	// MyOverdue are the viewer's own overdue cases, most overdue first (at
+	// most a page of them; MyOverdueTotal counts them all).
+	MyOverdue      []storage.CaseSummary
+	MyOverdueTotal int
+	DueSoonDays    int
 }
 
-// handleStaffInbox answers GET /staff/: lists cases, newest activity first,
-// from the index alone: nothing is decrypted on the server.
+// handleStaffInbox answers GET /staff/: lists cases, newest activity first
+// (or open cases by nearest deadline), filtered by status, assignee and
+// deadline, after the viewer's own overdue cases, from the indexes alone:
+// nothing is decrypted on the server.
 func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	me := staffOf(c)
 	f := storage.CaseFilter{ViewerID: me.ID}
@@ -46,6 +57,14 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	default:
 		assigned = ""
 	}
+	switch d := c.Query("deadline"); d {
+	case storage.DeadlineOverdue, storage.DeadlineDue:
+		f.Deadline = d
+	}
+	sort := ""
+	if c.Query("sort") == "deadline" {
+		sort, f.ByDeadline = "deadline", true
+	}
 	page := askedPage(c)
 	cases, total, err := s.db.ListCases(c.UserContext(), f, (page-1)*inboxPageSize, inboxPageSize)
 	if err != nil {
@@ -59,6 +78,12 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 		}
 		pages = pageCount(total)
 	}
+	// The viewer's own overdue cases come first, whatever the filters.
+	mine, mineTotal, err := s.db.ListCases(c.UserContext(), storage.CaseFilter{ViewerID: me.ID, AssigneeID: me.ID,
+		Deadline: storage.DeadlineOverdue, ByDeadline: true}, 0, inboxPageSize)
+	if err != nil {
+		return err
+	}
 	channels, err := s.db.Channels(c.UserContext())
 	if err != nil {
 		return err
@@ -67,11 +92,21 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	for _, ch := range channels {
 		names[ch.ID] = ch.Text(storage.DefaultLanguage).Name
 	}
+	pageURL := func(p int) string {
+		q := url.Values{}
+		for k, v := range map[string]string{"status": f.Status, "assigned": assigned, "deadline": f.Deadline, "sort": sort} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		q.Set("page", strconv.Itoa(p))
+		return "/staff/?" + q.Encode()
+	}
 	return s.renderStaff(c, http.StatusOK, "staff_inbox", "Inbox", inboxPage{
 		Cases: cases, Status: f.Status, Statuses: statusOptions(true), StatusLabels: statusLabels,
-		Deleted: c.Query("deleted") == "1", Assigned: assigned,
-		Page: page, Pages: pages, Total: total, PrevPage: page - 1, NextPage: page + 1,
-		ChannelNames: names,
+		Deleted: c.Query("deleted") == "1", Assigned: assigned, Deadline: f.Deadline, Sort: sort,
+		Page: page, Pages: pages, Total: total, PrevURL: pageURL(page - 1), NextURL: pageURL(page + 1),
+		ChannelNames: names, MyOverdue: mine, MyOverdueTotal: mineTotal, DueSoonDays: storage.DueSoonDays,
 	})
 }
 

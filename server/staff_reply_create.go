@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -68,6 +70,15 @@ func (s *Server) handleStaffReply(c *fiber.Ctx) error {
 			return staffBadRequest("The reply could not be stored: an attachment is unknown or already used.")
 		}
 		e.Detail = fmt.Sprintf("message %d, attachments %v", m.ID, ids)
+		// A reply acknowledges the case, if nothing did before.
+		d, err := s.db.AcknowledgeCase(ctx, cs.ID)
+		if errors.Is(err, storage.ErrAlreadyAcknowledged) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		e.Detail += ", acknowledged: feedback by " + d.FeedbackBy.Format(time.DateOnly)
 		return nil
 	}); err != nil {
 		return err

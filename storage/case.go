@@ -49,6 +49,8 @@ type Case struct {
 	// Questionnaire is the questionnaire version the case was asked with,
 	// "<id>@<version>", or "" (in clear: see migration 0014).
 	Questionnaire string
+	// Deadlines are its acknowledge-by and feedback-by days (deadline.go).
+	Deadlines
 }
 
 // NewCase is what CreateCase stores: the case and its first message.
@@ -88,13 +90,19 @@ func (db *DB) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 		if err := useForm(ctx, tx, nc.FormHash, now); err != nil {
 			return err
 		}
+		ackDays := DefaultAckDays
+		if err := tx.QueryRowContext(ctx, `SELECT ack_days FROM channels WHERE id = ?`, nc.ChannelID).Scan(&ackDays); err != nil &&
+			!errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		c.AckBy = c.CreatedAt.AddDate(0, 0, ackDays)
 		var err error
 		c.ID, err = insertRandomID(ctx, tx,
 			`INSERT INTO cases (id, ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at,
-			                    channel_id, channel_generation, questionnaire)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			                    channel_id, channel_generation, questionnaire, ack_by_day)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			nc.Ref, nc.LookupID, nc.KDFID, nc.WrappedIdentity, nc.Recipient, StatusNew, now, now,
-			nc.ChannelID, nc.ChannelGeneration, nc.Questionnaire)
+			nc.ChannelID, nc.ChannelGeneration, nc.Questionnaire, c.AckBy.Unix())
 		if err != nil {
 			var se sqlite3.Error
 			if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
@@ -114,13 +122,15 @@ func (db *DB) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 	return c, nil
 }
 
-const caseColumns = `id, ref, kdf_id, wrapped_identity, recipient, status, created_at, updated_at, channel_id, channel_generation, questionnaire`
+const caseColumns = `id, ref, kdf_id, wrapped_identity, recipient, status, created_at, updated_at, channel_id, channel_generation, questionnaire,
+	ack_by_day, acknowledged_day, feedback_by_day`
 
 func scanCase(row interface{ Scan(...any) error }) (Case, error) {
 	var c Case
 	var created, updated int64
+	var ackBy, acked, feedbackBy sql.NullInt64
 	err := row.Scan(&c.ID, &c.Ref, &c.KDFID, &c.WrappedIdentity, &c.Recipient, &c.Status, &created, &updated,
-		&c.ChannelID, &c.ChannelGeneration, &c.Questionnaire)
+		&c.ChannelID, &c.ChannelGeneration, &c.Questionnaire, &ackBy, &acked, &feedbackBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Case{}, ErrNotFound
 	}
@@ -128,6 +138,7 @@ func scanCase(row interface{ Scan(...any) error }) (Case, error) {
 		return Case{}, err
 	}
 	c.CreatedAt, c.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+	c.Deadlines = Deadlines{AckBy: dayOf(ackBy), Acknowledged: dayOf(acked), FeedbackBy: dayOf(feedbackBy)}
 	return c, nil
 }
 

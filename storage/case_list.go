@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -20,6 +21,8 @@ type CaseSummary struct {
 	Unread    bool   // a message arrived since the viewer last opened the case
 	ChannelID int64  // the channel the case was sent to
 	Outcome   string // the outcome category of a closed case, or empty
+	// Deadline is the case's next deadline as of today (deadline.go).
+	Deadline Deadline
 }
 
 // CaseFilter selects inbox rows. Zero values select everything.
@@ -31,6 +34,13 @@ type CaseFilter struct {
 	// the channels ViewerID is a member of, less those they are recused
 	// from (the default: a staff member never sees another team's cases).
 	AllChannels bool
+	// Deadline, if DeadlineOverdue or DeadlineDue, selects the open cases
+	// whose next deadline is in that state.
+	Deadline string
+	// ByDeadline lists open cases only (a closed case has no deadline),
+	// by their next deadline, soonest (most overdue) first; otherwise
+	// cases are listed newest activity first.
+	ByDeadline bool
 }
 
 // ListCases returns cases newest activity first, filtered, skipping offset
@@ -51,6 +61,17 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 	case f.AssigneeID != 0:
 		conds, args = append(conds, `c.assignee_id = ?`), append(args, f.AssigneeID)
 	}
+	today := db.coarseNow()
+	switch f.Deadline {
+	case DeadlineOverdue:
+		conds, args = append(conds, `c.status <> 'closed' AND `+nextDueSQL+` < ?`), append(args, today)
+	case DeadlineDue:
+		conds, args = append(conds, `c.status <> 'closed' AND `+nextDueSQL+` BETWEEN ? AND ?`),
+			append(args, today, time.Unix(today, 0).UTC().AddDate(0, 0, DueSoonDays).Unix())
+	}
+	if f.ByDeadline {
+		conds = append(conds, `c.status <> 'closed'`)
+	}
 	if !f.AllChannels {
 		conds = append(conds, `c.channel_id IN (SELECT channel_id FROM channel_members WHERE staff_id = ?)`,
 			`c.id NOT IN (SELECT case_id FROM case_recusals WHERE staff_id = ?)`)
@@ -64,16 +85,22 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM cases c WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("failed to count cases: %w", err)
 	}
+	order := `c.updated_at DESC, c.id DESC`
+	if f.ByDeadline {
+		// In the order of the index cases_next_due, whose condition
+		// this repeats so that SQLite may walk it.
+		order = nextDueSQL + `, c.id`
+	}
 	rows, err := db.r.QueryContext(ctx,
 		`SELECT c.id, c.ref, c.status, c.created_at, c.updated_at,
 		        (SELECT count(*) FROM messages m WHERE m.case_id = c.id),
 		        coalesce(s.username, ''),
 		        coalesce((SELECT max(m.seq) FROM messages m WHERE m.case_id = c.id), 0) >
 		            coalesce((SELECT r.last_message_id FROM case_reads r WHERE r.staff_id = ? AND r.case_id = c.id), 0),
-		        c.channel_id, coalesce(o.label, '')
+		        c.channel_id, coalesce(o.label, ''), c.ack_by_day, c.acknowledged_day, c.feedback_by_day
 		 FROM cases c LEFT JOIN staff s ON s.id = c.assignee_id LEFT JOIN outcomes o ON o.id = c.outcome_id
 		 WHERE `+where+`
-		 ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?`,
+		 ORDER BY `+order+` LIMIT ? OFFSET ?`,
 		append(append([]any{f.ViewerID}, args...), limit, offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("failed to list cases: %w", err)
@@ -83,10 +110,14 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 	for rows.Next() {
 		var c CaseSummary
 		var created, updated int64
-		if err := rows.Scan(&c.ID, &c.Ref, &c.Status, &created, &updated, &c.Messages, &c.Assignee, &c.Unread, &c.ChannelID, &c.Outcome); err != nil {
+		var ackBy, acked, feedbackBy sql.NullInt64
+		if err := rows.Scan(&c.ID, &c.Ref, &c.Status, &created, &updated, &c.Messages, &c.Assignee, &c.Unread, &c.ChannelID, &c.Outcome,
+			&ackBy, &acked, &feedbackBy); err != nil {
 			return nil, 0, err
 		}
 		c.CreatedAt, c.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+		d := Deadlines{AckBy: dayOf(ackBy), Acknowledged: dayOf(acked), FeedbackBy: dayOf(feedbackBy)}
+		c.Deadline = d.Next(c.Status, time.Unix(today, 0).UTC())
 		out = append(out, c)
 	}
 	return out, total, rows.Err()

@@ -38,6 +38,12 @@ type Channel struct {
 	// OfferIdentity: its report form offers the optional confidential
 	// identity section (identity.go).
 	OfferIdentity bool
+	// AckDays is how many days after receipt its cases are to be
+	// acknowledged by, and FeedbackMonths how many months after
+	// acknowledgement the reporter is to be given feedback by
+	// (deadline.go).
+	AckDays        int
+	FeedbackMonths int
 }
 
 // Text returns the channel's text in lang, or in DefaultLanguage.
@@ -85,13 +91,13 @@ func (db *DB) Channel(ctx context.Context, id int64) (Channel, error) {
 // members and newest key: one query per table, whichever it is.
 func (db *DB) channels(ctx context.Context, id int64) ([]Channel, error) {
 	var out []Channel
-	err := db.queryEach(ctx, `SELECT c.id, c.position, c.archived, c.offer_identity,
+	err := db.queryEach(ctx, `SELECT c.id, c.position, c.archived, c.offer_identity, c.ack_days, c.feedback_months,
 		coalesce((SELECT max(k.generation) FROM channel_keys k WHERE k.channel_id = c.id), 0)
 		FROM channels c WHERE ? IN (0, c.id) ORDER BY c.position, c.id`, id, func(rows *sql.Rows) error {
 		c := Channel{Texts: map[string]ChannelText{}}
 		out = append(out, c)
 		last := &out[len(out)-1]
-		return rows.Scan(&last.ID, &last.Position, &last.Archived, &last.OfferIdentity, &last.Generation)
+		return rows.Scan(&last.ID, &last.Position, &last.Archived, &last.OfferIdentity, &last.AckDays, &last.FeedbackMonths, &last.Generation)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to list channels: %w", err)

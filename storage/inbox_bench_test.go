@@ -40,19 +40,24 @@ func BenchmarkInbox100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	tx, _ := raw.Begin()
+	// The viewer (staff 1) is in the default channel, which every case is in.
+	if _, err := tx.Exec(`INSERT INTO staff (id, username, role, created_at, updated_at) VALUES (1, 'bench', 'caseworker', 0, 0);
+		INSERT INTO channel_members (channel_id, staff_id) VALUES (1, 1)`); err != nil {
+		b.Fatal(err)
+	}
 	statuses := []string{storage.StatusNew, storage.StatusInReview, storage.StatusClosed}
 	recipient := "age1pq1" + strings.Repeat("q", 1959-len("age1pq1"))
 	wrapped := bytes.Repeat([]byte{0xa5}, 260)
 	for i := 0; i < 100_000; i++ {
-		res, err := tx.Exec(`INSERT INTO cases (ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, fmt.Sprintf("R%08d", i), fmt.Sprintf("L%030d", i), kdf.ID,
-			wrapped, recipient, statuses[i%3], 1700000000+i*60, 1700000000+i*60)
+		res, err := tx.Exec(`INSERT INTO cases (ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at, ack_by_day)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, fmt.Sprintf("R%08d", i), fmt.Sprintf("L%030d", i), kdf.ID,
+			wrapped, recipient, statuses[i%3], 1700000000+i*60, 1700000000+i*60, 1700000000+i*60+7*86400)
 		if err != nil {
 			b.Fatal(err)
 		}
 		id, _ := res.LastInsertId()
 		for j := 0; j < 2; j++ {
-			if _, err := tx.Exec(`INSERT INTO messages (case_id, seq, author, created_at, ciphertext) VALUES (?, 1, 'reporter', ?, x'00')`, id, 1700000000+i*60); err != nil {
+			if _, err := tx.Exec(`INSERT INTO messages (case_id, seq, author, created_at, ciphertext) VALUES (?, ?, 'reporter', ?, x'00')`, id, j+1, 1700000000+i*60); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -102,6 +107,9 @@ func BenchmarkInbox100k(b *testing.B) {
 		{"status filter first page", storage.CaseFilter{Status: storage.StatusClosed, ViewerID: 1}, 0},
 		{"status filter deep page", storage.CaseFilter{Status: storage.StatusClosed, ViewerID: 1}, 33_300},
 		{"unassigned first page", storage.CaseFilter{AssigneeID: -1, ViewerID: 1}, 0},
+		{"overdue first page", storage.CaseFilter{Deadline: storage.DeadlineOverdue, ViewerID: 1}, 0},
+		{"by deadline first page", storage.CaseFilter{ByDeadline: true, ViewerID: 1}, 0},
+		{"by deadline deep page", storage.CaseFilter{ByDeadline: true, ViewerID: 1}, 66_600},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			n := 0
