@@ -198,7 +198,7 @@ func TestChannelKeysKeepOtherTeamsOut(t *testing.T) {
 	}
 	_, inbox := get(t, alice, ts.URL+"/staff/")
 	m := refRE.FindStringSubmatch(inbox)
-	if m == nil || !strings.Contains(inbox, "<td>"+channelNow(t, ts, chA).Text("en").Name+"</td>") {
+	if m == nil || !strings.Contains(inbox, `<td data-label="Channel">`+channelNow(t, ts, chA).Text("en").Name+"</td>") {
 		t.Fatalf("alice's inbox lacks the case: %s", inbox)
 	}
 	ref := m[1]

@@ -126,6 +126,13 @@ function assertNone(found) {
 }
 
 // submit clicks a form's submit button and returns the response it leads to.
+// fitsTheScreen fails when a page scrolls sideways (its content is wider
+// than the window).
+async function fitsTheScreen(page, vp, name) {
+  const [content, view] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(content <= view, `${vp} ${name}: the page is ${content} px wide in a ${view} px window`);
+}
+
 async function submit(page, selector = "main button[type=submit]") {
   const [res] = await Promise.all([page.waitForNavigation(), page.click(selector)]);
   return res;
@@ -270,6 +277,7 @@ test("axe-core: staff console, desktop and phone", { timeout: testTimeout }, asy
     await page.goto(base + "/staff/");
     assert.ok(await page.isVisible("table.inbox a"), "the inbox lists no case");
     await check(page, vp, "inbox");
+    await fitsTheScreen(page, vp, "inbox");
     if (vp === "desktop") await screenshot(page, "staff-inbox.png");
 
     await page.goto(caseURL);
@@ -282,6 +290,13 @@ test("axe-core: staff console, desktop and phone", { timeout: testTimeout }, asy
     assert.equal(await page.$eval("img.preview", (img) => img.naturalWidth), 360, "the decrypted image does not display");
     assert.match(await page.textContent(".integrity"), /SHA-256 verified/);
     await check(page, vp, "case, decrypted, with image preview");
+    await fitsTheScreen(page, vp, "case");
+    // On a desktop screen the thread and the workflow stand side by side;
+    // on a phone, one above the other, the thread first.
+    const [main, side] = await Promise.all([".case-main", ".case-side"].map((sel) => page.$eval(sel, (e) => e.getBoundingClientRect().toJSON())));
+    if (vp === "desktop") assert.ok(side.left >= main.right && side.top < main.bottom, `the workflow is not beside the thread: ${JSON.stringify({ main, side })}`);
+    else assert.ok(side.top >= main.bottom - 1, `the workflow is not below the thread on a phone: ${JSON.stringify({ main, side })}`);
+    assert.match(await page.textContent("#thread .message:first-child a[href*='/message/']"), /^Message 1 /);
     if (vp === "desktop") await screenshot(page, "staff-case.png", { maxHeight: 1900 });
 
     await page.goto(base + "/staff/admin/staff");
