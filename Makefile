@@ -61,7 +61,7 @@ TEST_DEBS := chromium poppler-utils fonts-lohit-beng-bengali libimage-exiftool-p
 
 browser-deps:
 	@for c in chromium pdftotext pdftoppm exiftool cjpeg djpeg cwebp heif-enc heif-convert tor; do command -v $$c >/dev/null || missing=1; done; \
-		perl -MArchive::Zip -e1 2>/dev/null || missing=1; python3 -c 'import aiosmtpd' 2>/dev/null || missing=1; [ -d /usr/share/fonts/truetype/lohit-bengali ] || missing=1; \
+		perl -MArchive::Zip -e1 2>/dev/null || missing=1; /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing=1; [ -d /usr/share/fonts/truetype/lohit-bengali ] || missing=1; \
 		[ -z "$$missing" ] || { apt-get update && apt-get install -y --no-install-recommends $(TEST_DEBS); }
 
 ## lint: gofmt, go vet, staticcheck

@@ -23,6 +23,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -142,6 +143,15 @@ type Config struct {
 	// entries. Off by default: the operator opts in.
 	AuditStaffNetwork bool
 
+	// SMTP is the mail server for content-free notifications (notify.go);
+	// without a Host they are off. NotifyInterval is how often they are
+	// sent, at most: at each multiple of it on the clock (on the hour by
+	// default), never when a reporter acts. SMTPRootCAs, if set, replaces
+	// the system's certificate authorities for the mail server's TLS.
+	SMTP           SMTPConfig
+	NotifyInterval time.Duration
+	SMTPRootCAs    *x509.CertPool
+
 	// Logger receives operational events. It never receives report content,
 	// case codes, keys, or any reporter's network data.
 	Logger *slog.Logger
@@ -217,6 +227,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.RefusalLogInterval <= 0 {
 		c.RefusalLogInterval = time.Hour
+	}
+	if c.NotifyInterval <= 0 {
+		c.NotifyInterval = time.Hour
+	}
+	if c.SMTP.Enabled() {
+		c.SMTP.setDefaults()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -305,6 +321,11 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	}
 	if cfg.MaxFiles > 1000 {
 		return nil, errors.New("max files must be at most 1000")
+	}
+	if cfg.SMTP.Enabled() {
+		if err := cfg.SMTP.validate(cfg.PublicURL); err != nil {
+			return nil, err
+		}
 	}
 	if err := cfg.KDF.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid kdf parameters: %w", err)
@@ -423,6 +444,9 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	s.background("staff upload sweep", func(ctx context.Context) { every(ctx, time.Hour, false, s.staffUploadSweep) })
 	s.background("retention", func(ctx context.Context) { every(ctx, time.Hour, true, s.retentionRun) })
 	s.background("refusal log", func(ctx context.Context) { s.logRefusals(ctx, cfg.RefusalLogInterval) })
+	if cfg.SMTP.Enabled() {
+		s.background("notifications", func(ctx context.Context) { s.notifyLoop(ctx, cfg.NotifyInterval) })
+	}
 	s.routes()
 	return s, nil
 }
