@@ -11,7 +11,8 @@
 // checks both against routes.go). Shared pieces live in
 // files named by concept: headers.go (security headers, request body
 // framing), errors.go and staff_error.go (the one place errors become
-// pages), cookie.go, form.go, audit.go, background.go.
+// pages), cookie.go, form.go, audit.go, background.go, notify.go (the
+// content-free notification mails and their fixed schedule).
 //
 // The server encrypts, then stores: every report, message and attachment is
 // streamed through age to the organisation's recipients (and the case's own)
