@@ -124,6 +124,8 @@ func startNotifyingServer(t *testing.T, port int, adjust func(*server.Config)) *
 	return startServer(t, func(c *server.Config) {
 		c.PublicURL = notifyPublicURL
 		c.SMTP = server.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: server.SMTPTLSNone, From: "candour@watchdog.example"}
+		// The test is the clock: a boundary is a call to SendNotifications.
+		c.NotifyByHand = true
 		if adjust != nil {
 			adjust(c)
 		}
@@ -414,5 +416,21 @@ func TestNotificationsOverTLS(t *testing.T) {
 			}
 			wantNotification(t, got[0], "alice@staff.example", []string{"chief"})
 		})
+	}
+}
+
+// With a mail server, the notification loop is one more piece of
+// background work, and Shutdown waits for it too.
+func TestShutdownWaitsForTheNotificationLoop(t *testing.T) {
+	t.Parallel()
+	ts := startNotifyingServer(t, freePort(t), func(c *server.Config) { c.NotifyByHand = false })
+	if n := server.BackgroundRunning(ts.Srv); n != 6 {
+		t.Fatalf("%d background goroutines with a mail server, want 6 (the five of every server and the notification loop)", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	must(t, ts.Srv.Shutdown(ctx))
+	if n := server.BackgroundRunning(ts.Srv); n != 0 {
+		t.Fatalf("%d background goroutines still running after Shutdown", n)
 	}
 }

@@ -152,6 +152,9 @@ type Config struct {
 	SMTP           SMTPConfig
 	NotifyInterval time.Duration
 	SMTPRootCAs    *x509.CertPool
+	// NotifyByHand starts no notification loop: only calls to
+	// SendNotifications send, so that a test decides when a boundary is.
+	NotifyByHand bool
 
 	// Logger receives operational events. It never receives report content,
 	// case codes, keys, or any reporter's network data.
@@ -445,7 +448,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	s.background("staff upload sweep", func(ctx context.Context) { every(ctx, time.Hour, false, s.staffUploadSweep) })
 	s.background("retention", func(ctx context.Context) { every(ctx, time.Hour, true, s.retentionRun) })
 	s.background("refusal log", func(ctx context.Context) { s.logRefusals(ctx, cfg.RefusalLogInterval) })
-	if cfg.SMTP.Enabled() {
+	if cfg.SMTP.Enabled() && !cfg.NotifyByHand {
 		s.background("notifications", func(ctx context.Context) { s.notifyLoop(ctx, cfg.NotifyInterval) })
 	}
 	s.routes()
