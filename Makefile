@@ -55,12 +55,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 # test files with metadata, and with Archive::Zip to read Office files),
 # cjpeg/djpeg (progressive JPEGs with restart markers), cwebp and heif-enc/heif-convert (to make and
 # decode WebP and HEIC test photos), tor (the onion-service test, run with
-# DisableNetwork 1: it never contacts the Tor network).
-TEST_DEBS := chromium poppler-utils fonts-lohit-beng-bengali libimage-exiftool-perl libarchive-zip-perl libjpeg-turbo-progs webp libheif-examples tor
+# DisableNetwork 1: it never contacts the Tor network), python3-aiosmtpd (the
+# mail server the notification tests start on 127.0.0.1).
+TEST_DEBS := chromium poppler-utils fonts-lohit-beng-bengali libimage-exiftool-perl libarchive-zip-perl libjpeg-turbo-progs webp libheif-examples tor python3-aiosmtpd
 
 browser-deps:
 	@for c in chromium pdftotext pdftoppm exiftool cjpeg djpeg cwebp heif-enc heif-convert tor; do command -v $$c >/dev/null || missing=1; done; \
-		perl -MArchive::Zip -e1 2>/dev/null || missing=1; [ -d /usr/share/fonts/truetype/lohit-bengali ] || missing=1; \
+		perl -MArchive::Zip -e1 2>/dev/null || missing=1; /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing=1; [ -d /usr/share/fonts/truetype/lohit-bengali ] || missing=1; \
 		[ -z "$$missing" ] || { apt-get update && apt-get install -y --no-install-recommends $(TEST_DEBS); }
 
 ## lint: gofmt, go vet, staticcheck

@@ -43,6 +43,8 @@ func (s *Server) routes() {
 	staff.Post("/logout-everywhere", loggedIn, s.handleStaffLogoutEverywhere)
 	staff.Get("/key", loggedIn, s.handleStaffKey)
 	staff.Post("/key", loggedIn, s.handleStaffKeySet)
+	staff.Get("/notifications", loggedIn, s.handleStaffNotifications)
+	staff.Post("/notifications", loggedIn, s.handleStaffNotificationsUpdate)
 
 	// A case, for staff: its page and workflow forms, and the JSON and
 	// ciphertext endpoints that the console's script (staff.js) calls to

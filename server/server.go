@@ -11,7 +11,8 @@
 // checks both against routes.go). Shared pieces live in
 // files named by concept: headers.go (security headers, request body
 // framing), errors.go and staff_error.go (the one place errors become
-// pages), cookie.go, form.go, audit.go, background.go.
+// pages), cookie.go, form.go, audit.go, background.go, notify.go (the
+// content-free notification mails and their fixed schedule).
 //
 // The server encrypts, then stores: every report, message and attachment is
 // streamed through age to the organisation's recipients (and the case's own)
@@ -23,6 +24,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -142,6 +144,18 @@ type Config struct {
 	// entries. Off by default: the operator opts in.
 	AuditStaffNetwork bool
 
+	// SMTP is the mail server for content-free notifications (notify.go);
+	// without a Host they are off. NotifyInterval is how often they are
+	// sent, at most: at each multiple of it on the clock (on the hour by
+	// default), never when a reporter acts. SMTPRootCAs, if set, replaces
+	// the system's certificate authorities for the mail server's TLS.
+	SMTP           SMTPConfig
+	NotifyInterval time.Duration
+	SMTPRootCAs    *x509.CertPool
+	// NotifyByHand starts no notification loop: only calls to
+	// SendNotifications send, so that a test decides when a boundary is.
+	NotifyByHand bool
+
 	// Logger receives operational events. It never receives report content,
 	// case codes, keys, or any reporter's network data.
 	Logger *slog.Logger
@@ -217,6 +231,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.RefusalLogInterval <= 0 {
 		c.RefusalLogInterval = time.Hour
+	}
+	if c.NotifyInterval <= 0 {
+		c.NotifyInterval = time.Hour
+	}
+	if c.SMTP.Enabled() {
+		c.SMTP.setDefaults()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -305,6 +325,11 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	}
 	if cfg.MaxFiles > 1000 {
 		return nil, errors.New("max files must be at most 1000")
+	}
+	if cfg.SMTP.Enabled() {
+		if err := cfg.SMTP.validate(cfg.PublicURL); err != nil {
+			return nil, err
+		}
 	}
 	if err := cfg.KDF.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid kdf parameters: %w", err)
@@ -423,6 +448,9 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	s.background("staff upload sweep", func(ctx context.Context) { every(ctx, time.Hour, false, s.staffUploadSweep) })
 	s.background("retention", func(ctx context.Context) { every(ctx, time.Hour, true, s.retentionRun) })
 	s.background("refusal log", func(ctx context.Context) { s.logRefusals(ctx, cfg.RefusalLogInterval) })
+	if cfg.SMTP.Enabled() && !cfg.NotifyByHand {
+		s.background("notifications", func(ctx context.Context) { s.notifyLoop(ctx, cfg.NotifyInterval) })
+	}
 	s.routes()
 	return s, nil
 }

@@ -114,6 +114,9 @@ func (db *DB) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 		if _, err = insertMessage(ctx, tx, c.ID, nc.First, now); err != nil {
 			return err
 		}
+		if err := markNotifyChannel(ctx, tx, nc.ChannelID); err != nil {
+			return err
+		}
 		return insertIdentity(ctx, tx, c.ID, nc.Identity)
 	})
 	if err != nil {

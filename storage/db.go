@@ -238,8 +238,8 @@ func (db *DB) migrate() error {
 	}
 	names := migrationFiles()
 	// A migration's version is its number. Numbers increase; a number may
-	// be missing while it is reserved for work on another branch (0014,
-	// as of 0015_identity.sql), which fills it before a release.
+	// be missing while it is reserved for work on another branch (0016,
+	// as of 0017_notifications.sql), which fills it before a release.
 	versions := make([]int, len(names))
 	for i, name := range names {
 		n, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])

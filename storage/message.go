@@ -58,8 +58,13 @@ func (db *DB) AddMessage(ctx context.Context, caseID int64, m NewMessage) (Messa
 			return err
 		}
 		var err error
-		out, err = insertMessage(ctx, tx, caseID, m, now)
-		return err
+		if out, err = insertMessage(ctx, tx, caseID, m, now); err != nil {
+			return err
+		}
+		if m.Author == AuthorReporter {
+			return markNotifyCase(ctx, tx, caseID)
+		}
+		return nil
 	})
 	if err != nil {
 		return Message{}, fmt.Errorf("failed to add message: %w", err)

@@ -35,6 +35,9 @@ type Staff struct {
 	// Custodian: they may read reporters' confidential identity details
 	// (identity.go), set by an administrator.
 	Custodian bool
+	// NotifyEmail is the address they gave for content-free notifications
+	// (notification.go), or empty: they did not opt in.
+	NotifyEmail string
 }
 
 // Enrolled reports whether the staff member has set a password and a second
@@ -78,13 +81,13 @@ func oneRow(res sql.Result) error {
 }
 
 const staffColumns = `id, username, role, password_hash, totp_secret, totp_last_step,
-	disabled, failed_logins, locked_until, created_at, age_recipient, custodian`
+	disabled, failed_logins, locked_until, created_at, age_recipient, custodian, notify_email`
 
 func scanStaff(row interface{ Scan(...any) error }) (Staff, error) {
 	var s Staff
 	var locked, created int64
 	err := row.Scan(&s.ID, &s.Username, &s.Role, &s.PasswordHash, &s.TOTPSecret, &s.TOTPLastStep,
-		&s.Disabled, &s.FailedLogins, &locked, &created, &s.AgeRecipient, &s.Custodian)
+		&s.Disabled, &s.FailedLogins, &locked, &created, &s.AgeRecipient, &s.Custodian, &s.NotifyEmail)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Staff{}, ErrNotFound
 	}

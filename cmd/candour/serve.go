@@ -81,6 +81,13 @@ func runServe(args []string, stderr io.Writer) error {
 	allowNoConsole := fs.Bool("allow-missing-console", false, "start even though this binary was built without the staff console's script (staff.js), so caseworkers cannot decrypt anything in the browser; every staff page then says so")
 	metricsAddr := fs.String("metrics-addr", "", "serve counts of refused reporter requests, by kind, at /metrics on this loopback `HOST:PORT` (off by default; they move only at each --refusal-interval boundary, in steps of five)")
 	refusalInterval := fs.Duration("refusal-interval", time.Hour, "how often counts of refused reporter requests are logged and published on --metrics-addr (at least 1h: shorter would tie reporters' refusals to shorter windows of time)")
+	smtpHost := fs.String("smtp-host", "", "mail content-free notifications to the staff who opt in, through the mail server at `HOST` (off if empty; needs --public-url and --smtp-from)")
+	smtpPort := fs.Int("smtp-port", 0, "the mail server's `PORT` (default 587, or 465 with --smtp-tls implicit)")
+	smtpTLS := fs.String("smtp-tls", server.SMTPStartTLS, "how the connection to the mail server is secured: starttls (required: never falls back to plain), implicit (TLS from the first byte) or none (plain, for a mail server on this machine)")
+	smtpUser := fs.String("smtp-user", "", "the `NAME` to log in to the mail server with (AUTH PLAIN, sent only over TLS or to localhost)")
+	smtpPasswordFile := fs.String("smtp-password-file", "", "a `FILE` whose first line is the mail server password for --smtp-user")
+	smtpFrom := fs.String("smtp-from", "", "the sender `ADDRESS` of notifications, bare (e.g. candour@watchdog.example)")
+	notifyInterval := fs.Duration("notify-interval", time.Hour, "notifications are sent at most once each interval, at its boundaries on the clock (on the hour for 1h), never when a reporter acts (at least 1h: shorter would tie a mail to a shorter window of a reporter's activity)")
 	pprofAddr := fs.String("pprof-addr", "", "for benchmarking only: serve Go's profiler on this loopback `HOST:PORT` (off by default; needs a build with -tags pprof)")
 	if err := parseFlags(fs, args, true); err != nil {
 		return err
@@ -91,6 +98,18 @@ func runServe(args []string, stderr io.Writer) error {
 	}
 	if *refusalInterval < time.Hour {
 		return fmt.Errorf("--refusal-interval %s is too short: counts of refused reporter requests published more often than hourly would say when reporters were refused", *refusalInterval)
+	}
+	if *notifyInterval < time.Hour {
+		return fmt.Errorf("--notify-interval %s is too short: notifications sent more often than hourly would say when reporters acted", *notifyInterval)
+	}
+	smtp := server.SMTPConfig{Host: *smtpHost, Port: *smtpPort, TLS: *smtpTLS, Username: *smtpUser, From: *smtpFrom}
+	if *smtpPasswordFile != "" {
+		b, err := os.ReadFile(*smtpPasswordFile)
+		if err != nil {
+			return fmt.Errorf("failed to read --smtp-password-file: %w", err)
+		}
+		smtp.Password, _, _ = strings.Cut(string(b), "\n")
+		smtp.Password = strings.TrimSuffix(smtp.Password, "\r")
 	}
 	if !frontend.ConsolePresent() && !*allowNoConsole {
 		return errNoConsole
@@ -229,6 +248,8 @@ func runServe(args []string, stderr io.Writer) error {
 		CleanWait:            *cleanWait,
 		AuditStaffNetwork:    *auditNetwork,
 		RefusalLogInterval:   *refusalInterval,
+		SMTP:                 smtp,
+		NotifyInterval:       *notifyInterval,
 		Logger:               log,
 	}, db)
 	if err != nil {
@@ -236,6 +257,12 @@ func runServe(args []string, stderr io.Writer) error {
 	}
 	if metricsLn != nil {
 		defer serveMetrics(metricsLn, srv.MetricsHandler(), log)()
+	}
+	if smtp.Enabled() {
+		log.Info("notifications are on", "smtp", smtp.Host, "tls", *smtpTLS, "interval", notifyInterval.String())
+		if ip := net.ParseIP(smtp.Host); *smtpTLS == server.SMTPTLSNone && smtp.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			log.Warn("--smtp-tls none sends notifications and staff addresses in clear to a mail server on another machine; use starttls or implicit")
+		}
 	}
 	log.Info("candour is listening", "url", scheme+ln.Addr().String(), "data", *data,
 		"recipients", recipients.Len(), "kind", recipients.Kind().String())

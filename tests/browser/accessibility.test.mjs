@@ -50,7 +50,10 @@ const state = {};
 before(async () => {
   // A visitor whose proxy-reported address is in 10.0.0.0/8 is warned that
   // they may be on their employer's network (a state of every reporter page).
-  srv = await startServer("--employer-networks", "10.0.0.0/8", "--client-ip-header", "X-Forwarded-For");
+  // A mail server is named (nothing listens there: no mail is sent while
+  // the test runs), so that the notification settings page has its form.
+  srv = await startServer("--employer-networks", "10.0.0.0/8", "--client-ip-header", "X-Forwarded-For",
+    "--smtp-host", "127.0.0.1", "--smtp-port", "9", "--smtp-tls", "none", "--smtp-from", "candour@watchdog.example");
   browser = await launchBrowser();
   for (const [name, opts] of Object.entries(viewports)) {
     const ctx = await browser.newContext(opts);
@@ -308,6 +311,14 @@ test("axe-core: staff console, desktop and phone", { timeout: testTimeout }, asy
     await check(page, vp, "audit trail");
     await page.goto(base + "/staff/key");
     await check(page, vp, "own key");
+    await page.goto(base + "/staff/notifications");
+    await check(page, vp, "notifications");
+    if (vp === "desktop") {
+      await page.fill("#email", "casey@watchdog.example");
+      await submit(page, "form[action='/staff/notifications'] button[value=save]");
+      assert.ok(await page.isVisible("#notify-email"), "no address shown after opting in");
+      await check(page, vp, "notifications, opted in");
+    }
     await page.goto(base + "/staff/admin/channels");
     await check(page, vp, "channels");
     await page.goto(base + "/staff/admin/channels/1");

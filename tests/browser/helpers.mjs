@@ -99,7 +99,7 @@ export async function startServer(...extra) {
   const enrolLink = admin.match(/http\S+\/staff\/enrol\/\S+/)[0];
 
   const server = spawn(bin, ["serve", "--addr", `127.0.0.1:${port}`, "--data", join(dir, "data"),
-    "--recipients", join(dir, "recipients.txt"), "--kdf-memory-mib", "8", "--kdf-time", "1", "--login-floor", "10ms", ...extra], { stdio: "pipe" });
+    "--recipients", join(dir, "recipients.txt"), "--public-url", base, "--kdf-memory-mib", "8", "--kdf-time", "1", "--login-floor", "10ms", ...extra], { stdio: "pipe" });
   let log = "";
   server.stderr.on("data", (d) => (log += d));
   const exited = new Promise((resolve) => server.once("exit", resolve));

@@ -1,0 +1,101 @@
+package storage_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/candour/candour/storage"
+)
+
+// pending returns the ids of the staff whose notification is pending.
+func pending(t *testing.T, db *storage.DB) map[int64]string {
+	t.Helper()
+	ps, err := db.PendingNotifications(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64]string{}
+	for _, p := range ps {
+		out[p.StaffID] = p.Email
+	}
+	return out
+}
+
+// Reporters' events flag only the opted-in staff who can see them; the
+// flag is one bit, cleared by a claim, and opting out drops it.
+func TestReporterEventsFlagOnlyOptedInStaffWhoCanSeeThem(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	alice := newStaff(t, db, "alice") // in the default channel, opts in
+	quiet := newStaff(t, db, "quiet") // in the default channel, does not
+	kent := mustChannel(t, db, "Kent Police")
+	bob := newStaff(t, db, "bob") // in Kent only, opts in
+	must(t, db.AddChannelMember(ctx, kent, bob.ID))
+	must(t, db.SetNotifyEmail(ctx, alice.ID, "alice@example.org"))
+	must(t, db.SetNotifyEmail(ctx, bob.ID, "bob@example.org"))
+	if got := pending(t, db); len(got) != 0 {
+		t.Fatalf("pending before any event: %v", got)
+	}
+
+	c := mustCreateCase(t, db, "one") // the default channel
+	if got := pending(t, db); len(got) != 1 || got[alice.ID] != "alice@example.org" {
+		t.Fatalf("after a report in alice's channel: %v", got)
+	}
+	if p, _ := db.NotifyPending(ctx, quiet.ID); p {
+		t.Error("a staff member who did not opt in was flagged")
+	}
+	// A second event changes nothing: a flag, not a count.
+	if _, err := db.AddMessage(ctx, c.ID, storage.NewMessage{Author: storage.AuthorReporter, Ciphertext: fakeAge("m")}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := db.ClaimNotifyPending(ctx, alice.ID); err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if ok, _ := db.ClaimNotifyPending(ctx, alice.ID); ok {
+		t.Error("a flag was claimed twice")
+	}
+	// A staff reply flags nobody.
+	if _, err := db.AddMessage(ctx, c.ID, storage.NewMessage{Author: storage.AuthorStaff, Ciphertext: fakeAge("r")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := pending(t, db); len(got) != 0 {
+		t.Fatalf("after a staff reply: %v", got)
+	}
+	// A recused staff member is not told of their case's messages.
+	must(t, db.RecuseFromCase(ctx, c.ID, alice.ID, "a relative is named"))
+	if _, err := db.AddMessage(ctx, c.ID, storage.NewMessage{Author: storage.AuthorReporter, Ciphertext: fakeAge("m2")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := pending(t, db); len(got) != 0 {
+		t.Fatalf("after a message on a case alice is recused from: %v", got)
+	}
+	// A report to Kent flags bob, not alice.
+	kdf := mustKDF(t, db)
+	nc := newCase(kdf.ID, "kent")
+	nc.ChannelID = kent
+	if _, err := db.CreateCase(ctx, nc); err != nil {
+		t.Fatal(err)
+	}
+	if got := pending(t, db); len(got) != 1 || got[bob.ID] == "" {
+		t.Fatalf("after a report to Kent: %v", got)
+	}
+	// Opting out drops the pending notification.
+	must(t, db.SetNotifyEmail(ctx, bob.ID, ""))
+	if p, _ := db.NotifyPending(ctx, bob.ID); p {
+		t.Error("opting out left the flag set")
+	}
+	// The hook for other events flags only the opted in.
+	must(t, db.MarkNotifyPending(ctx, bob.ID))
+	must(t, db.MarkNotifyPending(ctx, alice.ID))
+	if got := pending(t, db); len(got) != 1 || got[alice.ID] == "" {
+		t.Fatalf("after MarkNotifyPending: %v", got)
+	}
+	if err := db.SetNotifyEmail(ctx, alice.ID, strings.Repeat("a", 250)+"@x.org"); err == nil {
+		t.Error("an address over 254 bytes was stored")
+	}
+	if st, err := db.StaffByID(ctx, alice.ID); err != nil || st.NotifyEmail != "alice@example.org" {
+		t.Errorf("StaffByID: %q %v", st.NotifyEmail, err)
+	}
+}
