@@ -28,10 +28,9 @@ import (
 // boundary; a failing mail server never touches a report or a staff action,
 // which only set flags.
 //
-// Deadlines (built on another branch) join in by setting the same flag:
-// before the boundary's round reads the flags, whatever finds a deadline due
-// in the next days for a staff member calls storage.DB.MarkNotifyPending
-// for them (see the marked place in SendNotifications).
+// Deadlines join in by setting the same flag: before the boundary's round
+// reads the flags, storage.DB.MarkDeadlinesDue flags (once a day) whoever
+// is assigned an open case with a deadline due in the next days or past.
 
 // NotifySubject is the subject of every notification.
 const NotifySubject = "Candour: there is activity for you"
@@ -179,9 +178,12 @@ func (s *Server) SendNotifications(ctx context.Context) error {
 	if !s.cfg.SMTP.Enabled() {
 		return nil
 	}
-	// Deadlines hook in here: mark each staff member with a deadline due
-	// in the next days with s.db.MarkNotifyPending before the flags are
-	// read.
+	// Deadlines: whoever is assigned an open case with a deadline due in
+	// the next days (or past) is flagged, once a day, before the flags
+	// are read.
+	if _, err := s.db.MarkDeadlinesDue(ctx); err != nil {
+		return err
+	}
 	due, err := s.db.PendingNotifications(ctx)
 	if err != nil {
 		return err

@@ -121,3 +121,32 @@ func (db *DB) NotifyPending(ctx context.Context, staffID int64) (bool, error) {
 	}
 	return p, err
 }
+
+// MarkDeadlinesDue flags, once a day, every opted-in staff member who is
+// assigned an open case whose next deadline is due soon or past
+// (DueSoonDays), and who may still see it (a member of its channel, not
+// recused). It returns how many were flagged. Like every flag it says
+// nothing of which case or deadline: the mail is the same fixed text.
+func (db *DB) MarkDeadlinesDue(ctx context.Context) (int, error) {
+	today := db.Today()
+	soon := today.AddDate(0, 0, DueSoonDays).Unix()
+	var n int64
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE staff SET notify_pending = 1, notify_deadline_day = ?
+			WHERE notify_email <> '' AND disabled = 0 AND notify_deadline_day < ?
+			  AND EXISTS (SELECT 1 FROM cases c
+			      WHERE c.assignee_id = staff.id AND c.status <> ? AND `+nextDueSQL+` <= ?
+			        AND EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = c.channel_id AND m.staff_id = staff.id)
+			        AND NOT EXISTS (SELECT 1 FROM case_recusals r WHERE r.case_id = c.id AND r.staff_id = staff.id))`,
+			today.Unix(), today.Unix(), StatusClosed, soon)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("failed to flag staff with deadlines due: %w", err)
+	}
+	return int(n), nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/candour/candour/storage"
 )
@@ -97,5 +98,60 @@ func TestReporterEventsFlagOnlyOptedInStaffWhoCanSeeThem(t *testing.T) {
 	}
 	if st, err := db.StaffByID(ctx, alice.ID); err != nil || st.NotifyEmail != "alice@example.org" {
 		t.Errorf("StaffByID: %q %v", st.NotifyEmail, err)
+	}
+}
+
+// A deadline due soon or past flags the opted-in assignee once a day, not
+// at every boundary, and only while they may see the open case.
+func TestDeadlinesFlagTheAssigneeOnceADay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	now := time.Date(2026, 12, 6, 15, 4, 5, 0, time.UTC)
+	db.Now = func() time.Time { return now }
+	alice, bob := newStaff(t, db, "alice"), newStaff(t, db, "bob") // both in the default channel
+	must(t, db.SetNotifyEmail(ctx, alice.ID, "alice@example.org"))
+	must(t, db.SetNotifyEmail(ctx, bob.ID, "bob@example.org"))
+	c := mustCreateCase(t, db, "dl") // acknowledge by 13 December
+	must(t, db.AssignCase(ctx, c.ID, alice.ID))
+	for _, s := range []storage.Staff{alice, bob} { // the new report's own flags
+		if _, err := db.ClaimNotifyPending(ctx, s.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mark := func() int {
+		t.Helper()
+		n, err := db.MarkDeadlinesDue(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := mark(); n != 0 || len(pending(t, db)) != 0 {
+		t.Fatalf("a deadline a week away flagged %d: %v", n, pending(t, db))
+	}
+	now = time.Date(2026, 12, 11, 9, 0, 0, 0, time.UTC) // due in two days
+	if n := mark(); n != 1 || pending(t, db)[alice.ID] == "" {
+		t.Fatalf("a deadline due soon flagged %d: %v", n, pending(t, db))
+	}
+	if _, err := db.ClaimNotifyPending(ctx, alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour) // the next boundary, the same day
+	if n := mark(); n != 0 {
+		t.Fatalf("the same day flagged the assignee again (%d)", n)
+	}
+	now = time.Date(2026, 12, 14, 9, 0, 0, 0, time.UTC) // overdue, the next day it counts
+	if n := mark(); n != 1 {
+		t.Fatalf("an overdue deadline flagged %d", n)
+	}
+	if _, err := db.ClaimNotifyPending(ctx, alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Recused from the case: no longer told about it.
+	must(t, db.RecuseFromCase(ctx, c.ID, alice.ID, "knows the officer"))
+	now = now.AddDate(0, 0, 1)
+	if n := mark(); n != 0 {
+		t.Fatalf("a recused assignee was flagged (%d)", n)
 	}
 }
