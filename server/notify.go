@@ -146,26 +146,11 @@ const maxMailbox = 254
 // notifyLoop runs a round of notifications at every multiple of interval
 // on the clock (on the hour for an hour) until ctx ends (Shutdown).
 func (s *Server) notifyLoop(ctx context.Context, interval time.Duration) {
-	last := time.Now().Truncate(interval)
-	for {
-		next := last.Add(interval)
-		t := time.NewTimer(time.Until(next))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	everyBoundary(ctx, interval, func() {
 		if err := s.SendNotifications(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("some notifications were not sent; they will be tried again at the next boundary", "err", err)
 		}
-		// After a long stall (a suspended machine), the boundaries
-		// missed are one.
-		if b := time.Now().Truncate(interval); b.After(next) {
-			next = b
-		}
-		last = next
-	}
+	})
 }
 
 // SendNotifications runs one round: it mails the fixed notification to

@@ -162,6 +162,13 @@ func (s *Server) publishedRefusals() (totals [numRefusalKinds]int64, rounding in
 // multiple of interval on the clock (on the hour for an hour) until ctx
 // ends (Shutdown). Refusals after the last boundary are never published.
 func (s *Server) logRefusals(ctx context.Context, interval time.Duration) {
+	everyBoundary(ctx, interval, func() { s.closeRefusalInterval(interval) })
+}
+
+// everyBoundary calls run at every multiple of interval on the clock (on
+// the hour for an hour) until ctx ends. Timers never fire early; after a
+// long stall (a suspended machine), the boundaries missed are one.
+func everyBoundary(ctx context.Context, interval time.Duration, run func()) {
 	last := time.Now().Truncate(interval)
 	for {
 		next := last.Add(interval)
@@ -172,9 +179,7 @@ func (s *Server) logRefusals(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		s.closeRefusalInterval(interval)
-		// Timers never fire early; after a long stall (a suspended
-		// machine), the intervals missed are one interval.
+		run()
 		if b := time.Now().Truncate(interval); b.After(next) {
 			next = b
 		}
