@@ -454,7 +454,10 @@ function attachmentView(ref, a, identities, labels = new Map()) {
   }
   const box = el("div", { class: "attachment" });
   const button = el("button", { type: "button", class: "button-secondary", text: `Decrypt ${name}` });
-  box.append(el("p", { text: `${name} (${a.type}, ${a.size} bytes)` }), el("p", { text: `SHA-256 at submission: ${a.sha256}` }));
+  // The hash recorded at submission, shown once: replaced by the result of
+  // its check once the file is decrypted.
+  const hashLine = el("p", { text: `SHA-256 at submission: ${a.sha256}` });
+  box.append(el("p", { text: `${name} (${a.type}, ${a.size} bytes)` }), hashLine);
   if (typeof a.question === "string" && labels.has(a.question)) box.append(el("p", { text: `Sent in answer to: ${labels.get(a.question)}` }));
   // How the file was treated on receipt (all from the sealed message).
   if (a.kept_original) box.append(el("p", { text: "Stored as the reporter sent it: they chose to keep hidden data (it may identify them)." }));
@@ -477,12 +480,16 @@ function attachmentView(ref, a, identities, labels = new Map()) {
       // Served as a download with a neutral type, so nothing in it runs here.
       const blob = new Blob([plain], { type: "application/octet-stream" });
       const url = URL.createObjectURL(blob);
-      box.append(el("p", { class: "integrity", text: check }), el("a", { href: url, download: name, text: `Save ${name}` }));
+      // The check takes the hash's place, and the button (done with) gives
+      // way to the link that saves the file.
+      hashLine.replaceWith(el("p", { class: "integrity", text: check }));
+      button.replaceWith(el("a", { href: url, download: name, text: `Save ${name}` }));
       if (/^image\/(png|jpeg|gif|webp)$/.test(a.type)) {
         const img = URL.createObjectURL(new Blob([plain], { type: a.type }));
         box.append(el("img", { src: img, alt: `Preview of ${name}`, class: "preview" }));
       }
     } catch (err) {
+      button.disabled = false; // to try again, with another key say
       box.append(el("p", { class: "notice notice-error", text: `Could not decrypt: ${err.message}` }));
     }
   });

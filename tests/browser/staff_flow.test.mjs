@@ -73,6 +73,12 @@ test("reporter, caseworker and reporter again, in a real browser", { timeout: te
   await page.click("button:text('Decrypt screenshot.png')");
   await page.waitForSelector("img.preview");
   assert.match(await page.textContent(".integrity"), /SHA-256 verified/);
+  // The hash is shown once, with its check; the Decrypt button is gone.
+  const box = await page.textContent(".attachment");
+  const sum = (await page.textContent(".integrity")).match(/[0-9a-f]{64}/)[0];
+  assert.equal(box.split(sum).length - 1, 1, `the file's hash is shown more than once: ${box}`);
+  assert.equal(await page.locator("button:text('Decrypt screenshot.png')").count(), 0, "the Decrypt button stays after decrypting");
+  assert.ok(await page.isVisible("a:text('Save screenshot.png')"), "no link to save the decrypted file");
   const width = await page.$eval("img.preview", (img) => img.naturalWidth);
   assert.equal(width, 2, "the decrypted image does not display");
 
