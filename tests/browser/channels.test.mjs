@@ -34,13 +34,11 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Decrypter, generateHybridIdentity, generateX25519Identity, identityToRecipient } from "age-encryption";
-import { startServer, launchBrowser, testTimeout, enrol, login, password, totp } from "./helpers.mjs";
+import { Decrypter } from "age-encryption";
+import { startServer, launchBrowser, testTimeout, enrol, login, staffPage, loginAs, invite, makeKeyFile, registerKey } from "./helpers.mjs";
 
 // What this test assumes of the server's pages beyond docs/channels.md.
 const ui = {
-  keyPage: "/staff/key",
-  keyField: "[name=recipient]",
   channelsAdmin: "/staff/admin/channels",
   channelNameField: "[name=name_en]",
   channelDescriptionField: "[name=description_en]",
@@ -179,14 +177,6 @@ test("a channel's cases are read by its team only, through their own keys", { ti
   assert.ok(!log().includes("AGE-SECRET-KEY"), "an identity reached the server's log");
 });
 
-// staffPage opens a page in its own context (its own session cookie),
-// collecting script errors.
-async function staffPage(browser, errors) {
-  const page = await (await browser.newContext()).newPage();
-  page.on("pageerror", (e) => errors.push(e.message));
-  return page;
-}
-
 // clickAndReload clicks a channel page control whose script reloads the
 // page on success, and fails with the page's own explanation otherwise
 // (rather than waiting out a navigation that will never come).
@@ -197,42 +187,6 @@ async function clickAndReload(page, selector) {
   await page.click(selector);
   const why = await Promise.race([reloaded, refused]);
   assert.equal(why, null, `${selector} was refused: ${why}`);
-}
-
-// loginAs is helpers.login for a username other than "casey".
-async function loginAs(page, base, username, secret, step) {
-  await page.goto(base + "/staff/login");
-  await page.fill("#username", username);
-  await page.fill("#password", password);
-  await page.fill("#totp", totp(secret, Math.max(step, Math.floor(Date.now() / 1000 / 30))));
-  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
-  assert.equal(new URL(page.url()).pathname, "/staff/", `${username} could not log in`);
-}
-
-async function invite(admin, base, username) {
-  await admin.goto(base + "/staff/admin/staff");
-  await admin.fill("#username", username);
-  await admin.selectOption("#role", "caseworker");
-  await Promise.all([admin.waitForNavigation(), admin.click("form[action='/staff/admin/invite'] button[type=submit]")]);
-  return (await admin.textContent("#enrolment-link")).trim();
-}
-
-// makeKeyFile writes an identity file as age-keygen would, and returns its
-// path and public key.
-async function makeKeyFile(dir, username, kind) {
-  const identity = kind === "pq" ? await generateHybridIdentity() : await generateX25519Identity();
-  const recipient = await identityToRecipient(identity);
-  const file = join(dir, `${username}.txt`);
-  writeFileSync(file, `# public key: ${recipient}\n${identity}\n`);
-  return { file, recipient, identity };
-}
-
-async function registerKey(page, base, recipient) {
-  await page.goto(base + ui.keyPage);
-  await page.fill(ui.keyField, recipient);
-  await Promise.all([page.waitForNavigation(), page.click(`form:has(${ui.keyField}) button[type=submit]`)]);
-  const shown = await page.textContent("main");
-  assert.ok(shown.includes(recipient), `the key page does not show the registered key ${recipient}`);
 }
 
 // createChannel makes the channel and returns its id, read from its page.

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { crc32, deflateSync } from "node:zlib";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { generateHybridIdentity, generateX25519Identity, identityToRecipient } from "age-encryption";
 
 export const bin = process.env.CANDOUR_BIN || join(process.cwd(), ".bin", "candour");
 
@@ -184,4 +185,50 @@ export async function screenshot(page, name, { maxHeight } = {}) {
     opts.clip = { x: 0, y: 0, width: page.viewportSize().width, height: Math.min(height, maxHeight) };
   }
   await page.screenshot(opts);
+}
+
+// Staff accounts in a browser: shared by the channel and identity tests.
+
+// staffPage opens a page in its own context (its own session cookie),
+// collecting script errors.
+export async function staffPage(browser, errors) {
+  const page = await (await browser.newContext()).newPage();
+  page.on("pageerror", (e) => errors.push(e.message));
+  return page;
+}
+
+// loginAs is helpers.login for a username other than "casey".
+export async function loginAs(page, base, username, secret, step) {
+  await page.goto(base + "/staff/login");
+  await page.fill("#username", username);
+  await page.fill("#password", password);
+  await page.fill("#totp", totp(secret, Math.max(step, Math.floor(Date.now() / 1000 / 30))));
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  assert.equal(new URL(page.url()).pathname, "/staff/", `${username} could not log in`);
+}
+
+export async function invite(admin, base, username) {
+  await admin.goto(base + "/staff/admin/staff");
+  await admin.fill("#username", username);
+  await admin.selectOption("#role", "caseworker");
+  await Promise.all([admin.waitForNavigation(), admin.click("form[action='/staff/admin/invite'] button[type=submit]")]);
+  return (await admin.textContent("#enrolment-link")).trim();
+}
+
+// makeKeyFile writes an identity file as age-keygen would, and returns its
+// path and public key.
+export async function makeKeyFile(dir, username, kind) {
+  const identity = kind === "pq" ? await generateHybridIdentity() : await generateX25519Identity();
+  const recipient = await identityToRecipient(identity);
+  const file = join(dir, `${username}.txt`);
+  writeFileSync(file, `# public key: ${recipient}\n${identity}\n`);
+  return { file, recipient, identity };
+}
+
+export async function registerKey(page, base, recipient) {
+  await page.goto(base + "/staff/key");
+  await page.fill("[name=recipient]", recipient);
+  await Promise.all([page.waitForNavigation(), page.click("form:has([name=recipient]) button[type=submit]")]);
+  const shown = await page.textContent("main");
+  assert.ok(shown.includes(recipient), `the key page does not show the registered key ${recipient}`);
 }

@@ -19,8 +19,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateHybridIdentity, generateX25519Identity, identityToRecipient } from "age-encryption";
-import { startServer, launchBrowser, testTimeout, enrol, login, password, totp } from "./helpers.mjs";
+import { startServer, launchBrowser, testTimeout, enrol, login, staffPage, loginAs, invite, makeKeyFile, registerKey } from "./helpers.mjs";
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const wcagTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
@@ -241,40 +240,3 @@ async function replay(page, p) {
   assert.equal(res.status(), p.status, `${p.name}: the kept page was not replayed`);
 }
 
-async function staffPage(browser, errors) {
-  const page = await (await browser.newContext()).newPage();
-  page.on("pageerror", (e) => errors.push(e.message));
-  return page;
-}
-
-async function loginAs(page, base, username, secret, step) {
-  await page.goto(base + "/staff/login");
-  await page.fill("#username", username);
-  await page.fill("#password", password);
-  await page.fill("#totp", totp(secret, Math.max(step, Math.floor(Date.now() / 1000 / 30))));
-  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
-  assert.equal(new URL(page.url()).pathname, "/staff/", `${username} could not log in`);
-}
-
-async function invite(admin, base, username) {
-  await admin.goto(base + "/staff/admin/staff");
-  await admin.fill("#username", username);
-  await admin.selectOption("#role", "caseworker");
-  await Promise.all([admin.waitForNavigation(), admin.click("form[action='/staff/admin/invite'] button[type=submit]")]);
-  return (await admin.textContent("#enrolment-link")).trim();
-}
-
-async function makeKeyFile(dir, username, kind) {
-  const identity = kind === "pq" ? await generateHybridIdentity() : await generateX25519Identity();
-  const recipient = await identityToRecipient(identity);
-  const file = join(dir, `${username}.txt`);
-  writeFileSync(file, `# public key: ${recipient}\n${identity}\n`);
-  return { file, recipient };
-}
-
-async function registerKey(page, base, recipient) {
-  await page.goto(base + "/staff/key");
-  await page.fill("[name=recipient]", recipient);
-  await Promise.all([page.waitForNavigation(), page.click("form:has([name=recipient]) button[type=submit]")]);
-  assert.ok((await page.textContent("main")).includes(recipient), "the key page does not show the registered key");
-}
