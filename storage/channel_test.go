@@ -2,12 +2,8 @@ package storage_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -161,23 +157,7 @@ func TestChannelKeyGenerations(t *testing.T) {
 func TestMigrationPutsEveryCaseInTheDefaultChannel(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	raw, err := sql.Open("sqlite3", filepath.Join(dir, storage.FileName)+"?_foreign_keys=on")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for v := 1; v <= 11; v++ {
-		names, _ := filepath.Glob(fmt.Sprintf("migrations/%04d_*.sql", v))
-		if len(names) != 1 {
-			t.Fatalf("migration %d: %v", v, names)
-		}
-		body, err := os.ReadFile(names[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := raw.Exec(string(body)); err != nil {
-			t.Fatalf("%s: %v", names[0], err)
-		}
-	}
+	raw := migratedTo(t, dir, 11)
 	for _, q := range []string{
 		`PRAGMA user_version = 11`,
 		`INSERT INTO kdf_params (id, time, memory_kib, threads, salt, created_at) VALUES (1, 3, 65536, 4, x'00', 0)`,

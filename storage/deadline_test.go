@@ -2,11 +2,8 @@ package storage_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -141,23 +138,7 @@ func TestChannelDeadlines(t *testing.T) {
 func TestMigrationGivesOldCasesDeadlines(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	raw, err := sql.Open("sqlite3", filepath.Join(dir, storage.FileName)+"?_foreign_keys=on")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for v := 1; v <= 15; v++ {
-		names, _ := filepath.Glob(fmt.Sprintf("migrations/%04d_*.sql", v))
-		if len(names) != 1 {
-			t.Fatalf("migration %d: %v", v, names)
-		}
-		body, err := os.ReadFile(names[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := raw.Exec(string(body)); err != nil {
-			t.Fatalf("%s: %v", names[0], err)
-		}
-	}
+	raw := migratedTo(t, dir, 15)
 	received := day(2026, 11, 1).Unix()
 	replied := day(2026, 11, 3).Unix()
 	for _, q := range []string{
