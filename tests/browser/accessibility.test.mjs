@@ -24,12 +24,8 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { png, chatPNG, startServer, launchBrowser, testTimeout, enrol, login, screenshot } from "./helpers.mjs";
+import { png, chatPNG, startServer, launchBrowser, testTimeout, enrol, login, screenshot, axeViolations as runAxe } from "./helpers.mjs";
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const wcagTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 
 const viewports = {
   desktop: { viewport: { width: 1280, height: 800 } },
@@ -65,17 +61,6 @@ after(async () => {
   await browser?.close();
   await srv?.stop();
 });
-
-// runAxe runs axe-core on the page as it is now and returns its violations.
-async function runAxe(page) {
-  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
-  const res = await page.evaluate(
-    (values) => window.axe.run(document, { runOnly: { type: "tag", values }, resultTypes: ["violations"] }),
-    wcagTags,
-  );
-  assert.ok(res.passes.length > 0, "axe-core checked nothing");
-  return res.violations;
-}
 
 // describe turns axe violations into one readable line each.
 function describe(where, violations) {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { crc32, deflateSync } from "node:zlib";
@@ -231,4 +232,26 @@ export async function registerKey(page, base, recipient) {
   await Promise.all([page.waitForNavigation(), page.click("form:has([name=recipient]) button[type=submit]")]);
   const shown = await page.textContent("main");
   assert.ok(shown.includes(recipient), `the key page does not show the registered key ${recipient}`);
+}
+
+// axe-core, run on a page for the WCAG 2.2 A and AA rules: shared by every
+// accessibility check of the browser tests.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+export const wcagTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+
+// axeViolations runs axe-core on the page as it is and returns its
+// violations; it fails if axe checked nothing.
+export async function axeViolations(page) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
+  const res = await page.evaluate(
+    (values) => window.axe.run(document, { runOnly: { type: "tag", values }, resultTypes: ["violations"] }),
+    wcagTags,
+  );
+  assert.ok(res.passes.length > 0, "axe-core checked nothing");
+  return res.violations;
+}
+
+// describeViolation is one axe violation in a line.
+export function describeViolation(v) {
+  return `${v.id} (${v.impact}) ${v.help} [${v.nodes.map((n) => n.target.join(" ")).join(", ")}]`;
 }

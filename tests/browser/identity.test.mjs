@@ -15,14 +15,11 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer, launchBrowser, testTimeout, enrol, login, staffPage, loginAs, invite, makeKeyFile, registerKey } from "./helpers.mjs";
+import { startServer, launchBrowser, testTimeout, enrol, login, staffPage, loginAs, invite, makeKeyFile, registerKey, axeViolations as runAxe } from "./helpers.mjs";
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const wcagTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 const viewports = {
   desktop: { viewport: { width: 1280, height: 800 } },
   phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
@@ -210,13 +207,6 @@ test("Confidential identity: invisible to caseworkers, visible to the custodian,
     await page.setViewportSize(viewports.desktop.viewport);
   }
 });
-
-async function runAxe(page) {
-  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
-  const res = await page.evaluate((values) => window.axe.run(document, { runOnly: { type: "tag", values }, resultTypes: ["violations"] }), wcagTags);
-  assert.ok(res.passes.length > 0, "axe-core checked nothing");
-  return res.violations;
-}
 
 function describe(where, violations) {
   return violations.map((v) => `${where}: ${v.id} (${v.impact}) ${v.help} [${v.nodes.map((n) => n.target.join(" ")).join(", ")}]`);

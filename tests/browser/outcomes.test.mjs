@@ -6,12 +6,8 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { startServer, launchBrowser, testTimeout, enrol, login } from "./helpers.mjs";
+import { startServer, launchBrowser, testTimeout, enrol, login, axeViolations, describeViolation } from "./helpers.mjs";
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const wcagTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 const viewports = {
   desktop: { viewport: { width: 1280, height: 800 } },
   phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
@@ -30,16 +26,6 @@ after(async () => {
   await browser?.close();
   await srv?.stop();
 });
-
-async function runAxe(page) {
-  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
-  const res = await page.evaluate(
-    (values) => window.axe.run(document, { runOnly: { type: "tag", values }, resultTypes: ["violations"] }),
-    wcagTags,
-  );
-  assert.ok(res.passes.length > 0, "axe-core checked nothing");
-  return res.violations.map((v) => `${v.id} (${v.impact}) ${v.help} [${v.nodes.map((n) => n.target.join(" ")).join(", ")}]`);
-}
 
 async function submit(page, selector) {
   const [res] = await Promise.all([page.waitForNavigation(), page.click(selector)]);
@@ -144,3 +130,8 @@ test("outcomes: close with an encrypted explanation, reopen, delete; axe-core on
   await desk.close();
   assert.deepEqual(found, [], `axe-core found WCAG 2.2 A/AA violations:\n${found.join("\n")}\n`);
 });
+
+// runAxe is axe-core's violations on the page, a line each.
+async function runAxe(page) {
+  return (await axeViolations(page)).map(describeViolation);
+}

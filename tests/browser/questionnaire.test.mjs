@@ -15,13 +15,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { bin, chatPNG, enrol, login, startServer, launchBrowser, testTimeout } from "./helpers.mjs";
+import { bin, chatPNG, enrol, login, startServer, launchBrowser, testTimeout, axeViolations as runAxe } from "./helpers.mjs";
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const wcagTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 const viewports = {
   desktop: { viewport: { width: 1280, height: 800 } },
   phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
@@ -233,17 +230,6 @@ test("a file the reporter chose is named to choose again after going back", { ti
   assert.ok(await page.isVisible("#attachments-kept + .file-list >> text=log.txt"));
   await ctx.close();
 });
-
-// runAxe, capture and replay: as in accessibility.test.mjs.
-async function runAxe(page) {
-  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
-  const res = await page.evaluate(
-    (values) => window.axe.run(document, { runOnly: { type: "tag", values }, resultTypes: ["violations"] }),
-    wcagTags,
-  );
-  assert.ok(res.passes.length > 0, "axe-core checked nothing");
-  return res.violations;
-}
 
 async function capture(name, res) {
   assert.ok(res, `no response for ${name}`);

@@ -23,12 +23,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { startServer, launchBrowser, testTimeout, enrol, login, screenshot } from "./helpers.mjs";
+import { startServer, launchBrowser, testTimeout, enrol, login, screenshot, axeViolations, describeViolation } from "./helpers.mjs";
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const wcagTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 const viewports = {
   desktop: { viewport: { width: 1280, height: 800 } },
   phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
@@ -41,16 +37,6 @@ async function press(page, selector) {
 }
 
 const button = (action) => `#editor-form button[name=action][value="${action}"]`;
-
-async function runAxe(page) {
-  await page.evaluate(axeSource);
-  const res = await page.evaluate(
-    (values) => window.axe.run(document, { runOnly: { type: "tag", values }, resultTypes: ["violations"] }),
-    wcagTags,
-  );
-  assert.ok(res.passes.length > 0, "axe-core checked nothing");
-  return res.violations.map((v) => `${v.id} (${v.impact}) ${v.help} [${v.nodes.map((n) => n.target.join(" ")).join(", ")}]`);
-}
 
 test("an administrator builds intake questions with a dependent step, without JavaScript, and saves them", { timeout: testTimeout }, async (t) => {
   const { base, enrolLink, stop } = await startServer();
@@ -155,3 +141,8 @@ test("an administrator builds intake questions with a dependent step, without Ja
   }
   assert.deepEqual(violations, [], `axe-core found WCAG 2.2 A/AA violations:\n${violations.join("\n")}\n`);
 });
+
+// runAxe is axe-core's violations on the page, a line each.
+async function runAxe(page) {
+  return (await axeViolations(page)).map(describeViolation);
+}
