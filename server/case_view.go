@@ -54,6 +54,9 @@ type casePage struct {
 	// expect feedback by. Neither is set for a closed case.
 	AckBy      *time.Time
 	FeedbackBy *time.Time
+	// Late is set once that day has passed: the page then apologises
+	// instead of promising a day in the past.
+	Late bool
 }
 
 // messagesPerPage bounds how much of a thread one request decrypts and
@@ -140,7 +143,8 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 		st = [2]phrase{say("In progress"), say("Your case is being handled.")}
 	}
 	var ackBy, feedbackBy *time.Time
-	switch d := cs.Deadlines.Next(cs.Status, s.db.Today()); d.Kind {
+	d := cs.Deadlines.Next(cs.Status, s.db.Today())
+	switch d.Kind {
 	case storage.DeadlineAcknowledge:
 		ackBy = &d.By
 	case storage.DeadlineFeedback:
@@ -150,6 +154,6 @@ func (s *Server) handleCaseView(c *fiber.Ctx) error {
 		uploadLimits: s.limits(), Status: s.translate(c, st[0]), StatusHelp: s.translate(c, st[1]),
 		Sent: c.Query("sent") == "1", CSRF: sess.csrf, Form: newFormToken(), Messages: msgs, HasReply: hasReply,
 		Page: page, Pages: pages, PrevPage: page - 1, NextPage: page + 1, Identity: idView,
-		AckBy: ackBy, FeedbackBy: feedbackBy,
+		AckBy: ackBy, FeedbackBy: feedbackBy, Late: d.Overdue(),
 	})
 }

@@ -137,6 +137,14 @@ func TestCaseMovesFromDueToOverdue(t *testing.T) {
 			t.Errorf("on %d December the deadline filters disagree", tc.day)
 		}
 	}
+	// Past the day, the reporter is not promised a day in the past.
+	if _, page := get(t, login(t, ts, code), ts.URL+"/case"); !strings.Contains(page, "We aimed to acknowledge your report by 13 December 2026. We are sorry") ||
+		strings.Contains(page, "We aim to") {
+		t.Errorf("the reporter of an overdue case is still promised a day in the past: %s", page)
+	}
+	if _, page := get(t, login(t, ts, code), ts.URL+"/case?lang=cy"); !strings.Contains(page, "Ein nod oedd cydnabod eich adroddiad erbyn") {
+		t.Error("the reporter reading Welsh is not told that the day has passed")
+	}
 	// The other filters still work alongside.
 	if _, page := get(t, hana.c, ts.URL+"/staff/?deadline=overdue&assigned=none"); rowOf(t, page, cs.Ref) != "" {
 		t.Error("an assigned case listed as unassigned")
