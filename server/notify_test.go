@@ -56,14 +56,32 @@ type receivedMail struct {
 // test ends.
 func startSMTPSink(t *testing.T, port int, extra ...string) *smtpSink {
 	t.Helper()
+	dir := t.TempDir()
+	args := append([]string{"-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + strconv.Itoa(port), "-c", "smtpsink.Sink"}, extra...)
+	return runSMTPSink(t, port, dir, append(args, dir)...)
+}
+
+// startAuthSMTPSink starts a real SMTP server on 127.0.0.1:port that
+// demands STARTTLS (with certFile and keyFile) and then AUTH as user with
+// password before it takes a mail (testdata/smtpauthsink.py).
+func startAuthSMTPSink(t *testing.T, port int, certFile, keyFile, user, password string) *smtpSink {
+	t.Helper()
+	dir := t.TempDir()
+	return runSMTPSink(t, port, dir, filepath.Join("testdata", "smtpauthsink.py"),
+		strconv.Itoa(port), dir, certFile, keyFile, user, password)
+}
+
+// runSMTPSink runs Debian's python3 with args (an aiosmtpd server keeping
+// mails in dir) until the test ends, and waits until it accepts
+// connections on port.
+func runSMTPSink(t *testing.T, port int, dir string, args ...string) *smtpSink {
+	t.Helper()
 	if err := exec.Command(debianPython, "-c", "import aiosmtpd").Run(); err != nil {
 		t.Fatalf("Debian's python3-aiosmtpd is not installed (%s cannot import aiosmtpd: %v): run the tests with `make test`, which installs it", debianPython, err)
 	}
-	dir := t.TempDir()
 	testdata, err := filepath.Abs("testdata")
 	must(t, err)
-	args := append([]string{"-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + strconv.Itoa(port), "-c", "smtpsink.Sink"}, extra...)
-	cmd := exec.Command(debianPython, append(args, dir)...)
+	cmd := exec.Command(debianPython, args...)
 	cmd.Env = append(os.Environ(), "PYTHONPATH="+testdata)
 	var logs syncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -415,6 +433,52 @@ func TestNotificationsOverTLS(t *testing.T) {
 				t.Fatalf("%d mails", len(got))
 			}
 			wantNotification(t, got[0], "alice@staff.example", []string{"chief"})
+		})
+	}
+}
+
+// A mail server that demands a login gets the user and password from the
+// configuration (after STARTTLS: AUTH PLAIN never travels in clear), and
+// a wrong password delivers nothing and leaves the mail to be sent again.
+func TestNotificationsAuthenticate(t *testing.T) {
+	t.Parallel()
+	certFile, keyFile, pool := selfSignedCert(t)
+	for _, tc := range []struct {
+		name, password string
+		delivered      bool
+	}{
+		{"right password", "correct horse battery staple", true},
+		{"wrong password", "not the password", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			port := freePort(t)
+			sink := startAuthSMTPSink(t, port, certFile, keyFile, "candour", "correct horse battery staple")
+			ts := startNotifyingServer(t, port, func(c *server.Config) {
+				c.SMTP.TLS = server.SMTPStartTLS
+				c.SMTPRootCAs = pool
+				c.SMTP.Username, c.SMTP.Password = "candour", tc.password
+			})
+			alice, csrf := loggedIn(t, ts, "alice", storage.RoleCaseworker)
+			if res, _ := optIn(t, ts, alice, csrf, "alice@staff.example"); res.StatusCode != http.StatusOK {
+				t.Fatalf("opt in: %d", res.StatusCode)
+			}
+			submit(t, ts, "the chief's expenses")
+			err := ts.Srv.SendNotifications(ctx)
+			got := sink.mails(t)
+			if !tc.delivered {
+				// 535: the server refused the credentials (not, say, the TLS).
+				if err == nil || !strings.Contains(err.Error(), "535") || len(got) != 0 || !notifyPending(t, ts, "alice") {
+					t.Fatalf("with a wrong password: err %v, %d mails, pending %v", err, len(got), notifyPending(t, ts, "alice"))
+				}
+				return
+			}
+			must(t, err)
+			if len(got) != 1 || notifyPending(t, ts, "alice") {
+				t.Fatalf("%d mails, pending %v", len(got), notifyPending(t, ts, "alice"))
+			}
+			wantNotification(t, got[0], "alice@staff.example", []string{"chief", "correct horse"})
 		})
 	}
 }
