@@ -20,6 +20,10 @@ type session struct {
 	csrf     string
 	created  time.Time
 	lastSeen time.Time
+	// used orders sessions by their last use, for eviction: a counter,
+	// not lastSeen, whose ties (a coarse or frozen clock) would leave the
+	// choice to the map's random order.
+	used uint64
 }
 
 // Sessions are bounded in all and per case, so that no one, not even a
@@ -33,6 +37,7 @@ const (
 type sessionStore struct {
 	mu       sync.Mutex
 	byHash   map[[32]byte]*session
+	uses     uint64 // the last session.used given
 	idle     time.Duration
 	lifetime time.Duration
 	now      func() time.Time
@@ -62,6 +67,8 @@ func (s *sessionStore) create(caseID int64, id *crypto.CaseIdentity) (string, *s
 	sess := &session{caseID: caseID, identity: id, csrf: randomToken(), created: now, lastSeen: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.uses++
+	sess.used = s.uses
 	s.expireLocked(now)
 	s.evictLocked(func(o *session) bool { return o.caseID == caseID }, maxSessionsPerCase-1)
 	s.evictLocked(func(*session) bool { return true }, maxSessions-1)
@@ -81,7 +88,7 @@ func (s *sessionStore) evictLocked(match func(*session) bool, keep int) {
 				continue
 			}
 			n++
-			if oldest == nil || o.lastSeen.Before(oldest.lastSeen) {
+			if oldest == nil || o.used < oldest.used {
 				oldest, oldestKey = o, k
 			}
 		}
@@ -110,6 +117,8 @@ func (s *sessionStore) get(token string) (*session, bool) {
 		return nil, false
 	}
 	sess.lastSeen = now
+	s.uses++
+	sess.used = s.uses
 	return sess, true
 }
 
