@@ -5,12 +5,14 @@ import (
 )
 
 // summaryRow is one case of GET /staff/summaries: its reference, channel
-// and encrypted summary (base64 of an age file; null for a case received
-// before summaries were kept).
+// and the channel key generation its report was sealed to (so that the
+// script tries that key first), and its encrypted summary (base64 of an
+// age file; null for a case received before summaries were kept).
 type summaryRow struct {
-	Ref     string `json:"ref"`
-	Channel int64  `json:"channel"`
-	Summary []byte `json:"summary"` // encoding/json writes base64, or null
+	Ref        string `json:"ref"`
+	Channel    int64  `json:"channel"`
+	Generation int    `json:"generation"`
+	Summary    []byte `json:"summary"` // encoding/json writes base64, or null
 }
 
 type summariesAnswer struct {
@@ -42,7 +44,7 @@ func (s *Server) handleStaffSummaries(c *fiber.Ctx) error {
 	}
 	out := summariesAnswer{Page: page, Pages: pageCount(total), Total: total, Rows: []summaryRow{}}
 	for _, cs := range cases {
-		out.Rows = append(out.Rows, summaryRow{Ref: cs.Ref, Channel: cs.ChannelID, Summary: cs.Summary})
+		out.Rows = append(out.Rows, summaryRow{Ref: cs.Ref, Channel: cs.ChannelID, Generation: cs.ChannelGeneration, Summary: cs.Summary})
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(out)

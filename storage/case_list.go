@@ -27,6 +27,9 @@ type CaseSummary struct {
 	// when CaseFilter.WithSummary asks for it; nil for a case received
 	// before summaries were kept (summary.go).
 	Summary []byte
+	// ChannelGeneration is the channel key generation the case's report
+	// was sealed to, also only with CaseFilter.WithSummary.
+	ChannelGeneration int
 }
 
 // CaseFilter selects inbox rows. Zero values select everything.
@@ -54,8 +57,8 @@ type CaseFilter struct {
 	// on or after the day of ReceivedFrom and on or before the day of
 	// ReceivedTo (UTC days, as created_at is stored).
 	ReceivedFrom, ReceivedTo time.Time
-	// WithSummary reads each row's Summary too (the table, not only the
-	// inbox's indexes, for the rows returned).
+	// WithSummary reads each row's Summary and ChannelGeneration too (the
+	// table, not only the inbox's indexes, for the rows returned).
 	WithSummary bool
 }
 
@@ -117,9 +120,9 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 		// this repeats so that SQLite may walk it.
 		order = nextDueSQL + `, c.id`
 	}
-	summary := `NULL`
+	summary := `NULL, 0`
 	if f.WithSummary {
-		summary = `c.summary`
+		summary = `c.summary, c.channel_generation`
 	}
 	rows, err := db.r.QueryContext(ctx,
 		`SELECT c.id, c.ref, c.status, c.created_at, c.updated_at,
@@ -142,7 +145,7 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 		var created, updated int64
 		var ackBy, acked, feedbackBy sql.NullInt64
 		if err := rows.Scan(&c.ID, &c.Ref, &c.Status, &created, &updated, &c.Messages, &c.Assignee, &c.Unread, &c.ChannelID, &c.Outcome,
-			&ackBy, &acked, &feedbackBy, &c.Summary); err != nil {
+			&ackBy, &acked, &feedbackBy, &c.Summary, &c.ChannelGeneration); err != nil {
 			return nil, 0, err
 		}
 		c.CreatedAt, c.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
