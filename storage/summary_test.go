@@ -3,6 +3,7 @@ package storage_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -232,5 +233,50 @@ func TestInboxFiltersByChannelAndReceivedDays(t *testing.T) {
 	}
 	if got := refs(t, db, storage.CaseFilter{ViewerID: staff.ID}); !equalStrings(got, []string{"REF-may3", "REF-may1"}) {
 		t.Errorf("a member of the default channel sees %v", got)
+	}
+}
+
+// Cases from before summaries have none, keep their order by day, and
+// take their place among the day's at their first staff event.
+func TestMigrationKeepsOldCasesWithoutSummaries(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	raw := migratedTo(t, dir, 19)
+	for _, q := range []string{
+		`PRAGMA user_version = 19`,
+		`INSERT INTO kdf_params (id, time, memory_kib, threads, salt, created_at) VALUES (1, 3, 65536, 4, x'00', 0)`,
+		fmt.Sprintf(`INSERT INTO cases (id, ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at, ack_by_day)
+		 VALUES (1, 'OLD1-CASE', x'01', 1, x'00', 'age1old', 'new', %d, %d, %d)`, day(2026, 11, 1).Unix(), day(2026, 11, 2).Unix(), day(2026, 11, 8).Unix()),
+		fmt.Sprintf(`INSERT INTO cases (id, ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at, ack_by_day)
+		 VALUES (2, 'OLD2-CASE', x'02', 1, x'00', 'age1old', 'new', %d, %d, %d)`, day(2026, 11, 1).Unix(), day(2026, 11, 3).Unix(), day(2026, 11, 8).Unix()),
+		fmt.Sprintf(`INSERT INTO cases (id, ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at, ack_by_day)
+		 VALUES (3, 'OLD3-CASE', x'03', 1, x'00', 'age1old', 'new', %d, %d, %d)`, day(2026, 11, 1).Unix(), day(2026, 11, 3).Unix(), day(2026, 11, 8).Unix()),
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+
+	db := mustOpenDBAt(t, dir)
+	ctx := context.Background()
+	f := storage.CaseFilter{AllChannels: true, WithSummary: true}
+	cases, _, err := db.ListCases(ctx, f, 0, 50)
+	if err != nil || len(cases) != 3 || cases[2].Ref != "OLD1-CASE" {
+		t.Fatalf("after the migration: %+v %v", cases, err)
+	}
+	for _, c := range cases {
+		if c.Summary != nil {
+			t.Errorf("%s has a summary", c.Ref)
+		}
+	}
+	db.Now = fixedClock(time.Date(2026, 11, 3, 15, 0, 0, 0, time.UTC))
+	for _, id := range []int64{3, 2} {
+		if err := db.SetCaseStatus(ctx, id, storage.StatusInReview); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := refs(t, db, f); !equalStrings(got, []string{"OLD2-CASE", "OLD3-CASE", "OLD1-CASE"}) {
+		t.Errorf("after staff acted on 3 then 2: %v", got)
 	}
 }
