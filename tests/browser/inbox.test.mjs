@@ -29,6 +29,8 @@ const cases = 55;
 const forces = ["Kent Police", "Northshire Police", "Essex Police"];
 const platforms = ["WhatsApp", "Signal", "Microsoft Teams"];
 
+const link = (i) => `https://chat.example.org/g/${"a1b2c3d4".repeat(10)}/${i}`;
+
 // report sends one report as the report form would (multipart, the
 // channel's only questionnaire), JavaScript being irrelevant to the server.
 async function report(base, i) {
@@ -36,7 +38,9 @@ async function report(base, i) {
   form.append("q_force", forces[i % forces.length]);
   form.append("q_platform", platforms[i % platforms.length]);
   form.append("q_people", `secretperson${i}`); // a long text: not in the summary
-  form.append("body", `\n  Report ${i}: tag${i}z jokes in the team chat\nsecondline${i} more detail`);
+  // The first line ends with a long link, as a pasted one would: it must
+  // wrap on a phone.
+  form.append("body", `\n  Report ${i}: tag${i}z jokes in the team chat ${link(i)}\nsecondline${i} more detail`);
   const res = await fetch(base + "/report", { method: "POST", body: form });
   const page = await res.text();
   assert.equal(res.status, 200, `report ${i}: ${res.status}`);
@@ -144,7 +148,7 @@ test("the inbox shows decrypted summaries and the search finds a case by a word 
   for (const n of shown) assert.ok(Number.isInteger(n) && n >= 0 && n < cases, `a row shows ${n}`);
   const first = await page.$eval("#inbox-cases tr[data-ref] .case-summary", (b) => b.textContent);
   const n = shown[0];
-  assert.ok(first.includes(`Report ${n}: tag${n}z jokes in the team chat`), `first line: ${first}`);
+  assert.ok(first.includes(`Report ${n}: tag${n}z jokes in the team chat ${link(n)}`), `first line: ${first}`);
   assert.ok(first.includes("Channel: Report misconduct"), `channel: ${first}`);
   assert.ok(first.includes(`Which police force is this about?: ${forces[n % forces.length]}`), `force: ${first}`);
   assert.ok(first.includes(`Where were the messages posted?: ${platforms[n % platforms.length]}`), `platform: ${first}`);
