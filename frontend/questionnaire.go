@@ -131,6 +131,30 @@ type Question struct {
 	// Precision of a DateRange: PrecisionMonth (the default) or
 	// PrecisionDay.
 	Precision string `json:"precision,omitempty"`
+	// Summary: "show in the inbox". The answer goes into the case's
+	// encrypted inbox summary as well as its report (SECURITY.md), so
+	// that caseworkers see what a case is about without opening it. Only
+	// short answers (SummaryTypes), at most MaxSummaryQuestions.
+	Summary bool `json:"summary,omitempty"`
+}
+
+// MaxSummaryQuestions bounds the questions shown in the inbox: a summary
+// is a line or two, not the report.
+const MaxSummaryQuestions = 3
+
+// SummaryTypes are the types of question whose answer may be shown in the
+// inbox: short by construction.
+var SummaryTypes = []string{ShortText, Choice, YesNo, Date}
+
+// InSummary reports whether a question of type typ may be shown in the
+// inbox.
+func InSummary(typ string) bool {
+	for _, t := range SummaryTypes {
+		if t == typ {
+			return true
+		}
+	}
+	return false
 }
 
 // A QuestionChoice is one answer of a Choice or MultiChoice question:
@@ -249,7 +273,7 @@ func (qn *Questionnaire) Validate() error {
 		return nil
 	}
 	seen := map[string]*Question{}
-	count := 0
+	count, summaries := 0, 0
 	for i := range qn.Steps {
 		st := &qn.Steps[i]
 		where := fmt.Sprintf("step %d", i+1)
@@ -326,6 +350,14 @@ func (qn *Questionnaire) Validate() error {
 			}
 			if q.Precision != "" && (q.Type != DateRange || (q.Precision != PrecisionMonth && q.Precision != PrecisionDay)) {
 				return fmt.Errorf("%s: only a date range has a precision, month or day", what)
+			}
+			if q.Summary {
+				if !InSummary(q.Type) {
+					return fmt.Errorf("%s is shown in the inbox, but only short text, choice, yes/no and date answers can be", what)
+				}
+				if summaries++; summaries > MaxSummaryQuestions {
+					return fmt.Errorf("at most %d questions may be shown in the inbox", MaxSummaryQuestions)
+				}
 			}
 			if q.Type == File && i != len(qn.Steps)-1 {
 				return fmt.Errorf("%s asks for files: file questions must be in the last step, which is sent with the files", what)

@@ -21,6 +21,8 @@ type BuiltinQuestion struct {
 	ID, Type, Label, Help string
 	Precision             string
 	Choices               []BuiltinChoice
+	// Summary: the answer is shown in the inbox (Question.Summary).
+	Summary bool
 }
 
 // A BuiltinChoice is one choice of a built-in question: its English
@@ -42,13 +44,13 @@ var yesNoNotSure = []BuiltinChoice{{"Yes", "q.choice.yes"}, {"No", "q.choice.no"
 // PoliceConduct is the built-in questionnaire's one step, in English.
 var PoliceConduct = []BuiltinQuestion{
 	{ID: "force", Type: ShortText, Label: "Which police force is this about?",
-		Help: "Its name is enough."},
+		Help: "Its name is enough.", Summary: true},
 	{ID: "place", Type: ShortText, Label: "Where did it happen? (a station, unit or team; leave out anything that points to you)",
 		Help: "A general place is enough."},
 	{ID: "when", Type: DateRange, Precision: PrecisionMonth, Label: "When did it happen, roughly?",
 		Help: "Year and month, for example 2024-03. You can give one month or both."},
 	{ID: "platform", Type: Choice, Label: "Where were the messages posted?",
-		Help: "Choose the one that fits best.",
+		Help: "Choose the one that fits best.", Summary: true,
 		Choices: []BuiltinChoice{{"WhatsApp", "q.choice.whatsapp"}, {"Facebook or Messenger", "q.choice.facebook"},
 			{"Microsoft Teams", "q.choice.teams"}, {"Snapchat", "q.choice.snapchat"}, {"Telegram", "q.choice.telegram"},
 			{"Signal", "q.choice.signal"}, {"Other", "q.choice.other"}}},
@@ -85,7 +87,7 @@ func DefaultQuestionnaire(cat *Catalogue) *Questionnaire {
 	}
 	st := Step{}
 	for _, b := range PoliceConduct {
-		q := Question{ID: b.ID, Type: b.Type, Precision: b.Precision,
+		q := Question{ID: b.ID, Type: b.Type, Precision: b.Precision, Summary: b.Summary,
 			Label: text(b.Label, b.LabelKey()), Help: text(b.Help, b.HelpKey())}
 		for _, c := range b.Choices {
 			q.Choices = append(q.Choices, QuestionChoice{Value: c.Value, Label: text(c.Value, c.Key)})

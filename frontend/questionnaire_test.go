@@ -92,6 +92,15 @@ func TestDefaultQuestionnaireRoundTrips(t *testing.T) {
 	if got := qn.Question("force").Label.In("xx"); got != "Which police force is this about?" {
 		t.Fatalf("fallback is %q", got)
 	}
+	var inInbox []string
+	for _, q := range qn.Questions() {
+		if q.Summary {
+			inInbox = append(inInbox, q.ID)
+		}
+	}
+	if strings.Join(inInbox, ",") != "force,platform" {
+		t.Errorf("the inbox shows the answers to %v, want force and platform", inInbox)
+	}
 	def, err := qn.Definition()
 	if err != nil {
 		t.Fatal(err)
@@ -196,26 +205,30 @@ func TestInvalidDefinitionsAreRefused(t *testing.T) {
 	t.Parallel()
 	q := func(s string) string { return `{"steps": [{"questions": [` + s + `]}]}` }
 	for name, def := range map[string]string{
-		"unknown type":           q(`{"id": "a", "type": "essay", "label": {"en": "A"}}`),
-		"no English label":       q(`{"id": "a", "type": "short_text", "label": {"cy": "A"}}`),
-		"unknown language":       q(`{"id": "a", "type": "short_text", "label": {"en": "A", "xx": "B"}}`),
-		"bad id":                 q(`{"id": "A b", "type": "short_text", "label": {"en": "A"}}`),
-		"same id twice":          q(`{"id": "a", "type": "short_text", "label": {"en": "A"}}, {"id": "a", "type": "long_text", "label": {"en": "B"}}`),
-		"choice without choices": q(`{"id": "a", "type": "choice", "label": {"en": "A"}}`),
-		"same choice twice":      q(`{"id": "a", "type": "choice", "label": {"en": "A"}, "choices": [{"value": "x", "label": {"en": "x"}}, {"value": "x", "label": {"en": "x"}}]}`),
-		"value not its English":  q(`{"id": "a", "type": "choice", "label": {"en": "A"}, "choices": [{"value": "x", "label": {"en": "y"}}]}`),
-		"precision on a date":    q(`{"id": "a", "type": "date", "precision": "day", "label": {"en": "A"}}`),
-		"unknown field":          q(`{"id": "a", "type": "date", "colour": "red", "label": {"en": "A"}}`),
-		"control characters":     q(`{"id": "a", "type": "date", "label": {"en": "A\u0007"}}`),
-		"file question not last": `{"steps": [{"questions": [{"id": "a", "type": "file", "label": {"en": "A"}}]}, {"questions": []}]}`,
-		"first step conditional": `{"steps": [{"when": {"question": "a", "values": ["Yes"]}, "questions": []}]}`,
-		"condition on a text":    `{"steps": [{"questions": [{"id": "a", "type": "short_text", "label": {"en": "A"}}]}, {"when": {"question": "a", "values": ["x"]}, "questions": []}, {"questions": []}]}`,
-		"condition on a later":   `{"steps": [{"questions": []}, {"when": {"question": "b", "values": ["Yes"]}, "questions": []}, {"questions": [{"id": "b", "type": "yes_no", "label": {"en": "B"}}]}]}`,
-		"condition on no answer": `{"steps": [{"questions": [{"id": "a", "type": "yes_no", "label": {"en": "A"}}]}, {"when": {"question": "a", "values": ["Perhaps"]}, "questions": []}, {"questions": []}]}`,
-		"last step conditional":  `{"steps": [{"questions": [{"id": "a", "type": "yes_no", "label": {"en": "A"}}]}, {"when": {"question": "a", "values": ["Yes"]}, "questions": []}]}`,
-		"trailing data":          `{"steps": []} {}`,
-		"a label too long":       q(`{"id": "a", "type": "date", "label": {"en": "` + strings.Repeat("x", 301) + `"}}`),
-		"help without English":   q(`{"id": "a", "type": "date", "label": {"en": "A"}, "help": {"cy": "h"}}`),
+		"unknown type":                   q(`{"id": "a", "type": "essay", "label": {"en": "A"}}`),
+		"no English label":               q(`{"id": "a", "type": "short_text", "label": {"cy": "A"}}`),
+		"unknown language":               q(`{"id": "a", "type": "short_text", "label": {"en": "A", "xx": "B"}}`),
+		"bad id":                         q(`{"id": "A b", "type": "short_text", "label": {"en": "A"}}`),
+		"same id twice":                  q(`{"id": "a", "type": "short_text", "label": {"en": "A"}}, {"id": "a", "type": "long_text", "label": {"en": "B"}}`),
+		"choice without choices":         q(`{"id": "a", "type": "choice", "label": {"en": "A"}}`),
+		"same choice twice":              q(`{"id": "a", "type": "choice", "label": {"en": "A"}, "choices": [{"value": "x", "label": {"en": "x"}}, {"value": "x", "label": {"en": "x"}}]}`),
+		"value not its English":          q(`{"id": "a", "type": "choice", "label": {"en": "A"}, "choices": [{"value": "x", "label": {"en": "y"}}]}`),
+		"precision on a date":            q(`{"id": "a", "type": "date", "precision": "day", "label": {"en": "A"}}`),
+		"unknown field":                  q(`{"id": "a", "type": "date", "colour": "red", "label": {"en": "A"}}`),
+		"control characters":             q(`{"id": "a", "type": "date", "label": {"en": "A\u0007"}}`),
+		"file question not last":         `{"steps": [{"questions": [{"id": "a", "type": "file", "label": {"en": "A"}}]}, {"questions": []}]}`,
+		"first step conditional":         `{"steps": [{"when": {"question": "a", "values": ["Yes"]}, "questions": []}]}`,
+		"condition on a text":            `{"steps": [{"questions": [{"id": "a", "type": "short_text", "label": {"en": "A"}}]}, {"when": {"question": "a", "values": ["x"]}, "questions": []}, {"questions": []}]}`,
+		"condition on a later":           `{"steps": [{"questions": []}, {"when": {"question": "b", "values": ["Yes"]}, "questions": []}, {"questions": [{"id": "b", "type": "yes_no", "label": {"en": "B"}}]}]}`,
+		"condition on no answer":         `{"steps": [{"questions": [{"id": "a", "type": "yes_no", "label": {"en": "A"}}]}, {"when": {"question": "a", "values": ["Perhaps"]}, "questions": []}, {"questions": []}]}`,
+		"last step conditional":          `{"steps": [{"questions": [{"id": "a", "type": "yes_no", "label": {"en": "A"}}]}, {"when": {"question": "a", "values": ["Yes"]}, "questions": []}]}`,
+		"trailing data":                  `{"steps": []} {}`,
+		"a label too long":               q(`{"id": "a", "type": "date", "label": {"en": "` + strings.Repeat("x", 301) + `"}}`),
+		"help without English":           q(`{"id": "a", "type": "date", "label": {"en": "A"}, "help": {"cy": "h"}}`),
+		"a long text in the inbox":       q(`{"id": "a", "type": "long_text", "summary": true, "label": {"en": "A"}}`),
+		"a multiple choice in the inbox": q(`{"id": "a", "type": "multi_choice", "summary": true, "label": {"en": "A"}, "choices": [{"value": "x", "label": {"en": "x"}}]}`),
+		"four answers in the inbox": q(`{"id": "a", "type": "date", "summary": true, "label": {"en": "A"}}, {"id": "b", "type": "date", "summary": true, "label": {"en": "B"}},
+			{"id": "c", "type": "yes_no", "summary": true, "label": {"en": "C"}}, {"id": "d", "type": "short_text", "summary": true, "label": {"en": "D"}}`),
 	} {
 		if _, err := frontend.ParseQuestionnaire("channel-1", 1, []byte(def)); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -223,5 +236,10 @@ func TestInvalidDefinitionsAreRefused(t *testing.T) {
 	}
 	if _, err := frontend.ParseQuestionnaire("channel-1", 1, []byte(`{"steps": []}`)); err != nil {
 		t.Errorf("an empty questionnaire is refused: %v", err)
+	}
+	three := q(`{"id": "a", "type": "date", "summary": true, "label": {"en": "A"}}, {"id": "b", "type": "choice", "summary": true, "label": {"en": "B"}, "choices": [{"value": "x", "label": {"en": "x"}}]},
+		{"id": "c", "type": "short_text", "summary": true, "label": {"en": "C"}}, {"id": "d", "type": "yes_no", "label": {"en": "D"}}`)
+	if _, err := frontend.ParseQuestionnaire("channel-1", 1, []byte(three)); err != nil {
+		t.Errorf("three short answers in the inbox are refused: %v", err)
 	}
 }

@@ -97,6 +97,11 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 		s.discard(ctx, up)
 		return err
 	}
+	summary, err := s.sealSummary(*pick.chosen, up.text, up.questionnaire, up.answers)
+	if err != nil {
+		s.discard(ctx, up)
+		return err
+	}
 	keys, err := s.caseKDF.derive(ctx, true, s.kdfCurrent.params, code)
 	if err != nil {
 		s.discard(ctx, up)
@@ -121,6 +126,7 @@ func (s *Server) handleReportSubmit(c *fiber.Ctx) error {
 			Identity:  idBlock,
 			ChannelID: pick.chosen.ID, ChannelGeneration: pick.chosen.Generation,
 			Questionnaire: up.questionnaire.Ref(),
+			Summary:       summary,
 		})
 		if errors.Is(err, storage.ErrDuplicate) && attempt < 5 {
 			continue // a reference already taken: draw another

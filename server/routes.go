@@ -39,6 +39,7 @@ func (s *Server) routes() {
 	staff.Post("/enrol/:token", s.handleStaffEnrol)
 	loggedIn := s.requireStaff(false)
 	staff.Get("/", loggedIn, s.handleStaffInbox)
+	staff.Get("/summaries", loggedIn, s.handleStaffSummaries)
 	staff.Post("/logout", loggedIn, s.handleStaffLogout)
 	staff.Post("/logout-everywhere", loggedIn, s.handleStaffLogoutEverywhere)
 	staff.Get("/key", loggedIn, s.handleStaffKey)

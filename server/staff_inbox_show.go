@@ -1,9 +1,12 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -36,35 +39,33 @@ type inboxPage struct {
 	MyOverdue      []storage.CaseSummary
 	MyOverdueTotal int
 	DueSoonDays    int
+	// Channel is the channel filtered by (0: every one of the viewer's),
+	// Channels those the viewer may choose; From and To the received
+	// days filtered by (YYYY-MM-DD, or empty).
+	Channel  int64
+	Channels []channelOption
+	From, To string
+	// Ignored says which filters asked for were ignored, and why.
+	Ignored []string
+	// SummariesURL is GET /staff/summaries with this page's filters, for
+	// the inbox's script (add page=N).
+	SummariesURL string
 }
 
 // handleStaffInbox answers GET /staff/: lists cases, newest activity first
-// (or open cases by nearest deadline), filtered by status, assignee and
-// deadline, after the viewer's own overdue cases, from the indexes alone:
-// nothing is decrypted on the server.
+// (or open cases by nearest deadline), filtered by status, assignee,
+// deadline, channel and received days, after the viewer's own overdue
+// cases, from the indexes alone: nothing is decrypted on the server. The
+// console's script (inbox.js) then fetches the page's encrypted summaries
+// from GET /staff/summaries with the same filters and decrypts them.
 func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	me := staffOf(c)
-	f := storage.CaseFilter{ViewerID: me.ID}
-	if st := c.Query("status"); storage.ValidStatus(st) {
-		f.Status = st
+	channels, err := s.db.Channels(c.UserContext())
+	if err != nil {
+		return err
 	}
-	assigned := c.Query("assigned")
-	switch assigned {
-	case "me":
-		f.AssigneeID = me.ID
-	case "none":
-		f.AssigneeID = -1
-	default:
-		assigned = ""
-	}
-	switch d := c.Query("deadline"); d {
-	case storage.DeadlineOverdue, storage.DeadlineDue:
-		f.Deadline = d
-	}
-	sort := ""
-	if c.Query("sort") == "deadline" {
-		sort, f.ByDeadline = "deadline", true
-	}
+	q := inboxQueryOf(c, me, channels)
+	f := q.filter
 	page := askedPage(c)
 	cases, total, err := s.db.ListCases(c.UserContext(), f, (page-1)*inboxPageSize, inboxPageSize)
 	if err != nil {
@@ -84,30 +85,129 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	channels, err := s.db.Channels(c.UserContext())
-	if err != nil {
-		return err
-	}
 	names := make(map[int64]string, len(channels))
 	for _, ch := range channels {
 		names[ch.ID] = ch.Text(storage.DefaultLanguage).Name
 	}
 	pageURL := func(p int) string {
-		q := url.Values{}
-		for k, v := range map[string]string{"status": f.Status, "assigned": assigned, "deadline": f.Deadline, "sort": sort} {
-			if v != "" {
-				q.Set(k, v)
-			}
-		}
-		q.Set("page", strconv.Itoa(p))
-		return "/staff/?" + q.Encode()
+		v := q.values()
+		v.Set("page", strconv.Itoa(p))
+		return "/staff/?" + v.Encode()
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_inbox", "Inbox", inboxPage{
 		Cases: cases, Status: f.Status, Statuses: statusOptions(true), StatusLabels: statusLabels,
-		Deleted: c.Query("deleted") == "1", Assigned: assigned, Deadline: f.Deadline, Sort: sort,
+		Deleted: c.Query("deleted") == "1", Assigned: q.assigned, Deadline: f.Deadline, Sort: q.sort,
 		Page: page, Pages: pages, Total: total, PrevURL: pageURL(page - 1), NextURL: pageURL(page + 1),
 		ChannelNames: names, MyOverdue: mine, MyOverdueTotal: mineTotal, DueSoonDays: storage.DueSoonDays,
+		Channel: f.ChannelID, Channels: q.channels, From: q.from, To: q.to, Ignored: q.ignored,
+		SummariesURL: "/staff/summaries?" + q.values().Encode(),
 	})
+}
+
+// inboxQuery is the inbox's filters as asked in a query string, for the
+// inbox page and GET /staff/summaries alike: what is valid is used, and
+// what is not is ignored with a message (never a failure).
+type inboxQuery struct {
+	filter   storage.CaseFilter
+	assigned string // "", "me" or "none"
+	sort     string // "" or "deadline"
+	from, to string // the received days, YYYY-MM-DD, as used
+	// channels are the channels the viewer may filter by: those they are
+	// a member of (they see no other channel's cases).
+	channels []channelOption
+	ignored  []string // why a filter asked for was ignored
+}
+
+type channelOption struct {
+	ID   int64
+	Name string
+}
+
+// maxInboxYear bounds the received days a filter may name.
+const maxInboxYear = 9999
+
+func inboxQueryOf(c *fiber.Ctx, me *staffUser, channels []storage.Channel) inboxQuery {
+	q := inboxQuery{filter: storage.CaseFilter{ViewerID: me.ID}}
+	f := &q.filter
+	if st := c.Query("status"); storage.ValidStatus(st) {
+		f.Status = st
+	}
+	switch a := c.Query("assigned"); a {
+	case "me":
+		f.AssigneeID, q.assigned = me.ID, a
+	case "none":
+		f.AssigneeID, q.assigned = -1, a
+	}
+	switch d := c.Query("deadline"); d {
+	case storage.DeadlineOverdue, storage.DeadlineDue:
+		f.Deadline = d
+	}
+	if c.Query("sort") == "deadline" {
+		q.sort, f.ByDeadline = "deadline", true
+	}
+	for _, ch := range channels {
+		if ch.IsMember(me.ID) {
+			q.channels = append(q.channels, channelOption{ID: ch.ID, Name: ch.Text(storage.DefaultLanguage).Name})
+		}
+	}
+	if v := c.Query("channel"); v != "" {
+		id, _ := strconv.ParseInt(v, 10, 64)
+		for _, o := range q.channels {
+			if o.ID == id {
+				f.ChannelID = id
+			}
+		}
+		if f.ChannelID == 0 {
+			q.ignored = append(q.ignored, "The channel asked for is not one of yours: cases of every channel of yours are listed.")
+		}
+	}
+	day := func(name, what string) time.Time {
+		v := c.Query(name)
+		if v == "" {
+			return time.Time{}
+		}
+		t, err := time.Parse(time.DateOnly, v)
+		if err != nil || t.Year() < 1 || t.Year() > maxInboxYear {
+			q.ignored = append(q.ignored, fmt.Sprintf("%q is not a day (YYYY-MM-DD): the %s filter was ignored.", cutForMessage(v), what))
+			return time.Time{}
+		}
+		return t
+	}
+	from, to := day("from", "“received from”"), day("to", "“received to”")
+	if !from.IsZero() && !to.IsZero() && from.After(to) {
+		q.ignored = append(q.ignored, "The “received from” day is after the “received to” day: both were ignored.")
+		from, to = time.Time{}, time.Time{}
+	}
+	if !from.IsZero() {
+		f.ReceivedFrom, q.from = from, from.Format(time.DateOnly)
+	}
+	if !to.IsZero() {
+		f.ReceivedTo, q.to = to, to.Format(time.DateOnly)
+	}
+	return q
+}
+
+// cutForMessage shortens what a user typed for quoting in a message.
+func cutForMessage(v string) string {
+	if r := []rune(strings.ToValidUTF8(v, "")); len(r) > 20 {
+		return string(r[:20]) + "…"
+	}
+	return strings.ToValidUTF8(v, "")
+}
+
+// values is the query string of the filters in use (not the page).
+func (q inboxQuery) values() url.Values {
+	v := url.Values{}
+	for k, s := range map[string]string{"status": q.filter.Status, "assigned": q.assigned, "deadline": q.filter.Deadline,
+		"sort": q.sort, "from": q.from, "to": q.to} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.filter.ChannelID != 0 {
+		v.Set("channel", strconv.FormatInt(q.filter.ChannelID, 10))
+	}
+	return v
 }
 
 // maxPage bounds the page number asked for, so that its offset

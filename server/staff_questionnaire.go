@@ -29,7 +29,7 @@ import (
 // Field names are indexed by step and question: "steps" and
 // "s<i>_questions" count them; "s<i>_title_<lang>", "s<i>_when" (a
 // question id) and "s<i>_values" ("<question id>:<value>", once per answer
-// ticked) describe step i; "s<i>_q<j>_id", "_type", "_required",
+// ticked) describe step i; "s<i>_q<j>_id", "_type", "_required", "_summary",
 // "_precision", "_label_<lang>", "_help_<lang>" and "_choices_<lang>" (one
 // choice a line; English choiceLines are the values) describe its question j.
 
@@ -89,6 +89,7 @@ type draftStep struct {
 type draftQuestion struct {
 	ID, Type, Precision string
 	Required            bool
+	Summary             bool // shown in the inbox
 	Label, Help         map[string]string
 	Choices             map[string]string // by language: one choice a line
 }
@@ -102,7 +103,7 @@ func draftOf(qn *frontend.Questionnaire, base int) *draft {
 			ds.When, ds.Values = st.When.Question, append([]string(nil), st.When.Values...)
 		}
 		for _, q := range st.Questions {
-			dq := draftQuestion{ID: q.ID, Type: q.Type, Precision: q.Precision, Required: q.Required,
+			dq := draftQuestion{ID: q.ID, Type: q.Type, Precision: q.Precision, Required: q.Required, Summary: q.Summary,
 				Label: copyText(q.Label), Help: copyText(q.Help), Choices: map[string]string{}}
 			for _, l := range frontend.Languages {
 				// One choice a line: a choice's text of several lines (which
@@ -236,6 +237,7 @@ func draftFrom(form url.Values) (*draft, error) {
 				Type:      form.Get(qp + "type"),
 				Precision: form.Get(qp + "precision"),
 				Required:  form.Get(qp+"required") == "on",
+				Summary:   form.Get(qp+"summary") == "on",
 				Label:     draftTexts(form, qp+"label_"),
 				Help:      draftTexts(form, qp+"help_"),
 				Choices:   draftTexts(form, qp+"choices_"),
@@ -290,7 +292,8 @@ func (d *draft) questionnaire(channel int64) (*frontend.Questionnaire, error) {
 			st.When = &frontend.Condition{Question: ds.When, Values: append([]string{}, ds.Values...)}
 		}
 		for j, dq := range ds.Questions {
-			q := frontend.Question{ID: dq.ID, Type: dq.Type, Required: dq.Required, Label: draftText(dq.Label), Help: draftText(dq.Help)}
+			q := frontend.Question{ID: dq.ID, Type: dq.Type, Required: dq.Required, Summary: dq.Summary,
+				Label: draftText(dq.Label), Help: draftText(dq.Help)}
 			if q.Label == nil {
 				q.Label = frontend.Text{}
 			}
@@ -459,6 +462,7 @@ type shownQuestion struct {
 	N                   int
 	ID, Type, Precision string
 	Required            bool
+	Summary             bool // shown in the inbox
 	Texts               []shownTexts
 	Choices             []shownChoice
 	Missing             []string // languages lacking a draftText of this question
@@ -503,7 +507,7 @@ func questionnaireViewOf(qn *frontend.Questionnaire) questionnaireView {
 			sv.When = fmt.Sprintf("Asked only when the answer to %q is %s.", w.Question, quotedOr(w.Values))
 		}
 		for j, q := range st.Questions {
-			qv := shownQuestion{N: j + 1, ID: q.ID, Type: questionTypeName(q.Type), Required: q.Required}
+			qv := shownQuestion{N: j + 1, ID: q.ID, Type: questionTypeName(q.Type), Required: q.Required, Summary: q.Summary}
 			if q.Type == frontend.DateRange {
 				qv.Precision = "months"
 				if q.DayPrecision() {
@@ -590,6 +594,7 @@ type draftQuestionView struct {
 	Types   []typeOption
 	Day     bool // precision of days
 	Req     bool
+	Summary bool // shown in the inbox
 	English struct{ Label, Help, Choices string }
 	Others  []draftTranslation
 	First   bool // the first question of the first step
@@ -659,7 +664,7 @@ func (d *draft) view() draftView {
 			sv.Options = append(sv.Options, o)
 		}
 		for j, dq := range ds.Questions {
-			qv := draftQuestionView{P: fmt.Sprintf("%sq%d_", sv.P, j), N: j + 1, I: i, J: j, ID: dq.ID, Req: dq.Required,
+			qv := draftQuestionView{P: fmt.Sprintf("%sq%d_", sv.P, j), N: j + 1, I: i, J: j, ID: dq.ID, Req: dq.Required, Summary: dq.Summary,
 				Day:   dq.Precision == frontend.PrecisionDay,
 				First: i == 0 && j == 0, Last: i == len(d.Steps)-1 && j == len(ds.Questions)-1}
 			known := false
@@ -727,6 +732,8 @@ type questionnairePage struct {
 	// Collapse the current questions: the page answers the editor's
 	// form, whose draft is what the administrator is working on.
 	Collapse bool
+	// MaxSummary is how many questions may be shown in the inbox.
+	MaxSummary int
 }
 
 type versionRow struct {
@@ -797,7 +804,7 @@ func (s *Server) renderQuestionnaire(c *fiber.Ctx, status int, ch storage.Channe
 	if err != nil {
 		return err
 	}
-	p := questionnairePage{Channel: ch, Name: ch.Text(storage.DefaultLanguage).Name, Current: s.storedView(c, qn, stored),
+	p := questionnairePage{Channel: ch, Name: ch.Text(storage.DefaultLanguage).Name, Current: s.storedView(c, qn, stored), MaxSummary: frontend.MaxSummaryQuestions,
 		Newest: stored.Version, Problem: problem, Notice: notice, MaxJSON: frontend.MaxDefinition,
 		Collapse: c.Method() == fiber.MethodPost}
 	names := map[int64]string{}

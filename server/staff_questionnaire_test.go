@@ -334,6 +334,8 @@ func TestQuestionnaireEditorRefusesInvalidDraftsAndStaleSaves(t *testing.T) {
 		{"a bad id", map[string]string{"s0_q0_id": "Force!"}, "must be 1 to 40 lower-case letters"},
 		{"a step with no questions", map[string]string{"steps": "2", "s0_questions": "0", "s1_questions": "1", "s1_q0_id": "x", "s1_q0_label_en": "X",
 			"s1_q0_type": "short_text"}, "step 1 has no questions"},
+		{"a long text shown in the inbox", map[string]string{"s0_q4_summary": "on"}, `question &#34;people&#34; is shown in the inbox, but only short text`},
+		{"four answers shown in the inbox", map[string]string{"s0_q1_summary": "on", "s0_q6_summary": "on"}, "at most 3 questions may be shown in the inbox"},
 	} {
 		res, page := editorPost(t, admin, base, edit(c.changes), "save")
 		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, c.want) || !strings.Contains(page, `id="editor-problem"`) {
@@ -505,5 +507,42 @@ func TestQuestionnaireEditorNeedsAnAdministratorAndTheCSRFToken(t *testing.T) {
 	}
 	if v := versions(t, ts, ch); len(v) != 0 {
 		t.Fatalf("refused requests stored %d versions", len(v))
+	}
+}
+
+func TestQuestionnaireEditorSetsWhichAnswersTheInboxShows(t *testing.T) {
+	t.Parallel()
+	ts, admin, _, ch, base := setupEditor(t)
+	_, page := get(t, admin, base)
+	// The built-in questions show the force and the platform.
+	form := editorForm(t, page)
+	if form.Get("s0_q0_summary") != "on" || form.Get("s0_q3_summary") != "on" || form.Has("s0_q1_summary") {
+		t.Fatalf("the editor's inbox boxes for the built-in questions: force %q, place %q, platform %q",
+			form.Get("s0_q0_summary"), form.Get("s0_q1_summary"), form.Get("s0_q3_summary"))
+	}
+	if !strings.Contains(page, `<label for="s0_q0_summary">Show in the inbox`) {
+		t.Fatal("the inbox box has no label")
+	}
+	form.Del("s0_q0_summary")
+	form.Set("s0_q1_summary", "on")
+	if res, body := editorPost(t, admin, base, form, "save"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", res.StatusCode, body)
+	}
+	v1, err := ts.DB.QuestionnaireVersion(context.Background(), ch, 1)
+	must(t, err)
+	qn, err := frontend.ParseQuestionnaire("channel", 1, v1.Definition)
+	must(t, err)
+	var shown []string
+	for _, q := range qn.Questions() {
+		if q.Summary {
+			shown = append(shown, q.ID)
+		}
+	}
+	if strings.Join(shown, ",") != "place,platform" {
+		t.Errorf("saved with the inbox showing %v, want place and platform", shown)
+	}
+	_, page = get(t, admin, base)
+	if !strings.Contains(page, "optional, shown in the inbox.") {
+		t.Error("the current questions do not say which answers the inbox shows")
 	}
 }

@@ -73,6 +73,9 @@ type NewCase struct {
 	// Identity, if set, is the reporter's confidential identity details:
 	// an age file to the custodians' own keys (identity.go).
 	Identity []byte
+	// Summary, if set, is the case's inbox summary: an age file to the
+	// staff side only (summary.go).
+	Summary []byte
 }
 
 // CreateCase stores a new case with its first message and links the
@@ -99,10 +102,10 @@ func (db *DB) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 		var err error
 		c.ID, err = insertRandomID(ctx, tx,
 			`INSERT INTO cases (id, ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at,
-			                    channel_id, channel_generation, questionnaire, ack_by_day)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			                    channel_id, channel_generation, questionnaire, ack_by_day, summary)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			nc.Ref, nc.LookupID, nc.KDFID, nc.WrappedIdentity, nc.Recipient, StatusNew, now, now,
-			nc.ChannelID, nc.ChannelGeneration, nc.Questionnaire, c.AckBy.Unix())
+			nc.ChannelID, nc.ChannelGeneration, nc.Questionnaire, c.AckBy.Unix(), nullBytes(nc.Summary))
 		if err != nil {
 			var se sqlite3.Error
 			if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {

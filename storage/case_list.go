@@ -23,6 +23,13 @@ type CaseSummary struct {
 	Outcome   string // the outcome category of a closed case, or empty
 	// Deadline is the case's next deadline as of today (deadline.go).
 	Deadline Deadline
+	// Summary is the case's encrypted inbox summary (an age file), only
+	// when CaseFilter.WithSummary asks for it; nil for a case received
+	// before summaries were kept (summary.go).
+	Summary []byte
+	// ChannelGeneration is the channel key generation the case's report
+	// was sealed to, also only with CaseFilter.WithSummary.
+	ChannelGeneration int
 }
 
 // CaseFilter selects inbox rows. Zero values select everything.
@@ -39,8 +46,20 @@ type CaseFilter struct {
 	Deadline string
 	// ByDeadline lists open cases only (a closed case has no deadline),
 	// by their next deadline, soonest (most overdue) first; otherwise
-	// cases are listed newest activity first.
+	// cases are listed newest activity first: by the day of their last
+	// activity, then within a day by their last staff-side event
+	// (summary.go).
 	ByDeadline bool
+	// ChannelID, if not 0, selects the cases of that channel (still only
+	// if the viewer may see them).
+	ChannelID int64
+	// ReceivedFrom and ReceivedTo, if not zero, select the cases received
+	// on or after the day of ReceivedFrom and on or before the day of
+	// ReceivedTo (UTC days, as created_at is stored).
+	ReceivedFrom, ReceivedTo time.Time
+	// WithSummary reads each row's Summary and ChannelGeneration too (the
+	// table, not only the inbox's indexes, for the rows returned).
+	WithSummary bool
 }
 
 // ListCases returns cases newest activity first, filtered, skipping offset
@@ -72,6 +91,15 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 	if f.ByDeadline {
 		conds = append(conds, `c.status <> 'closed'`)
 	}
+	if f.ChannelID != 0 {
+		conds, args = append(conds, `c.channel_id = ?`), append(args, f.ChannelID)
+	}
+	if !f.ReceivedFrom.IsZero() {
+		conds, args = append(conds, `c.created_at >= ?`), append(args, f.ReceivedFrom.UTC().Truncate(Coarseness).Unix())
+	}
+	if !f.ReceivedTo.IsZero() {
+		conds, args = append(conds, `c.created_at < ?`), append(args, f.ReceivedTo.UTC().Truncate(Coarseness).Add(Coarseness).Unix())
+	}
 	if !f.AllChannels {
 		conds = append(conds, `c.channel_id IN (SELECT channel_id FROM channel_members WHERE staff_id = ?)`,
 			`c.id NOT IN (SELECT case_id FROM case_recusals WHERE staff_id = ?)`)
@@ -85,11 +113,16 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM cases c WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("failed to count cases: %w", err)
 	}
-	order := `c.updated_at DESC, c.id DESC`
+	// In the order of the index cases_inbox (migration 0020).
+	order := `c.updated_at DESC, c.staff_activity_seq DESC, c.id DESC`
 	if f.ByDeadline {
 		// In the order of the index cases_next_due, whose condition
 		// this repeats so that SQLite may walk it.
 		order = nextDueSQL + `, c.id`
+	}
+	summary := `NULL, 0`
+	if f.WithSummary {
+		summary = `c.summary, c.channel_generation`
 	}
 	rows, err := db.r.QueryContext(ctx,
 		`SELECT c.id, c.ref, c.status, c.created_at, c.updated_at,
@@ -97,7 +130,7 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 		        coalesce(s.username, ''),
 		        coalesce((SELECT max(m.seq) FROM messages m WHERE m.case_id = c.id), 0) >
 		            coalesce((SELECT r.last_message_id FROM case_reads r WHERE r.staff_id = ? AND r.case_id = c.id), 0),
-		        c.channel_id, coalesce(o.label, ''), c.ack_by_day, c.acknowledged_day, c.feedback_by_day
+		        c.channel_id, coalesce(o.label, ''), c.ack_by_day, c.acknowledged_day, c.feedback_by_day, `+summary+`
 		 FROM cases c LEFT JOIN staff s ON s.id = c.assignee_id LEFT JOIN outcomes o ON o.id = c.outcome_id
 		 WHERE `+where+`
 		 ORDER BY `+order+` LIMIT ? OFFSET ?`,
@@ -112,7 +145,7 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 		var created, updated int64
 		var ackBy, acked, feedbackBy sql.NullInt64
 		if err := rows.Scan(&c.ID, &c.Ref, &c.Status, &created, &updated, &c.Messages, &c.Assignee, &c.Unread, &c.ChannelID, &c.Outcome,
-			&ackBy, &acked, &feedbackBy); err != nil {
+			&ackBy, &acked, &feedbackBy, &c.Summary, &c.ChannelGeneration); err != nil {
 			return nil, 0, err
 		}
 		c.CreatedAt, c.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()

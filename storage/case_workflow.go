@@ -27,7 +27,7 @@ func (db *DB) SetCaseStatus(ctx context.Context, caseID int64, status string) er
 		return fmt.Errorf("unknown status %q", status)
 	}
 	// Closing starts the retention clock (to the day); reopening stops it.
-	return db.execOne(ctx, `UPDATE cases SET status = ?,
+	return db.execOneStaff(ctx, caseID, `UPDATE cases SET status = ?,
 		closed_at = CASE WHEN ? = 'closed' THEN coalesce(closed_at, ?) ELSE NULL END WHERE id = ?`,
 		status, status, db.coarseNow(), caseID)
 }
@@ -38,7 +38,7 @@ func (db *DB) AssignCase(ctx context.Context, caseID, staffID int64) error {
 	if staffID != 0 {
 		assignee = staffID
 	}
-	return db.execOne(ctx, `UPDATE cases SET assignee_id = ? WHERE id = ?`, assignee, caseID)
+	return db.execOneStaff(ctx, caseID, `UPDATE cases SET assignee_id = ? WHERE id = ?`, assignee, caseID)
 }
 
 // CaseAssignee returns the id of the staff member a case is assigned to, or 0.
@@ -53,6 +53,17 @@ func (db *DB) CaseAssignee(ctx context.Context, caseID int64) (int64, error) {
 
 func (db *DB) execOne(ctx context.Context, query string, args ...any) error {
 	return db.write(ctx, func(tx *sql.Tx) error { return execOneTx(ctx, tx, query, args...) })
+}
+
+// execOneStaff is execOne for a staff-side event on caseID: in the same
+// transaction, it marks the case's staff activity (summary.go).
+func (db *DB) execOneStaff(ctx context.Context, caseID int64, query string, args ...any) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		if err := execOneTx(ctx, tx, query, args...); err != nil {
+			return err
+		}
+		return db.touchStaffActivity(ctx, tx, caseID)
+	})
 }
 
 // execOneTx runs query in tx and fails with ErrNotFound unless it changed

@@ -137,8 +137,11 @@ func (db *DB) AcknowledgeCase(ctx context.Context, caseID int64) (Deadlines, err
 			return ErrAlreadyAcknowledged
 		}
 		d = Deadlines{AckBy: dayOf(ackBy), Acknowledged: today, FeedbackBy: today.AddDate(0, months, 0)}
-		return execOneTx(ctx, tx, `UPDATE cases SET acknowledged_day = ?, feedback_by_day = ? WHERE id = ?`,
-			d.Acknowledged.Unix(), d.FeedbackBy.Unix(), caseID)
+		if err := execOneTx(ctx, tx, `UPDATE cases SET acknowledged_day = ?, feedback_by_day = ? WHERE id = ?`,
+			d.Acknowledged.Unix(), d.FeedbackBy.Unix(), caseID); err != nil {
+			return err
+		}
+		return db.touchStaffActivity(ctx, tx, caseID)
 	})
 	if err != nil {
 		return Deadlines{}, fmt.Errorf("failed to acknowledge the case: %w", err)
@@ -167,7 +170,10 @@ func (db *DB) ExtendFeedback(ctx context.Context, caseID int64, by time.Time) er
 		if !by.After(dayOf(current)) || by.After(dayOf(acked).AddDate(0, MaxFeedbackMonths, 0)) {
 			return ErrBadExtension
 		}
-		return execOneTx(ctx, tx, `UPDATE cases SET feedback_by_day = ? WHERE id = ?`, by.Unix(), caseID)
+		if err := execOneTx(ctx, tx, `UPDATE cases SET feedback_by_day = ? WHERE id = ?`, by.Unix(), caseID); err != nil {
+			return err
+		}
+		return db.touchStaffActivity(ctx, tx, caseID)
 	})
 	if err != nil {
 		return fmt.Errorf("failed to extend the feedback date: %w", err)

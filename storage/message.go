@@ -64,7 +64,9 @@ func (db *DB) AddMessage(ctx context.Context, caseID int64, m NewMessage) (Messa
 		if m.Author == AuthorReporter {
 			return markNotifyCase(ctx, tx, caseID)
 		}
-		return nil
+		// A staff reply orders the case among the day's (summary.go); a
+		// reporter's message moves its last activity to the day only.
+		return db.touchStaffActivity(ctx, tx, caseID)
 	})
 	if err != nil {
 		return Message{}, fmt.Errorf("failed to add message: %w", err)

@@ -37,8 +37,10 @@ func (db *DB) AddNote(ctx context.Context, caseID, authorID int64, ciphertext []
 		} else if k != 1 {
 			return ErrNotFound
 		}
-		n.ID, err = res.LastInsertId()
-		return err
+		if n.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return db.touchStaffActivity(ctx, tx, caseID)
 	})
 	if err != nil {
 		return Note{}, fmt.Errorf("failed to add note: %w", err)

@@ -141,7 +141,7 @@ func (db *DB) CloseCase(ctx context.Context, caseID, outcomeID, noteID int64) er
 	if noteID != 0 {
 		note = noteID
 	}
-	return db.execOne(ctx, `UPDATE cases SET status = ?, outcome_id = ?, outcome_note_id = ?,
+	return db.execOneStaff(ctx, caseID, `UPDATE cases SET status = ?, outcome_id = ?, outcome_note_id = ?,
 		closed_at = coalesce(closed_at, ?)
 		WHERE id = ? AND status <> ? AND EXISTS (SELECT 1 FROM outcomes WHERE id = ? AND archived = 0)`,
 		StatusClosed, outcomeID, note, db.coarseNow(), caseID, StatusClosed, outcomeID)
@@ -150,7 +150,7 @@ func (db *DB) CloseCase(ctx context.Context, caseID, outcomeID, noteID int64) er
 // ReopenCase reopens a closed case as in review: its outcome is cleared
 // and the retention clock stopped. ErrNotFound if it is not closed.
 func (db *DB) ReopenCase(ctx context.Context, caseID int64) error {
-	return db.execOne(ctx, `UPDATE cases SET status = ?, outcome_id = NULL, outcome_note_id = NULL, closed_at = NULL
+	return db.execOneStaff(ctx, caseID, `UPDATE cases SET status = ?, outcome_id = NULL, outcome_note_id = NULL, closed_at = NULL
 		WHERE id = ? AND status = ?`, StatusInReview, caseID, StatusClosed)
 }
 

@@ -16,6 +16,7 @@ import { safeName } from "./safename.js";
 import { answerRows, questionLabels, renderAnswers } from "./answers.js";
 import { bytesToBase64, newChannelKey, unwrapGenerations, wrapGenerations, wrapsForMembers } from "./channelkeys.js";
 import { identityRows, openIdentity, regrant } from "./identity.js";
+import { inboxPage } from "./inbox.js";
 
 const storageKey = "candour-identity";
 
@@ -40,6 +41,8 @@ const failed = (err) => status(`Something went wrong: ${err.message}`, true);
 if (caseData) casePage(caseData).catch(failed);
 else if (channelData) channelPage(channelData).catch(failed);
 else if (identityData) identityPage(identityData).catch(failed);
+const inboxData = document.getElementById("inbox-data");
+if (inboxData) inboxPage(inboxData, { onIdentities: (cb) => setupIdentityLoader(cb).catch(failed) });
 
 function status(msg, error = false) {
   const box = document.getElementById("key-status");
