@@ -28,8 +28,8 @@ const (
 )
 
 type statsView struct {
-	Year   int    // 0: every year
-	Period string // "2025", or "all years"
+	Year   int
+	Period string // the year, as the page and the CSV name it
 	Years  []int
 	Today  time.Time
 	// CSV is the address of these figures as CSV.
@@ -63,21 +63,19 @@ type statsCell struct {
 	Hidden bool // a figure not shown, in words
 }
 
-// statsYear reads the "year" query parameter: a year, "all" (0), or by
-// default the current year.
+// statsYear reads the "year" query parameter: a year from 1970 to the
+// next, by default the current year.
 func (s *Server) statsYear(c *fiber.Ctx) (int, error) {
-	switch q := c.Query("year"); q {
-	case "":
-		return s.db.Today().Year(), nil
-	case "all":
-		return 0, nil
-	default:
-		y, err := strconv.Atoi(q)
-		if err != nil || y < 1970 || y > 9999 {
-			return 0, staffBadRequest("Choose a year from the list.")
-		}
-		return y, nil
+	this := s.db.Today().Year()
+	q := c.Query("year")
+	if q == "" {
+		return this, nil
 	}
+	y, err := strconv.Atoi(q)
+	if err != nil || y < 1970 || y > this+1 {
+		return 0, staffBadRequest("Choose a year from the list.")
+	}
+	return y, nil
 }
 
 // statsPage computes the figures of the requested period and words them.
@@ -96,49 +94,27 @@ func (s *Server) statsPage(c *fiber.Ctx) (statsView, error) {
 func newStatsView(st storage.Statistics) statsView {
 	v := statsView{Year: st.Year, Years: st.Years, Today: st.Today, Period: strconv.Itoa(st.Year),
 		CSV: "/staff/stats.csv?year=" + strconv.Itoa(st.Year)}
-	if st.Year == 0 {
-		v.Period, v.CSV = "all years", "/staff/stats.csv?year=all"
-	}
 	in := " in " + v.Period
-	if st.Year == 0 {
-		in = ""
-	}
 
-	// Reports received, by month and quarter (a year) or by year.
+	// Reports received, by month and quarter.
 	received := statsSection{ID: "received", Heading: "Reports received",
 		Intro: countSentence(st.Received, "reports received"+in+".")}
-	if st.Year != 0 {
-		months := statsTable{ID: "received-by-month", Caption: "Reports received" + in + ", by month", Columns: []string{"Month", "Reports"}}
-		var bars []statsBarData
-		for i, f := range st.ByMonth {
-			m := time.Month(i + 1)
-			months.Rows = append(months.Rows, countRow(m.String(), f))
-			bars = append(bars, statsBarData{Label: m.String()[:3], Name: m.String(), Figure: f})
-		}
-		months.Rows = append(months.Rows, totalRow("Total", st.Received))
-		quarters := statsTable{ID: "received-by-quarter", Caption: "Reports received" + in + ", by quarter", Columns: []string{"Quarter", "Reports"}}
-		for q, f := range st.ByQuarter {
-			first, last := time.Month(q*3+1), time.Month(q*3+3)
-			quarters.Rows = append(quarters.Rows, countRow(fmt.Sprintf("Q%d (%s to %s)", q+1, first, last), f))
-		}
-		quarters.Rows = append(quarters.Rows, totalRow("Total", st.Received))
-		received.Chart = columnChart("chart-months", "Bar chart of the reports received"+in+", by month; the table below gives the figures.", bars)
-		received.Tables = []statsTable{months, quarters}
-	} else {
-		years := statsTable{ID: "received-by-year", Caption: "Reports received, by year", Columns: []string{"Year", "Reports"}}
-		var bars []statsBarData
-		// Oldest first in the chart, as time runs; newest first in the table.
-		for i := len(st.ByYear) - 1; i >= 0; i-- {
-			y := strconv.Itoa(st.ByYear[i].Year)
-			bars = append(bars, statsBarData{Label: y, Name: y, Figure: st.ByYear[i].Figure})
-		}
-		for _, y := range st.ByYear {
-			years.Rows = append(years.Rows, countRow(strconv.Itoa(y.Year), y.Figure))
-		}
-		years.Rows = append(years.Rows, totalRow("Total", st.Received))
-		received.Chart = columnChart("chart-years", "Bar chart of the reports received, by year; the table below gives the figures.", bars)
-		received.Tables = []statsTable{years}
+	months := statsTable{ID: "received-by-month", Caption: "Reports received" + in + ", by month", Columns: []string{"Month", "Reports"}}
+	var bars []statsBarData
+	for i, f := range st.ByMonth {
+		m := time.Month(i + 1)
+		months.Rows = append(months.Rows, countRow(m.String(), f))
+		bars = append(bars, statsBarData{Label: m.String()[:3], Name: m.String(), Figure: f})
 	}
+	months.Rows = append(months.Rows, totalRow("Total", st.Received))
+	quarters := statsTable{ID: "received-by-quarter", Caption: "Reports received" + in + ", by quarter", Columns: []string{"Quarter", "Reports"}}
+	for q, f := range st.ByQuarter {
+		first, last := time.Month(q*3+1), time.Month(q*3+3)
+		quarters.Rows = append(quarters.Rows, countRow(fmt.Sprintf("Q%d (%s to %s)", q+1, first, last), f))
+	}
+	quarters.Rows = append(quarters.Rows, totalRow("Total", st.Received))
+	received.Chart = columnChart("chart-months", "Bar chart of the reports received"+in+", by month; the table below gives the figures.", bars)
+	received.Tables = []statsTable{months, quarters}
 
 	channels := statsTable{ID: "received-by-channel", Caption: "Reports received" + in + ", by channel", Columns: []string{"Channel", "Reports"}}
 	var chBars []statsBarData
@@ -282,7 +258,7 @@ func thousands(n int) string {
 // "*", never as a bar of its true length.
 type statsChart struct {
 	ID, Label string
-	Column    bool // bars stand up (months, years); else they lie (channels, outcomes)
+	Column    bool // bars stand up (months); else they lie (channels, outcomes)
 	Height    int
 	Bars      []statsBar
 	Hidden    bool // some bar is a marker: say what the marks mean
@@ -333,8 +309,22 @@ const (
 	markerLength = 14  // a hidden count's marker, in pixels
 )
 
-// columnChart draws bars standing up, one per period, labelled below.
+// empty reports whether a chart would show nothing: every bar a zero.
+func empty(data []statsBarData) bool {
+	for _, d := range data {
+		if !d.Shown() || d.N > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// columnChart draws bars standing up, one per period, labelled below; nil
+// if every bar is zero (the table says so).
 func columnChart(id, label string, data []statsBarData) *statsChart {
+	if empty(data) {
+		return nil
+	}
 	ch := &statsChart{ID: id, Label: label, Column: true, Height: columnTop + columnPlot + 28}
 	top, base := barMax(data), columnTop+columnPlot
 	slot := 100 / float64(max(len(data), 1))
@@ -357,12 +347,16 @@ func columnChart(id, label string, data []statsBarData) *statsChart {
 
 const (
 	rowPitch  = 50 // pixels per bar lying down: its label above, the bar below
-	rowLabel  = 60 // longest label drawn, in characters (the table has it whole)
+	rowLabel  = 40 // longest label drawn, in characters (the table has it whole): a phone's width
 	rowLength = 75 // the longest bar, in percent of the width: room for its value
 )
 
-// rowChart draws bars lying down, each with its label above it.
+// rowChart draws bars lying down, each with its label above it; nil if
+// every bar is zero.
 func rowChart(id, label string, data []statsBarData) *statsChart {
+	if empty(data) {
+		return nil
+	}
 	ch := &statsChart{ID: id, Label: label, Height: len(data)*rowPitch + 4}
 	top := barMax(data)
 	for i, d := range data {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
 	"sort"
 	"time"
 )
@@ -13,8 +12,8 @@ import (
 // reports it received, computed from what the database keeps in clear for
 // the workflow (the day a case was received, its channel, status, outcome
 // category and deadline days), never from ciphertext. Each figure is about
-// the cases received in the period (a calendar year, UTC, or every year)
-// that are still in the database: a case deleted (by retention, by its
+// the cases received in a calendar year (UTC) that are still in the
+// database: a case deleted (by retention, by its
 // reporter or by hand) leaves the figures with it.
 //
 // Small counts can single out a reporter (the one report from a small
@@ -63,35 +62,27 @@ type LabelledFigure struct {
 	Figure
 }
 
-// YearFigure is the count of one year.
-type YearFigure struct {
-	Year int
-	Figure
-}
-
 // Percentiles are the median and 90th percentile of a number of days,
 // by the nearest-rank method (Percentile).
 type Percentiles struct {
 	Median, P90 Figure
 }
 
-// Statistics are the figures of one period.
+// Statistics are the figures of one calendar year.
 type Statistics struct {
-	// Year is the calendar year (UTC); 0 for every year.
+	// Year is the calendar year (UTC).
 	Year int
 	// Today is the day "as of today" figures are computed on.
 	Today time.Time
 	// Years are the years that may be chosen, newest first: from the
-	// year of the oldest case still held to the current year.
+	// year of the oldest case still held to the current year (and Year).
 	Years []int
 
 	// Received is how many cases were received in the period.
 	Received Figure
-	// ByMonth (12) and ByQuarter (4) split Received in a year; ByYear
-	// splits it over every year.
+	// ByMonth (12) and ByQuarter (4) split Received.
 	ByMonth   []Figure
 	ByQuarter []Figure
-	ByYear    []YearFigure
 	// ByChannel splits Received by the channel the report was sent to:
 	// every channel not archived, and any archived one that received a
 	// case in the period.
@@ -128,26 +119,27 @@ type statsCase struct {
 	ackBy, feedbackBy sql.NullInt64
 }
 
-// Statistics computes the figures of a calendar year (UTC), or of every
-// year if year is 0, as of today by db.Now. It reads the cases_stats index
-// (migration 0021) and the channels' and outcomes' labels, nothing else.
+// Statistics computes the figures of a calendar year (UTC), as of today by
+// db.Now. It reads the cases_stats index (migration 0021) and the
+// channels' and outcomes' labels, nothing else.
+//
+// There are no figures over several years: a year's total is on its own
+// page, so the total of every year less the others would give away the
+// count of a year with fewer than 5 cases.
 func (db *DB) Statistics(ctx context.Context, year int) (Statistics, error) {
 	today := db.Today()
 	st := Statistics{Year: year, Today: today}
-	from, to := int64(math.MinInt64), int64(math.MaxInt64)
-	if year != 0 {
-		from = time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
-		to = time.Date(year+1, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
-	}
+	from := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	to := time.Date(year+1, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	var oldest sql.NullInt64
 	if err := db.r.QueryRowContext(ctx, `SELECT min(created_at) FROM cases`).Scan(&oldest); err != nil {
 		return Statistics{}, fmt.Errorf("failed to compute statistics: %w", err)
 	}
-	first := today.Year()
+	first, last := min(today.Year(), year), max(today.Year(), year)
 	if oldest.Valid {
 		first = min(first, time.Unix(oldest.Int64, 0).UTC().Year())
 	}
-	for y := today.Year(); y >= first; y-- {
+	for y := last; y >= first; y-- {
 		st.Years = append(st.Years, y)
 	}
 
@@ -218,18 +210,11 @@ func tally(st Statistics, cases []statsCase, channels []statsChannel, outcomes [
 	received := add()
 	var months [12]int
 	var quarters [4]int
-	var years []int // index per year of st.Years, oldest first
-	if st.Year != 0 {
-		for i := range 12 {
-			months[i] = add()
-		}
-		for i := range 4 {
-			quarters[i] = add()
-		}
-	} else {
-		for range st.Years {
-			years = append(years, add())
-		}
+	for i := range 12 {
+		months[i] = add()
+	}
+	for i := range 4 {
+		quarters[i] = add()
 	}
 	chIndex := map[int64]int{}
 	for _, ch := range channels {
@@ -245,19 +230,11 @@ func tally(st Statistics, cases []statsCase, channels []statsChannel, outcomes [
 	pastAck, pastFeedback := add(), add()
 
 	var toAck, toClose []int
-	oldestYear := 0
-	if len(st.Years) > 0 {
-		oldestYear = st.Years[len(st.Years)-1]
-	}
 	for _, c := range cases {
 		counts[received]++
-		t := time.Unix(c.created, 0).UTC()
-		if st.Year != 0 {
-			counts[months[t.Month()-1]]++
-			counts[quarters[(t.Month()-1)/3]]++
-		} else if i := t.Year() - oldestYear; i >= 0 && i < len(years) {
-			counts[years[i]]++
-		}
+		m := time.Unix(c.created, 0).UTC().Month()
+		counts[months[m-1]]++
+		counts[quarters[(m-1)/3]]++
 		if i, ok := chIndex[c.channel]; ok {
 			counts[i]++
 		} else {
@@ -300,14 +277,9 @@ func tally(st Statistics, cases []statsCase, channels []statsChannel, outcomes [
 
 	// The tables the page shows, each a set of counts that add up to a
 	// total shown beside them.
-	var groups []group
-	if st.Year != 0 {
-		groups = append(groups, group{cells: months[:], total: received}, group{cells: quarters[:], total: received})
-		for q := range 4 {
-			groups = append(groups, group{cells: months[q*3 : q*3+3], total: quarters[q]})
-		}
-	} else {
-		groups = append(groups, group{cells: years, total: received})
+	groups := []group{{cells: months[:], total: received}, {cells: quarters[:], total: received}}
+	for q := range 4 {
+		groups = append(groups, group{cells: months[q*3 : q*3+3], total: quarters[q]})
 	}
 	var chCells, outCells []int
 	for _, ch := range channels {
@@ -330,21 +302,11 @@ func tally(st Statistics, cases []statsCase, channels []statsChannel, outcomes [
 	}
 
 	st.Received = fig(received)
-	if st.Year != 0 {
-		for _, i := range months {
-			st.ByMonth = append(st.ByMonth, fig(i))
-		}
-		for _, i := range quarters {
-			st.ByQuarter = append(st.ByQuarter, fig(i))
-		}
-	} else {
-		for k, i := range years {
-			st.ByYear = append(st.ByYear, YearFigure{Year: oldestYear + k, Figure: fig(i)})
-		}
-		// Newest first, as the year selector.
-		for l, r := 0, len(st.ByYear)-1; l < r; l, r = l+1, r-1 {
-			st.ByYear[l], st.ByYear[r] = st.ByYear[r], st.ByYear[l]
-		}
+	for _, i := range months {
+		st.ByMonth = append(st.ByMonth, fig(i))
+	}
+	for _, i := range quarters {
+		st.ByQuarter = append(st.ByQuarter, fig(i))
 	}
 	for _, ch := range channels {
 		i := chIndex[ch.id]
