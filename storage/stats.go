@@ -11,16 +11,18 @@ import (
 // The yearly figures (issue 13): what a watchdog publishes about the
 // reports it received, computed from what the database keeps in clear for
 // the workflow (the day a case was received, its channel, status, outcome
-// category and deadline days), never from ciphertext. Each figure is about
-// the cases received in a calendar year (UTC) that are still in the
-// database: a case deleted (by retention, by its
-// reporter or by hand) leaves the figures with it.
+// category, deadline days and closing day), never from ciphertext; the
+// closing day is cases.closed_at, the day of the last closing of a case
+// still closed (reopening clears it), so the audit trail need not be read.
+// Each figure is about the cases received in a calendar year (UTC) that
+// are still in the database: a case deleted (by retention, by its reporter
+// or by hand) leaves the figures with it.
 //
 // Small counts can single out a reporter (the one report from a small
 // force, in March), so a count from 1 to 4 is never given: it is
-// suppressed, and whatever would give it away is withheld (suppress). A share or
-// a percentile computed over fewer than MinShown cases is not given
-// either.
+// suppressed, and whatever would give it away is withheld (suppress). A
+// share or a percentile computed over fewer than MinShown cases is not
+// given either.
 
 // MinShown is the smallest count the statistics show: counts from 1 to
 // MinShown-1 are suppressed ("fewer than 5"). Zero is shown.
