@@ -77,13 +77,17 @@ type staffView struct {
 	CSRF     string
 	// Custodian: they hold reporters' identity details (staff_identity.go).
 	Custodian bool
+	// StatisticsOnly: a statistics account, which sees the statistics
+	// and nothing else.
+	StatisticsOnly bool
 }
 
 // renderStaff renders a staff page with the staff header.
 func (s *Server) renderStaff(c *fiber.Ctx, status int, name, title string, data any) error {
 	u := staffOf(c)
 	p := s.page(c, title, data)
-	p.Staff = &staffView{ID: u.ID, Username: u.Username, Admin: u.Role == storage.RoleAdmin, CSRF: u.session.CSRF, Custodian: u.Custodian}
+	p.Staff = &staffView{ID: u.ID, Username: u.Username, Admin: u.Role == storage.RoleAdmin, CSRF: u.session.CSRF, Custodian: u.Custodian,
+		StatisticsOnly: u.Role == storage.RoleStatistics}
 	body, err := s.pages.Render(name, p.Lang.Tag, p)
 	if err != nil {
 		return err

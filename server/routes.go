@@ -38,10 +38,16 @@ func (s *Server) routes() {
 	staff.Get("/enrol/:token", s.handleStaffEnrolForm)
 	staff.Post("/enrol/:token", s.handleStaffEnrol)
 	loggedIn := s.requireStaff(false)
+	anyStaff := s.requireAnyStaff()
 	staff.Get("/", loggedIn, s.handleStaffInbox)
 	staff.Get("/summaries", loggedIn, s.handleStaffSummaries)
-	staff.Post("/logout", loggedIn, s.handleStaffLogout)
-	staff.Post("/logout-everywhere", loggedIn, s.handleStaffLogoutEverywhere)
+	staff.Post("/logout", anyStaff, s.handleStaffLogout)
+	staff.Post("/logout-everywhere", anyStaff, s.handleStaffLogoutEverywhere)
+	// The yearly figures: administrators and statistics accounts, which
+	// reach nothing else (requireStaff).
+	statistics := s.requireStatistics()
+	staff.Get("/stats", statistics, s.handleStaffStats)
+	staff.Get("/stats.csv", statistics, s.handleStaffStatsCSV)
 	staff.Get("/key", loggedIn, s.handleStaffKey)
 	staff.Post("/key", loggedIn, s.handleStaffKeySet)
 	staff.Get("/notifications", loggedIn, s.handleStaffNotifications)

@@ -18,7 +18,7 @@ func (s *Server) assign(ctx context.Context, cs storage.Case, form url.Values) (
 	target := "no one"
 	if id != 0 {
 		st, err := s.db.StaffByID(ctx, id)
-		if err != nil || st.Disabled {
+		if err != nil || st.Disabled || st.Role == storage.RoleStatistics {
 			return "", "", staffBadRequest("Unknown staff member.")
 		}
 		target = st.Username

@@ -30,6 +30,11 @@ func (s *Server) handleStaffChannelMemberAdd(c *fiber.Ctx) error {
 			message: st.Username + " is excluded from this channel for a conflict of interest. End the exclusion first if it no longer applies.",
 			back:    fmt.Sprintf("/staff/admin/channels/%d", ch.ID)}
 	}
+	if errors.Is(err, storage.ErrStatisticsOnly) {
+		return &staffError{status: http.StatusConflict, title: "A statistics-only account",
+			message: st.Username + " has a statistics-only account, which is in no channel's team.",
+			back:    fmt.Sprintf("/staff/admin/channels/%d", ch.ID)}
+	}
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func (s *Server) renderChannelPage(c *fiber.Ctx, ch storage.Channel) error {
 	var candidates []storage.Staff
 	for _, st := range staff {
 		if !ch.IsMember(st.ID) {
-			if !st.Disabled && !isExcluded[st.ID] {
+			if !st.Disabled && !isExcluded[st.ID] && st.Role != storage.RoleStatistics {
 				candidates = append(candidates, st)
 			}
 			continue

@@ -34,7 +34,11 @@ func (s *Server) handleStaffCustodian(c *fiber.Ctx) error {
 	e := storage.AuditEntry{Actor: staffOf(c).Username, Action: "staff.custodian", Target: st.Username, Detail: on}
 	if err := s.db.Change(ctx, &e, func(ctx context.Context) error {
 		return s.db.SetStaffCustodian(ctx, st.ID, on == "on")
-	}); err != nil {
+	}); errors.Is(err, storage.ErrStatisticsOnly) {
+		return &staffError{status: http.StatusConflict, title: "A statistics-only account",
+			message: st.Username + " has a statistics-only account, which cannot hold reporters' identity details.",
+			back:    "/staff/admin/staff"}
+	} else if err != nil {
 		return err
 	}
 	return c.Redirect("/staff/admin/staff", http.StatusSeeOther)

@@ -23,7 +23,7 @@ func (s *Server) handleStaffInvite(c *fiber.Ctx) error {
 		return s.staffAdminPage(c, http.StatusBadRequest, "",
 			storage.UsernameRule)
 	}
-	if role != storage.RoleAdmin && role != storage.RoleCaseworker {
+	if !storage.ValidRole(role) {
 		return s.staffAdminPage(c, http.StatusBadRequest, "", "Choose a role.")
 	}
 	var token string

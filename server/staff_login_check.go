@@ -115,7 +115,7 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 		default:
 			s.waitFloor(start)
 			s.setCookie(c, staffCookie, token)
-			return c.Redirect("/staff/", http.StatusSeeOther)
+			return c.Redirect(staffHome(st.Role), http.StatusSeeOther)
 		}
 	}
 	if known {

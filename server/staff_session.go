@@ -77,7 +77,32 @@ func (s *Server) currentStaff(c *fiber.Ctx) (*staffUser, error) {
 // if admin): others are sent to the login page. Each state-changing handler
 // checks the CSRF token itself (staffForm, staffMultipart), because only it
 // knows whether the body is a small form or a streamed upload.
+//
+// A statistics account passes neither gate: it may reach only the routes
+// that say so (requireStatistics, requireAnyStaff), so that a route added
+// later is closed to it unless someone decides otherwise. The console's
+// home (GET /staff/) sends it to the statistics instead.
 func (s *Server) requireStaff(admin bool) fiber.Handler {
+	return s.requireRole(func(role string) bool {
+		return role == storage.RoleAdmin || (!admin && role == storage.RoleCaseworker)
+	})
+}
+
+// requireStatistics lets through those who may see the statistics:
+// administrators and statistics accounts.
+func (s *Server) requireStatistics() fiber.Handler {
+	return s.requireRole(func(role string) bool { return role == storage.RoleAdmin || role == storage.RoleStatistics })
+}
+
+// requireAnyStaff lets through every logged-in staff member, whatever the
+// role: for what every account needs, such as logging out.
+func (s *Server) requireAnyStaff() fiber.Handler {
+	return s.requireRole(storage.ValidRole)
+}
+
+// requireRole lets through a logged-in staff member whose role allowed
+// accepts; others get the login page (no session) or a refusal.
+func (s *Server) requireRole(allowed func(role string) bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		u, err := s.currentStaff(c)
 		if err != nil {
@@ -89,12 +114,24 @@ func (s *Server) requireStaff(admin bool) fiber.Handler {
 			}
 			return c.Redirect("/staff/login", http.StatusSeeOther)
 		}
-		if admin && u.Role != storage.RoleAdmin {
+		if !allowed(u.Role) {
+			if u.Role == storage.RoleStatistics && c.Method() == fiber.MethodGet && c.Path() == "/staff/" {
+				return c.Redirect(staffHome(u.Role), http.StatusSeeOther)
+			}
 			return errForbidden
 		}
 		c.Locals(staffCtxKey{}, u)
 		return c.Next()
 	}
+}
+
+// staffHome is where a staff member lands after logging in: the inbox, or
+// for a statistics account the statistics.
+func staffHome(role string) string {
+	if role == storage.RoleStatistics {
+		return "/staff/stats"
+	}
+	return "/staff/"
 }
 
 func staffOf(c *fiber.Ctx) *staffUser {

@@ -223,16 +223,20 @@ func setChannelTexts(ctx context.Context, tx *sql.Tx, id int64, texts map[string
 // AddChannelMember puts a staff member in a channel's team. They read its
 // cases once someone grants them its keys (AddChannelKeyWraps).
 // Someone excluded from the channel (ExcludeFromChannel) cannot be added:
-// ErrExcluded.
+// ErrExcluded; nor can a statistics account: ErrStatisticsOnly.
 func (db *DB) AddChannelMember(ctx context.Context, channel, staff int64) error {
 	return db.write(ctx, func(tx *sql.Tx) error {
-		var excluded bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM channel_exclusions WHERE channel_id = ? AND staff_id = ?)`,
-			channel, staff).Scan(&excluded); err != nil {
+		var excluded, statistics bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM channel_exclusions WHERE channel_id = ? AND staff_id = ?),
+			EXISTS (SELECT 1 FROM staff WHERE id = ? AND role = ?)`,
+			channel, staff, staff, RoleStatistics).Scan(&excluded, &statistics); err != nil {
 			return err
 		}
 		if excluded {
 			return ErrExcluded
+		}
+		if statistics {
+			return ErrStatisticsOnly
 		}
 		_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO channel_members (channel_id, staff_id) VALUES (?, ?)`, channel, staff)
 		return err

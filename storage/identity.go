@@ -60,9 +60,23 @@ func insertIdentity(ctx context.Context, tx *sql.Tx, caseID int64, ciphertext []
 	return err
 }
 
-// SetStaffCustodian makes a staff member a custodian, or not.
+// SetStaffCustodian makes a staff member a custodian, or not; a statistics
+// account cannot be one (ErrStatisticsOnly).
 func (db *DB) SetStaffCustodian(ctx context.Context, staff int64, custodian bool) error {
-	return db.execOne(ctx, `UPDATE staff SET custodian = ?, updated_at = ? WHERE id = ?`, custodian, db.Now().Unix(), staff)
+	return db.write(ctx, func(tx *sql.Tx) error {
+		var role string
+		err := tx.QueryRowContext(ctx, `SELECT role FROM staff WHERE id = ?`, staff).Scan(&role)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if custodian && role == RoleStatistics {
+			return ErrStatisticsOnly
+		}
+		return execOneTx(ctx, tx, `UPDATE staff SET custodian = ?, updated_at = ? WHERE id = ?`, custodian, db.Now().Unix(), staff)
+	})
 }
 
 // SetChannelOfferIdentity sets whether a channel's report form offers the

@@ -10,11 +10,20 @@ import (
 	"github.com/mattn/go-sqlite3"
 )
 
-// Roles.
+// Roles. A statistics account sees the yearly figures (stats.go) and
+// nothing else: it is in no channel's team (AddChannelMember refuses it),
+// holds no key and cannot be a custodian, and the server lets it reach only
+// the statistics pages.
 const (
 	RoleAdmin      = "admin"
 	RoleCaseworker = "caseworker"
+	RoleStatistics = "statistics"
 )
+
+// ErrStatisticsOnly is returned when a statistics account is to be given
+// something only caseworkers and administrators have: a channel
+// membership, the custodian role.
+var ErrStatisticsOnly = errors.New("a statistics account sees only the statistics")
 
 // Staff is a staff account. The storage package treats PasswordHash and
 // TOTPSecret as opaque strings: hashing and checking are the server's job.
@@ -44,7 +53,10 @@ type Staff struct {
 // factor. An account that has not cannot log in; it waits for its link.
 func (s Staff) Enrolled() bool { return s.PasswordHash != "" && s.TOTPSecret != "" }
 
-func validRole(role string) bool { return role == RoleAdmin || role == RoleCaseworker }
+// ValidRole reports whether role is one a staff account can have.
+func ValidRole(role string) bool {
+	return role == RoleAdmin || role == RoleCaseworker || role == RoleStatistics
+}
 
 // isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
 func isUnique(err error) bool {
@@ -110,7 +122,7 @@ func (db *DB) CreateStaff(ctx context.Context, username, role string) (Staff, er
 	if !ValidUsername(username) {
 		return Staff{}, fmt.Errorf("failed to create staff: invalid username %q", username)
 	}
-	if !validRole(role) {
+	if !ValidRole(role) {
 		return Staff{}, fmt.Errorf("failed to create staff: unknown role %q", role)
 	}
 	now := db.Now().Unix()
@@ -130,7 +142,11 @@ func (db *DB) CreateStaff(ctx context.Context, username, role string) (Staff, er
 		}
 		// While the installation has one channel, everyone is in it, as
 		// everyone read every case before channels existed. Once there
-		// are more, an administrator chooses each channel's team.
+		// are more, an administrator chooses each channel's team. A
+		// statistics account is in none.
+		if role == RoleStatistics {
+			return nil
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO channel_members (channel_id, staff_id)
 			SELECT id, ? FROM channels WHERE (SELECT count(*) FROM channels) = 1`, s.ID)
 		return err
