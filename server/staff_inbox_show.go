@@ -36,6 +36,8 @@ type inboxPage struct {
 	MyOverdue      []storage.CaseSummary
 	MyOverdueTotal int
 	DueSoonDays    int
+	// Bulk is the bulk actions' form (staff_bulk.go).
+	Bulk bulkForm
 }
 
 // handleStaffInbox answers GET /staff/: lists cases, newest activity first
@@ -92,6 +94,10 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	for _, ch := range channels {
 		names[ch.ID] = ch.Text(storage.DefaultLanguage).Name
 	}
+	bulk, err := s.bulkForm(c)
+	if err != nil {
+		return err
+	}
 	pageURL := func(p int) string {
 		q := url.Values{}
 		for k, v := range map[string]string{"status": f.Status, "assigned": assigned, "deadline": f.Deadline, "sort": sort} {
@@ -107,6 +113,7 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 		Deleted: c.Query("deleted") == "1", Assigned: assigned, Deadline: f.Deadline, Sort: sort,
 		Page: page, Pages: pages, Total: total, PrevURL: pageURL(page - 1), NextURL: pageURL(page + 1),
 		ChannelNames: names, MyOverdue: mine, MyOverdueTotal: mineTotal, DueSoonDays: storage.DueSoonDays,
+		Bulk: bulk,
 	})
 }
 
