@@ -5,7 +5,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"mime"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -55,8 +54,7 @@ func (s *Server) handleStaffExport(c *fiber.Ctx) error {
 	}
 	now := s.db.Now().UTC()
 	c.Set(fiber.HeaderContentType, "application/zip")
-	c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType("attachment",
-		map[string]string{"filename": "candour-export-" + now.Format("2006-01-02") + ".zip"}))
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="candour-export-`+now.Format("2006-01-02")+`.zip"`)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	// The writer runs after this handler has returned, while the response
 	// is sent: it must not touch c, whose request context fasthttp reuses.
