@@ -26,7 +26,7 @@ var caseRefRE = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}
 // errNoCaseSelected answers a bulk action or export with no case ticked.
 func errNoCaseSelected(back string) *staffError {
 	return &staffError{status: http.StatusBadRequest, title: "No case was selected",
-		message: "Tick the cases to act on in the first column of the inbox, then choose the action again. Nothing was changed.", back: back}
+		message: "Tick the box of each case to act on in the inbox, then choose the action again. Nothing was changed.", back: back}
 }
 
 // selectedCases resolves the cases a bulk form names (its "case" fields),
