@@ -52,6 +52,11 @@ func (s *Server) routes() {
 	staff.Post("/key", loggedIn, s.handleStaffKeySet)
 	staff.Get("/notifications", loggedIn, s.handleStaffNotifications)
 	staff.Post("/notifications", loggedIn, s.handleStaffNotificationsUpdate)
+	// Several cases at once, ticked in the inbox (each handler checks that
+	// the caller may see every one): bulk workflow changes, and the zip
+	// export that a case page offers for one case too.
+	staff.Post("/bulk", loggedIn, s.handleStaffBulk)
+	staff.Post("/export", loggedIn, s.handleStaffExport)
 
 	// A case, for staff: its page and workflow forms, and the JSON and
 	// ciphertext endpoints that the console's script (staff.js) calls to

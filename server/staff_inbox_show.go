@@ -50,6 +50,8 @@ type inboxPage struct {
 	// SummariesURL is GET /staff/summaries with this page's filters, for
 	// the inbox's script (add page=N).
 	SummariesURL string
+	// Bulk is the bulk actions' form (staff_bulk.go).
+	Bulk bulkForm
 }
 
 // handleStaffInbox answers GET /staff/: lists cases, newest activity first
@@ -89,6 +91,10 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	for _, ch := range channels {
 		names[ch.ID] = ch.Text(storage.DefaultLanguage).Name
 	}
+	bulk, err := s.bulkForm(c)
+	if err != nil {
+		return err
+	}
 	pageURL := func(p int) string {
 		v := q.values()
 		v.Set("page", strconv.Itoa(p))
@@ -101,6 +107,7 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 		ChannelNames: names, MyOverdue: mine, MyOverdueTotal: mineTotal, DueSoonDays: storage.DueSoonDays,
 		Channel: f.ChannelID, Channels: q.channels, From: q.from, To: q.to, Ignored: q.ignored,
 		SummariesURL: "/staff/summaries?" + q.values().Encode(),
+		Bulk:         bulk,
 	})
 }
 

@@ -18,8 +18,6 @@ import (
 	"github.com/candour/candour/crypto"
 )
 
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
-
 // runDecrypt decrypts an export offline, with no server and no network:
 // each case becomes a folder with its messages as text files and its
 // attachments under their original (made safe) names. Every ciphertext is
