@@ -9,7 +9,9 @@ import (
 )
 
 // assign answers POST /staff/case/:ref/assign: assigns a case to a staff
-// member, or to no one (through changeCase).
+// member who may see it (a member of its channel, not recused), or to no
+// one (through changeCase): a case is never handed to someone who could
+// not read it.
 func (s *Server) assign(ctx context.Context, cs storage.Case, form url.Values) (string, string, error) {
 	id, err := strconv.ParseInt(form.Get("assignee"), 10, 64)
 	if err != nil || id < 0 {
@@ -20,6 +22,13 @@ func (s *Server) assign(ctx context.Context, cs storage.Case, form url.Values) (
 		st, err := s.db.StaffByID(ctx, id)
 		if err != nil || st.Disabled || st.Role == storage.RoleStatistics {
 			return "", "", staffBadRequest("Unknown staff member.")
+		}
+		ok, err := s.db.CanSeeCase(ctx, cs, id)
+		if err != nil {
+			return "", "", err
+		}
+		if !ok {
+			return "", "", staffBadRequest("That staff member cannot see this case (not in its channel, or recused from it): assign it to a member of its channel.")
 		}
 		target = st.Username
 	}

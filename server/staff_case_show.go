@@ -97,9 +97,23 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	staff, err := s.db.ListStaff(ctx)
+	all, err := s.db.ListStaff(ctx)
 	if err != nil {
 		return err
+	}
+	// The case may be assigned only to those who may see it (assign).
+	var staff []storage.Staff
+	for _, st := range all {
+		if st.Disabled || st.Role == storage.RoleStatistics {
+			continue
+		}
+		ok, err := s.db.CanSeeCase(ctx, cs, st.ID)
+		if err != nil {
+			return err
+		}
+		if ok || st.ID == assignee {
+			staff = append(staff, st)
+		}
 	}
 	recipientsJSON, err := json.Marshal(s.recipients().Strings())
 	if err != nil {
