@@ -221,8 +221,15 @@ async function go(req, opts) {
       return;
     }
     if (!doc) {
-      if (req.method === "GET") location.assign(req.url.href); // a download: the page stays
-      else await save(res);
+      if (req.method === "GET") {
+        // A download, which the browser saves without unloading the page:
+        // asked for again natively (mark such links data-native to ask
+        // once), this copy is not read.
+        if (res.body) res.body.cancel().catch(() => {});
+        location.assign(req.url.href);
+      } else {
+        await save(res);
+      }
       return;
     }
     // A page that is not the console's (an enrolment or recovery page) is

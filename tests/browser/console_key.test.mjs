@@ -126,6 +126,14 @@ test("the caseworker's key survives status, assignment, acknowledgement, note, r
   await submit(page, "#reply-form button[type=submit]");
   await page.waitForSelector(`[data-message] .decrypted .pre-wrap:text("${replyText}")`);
   await stillLoaded(page, "reply sent");
+  // Each was sent once: the handlers of earlier pages shown are gone.
+  assert.equal(await page.locator("#notes [data-note]").count(), 1, "the note was sent more than once");
+  assert.equal(await page.locator("#thread [data-message]").count(), 2, "the reply was sent more than once");
+
+  // A download (marked data-native) is the browser's: the page stays.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#thread [data-message] a[href*='/message/']")]);
+  assert.match(download.suggestedFilename(), /\.age$/);
+  await stillLoaded(page, "ciphertext downloaded");
   await audit("case page after a reply");
 
   // To the inbox and back.
