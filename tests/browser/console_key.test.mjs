@@ -1,8 +1,8 @@
 // The caseworker's key survives every page and action of the console
 // (issue 13): loaded once from a file, it stays usable while the
 // caseworker changes a case's status, assigns it, acknowledges it, writes
-// a note, replies, goes to the inbox and back, and uses the browser's back
-// and forward buttons. After each step the report is still decrypted, the
+// a note, replies, downloads a ciphertext, goes to the inbox and back,
+// uses the browser's back and forward buttons, closes and reopens the case. After each step the report is still decrypted, the
 // page was never unloaded (a marker set on the window stays), and neither
 // sessionStorage nor localStorage holds anything. Forgetting the key,
 // logging out and a session ended elsewhere drop it (the latter two by a
@@ -156,6 +156,16 @@ test("the caseworker's key survives status, assignment, acknowledgement, note, r
   await page.waitForSelector("h1:text('Your key')");
   await page.goBack();
   await stillLoaded(page, "browser back again");
+
+  // Closing (a multipart form, without an explanation, so not the
+  // script's) and reopening.
+  await page.selectOption("#outcome", { index: 1 });
+  await submit(page, "#close-form button[type=submit]");
+  assert.equal(await page.textContent("#case-status"), "Closed");
+  await stillLoaded(page, "closed");
+  await submit(page, "#reopen-form button[type=submit]");
+  assert.equal(await page.textContent("#case-status"), "In review");
+  await stillLoaded(page, "reopened");
 
   // Forget: the page is shown again without what the key decrypted, and
   // the panel asks for the key.
