@@ -137,11 +137,8 @@ function onClick(ev) {
 
 function onSubmit(ev) {
   const form = ev.target;
-  if (ev.defaultPrevented || !(form instanceof HTMLFormElement)) return;
-  if (resubmit.has(form)) {
-    resubmit.delete(form);
-    return;
-  }
+  if (!(form instanceof HTMLFormElement)) return;
+  if (resubmit.delete(form) || ev.defaultPrevented) return;
   const submitter = ev.submitter || null;
   if (form.closest("[data-native]") || (submitter && submitter.hasAttribute("data-native"))) return;
   const attr = (name, formName) => (submitter && submitter.hasAttribute(name) ? submitter.getAttribute(name) : form.getAttribute(formName));
