@@ -1,8 +1,15 @@
 // The staff console's in-browser decryption. The caseworker's age identity
-// is read from a file they choose, kept in this page's memory (and, only if
-// they ask, in sessionStorage for this browser tab), and never sent to the
-// server. Messages, attachments and notes arrive as age ciphertext and are
-// decrypted here; replies and notes are encrypted here before upload.
+// is read from a file they choose and held for the whole browser tab
+// (keyring.js): in memory, and in sessionStorage only if they ask. It is
+// never sent to the server. Messages, attachments and notes arrive as age
+// ciphertext and are decrypted here; replies and notes are encrypted here
+// before upload.
+//
+// The key survives every page and action of the console because the
+// console's document does: navigate.js fetches the console's links and
+// forms and shows the answer in place, and this script's actions show the
+// server's new state the same way (reloadPage) instead of reloading. After
+// each page shown, initPage starts that page's part of this script again.
 //
 // Channels (docs/channels.md): the caseworker's own key opens their wraps of
 // the case's channel key, which opens the case. Channel identities are held
@@ -17,8 +24,24 @@ import { answerRows, questionLabels, renderAnswers } from "./answers.js";
 import { bytesToBase64, newChannelKey, unwrapGenerations, wrapGenerations, wrapsForMembers } from "./channelkeys.js";
 import { identityRows, openIdentity, regrant } from "./identity.js";
 import { inboxPage } from "./inbox.js";
+import {
+  channelIdentities,
+  currentIdentities,
+  dropChannel,
+  dropFromMemory,
+  forgetIdentities,
+  onIdentities,
+  pageChanged,
+  remembered,
+  reportTo,
+  setIdentities,
+  setRemembered,
+} from "./keyring.js";
+import { reloadPage, startNavigation } from "./navigate.js";
 
-const storageKey = "candour-identity";
+// For the console's other page scripts: the loaded key, and a callback for
+// when one is loaded (see keyring.js).
+export { currentIdentities, onIdentities };
 
 const el = (tag, props = {}, ...children) => {
   const e = document.createElement(tag);
@@ -31,18 +54,41 @@ const el = (tag, props = {}, ...children) => {
   return e;
 };
 
-// One script serves three pages: a case (#case-data), a channel's team
-// and keys (#channel-data) and the custodians' identity page
-// (#identity-data).
-const caseData = document.getElementById("case-data");
-const channelData = document.getElementById("channel-data");
-const identityData = document.getElementById("identity-data");
 const failed = (err) => status(`Something went wrong: ${err.message}`, true);
-if (caseData) casePage(caseData).catch(failed);
-else if (channelData) channelPage(channelData).catch(failed);
-else if (identityData) identityPage(identityData).catch(failed);
-const inboxData = document.getElementById("inbox-data");
-if (inboxData) inboxPage(inboxData, { onIdentities: (cb) => setupIdentityLoader(cb).catch(failed) });
+reportTo(failed);
+
+// A key this tab was asked to remember comes back when the console is
+// loaded afresh (a reload, a new page typed in the address bar).
+const saved = remembered();
+if (saved) {
+  const lines = usableIdentities(saved);
+  if (lines) setIdentities(lines, { remember: true });
+}
+startNavigation({ onPage: initPage, onLeave: forgetIdentities });
+initPage();
+// A page that is left goes with its key, even if the browser keeps it to
+// come back to (the back-forward cache): one that comes back is loaded
+// afresh, with the key only if the tab remembers it.
+window.addEventListener("pagehide", dropFromMemory);
+window.addEventListener("pageshow", (ev) => {
+  if (ev.persisted) location.reload();
+});
+
+// initPage starts the script of the page on show: the key panel, then the
+// page's own part, chosen by the data element the page carries. It runs on
+// each page shown, whether loaded or shown in place.
+function initPage() {
+  pageChanged();
+  setupKeyPanel();
+  const caseData = document.getElementById("case-data");
+  const channelData = document.getElementById("channel-data");
+  const identityData = document.getElementById("identity-data");
+  const inboxData = document.getElementById("inbox-data");
+  if (caseData) casePage(caseData);
+  else if (channelData) channelPage(channelData);
+  else if (identityData) identityPage(identityData);
+  else if (inboxData) inboxPage(inboxData, { onIdentities });
+}
 
 function status(msg, error = false) {
   const box = document.getElementById("key-status");
@@ -78,44 +124,59 @@ function usableIdentities(text) {
   return lines;
 }
 
-// setupIdentityLoader wires the identity file picker, "remember" and
-// "forget" (shared by the case and channel pages) and calls onLoaded with
-// the caseworker's own identities each time a key is loaded. Only the
-// caseworker's own file may go to sessionStorage, and only if they ask:
-// channel identities derived from it stay in the callers' memory.
-async function setupIdentityLoader(onLoaded) {
+// setupKeyPanel wires the key panel (partial_key.html) of the page on
+// show, if it has one: the identity file picker, "remember" and "forget".
+// With a key loaded the panel says so instead of asking for it again.
+// Only the caseworker's own key may go to sessionStorage, and only if they
+// ask: channel identities derived from it stay in memory.
+function setupKeyPanel() {
   const picker = document.getElementById("identity-file");
   const remember = document.getElementById("identity-remember");
   const forget = document.getElementById("identity-forget");
   if (!picker) return;
-
-  const useIdentity = async (text) => {
-    const lines = usableIdentities(text);
-    if (!lines) return;
-    if (remember && remember.checked) sessionStorage.setItem(storageKey, text);
-    status("Key loaded. It stays on this device and is never uploaded.");
-    await onLoaded(lines);
-  };
+  showKeyState();
 
   picker.addEventListener("change", async () => {
     const f = picker.files[0];
-    if (f) await useIdentity(await f.text()).catch(failed);
     picker.value = "";
+    if (!f) return;
+    try {
+      const lines = usableIdentities(await f.text());
+      if (!lines) return;
+      status("Key loaded. It stays on this device and is never uploaded.");
+      const done = setIdentities(lines, { remember: Boolean(remember && remember.checked) });
+      showKeyState();
+      await done;
+    } catch (err) {
+      failed(err);
+    }
   });
+  if (remember) remember.addEventListener("change", () => setRemembered(remember.checked));
   if (forget) {
-    forget.addEventListener("click", () => {
-      sessionStorage.removeItem(storageKey);
-      location.reload();
+    forget.addEventListener("click", async () => {
+      forgetIdentities();
+      // Shown again without what the key decrypted.
+      await reloadPage({ focus: "identity-file" });
+      status("The key is forgotten in this tab. Load it again to decrypt.");
     });
-  }
-  const saved = sessionStorage.getItem(storageKey);
-  if (saved) {
-    if (remember) remember.checked = true;
-    await useIdentity(saved);
   }
 }
 
-async function casePage(data) {
+// showKeyState shows the key panel as loaded (with "forget") or asking for
+// the key file.
+function showKeyState() {
+  const loaded = currentIdentities() !== null;
+  const ask = document.getElementById("identity-load");
+  const done = document.getElementById("key-loaded");
+  const forget = document.getElementById("identity-forget");
+  const remember = document.getElementById("identity-remember");
+  if (ask) ask.hidden = loaded;
+  if (done) done.hidden = !loaded;
+  if (forget) forget.hidden = !loaded;
+  if (remember) remember.checked = remembered() !== null;
+}
+
+function casePage(data) {
   const ref = data.dataset.case;
   const csrf = data.dataset.csrf;
   const orgRecipients = JSON.parse(data.dataset.recipients);
@@ -125,9 +186,10 @@ async function casePage(data) {
   // The channel's newest key, so that the whole team (today's) can read
   // what is written now, whichever generation the case began with.
   const channelRecipients = data.dataset.channelRecipient ? [data.dataset.channelRecipient] : [];
+  const root = data.closest("main") || document;
 
-  // The forms first: loading a remembered key decrypts the whole thread,
-  // and replying must not wait for that.
+  // The forms first: a loaded key decrypts the whole thread, and replying
+  // must not wait for that.
   document.getElementById("reply-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const text = document.getElementById("reply-text").value;
@@ -142,18 +204,17 @@ async function casePage(data) {
 
   setupCloseForm(ref, csrf, [...orgRecipients, ...channelRecipients]);
 
-  let loaded = null; // the caseworker's own identities, once loaded
   const decryptIdentity = document.getElementById("identity-decrypt");
   if (decryptIdentity) {
     decryptIdentity.addEventListener("click", () =>
-      showIdentity(decryptIdentity.dataset.url, loaded, document.getElementById("identity-details")).catch(failed),
+      showIdentity(decryptIdentity.dataset.url, currentIdentities(), document.getElementById("identity-details")).catch(failed),
     );
   }
 
-  await setupIdentityLoader(async (own) => {
-    loaded = own;
-    const channelIdentities = await caseChannelIdentities(channel, generation, channelRecipients.length > 0, own);
-    await decryptAll(ref, [...own, ...channelIdentities]);
+  onIdentities(async (own) => {
+    const ids = await caseChannelIdentities(data, channel, generation, channelRecipients[0] || "");
+    if (!data.isConnected) return; // another page is shown now
+    await decryptAll(root, ref, [...own, ...ids]);
   });
 }
 
@@ -175,7 +236,7 @@ function setupCloseForm(ref, csrf, recipients) {
       const sealed = await encryptTo(recipients, JSON.stringify({ v: 1, text, attachments: [] }));
       const outcome = form.elements.outcome.value;
       await post(`/staff/case/${ref}/close`, csrf, [["outcome", outcome], ["note", new Blob([sealed])]]);
-      location.reload();
+      await reloadPage({ notice: "The case is closed, with its explanation encrypted as an internal note." });
     } catch (err) {
       out.textContent = `Not closed: ${err.message}`;
     }
@@ -184,20 +245,22 @@ function setupCloseForm(ref, csrf, recipients) {
 
 // caseChannelIdentities opens the caller's wraps of the case's channel: all
 // generations they hold, since replies may be to a newer generation than the
-// case's first files. A failure is reported and yields none, so that a
-// caseworker who holds an organisation key still reads the case with it.
-// A case that began before its channel had a key (generation 0) may still
-// have later messages encrypted to the channel's key (channelHasKey).
-async function caseChannelIdentities(channel, generation, channelHasKey, own) {
-  if (!(generation > 0) && !channelHasKey) return [];
+// case's first files (recipient is the channel's newest key). A failure is
+// reported and yields none, so that a caseworker who holds an organisation
+// key still reads the case with it. A case that began before its channel
+// had a key (generation 0) may still have later messages encrypted to the
+// channel's key (recipient). The keys opened are kept for the tab
+// (keyring.js), in memory only.
+async function caseChannelIdentities(data, channel, generation, recipient) {
+  if (!(generation > 0) && !recipient) return [];
   let byGeneration;
   try {
-    byGeneration = await unwrapGenerations(await fetchKeys(channel), own);
+    byGeneration = await channelIdentities(channel, { generation, recipient }, () => fetchKeys(channel));
   } catch (err) {
-    status(`Could not open this channel's key: ${err.message}`, true);
+    if (data.isConnected) status(`Could not open this channel's key: ${err.message}`, true);
     return [];
   }
-  if (generation > 0 ? !byGeneration.has(generation) : byGeneration.size === 0) {
+  if (data.isConnected && (generation > 0 ? !byGeneration.has(generation) : byGeneration.size === 0)) {
     status("You have not been given this channel's key yet: ask a member of the channel to grant it.", true);
   }
   return [...byGeneration.values()];
@@ -206,45 +269,48 @@ async function caseChannelIdentities(channel, generation, channelHasKey, own) {
 // The channel page: an administrator makes the first key, a member grants
 // the keys they hold to a new member, and removing a member makes a new
 // generation for the others in the same request.
-async function channelPage(data) {
+function channelPage(data) {
   const channel = data.dataset.channel;
   const csrf = data.dataset.csrf;
   const generation = Number(data.dataset.generation || 0);
   const kind = data.dataset.kind;
-  let own = null; // the caseworker's own identities, once loaded
+  // Each action changes the channel's keys: the cached ones are dropped.
+  const change = (target, action) =>
+    run(target, async () => {
+      dropChannel(channel);
+      await action();
+    });
 
   const create = document.getElementById("channel-key-create");
-  if (create) onActivate(create, () => createChannelKey(channel, csrf, kind));
+  if (create) onActivate(create, () => createChannelKey(channel, csrf, kind), change);
   for (const b of document.querySelectorAll(".channel-grant[data-staff]")) {
-    onActivate(b, () => grantChannelKeys(channel, csrf, b.dataset.staff, own));
+    onActivate(b, () => grantChannelKeys(channel, csrf, b.dataset.staff, currentIdentities()), change);
   }
   for (const form of document.querySelectorAll("form.channel-remove")) {
     form.addEventListener("submit", (ev) => {
-      // Without a key there is nothing to rotate: the server removes as usual.
+      // Without a key there is nothing to rotate: the server removes as
+      // usual (the form goes through navigate.js, or natively).
       if (!(generation > 0)) return;
       ev.preventDefault();
-      run(form, () => removeWithNewKey(channel, csrf, generation, kind, removedStaff(form)));
+      change(form, () => removeWithNewKey(channel, csrf, generation, kind, removedStaff(form)));
     });
   }
-  await setupIdentityLoader(async (ids) => {
-    own = ids;
-  });
 }
 
 // The custodians' page: open a case's identity details with the
 // custodian's own key, or approve a request by re-encrypting them to the
 // requester's own key in this browser. Refusing is a plain form.
-async function identityPage(data) {
+function identityPage(data) {
   const csrf = data.dataset.csrf;
-  let own = null;
   for (const b of document.querySelectorAll("button.identity-open[data-case]")) {
     // The block, or if it was not encrypted to this custodian (who joined
     // later) the copy another custodian gave them.
     const url = `/staff/identity/case/${encodeURIComponent(b.dataset.case)}`;
-    b.addEventListener("click", () => showIdentity([url, `${url}/copy`], own, b.parentElement.querySelector(".identity-out")).catch(failed));
+    b.addEventListener("click", () => showIdentity([url, `${url}/copy`], currentIdentities(), b.parentElement.querySelector(".identity-out")).catch(failed));
   }
   for (const form of document.querySelectorAll("form.identity-copy[data-case]")) {
     onActivate(form, async () => {
+      const own = currentIdentities();
       if (!own) throw new Error("Load your own key first: a copy is made from the identity details your key opens.");
       const option = form.elements.namedItem("staff").selectedOptions[0];
       const url = `/staff/identity/case/${encodeURIComponent(form.dataset.case)}`;
@@ -257,6 +323,7 @@ async function identityPage(data) {
   }
   for (const b of document.querySelectorAll("button.identity-approve[data-request]")) {
     onActivate(b, async () => {
+      const own = currentIdentities();
       if (!own) throw new Error("Load your own key first: approving decrypts the identity details with it.");
       const url = `/staff/identity/case/${encodeURIComponent(b.dataset.case)}`;
       const block = await fetchFirstOpening([url, `${url}/copy`], own);
@@ -264,9 +331,6 @@ async function identityPage(data) {
       await post(`/staff/identity/request/${encodeURIComponent(b.dataset.request)}/approve`, csrf, [["grant", bytesToBase64(grant)]]);
     });
   }
-  await setupIdentityLoader(async (ids) => {
-    own = ids;
-  });
 }
 
 // fetchFirstOpening returns the first identity file of urls that own
@@ -305,24 +369,26 @@ async function showIdentity(urls, own, out) {
   status("Identity details decrypted on this device. The opening is recorded in the audit trail.");
 }
 
-// onActivate runs action on a button's click or a form's submit.
-function onActivate(target, action) {
+// onActivate runs action on a button's click or a form's submit, through
+// runner (run, or a wrapper of it).
+function onActivate(target, action, runner = run) {
   const isForm = target.tagName === "FORM";
   target.addEventListener(isForm ? "submit" : "click", (ev) => {
     ev.preventDefault();
-    run(target, action);
+    runner(target, action);
   });
 }
 
-// run performs one key change: the page reloads to show the server's new
-// state, or the reason for a refusal is shown and the control re-enabled.
+// run performs one key change: the page is shown again in place with the
+// server's new state (the key stays loaded), or the reason for a refusal
+// is shown and the control re-enabled.
 async function run(target, action) {
   const controls = target.tagName === "FORM" ? [...target.querySelectorAll("button")] : [target];
   for (const c of controls) c.disabled = true;
   status("Working…");
   try {
     await action();
-    location.reload();
+    await reloadPage({ notice: "Done. The page shows the new state." });
   } catch (err) {
     status(err.message, true);
     for (const c of controls) c.disabled = false;
@@ -419,8 +485,11 @@ async function sha256Hex(bytes) {
   return [...h].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function decryptAll(ref, identities) {
-  for (const li of document.querySelectorAll("[data-message]")) {
+// decryptAll decrypts the thread and notes of the case page root, as long
+// as that page is shown.
+async function decryptAll(root, ref, identities) {
+  for (const li of root.querySelectorAll("[data-message]")) {
+    if (!li.isConnected) return;
     const out = li.querySelector(".decrypted");
     out.replaceChildren();
     try {
@@ -436,7 +505,8 @@ async function decryptAll(ref, identities) {
       out.append(el("p", { class: "notice notice-error", text: `Could not decrypt: ${err.message}` }));
     }
   }
-  for (const li of document.querySelectorAll("[data-note]")) {
+  for (const li of root.querySelectorAll("[data-note]")) {
+    if (!li.isConnected) return;
     const out = li.querySelector(".decrypted");
     out.replaceChildren();
     try {
@@ -540,7 +610,7 @@ async function send(ref, csrf, recipients, text, files, kind) {
     const parts = [[field, new Blob([sealed])]];
     if (kind === "reply") parts.push(["attachments", attachments.map((a) => a.id).join(",")]);
     await post(`/staff/case/${ref}/${kind}`, csrf, parts);
-    location.reload();
+    await reloadPage({ notice: kind === "note" ? "Your note was encrypted and saved." : "Your reply was encrypted and sent." });
   } catch (err) {
     out.textContent = `Not sent: ${err.message}`;
   }

@@ -250,7 +250,7 @@ test("axe-core: staff console, desktop and phone", { timeout: testTimeout }, asy
   pp.on("pageerror", (e) => errors.push(e.message));
 
   // The caseworker answers, so that the case page has a reply and a note.
-  await dp.click("table.inbox a");
+  await Promise.all([dp.waitForNavigation(), dp.click("table.inbox a")]); // shown in place (navigate.js)
   const caseURL = dp.url();
   await dp.setInputFiles("#identity-file", key);
   await dp.waitForSelector(`.decrypted .pre-wrap:text("${reportText}")`);

@@ -135,6 +135,11 @@ async function handle(req, res) {
     for (const [k, v] of form) fields[k] = typeof v === "string" ? v : new Uint8Array(await v.arrayBuffer());
     state.posts.push({ path: url.pathname, fields });
     if (state.refuse) return json(state.refuse.status, { error: state.refuse.error });
+    if (url.pathname === "/staff/channels/2/remove") {
+      // The ordinary form post, answered as the real server does.
+      res.writeHead(303, { Location: "/channel" });
+      return res.end();
+    }
     if (url.pathname === "/staff/channels/2/key") return json(200, { generation: Number(fields.previous) + 1 });
     return json(200, {});
   }

@@ -112,7 +112,7 @@ test("a channel's cases are read by its team only, through their own keys", { ti
   // 5. Alex reads it: own key → wrap → channel key → report.
   const alex = people.alex.page;
   await alex.goto(base + "/staff/");
-  await alex.click(`table.inbox a`);
+  await Promise.all([alex.waitForNavigation(), alex.click(`table.inbox a`)]); // shown in place (navigate.js)
   const caseURL = alex.url();
   assert.equal(await alex.getAttribute("#case-data", "data-channel"), String(channel));
   assert.equal(await alex.getAttribute("#case-data", "data-channel-generation"), "1");

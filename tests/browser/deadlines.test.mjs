@@ -105,7 +105,7 @@ test("deadlines: set per channel, due soon, acknowledged, extended, and told to 
   found.push(...(await audit(sp, "inbox filtered by deadline")));
 
   // The case page: due soon, then acknowledged, then extended.
-  await sp.click("table.inbox tbody a");
+  await Promise.all([sp.waitForNavigation(), sp.click("table.inbox tbody a")]); // shown in place (navigate.js)
   assert.match(await sp.textContent("#deadline-state"), /Due soon: acknowledgement is due by/);
   found.push(...(await audit(sp, "case page, to be acknowledged")));
   await submit(sp, "#acknowledge button[type=submit]");

@@ -86,7 +86,7 @@ test("Confidential identity: invisible to caseworkers, visible to the custodian,
 
   // 4. Alex sees that there are details, not what they are, and asks.
   await alex.goto(base + "/staff/");
-  await alex.click("table.inbox a");
+  await Promise.all([alex.waitForNavigation(), alex.click("table.inbox a")]); // shown in place (navigate.js)
   const caseURL = alex.url();
   assert.match(await alex.textContent("#identity-section"), /This reporter gave identity details, readable only by custodians/);
   const served = await (await alex.request.get(caseURL)).text();

@@ -194,7 +194,7 @@ test("a reporter walks a channel's questions in steps with JavaScript off and re
   await sp.goto(srv.enrolLink);
   const { secret, step } = await enrol(sp);
   await login(sp, base, secret, step + 1);
-  await sp.click("table.inbox a");
+  await Promise.all([sp.waitForNavigation(), sp.click("table.inbox a")]); // shown in place (navigate.js)
   const served = await (await staff.request.get(sp.url())).text();
   assert.ok(!served.includes("Racist memes in the team chat"), "the staff page as served contains an answer in clear");
   await sp.setInputFiles("#identity-file", srv.key);

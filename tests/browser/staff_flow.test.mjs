@@ -47,7 +47,7 @@ test("reporter, caseworker and reporter again, in a real browser", { timeout: te
   await login(page, base, secret, step + 1); // the enrolment step is spent; the next one is within the allowed skew
 
   // 3. The case page as served holds no plaintext; decrypted in the browser it does.
-  await page.click("table.inbox a");
+  await Promise.all([page.waitForNavigation(), page.click("table.inbox a")]); // shown in place (navigate.js)
   const caseURL = page.url();
   const served = await (await staff.request.get(caseURL)).text();
   assert.ok(!served.includes("PC Grey"), "the staff page as served contains report plaintext");
