@@ -79,9 +79,10 @@ export function matches(summary, words) {
   return words.every((w) => hay.includes(w));
 }
 
-// answerLine is the answers as "Label: value" pairs, one line.
+// answerLine is the answers as "Label: value" pairs, one line; a label
+// that is a question ("Which force?") is followed by its answer alone.
 export function answerLine(summary) {
-  return summary.answers.map((a) => `${a.label}: ${a.value}`).join(" · ");
+  return summary.answers.map((a) => (/[?:：؟]$/.test(a.label) ? `${a.label} ${a.value}` : `${a.label}: ${a.value}`)).join(" · ");
 }
 
 const el = (tag, props = {}, ...children) => {

@@ -265,6 +265,10 @@ test("axe-core: staff console, desktop and phone", { timeout: testTimeout }, asy
     await page.goto(base + "/staff/");
     assert.ok(await page.isVisible("table.inbox a"), "the inbox lists no case");
     await check(page, vp, "inbox");
+    // With the key loaded, each row shows its decrypted summary.
+    await page.setInputFiles("#identity-file", key);
+    await page.waitForSelector(`.case-summary:not([hidden]):has-text("${reportText.split("\n")[0].slice(0, 30)}")`);
+    await check(page, vp, "inbox with summaries");
     await fitsTheScreen(page, vp, "inbox");
     if (vp === "desktop") await screenshot(page, "staff-inbox.png");
 

@@ -150,8 +150,8 @@ test("the inbox shows decrypted summaries and the search finds a case by a word 
   const n = shown[0];
   assert.ok(first.includes(`Report ${n}: tag${n}z jokes in the team chat ${link(n)}`), `first line: ${first}`);
   assert.ok(first.includes("Channel: Report misconduct"), `channel: ${first}`);
-  assert.ok(first.includes(`Which police force is this about?: ${forces[n % forces.length]}`), `force: ${first}`);
-  assert.ok(first.includes(`Where were the messages posted?: ${platforms[n % platforms.length]}`), `platform: ${first}`);
+  assert.ok(first.includes(`Which police force is this about? ${forces[n % forces.length]}`), `force: ${first}`);
+  assert.ok(first.includes(`Where were the messages posted? ${platforms[n % platforms.length]}`), `platform: ${first}`);
   const all = await page.textContent("#inbox-cases");
   assert.ok(!/secondline|secretperson/.test(all), "the inbox shows more of the report than its summary");
 

@@ -30,7 +30,9 @@ test("a summary opens with the key it was sealed to, and not with another", asyn
   const s = await openSummary(sealed, d);
   assert.equal(s.channel, "Report misconduct");
   assert.equal(s.firstLine, "Racist jokes in the Kent team chat");
-  assert.equal(answerLine(s), "Which police force is this about?: Kent Police · Where were the messages posted?: WhatsApp");
+  assert.equal(answerLine(s), "Which police force is this about? Kent Police · Where were the messages posted? WhatsApp");
+  // A label that is not a question is followed by a colon.
+  assert.equal(answerLine({ answers: [{ label: "Police force", value: "Kent Police" }] }), "Police force: Kent Police");
   const wrong = new Decrypter();
   wrong.addIdentity(other);
   await assert.rejects(openSummary(sealed, wrong));
