@@ -1,11 +1,9 @@
 package crypto
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -99,42 +97,21 @@ func SealMessage(m Message, recipients []age.Recipient) ([]byte, error) {
 		}
 	}
 	m.Version = MessageVersion
-	var enc bytes.Buffer
-	je := json.NewEncoder(&enc)
-	je.SetEscapeHTML(false) // the text is never HTML; keep it compact and readable
-	if err := je.Encode(m); err != nil {
+	plain, err := encodeJSON(m)
+	if err != nil {
 		return nil, err
 	}
-	plain := bytes.TrimSuffix(enc.Bytes(), []byte("\n"))
 	if len(plain) > MaxMessageSize {
 		return nil, errors.New("message too large")
 	}
-	var buf bytes.Buffer
-	w, err := age.Encrypt(&buf, recipients...)
-	if err != nil {
-		return nil, fmt.Errorf("failed to encrypt message: %w", err)
-	}
-	if _, err := w.Write(plain); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return sealBytes("message", plain, recipients)
 }
 
 // OpenMessage decrypts and decodes a message sealed by SealMessage.
 func OpenMessage(ciphertext []byte, identities ...age.Identity) (Message, error) {
-	r, err := age.Decrypt(bytes.NewReader(ciphertext), identities...)
+	plain, err := openBytes("message", ciphertext, MaxMessageSize, identities)
 	if err != nil {
-		return Message{}, fmt.Errorf("failed to decrypt message: %w", err)
-	}
-	plain, err := io.ReadAll(io.LimitReader(r, MaxMessageSize+1))
-	if err != nil {
-		return Message{}, fmt.Errorf("failed to decrypt message: %w", err)
-	}
-	if len(plain) > MaxMessageSize {
-		return Message{}, errors.New("message too large")
+		return Message{}, err
 	}
 	return DecodeMessage(plain)
 }

@@ -1,11 +1,8 @@
 package crypto
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -95,38 +92,18 @@ func cutLine(s string, limit int) string {
 // SealSummary encodes s and encrypts it into one age file to recipients.
 func SealSummary(s Summary, recipients []age.Recipient) ([]byte, error) {
 	s.Version = SummaryVersion
-	var enc bytes.Buffer
-	je := json.NewEncoder(&enc)
-	je.SetEscapeHTML(false)
-	if err := je.Encode(s); err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	w, err := age.Encrypt(&buf, recipients...)
+	plain, err := encodeJSON(s)
 	if err != nil {
-		return nil, fmt.Errorf("failed to encrypt summary: %w", err)
-	}
-	if _, err := w.Write(bytes.TrimSuffix(enc.Bytes(), []byte("\n"))); err != nil {
 		return nil, err
 	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return sealBytes("summary", plain, recipients)
 }
 
 // OpenSummary decrypts and decodes a summary sealed by SealSummary.
 func OpenSummary(ciphertext []byte, identities ...age.Identity) (Summary, error) {
-	r, err := age.Decrypt(bytes.NewReader(ciphertext), identities...)
+	plain, err := openBytes("summary", ciphertext, maxSummarySize, identities)
 	if err != nil {
-		return Summary{}, fmt.Errorf("failed to decrypt summary: %w", err)
-	}
-	plain, err := io.ReadAll(io.LimitReader(r, maxSummarySize+1))
-	if err != nil {
-		return Summary{}, fmt.Errorf("failed to decrypt summary: %w", err)
-	}
-	if len(plain) > maxSummarySize {
-		return Summary{}, errors.New("summary too large")
+		return Summary{}, err
 	}
 	var s Summary
 	if err := json.Unmarshal(plain, &s); err != nil {

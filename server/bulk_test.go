@@ -175,19 +175,7 @@ func TestBulkActionIsAllOrNothing(t *testing.T) {
 	ben := strconv.FormatInt(staffID(t, ts, "ben"), 10)
 
 	// A case in a channel cora is not in, and one she is recused from.
-	other := newChannel(t, ts, admin, adminCSRF, "Kent")
-	res, page := sendReport(t, ts, [][2]string{{"channel", strconv.FormatInt(other, 10)}, {"body", "about Kent"}})
-	if res.StatusCode != http.StatusOK || !caseCodeRE.MatchString(page) {
-		t.Fatalf("report to the other channel: %d", res.StatusCode)
-	}
-	all, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 100)
-	must(t, err)
-	var elsewhere string
-	for _, c := range all {
-		if c.ChannelID == other {
-			elsewhere = c.Ref
-		}
-	}
+	elsewhere := caseElsewhere(t, ts, admin, adminCSRF)
 	recused := refs[2]
 	if res, body := staffPost(t, cora, ts.URL+"/staff/case/"+recused+"/recuse", url.Values{"csrf": {csrf}, "reason": {"my cousin"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("recuse: %d %s", res.StatusCode, body)
@@ -286,4 +274,24 @@ func TestBulkGoesBackOnlyWithinTheConsole(t *testing.T) {
 			t.Errorf("back %q: %d to %q, want %q %s", back, res.StatusCode, res.Header.Get("Location"), want, body)
 		}
 	}
+}
+
+// caseElsewhere makes a channel "Kent" (no one else's), sends a report to
+// it and returns the case's reference.
+func caseElsewhere(t *testing.T, ts *testServer, admin *http.Client, csrf string) string {
+	t.Helper()
+	other := newChannel(t, ts, admin, csrf, "Kent")
+	res, page := sendReport(t, ts, [][2]string{{"channel", strconv.FormatInt(other, 10)}, {"body", "about Kent"}})
+	if res.StatusCode != http.StatusOK || !caseCodeRE.MatchString(page) {
+		t.Fatalf("report to the other channel: %d", res.StatusCode)
+	}
+	all, _, err := ts.DB.ListCases(context.Background(), storage.CaseFilter{AllChannels: true}, 0, 100)
+	must(t, err)
+	for _, c := range all {
+		if c.ChannelID == other {
+			return c.Ref
+		}
+	}
+	t.Fatal("the report to the other channel made no case there")
+	return ""
 }

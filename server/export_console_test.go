@@ -308,7 +308,6 @@ func TestConsoleExportMatchesTheCLIExport(t *testing.T) {
 func TestConsoleExportIsForTheCaseTeamOnly(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, nil)
-	ctx := context.Background()
 	refs := bulkCases(t, ts, 2)
 	admin, adminCSRF := loggedIn(t, ts, "ada", storage.RoleAdmin)
 	cora, csrf := loggedIn(t, ts, "cora", storage.RoleCaseworker)
@@ -326,18 +325,7 @@ func TestConsoleExportIsForTheCaseTeamOnly(t *testing.T) {
 	if res, _ := staffPost(t, omar, ts.URL+"/staff/case/"+refs[1]+"/recuse", url.Values{"csrf": {omarCSRF}, "reason": {"my cousin"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("recuse: %d", res.StatusCode)
 	}
-	other := newChannel(t, ts, admin, adminCSRF, "Kent")
-	if res, _ := sendReport(t, ts, [][2]string{{"channel", strconv.FormatInt(other, 10)}, {"body", "about Kent"}}); res.StatusCode != http.StatusOK {
-		t.Fatalf("report to Kent: %d", res.StatusCode)
-	}
-	all, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 100)
-	must(t, err)
-	var elsewhere string
-	for _, c := range all {
-		if c.ChannelID == other {
-			elsewhere = c.Ref
-		}
-	}
+	elsewhere := caseElsewhere(t, ts, admin, adminCSRF)
 	var tooMany []string
 	for i := range 51 {
 		tooMany = append(tooMany, refs[i%2])

@@ -15,6 +15,7 @@
 
 import { Decrypter } from "age-encryption";
 import { base64ToBytes, unwrapGenerations } from "./channelkeys.js";
+import { el } from "./dom.js";
 
 // Bounds on what a decrypted summary may hold (the server's are lower:
 // crypto.MaxSummary*); anything longer is cut.
@@ -85,16 +86,6 @@ export function answerLine(summary) {
   return summary.answers.map((a) => (/[?:：؟]$/.test(a.label) ? `${a.label} ${a.value}` : `${a.label}: ${a.value}`)).join(" · ");
 }
 
-const el = (tag, props = {}, ...children) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === "class") e.className = v;
-    else if (k === "text") e.textContent = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-};
 
 // summaryView is a summary as the inbox shows it: the first line, then the
 // channel and the answers.

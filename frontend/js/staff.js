@@ -38,21 +38,12 @@ import {
   setRemembered,
 } from "./keyring.js";
 import { reloadPage, startNavigation } from "./navigate.js";
+import { el } from "./dom.js";
 
 // For the console's other page scripts: the loaded key, and a callback for
 // when one is loaded (see keyring.js).
 export { currentIdentities, onIdentities };
 
-const el = (tag, props = {}, ...children) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === "class") e.className = v;
-    else if (k === "text") e.textContent = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-};
 
 const failed = (err) => status(`Something went wrong: ${err.message}`, true);
 reportTo(failed);

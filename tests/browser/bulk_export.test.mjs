@@ -16,29 +16,14 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { bin, startServer, launchBrowser, testTimeout, enrol, login, invite, axeViolations, describeViolation } from "./helpers.mjs";
+import { bin, startServer, launchBrowser, testTimeout, enrol, login, invite, auditWidths, widths } from "./helpers.mjs";
 
 const ageBin = process.env.AGE_BIN || join(dirname(bin), "age");
-const widths = { desktop: { width: 1280, height: 800 }, phone: { width: 375, height: 812 } };
 const reports = [
   "PC Grey shared a racist meme in the team chat.",
   "The sergeant deleted the custody record.",
   "An inspector leaked a witness's address.",
 ];
-
-// audit runs axe-core on the page at each width, checks that it does not
-// scroll sideways, and returns the violations, a line each.
-async function audit(page, name) {
-  const found = [];
-  for (const [vp, size] of Object.entries(widths)) {
-    await page.setViewportSize(size);
-    for (const v of await axeViolations(page)) found.push(`${vp} ${name}: ${describeViolation(v)}`);
-    const [content, view] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-    assert.ok(content <= view, `${vp} ${name}: the page is ${content} px wide in a ${view} px window`);
-  }
-  await page.setViewportSize(widths.desktop);
-  return found;
-}
 
 // unzip unpacks a download with Info-ZIP's unzip and returns the folder
 // and its manifest.
@@ -90,7 +75,7 @@ test("bulk assign in the inbox; console export opens with stock age", { timeout:
   assert.equal(refs.length, 3, "the inbox does not offer a box for each case");
   // Each box is labelled with its case.
   assert.equal(await sp.textContent(`label[for="select-${refs[0]}"]`), `Select case ${refs[0]}`);
-  found.push(...(await audit(sp, "inbox with the bulk form")));
+  found.push(...(await auditWidths(sp, "inbox with the bulk form")));
 
   // Tick two cases and assign them both to dana.
   const picked = refs.slice(0, 2);
@@ -101,7 +86,7 @@ test("bulk assign in the inbox; console export opens with stock age", { timeout:
   const assignee = (ref) => sp.textContent(`tr:has(#select-${ref}) td[data-label="Assigned to"]`);
   for (const ref of picked) assert.equal((await assignee(ref)).trim(), "dana", `case ${ref} was not assigned`);
   assert.equal((await assignee(refs[2])).trim(), "no one", "a case not ticked was assigned");
-  found.push(...(await audit(sp, "inbox after a bulk assignment")));
+  found.push(...(await auditWidths(sp, "inbox after a bulk assignment")));
 
   // "Select all on this page" ticks every box.
   await sp.click("#bulk-select-all");
@@ -129,7 +114,7 @@ test("bulk assign in the inbox; console export opens with stock age", { timeout:
   // Export the first case from its page.
   await sp.goto(`${base}/staff/case/${refs[0]}`);
   await sp.waitForSelector("#export-form");
-  found.push(...(await audit(sp, "case page with the export button")));
+  found.push(...(await auditWidths(sp, "case page with the export button")));
   const [one] = await Promise.all([sp.waitForEvent("download"), sp.click("#export-form button[type=submit]")]);
   const single = await unzip(one, join(tmp, "one"));
   assert.deepEqual(single.manifest.cases.map((c) => c.ref), [refs[0]]);

@@ -14,12 +14,11 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, testTimeout, enrol, login, axeViolations, describeViolation } from "./helpers.mjs";
+import { startServer, launchBrowser, testTimeout, enrol, login, auditWidths, widths } from "./helpers.mjs";
 
 const reportText = "Sgt Mills wiped the body-worn footage of the arrest.";
 const noteText = "Ask the force for the evidence log.";
 const replyText = "Thank you. Do you know when the footage was wiped?";
-const viewports = { desktop: { width: 1280, height: 800 }, phone: { width: 375, height: 812 } };
 
 async function submit(page, selector) {
   await Promise.all([page.waitForNavigation(), page.click(selector)]);
@@ -63,7 +62,7 @@ test("the caseworker's key survives status, assignment, acknowledgement, note, r
   assert.ok(await rp.isVisible("#case-code"), "no case code");
   await reporter.close();
 
-  const ctx = await browser.newContext({ viewport: viewports.desktop });
+  const ctx = await browser.newContext({ viewport: widths.desktop });
   const page = await ctx.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
@@ -74,15 +73,7 @@ test("the caseworker's key survives status, assignment, acknowledgement, note, r
   await login(page, base, secret, step + 1);
   const lastStep = Math.max(step + 1, Math.floor(Date.now() / 1000 / 30));
   const found = [];
-  const audit = async (name) => {
-    for (const [vp, size] of Object.entries(viewports)) {
-      await page.setViewportSize(size);
-      for (const v of await axeViolations(page)) found.push(`${vp} ${name}: ${describeViolation(v)}`);
-      const [content, view] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-      if (content > view) found.push(`${vp} ${name}: the page scrolls sideways (${content} px wide in ${view} px)`);
-    }
-    await page.setViewportSize(viewports.desktop);
-  };
+  const audit = async (name) => found.push(...(await auditWidths(page, name)));
 
   // From the inbox (a full page load) to the case, shown in place; the key
   // is loaded once, "remember" not ticked.

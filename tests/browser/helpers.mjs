@@ -255,3 +255,21 @@ export async function axeViolations(page) {
 export function describeViolation(v) {
   return `${v.id} (${v.impact}) ${v.help} [${v.nodes.map((n) => n.target.join(" ")).join(", ")}]`;
 }
+
+// widths are the desktop and phone windows the console's pages are checked at.
+export const widths = { desktop: { width: 1280, height: 800 }, phone: { width: 375, height: 812 } };
+
+// auditWidths runs axe-core on the page at each of widths and checks that
+// it does not scroll sideways; it returns what it found, a line each, and
+// leaves the page at the desktop width.
+export async function auditWidths(page, name) {
+  const found = [];
+  for (const [vp, size] of Object.entries(widths)) {
+    await page.setViewportSize(size);
+    for (const v of await axeViolations(page)) found.push(`${vp} ${name}: ${describeViolation(v)}`);
+    const [content, view] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    if (content > view) found.push(`${vp} ${name}: the page scrolls sideways (${content} px wide in a ${view} px window)`);
+  }
+  await page.setViewportSize(widths.desktop);
+  return found;
+}

@@ -22,9 +22,8 @@ import { Decrypter, Encrypter } from "age-encryption";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer, launchBrowser, testTimeout, enrol, login, axeViolations, describeViolation, makeKeyFile, registerKey } from "./helpers.mjs";
+import { startServer, launchBrowser, testTimeout, enrol, login, auditWidths, makeKeyFile, registerKey } from "./helpers.mjs";
 
-const widths = { desktop: { width: 1280, height: 800 }, phone: { width: 375, height: 812 } };
 const cases = 55;
 const forces = ["Kent Police", "Northshire Police", "Essex Police"];
 const platforms = ["WhatsApp", "Signal", "Microsoft Teams"];
@@ -59,18 +58,6 @@ async function floor(own, channelRecipient) {
   const start = performance.now();
   for (let i = 0; i < 50; i++) await d.decrypt(sealed, "text");
   return performance.now() - start;
-}
-
-async function audit(page, name) {
-  const found = [];
-  for (const [vp, size] of Object.entries(widths)) {
-    await page.setViewportSize(size);
-    for (const v of await axeViolations(page)) found.push(`${vp} ${name}: ${describeViolation(v)}`);
-    const [content, view] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-    assert.ok(content <= view, `${vp} ${name}: the page is ${content} px wide in a ${view} px window`);
-  }
-  await page.setViewportSize(widths.desktop);
-  return found;
 }
 
 // decryptChannelKey opens the caseworker's wrap of channel 1's key (as
@@ -201,7 +188,7 @@ test("the inbox shows decrypted summaries and the search finds a case by a word 
   await page.click("#inbox-search-go");
   await page.waitForFunction(() => /cases found for “northshire”/.test(document.getElementById("inbox-search-status").textContent));
   assert.equal(await page.$$eval("#inbox-search-results li", (li) => li.length), Math.ceil((cases - 1) / 3));
-  const found = await audit(page, "inbox with summaries and search results");
+  const found = await auditWidths(page, "inbox with summaries and search results");
 
   // The result links to its case.
   await page.fill("#inbox-search-text", word);
