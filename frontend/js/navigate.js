@@ -11,8 +11,8 @@
 // console, logging out (or everywhere), the login page (a session that has
 // ended), anything that is not HTML (a download, which the browser saves
 // without unloading the page), a link with a download attribute, anything
-// marked data-native (on the element or an ancestor), and a fetch that
-// fails.
+// marked data-native (on the element or an ancestor), and a GET whose
+// fetch fails. A POST whose answer is lost is never sent again (fallBack).
 //
 // What arrives is parsed with DOMParser, which runs nothing, and its
 // scripts are dropped before its nodes join the page: the console's own
@@ -91,7 +91,6 @@ let shown = ""; // the address (without fragment) of the page on show
 let current = null; // the navigation under way: {controller, method}
 let entry = 0; // the id of the newest history entry this layer made
 const scrolls = new Map(); // history entry id → scroll position when left
-const resubmit = new WeakSet(); // forms to let through to the browser once
 
 // startNavigation takes over the console's links and forms. onPage runs
 // after each page shown in place (to start that page's scripts), onLeave
@@ -138,7 +137,7 @@ function onClick(ev) {
 function onSubmit(ev) {
   const form = ev.target;
   if (!(form instanceof HTMLFormElement)) return;
-  if (resubmit.delete(form) || ev.defaultPrevented) return;
+  if (ev.defaultPrevented) return;
   const submitter = ev.submitter || null;
   if (form.closest("[data-native]") || (submitter && submitter.hasAttribute("data-native"))) return;
   const attr = (name, formName) => (submitter && submitter.hasAttribute(name) ? submitter.getAttribute(name) : form.getAttribute(formName));
@@ -205,9 +204,8 @@ async function go(req, opts) {
         doc = new DOMParser().parseFromString(await res.text(), "text/html");
       }
     } catch (err) {
-      // Only a failure to fetch falls back: a POST that got an answer
-      // was received, and sending it again would repeat it.
-      if (!controller.signal.aborted) fallBack(req, opts);
+      // Only a failure to fetch (or to read the answer) falls back.
+      if (!controller.signal.aborted) fallBack(req);
       return;
     }
     if (current !== me) return; // another navigation took over
@@ -292,8 +290,8 @@ function placeFocus(opts, leaving) {
   let focus = null;
   if (opts.notice) {
     const box = document.createElement("div");
-    box.className = "notice notice-success";
-    box.setAttribute("role", "status");
+    box.className = opts.warning ? "notice notice-error" : "notice notice-success";
+    box.setAttribute("role", opts.warning ? "alert" : "status");
     const p = document.createElement("p");
     p.textContent = opts.notice;
     box.append(p);
@@ -319,17 +317,21 @@ function placeFocus(opts, leaving) {
 }
 
 // fallBack does what the browser would have done when the fetch failed:
-// loads the page, or submits the form natively (the only way left to send
-// it; the key goes with the page).
-function fallBack(req, { form, submitter }) {
+// loads the page again for a GET. A form sent by POST is never sent again:
+// the server may have acted on it before the answer was lost (a dropped
+// connection), and a browser never repeats a POST on its own either. The
+// page is shown afresh instead, with a warning to check it before sending
+// again.
+function fallBack(req) {
   if (req.method === "GET") {
     location.assign(req.url.href);
-  } else if (form && form.isConnected) {
-    resubmit.add(form);
-    form.requestSubmit(submitter && submitter.form === form ? submitter : null);
-  } else {
-    location.reload();
+    return;
   }
+  const url = new URL(location.href);
+  const notice =
+    "The answer to what you sent did not arrive (the connection failed): it may or may not have been done. " +
+    "Check this page, which is shown as it is now, before sending it again.";
+  go({ method: "GET", url, body: null }, { history: "replace", notice, warning: true });
 }
 
 // save hands a POST's non-HTML answer (an export, say) to the browser as
