@@ -284,6 +284,8 @@ type Server struct {
 	bgCtx     context.Context
 	bgCancel  context.CancelFunc
 	bgRunning atomic.Int64
+	// exports are the console exports being sent (export_slots.go).
+	exports exportSlots
 
 	uploads chan struct{}
 	// keeps bounds the requests that read a whole message form to keep it

@@ -43,6 +43,17 @@ func (s *Server) handleStaffExport(c *fiber.Ctx) error {
 	for i, cs := range cases {
 		ids[i], refs[i] = cs.ID, cs.Ref
 	}
+	if !s.exports.take(me.ID) {
+		return errExportBusy
+	}
+	// From here the slot is released when the zip has been sent (by the
+	// writer below), or now if nothing is sent.
+	sending := false
+	defer func() {
+		if !sending {
+			s.exports.release(me.ID)
+		}
+	}()
 	detail := "zip download"
 	if len(cases) > 1 {
 		detail = fmt.Sprintf("zip download of %d cases: %s", len(cases), strings.Join(refs, " "))
@@ -59,8 +70,10 @@ func (s *Server) handleStaffExport(c *fiber.Ctx) error {
 	// The writer runs after this handler has returned, while the response
 	// is sent: it must not touch c, whose request context fasthttp reuses.
 	// WriteTimeout bounds it, and with it how long the snapshot stays open.
-	db, log := s.db, s.log
+	db, log, slots, staffID := s.db, s.log, &s.exports, me.ID
+	sending = true
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer slots.release(staffID)
 		zw := zip.NewWriter(w)
 		_, err := WriteExport(context.Background(), db, ZipTarget{W: zw, Modified: now}, ExportOptions{Cases: ids, Created: now})
 		if err == nil {
