@@ -139,8 +139,10 @@ func TestStatisticsPageAndCSVMatchAHandCount(t *testing.T) {
 		"received-by-channel": rows("Report misconduct|12", "Total|12"),
 		"acknowledgement": rows("Acknowledged within 7 days of receipt|12", "Acknowledged later than 7 days after receipt|0",
 			"Not acknowledged (yet)|0", "Total received|12", "Share acknowledged within 7 days|100%"),
-		// Nearest rank of 12: the 6th (4 days) and the 11th (6 days).
-		"time-taken": rows("Acknowledgement|4 days|6 days", "Closure|30 days|30 days"),
+		// Nearest rank of 12: the 6th (4 days) and the 11th (6 days). Of
+		// the 6 closures the 90th percentile is not given (under 10 cases
+		// it is the longest, one case's own).
+		"time-taken": rows("Acknowledgement|4 days|6 days", "Closure|30 days|not shown"),
 		"outcomes": rows("Substantiated|not shown", "Not substantiated|fewer than 5",
 			"Referred to the force's professional standards department|0", "Referred to another body|0",
 			"Outside our remit|0", "Withdrawn by the reporter|0", "Total closed|not shown"),

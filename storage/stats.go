@@ -28,6 +28,10 @@ import (
 // MinShown-1 are suppressed ("fewer than 5"). Zero is shown.
 const MinShown = 5
 
+// MinP90 is the fewest values a 90th percentile is given over: with fewer,
+// the nearest rank is the largest value, a single case's.
+const MinP90 = 10
+
 // AckWithinDays is the acknowledgement the statistics measure against:
 // the seven days of the EU Whistleblowing Directive (Article 9(1)(b)),
 // whatever each channel's own acknowledge-by setting.
@@ -318,7 +322,7 @@ func tally(st Statistics, cases []statsCase, channels []statsChannel, outcomes [
 		st.ByChannel = append(st.ByChannel, LabelledFigure{ID: ch.id, Label: ch.name, Figure: fig(i)})
 	}
 	st.AckWithin, st.AckLater, st.NotAcknowledged = fig(ackWithin), fig(ackLater), fig(notAcked)
-	st.AckShare = share(counts[ackWithin], hidden[ackWithin] != "", counts[received])
+	st.AckShare = share(counts[ackWithin], hidden[ackWithin] != "" || hidden[received] != "", counts[received])
 	st.DaysToAck, st.DaysToClose = percentiles(toAck), percentiles(toClose)
 	st.Closed = fig(closed)
 	for _, o := range outcomes {
@@ -342,6 +346,27 @@ type group struct {
 	total int
 }
 
+// ambiguous reports whether hidden counts known to add up to sum, nSup of
+// them suppressed (each 1 to MinShown-1) and nWith withheld (each 5 or
+// more), leave each suppressed one at least two possible values: four
+// suppressed counts adding up to 16 are all 4, nine adding up to 9 all 1.
+// Suppressed counts are alike to a reader, so one stands for all.
+func ambiguous(sum, nSup, nWith int) bool {
+	if nSup == 0 {
+		return true
+	}
+	possible := 0
+	for x := 1; x < MinShown; x++ {
+		rest := sum - x // the other nSup-1 suppressed and the withheld
+		others := nSup - 1
+		if (rest >= others && rest <= (MinShown-1)*others && nWith == 0) ||
+			(nWith > 0 && rest >= others+MinShown*nWith) {
+			possible++
+		}
+	}
+	return possible >= 2
+}
+
 // suppress decides which counts are hidden, and why.
 //
 // Every count from 1 to MinShown-1 is hidden: Suppressed, "fewer than 5"
@@ -349,15 +374,27 @@ type group struct {
 // by subtracting the shown counts of a table from its total, each group
 // whose total is shown and that has a hidden cell gets more of its cells
 // hidden, as Withheld, until the hidden cells add up to at least
-// 2×MinShown−1 (9): then a count of 1 to 4 among them could be any of 1
-// to 4 for all the sum says. The cell added each time is the first
+// 2×MinShown−1 (9) and leave every suppressed count among them more than
+// one possible value (ambiguous). The cell added each time is the first
 // non-zero shown cell after the group's first hidden cell, in the table's
 // order and wrapping around: chosen by place, not by size, so that which
 // cell is withheld says nothing of the hidden values. When no non-zero
-// cell is left to hide, the total is withheld instead (complementary
-// suppression). This repeats until nothing changes, since a count withheld
-// for one group (a month, for its quarter) is a cell or the total of
-// another (the months of the year, the quarters).
+// cell is left to hide, the group's zeros are withheld too (a withheld
+// cell may then be 0 as well as 5 or more); when no cell at all is left,
+// the total is withheld instead (complementary suppression).
+//
+// A total is the total of several tables (the cases received are those
+// of the months, the quarters, the channels and the acknowledgement
+// table): once it is withheld, a table of it with every cell shown would
+// give it back, and with it the hidden counts of another table. So every
+// non-zero cell of every table whose total is withheld is withheld as
+// well (zeros stay: a withheld count is always 5 or more). (A
+// total of 1 to 4, suppressed, needs no more: each of its cells is at most
+// as large, so every non-zero one is suppressed too, and none is known.)
+//
+// This repeats until nothing changes, since a count withheld for one group
+// (a month, for its quarter) is a cell or the total of another (the months
+// of the year, the quarters).
 func suppress(counts []int, groups []group) []string {
 	hidden := make([]string, len(counts))
 	for i, n := range counts {
@@ -365,30 +402,56 @@ func suppress(counts []int, groups []group) []string {
 			hidden[i] = Suppressed
 		}
 	}
+	hide := func(i int) bool {
+		if hidden[i] != "" {
+			return false
+		}
+		hidden[i] = Withheld
+		return true
+	}
 	for changed := true; changed; {
 		changed = false
 		for _, g := range groups {
-			for hidden[g.total] == "" {
-				first, sum := -1, 0
-				for k, c := range g.cells {
-					if hidden[c] != "" {
-						if first < 0 {
-							first = k
-						}
-						sum += counts[c]
+			if hidden[g.total] == Withheld {
+				for _, c := range g.cells {
+					if counts[c] > 0 {
+						changed = hide(c) || changed
 					}
 				}
-				if first < 0 || sum >= 2*MinShown-1 {
+				continue
+			}
+			for hidden[g.total] == "" {
+				first, sum, nSup, nWith := -1, 0, 0, 0
+				for k, c := range g.cells {
+					switch hidden[c] {
+					case "":
+						continue
+					case Suppressed:
+						nSup++
+					default:
+						nWith++
+					}
+					if first < 0 {
+						first = k
+					}
+					sum += counts[c]
+				}
+				if first < 0 || (sum >= 2*MinShown-1 && ambiguous(sum, nSup, nWith)) {
 					break
 				}
-				next := g.total
+				next := -1
 				for k := 1; k < len(g.cells); k++ {
 					if c := g.cells[(first+k)%len(g.cells)]; hidden[c] == "" && counts[c] > 0 {
 						next = c
 						break
 					}
 				}
-				hidden[next], changed = Withheld, true
+				if next >= 0 {
+					changed = hide(next) || changed
+					continue
+				}
+				hide(g.total)
+				changed = true
 			}
 		}
 	}
@@ -420,7 +483,13 @@ func percentiles(days []int) Percentiles {
 		return Percentiles{Median: Figure{Hidden: FewCases}, P90: Figure{Hidden: FewCases}}
 	}
 	sort.Ints(days)
-	return Percentiles{Median: Figure{N: Percentile(days, 50)}, P90: Figure{N: Percentile(days, 90)}}
+	p := Percentiles{Median: Figure{N: Percentile(days, 50)}, P90: Figure{N: Percentile(days, 90)}}
+	if len(days) < MinP90 {
+		// Below 10 values the 90th percentile is the largest: one case's
+		// own number of days.
+		p.P90 = Figure{Hidden: Withheld}
+	}
+	return p
 }
 
 // Percentile is the p-th percentile (0 < p <= 100) of sorted, a sorted
