@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/url"
 
 	"github.com/candour/candour/storage"
@@ -22,5 +23,10 @@ func (s *Server) setStatus(ctx context.Context, cs storage.Case, form url.Values
 	if cs.Status == storage.StatusClosed {
 		return "", "", staffBadRequest("The case is closed: reopen it first.")
 	}
-	return "case.status", cs.Status + " -> " + status, s.db.SetCaseStatus(ctx, cs.ID, status)
+	// Closed meanwhile (cs was read before this change), it stays closed.
+	err := s.db.SetOpenCaseStatus(ctx, cs.ID, status)
+	if errors.Is(err, storage.ErrCaseClosed) {
+		return "", "", staffBadRequest("The case is closed: reopen it first.")
+	}
+	return "case.status", cs.Status + " -> " + status, err
 }

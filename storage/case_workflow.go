@@ -32,6 +32,27 @@ func (db *DB) SetCaseStatus(ctx context.Context, caseID int64, status string) er
 		status, status, db.coarseNow(), caseID)
 }
 
+// ErrCaseClosed is returned when changing the workflow status of a case
+// that is closed: it is reopened first (ReopenCase), with its own audit.
+var ErrCaseClosed = errors.New("the case is closed")
+
+// SetOpenCaseStatus sets the workflow status of a case that is open, to a
+// status other than closed; ErrCaseClosed if it is closed by then (say by
+// someone else since the caller looked), which it is left.
+func (db *DB) SetOpenCaseStatus(ctx context.Context, caseID int64, status string) error {
+	if !ValidStatus(status) || status == StatusClosed {
+		return fmt.Errorf("not an open status: %q", status)
+	}
+	err := db.execOneStaff(ctx, caseID, `UPDATE cases SET status = ?, closed_at = NULL WHERE id = ? AND status <> 'closed'`,
+		status, caseID)
+	if errors.Is(err, ErrNotFound) {
+		if _, err := db.Case(ctx, caseID); err == nil {
+			return ErrCaseClosed
+		}
+	}
+	return err
+}
+
 // AssignCase assigns a case to a staff member, or to no one with staffID 0.
 func (db *DB) AssignCase(ctx context.Context, caseID, staffID int64) error {
 	var assignee any
