@@ -2,6 +2,7 @@ package server
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -80,6 +81,10 @@ type staffView struct {
 	// StatisticsOnly: a statistics account, which sees the statistics
 	// and nothing else.
 	StatisticsOnly bool
+	// IdleMinutes is how long a session lasts unused (staffIdle): the
+	// console's script forgets the caseworker's key after as long
+	// without use, as the server forgets the session.
+	IdleMinutes int
 }
 
 // renderStaff renders a staff page with the staff header.
@@ -87,7 +92,7 @@ func (s *Server) renderStaff(c *fiber.Ctx, status int, name, title string, data 
 	u := staffOf(c)
 	p := s.page(c, title, data)
 	p.Staff = &staffView{ID: u.ID, Username: u.Username, Admin: u.Role == storage.RoleAdmin, CSRF: u.session.CSRF, Custodian: u.Custodian,
-		StatisticsOnly: u.Role == storage.RoleStatistics}
+		StatisticsOnly: u.Role == storage.RoleStatistics, IdleMinutes: int(staffIdle / time.Minute)}
 	body, err := s.pages.Render(name, p.Lang.Tag, p)
 	if err != nil {
 		return err

@@ -64,6 +64,27 @@ window.addEventListener("pagehide", dropFromMemory);
 window.addEventListener("pageshow", (ev) => {
   if (ev.persisted) location.reload();
 });
+forgetWhenIdle(Number(document.body.dataset.idleMinutes) || 0);
+
+// forgetWhenIdle forgets the key of a tab left unused (no key pressed, no
+// click) for as long as the server keeps an unused session: the key goes
+// when the session would, not at the next page asked for, and the page is
+// asked for again (the login page, if the session has ended meanwhile).
+function forgetWhenIdle(minutes) {
+  if (!(minutes > 0)) return;
+  let timer = 0;
+  const idle = () => {
+    if (!currentIdentities()) return;
+    forgetIdentities();
+    reloadPage({ notice: `Your key was forgotten after ${minutes} minutes without use. Load it again to go on.` });
+  };
+  const restart = () => {
+    clearTimeout(timer);
+    timer = setTimeout(idle, minutes * 60_000);
+  };
+  for (const type of ["pointerdown", "keydown", "submit"]) document.addEventListener(type, restart, true);
+  restart();
+}
 
 // initPage starts the script of the page on show: the key panel, then the
 // page's own part, chosen by the data element the page carries. It runs on
