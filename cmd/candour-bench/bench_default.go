@@ -120,15 +120,17 @@ func benchDefaultServer(e *env) ([]result, error) {
 		logf("2: %d rounds of: floor (seal on every processor + grouped durable commits from %d writers) for %s, then %d clients sending follow-up messages in one session for %s",
 			rounds, o.msgConns, o.floorDur, o.msgConns, seg)
 		var f samples
+		var floorCPU time.Duration
 		var segs []stats
 		var cpu cpuUse
 		wait := e.profile(s, "2-messages", o.duration+rounds*(o.floorDur+2*time.Second))
 		for r := range rounds + 1 {
-			x, err := sealCommitFloor(e.dir, e.recipients, e.channel, body, o.msgConns, o.floorDur)
+			x, c, err := sealCommitFloor(e.dir, e.recipients, e.channel, body, o.msgConns, o.floorDur)
 			if err != nil {
 				return nil, err
 			}
 			f = append(f, x)
+			floorCPU += c / (rounds + 1)
 			if r == rounds {
 				break
 			}
@@ -149,6 +151,11 @@ func benchDefaultServer(e *env) ([]result, error) {
 			notes: []string{fmt.Sprintf("%d clients, one session; server runs %s; latency p50 %s, p99 %s; %d messages; %s",
 				o.msgConns, st.rates(), ms(st.percentile(0.5)), ms(st.percentile(0.99)), st.n, cpu)},
 		}
+		// Processor time per message, the server's from its use over the
+		// runs: a busy machine lowers the rates, but hardly this.
+		serverCPU := time.Duration(float64(cpu.server) / float64(cpu.wall) / st.rate * float64(time.Second))
+		r.notes = append(r.notes, fmt.Sprintf("processor time per message: server %.2f ms, floor %.2f ms (ratio %.2f); at that cost %d idle processors would store %.0f messages a second",
+			float64(serverCPU)/1e6, float64(floorCPU)/1e6, float64(floorCPU)/float64(serverCPU), runtime.NumCPU(), float64(runtime.NumCPU())*float64(time.Second)/float64(serverCPU)))
 		if runtime.NumCPU() != 2 {
 			r.notes = append(r.notes, fmt.Sprintf("the 1,500 /s target is for 2 cores; this machine has %d", runtime.NumCPU()))
 		}
