@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"filippo.io/age"
 	"github.com/gofiber/fiber/v2"
@@ -47,11 +48,11 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 	}
 	// And to the newest key of the case's channel, so that its team reads
 	// the message (and a member removed since does not).
-	ch, err := s.db.Channel(ctx, cs.ChannelID)
+	gen, rcpt, err := s.db.NewestChannelKey(ctx, cs.ChannelID)
 	if err != nil {
 		return err
 	}
-	key, err := channelKey(ch, s.recipients().Kind())
+	key, err := parsedChannelKey(storage.Channel{ID: cs.ChannelID, Generation: gen, Recipient: rcpt}, s.recipients().Kind())
 	if err != nil {
 		return err
 	}
@@ -68,6 +69,45 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 		return err
 	}
 	return s.addReporterMessage(c, cs.ID, recipients, up)
+}
+
+// parsedChannelKeys holds the channel keys that messages were sealed to,
+// parsed, by kind and text. Parsing a post-quantum key (1,959 characters
+// of bech32 and an ML-KEM key check) for every message took a tenth of
+// the server's time under a stream of messages. A key's text always
+// parses to the same key, so an entry never goes stale: a new generation
+// is a new text, read from the database for every message. The map is
+// emptied when full, which bounds it whatever the number of channels.
+var parsedChannelKeys = struct {
+	sync.Mutex
+	m map[string][]age.Recipient
+}{m: map[string][]age.Recipient{}}
+
+const maxParsedChannelKeys = 256
+
+// parsedChannelKey is channelKey, remembered.
+func parsedChannelKey(ch storage.Channel, kind crypto.Kind) ([]age.Recipient, error) {
+	if ch.Generation == 0 {
+		return nil, nil
+	}
+	k := fmt.Sprint(kind) + "\x00" + ch.Recipient
+	parsedChannelKeys.Lock()
+	key, ok := parsedChannelKeys.m[k]
+	parsedChannelKeys.Unlock()
+	if ok {
+		return key, nil
+	}
+	key, err := channelKey(ch, kind)
+	if err != nil {
+		return nil, err
+	}
+	parsedChannelKeys.Lock()
+	if len(parsedChannelKeys.m) >= maxParsedChannelKeys {
+		clear(parsedChannelKeys.m)
+	}
+	parsedChannelKeys.m[k] = key
+	parsedChannelKeys.Unlock()
+	return key, nil
 }
 
 // addReporterMessage seals and stores a received message, then sends the

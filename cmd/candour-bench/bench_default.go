@@ -63,8 +63,11 @@ func benchDefaultServer(e *env) ([]result, error) {
 		var segs []stats
 		var cpu cpuUse
 		restore := keepKDFHeap()
-		// The heap grows to its steady size once; the runs then measure it.
-		if _, err := kdfFloor(params, kdfConcurrency, 2*time.Second); err != nil {
+		// The heap grows to its steady size in a first run, discarded: a
+		// cold process's derivations fault in fresh memory (see kdfFloor),
+		// which a busy server's do not. The floor is the median of the
+		// warm runs that follow.
+		if _, err := kdfFloor(params, kdfConcurrency, o.floorDur); err != nil {
 			return nil, err
 		}
 		wait := e.profile(s, "1-new-cases", o.duration+rounds*(o.floorDur+3*time.Second))
@@ -85,11 +88,11 @@ func benchDefaultServer(e *env) ([]result, error) {
 		if st.err != nil {
 			return nil, fmt.Errorf("benchmark 1: %d errors, the first: %w", st.errs, st.err)
 		}
-		ratio := st.rate / f.mean()
+		ratio := st.median() / f.median()
 		out = append(out, result{
 			id:       "1",
-			what:     "new cases over HTTP (4 KB text, 5 PQ org keys + case key)",
-			measured: fmt.Sprintf("%.1f /s", st.rate),
+			what:     "new cases over HTTP (4 KB text, 5 PQ recipients: 3 organisation keys, channel key, case key)",
+			measured: st.String("/s"),
 			floor:    fmt.Sprintf("Argon2id %s, %d at a time: %s", params, kdfConcurrency, f.String("/s")),
 			ratio:    ratio, target: "≥ 0.9", met: yesNo(ratio >= 0.9),
 			notes: []string{fmt.Sprintf("%d clients; server runs %s; latency p50 %s, p99 %s; %d cases; %s",
@@ -114,18 +117,20 @@ func benchDefaultServer(e *env) ([]result, error) {
 		send := func(ctx context.Context, _ int) error {
 			return sendMessage(ctx, hc, s.url, session, msgType, msgBody)
 		}
-		logf("2: %d rounds of: floor (seal + one durable commit per message) for %s, then %d clients sending follow-up messages in one session for %s",
-			rounds, o.floorDur, o.msgConns, seg)
+		logf("2: %d rounds of: floor (seal on every processor + grouped durable commits from %d writers) for %s, then %d clients sending follow-up messages in one session for %s",
+			rounds, o.msgConns, o.floorDur, o.msgConns, seg)
 		var f samples
+		var floorCPU time.Duration
 		var segs []stats
 		var cpu cpuUse
 		wait := e.profile(s, "2-messages", o.duration+rounds*(o.floorDur+2*time.Second))
 		for r := range rounds + 1 {
-			x, err := sealCommitFloor(e.dir, e.recipients, body, o.floorDur)
+			x, c, err := sealCommitFloor(e.dir, e.recipients, e.channel, body, o.msgConns, o.floorDur)
 			if err != nil {
 				return nil, err
 			}
 			f = append(f, x)
+			floorCPU += c / (rounds + 1)
 			if r == rounds {
 				break
 			}
@@ -136,16 +141,21 @@ func benchDefaultServer(e *env) ([]result, error) {
 		if st.err != nil {
 			return nil, fmt.Errorf("benchmark 2: %d errors, the first: %w", st.errs, st.err)
 		}
-		ratio := st.rate / f.mean()
+		ratio := st.median() / f.median()
 		r := result{
 			id:       "2",
-			what:     "follow-up messages in one reporter session (4 KB, 5 PQ org keys + case key)",
-			measured: fmt.Sprintf("%.0f /s", st.rate),
-			floor:    "in process, age seal on every CPU + one durable commit per message: " + f.String("/s"),
-			ratio:    ratio, target: "≥ 0.5 and ≥ 1,500 /s", met: yesNo(ratio >= 0.5 && st.rate >= 1500),
+			what:     "follow-up messages in one reporter session (4 KB, 5 PQ recipients: 3 organisation keys, channel key, case key)",
+			measured: st.String("/s"),
+			floor:    fmt.Sprintf("in process, age seal on every processor + durable commits grouped as the server's, %d writers: ", o.msgConns) + f.String("/s"),
+			ratio:    ratio, target: "≥ 0.5, and ≥ 1,500 /s in each run", met: yesNo(ratio >= 0.5 && st.min() >= 1500),
 			notes: []string{fmt.Sprintf("%d clients, one session; server runs %s; latency p50 %s, p99 %s; %d messages; %s",
 				o.msgConns, st.rates(), ms(st.percentile(0.5)), ms(st.percentile(0.99)), st.n, cpu)},
 		}
+		// Processor time per message, the server's from its use over the
+		// runs: a busy machine lowers the rates, but hardly this.
+		serverCPU := time.Duration(float64(cpu.server) / float64(cpu.wall) / st.rate * float64(time.Second))
+		r.notes = append(r.notes, fmt.Sprintf("processor time per message: server %.2f ms, floor %.2f ms (ratio %.2f); at that cost %d idle processors would store %.0f messages a second",
+			float64(serverCPU)/1e6, float64(floorCPU)/1e6, float64(floorCPU)/float64(serverCPU), runtime.NumCPU(), float64(runtime.NumCPU())*float64(time.Second)/float64(serverCPU)))
 		if runtime.NumCPU() != 2 {
 			r.notes = append(r.notes, fmt.Sprintf("the 1,500 /s target is for 2 cores; this machine has %d", runtime.NumCPU()))
 		}

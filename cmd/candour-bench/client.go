@@ -200,6 +200,16 @@ func combine(sts []stats) stats {
 	return c
 }
 
+// median is the median rate of the runs combined, min the least.
+func (s stats) median() float64 { return samples(s.runs).median() }
+func (s stats) min() float64    { return samples(s.runs).min() }
+
+// String gives the median rate of the runs combined, then the least and
+// greatest.
+func (s stats) String(unit string) string {
+	return fmt.Sprintf("%.1f %s (median; %.1f–%.1f over %d runs)", s.median(), unit, s.min(), slices.Max(s.runs), len(s.runs))
+}
+
 // rates lists the rate of each run combined.
 func (s stats) rates() string {
 	var b strings.Builder

@@ -6,9 +6,12 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"filippo.io/age"
 
 	"github.com/candour/candour/crypto"
 	"github.com/candour/candour/storage"
@@ -16,23 +19,25 @@ import (
 
 // samples are rates measured in turns with what they are compared with:
 // on a shared machine, slow drift then weighs on both alike, and the spread
-// shows how much the machine drifted meanwhile.
+// shows how much the machine drifted meanwhile. A floor is its median: one
+// run slowed by a neighbour (or one run of a cold process) does not move
+// it, as it would move a mean.
 type samples []float64
 
-func (f samples) mean() float64 {
-	sum := 0.0
-	for _, x := range f {
-		sum += x
+func (f samples) median() float64 {
+	s := slices.Clone(f)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
 	}
-	return sum / float64(len(f))
+	return s[len(s)/2]
 }
 
+func (f samples) min() float64 { return slices.Min(f) }
+
+// String gives the median, then the least and greatest.
 func (f samples) String(unit string) string {
-	lo, hi := f[0], f[0]
-	for _, x := range f {
-		lo, hi = min(lo, x), max(hi, x)
-	}
-	return fmt.Sprintf("%.1f %s (%.1f–%.1f over %d runs)", f.mean(), unit, lo, hi, len(f))
+	return fmt.Sprintf("%.1f %s (median; %.1f–%.1f over %d runs)", f.median(), unit, f.min(), slices.Max(f), len(f))
 }
 
 // kdfFloor is bare Argon2id derivations per second with the server's
@@ -83,92 +88,99 @@ func keepKDFHeap() (restore func()) {
 }
 
 // sealCommitFloor is what the server must do for each follow-up message,
-// done in this process with nothing else: seal the text with age to the
-// organisation's keys plus a case key (crypto.SealMessage, one goroutine
-// per CPU), and store it with one durable SQLite commit per message
-// (storage.AddMessage, one message at a time, so no two messages share a
-// commit) in a fresh database on the same disk as the server's.
-func sealCommitFloor(dir string, rs *crypto.Recipients, body string, d time.Duration) (float64, error) {
+// done in this process with nothing else around it: seal the text with age
+// to the same five recipients (crypto.SealMessage, one goroutine per
+// processor, GOMAXPROCS, never waiting for a commit), and store it durably
+// with storage.AddMessage from as many concurrent writers as the server has
+// clients, so that the messages that arrive during a commit share the next
+// one, as in the server (storage/group.go), in a fresh database on the same
+// disk as the server's, opened with the same settings (storage.Open). The
+// first second is not counted: as the server's runs, it starts warm.
+//
+// It returns the rate, and the processor time this process spent per
+// message stored, warm-up included: on a machine shared with other work,
+// that is a figure the other work hardly moves.
+//
+// The floor used to commit one message at a time while the server groups
+// its commits, so the server "beat" it every time.
+func sealCommitFloor(dir string, rs *crypto.Recipients, channel []age.Recipient, body string, writers int, d time.Duration) (rate float64, cpuPerMsg time.Duration, err error) {
 	dbDir, err := os.MkdirTemp(dir, "floor-db-")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer os.RemoveAll(dbDir)
 	db, err := storage.Open(dbDir)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer db.Close()
 	ctx := context.Background()
 	id, err := crypto.NewCaseIdentity(rs.Kind())
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	recipients, err := rs.ForCase(id.Recipient())
+	recipients, err := rs.ForCaseIdentity(id)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	recipients = append(recipients, channel...)
 	kdf, err := db.EnsureKDFParams(ctx, storage.KDFParams{Time: 1, MemoryKiB: 8 << 10, Threads: 1, Salt: make([]byte, 32)})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	first, err := crypto.SealMessage(crypto.Message{Text: body}, recipients)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	cs, err := db.CreateCase(ctx, storage.NewCase{Ref: "FLOOR", LookupID: make([]byte, 32), KDFID: kdf.ID,
 		WrappedIdentity: []byte("x"), Recipient: id.Recipient(), First: storage.NewMessage{Ciphertext: first}})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 
-	sealed := make(chan []byte, runtime.NumCPU())
-	stop, failed := make(chan struct{}), make(chan struct{})
-	var sealErr error
-	var once sync.Once
-	var wg sync.WaitGroup
-	for range runtime.NumCPU() {
-		wg.Go(func() {
-			for {
+	cpu0 := selfCPU()
+	start := time.Now().Add(time.Second)
+	end := start.Add(d)
+	sealed := make(chan []byte, writers)
+	var (
+		firstErr error
+		once     sync.Once
+		n, all   atomic.Int64
+		sealers  sync.WaitGroup
+		commits  sync.WaitGroup
+	)
+	fail := func(err error) { once.Do(func() { firstErr = err }) }
+	for range runtime.GOMAXPROCS(0) {
+		sealers.Go(func() {
+			for time.Now().Before(end) {
 				b, err := crypto.SealMessage(crypto.Message{Text: body}, recipients)
 				if err != nil {
-					once.Do(func() { sealErr = err; close(failed) })
+					fail(err)
 					return
 				}
-				select {
-				case sealed <- b:
-				case <-stop:
-					return
+				sealed <- b
+			}
+		})
+	}
+	for range writers {
+		commits.Go(func() {
+			for b := range sealed {
+				if _, err := db.AddMessage(ctx, cs.ID, storage.NewMessage{Author: storage.AuthorReporter, Ciphertext: b}); err != nil {
+					fail(err)
+					continue
+				}
+				all.Add(1)
+				if now := time.Now(); now.After(start) && now.Before(end) {
+					n.Add(1)
 				}
 			}
 		})
 	}
-	n := 0
-	start := time.Now()
-	end := start.Add(d)
-	var commitErr error
-loop:
-	for time.Now().Before(end) {
-		var b []byte
-		select {
-		case b = <-sealed:
-		case <-failed:
-			break loop
-		}
-		if _, err := db.AddMessage(ctx, cs.ID, storage.NewMessage{Author: storage.AuthorReporter, Ciphertext: b}); err != nil {
-			commitErr = err
-			break
-		}
-		n++
+	sealers.Wait()
+	close(sealed)
+	commits.Wait()
+	if firstErr != nil {
+		return 0, 0, firstErr
 	}
-	elapsed := time.Since(start)
-	close(stop)
-	wg.Wait()
-	if sealErr != nil {
-		return 0, sealErr
-	}
-	if commitErr != nil {
-		return 0, commitErr
-	}
-	return float64(n) / elapsed.Seconds(), nil
+	return float64(n.Load()) / d.Seconds(), (selfCPU() - cpu0) / time.Duration(max(all.Load(), 1)), nil
 }

@@ -6,7 +6,9 @@
 // command) costs on this machine right now. Machines here are shared and
 // noisy, so each result is given as a ratio against its floor, and each
 // server measurement is made in three runs, alternating with four runs of
-// its floor, so that slow drift of the machine weighs on both alike.
+// its floor, so that slow drift of the machine weighs on both alike, and
+// both are given as the median of their runs (a floor that needs warming
+// up first runs once untimed).
 //
 // It prints a Markdown table for docs/benchmarks.md. `make bench` runs it;
 // see docs/benchmarks.md for what each benchmark means and which server

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,22 +17,35 @@ import (
 	"syscall"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/storage"
 )
 
 // env is what every benchmark shares: the options, the temporary folder,
-// and the organisation's five post-quantum keys made with `candour keygen`.
+// and five post-quantum keys made with `candour keygen`: three for the
+// organisation, one for the default channel (see startServer), and one
+// standing in for a case's own key where a floor needs it. A report or
+// message is so sealed to five post-quantum recipients, as in an
+// installation with three organisation keys and a channel key.
 type env struct {
 	o              options
 	dir            string
-	recipientsFile string // the five organisation keys
+	recipientsFile string // the organisation's keys
 	recipients     *crypto.Recipients
-	// ageRecipientsFile has the five keys plus a sixth standing in for a
-	// case's own key, so that the stock age command encrypts to as many
-	// recipients as the server does.
+	// channelKey is the default channel's public key, and channel its
+	// parsed form.
+	channelKey string
+	channel    []age.Recipient
+	// ageRecipientsFile has all five keys, so that the stock age command
+	// encrypts to as many recipients as the server does.
 	ageRecipientsFile string
 	serial            int
 }
+
+// orgKeys is how many of the five keys are the organisation's.
+const orgKeys = 3
 
 func newEnv(o options, dir string) (*env, error) {
 	e := &env{o: o, dir: dir}
@@ -42,8 +54,8 @@ func newEnv(o options, dir string) (*env, error) {
 		return nil, err
 	}
 	var pubs []string
-	for i := range 6 {
-		path := filepath.Join(keys, fmt.Sprintf("org%d.txt", i+1))
+	for i := range orgKeys + 2 {
+		path := filepath.Join(keys, fmt.Sprintf("key%d.txt", i+1))
 		out, err := exec.Command(o.candour, "keygen", "-o", path).CombinedOutput()
 		if err != nil {
 			return nil, fmt.Errorf("candour keygen: %v: %s", err, out)
@@ -59,7 +71,7 @@ func newEnv(o options, dir string) (*env, error) {
 		pub, _, _ = bytes.Cut(pub, []byte("\n"))
 		pubs = append(pubs, string(pub))
 	}
-	org := strings.Join(pubs[:5], "\n") + "\n"
+	org := strings.Join(pubs[:orgKeys], "\n") + "\n"
 	e.recipientsFile = filepath.Join(keys, "recipients.txt")
 	if err := os.WriteFile(e.recipientsFile, []byte(org), 0o600); err != nil {
 		return nil, err
@@ -72,11 +84,33 @@ func newEnv(o options, dir string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rs.Len() != 5 || rs.Kind() != crypto.KindPostQuantum {
-		return nil, errors.New("expected five post-quantum recipients")
+	if rs.Len() != orgKeys || rs.Kind() != crypto.KindPostQuantum {
+		return nil, fmt.Errorf("expected %d post-quantum recipients", orgKeys)
 	}
 	e.recipients = rs
+	e.channelKey = pubs[orgKeys]
+	ch, err := crypto.ParseRecipientsString(e.channelKey)
+	if err != nil {
+		return nil, err
+	}
+	e.channel = ch.Organisation()
 	return e, nil
+}
+
+// addChannelKey gives the default channel of a new data folder its first
+// key generation, with no member wraps (the channel has no members yet),
+// as a caseworker's browser would have made it: reports and messages to
+// the channel are then sealed to it too.
+func (e *env) addChannelKey(data string) error {
+	db, err := storage.Open(data)
+	if err != nil {
+		return err
+	}
+	if _, err := db.AddChannelKey(context.Background(), storage.DefaultChannel, 0, e.channelKey, nil); err != nil {
+		db.Close()
+		return err
+	}
+	return db.Close()
 }
 
 // server is a running `candour serve`.
@@ -101,7 +135,8 @@ func freePort() (int, error) {
 }
 
 // startServer runs `candour serve` on a free loopback port over a fresh
-// data folder, with the five organisation keys and a submission budget
+// data folder whose default channel has a key, with the organisation's
+// keys and a submission budget
 // high enough never to refuse a benchmark's requests, plus extra flags. It
 // returns once /healthz answers 200; startup is the time from exec to that
 // answer.
@@ -120,6 +155,9 @@ func (e *env) startServer(extra ...string) (*server, error) {
 		data: filepath.Join(base, "data"),
 		log:  filepath.Join(base, "server.log"),
 		done: make(chan error, 1),
+	}
+	if err := e.addChannelKey(s.data); err != nil {
+		return nil, fmt.Errorf("channel key: %w", err)
 	}
 	args := []string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--data", s.data,
 		"--recipients", e.recipientsFile, "--submissions-per-minute", "100000000", "--log-level", "warn"}
