@@ -84,16 +84,27 @@ func (db *DB) caseQuery(f CaseFilter) (string, []any) {
 	// Only the filters in use are in the query, so that SQLite can walk
 	// an index without testing a condition on each of many thousand
 	// cases.
+	//
+	// In the deadline order, the walk is always the index of that order
+	// (cases_next_due): a "+" before a column keeps SQLite from reading
+	// the cases of a status, assignee or channel through their own index
+	// and then sorting them all by deadline.
 	var conds []string
 	var args []any
+	col := func(name string) string {
+		if f.ByDeadline {
+			return "+c." + name
+		}
+		return "c." + name
+	}
 	if f.Status != "" {
-		conds, args = append(conds, `c.status = ?`), append(args, f.Status)
+		conds, args = append(conds, col("status")+` = ?`), append(args, f.Status)
 	}
 	switch {
 	case f.AssigneeID == -1:
-		conds = append(conds, `c.assignee_id IS NULL`)
+		conds = append(conds, col("assignee_id")+` IS NULL`)
 	case f.AssigneeID != 0:
-		conds, args = append(conds, `c.assignee_id = ?`), append(args, f.AssigneeID)
+		conds, args = append(conds, col("assignee_id")+` = ?`), append(args, f.AssigneeID)
 	}
 	today := db.coarseNow()
 	switch f.Deadline {
@@ -107,16 +118,19 @@ func (db *DB) caseQuery(f CaseFilter) (string, []any) {
 		conds = append(conds, `c.status <> 'closed'`)
 	}
 	if f.ChannelID != 0 {
-		conds, args = append(conds, `c.channel_id = ?`), append(args, f.ChannelID)
+		conds, args = append(conds, col("channel_id")+` = ?`), append(args, f.ChannelID)
 	}
 	if !f.ReceivedFrom.IsZero() {
-		conds, args = append(conds, `c.created_at >= ?`), append(args, f.ReceivedFrom.UTC().Truncate(Coarseness).Unix())
+		conds, args = append(conds, col("created_at")+` >= ?`), append(args, f.ReceivedFrom.UTC().Truncate(Coarseness).Unix())
 	}
 	if !f.ReceivedTo.IsZero() {
-		conds, args = append(conds, `c.created_at < ?`), append(args, f.ReceivedTo.UTC().Truncate(Coarseness).Add(Coarseness).Unix())
+		conds, args = append(conds, col("created_at")+` < ?`), append(args, f.ReceivedTo.UTC().Truncate(Coarseness).Add(Coarseness).Unix())
 	}
 	if !f.AllChannels {
-		conds = append(conds, `c.channel_id IN (SELECT channel_id FROM channel_members WHERE staff_id = ?)`,
+		// "+": a test of each case walked, never the index to walk (the
+		// planner, without statistics, would walk cases_inbox_channel
+		// channel by channel and then sort every case of the viewer's).
+		conds = append(conds, `+c.channel_id IN (SELECT channel_id FROM channel_members WHERE staff_id = ?)`,
 			`c.id NOT IN (SELECT case_id FROM case_recusals WHERE staff_id = ?)`)
 		args = append(args, f.ViewerID, f.ViewerID)
 	}
@@ -204,63 +218,13 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, at Cursor, limit int)
 // listFrom reads the page at at: limit cases in the list's order, and
 // whether there are more beyond them in the direction read.
 func (db *DB) listFrom(ctx context.Context, f CaseFilter, at Cursor, limit int) ([]CaseSummary, bool, error) {
-	where, args := db.caseQuery(f)
-	// In the order of the index cases_inbox and its siblings (migration
-	// 0020), or reversed to read the page before a cursor.
-	order := `c.updated_at DESC, c.staff_activity_seq DESC, c.id DESC`
-	if at.before {
-		order = `c.updated_at, c.staff_activity_seq, c.id`
-	}
-	if f.ByDeadline {
-		// In the order of the index cases_next_due, whose condition
-		// this repeats so that SQLite may walk it.
-		order = nextDueSQL + `, c.id`
-		if at.before {
-			order = nextDueSQL + ` DESC, c.id DESC`
-		}
-	}
-	if at.set {
-		// A row value compared with the cursor's key is a range of the
-		// index SQLite walks, not a test of every row.
-		var cond string
-		switch {
-		case !f.ByDeadline && !at.before:
-			cond, args = `(c.updated_at, c.staff_activity_seq, c.id) < (?, ?, ?)`, append(args, at.a, at.b, at.id)
-		case !f.ByDeadline:
-			cond, args = `(c.updated_at, c.staff_activity_seq, c.id) > (?, ?, ?)`, append(args, at.a, at.b, at.id)
-		// A case with no deadline (NULL) comes first in ascending order.
-		case at.noDue && !at.before:
-			cond, args = `(`+nextDueSQL+` IS NOT NULL OR c.id > ?)`, append(args, at.id)
-		case at.noDue:
-			cond, args = `(`+nextDueSQL+` IS NULL AND c.id < ?)`, append(args, at.id)
-		case !at.before:
-			cond, args = `(`+nextDueSQL+`, c.id) > (?, ?)`, append(args, at.a, at.id)
-		default:
-			cond, args = `(`+nextDueSQL+` IS NULL OR (`+nextDueSQL+`, c.id) < (?, ?))`, append(args, at.a, at.id)
-		}
-		where += ` AND ` + cond
-	}
-	summary := `NULL, 0`
-	if f.WithSummary {
-		summary = `c.summary, c.channel_generation`
-	}
-	today := db.coarseNow()
-	rows, err := db.r.QueryContext(ctx,
-		`SELECT c.id, c.ref, c.status, c.created_at, c.updated_at,
-		        (SELECT count(*) FROM messages m WHERE m.case_id = c.id),
-		        coalesce(s.username, ''),
-		        coalesce((SELECT max(m.seq) FROM messages m WHERE m.case_id = c.id), 0) >
-		            coalesce((SELECT r.last_message_id FROM case_reads r WHERE r.staff_id = ? AND r.case_id = c.id), 0),
-		        c.channel_id, coalesce(o.label, ''), c.ack_by_day, c.acknowledged_day, c.feedback_by_day,
-		        c.staff_activity_seq, `+nextDueSQL+`, `+summary+`
-		 FROM cases c LEFT JOIN staff s ON s.id = c.assignee_id LEFT JOIN outcomes o ON o.id = c.outcome_id
-		 WHERE `+where+`
-		 ORDER BY `+order+` LIMIT ?`,
-		append(append([]any{f.ViewerID}, args...), limit+1)...)
+	query, args := db.listSQL(f, at, limit)
+	rows, err := db.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("failed to list cases: %w", err)
 	}
 	defer rows.Close()
+	today := db.coarseNow()
 	var out []CaseSummary
 	for rows.Next() {
 		var c CaseSummary
@@ -286,4 +250,64 @@ func (db *DB) listFrom(ctx context.Context, f CaseFilter, at Cursor, limit int) 
 		slices.Reverse(out)
 	}
 	return out, more, nil
+}
+
+// listSQL is the query of listFrom and its arguments: limit+1 cases, to
+// tell whether there are more.
+func (db *DB) listSQL(f CaseFilter, at Cursor, limit int) (string, []any) {
+	where, args := db.caseQuery(f)
+	// In the order of the index cases_inbox and its siblings (migration
+	// 0020), or reversed to read the page before a cursor.
+	order := `c.updated_at DESC, c.staff_activity_seq DESC, c.id DESC`
+	if at.before {
+		order = `c.updated_at, c.staff_activity_seq, c.id`
+	}
+	if f.ByDeadline {
+		// In the order of the index cases_next_due, whose condition
+		// this repeats so that SQLite may walk it.
+		order = nextDueSQL + `, c.id`
+		if at.before {
+			order = nextDueSQL + ` DESC, c.id DESC`
+		}
+	}
+	if at.set {
+		// A row value compared with the cursor's key is a range of the
+		// index SQLite walks, not a test of every row. On an expression
+		// (the next deadline) SQLite takes a range only from a plain
+		// comparison, hence the ">=" before the row value.
+		var cond string
+		switch {
+		case !f.ByDeadline && !at.before:
+			cond, args = `(c.updated_at, c.staff_activity_seq, c.id) < (?, ?, ?)`, append(args, at.a, at.b, at.id)
+		case !f.ByDeadline:
+			cond, args = `(c.updated_at, c.staff_activity_seq, c.id) > (?, ?, ?)`, append(args, at.a, at.b, at.id)
+		// A case with no deadline (NULL; none since 0016, but the
+		// order allows it) comes first in ascending order. The page before
+		// a cursor leaves such cases out: it reaches them only when it
+		// reaches the start, and then ListCases gives the first page.
+		case at.noDue && !at.before:
+			cond, args = `(`+nextDueSQL+` IS NOT NULL OR c.id > ?)`, append(args, at.id)
+		case at.noDue:
+			cond, args = `(`+nextDueSQL+` IS NULL AND c.id < ?)`, append(args, at.id)
+		case !at.before:
+			cond, args = nextDueSQL+` >= ? AND (`+nextDueSQL+`, c.id) > (?, ?)`, append(args, at.a, at.a, at.id)
+		default:
+			cond, args = nextDueSQL+` <= ? AND (`+nextDueSQL+`, c.id) < (?, ?)`, append(args, at.a, at.a, at.id)
+		}
+		where += ` AND ` + cond
+	}
+	summary := `NULL, 0`
+	if f.WithSummary {
+		summary = `c.summary, c.channel_generation`
+	}
+	return `SELECT c.id, c.ref, c.status, c.created_at, c.updated_at,
+		        (SELECT count(*) FROM messages m WHERE m.case_id = c.id),
+		        coalesce(s.username, ''),
+		        coalesce((SELECT max(m.seq) FROM messages m WHERE m.case_id = c.id), 0) >
+		            coalesce((SELECT r.last_message_id FROM case_reads r WHERE r.staff_id = ? AND r.case_id = c.id), 0),
+		        c.channel_id, coalesce(o.label, ''), c.ack_by_day, c.acknowledged_day, c.feedback_by_day,
+		        c.staff_activity_seq, ` + nextDueSQL + `, ` + summary + `
+		 FROM cases c LEFT JOIN staff s ON s.id = c.assignee_id LEFT JOIN outcomes o ON o.id = c.outcome_id
+		 WHERE ` + where + `
+		 ORDER BY ` + order + ` LIMIT ?`, append(append([]any{f.ViewerID}, args...), limit+1)
 }
