@@ -43,7 +43,7 @@ type inboxPage struct {
 	// ChannelNames names each channel by id, for the Channel column.
 	ChannelNames map[int64]string
 	// MyOverdue are the viewer's own overdue cases, most overdue first (at
-	// most a page of them; MyOverdueTotal counts them, up to CountCap,
+	// most a page of them; MyOverdueTotal counts them, up to myOverdueCap,
 	// MyOverdueMore says there are more).
 	MyOverdue      []storage.CaseSummary
 	MyOverdueTotal int
@@ -100,7 +100,7 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	}
 	mineTotal, mineMore := len(mine), false
 	if !minePager.Older.IsZero() {
-		if mineTotal, mineMore, err = s.db.CountCases(c.UserContext(), mineFilter, storage.CountCap); err != nil {
+		if mineTotal, mineMore, err = s.db.CountCases(c.UserContext(), mineFilter, myOverdueCap); err != nil {
 			return err
 		}
 	}
@@ -155,6 +155,12 @@ func (s *Server) listInbox(c *fiber.Ctx, q *inboxQuery) ([]storage.CaseSummary, 
 	}
 	return cases, pager, nil
 }
+
+// myOverdueCap is how far the inbox counts the viewer's overdue cases. It
+// is lower than the list's (storage.CountCap): this count is on every
+// page, whatever the filters, and is found by walking every overdue case
+// of the viewer's channels in deadline order.
+const myOverdueCap = 1000
 
 // countCapText is storage.CountCap as the inbox writes it.
 var countCapText = func() string {
