@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"html"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -232,4 +234,41 @@ func must1[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// Past storage.CountCap cases the inbox says "more than", and the search's
+// data says so too, without counting them all.
+func TestInboxCountStopsAtTheCap(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, nil)
+	ctx := context.Background()
+	alice, _ := loggedIn(t, ts, "alice", storage.RoleCaseworker)
+	kdf, err := ts.DB.KDFParamSets(ctx)
+	must(t, err)
+	raw, err := sql.Open("sqlite3", filepath.Join(ts.DataDir, storage.FileName)+"?_busy_timeout=10000")
+	must(t, err)
+	defer raw.Close()
+	tx, err := raw.Begin()
+	must(t, err)
+	now := ts.now().Unix()
+	for i := range storage.CountCap + 5 {
+		_, err := tx.Exec(`INSERT INTO cases (ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at, ack_by_day)
+			VALUES (?, ?, ?, x'00', 'age1x', 'new', ?, ?, ?)`, fmt.Sprintf("M%03d-%04d", i/10000, i%10000), fmt.Sprintf("cap-%d", i),
+			kdf[0].ID, now-now%86400, now-now%86400, now-now%86400+7*86400)
+		must(t, err)
+	}
+	must(t, tx.Commit())
+	_, page := get(t, alice, ts.URL+"/staff/")
+	if !strings.Contains(page, "More than 10,000 cases") || !strings.Contains(page, "data-total-more") {
+		t.Errorf("the inbox over %d cases does not say there are more than 10,000", storage.CountCap+5)
+	}
+	_, answer := summaries(t, alice, ts.URL+"/staff/summaries")
+	if answer["total"] != float64(storage.CountCap) || answer["total_more"] != true {
+		t.Errorf("the summaries' count: %v %v", answer["total"], answer["total_more"])
+	}
+	// Below the cap, the count is exact.
+	_, page = get(t, alice, ts.URL+"/staff/?status=in_review")
+	if !strings.Contains(page, "0 cases.") || strings.Contains(page, "More than") {
+		t.Error("an empty filter does not say 0 cases")
+	}
 }

@@ -291,9 +291,10 @@ func (q inboxQuery) values() url.Values {
 // ((page-1) × inboxPageSize) never overflows.
 const maxPage = 1 << 30
 
-// askedPage is the page number in c's query, for the inbox and the audit
-// trail: garbage, zero and negative numbers are page 1, and a number too
-// large for any list is maxPage (the handler then shows the last page).
+// askedPage is the page number in c's query, for the audit trail (the
+// inbox pages by cursor): garbage, zero and negative numbers are page 1,
+// and a number too large for any list is maxPage (the handler then shows
+// the last page).
 func askedPage(c *fiber.Ctx) int {
 	// Atoi gives 0 for garbage, and the nearest int with an error for a
 	// number out of range.
