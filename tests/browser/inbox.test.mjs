@@ -198,6 +198,19 @@ test("the inbox shows decrypted summaries and the search finds a case by a word 
   await page.click("#inbox-search-results a");
   await page.waitForURL(/\/staff\/case\/[0-9A-Z]{4}-[0-9A-Z]{4}$/);
 
+  // The pager: Older leads to the other 5 cases, with the way back.
+  await page.goto(base + "/staff/");
+  await page.click("nav.pager >> text=Older");
+  await page.waitForURL(/\/staff\/\?at=/);
+  await page.waitForFunction(() => document.querySelectorAll("#inbox-cases tr[data-ref]").length === 5);
+  assert.ok(await page.isVisible("nav.pager >> text=First page"));
+  assert.ok(await page.isVisible("nav.pager >> text=Newer"));
+  assert.equal(await page.isVisible("nav.pager >> text=Older"), false, "an Older link on the last page");
+  assert.match(await page.textContent("#inbox-count"), new RegExp(`^${cases} cases\\.`));
+  const older = await auditWidths(page, "inbox, second page");
+  await page.click("nav.pager >> text=Newer");
+  await page.waitForFunction(() => document.querySelectorAll("#inbox-cases tr[data-ref]").length === 50);
+
   assert.deepEqual(errors, [], "the console raised script errors");
-  assert.deepEqual(found, [], `axe-core found WCAG 2.2 A/AA violations:\n${found.join("\n")}\n`);
+  assert.deepEqual([...found, ...older], [], `axe-core found WCAG 2.2 A/AA violations:\n${[...found, ...older].join("\n")}\n`);
 });
