@@ -86,8 +86,9 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// A first page that holds the whole list is its own count.
 	total, more := len(cases), false
-	if q.at.String() != "" || !pager.Older.IsZero() {
+	if !q.at.IsZero() || !pager.Older.IsZero() {
 		if total, more, err = s.db.CountCases(c.UserContext(), f, storage.CountCap); err != nil {
 			return err
 		}
