@@ -221,7 +221,7 @@ func stateOf(t *testing.T, ts *testServer, caseRef string, viewer storage.Staff)
 	ctx := context.Background()
 	var s staffState
 	var err error
-	s.Cases, _, err = ts.DB.ListCases(ctx, storage.CaseFilter{ViewerID: viewer.ID}, 0, 100)
+	s.Cases, _, err = ts.DB.ListCases(ctx, storage.CaseFilter{ViewerID: viewer.ID}, storage.Cursor{}, 100)
 	must(t, err)
 	cs, err := ts.DB.CaseByRef(ctx, caseRef)
 	must(t, err)

@@ -20,7 +20,7 @@ func bulkCases(t *testing.T, ts *testServer, n int) []string {
 	for i := range n {
 		submit(t, ts, fmt.Sprintf("report number %d", i))
 	}
-	cases, _, err := ts.DB.ListCases(context.Background(), storage.CaseFilter{AllChannels: true}, 0, 1000)
+	cases, _, err := ts.DB.ListCases(context.Background(), storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 1000)
 	must(t, err)
 	var refs []string
 	for _, c := range cases {
@@ -285,7 +285,7 @@ func caseElsewhere(t *testing.T, ts *testServer, admin *http.Client, csrf string
 	if res.StatusCode != http.StatusOK || !caseCodeRE.MatchString(page) {
 		t.Fatalf("report to the other channel: %d", res.StatusCode)
 	}
-	all, _, err := ts.DB.ListCases(context.Background(), storage.CaseFilter{AllChannels: true}, 0, 100)
+	all, _, err := ts.DB.ListCases(context.Background(), storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 100)
 	must(t, err)
 	for _, c := range all {
 		if c.ChannelID == other {

@@ -22,7 +22,7 @@ import (
 func newestCase(t *testing.T, ts *testServer) (storage.Case, []byte) {
 	t.Helper()
 	ctx := context.Background()
-	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 1000)
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 1000)
 	must(t, err)
 	var found *storage.Case
 	var first []byte

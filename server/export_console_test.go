@@ -130,7 +130,7 @@ func TestConsoleExportMatchesTheCLIExport(t *testing.T) {
 	if res, _ := sendReport(t, ts, [][2]string{{"channel", strconv.FormatInt(other, 10)}, {"body", "about Kent"}}); res.StatusCode != http.StatusOK {
 		t.Fatalf("report to Kent: %d", res.StatusCode)
 	}
-	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 100)
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 100)
 	must(t, err)
 	byText := map[string]string{}
 	for _, c := range cases {

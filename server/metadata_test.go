@@ -49,7 +49,7 @@ func taggedJPEG(t *testing.T) []byte {
 func storedAttachment(t *testing.T, ts *testServer) (crypto.Attachment, []byte) {
 	t.Helper()
 	ctx := context.Background()
-	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 1)
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 1)
 	must(t, err)
 	msgs, err := ts.DB.Messages(ctx, cases[0].ID)
 	must(t, err)

@@ -299,7 +299,7 @@ func TestNotificationsAreBatchedFixedAndContentFree(t *testing.T) {
 	// opted-in staff member, for the report and the message together.
 	sink := startSMTPSink(t, port)
 	must(t, ts.Srv.SendNotifications(ctx))
-	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 10)
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
 	must(t, err)
 	if len(cases) != 1 {
 		t.Fatalf("%d cases", len(cases))

@@ -75,7 +75,7 @@ func orderScenario(t *testing.T, reportFirst bool) orderRun {
 
 	// Before either run's report: another case, a caseworker and an admin.
 	submit(t, ts, "an earlier case")
-	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 10)
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
 	must(t, err)
 	other, err := ts.DB.Case(ctx, cases[0].ID)
 	must(t, err)
@@ -133,7 +133,7 @@ func orderScenario(t *testing.T, reportFirst bool) orderRun {
 
 	// Afterwards, at the same time in both runs, staff look.
 	at(20 * time.Minute)
-	cases, _, err = ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 10)
+	cases, _, err = ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
 	must(t, err)
 	if len(cases) != 2 {
 		t.Fatalf("%d cases, want 2", len(cases))

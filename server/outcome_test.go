@@ -190,7 +190,7 @@ func TestAnArchivedOutcomeIsNotOfferedButOldCasesKeepIt(t *testing.T) {
 	submit(t, ts, "first")
 	submit(t, ts, "second")
 	c, csrf := loggedIn(t, ts, "abe", storage.RoleAdmin)
-	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 10)
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
 	must(t, err)
 	closed, open := cases[0].Ref, cases[1].Ref
 	closeCase(t, ts, c, csrf, closed, "5")

@@ -20,7 +20,7 @@ func TestRecusedStaffGetNothingOfTheCase(t *testing.T) {
 	ts := startServer(t, nil)
 	submit(t, ts, "PC Y shared the photos")
 	ctx := context.Background()
-	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 10)
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
 	must(t, err)
 	ref := cases[0].Ref
 	cs, err := ts.DB.CaseByRef(ctx, ref)

@@ -24,7 +24,7 @@ func TestOnlyAnAdministratorLiftsAHoldOrShortensRetention(t *testing.T) {
 		t.Fatalf("default retention: %d", res.StatusCode)
 	}
 	worker, workerCSRF := loggedIn(t, ts, "wes", storage.RoleCaseworker)
-	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 10)
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
 	must(t, err)
 	cs := cases[0]
 

@@ -25,7 +25,7 @@ func TestRetentionDeletesExpiredClosedCasesOnly(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("default retention: %d", res.StatusCode)
 	}
-	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 10)
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
 	must(t, err)
 	refs := map[string]storage.CaseSummary{}
 	for _, cs := range cases {

@@ -23,7 +23,7 @@ func TestAnAdministratorDeletesACaseByTypingItsReference(t *testing.T) {
 	submit(t, ts, "to be kept")
 	before := counts(t, ts.DB)
 
-	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 10)
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
 	must(t, err)
 	var target, other storage.CaseSummary
 	for _, cs := range cases {

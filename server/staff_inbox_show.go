@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -26,18 +27,27 @@ type inboxPage struct {
 	Assigned string // "", "me" or "none"
 	Deadline string // "", storage.DeadlineOverdue or storage.DeadlineDue
 	Sort     string // "" (newest activity first) or "deadline"
-	Page     int
-	Pages    int
-	Total    int
-	// PrevURL and NextURL are the neighbouring pages with the same filters.
-	PrevURL string
-	NextURL string
+	// Total counts the cases these filters select, up to
+	// storage.CountCap; TotalMore says there are more than that.
+	Total     int
+	TotalMore bool
+	CountCap  string // storage.CountCap as it reads: "10,000"
+	// At is this page's cursor ("" for the first page); FirstURL,
+	// PrevURL and NextURL are the first, newer and older pages with the
+	// same filters ("" where there is none).
+	At       string
+	Next     string // the older page's cursor, for inbox.js
+	FirstURL string
+	PrevURL  string
+	NextURL  string
 	// ChannelNames names each channel by id, for the Channel column.
 	ChannelNames map[int64]string
 	// MyOverdue are the viewer's own overdue cases, most overdue first (at
-	// most a page of them; MyOverdueTotal counts them all).
+	// most a page of them; MyOverdueTotal counts them, up to myOverdueCap,
+	// MyOverdueMore says there are more).
 	MyOverdue      []storage.CaseSummary
 	MyOverdueTotal int
+	MyOverdueMore  bool
 	DueSoonDays    int
 	// Channel is the channel filtered by (0: every one of the viewer's),
 	// Channels those the viewer may choose; From and To the received
@@ -48,7 +58,7 @@ type inboxPage struct {
 	// Ignored says which filters asked for were ignored, and why.
 	Ignored []string
 	// SummariesURL is GET /staff/summaries with this page's filters, for
-	// the inbox's script (add page=N).
+	// the inbox's script (add at=cursor).
 	SummariesURL string
 	// Bulk is the bulk actions' form (staff_bulk.go).
 	Bulk bulkForm
@@ -60,6 +70,10 @@ type inboxPage struct {
 // cases, from the indexes alone: nothing is decrypted on the server. The
 // console's script (inbox.js) then fetches the page's encrypted summaries
 // from GET /staff/summaries with the same filters and decrypts them.
+//
+// Pages are found by a cursor (at=, storage.Cursor), not a number, and the
+// count stops at storage.CountCap: no page costs more with a million cases
+// than with a thousand.
 func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	me := staffOf(c)
 	channels, err := s.db.Channels(c.UserContext())
@@ -68,24 +82,28 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	}
 	q := inboxQueryOf(c, me, channels)
 	f := q.filter
-	page := askedPage(c)
-	cases, total, err := s.db.ListCases(c.UserContext(), f, (page-1)*inboxPageSize, inboxPageSize)
+	cases, pager, err := s.listInbox(c, &q)
 	if err != nil {
 		return err
 	}
-	pages := pageCount(total)
-	if page > pages {
-		page = pages
-		if cases, total, err = s.db.ListCases(c.UserContext(), f, (page-1)*inboxPageSize, inboxPageSize); err != nil {
+	// A first page that holds the whole list is its own count.
+	total, more := len(cases), false
+	if !q.at.IsZero() || !pager.Older.IsZero() {
+		if total, more, err = s.db.CountCases(c.UserContext(), f, storage.CountCap); err != nil {
 			return err
 		}
-		pages = pageCount(total)
 	}
 	// The viewer's own overdue cases come first, whatever the filters.
-	mine, mineTotal, err := s.db.ListCases(c.UserContext(), storage.CaseFilter{ViewerID: me.ID, AssigneeID: me.ID,
-		Deadline: storage.DeadlineOverdue, ByDeadline: true}, 0, inboxPageSize)
+	mineFilter := storage.CaseFilter{ViewerID: me.ID, AssigneeID: me.ID, Deadline: storage.DeadlineOverdue, ByDeadline: true}
+	mine, minePager, err := s.db.ListCases(c.UserContext(), mineFilter, storage.Cursor{}, inboxPageSize)
 	if err != nil {
 		return err
+	}
+	mineTotal, mineMore := len(mine), false
+	if !minePager.Older.IsZero() {
+		if mineTotal, mineMore, err = s.db.CountCases(c.UserContext(), mineFilter, myOverdueCap); err != nil {
+			return err
+		}
 	}
 	names := make(map[int64]string, len(channels))
 	for _, ch := range channels {
@@ -95,21 +113,67 @@ func (s *Server) handleStaffInbox(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pageURL := func(p int) string {
+	pageURL := func(at storage.Cursor) string {
 		v := q.values()
-		v.Set("page", strconv.Itoa(p))
+		if at.IsZero() {
+			return ""
+		}
+		v.Set("at", at.String())
 		return "/staff/?" + v.Encode()
+	}
+	first := ""
+	if !q.at.IsZero() {
+		first = "/staff/?" + q.values().Encode()
 	}
 	return s.renderStaff(c, http.StatusOK, "staff_inbox", "Inbox", inboxPage{
 		Cases: cases, Status: f.Status, Statuses: statusOptions(true), StatusLabels: statusLabels,
 		Deleted: c.Query("deleted") == "1", Assigned: q.assigned, Deadline: f.Deadline, Sort: q.sort,
-		Page: page, Pages: pages, Total: total, PrevURL: pageURL(page - 1), NextURL: pageURL(page + 1),
-		ChannelNames: names, MyOverdue: mine, MyOverdueTotal: mineTotal, DueSoonDays: storage.DueSoonDays,
+		Total: total, TotalMore: more, CountCap: countCapText,
+		At: q.at.String(), Next: pager.Older.String(), FirstURL: first, PrevURL: pageURL(pager.Newer), NextURL: pageURL(pager.Older),
+		ChannelNames: names, MyOverdue: mine, MyOverdueTotal: mineTotal, MyOverdueMore: mineMore, DueSoonDays: storage.DueSoonDays,
 		Channel: f.ChannelID, Channels: q.channels, From: q.from, To: q.to, Ignored: q.ignored,
 		SummariesURL: "/staff/summaries?" + q.values().Encode(),
 		Bulk:         bulk,
 	})
 }
+
+// listInbox reads the page of the inbox q asks for: the first page, with a
+// message in q.ignored, if its cursor is not one the inbox made for this
+// order. The page of a cursor past the first full page is the first page
+// (storage.ListCases), and then q.at is zero too.
+func (s *Server) listInbox(c *fiber.Ctx, q *inboxQuery) ([]storage.CaseSummary, storage.Pager, error) {
+	cases, pager, err := s.db.ListCases(c.UserContext(), q.filter, q.at, inboxPageSize)
+	if errors.Is(err, storage.ErrCursorOrder) {
+		q.ignored = append(q.ignored, badCursorMessage)
+		q.at = storage.Cursor{}
+		cases, pager, err = s.db.ListCases(c.UserContext(), q.filter, q.at, inboxPageSize)
+	}
+	if err != nil {
+		return nil, storage.Pager{}, err
+	}
+	if q.at.Before() && pager.Newer.IsZero() {
+		q.at = storage.Cursor{}
+	}
+	return cases, pager, nil
+}
+
+// myOverdueCap is how far the inbox counts the viewer's overdue cases. It
+// is lower than the list's (storage.CountCap): this count is on every
+// page, whatever the filters, and is found by walking every overdue case
+// of the viewer's channels in deadline order.
+const myOverdueCap = 1000
+
+// countCapText is storage.CountCap as the inbox writes it.
+var countCapText = func() string {
+	s := strconv.Itoa(storage.CountCap)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}()
+
+// badCursorMessage says that the page asked for was not found.
+const badCursorMessage = "The page asked for is not one this inbox links to (from another sort order, or changed): the first page is shown."
 
 // inboxQuery is the inbox's filters as asked in a query string, for the
 // inbox page and GET /staff/summaries alike: what is valid is used, and
@@ -119,6 +183,8 @@ type inboxQuery struct {
 	assigned string // "", "me" or "none"
 	sort     string // "" or "deadline"
 	from, to string // the received days, YYYY-MM-DD, as used
+	// at is the page asked for (the zero Cursor: the first page).
+	at storage.Cursor
 	// channels are the channels the viewer may filter by: those they are
 	// a member of (they see no other channel's cases).
 	channels []channelOption
@@ -167,6 +233,11 @@ func inboxQueryOf(c *fiber.Ctx, me *staffUser, channels []storage.Channel) inbox
 		if f.ChannelID == 0 {
 			q.ignored = append(q.ignored, "The channel asked for is not one of yours: cases of every channel of yours are listed.")
 		}
+	}
+	if at, err := storage.ParseCursor(c.Query("at")); err == nil {
+		q.at = at
+	} else {
+		q.ignored = append(q.ignored, badCursorMessage)
 	}
 	day := func(name, what string) time.Time {
 		v := c.Query(name)
@@ -221,9 +292,10 @@ func (q inboxQuery) values() url.Values {
 // ((page-1) × inboxPageSize) never overflows.
 const maxPage = 1 << 30
 
-// askedPage is the page number in c's query, for the inbox and the audit
-// trail: garbage, zero and negative numbers are page 1, and a number too
-// large for any list is maxPage (the handler then shows the last page).
+// askedPage is the page number in c's query, for the audit trail (the
+// inbox pages by cursor): garbage, zero and negative numbers are page 1,
+// and a number too large for any list is maxPage (the handler then shows
+// the last page).
 func askedPage(c *fiber.Ctx) int {
 	// Atoi gives 0 for garbage, and the nearest int with an error for a
 	// number out of range.

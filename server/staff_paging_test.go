@@ -10,15 +10,13 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-// Page numbers in the inbox and the audit trail are brought within
-// [1, pages]: a huge one (which overflowed to the first page, labelled with
-// the huge number), a negative one and garbage.
+// Page numbers in the audit trail are brought within [1, pages]: a huge
+// one (which overflowed to the first page, labelled with the huge number),
+// a negative one and garbage. (The inbox pages by cursor:
+// inbox_cursor_test.go.)
 func TestStaffPageNumbersAreClamped(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, nil)
-	for i := range 51 {
-		submit(t, ts, fmt.Sprintf("report %d", i))
-	}
 	c, csrf := loggedIn(t, ts, "admin1", storage.RoleAdmin)
 	for i := range 51 {
 		res, _ := post(t, c, ts.URL+"/staff/admin/invite",
@@ -28,7 +26,7 @@ func TestStaffPageNumbersAreClamped(t *testing.T) {
 			t.Fatalf("invite %d: %d", i, res.StatusCode)
 		}
 	}
-	for _, base := range []string{"/staff/?page=", "/staff/admin/audit?page="} {
+	for _, base := range []string{"/staff/admin/audit?page="} {
 		for _, tc := range []struct{ page, want string }{
 			{"9223372036854775807", "Page 2 of 2."},
 			{"99999999999999999999999", "Page 2 of 2."},

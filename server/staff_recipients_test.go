@@ -20,7 +20,7 @@ import (
 // the order of cases within a day, on purpose).
 func newestMessage(t *testing.T, ts *testServer) []byte {
 	t.Helper()
-	cases, _, err := ts.DB.ListCases(context.Background(), storage.CaseFilter{AllChannels: true}, 0, 1000)
+	cases, _, err := ts.DB.ListCases(context.Background(), storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 1000)
 	must(t, err)
 	var found []byte
 	for _, c := range cases {

@@ -17,7 +17,7 @@ func TestUnusedStaffUploadsAreSwept(t *testing.T) {
 	ctx := context.Background()
 	submit(t, ts, "a report")
 	c, csrf := loggedIn(t, ts, "nora", storage.RoleCaseworker)
-	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 10)
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
 	must(t, err)
 	ref := cases[0].Ref
 	res, body := staffUpload(t, c, ts.URL+"/staff/case/"+ref+"/attachment", csrf, nil, []byte("age-encryption.org/v1\nfake"))

@@ -27,7 +27,7 @@ func TestReporterWithdrawsAndTheCiphertextIsGone(t *testing.T) {
 
 	// Samples of the stored ciphertext: message and attachment chunks.
 	ctx := context.Background()
-	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 10)
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
 	must(t, err)
 	var target storage.CaseSummary
 	for _, cs := range cases {

@@ -3,7 +3,9 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,6 +32,10 @@ type CaseSummary struct {
 	// ChannelGeneration is the channel key generation the case's report
 	// was sealed to, also only with CaseFilter.WithSummary.
 	ChannelGeneration int
+
+	// The case's place in the list's order, for the cursors of its page.
+	activitySeq int64
+	nextDue     sql.NullInt64
 }
 
 // CaseFilter selects inbox rows. Zero values select everything.
@@ -62,23 +68,43 @@ type CaseFilter struct {
 	WithSummary bool
 }
 
-// ListCases returns cases newest activity first, filtered, skipping offset
-// and returning at most limit, and the total that match. It reads indexes
-// and counts only, never ciphertext.
-func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([]CaseSummary, int, error) {
-	// Only the filters in use are in the query (from constant fragments,
-	// values bound), so that SQLite can count and walk an index without
-	// testing a condition on each of many thousand cases.
+// CountCap is how far CountCases counts: beyond it, the inbox says "more
+// than 10,000 cases" instead of walking every case that matches.
+const CountCap = 10_000
+
+// Pager says where the neighbouring pages of a list of cases begin: the
+// zero Cursor where there is none.
+type Pager struct {
+	Newer, Older Cursor
+}
+
+// caseQuery is the WHERE clause of f (from constant fragments, values
+// bound) and its arguments.
+func (db *DB) caseQuery(f CaseFilter) (string, []any) {
+	// Only the filters in use are in the query, so that SQLite can walk
+	// an index without testing a condition on each of many thousand
+	// cases.
+	//
+	// In the deadline order, the walk is always the index of that order
+	// (cases_next_due): a "+" before a column keeps SQLite from reading
+	// the cases of a status, assignee or channel through their own index
+	// and then sorting them all by deadline.
 	var conds []string
 	var args []any
+	col := func(name string) string {
+		if f.ByDeadline {
+			return "+c." + name
+		}
+		return "c." + name
+	}
 	if f.Status != "" {
-		conds, args = append(conds, `c.status = ?`), append(args, f.Status)
+		conds, args = append(conds, col("status")+` = ?`), append(args, f.Status)
 	}
 	switch {
 	case f.AssigneeID == -1:
-		conds = append(conds, `c.assignee_id IS NULL`)
+		conds = append(conds, col("assignee_id")+` IS NULL`)
 	case f.AssigneeID != 0:
-		conds, args = append(conds, `c.assignee_id = ?`), append(args, f.AssigneeID)
+		conds, args = append(conds, col("assignee_id")+` = ?`), append(args, f.AssigneeID)
 	}
 	today := db.coarseNow()
 	switch f.Deadline {
@@ -92,66 +118,196 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter, offset, limit int) ([
 		conds = append(conds, `c.status <> 'closed'`)
 	}
 	if f.ChannelID != 0 {
-		conds, args = append(conds, `c.channel_id = ?`), append(args, f.ChannelID)
+		conds, args = append(conds, col("channel_id")+` = ?`), append(args, f.ChannelID)
 	}
 	if !f.ReceivedFrom.IsZero() {
-		conds, args = append(conds, `c.created_at >= ?`), append(args, f.ReceivedFrom.UTC().Truncate(Coarseness).Unix())
+		conds, args = append(conds, col("created_at")+` >= ?`), append(args, f.ReceivedFrom.UTC().Truncate(Coarseness).Unix())
 	}
 	if !f.ReceivedTo.IsZero() {
-		conds, args = append(conds, `c.created_at < ?`), append(args, f.ReceivedTo.UTC().Truncate(Coarseness).Add(Coarseness).Unix())
+		conds, args = append(conds, col("created_at")+` < ?`), append(args, f.ReceivedTo.UTC().Truncate(Coarseness).Add(Coarseness).Unix())
 	}
 	if !f.AllChannels {
-		conds = append(conds, `c.channel_id IN (SELECT channel_id FROM channel_members WHERE staff_id = ?)`,
+		// "+": a test of each case walked, never the index to walk (the
+		// planner, without statistics, would walk cases_inbox_channel
+		// channel by channel and then sort every case of the viewer's).
+		conds = append(conds, `+c.channel_id IN (SELECT channel_id FROM channel_members WHERE staff_id = ?)`,
 			`c.id NOT IN (SELECT case_id FROM case_recusals WHERE staff_id = ?)`)
 		args = append(args, f.ViewerID, f.ViewerID)
 	}
-	where := `1`
-	if len(conds) > 0 {
-		where = strings.Join(conds, ` AND `)
+	if len(conds) == 0 {
+		return `1`, nil
 	}
-	var total int
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM cases c WHERE `+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("failed to count cases: %w", err)
+	return strings.Join(conds, ` AND `), args
+}
+
+// CountCases counts the cases f selects, up to max: it returns max and
+// true if there are more. It stops at the first case past max, so that
+// the count costs at most as much as walking max+1 cases of the index the
+// filters use, however many cases there are.
+func (db *DB) CountCases(ctx context.Context, f CaseFilter, max int) (int, bool, error) {
+	where, args := db.caseQuery(f)
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM cases c WHERE `+where+` LIMIT ?)`,
+		append(args, max+1)...).Scan(&n); err != nil {
+		return 0, false, fmt.Errorf("failed to count cases: %w", err)
 	}
-	// In the order of the index cases_inbox (migration 0020).
-	order := `c.updated_at DESC, c.staff_activity_seq DESC, c.id DESC`
-	if f.ByDeadline {
-		// In the order of the index cases_next_due, whose condition
-		// this repeats so that SQLite may walk it.
-		order = nextDueSQL + `, c.id`
+	if n > max {
+		return max, true, nil
 	}
-	summary := `NULL, 0`
-	if f.WithSummary {
-		summary = `c.summary, c.channel_generation`
+	return n, false, nil
+}
+
+// ErrCursorOrder is ListCases' answer to a cursor made for the other
+// order: the caller shows the first page instead.
+var ErrCursorOrder = errors.New("the cursor is of the other order")
+
+// ListCases returns at most limit cases, newest activity first (or open
+// cases by deadline, f.ByDeadline), filtered: the first page for the zero
+// Cursor, otherwise the page after (older) or before (newer) the case the
+// cursor names; and where the neighbouring pages begin. A page is found by
+// its key in the order's index (keyset pagination), never by skipping
+// rows, so any page costs what the first does. It reads indexes only, and
+// the table for the rows returned, never ciphertext (but the summaries
+// with f.WithSummary).
+//
+// A page before the first full one is the first page: going back never
+// ends on a short page. A cursor whose case has gone (deleted, or moved
+// by new activity) still works: it names a place in the order, not a row.
+func (db *DB) ListCases(ctx context.Context, f CaseFilter, at Cursor, limit int) ([]CaseSummary, Pager, error) {
+	if at.set && at.byDeadline != f.ByDeadline {
+		return nil, Pager{}, ErrCursorOrder
 	}
-	rows, err := db.r.QueryContext(ctx,
-		`SELECT c.id, c.ref, c.status, c.created_at, c.updated_at,
-		        (SELECT count(*) FROM messages m WHERE m.case_id = c.id),
-		        coalesce(s.username, ''),
-		        coalesce((SELECT max(m.seq) FROM messages m WHERE m.case_id = c.id), 0) >
-		            coalesce((SELECT r.last_message_id FROM case_reads r WHERE r.staff_id = ? AND r.case_id = c.id), 0),
-		        c.channel_id, coalesce(o.label, ''), c.ack_by_day, c.acknowledged_day, c.feedback_by_day, `+summary+`
-		 FROM cases c LEFT JOIN staff s ON s.id = c.assignee_id LEFT JOIN outcomes o ON o.id = c.outcome_id
-		 WHERE `+where+`
-		 ORDER BY `+order+` LIMIT ? OFFSET ?`,
-		append(append([]any{f.ViewerID}, args...), limit, offset)...)
+	limit = max(limit, 1)
+	if !at.set {
+		cases, more, err := db.listFrom(ctx, f, at, limit)
+		if err != nil {
+			return nil, Pager{}, err
+		}
+		var p Pager
+		if more {
+			p.Older = cursorAfter(f.ByDeadline, cases[len(cases)-1], false)
+		}
+		return cases, p, nil
+	}
+	cases, more, err := db.listFrom(ctx, f, at, limit)
 	if err != nil {
-		return nil, 0, fmt.Errorf("failed to list cases: %w", err)
+		return nil, Pager{}, err
+	}
+	if at.before && !more {
+		// Back at the start: the first page, full.
+		return db.ListCases(ctx, f, Cursor{}, limit)
+	}
+	var p Pager
+	switch {
+	case at.before:
+		p.Newer = cursorAfter(f.ByDeadline, cases[0], true)
+		p.Older = cursorAfter(f.ByDeadline, cases[len(cases)-1], false)
+	case len(cases) == 0:
+		// Past the end (the cases after the cursor went): the way back.
+		p.Newer = at
+		p.Newer.before = true
+	default:
+		p.Newer = cursorAfter(f.ByDeadline, cases[0], true)
+		if more {
+			p.Older = cursorAfter(f.ByDeadline, cases[len(cases)-1], false)
+		}
+	}
+	return cases, p, nil
+}
+
+// listFrom reads the page at at: limit cases in the list's order, and
+// whether there are more beyond them in the direction read.
+func (db *DB) listFrom(ctx context.Context, f CaseFilter, at Cursor, limit int) ([]CaseSummary, bool, error) {
+	query, args := db.listSQL(f, at, limit)
+	rows, err := db.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("failed to list cases: %w", err)
 	}
 	defer rows.Close()
+	today := db.coarseNow()
 	var out []CaseSummary
 	for rows.Next() {
 		var c CaseSummary
 		var created, updated int64
 		var ackBy, acked, feedbackBy sql.NullInt64
 		if err := rows.Scan(&c.ID, &c.Ref, &c.Status, &created, &updated, &c.Messages, &c.Assignee, &c.Unread, &c.ChannelID, &c.Outcome,
-			&ackBy, &acked, &feedbackBy, &c.Summary, &c.ChannelGeneration); err != nil {
-			return nil, 0, err
+			&ackBy, &acked, &feedbackBy, &c.activitySeq, &c.nextDue, &c.Summary, &c.ChannelGeneration); err != nil {
+			return nil, false, fmt.Errorf("failed to read a case of the list: %w", err)
 		}
 		c.CreatedAt, c.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
 		d := Deadlines{AckBy: dayOf(ackBy), Acknowledged: dayOf(acked), FeedbackBy: dayOf(feedbackBy)}
 		c.Deadline = d.Next(c.Status, time.Unix(today, 0).UTC())
 		out = append(out, c)
 	}
-	return out, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("failed to list cases: %w", err)
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	if at.before {
+		slices.Reverse(out)
+	}
+	return out, more, nil
+}
+
+// listSQL is the query of listFrom and its arguments: limit+1 cases, to
+// tell whether there are more.
+func (db *DB) listSQL(f CaseFilter, at Cursor, limit int) (string, []any) {
+	where, args := db.caseQuery(f)
+	// In the order of the index cases_inbox and its siblings (migration
+	// 0020), or reversed to read the page before a cursor.
+	order := `c.updated_at DESC, c.staff_activity_seq DESC, c.id DESC`
+	if at.before {
+		order = `c.updated_at, c.staff_activity_seq, c.id`
+	}
+	if f.ByDeadline {
+		// In the order of the index cases_next_due, whose condition
+		// this repeats so that SQLite may walk it.
+		order = nextDueSQL + `, c.id`
+		if at.before {
+			order = nextDueSQL + ` DESC, c.id DESC`
+		}
+	}
+	if at.set {
+		// A row value compared with the cursor's key is a range of the
+		// index SQLite walks, not a test of every row. On an expression
+		// (the next deadline) SQLite takes a range only from a plain
+		// comparison, hence the ">=" before the row value.
+		var cond string
+		switch {
+		case !f.ByDeadline && !at.before:
+			cond, args = `(c.updated_at, c.staff_activity_seq, c.id) < (?, ?, ?)`, append(args, at.a, at.b, at.id)
+		case !f.ByDeadline:
+			cond, args = `(c.updated_at, c.staff_activity_seq, c.id) > (?, ?, ?)`, append(args, at.a, at.b, at.id)
+		// A case with no deadline (NULL; none since 0016, but the
+		// order allows it) comes first in ascending order. The page before
+		// a cursor leaves such cases out: it reaches them only when it
+		// reaches the start, and then ListCases gives the first page.
+		case at.noDue && !at.before:
+			cond, args = `(`+nextDueSQL+` IS NOT NULL OR c.id > ?)`, append(args, at.id)
+		case at.noDue:
+			cond, args = `(`+nextDueSQL+` IS NULL AND c.id < ?)`, append(args, at.id)
+		case !at.before:
+			cond, args = nextDueSQL+` >= ? AND (`+nextDueSQL+`, c.id) > (?, ?)`, append(args, at.a, at.a, at.id)
+		default:
+			cond, args = nextDueSQL+` <= ? AND (`+nextDueSQL+`, c.id) < (?, ?)`, append(args, at.a, at.a, at.id)
+		}
+		where += ` AND ` + cond
+	}
+	summary := `NULL, 0`
+	if f.WithSummary {
+		summary = `c.summary, c.channel_generation`
+	}
+	return `SELECT c.id, c.ref, c.status, c.created_at, c.updated_at,
+		        (SELECT count(*) FROM messages m WHERE m.case_id = c.id),
+		        coalesce(s.username, ''),
+		        coalesce((SELECT max(m.seq) FROM messages m WHERE m.case_id = c.id), 0) >
+		            coalesce((SELECT r.last_message_id FROM case_reads r WHERE r.staff_id = ? AND r.case_id = c.id), 0),
+		        c.channel_id, coalesce(o.label, ''), c.ack_by_day, c.acknowledged_day, c.feedback_by_day,
+		        c.staff_activity_seq, ` + nextDueSQL + `, ` + summary + `
+		 FROM cases c LEFT JOIN staff s ON s.id = c.assignee_id LEFT JOIN outcomes o ON o.id = c.outcome_id
+		 WHERE ` + where + `
+		 ORDER BY ` + order + ` LIMIT ?`, append(append([]any{f.ViewerID}, args...), limit+1)
 }

@@ -82,7 +82,11 @@ func TestInboxListsOnlyTheViewersChannels(t *testing.T) {
 		viewer int64
 		want   int64
 	}{{alice.ID, inDefault.ID}, {bob.ID, inSecond.ID}} {
-		cases, total, err := db.ListCases(ctx, storage.CaseFilter{ViewerID: tc.viewer}, 0, 10)
+		cases, _, err := db.ListCases(ctx, storage.CaseFilter{ViewerID: tc.viewer}, storage.Cursor{}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total, _, err := db.CountCases(ctx, storage.CaseFilter{ViewerID: tc.viewer}, storage.CountCap)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +94,7 @@ func TestInboxListsOnlyTheViewersChannels(t *testing.T) {
 			t.Errorf("viewer %d sees %d cases (%+v), want only case %d", tc.viewer, total, cases, tc.want)
 		}
 	}
-	if _, total, _ := db.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 10); total != 2 {
+	if total, _, _ := db.CountCases(ctx, storage.CaseFilter{AllChannels: true}, storage.CountCap); total != 2 {
 		t.Errorf("all channels: %d cases", total)
 	}
 }
@@ -180,7 +184,7 @@ func TestMigrationPutsEveryCaseInTheDefaultChannel(t *testing.T) {
 	if ok, err := db.IsChannelMember(ctx, storage.DefaultChannel, 5); err != nil || !ok {
 		t.Errorf("the old staff member is not in the default channel: %v %v", ok, err)
 	}
-	if cases, _, _ := db.ListCases(ctx, storage.CaseFilter{ViewerID: 5}, 0, 10); len(cases) != 1 {
+	if cases, _, _ := db.ListCases(ctx, storage.CaseFilter{ViewerID: 5}, storage.Cursor{}, 10); len(cases) != 1 {
 		t.Errorf("the old staff member sees %d cases", len(cases))
 	}
 }
@@ -220,7 +224,7 @@ func TestExclusionsAndRecusals(t *testing.T) {
 		if err != nil || ok != tc.sees {
 			t.Errorf("%s can see the case: %v %v, want %v", tc.who.Username, ok, err, tc.sees)
 		}
-		_, total, _ := db.ListCases(ctx, storage.CaseFilter{ViewerID: tc.who.ID}, 0, 10)
+		total, _, _ := db.CountCases(ctx, storage.CaseFilter{ViewerID: tc.who.ID}, storage.CountCap)
 		if (total == 1) != tc.sees {
 			t.Errorf("%s's inbox has %d cases", tc.who.Username, total)
 		}

@@ -25,7 +25,7 @@ func TestDeadlinesMoveWithTheClock(t *testing.T) {
 	}
 	state := func() storage.Deadline {
 		t.Helper()
-		cases, _, err := db.ListCases(ctx, storage.CaseFilter{AllChannels: true}, 0, 10)
+		cases, _, err := db.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
 		if err != nil || len(cases) != 1 {
 			t.Fatalf("ListCases: %v %v", cases, err)
 		}
@@ -33,7 +33,7 @@ func TestDeadlinesMoveWithTheClock(t *testing.T) {
 	}
 	count := func(deadline string) int {
 		t.Helper()
-		_, n, err := db.ListCases(ctx, storage.CaseFilter{AllChannels: true, Deadline: deadline}, 0, 10)
+		n, _, err := db.CountCases(ctx, storage.CaseFilter{AllChannels: true, Deadline: deadline}, storage.CountCap)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +188,9 @@ func TestListCasesByDeadline(t *testing.T) {
 	acknowledged := mustCreateCase(t, db, "acknowledged")
 	_, err := db.AcknowledgeCase(ctx, acknowledged.ID) // feedback by 3 March: last
 	must(t, err)
-	cases, total, err := db.ListCases(ctx, storage.CaseFilter{AllChannels: true, ByDeadline: true}, 0, 10)
+	cases, _, err := db.ListCases(ctx, storage.CaseFilter{AllChannels: true, ByDeadline: true}, storage.Cursor{}, 10)
+	must(t, err)
+	total, _, err := db.CountCases(ctx, storage.CaseFilter{AllChannels: true, ByDeadline: true}, storage.CountCap)
 	must(t, err)
 	var got []int64
 	for _, c := range cases {

@@ -166,9 +166,11 @@ async function decryptRows(rows, decrypterOf) {
   );
 }
 
-async function fetchPage(baseURL, page, signal) {
+// fetchPage is the page of summaries at a cursor ("": the first page).
+async function fetchPage(baseURL, at, signal) {
   const sep = baseURL.includes("?") ? "&" : "?";
-  const res = await fetch(`${baseURL}${sep}page=${page}`, { credentials: "same-origin", headers: { Accept: "application/json" }, signal });
+  const url = at ? `${baseURL}${sep}at=${encodeURIComponent(at)}` : baseURL;
+  const res = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, signal });
   if (!res.ok) throw new Error(`the server refused the summaries (${res.status})`);
   const answer = await res.json();
   if (!answer || !Array.isArray(answer.rows)) throw new Error("the server's summaries answer has no rows");
@@ -181,22 +183,29 @@ async function fetchPage(baseURL, page, signal) {
 // summaries and the search box appears.
 export function inboxPage(data, { onIdentities }) {
   const baseURL = data.dataset.summariesUrl;
-  const page = Number(data.dataset.page) || 1;
-  const pages = Number(data.dataset.pages) || 1;
+  // This page's cursor ("" for the first page) and the next one's.
+  const at = data.dataset.at || "";
+  const next = data.dataset.next || "";
+  // How many cases the list holds, or, with totalMore, more than that.
   const total = Number(data.dataset.total) || 0;
+  const totalMore = data.dataset.totalMore !== undefined;
+  const ofTotal = (n) => (totalMore ? `${n} of more than ${total.toLocaleString("en")} cases` : `${n} of ${total} cases`);
   const table = document.getElementById("inbox-cases");
   const rowsOf = (ref) => (table ? [...table.querySelectorAll("tr[data-ref]")].filter((tr) => tr.dataset.ref === ref) : []);
   let session = 0; // a key loaded again starts over
   let decrypterOf = null;
-  // Decrypted pages, by number: a search walks each once per key.
+  // Decrypted pages, by cursor: a search walks each once per key. Each
+  // is { rows, next }: next is the following page's cursor, "" after the
+  // last.
   const pageCache = new Map();
 
-  const loadPage = async (n, signal) => {
-    if (!pageCache.has(n)) {
-      const answer = await fetchPage(baseURL, n, signal);
-      pageCache.set(n, await decryptRows(answer.rows, decrypterOf));
+  const loadPage = async (cursor, signal) => {
+    if (!pageCache.has(cursor)) {
+      const answer = await fetchPage(baseURL, cursor, signal);
+      const next = typeof answer.next === "string" ? answer.next : "";
+      pageCache.set(cursor, { rows: await decryptRows(answer.rows, decrypterOf), next });
     }
-    return pageCache.get(n);
+    return pageCache.get(cursor);
   };
 
   onIdentities(async (own) => {
@@ -205,7 +214,7 @@ export function inboxPage(data, { onIdentities }) {
     data.dataset.state = "decrypting";
     decrypterOf = keyring(own, fetchChannelKeys);
     pageCache.clear();
-    const rows = await loadPage(page);
+    const { rows } = await loadPage(at);
     if (mine !== session) return;
     for (const r of rows) {
       for (const tr of rowsOf(r.ref)) {
@@ -255,35 +264,49 @@ export function inboxPage(data, { onIdentities }) {
       const mine = (controller = new AbortController());
       const found = [];
       let searched = 0;
-      // This page first, then the following pages, then the earlier ones:
-      // the whole list with these filters.
-      const order = [page];
-      for (let p = page + 1; p <= pages; p++) order.push(p);
-      for (let p = 1; p < page; p++) order.push(p);
-      const many = order.length > 1;
+      // This page first, then the following pages (by their cursors),
+      // then the earlier ones from the first page until this page's cases
+      // come round again: the whole list with these filters. A case is
+      // searched once even if new activity moved it between pages.
+      const seen = new Set();
+      const many = next !== "" || at !== "";
       progress.max = Math.max(total, 1);
       progress.value = 0;
       progressBox.hidden = !many;
       stop.hidden = !many;
       go.disabled = true;
-      statusBox.textContent = many ? `Searching ${total} cases…` : "Searching…";
+      statusBox.textContent = many ? `Searching ${totalMore ? `more than ${total.toLocaleString("en")}` : total} cases…` : "Searching…";
       let stopped = false;
       try {
-        for (const p of order) {
-          const rows = await loadPage(p, mine.signal);
+        let cursor = at;
+        let wrapped = false; // past the last page, round to the first
+        for (;;) {
+          const { rows, next: after } = await loadPage(cursor, mine.signal);
           if (mine.signal.aborted) {
             stopped = true;
             break;
           }
+          let again = false;
           for (const r of rows) {
+            if (seen.has(r.ref)) {
+              again = wrapped;
+              continue;
+            }
+            seen.add(r.ref);
+            searched++;
             if (matches(r.summary, words)) {
               found.push(r);
               results.append(resultItem(r));
             }
           }
-          searched += rows.length;
-          progress.value = searched;
-          if (many) progressBox.querySelector("label").textContent = `Searched ${searched} of ${total} cases…`;
+          progress.value = Math.min(searched, progress.max);
+          if (many) progressBox.querySelector("label").textContent = `Searched ${ofTotal(searched)}…`;
+          if (again) break;
+          if (after !== "") cursor = after;
+          else if (!wrapped && at !== "") {
+            wrapped = true;
+            cursor = "";
+          } else break;
         }
       } catch (err) {
         if (mine.signal.aborted) stopped = true;
@@ -295,13 +318,13 @@ export function inboxPage(data, { onIdentities }) {
       }
       statusBox.textContent =
         `${found.length === 0 ? "No case" : found.length === 1 ? "1 case" : `${found.length} cases`} found for “${words.join(" ")}”` +
-        (stopped ? `; stopped after ${searched} of ${total} cases.` : ` in ${searched} ${searched === 1 ? "case" : "cases"}.`);
+        (stopped ? `; stopped after ${ofTotal(searched)}.` : ` in ${searched} ${searched === 1 ? "case" : "cases"}.`);
       finish();
 
       function finish() {
         go.disabled = false;
         stop.hidden = true;
-        progressBox.querySelector("label").textContent = `Searched ${searched} of ${total} cases`;
+        progressBox.querySelector("label").textContent = `Searched ${ofTotal(searched)}`;
         if (controller === mine) controller = null;
       }
     });

@@ -100,7 +100,8 @@ test("the inbox shows decrypted summaries and the search finds a case by a word 
 
   for (let i = 0; i < cases; i++) await report(base, i);
   await page.goto(base + "/staff/");
-  await page.waitForSelector("#inbox-data[data-pages='2']", { state: "attached" });
+  // More than a page: the next page's cursor is there for the search.
+  await page.waitForSelector("#inbox-data[data-total='55']:not([data-next=''])", { state: "attached" });
   assert.equal(await page.$$eval("#inbox-cases tr[data-ref]", (r) => r.length), 50);
   assert.ok(await page.isHidden("#inbox-search"), "the search is offered before a key is loaded");
   assert.equal(await page.$$eval(".case-summary:not([hidden])", (b) => b.length), 0);
@@ -150,7 +151,7 @@ test("the inbox shows decrypted summaries and the search finds a case by a word 
   const word = `tag${missing[0]}z`;
   let release;
   const held = new Promise((r) => (release = r));
-  await page.route(/\/staff\/summaries\?.*page=2/, async (route) => {
+  await page.route(/\/staff\/summaries\?.*at=/, async (route) => {
     await held;
     await route.continue().catch(() => {});
   });
@@ -163,7 +164,7 @@ test("the inbox shows decrypted summaries and the search finds a case by a word 
   await page.waitForFunction(() => /stopped after/.test(document.getElementById("inbox-search-status").textContent));
   assert.match(await page.textContent("#inbox-search-status"), new RegExp(`^No case found for “${word}”; stopped after 50 of ${cases} cases\\.$`));
   release();
-  await page.unroute(/\/staff\/summaries\?.*page=2/);
+  await page.unroute(/\/staff\/summaries\?.*at=/);
 
   // A word of a case on this page.
   await page.fill("#inbox-search-text", `TAG${shown[3]}Z`);
@@ -197,6 +198,19 @@ test("the inbox shows decrypted summaries and the search finds a case by a word 
   await page.click("#inbox-search-results a");
   await page.waitForURL(/\/staff\/case\/[0-9A-Z]{4}-[0-9A-Z]{4}$/);
 
+  // The pager: Older leads to the other 5 cases, with the way back.
+  await page.goto(base + "/staff/");
+  await page.click("nav.pager >> text=Older");
+  await page.waitForURL(/\/staff\/\?at=/);
+  await page.waitForFunction(() => document.querySelectorAll("#inbox-cases tr[data-ref]").length === 5);
+  assert.ok(await page.isVisible("nav.pager >> text=First page"));
+  assert.ok(await page.isVisible("nav.pager >> text=Newer"));
+  assert.equal(await page.isVisible("nav.pager >> text=Older"), false, "an Older link on the last page");
+  assert.match(await page.textContent("#inbox-count"), new RegExp(`^${cases} cases\\.`));
+  const older = await auditWidths(page, "inbox, second page");
+  await page.click("nav.pager >> text=Newer");
+  await page.waitForFunction(() => document.querySelectorAll("#inbox-cases tr[data-ref]").length === 50);
+
   assert.deepEqual(errors, [], "the console raised script errors");
-  assert.deepEqual(found, [], `axe-core found WCAG 2.2 A/AA violations:\n${found.join("\n")}\n`);
+  assert.deepEqual([...found, ...older], [], `axe-core found WCAG 2.2 A/AA violations:\n${[...found, ...older].join("\n")}\n`);
 });
