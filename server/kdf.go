@@ -10,18 +10,25 @@ import (
 
 // kdfPool bounds concurrent Argon2id derivations. Each takes the configured
 // memory (64 MiB by default), so without a bound a flood of follow-up
-// attempts would exhaust the machine's memory. Waiters give up after
-// kdfWait and get a "busy" page.
+// attempts would exhaust the machine's memory. Waiters are served in the
+// order they came, each kind in its own queue, and give up after kdfWait
+// with a "busy" page.
 //
 // Case-code derivations for new reports and for follow-up logins share one
-// pool, and a new report waiting for a slot is always served before any
-// waiting login. Argon2id is bound by CPU as much as by memory: with a pool
-// per kind, a flood of wrong codes took half the processor from new
-// reports, whose uploads are finished and must not be lost (a new report
-// now waits for at most the derivation already running). Logins wait
-// behind new reports only while new reports keep every slot busy, which the
-// global submission budget (--submissions-per-minute) prevents; even then,
-// one slot in urgentRun+1 goes to a login, so that none waits for ever.
+// pool: Argon2id is bound by the processor as much as by memory, so with a
+// pool per kind a flood of wrong codes took half the processor from new
+// reports, whose uploads are finished and must not be lost. A new report
+// waiting for a slot goes ahead of waiting logins, but only urgentRun times
+// in a row: while both kinds wait, one slot in urgentRun+1 goes to the
+// oldest login. So a flood of wrong codes gets at most that share of the
+// processor away from new reports, and a reporter with the right code,
+// whose login no one can tell from a wrong one before deriving it, waits
+// behind the logins already queued at that share of the pool, not behind
+// every new report. Nothing tells a flood from a reporter before the
+// derivation (behind Tor every client is 127.0.0.1, and a client can open
+// as many connections as it likes), so the queue is first come, first
+// served: with n attempts of a flood in the queue, a reporter's login waits
+// about n+1 login turns (docs/benchmarks.md, benchmark 7, measures it).
 type kdfPool struct {
 	mu   sync.Mutex
 	free int
@@ -34,7 +41,14 @@ type kdfPool struct {
 	wait time.Duration
 }
 
-const urgentRun = 16
+// urgentRun is how many slots in a row new reports may take while logins
+// wait. With 5, logins get a sixth of a pool that new reports keep full:
+// new reports keep 5/6 of their rate under any flood of logins (the goal
+// is at least 0.8), and logins still get about 2.5 derivations a second on
+// two cores (a reporter behind 20 flooding clients waits about 21 of them,
+// 8 s; the goal is 10 s). Logins take the whole pool whenever new reports
+// do not.
+const urgentRun = 5
 
 const kdfWait = 30 * time.Second
 
