@@ -156,7 +156,7 @@ func (s *Server) checkCode(ctx context.Context, start time.Time, typed string) (
 		return storage.Case{}, nil, err
 	}
 	found, identity, err := s.findCase(ctx, code, perr == nil)
-	s.caseKDF.release()
+	s.caseKDF.finish()
 	if err != nil {
 		return storage.Case{}, nil, err
 	}

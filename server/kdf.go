@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"time"
 
@@ -39,7 +40,18 @@ type kdfPool struct {
 	streak int
 	// wait is how long a waiter waits for a slot (kdfWait; tests shorten it).
 	wait time.Duration
+	// collect makes finish collect garbage (see there); set for case-code
+	// derivations of at least collectFromKiB.
+	collect bool
 }
+
+// collectFromKiB is the least Argon2id memory for which the case-code pool
+// collects after each derivation. A forced collection costs a pass over
+// the live heap: small beside a derivation of the default 64 MiB in a
+// server's heap of a few MiB, but not worth it for the 8 MiB ones of tests
+// and small installations, whose garbage the collector's pacing and the
+// memory limit keep small enough.
+const collectFromKiB = 32 << 10
 
 // urgentRun is how many slots in a row new reports may take while logins
 // wait. With 5, logins get a sixth of a pool that new reports keep full:
@@ -123,12 +135,27 @@ func (p *kdfPool) release() {
 	next <- struct{}{}
 }
 
+// finish ends a derivation: the memory it dropped is collected (if
+// p.collect), then its slot is handed on. golang.org/x/crypto/argon2
+// allocates its memory (64 MiB by default) afresh for every derivation;
+// collected here, that memory is free for the next derivation to reuse at
+// once. Left to the collector's own pace, the next derivation would start
+// before it is collected, and dead derivations piled up: 365–500 MiB of
+// RSS under load for two slots of 64 MiB (docs/benchmarks.md, "Memory
+// without GOMEMLIMIT").
+func (p *kdfPool) finish() {
+	if p.collect {
+		runtime.GC()
+	}
+	p.release()
+}
+
 // run runs fn (an Argon2id password check, say) within the pool's bound.
 func (p *kdfPool) run(ctx context.Context, fn func()) error {
 	if err := p.acquire(ctx, false); err != nil {
 		return err
 	}
-	defer p.release()
+	defer p.finish()
 	fn()
 	return nil
 }
@@ -139,6 +166,6 @@ func (p *kdfPool) derive(ctx context.Context, urgent bool, params crypto.KDFPara
 	if err := p.acquire(ctx, urgent); err != nil {
 		return crypto.CaseKeys{}, err
 	}
-	defer p.release()
+	defer p.finish()
 	return params.Derive(code)
 }
