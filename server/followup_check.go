@@ -149,10 +149,31 @@ func (s *Server) checkCode(ctx context.Context, start time.Time, typed string) (
 	if perr != nil {
 		code = s.dummyCode
 	}
+	// One turn in the pool for all of a login's derivations (one per
+	// parameter set still in use): a login that needs a second one keeps
+	// its place rather than queueing again behind a flood.
+	if err := s.caseKDF.acquire(ctx, false); err != nil {
+		return storage.Case{}, nil, err
+	}
+	found, identity, err := s.findCase(ctx, code, perr == nil)
+	s.caseKDF.finish()
+	if err != nil {
+		return storage.Case{}, nil, err
+	}
+	if wait := s.cfg.LoginFloor - time.Since(start); wait > 0 {
+		time.Sleep(wait)
+	}
+	return found, identity, nil
+}
+
+// findCase runs the derivations of a login, within a slot of the pool
+// that the caller holds: the case that code finds, and its identity if
+// the code is real (a stand-in for a malformed one finds nothing).
+func (s *Server) findCase(ctx context.Context, code crypto.CaseCode, real bool) (storage.Case, *crypto.CaseIdentity, error) {
 	var found storage.Case
 	var identity *crypto.CaseIdentity
 	for _, set := range s.kdfSets {
-		keys, err := s.caseKDF.derive(ctx, false, set.params, code)
+		keys, err := set.params.Derive(code)
 		if err != nil {
 			return storage.Case{}, nil, err
 		}
@@ -163,15 +184,12 @@ func (s *Server) checkCode(ctx context.Context, start time.Time, typed string) (
 		if err != nil {
 			return storage.Case{}, nil, err
 		}
-		if perr == nil {
+		if real {
 			if id, err := crypto.UnwrapCaseIdentity(keys, cs.WrappedIdentity); err == nil {
 				found, identity = cs, id
 			}
 		}
 		break
-	}
-	if wait := s.cfg.LoginFloor - time.Since(start); wait > 0 {
-		time.Sleep(wait)
 	}
 	return found, identity, nil
 }

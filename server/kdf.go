@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"time"
 
@@ -10,18 +11,25 @@ import (
 
 // kdfPool bounds concurrent Argon2id derivations. Each takes the configured
 // memory (64 MiB by default), so without a bound a flood of follow-up
-// attempts would exhaust the machine's memory. Waiters give up after
-// kdfWait and get a "busy" page.
+// attempts would exhaust the machine's memory. Waiters are served in the
+// order they came, each kind in its own queue, and give up after kdfWait
+// with a "busy" page.
 //
 // Case-code derivations for new reports and for follow-up logins share one
-// pool, and a new report waiting for a slot is always served before any
-// waiting login. Argon2id is bound by CPU as much as by memory: with a pool
-// per kind, a flood of wrong codes took half the processor from new
-// reports, whose uploads are finished and must not be lost (a new report
-// now waits for at most the derivation already running). Logins wait
-// behind new reports only while new reports keep every slot busy, which the
-// global submission budget (--submissions-per-minute) prevents; even then,
-// one slot in urgentRun+1 goes to a login, so that none waits for ever.
+// pool: Argon2id is bound by the processor as much as by memory, so with a
+// pool per kind a flood of wrong codes took half the processor from new
+// reports, whose uploads are finished and must not be lost. A new report
+// waiting for a slot goes ahead of waiting logins, but only urgentRun times
+// in a row: while both kinds wait, one slot in urgentRun+1 goes to the
+// oldest login. So a flood of wrong codes gets at most that share of the
+// processor away from new reports, and a reporter with the right code,
+// whose login no one can tell from a wrong one before deriving it, waits
+// behind the logins already queued at that share of the pool, not behind
+// every new report. Nothing tells a flood from a reporter before the
+// derivation (behind Tor every client is 127.0.0.1, and a client can open
+// as many connections as it likes), so the queue is first come, first
+// served: with n attempts of a flood in the queue, a reporter's login waits
+// about n+1 login turns (docs/benchmarks.md, benchmark 7, measures it).
 type kdfPool struct {
 	mu   sync.Mutex
 	free int
@@ -32,9 +40,27 @@ type kdfPool struct {
 	streak int
 	// wait is how long a waiter waits for a slot (kdfWait; tests shorten it).
 	wait time.Duration
+	// collect makes finish collect garbage (see there); set for case-code
+	// derivations of at least collectFromKiB.
+	collect bool
 }
 
-const urgentRun = 16
+// collectFromKiB is the least Argon2id memory for which the case-code pool
+// collects after each derivation. A forced collection costs a pass over
+// the live heap: small beside a derivation of the default 64 MiB in a
+// server's heap of a few MiB, but not worth it for the 8 MiB ones of tests
+// and small installations, whose garbage the collector's pacing and the
+// memory limit keep small enough.
+const collectFromKiB = 32 << 10
+
+// urgentRun is how many slots in a row new reports may take while logins
+// wait. With 5, logins get a sixth of a pool that new reports keep full:
+// new reports keep 5/6 of their rate under any flood of logins (the goal
+// is at least 0.8), and logins still get about 2.5 derivations a second on
+// two cores (a reporter behind 20 flooding clients waits about 21 of them,
+// 8 s; the goal is 10 s). Logins take the whole pool whenever new reports
+// do not.
+const urgentRun = 5
 
 const kdfWait = 30 * time.Second
 
@@ -109,12 +135,27 @@ func (p *kdfPool) release() {
 	next <- struct{}{}
 }
 
+// finish ends a derivation: the memory it dropped is collected (if
+// p.collect), then its slot is handed on. golang.org/x/crypto/argon2
+// allocates its memory (64 MiB by default) afresh for every derivation;
+// collected here, that memory is free for the next derivation to reuse at
+// once. Left to the collector's own pace, the next derivation would start
+// before it is collected, and dead derivations piled up: 365–500 MiB of
+// RSS under load for two slots of 64 MiB (docs/benchmarks.md, "Memory
+// without GOMEMLIMIT").
+func (p *kdfPool) finish() {
+	if p.collect {
+		runtime.GC()
+	}
+	p.release()
+}
+
 // run runs fn (an Argon2id password check, say) within the pool's bound.
 func (p *kdfPool) run(ctx context.Context, fn func()) error {
 	if err := p.acquire(ctx, false); err != nil {
 		return err
 	}
-	defer p.release()
+	defer p.finish()
 	fn()
 	return nil
 }
@@ -125,6 +166,6 @@ func (p *kdfPool) derive(ctx context.Context, urgent bool, params crypto.KDFPara
 	if err := p.acquire(ctx, urgent); err != nil {
 		return crypto.CaseKeys{}, err
 	}
-	defer p.release()
+	defer p.finish()
 	return params.Derive(code)
 }

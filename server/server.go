@@ -260,8 +260,10 @@ type Server struct {
 	// carry the report's text: report_step.go).
 	steps chan struct{}
 	// caseKDF bounds case-code derivations. Logins and new reports share
-	// it, new reports first, so that a flood of wrong codes can neither
-	// starve (and lose) finished uploads nor take their processor time.
+	// it, new reports first but only five in a row (kdf.go), so that a
+	// flood of wrong codes can neither starve (and lose) finished uploads
+	// nor take more than a sixth of their processor time, and a right
+	// code still gets through.
 	caseKDF *kdfPool
 	// staffKDF bounds staff password checks (Argon2id, 64 MiB each).
 	staffKDF *kdfPool
@@ -397,6 +399,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 			Time: current.Time, MemoryKiB: current.MemoryKiB, Threads: current.Threads, Salt: current.Salt}},
 		refusalLog: refusalLog{rounding: refusalRounding},
 	}
+	s.caseKDF.collect = cfg.KDF.MemoryKiB >= collectFromKiB
 	s.app = fiber.New(fiber.Config{
 		// Uploads are parsed by our own streaming code: with these two
 		// settings fasthttp never parses a multipart body itself and never

@@ -50,6 +50,8 @@ type options struct {
 	tmp      string
 	duration time.Duration
 	floorDur time.Duration
+	floodDur time.Duration
+	floodMem int
 	only     map[string]bool
 	bigSize  int64
 	clients  int
@@ -67,11 +69,13 @@ func main() {
 	flag.StringVar(&o.tmp, "tmp", os.TempDir(), "make the temporary folder (data, keys, the 1 GiB file) in `DIR`")
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "how long each server measurement runs in all (in 3 runs, alternating with its floor)")
 	flag.DurationVar(&o.floorDur, "floor-duration", 3*time.Second, "how long each of the 4 runs of a floor takes")
-	flag.StringVar(&only, "only", "1,2,3,5,6", "comma-separated benchmarks to run (4, the inbox, is a Go benchmark in ./storage)")
+	flag.DurationVar(&o.floodDur, "flood-duration", 20*time.Second, "how long each of benchmark 7's 3 loaded runs takes (a login under the flood takes several seconds)")
+	flag.IntVar(&o.floodMem, "flood-kdf-memory-mib", 0, "if set, benchmark 7's server derives with this much Argon2id memory (MiB) instead of the default: on a machine many times slower than the reference one, a smaller derivation keeps the proportions of the 30 s wait and the 1 s login floor to a derivation (see docs/benchmarks.md)")
+	flag.StringVar(&only, "only", "1,2,3,5,6,7", "comma-separated benchmarks to run (4, the inbox, is a Go benchmark in ./storage)")
 	flag.Int64Var(&o.bigSize, "big-size", 1<<30, "size in `BYTES` of benchmark 3's attachment")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent submitting clients (benchmarks 1 and 5)")
 	flag.IntVar(&o.msgConns, "message-clients", 32, "concurrent clients sending follow-up messages (benchmark 2): enough to keep the server busy while others wait for a group commit")
-	flag.IntVar(&o.hammer, "hammer", 20, "clients sending wrong case codes (benchmark 5)")
+	flag.IntVar(&o.hammer, "hammer", 20, "clients sending wrong case codes (benchmarks 5 and 7)")
 	flag.StringVar(&o.pprofDir, "pprof", "", "if set, start servers with --pprof-addr and save a CPU profile of each server measurement in `DIR` (the candour binary must be built with -tags pprof)")
 	flag.BoolVar(&o.verbose, "v", false, "log progress details")
 	flag.Parse()
@@ -180,6 +184,13 @@ func run(o options) error {
 		rs, err := benchDefaultServer(env)
 		if err != nil {
 			return err
+		}
+		add(rs...)
+	}
+	if o.only["7"] {
+		rs, err := benchLoginFlood(env)
+		if err != nil {
+			return fmt.Errorf("benchmark 7: %w", err)
 		}
 		add(rs...)
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -219,7 +220,7 @@ func runServe(args []string, stderr io.Writer) error {
 		*onion = svc.Address
 		log.Info("onion service published through tor's control port", "onion", svc.Address)
 	}
-	srv, err := server.New(server.Config{
+	cfg := server.Config{
 		OrgName:              *org,
 		Recipients:           recipients,
 		KDF:                  crypto.KDFParams{Time: uint32(*kdfTime), MemoryKiB: uint32(*kdfMem) * 1024, Threads: uint8(*kdfThreads)},
@@ -251,7 +252,9 @@ func runServe(args []string, stderr io.Writer) error {
 		SMTP:                 smtp,
 		NotifyInterval:       *notifyInterval,
 		Logger:               log,
-	}, db)
+	}
+	setMemoryLimit(cfg, log)
+	srv, err := server.New(cfg, db)
 	if err != nil {
 		return err
 	}
@@ -288,6 +291,23 @@ func runServe(args []string, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// setMemoryLimit gives the Go runtime the soft memory limit that cfg calls
+// for (server.Config.MemoryLimit: the Argon2id pool's memory, one
+// derivation's garbage and a base), unless the operator set GOMEMLIMIT,
+// which the runtime has read already and which is left as it is. Without
+// a limit the collector lets as much garbage as live heap pile up, and
+// each derivation leaves 64 MiB of it.
+func setMemoryLimit(cfg server.Config, log *slog.Logger) {
+	if v, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		log.Info("memory limit set by GOMEMLIMIT", "limit", v)
+		return
+	}
+	limit := cfg.MemoryLimit()
+	debug.SetMemoryLimit(limit)
+	log.Info("memory limit derived from the configuration (set GOMEMLIMIT to choose another)",
+		"limit_mib", limit>>20)
 }
 
 const (

@@ -11,7 +11,8 @@ import (
 	"testing"
 )
 
-// TestOnionServiceWithARealTor follows the operator guide's torrc: a real
+// TestOnionServiceWithARealTor follows the operator guide's torrc (its
+// proof-of-work defence included, which tor must accept): a real
 // tor makes a v3 onion service for Candour, and Candour, given that
 // address, advertises it. Tor runs with DisableNetwork 1: it never contacts
 // the Tor network or anything beyond this machine.
@@ -23,7 +24,7 @@ func TestOnionServiceWithARealTor(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	startTor(t, dir, fmt.Sprintf("HiddenServiceDir %s\nHiddenServiceVersion 3\nHiddenServicePort 80 %s\n", hs, addr))
+	startTor(t, dir, fmt.Sprintf("HiddenServiceDir %s\nHiddenServiceVersion 3\nHiddenServicePort 80 %s\nHiddenServicePoWDefensesEnabled 1\n", hs, addr))
 
 	var onion string
 	waitFor(t, "tor to write its onion service's hostname", func() (bool, error) {

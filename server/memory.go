@@ -1,0 +1,31 @@
+package server
+
+// memoryBase is what a server holds besides its Argon2id derivations, for
+// MemoryLimit: templates, catalogues, sessions, the buffers of requests in
+// progress and of uploads (two 1 MiB chunks each while a file streams in),
+// and the runtime's own. An idle server holds about 10 MiB of it.
+const memoryBase = 32 << 20
+
+// MemoryLimit is a soft limit on the Go runtime's memory for a server with
+// this configuration, which candour serve gives the runtime
+// (runtime/debug.SetMemoryLimit) unless the operator sets GOMEMLIMIT.
+//
+// Each case-code derivation allocates the KDF's memory afresh (64 MiB by
+// default: golang.org/x/crypto/argon2 takes no buffer to reuse) and drops
+// it when done. By default the collector lets garbage grow as large as
+// the live heap before it collects, so with KDFConcurrency derivations
+// live, as much again of dead ones piled up: 365–500 MiB of RSS for two
+// slots of 64 MiB. The limit is what the pool may hold live, plus room for
+// one derivation's garbage (so that the memory of one finished derivation
+// is collected and reused for the next, rather than handed back to the
+// kernel and faulted in again), plus memoryBase: 224 MiB by default.
+//
+// The limit is soft: when more is live (staff password checks, which have
+// a pool of their own, on top of a full case-code pool; many documents
+// being cleaned at once) the collector runs more often, up to half the
+// processor, and the process grows past it rather than failing.
+func (c Config) MemoryLimit() int64 {
+	c.setDefaults()
+	kdf := int64(c.KDF.MemoryKiB) << 10
+	return int64(c.KDFConcurrency+1)*kdf + memoryBase
+}
