@@ -16,7 +16,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { bin, startServer, launchBrowser, testTimeout, enrol, login, invite, auditWidths, widths } from "./helpers.mjs";
+import { bin, startServer, launchBrowser, testTimeout, invite, auditWidths, sendReports, firstAdmin } from "./helpers.mjs";
 
 const ageBin = process.env.AGE_BIN || join(dirname(bin), "age");
 const reports = [
@@ -50,24 +50,10 @@ test("bulk assign in the inbox; console export opens with stock age", { timeout:
   const found = [];
 
   // Three reports, JavaScript off.
-  const reporter = await browser.newContext({ javaScriptEnabled: false });
-  const rp = await reporter.newPage();
-  for (const text of reports) {
-    await rp.goto(base + "/report");
-    await rp.fill("textarea[name=body]", text);
-    await rp.click("main button[type=submit]");
-    await rp.waitForSelector("#case-code");
-  }
-  await reporter.close();
+  await sendReports(browser, base, reports);
 
   // The administrator enrols, invites a caseworker, and opens the inbox.
-  const ctx = await browser.newContext({ viewport: widths.desktop });
-  const sp = await ctx.newPage();
-  const errors = [];
-  sp.on("pageerror", (e) => errors.push(e.message));
-  await sp.goto(enrolLink);
-  const { secret, step } = await enrol(sp);
-  await login(sp, base, secret, step + 1);
+  const { page: sp, errors } = await firstAdmin(browser, base, enrolLink);
   await invite(sp, base, "dana");
   await sp.goto(base + "/staff/");
   await sp.waitForSelector("form#bulk");
@@ -130,6 +116,6 @@ test("bulk assign in the inbox; console export opens with stock age", { timeout:
   assert.equal((audit_.match(/case\.export/g) || []).length, 3, "the audit trail does not record each exported case");
 
   assert.deepEqual(errors, [], "the console raised script errors");
-  await ctx.close();
+  await sp.context().close();
   assert.deepEqual(found, [], `axe-core found WCAG 2.2 A/AA violations:\n${found.join("\n")}\n`);
 });

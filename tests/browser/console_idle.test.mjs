@@ -4,7 +4,7 @@
 // does not depend on the machine's speed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, testTimeout, enrol, login, widths } from "./helpers.mjs";
+import { startServer, launchBrowser, testTimeout, sendReports, firstAdmin } from "./helpers.mjs";
 
 const reportText = "The duty sergeant deleted the custody footage.";
 
@@ -13,21 +13,8 @@ test("the key is forgotten after the session's idle time without use", { timeout
   t.after(stop);
   const browser = await launchBrowser();
   t.after(() => browser.close());
-  const reporter = await browser.newContext({ javaScriptEnabled: false });
-  const rp = await reporter.newPage();
-  await rp.goto(base + "/report");
-  await rp.fill("textarea[name=body]", reportText);
-  await rp.click("main button[type=submit]");
-  await rp.waitForSelector("#case-code");
-  await reporter.close();
-
-  const ctx = await browser.newContext({ viewport: widths.desktop });
-  const page = await ctx.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(enrolLink);
-  const { secret, step } = await enrol(page);
-  await login(page, base, secret, step + 1);
+  await sendReports(browser, base, [reportText]);
+  const { page, errors } = await firstAdmin(browser, base, enrolLink);
   await page.goto(base + "/staff/");
   const ref = await page.$eval("table.inbox tr[data-ref]", (tr) => tr.dataset.ref);
   // The page's timers from here on run on the test's clock.

@@ -3,28 +3,15 @@
 // shown afresh with a warning to check it, and the change is made once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, testTimeout, enrol, login, widths, patience } from "./helpers.mjs";
+import { startServer, launchBrowser, testTimeout, patience, sendReports, firstAdmin } from "./helpers.mjs";
 
 test("a lost answer is not sent again: the page says so and the change is made once", { timeout: testTimeout }, async (t) => {
   const { base, enrolLink, stop } = await startServer();
   t.after(stop);
   const browser = await launchBrowser();
   t.after(() => browser.close());
-  const reporter = await browser.newContext({ javaScriptEnabled: false });
-  const rp = await reporter.newPage();
-  await rp.goto(base + "/report");
-  await rp.fill("textarea[name=body]", "A report whose status is changed once.");
-  await rp.click("main button[type=submit]");
-  await rp.waitForSelector("#case-code");
-  await reporter.close();
-
-  const ctx = await browser.newContext({ viewport: widths.desktop });
-  const sp = await ctx.newPage();
-  const errors = [];
-  sp.on("pageerror", (e) => errors.push(e.message));
-  await sp.goto(enrolLink);
-  const { secret, step } = await enrol(sp);
-  await login(sp, base, secret, step + 1);
+  await sendReports(browser, base, ["A report whose status is changed once."]);
+  const { page: sp, errors } = await firstAdmin(browser, base, enrolLink);
   await sp.goto(base + "/staff/");
   const ref = await sp.$eval("table.inbox tr[data-ref]", (tr) => tr.dataset.ref);
   await sp.goto(`${base}/staff/case/${ref}`);

@@ -273,3 +273,31 @@ export async function auditWidths(page, name) {
   await page.setViewportSize(widths.desktop);
   return found;
 }
+
+// sendReports sends each text as a report through the form with
+// JavaScript off, as a reporter in Tor Browser's safest mode would.
+export async function sendReports(browser, base, texts) {
+  const reporter = await browser.newContext({ javaScriptEnabled: false });
+  const rp = await reporter.newPage();
+  for (const text of texts) {
+    await rp.goto(base + "/report");
+    await rp.fill("textarea[name=body]", text);
+    await rp.click("main button[type=submit]");
+    await rp.waitForSelector("#case-code");
+  }
+  await reporter.close();
+}
+
+// firstAdmin enrols the first administrator from the enrolment link in a
+// desktop-sized page of its own and logs them in; errors collects the
+// page's script errors.
+export async function firstAdmin(browser, base, enrolLink) {
+  const ctx = await browser.newContext({ viewport: widths.desktop });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(enrolLink);
+  const { secret, step } = await enrol(page);
+  await login(page, base, secret, step + 1);
+  return { page, errors, secret, step };
+}
