@@ -157,13 +157,7 @@ func TestSummariesAreOnlyOfTheViewersCases(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, nil)
 	ctx := context.Background()
-	alice, _ := loggedIn(t, ts, "alice", storage.RoleCaseworker)
-	bob, _ := loggedIn(t, ts, "bob", storage.RoleCaseworker)
-	aliceID, bobID := staffID(t, ts, "alice"), staffID(t, ts, "bob")
-	other, err := ts.DB.CreateChannel(ctx, map[string]storage.ChannelText{"en": {Name: "Other team"}})
-	must(t, err)
-	must(t, ts.DB.RemoveChannelMember(ctx, storage.DefaultChannel, bobID))
-	must(t, ts.DB.AddChannelMember(ctx, other, bobID))
+	alice, bob, aliceID, other := twoTeams(t, ts)
 
 	report := func(channel int64, text string) storage.Case {
 		t.Helper()
@@ -294,4 +288,20 @@ func TestInboxFiltersIgnoreBadInputWithAMessage(t *testing.T) {
 	if !strings.Contains(page, `data-summaries-url="/staff/summaries?channel=1&amp;from=`+yesterday+`&amp;status=new"`) {
 		t.Error("the summaries URL does not keep the filters")
 	}
+}
+
+// twoTeams logs in alice, in the default channel, and bob, moved to a
+// channel of his own ("Other team"), and returns their clients, alice's
+// id and bob's channel.
+func twoTeams(t *testing.T, ts *testServer) (alice, bob *http.Client, aliceID, other int64) {
+	t.Helper()
+	ctx := context.Background()
+	alice, _ = loggedIn(t, ts, "alice", storage.RoleCaseworker)
+	bob, _ = loggedIn(t, ts, "bob", storage.RoleCaseworker)
+	aliceID, bobID := staffID(t, ts, "alice"), staffID(t, ts, "bob")
+	other, err := ts.DB.CreateChannel(ctx, map[string]storage.ChannelText{"en": {Name: "Other team"}})
+	must(t, err)
+	must(t, ts.DB.RemoveChannelMember(ctx, storage.DefaultChannel, bobID))
+	must(t, ts.DB.AddChannelMember(ctx, other, bobID))
+	return alice, bob, aliceID, other
 }
