@@ -86,17 +86,7 @@ func TestServeRefusesNonsenseSizes(t *testing.T) {
 		{"an overflowing --max-file", nil, []string{"--max-file", "99999999999G"}, "too large"},
 		{"a nonsense CANDOUR_MAX_FILE", []string{"CANDOUR_MAX_FILE=lots"}, nil, `invalid CANDOUR_MAX_FILE: "lots" is not a size`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(candourBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--recipients", recipients}, tc.args...)...)
-			cmd.Env = append(os.Environ(), tc.env...)
-			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatal("serve started")
-			}
-			if !strings.Contains(string(out), tc.want) {
-				t.Errorf("output does not say %q:\n%s", tc.want, out)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { serveRefuses(t, dir, recipients, tc.env, tc.args, tc.want) })
 	}
 }
 
@@ -122,5 +112,20 @@ func TestServeRefusesARefusalIntervalUnderAnHour(t *testing.T) {
 				t.Errorf("output does not say the interval is too short:\n%s", out)
 			}
 		})
+	}
+}
+
+// serveRefuses runs candour serve with env and args over the data folder
+// in dir and wants it to refuse to start, saying want.
+func serveRefuses(t *testing.T, dir, recipients string, env, args []string, want string) {
+	t.Helper()
+	cmd := exec.Command(candourBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--recipients", recipients}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("serve started")
+	}
+	if !strings.Contains(string(out), want) {
+		t.Errorf("output does not say %q:\n%s", want, out)
 	}
 }

@@ -2,9 +2,7 @@ package main_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -26,17 +24,7 @@ func TestServeRefusesBadNotificationSettings(t *testing.T) {
 		{"a CANDOUR_SMTP_PORT out of range", []string{"CANDOUR_SMTP_PORT=70000"}, mail, "invalid SMTP port"},
 		{"a missing --smtp-password-file", nil, append(mail, "--smtp-user", "candour", "--smtp-password-file", filepath.Join(dir, "nothing")), "--smtp-password-file"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(candourBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--recipients", recipients}, tc.args...)...)
-			cmd.Env = append(os.Environ(), tc.env...)
-			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatal("serve started")
-			}
-			if !strings.Contains(string(out), tc.want) {
-				t.Errorf("output does not say %q:\n%s", tc.want, out)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { serveRefuses(t, dir, recipients, tc.env, tc.args, tc.want) })
 	}
 }
 
