@@ -145,20 +145,45 @@ func (c *Cleaner) Clean(w io.Writer, r io.Reader) (Result, error) {
 // written to w is not a cleaned file and must be discarded.
 func (c *Cleaner) CleanContext(ctx context.Context, w io.Writer, r io.Reader) (Result, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	head, _ := br.Peek(32)
+	head, _ := br.Peek(HeadSize)
 	switch {
 	case bytes.HasPrefix(head, pngMagic):
 		return cleanPNG(w, br)
 	case bytes.HasPrefix(head, jpegMagic):
 		return cleanJPEG(w, br)
 	}
-	for _, f := range wholeFormats {
-		if f.match(head) {
-			return c.cleanWhole(ctx, w, br, f)
-		}
+	if f, ok := wholeFormatOf(head); ok {
+		return c.cleanWhole(ctx, w, br, f)
 	}
 	_, err := io.Copy(w, br)
 	return Result{}, err
+}
+
+// HeadSize is how many first bytes of a file decide how it is cleaned.
+const HeadSize = 32
+
+// Untouched reports whether Clean copies a file that starts with head (its
+// first HeadSize bytes, or the whole file if it is shorter) to its output
+// unchanged, byte for byte, whatever follows: no cleaner claims its
+// format. The caller can then skip Clean and hash the file once, since
+// what is stored is what was sent. It is the same decision CleanContext
+// makes, from the same bytes.
+func Untouched(head []byte) bool {
+	head = head[:min(len(head), HeadSize)]
+	if bytes.HasPrefix(head, pngMagic) || bytes.HasPrefix(head, jpegMagic) {
+		return false
+	}
+	_, ok := wholeFormatOf(head)
+	return !ok
+}
+
+func wholeFormatOf(head []byte) (wholeFormat, bool) {
+	for _, f := range wholeFormats {
+		if f.match(head) {
+			return f, true
+		}
+	}
+	return wholeFormat{}, false
 }
 
 // cleanWhole reads a file of format f into memory, up to MaxBuffered, and

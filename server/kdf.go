@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 // about n+1 login turns (docs/benchmarks.md, benchmark 7, measures it).
 type kdfPool struct {
 	mu   sync.Mutex
+	size int // slots in all
 	free int
 	// Waiters, oldest first; each channel receives the slot handed over.
 	urgent, normal []chan struct{}
@@ -64,7 +66,7 @@ const urgentRun = 5
 
 const kdfWait = 30 * time.Second
 
-func newKDFPool(n int) *kdfPool { return &kdfPool{free: n, wait: kdfWait} }
+func newKDFPool(n int) *kdfPool { return &kdfPool{size: n, free: n, wait: kdfWait} }
 
 // acquire takes a slot, waiting up to p.wait, ahead of every normal
 // waiter if urgent.
@@ -143,11 +145,32 @@ func (p *kdfPool) release() {
 // before it is collected, and dead derivations piled up: 365–500 MiB of
 // RSS under load for two slots of 64 MiB (docs/benchmarks.md, "Memory
 // without GOMEMLIMIT").
+//
+// When the derivation ending is the only one in flight and none waits, the
+// pool is going idle: its memory is also handed back to the kernel
+// (debug.FreeOSMemory), so that a server between bursts of reports and
+// logins holds only what it needs for uploads and pages, not the last
+// derivations' 64 MiB apiece (benchmark 3b measures an upload in a
+// reporter's session, after the login's derivation). Under load the
+// memory is kept for the next derivation to reuse: faulting 64 MiB in
+// again costs a derivation up to half its time.
 func (p *kdfPool) finish() {
 	if p.collect {
-		runtime.GC()
+		if p.idleAfter() {
+			debug.FreeOSMemory()
+		} else {
+			runtime.GC()
+		}
 	}
 	p.release()
+}
+
+// idleAfter reports whether the pool will be idle once the calling
+// derivation hands its slot back: no other slot taken, nobody waiting.
+func (p *kdfPool) idleAfter() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.free == p.size-1 && len(p.urgent) == 0 && len(p.normal) == 0
 }
 
 // run runs fn (an Argon2id password check, say) within the pool's bound.

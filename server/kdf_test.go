@@ -305,3 +305,33 @@ func TestKDFPoolCollectsEachDerivation(t *testing.T) {
 		t.Errorf("the heap grew by %d MiB over 10 derivations of 8 MiB, want at most 8 MiB", grown>>20)
 	}
 }
+
+// A derivation that leaves the pool idle hands its memory back to the
+// kernel: what the heap holds free but not yet released afterwards is less
+// than one derivation's memory, so an idle server's RSS falls back after a
+// login or a report (benchmark 3b).
+func TestKDFPoolReleasesMemoryWhenIdle(t *testing.T) {
+	// Not parallel: the heap is the whole process's.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	p := newKDFPool(2)
+	p.collect = true
+	params, err := crypto.NewKDFParams(1, 16<<10, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := crypto.NewCaseCode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.derive(context.Background(), false, params, code); err != nil {
+		t.Fatal(err)
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if kept := int64(ms.HeapIdle) - int64(ms.HeapReleased); kept >= 16<<20 {
+		t.Errorf("the heap keeps %d MiB free but not released after the pool went idle, want less than the derivation's 16 MiB", kept>>20)
+	}
+	if p.free != p.size {
+		t.Errorf("%d of %d slots free after the derivation, want all", p.free, p.size)
+	}
+}

@@ -1,12 +1,14 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -253,11 +255,23 @@ type bodyStreamKey struct{}
 func (s *Server) paceUploads(c *fiber.Ctx) error {
 	if r := c.Context().RequestBodyStream(); r != nil && strings.HasPrefix(c.Get(fiber.HeaderContentType), "multipart/form-data") {
 		if conn := c.Context().Conn(); conn != nil {
-			c.Locals(bodyStreamKey{}, &onceEOF{r: &pacedBody{r: r, conn: conn, start: time.Now(), cfg: &s.cfg}})
+			var body io.Reader = &pacedBody{r: r, conn: conn, start: time.Now(), cfg: &s.cfg}
+			if cl := c.Request().Header.ContentLength(); cl < 0 || cl > 4*uploadReadSize {
+				body = bufio.NewReaderSize(body, uploadReadSize)
+			}
+			c.Locals(bodyStreamKey{}, &onceEOF{r: body})
 		}
 	}
 	return c.Next()
 }
+
+// uploadReadSize is how much of a multipart body is asked of the
+// connection at once. The multipart parser reads a few KiB at a time;
+// passed straight to the socket, that is a system call (and a deadline
+// update) every few KiB, a quarter of a million per GiB uploaded. Only
+// bodies of more than a MiB (or of unknown length) get the buffer: a
+// follow-up message's few KiB would only pay for allocating it.
+const uploadReadSize = 256 << 10
 
 // errTooSlow means a request body stalled or trickled in below the minimum
 // rate; the connection is dropped.
@@ -679,15 +693,16 @@ func (s *Server) receiveReportFile(ctx context.Context, part *multipart.Part, re
 // receiveFile encrypts one file part into a pending attachment.
 func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipients []age.Recipient, up *upload, buf []byte) (err error) {
 	// A file input left empty is sent as a part with no file name and no
-	// content: skip it.
-	first := make([]byte, 1)
-	n, err := io.ReadFull(part, first)
-	if n == 0 {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+	// content: skip it. The first bytes also say whether the cleaner would
+	// change the file at all (metadata.Untouched).
+	br := bufio.NewReaderSize(part, 64<<10)
+	head, err := br.Peek(metadata.HeadSize)
+	if len(head) == 0 {
+		if err == io.EOF {
 			if part.FileName() == "" {
 				return nil
 			}
-			err = nil // an empty file with a name is kept: it is what was sent
+			// an empty file with a name is kept: it is what was sent
 		} else if err != nil {
 			return badUpload(say("A file could not be read."))
 		}
@@ -712,16 +727,19 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 	// Two hashes: of what the reporter sent, and of what is stored after
 	// metadata cleaning. Cleaning happens here, before encryption, so the
 	// identifying original is never stored (unless the reporter asked).
-	stored, original := sha256.New(), sha256.New()
-	src := io.MultiReader(bytes.NewReader(first[:n]), part)
-	counted := &countingReader{r: io.LimitReader(src, s.cfg.MaxFileBytes+1)}
-	teed := io.TeeReader(counted, original)
+	// When nothing can change the file (the reporter kept their originals,
+	// or no cleaner claims its format) it is hashed once: SHA-256 costs
+	// more processor than age's encryption of the same bytes.
+	counted := &countingReader{r: io.LimitReader(br, s.cfg.MaxFileBytes+1)}
+	stored := sha256.New()
 	dst := &errWriter{w: &countingWriter{w: io.MultiWriter(stored, enc)}}
 	var res metadata.Result
-	if up.keepOriginals {
-		_, err = io.CopyBuffer(dst, teed, buf)
+	var original hash.Hash // nil: the file is stored as sent
+	if up.keepOriginals || metadata.Untouched(head) {
+		_, err = io.CopyBuffer(dst, counted, buf)
 	} else {
-		res, err = s.cleaner.CleanContext(ctx, dst, teed)
+		original = sha256.New()
+		res, err = s.cleaner.CleanContext(ctx, dst, io.TeeReader(counted, original))
 	}
 	if dst.err != nil {
 		return dst.err // encryption or storage failed: not the sender's fault
@@ -772,8 +790,10 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, recipien
 		KeptOriginal: up.keepOriginals,
 		Note:         res.Note,
 	}
-	if orig := hex.EncodeToString(original.Sum(nil)); orig != a.SHA256 {
-		a.OriginalSHA256 = orig
+	if original != nil {
+		if orig := hex.EncodeToString(original.Sum(nil)); orig != a.SHA256 {
+			a.OriginalSHA256 = orig
+		}
 	}
 	up.files = append(up.files, a)
 	return nil

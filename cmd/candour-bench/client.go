@@ -154,10 +154,17 @@ func caseCSRF(ctx context.Context, c *http.Client, base string, session *http.Co
 // sendMessage posts a follow-up message; the server answers 303 once it is
 // durably stored.
 func sendMessage(ctx context.Context, c *http.Client, base string, session *http.Cookie, contentType string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/case/message", bytes.NewReader(body))
+	return sendMessageStream(ctx, c, base, session, contentType, bytes.NewReader(body), int64(len(body)))
+}
+
+// sendMessageStream is sendMessage with a body of size bytes streamed from
+// body (a large attachment, say).
+func sendMessageStream(ctx context.Context, c *http.Client, base string, session *http.Cookie, contentType string, body io.Reader, size int64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/case/message", body)
 	if err != nil {
 		return err
 	}
+	req.ContentLength = size
 	req.Header.Set("Content-Type", contentType)
 	req.AddCookie(session)
 	res, err := c.Do(req)

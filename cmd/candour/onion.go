@@ -134,7 +134,16 @@ func (o *onionService) publish() (net.Conn, string, error) {
 		conn.Close()
 		return nil, "", err
 	}
-	lines, err := c.do("ADD_ONION " + key + " Port=80," + o.target)
+	// Ask for tor's proof-of-work defence (docs/operator-guide.md): under a
+	// flood of connections, clients that solve a puzzle go first, and a
+	// flood has to pay for every connection. A tor before 0.4.9 knows no
+	// such keyword in ADD_ONION and answers 512 or 513: the service is
+	// then published without it, and the log says so.
+	lines, err := c.do("ADD_ONION " + key + " PoWDefensesEnabled=1 Port=80," + o.target)
+	if err != nil && (strings.HasPrefix(err.Error(), "tor: 512") || strings.HasPrefix(err.Error(), "tor: 513")) {
+		o.log.Warn("this tor does not offer the onion-service proof-of-work defence through its control port (tor 0.4.9 or later does); publishing without it", "err", err)
+		lines, err = c.do("ADD_ONION " + key + " Port=80," + o.target)
+	}
 	if err != nil {
 		conn.Close()
 		return nil, "", fmt.Errorf("tor refused the onion service: %w", err)

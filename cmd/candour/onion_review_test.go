@@ -147,3 +147,56 @@ func TestSafeCookieAuthentication(t *testing.T) {
 		t.Fatalf("authenticated %v; sent:\n%s", authenticated, fake.sent())
 	}
 }
+
+// Candour asks tor for the onion-service proof-of-work defence when it
+// publishes the service. A tor that does not know the keyword (before
+// 0.4.9, it answers 512) still gets the service, published without it.
+func TestOnionAsksForProofOfWork(t *testing.T) {
+	t.Parallel()
+	for _, knowsPoW := range []bool{true, false} {
+		t.Run(fmt.Sprintf("tor knows PoW: %v", knowsPoW), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			var adds []string
+			var mu sync.Mutex
+			fake := startFakeTor(t, func(line string, w io.Writer) bool {
+				switch {
+				case strings.HasPrefix(line, "PROTOCOLINFO"):
+					fmt.Fprint(w, "250-PROTOCOLINFO 1\r\n250-AUTH METHODS=NULL\r\n250 OK\r\n")
+				case line == "AUTHENTICATE":
+					fmt.Fprint(w, "250 OK\r\n")
+				case strings.HasPrefix(line, "ADD_ONION"):
+					mu.Lock()
+					adds = append(adds, line)
+					mu.Unlock()
+					if !knowsPoW && strings.Contains(line, "PoWDefensesEnabled") {
+						fmt.Fprint(w, "512 Unrecognized keyword\r\n")
+						return true
+					}
+					fmt.Fprintf(w, "250-ServiceID=%s\r\n250-PrivateKey=ED25519-V3:abc\r\n250 OK\r\n", strings.Repeat("b", 56))
+				default:
+					fmt.Fprint(w, "510 Unrecognized command\r\n")
+				}
+				return true
+			})
+			o, err := startOnion(fake.addr, "", filepath.Join(dir, "onion.key"), "127.0.0.1:1", slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatalf("%v\nsent:\n%s", err, fake.sent())
+			}
+			defer o.Close()
+			if o.Address != strings.Repeat("b", 56)+".onion" {
+				t.Errorf("address %q", o.Address)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			want := 1
+			if !knowsPoW {
+				want = 2
+			}
+			if len(adds) != want || !strings.Contains(adds[0], " PoWDefensesEnabled=1 ") ||
+				(!knowsPoW && strings.Contains(adds[1], "PoW")) {
+				t.Errorf("ADD_ONION commands sent: %q", adds)
+			}
+		})
+	}
+}
