@@ -1,0 +1,755 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	mrand "math/rand/v2"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/textproto"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// More fault tests: kills during large uploads and during checkpoints of
+// candour.db, the two moments when the most bytes are in flight between
+// memory, the WAL, the database and (since issue 14) the chunk file.
+
+// faultSeed is the seed of a fault test's random choices, logged so that
+// CANDOUR_FAULT_SEED replays them.
+func faultSeed(t *testing.T) *mrand.Rand {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("CANDOUR_FAULT_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("CANDOUR_FAULT_SEED: %v", err)
+		}
+	}
+	t.Logf("seed %d (replay with CANDOUR_FAULT_SEED=%d)", seed, seed)
+	return mrand.New(mrand.NewPCG(seed, 0))
+}
+
+// randomFile is an attachment's bytes, streamed: random bytes from the
+// kernel, hashed as they are given, so that a 56 MiB upload is never held
+// in memory. sent counts the bytes given so far, for a watcher.
+type randomFile struct {
+	mu   sync.Mutex // the transport reads in its own goroutine
+	left int64
+	hash hash.Hash
+	sent atomic.Int64
+}
+
+func (r *randomFile) Read(b []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	b = b[:min(int64(len(b)), r.left)]
+	rand.Read(b)
+	r.hash.Write(b)
+	r.left -= int64(len(b))
+	r.sent.Add(int64(len(b)))
+	return len(b), nil
+}
+
+// sum is the SHA-256 of the bytes given so far.
+func (r *randomFile) sum() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hash.Sum(nil)
+}
+
+// streamedReport is a report with one large attachment of random bytes,
+// as a request body that is produced while it is sent.
+type streamedReport struct {
+	text, name string
+	size       int64
+	file       *randomFile
+	body       io.Reader
+	length     int64
+	ctype      string
+}
+
+func newStreamedReport(text, name string, size int64) *streamedReport {
+	var head, tail bytes.Buffer
+	mw := multipart.NewWriter(&head)
+	mw.WriteField("body", text)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="attachments"; filename=%q`, name))
+	h.Set("Content-Type", "application/octet-stream")
+	mw.CreatePart(h)
+	// The closing boundary, written by a writer with the same boundary.
+	end := multipart.NewWriter(&tail)
+	end.SetBoundary(mw.Boundary())
+	end.Close()
+	f := &randomFile{left: size, hash: sha256.New()}
+	return &streamedReport{
+		text: text, name: name, size: size, file: f,
+		body:   io.MultiReader(bytes.NewReader(head.Bytes()), f, bytes.NewReader(tail.Bytes())),
+		length: int64(head.Len()) + size + int64(tail.Len()),
+		ctype:  mw.FormDataContentType(),
+	}
+}
+
+// post sends the report; it returns the case code from a receipt, or why
+// there is none (errNoAnswer if no complete answer came).
+func (s *streamedReport) post(c *http.Client, base string) (string, error) {
+	req, err := http.NewRequest("POST", base+"/report", s.body)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", s.ctype)
+	req.ContentLength = s.length
+	res, err := c.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errNoAnswer, err)
+	}
+	defer res.Body.Close()
+	page, err := io.ReadAll(res.Body)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errNoAnswer, err)
+	}
+	m := caseCodeRE.FindStringSubmatch(string(page))
+	if res.StatusCode != http.StatusOK || m == nil {
+		return "", fmt.Errorf("%d %.300s", res.StatusCode, page)
+	}
+	return m[1], nil
+}
+
+// errNoAnswer: the server died before it answered whole. Nothing was
+// acknowledged.
+var errNoAnswer = errors.New("no complete answer")
+
+// storedChunksOfPending counts the chunks with a sequence number of at
+// least seq that belong to pending attachments (uploads in progress), in
+// candour.db and in candour-chunks.db if there is one, as a reader beside
+// the server sees them: committed chunks of an upload not yet
+// acknowledged.
+type chunkProbe struct {
+	db    *sql.DB
+	conn  *sql.Conn
+	query string
+}
+
+func newChunkProbe(t *testing.T, dataDir string) *chunkProbe {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dataDir, "candour.db")+"?mode=ro&_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &chunkProbe{db: db, conn: conn,
+		query: `SELECT count(*) FROM main.attachment_chunks WHERE seq >= ?1
+		  AND attachment_id IN (SELECT id FROM main.attachments WHERE message_id IS NULL)`}
+	chunkPath := filepath.Join(dataDir, chunkFileName)
+	switch _, err := os.Stat(chunkPath); {
+	case err == nil:
+		if _, err := conn.ExecContext(context.Background(), `ATTACH DATABASE ? AS apart`, "file:"+chunkPath+"?mode=ro"); err != nil {
+			t.Fatalf("attach %s: %v", chunkPath, err)
+		}
+		p.query = `SELECT (` + p.query + `) + (SELECT count(*) FROM apart.chunks WHERE seq >= ?1
+		  AND attachment_id IN (SELECT id FROM main.attachments WHERE message_id IS NULL))`
+	case !errors.Is(err, fs.ErrNotExist):
+		t.Fatal(err)
+	}
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *chunkProbe) count(seq int) (int64, error) {
+	var n int64
+	err := p.conn.QueryRowContext(context.Background(), p.query, seq).Scan(&n)
+	return n, err
+}
+
+func (p *chunkProbe) close() {
+	p.conn.Close()
+	p.db.Close()
+}
+
+// TestCrashDuringLargeUploads kills the server while reports with large
+// files (24 to 56 MiB of random bytes, streamed, so each is stored as
+// dozens of 1 MiB chunk commits) are uploaded beside small reports. In
+// each round the kill comes once a large upload the round chose has sent
+// a chosen number of its bytes and the server has committed a chosen
+// number of chunks of a pending (unacknowledged) upload: progress, never
+// the clock. In odd rounds each large client first completes one upload,
+// so that acknowledged large files pile up across the rounds.
+//
+// After every restart the database must be whole, with no pending
+// attachment and no chunk of one (the server sweeps them when it
+// starts). At the end every acknowledged report opens with its code, and
+// the export decrypts with the organisation's key to every large file,
+// byte for byte (SHA-256 of what was sent).
+func TestCrashDuringLargeUploads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills the server during large uploads: skipped in -short mode")
+	}
+	t.Parallel()
+	const rounds, bigClients, smallClients = 4, 2, 3
+	rng := faultSeed(t)
+
+	dir := t.TempDir()
+	keyFile, recipients := newKey(t, dir)
+	data := filepath.Join(dir, "data")
+	addr := freeAddr(t)
+	base := "http://" + addr
+
+	type receipt struct {
+		code, text string
+		name       string // the large file's name, if there is one
+		sum        []byte
+		size       int64
+	}
+	var (
+		mu         sync.Mutex
+		receipts   []receipt
+		unexpected []string
+		bigAcked   int
+		bigCut     int
+	)
+	for round := range rounds {
+		cmd := startServer(t, data, recipients, addr)
+		if round > 0 {
+			// What the last kill cut short is gone, and the rest is whole.
+			checkSound(t, readDB(t, data))
+		}
+		probe := newChunkProbe(t, data)
+		// The kill: once one of the large uploads from number skip on has
+		// sent past its mark, and pending uploads have a chunk numbered
+		// minChunk or more committed.
+		skip := round % 2
+		minChunk := 2 + rng.IntN(6)
+		type flight struct {
+			r    *streamedReport
+			mark int64
+		}
+		var inFlight [bigClients]atomic.Pointer[flight]
+		bigSeeds := make([]uint64, bigClients+smallClients)
+		for i := range bigSeeds {
+			bigSeeds[i] = rng.Uint64()
+		}
+
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: bigClients + smallClients}, Timeout: patience}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range bigClients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := mrand.New(mrand.NewPCG(bigSeeds[i], uint64(i)))
+				for n := 0; ; n++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					size := int64(24<<20 + r.IntN(32<<20))
+					text := fmt.Sprintf("large upload round %d client %d upload %d tag %016x", round, i, n, r.Uint64())
+					up := newStreamedReport(text, fmt.Sprintf("large-%d-%d-%d.bin", round, i, n), size)
+					if n >= skip {
+						// The mark: at least minChunk+4 MiB in (the
+						// server may hold a few MiB not yet committed),
+						// at least 1 MiB before the end.
+						lo := int64(minChunk+4) << 20
+						inFlight[i].Store(&flight{r: up, mark: lo + r.Int64N(size-lo-1<<20)})
+					}
+					code, err := up.post(hc, base)
+					inFlight[i].Store(nil)
+					mu.Lock()
+					switch {
+					case err == nil:
+						receipts = append(receipts, receipt{code: code, text: text, name: up.name, sum: up.file.sum(), size: size})
+						bigAcked++
+					case errors.Is(err, errNoAnswer):
+						// The kill: this client is done for the round.
+						if up.file.sent.Load() > 0 {
+							bigCut++
+						}
+						mu.Unlock()
+						return
+					default:
+						unexpected = append(unexpected, fmt.Sprintf("round %d, a %d-byte upload: %v", round, size, err))
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		for i := range smallClients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := mrand.New(mrand.NewPCG(bigSeeds[bigClients+i], uint64(i)))
+				for n := 0; ; n++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					text := fmt.Sprintf("small report round %d client %d report %d tag %016x", round, i, n, r.Uint64())
+					var file []byte
+					if r.IntN(2) == 0 {
+						file = make([]byte, 1+r.IntN(256<<10))
+						rand.Read(file)
+					}
+					status, page, err := postReport(hc, base, text, file)
+					if err != nil {
+						return // cut off by the kill: not acknowledged
+					}
+					m := caseCodeRE.FindStringSubmatch(page)
+					mu.Lock()
+					if status == http.StatusOK && m != nil {
+						receipts = append(receipts, receipt{code: m[1], text: text})
+					} else {
+						unexpected = append(unexpected, fmt.Sprintf("round %d: %d %.300s", round, status, page))
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+
+		// Poll until the kill is due; the bound only catches what never
+		// happens.
+		var killed string
+		var lastErr error
+		for deadline := time.Now().Add(patience); killed == ""; time.Sleep(5 * time.Millisecond) {
+			for i := range inFlight {
+				f := inFlight[i].Load()
+				if f == nil || f.r.file.sent.Load() < f.mark {
+					continue
+				}
+				n, err := probe.count(minChunk)
+				if err != nil {
+					lastErr = err
+					break
+				}
+				if n > 0 {
+					killed = fmt.Sprintf("client %d's %d-byte upload had sent %d bytes (mark %d); %d chunks numbered %d or more of pending uploads were committed",
+						i, f.r.size, f.r.file.sent.Load(), f.mark, n, minChunk)
+					break
+				}
+			}
+			mu.Lock()
+			stuck := len(unexpected) > 0 || time.Now().After(deadline)
+			mu.Unlock()
+			if killed == "" && stuck {
+				kill9(t, cmd)
+				close(stop)
+				wg.Wait()
+				t.Fatalf("round %d: waited for a large upload to pass its mark with chunk %d of a pending upload committed (last error: %v); unexpected answers: %q",
+					round, minChunk, lastErr, unexpected)
+			}
+		}
+		kill9(t, cmd)
+		close(stop)
+		wg.Wait()
+		probe.close()
+		hc.CloseIdleConnections()
+		t.Logf("round %d: killed when %s", round, killed)
+	}
+	t.Logf("%d reports acknowledged, %d of them with a large file; %d large uploads cut off by a kill", len(receipts), bigAcked, bigCut)
+	for _, u := range unexpected {
+		t.Errorf("a live server answered a report with something other than a receipt: %s", u)
+	}
+	if bigAcked == 0 {
+		t.Fatal("no large upload was acknowledged in any round: the test proved nothing about them")
+	}
+
+	startServer(t, data, recipients, addr)
+	checkSound(t, readDB(t, data))
+	var texts []string
+	files := map[string]receipt{}
+	for _, r := range receipts {
+		texts = append(texts, r.text)
+		if r.name != "" {
+			files[r.name] = r
+		}
+	}
+	openAll(t, base, receipts, func(r receipt) (string, string) { return r.code, r.text })
+	plain := exportDecrypted(t, dir, data, keyFile)
+	checkTexts(t, plain, texts)
+	found := map[string]bool{}
+	paths, _ := filepath.Glob(filepath.Join(plain, "*", "attachments", "*"))
+	for _, p := range paths {
+		want, ok := files[filepath.Base(p)]
+		if !ok {
+			continue
+		}
+		found[want.name] = true
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != want.size || !bytes.Equal(h.Sum(nil), want.sum) {
+			t.Errorf("acknowledged large file %s decrypts to %d bytes with SHA-256 %x; %d bytes with SHA-256 %x were sent",
+				want.name, n, h.Sum(nil), want.size, want.sum)
+		}
+	}
+	for name := range files {
+		if !found[name] {
+			t.Errorf("the decrypted export lacks acknowledged large file %s", name)
+		}
+	}
+}
+
+// openAll logs in with every acknowledged case code, four at a time, and
+// fails for each case that does not open or does not show its text.
+func openAll[R any](t *testing.T, base string, receipts []R, codeText func(R) (string, string)) {
+	t.Helper()
+	work := make(chan R)
+	var wg sync.WaitGroup
+	var lost atomic.Int64
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range work {
+				code, text := codeText(r)
+				status, page, err := openCase(base, code)
+				if err != nil || status != http.StatusOK || !strings.Contains(page, text) {
+					lost.Add(1)
+					t.Errorf("acknowledged report %q does not open after the crashes: %d %v", text, status, err)
+				}
+			}
+		}()
+	}
+	for _, r := range receipts {
+		work <- r
+	}
+	close(work)
+	wg.Wait()
+	if lost.Load() > 0 {
+		t.Fatalf("%d of %d acknowledged reports were lost", lost.Load(), len(receipts))
+	}
+}
+
+// exportDecrypted exports the data folder beside the running server,
+// checks that the audit trail is intact, and decrypts the export with the
+// organisation's key; it returns the decrypted folder.
+func exportDecrypted(t *testing.T, dir, data, keyFile string) string {
+	t.Helper()
+	exp := filepath.Join(dir, "export")
+	candour(t, "export", "--data", data, "--out", exp)
+	if out := candour(t, "audit", "verify", "--data", data); !strings.Contains(out, "intact") {
+		t.Errorf("audit verify after the crashes: %s", out)
+	}
+	plain := filepath.Join(dir, "plain")
+	candour(t, "decrypt", "-i", keyFile, "-o", plain, exp)
+	return plain
+}
+
+// checkTexts fails for each text that no decrypted message holds.
+func checkTexts(t *testing.T, plain string, texts []string) {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(plain, "*", "message-*.txt"))
+	var all strings.Builder
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+	}
+	for _, text := range texts {
+		if !strings.Contains(all.String(), text) {
+			t.Errorf("the decrypted export lacks acknowledged text %q", text)
+		}
+	}
+}
+
+// writeWatch counts the writes to one file that inotify reports
+// (IN_MODIFY; successive events not yet read are merged into one, so
+// there were at least as many writes as events). reached(n) is closed
+// once n events have been read.
+type writeWatch struct {
+	f      *os.File
+	events atomic.Int64
+	want   int64
+	hit    chan struct{}
+	done   chan struct{}
+}
+
+func watchWrites(t *testing.T, path string, n int64) *writeWatch {
+	t.Helper()
+	fd, err := syscall.InotifyInit1(syscall.IN_NONBLOCK | syscall.IN_CLOEXEC)
+	if err != nil {
+		t.Fatalf("inotify: %v", err)
+	}
+	if _, err := syscall.InotifyAddWatch(fd, path, syscall.IN_MODIFY); err != nil {
+		syscall.Close(fd)
+		t.Fatalf("inotify watch %s: %v", path, err)
+	}
+	// Non-blocking, so the runtime's poller waits for it and Close ends
+	// a pending Read.
+	w := &writeWatch{f: os.NewFile(uintptr(fd), "inotify"), want: n, hit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		buf := make([]byte, 64<<10)
+		for {
+			k, err := w.f.Read(buf)
+			if err != nil {
+				return
+			}
+			for b := buf[:k]; len(b) >= syscall.SizeofInotifyEvent; {
+				nameLen := binary.NativeEndian.Uint32(b[12:16])
+				b = b[min(len(b), syscall.SizeofInotifyEvent+int(nameLen)):]
+				if w.events.Add(1) == w.want {
+					close(w.hit)
+				}
+			}
+		}
+	}()
+	t.Cleanup(w.close)
+	return w
+}
+
+func (w *writeWatch) close() {
+	w.f.Close() // an error once closed already
+	<-w.done
+}
+
+// caseSession is a reporter logged in to their case: the client keeps the
+// session cookie and does not follow redirects, so that "message sent"
+// (303 to /case?sent=1) is seen as the server gave it.
+type caseSession struct {
+	c    *http.Client
+	csrf string
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// loginCase logs in with a case code. An error wrapping errNoAnswer means
+// the server died meanwhile.
+func loginCase(base, code string) (*caseSession, error) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: patience}
+	res, err := c.PostForm(base+"/followup", url.Values{"code": {code}})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoAnswer, err)
+	}
+	page, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoAnswer, err)
+	}
+	m := csrfRE.FindSubmatch(page)
+	if res.StatusCode != http.StatusOK || m == nil {
+		return nil, fmt.Errorf("login: %d %.300s", res.StatusCode, page)
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &caseSession{c: c, csrf: string(m[1])}, nil
+}
+
+// send posts a follow-up message; nil means it was acknowledged.
+func (s *caseSession) send(base, text string, file []byte) error {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("csrf", s.csrf)
+	mw.WriteField("body", text)
+	if file != nil {
+		w, _ := mw.CreateFormFile("attachments", "more-evidence.bin")
+		w.Write(file)
+	}
+	mw.Close()
+	res, err := s.c.Post(base+"/case/message", mw.FormDataContentType(), &buf)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errNoAnswer, err)
+	}
+	page, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errNoAnswer, err)
+	}
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/case?sent=1" {
+		return fmt.Errorf("message: %d %s %.300s", res.StatusCode, res.Header.Get("Location"), page)
+	}
+	return nil
+}
+
+// TestCrashDuringCheckpoints kills the server while candour.db itself is
+// being written. In WAL mode the database file changes only when a
+// checkpoint copies pages back from the WAL (automatic ones, inside
+// commits, or a background one), so the test watches candour.db with
+// inotify and kills the server once a chosen number (1 to 12) of writes
+// to it has been seen in the round, while clients send small reports
+// (some with files) and follow-up messages. Progress, never the clock,
+// decides the kill.
+//
+// After every restart the database must be whole with nothing pending; at
+// the end every acknowledged report opens with its code, the export
+// decrypts to every acknowledged report and message, and the audit trail
+// verifies.
+func TestCrashDuringCheckpoints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills the server during checkpoints: skipped in -short mode")
+	}
+	t.Parallel()
+	const rounds, clients = 8, 6
+	rng := faultSeed(t)
+
+	dir := t.TempDir()
+	keyFile, recipients := newKey(t, dir)
+	data := filepath.Join(dir, "data")
+	addr := freeAddr(t)
+	base := "http://" + addr
+
+	type receipt struct{ code, text string }
+	var (
+		mu         sync.Mutex
+		reports    []receipt
+		messages   []receipt
+		unexpected []string
+	)
+	for round := range rounds {
+		cmd := startServer(t, data, recipients, addr)
+		if round > 0 {
+			checkSound(t, readDB(t, data))
+		}
+		writes := 1 + rng.IntN(12)
+		watch := watchWrites(t, filepath.Join(data, "candour.db"), int64(writes))
+		seeds := make([]uint64, clients)
+		for i := range seeds {
+			seeds[i] = rng.Uint64()
+		}
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: patience}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := mrand.New(mrand.NewPCG(seeds[i], uint64(i)))
+				// fail records an answer that only a fault explains;
+				// none at all is the kill's doing.
+				fail := func(err error) {
+					if !errors.Is(err, errNoAnswer) {
+						mu.Lock()
+						unexpected = append(unexpected, fmt.Sprintf("round %d client %d: %v", round, i, err))
+						mu.Unlock()
+					}
+				}
+				var sess *caseSession
+				var code string
+				for n := 0; ; n++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					file := func(max int) []byte {
+						if r.IntN(2) == 0 {
+							return nil
+						}
+						b := make([]byte, 1+r.IntN(max))
+						rand.Read(b)
+						return b
+					}
+					if sess == nil || r.IntN(4) == 0 {
+						// A case to write to: a new report, or one
+						// acknowledged in an earlier round.
+						mu.Lock()
+						if k := len(reports); k > 0 && r.IntN(2) == 0 {
+							code = reports[r.IntN(k)].code
+						} else {
+							code = ""
+						}
+						mu.Unlock()
+						if code == "" {
+							text := fmt.Sprintf("checkpoint round %d client %d report %d tag %016x", round, i, n, r.Uint64())
+							status, page, err := postReport(hc, base, text, file(128<<10))
+							if err != nil {
+								return // cut off by the kill
+							}
+							m := caseCodeRE.FindStringSubmatch(page)
+							if status != http.StatusOK || m == nil {
+								fail(fmt.Errorf("report: %d %.300s", status, page))
+								return
+							}
+							code = m[1]
+							mu.Lock()
+							reports = append(reports, receipt{code: code, text: text})
+							mu.Unlock()
+						}
+						var err error
+						if sess, err = loginCase(base, code); err != nil {
+							fail(err)
+							return
+						}
+						continue
+					}
+					text := fmt.Sprintf("checkpoint round %d client %d message %d tag %016x", round, i, n, r.Uint64())
+					if err := sess.send(base, text, file(64<<10)); err != nil {
+						fail(err)
+						return
+					}
+					mu.Lock()
+					messages = append(messages, receipt{code: code, text: text})
+					mu.Unlock()
+				}
+			}()
+		}
+		select {
+		case <-watch.hit:
+		case <-time.After(patience):
+			kill9(t, cmd)
+			close(stop)
+			wg.Wait()
+			t.Fatalf("round %d: waited %v for %d writes to candour.db (saw %d); unexpected answers: %q",
+				round, patience, writes, watch.events.Load(), unexpected)
+		}
+		kill9(t, cmd)
+		close(stop)
+		wg.Wait()
+		watch.close()
+		hc.CloseIdleConnections()
+		mu.Lock()
+		t.Logf("round %d: killed at write event %d to candour.db; %d reports and %d messages acknowledged in all",
+			round, watch.events.Load(), len(reports), len(messages))
+		mu.Unlock()
+	}
+	for _, u := range unexpected {
+		t.Errorf("a live server gave an unexpected answer: %s", u)
+	}
+	if len(messages) == 0 {
+		t.Fatal("no message was acknowledged in any round: the test proved nothing")
+	}
+
+	startServer(t, data, recipients, addr)
+	checkSound(t, readDB(t, data))
+	openAll(t, base, reports, func(r receipt) (string, string) { return r.code, r.text })
+	var texts []string
+	for _, r := range append(reports, messages...) {
+		texts = append(texts, r.text)
+	}
+	checkTexts(t, exportDecrypted(t, dir, data, keyFile), texts)
+}
