@@ -148,6 +148,10 @@ func openCase(base, code string) (int, string, error) {
 // folder without it, and one with it.
 const chunkFileName = "candour-chunks.db"
 
+// apartColumns are the names the column of attachments that says "my
+// chunks are in the chunk file" (1) or in candour.db (0) may have.
+var apartColumns = []string{"chunks_apart", "apart"}
+
 // dbState is what the database holds, read directly (read-only) beside the
 // running server: candour.db, and candour-chunks.db if there is one.
 type dbState struct {
@@ -163,8 +167,8 @@ type dbState struct {
 }
 
 // readDB reads the state of the database in dataDir. Chunks are in
-// candour.db's attachment_chunks, or, for an attachment whose apart column
-// is 1, in candour-chunks.db; a database from before that column has only
+// candour.db's attachment_chunks, or, for an attachment whose chunks_apart
+// column is 1, in candour-chunks.db; a database from before that column has only
 // the first kind. The chunk file is attached read-only, so the server must
 // have opened it since any crash (a hot journal is rolled back by a
 // writer, not by this reader).
@@ -206,9 +210,9 @@ func readDB(t *testing.T, dataDir string) dbState {
 	// The file an attachment's chunks are in: 0 for candour.db, 1 for the
 	// chunk file.
 	apart := "0"
-	for _, row := range lines(`SELECT name FROM pragma_table_info('attachments')`) {
-		if row == "apart" {
-			apart = "a.apart"
+	for _, col := range lines(`SELECT name FROM pragma_table_info('attachments')`) {
+		if slices.Contains(apartColumns, col) {
+			apart = "a." + col
 		}
 	}
 	chunks := `SELECT attachment_id, seq, 0 AS apart FROM main.attachment_chunks`

@@ -370,6 +370,18 @@ func TestCrashDuringLargeUploads(t *testing.T) {
 		probe.close()
 		hc.CloseIdleConnections()
 		t.Logf("round %d: killed when %s", round, killed)
+		// What the kill left on disk, before the server repairs anything:
+		// every file whole once SQLite has recovered it, and every
+		// attachment of a message complete. Pending uploads are allowed
+		// here; the restart must sweep them.
+		journal := "no chunk file journal"
+		if st, err := os.Stat(filepath.Join(data, chunkFileName+"-journal")); err == nil {
+			journal = fmt.Sprintf("a %d-byte chunk file journal", st.Size())
+		}
+		atKill := readDB(t, recoveredCopy(t, data, filepath.Join(dir, "at-kill")))
+		checkSound(t, dbState{integrity: atKill.integrity, chunkIntegrity: atKill.chunkIntegrity,
+			fkErrors: atKill.fkErrors, incomplete: atKill.incomplete})
+		t.Logf("round %d: on disk at the kill: %s, %d pending attachments, %d chunks in all", round, journal, atKill.pending, atKill.chunks)
 	}
 	t.Logf("%d reports acknowledged, %d of them with a large file; %d large uploads cut off by a kill", len(receipts), bigAcked, bigCut)
 	for _, u := range unexpected {
@@ -380,14 +392,20 @@ func TestCrashDuringLargeUploads(t *testing.T) {
 	}
 
 	startServer(t, data, recipients, addr)
-	checkSound(t, readDB(t, data))
+	final := readDB(t, data)
+	checkSound(t, final)
 	var texts []string
 	files := map[string]receipt{}
+	var chunks int64 // at least, for the large files
 	for _, r := range receipts {
 		texts = append(texts, r.text)
 		if r.name != "" {
 			files[r.name] = r
+			chunks += r.size >> 20
 		}
+	}
+	if final.chunks < chunks {
+		t.Errorf("%d chunks stored in all; the acknowledged large files alone need %d or more", final.chunks, chunks)
 	}
 	openAll(t, base, receipts, func(r receipt) (string, string) { return r.code, r.text })
 	plain := exportDecrypted(t, dir, data, keyFile)
@@ -422,6 +440,82 @@ func TestCrashDuringLargeUploads(t *testing.T) {
 	}
 }
 
+// recoveredCopy copies the database files of a data folder that a kill
+// left behind into dst (emptied first) and opens each copy for writing,
+// as the server would: SQLite then replays candour.db's WAL and rolls
+// back a hot journal of candour-chunks.db, in the copy. The original is
+// left as the kill left it, for the restart. It returns dst.
+func recoveredCopy(t *testing.T, data, dst string) string {
+	t.Helper()
+	if err := os.RemoveAll(dst); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dst, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// Not the -shm file: it is rebuilt from the WAL.
+	for _, name := range []string{"candour.db", "candour.db-wal", chunkFileName, chunkFileName + "-journal"} {
+		src, err := os.Open(filepath.Join(data, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		dstFile, err := os.OpenFile(filepath.Join(dst, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			_, err = io.Copy(dstFile, src)
+			if cerr := dstFile.Close(); err == nil {
+				err = cerr
+			}
+		}
+		src.Close()
+		if err != nil {
+			t.Fatalf("copy %s: %v", name, err)
+		}
+	}
+	for _, name := range []string{"candour.db", chunkFileName} {
+		path := filepath.Join(dst, name)
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err = db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&n)
+		db.Close()
+		if err != nil {
+			t.Fatalf("recover the copy of %s: %v", name, err)
+		}
+	}
+	return dst
+}
+
+// openCaseFirstPage logs in with a case code and returns the first page
+// of the case's thread, which begins with the report (the case page shows
+// the last page of a long thread).
+func openCaseFirstPage(base, code string) (int, string, error) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: patience}
+	res, err := c.PostForm(base+"/followup", url.Values{"code": {code}})
+	if err != nil {
+		return 0, "", err
+	}
+	page, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		return res.StatusCode, string(page), err
+	}
+	if res, err = c.Get(base + "/case?page=1"); err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	page, err = io.ReadAll(res.Body)
+	return res.StatusCode, string(page), err
+}
+
 // openAll logs in with every acknowledged case code, four at a time, and
 // fails for each case that does not open or does not show its text.
 func openAll[R any](t *testing.T, base string, receipts []R, codeText func(R) (string, string)) {
@@ -435,10 +529,10 @@ func openAll[R any](t *testing.T, base string, receipts []R, codeText func(R) (s
 			defer wg.Done()
 			for r := range work {
 				code, text := codeText(r)
-				status, page, err := openCase(base, code)
+				status, page, err := openCaseFirstPage(base, code)
 				if err != nil || status != http.StatusOK || !strings.Contains(page, text) {
 					lost.Add(1)
-					t.Errorf("acknowledged report %q does not open after the crashes: %d %v", text, status, err)
+					t.Errorf("acknowledged report %q does not open after the crashes: %d %v %q", text, status, err, pageHeading(page))
 				}
 			}
 		}()
@@ -451,6 +545,17 @@ func openAll[R any](t *testing.T, base string, receipts []R, codeText func(R) (s
 	if lost.Load() > 0 {
 		t.Fatalf("%d of %d acknowledged reports were lost", lost.Load(), len(receipts))
 	}
+}
+
+var headingRE = regexp.MustCompile(`(?s)<h1[^>]*>(.*?)</h1>`)
+
+// pageHeading is the heading of a page, to say in a failure which page
+// came instead of the one expected.
+func pageHeading(page string) string {
+	if m := headingRE.FindStringSubmatch(page); m != nil {
+		return strings.TrimSpace(m[1])
+	}
+	return fmt.Sprintf("%.300s", page)
 }
 
 // exportDecrypted exports the data folder beside the running server,
@@ -596,6 +701,46 @@ func (s *caseSession) send(base, text string, file []byte) error {
 	return nil
 }
 
+// checkpointState is what candour.db-shm, SQLite's WAL index, says of
+// the last checkpoint (https://sqlite.org/walformat.html): the WAL's last
+// valid frame, the frames copied into the database, and the frames a
+// checkpoint set out to copy. A checkpoint records that aim before it
+// writes the first page and its progress only after the last one is
+// synced, so attempted > backfilled after a kill means the kill landed
+// inside a checkpoint.
+type checkpointState struct {
+	maxFrame, backfilled, attempted uint32
+}
+
+func (c checkpointState) midway() bool { return c.attempted > c.backfilled }
+
+func (c checkpointState) String() string {
+	if c.midway() {
+		return fmt.Sprintf("inside a checkpoint: %d of %d WAL frames copied back, %d to copy", c.backfilled, c.maxFrame, c.attempted)
+	}
+	return fmt.Sprintf("between checkpoints: %d of %d WAL frames copied back", c.backfilled, c.maxFrame)
+}
+
+// readCheckpointState reads the WAL index that a killed server left. Its
+// fields are in the machine's byte order.
+func readCheckpointState(t *testing.T, data string) checkpointState {
+	t.Helper()
+	f, err := os.Open(filepath.Join(data, "candour.db-shm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 136)
+	if _, err := io.ReadFull(f, b); err != nil {
+		t.Fatalf("read the WAL index: %v", err)
+	}
+	return checkpointState{
+		maxFrame:   binary.NativeEndian.Uint32(b[16:]),  // WalIndexHdr.mxFrame
+		backfilled: binary.NativeEndian.Uint32(b[96:]),  // WalCkptInfo.nBackfill
+		attempted:  binary.NativeEndian.Uint32(b[128:]), // WalCkptInfo.nBackfillAttempted
+	}
+}
+
 // TestCrashDuringCheckpoints kills the server while candour.db itself is
 // being written. In WAL mode the database file changes only when a
 // checkpoint copies pages back from the WAL (automatic ones, inside
@@ -603,7 +748,9 @@ func (s *caseSession) send(base, text string, file []byte) error {
 // inotify and kills the server once a chosen number (1 to 12) of writes
 // to it has been seen in the round, while clients send small reports
 // (some with files) and follow-up messages. Progress, never the clock,
-// decides the kill.
+// decides the kill. The WAL index the kill leaves tells whether a
+// checkpoint was under way; at least one kill must have landed inside
+// one.
 //
 // After every restart the database must be whole with nothing pending; at
 // the end every acknowledged report opens with its code, the export
@@ -629,6 +776,7 @@ func TestCrashDuringCheckpoints(t *testing.T) {
 		reports    []receipt
 		messages   []receipt
 		unexpected []string
+		midway     int // kills inside a checkpoint
 	)
 	for round := range rounds {
 		cmd := startServer(t, data, recipients, addr)
@@ -732,10 +880,18 @@ func TestCrashDuringCheckpoints(t *testing.T) {
 		wg.Wait()
 		watch.close()
 		hc.CloseIdleConnections()
+		ck := readCheckpointState(t, data)
+		if ck.midway() {
+			midway++
+		}
 		mu.Lock()
-		t.Logf("round %d: killed at write event %d to candour.db; %d reports and %d messages acknowledged in all",
-			round, watch.events.Load(), len(reports), len(messages))
+		t.Logf("round %d: killed at write event %d to candour.db (%s); %d reports and %d messages acknowledged in all",
+			round, watch.events.Load(), ck, len(reports), len(messages))
 		mu.Unlock()
+	}
+	t.Logf("%d of %d kills landed inside a checkpoint", midway, rounds)
+	if midway == 0 {
+		t.Errorf("none of the %d kills landed inside a checkpoint (as candour.db-shm tells): the test did not test what it claims", rounds)
 	}
 	for _, u := range unexpected {
 		t.Errorf("a live server gave an unexpected answer: %s", u)
