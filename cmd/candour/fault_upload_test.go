@@ -132,7 +132,7 @@ func (s *streamedReport) post(c *http.Client, base string) (string, error) {
 	}
 	m := caseCodeRE.FindStringSubmatch(string(page))
 	if res.StatusCode != http.StatusOK || m == nil {
-		return "", fmt.Errorf("%d %.300s", res.StatusCode, page)
+		return "", fmt.Errorf("%d %s", res.StatusCode, pageGist(string(page)))
 	}
 	return m[1], nil
 }
@@ -325,7 +325,7 @@ func TestCrashDuringLargeUploads(t *testing.T) {
 					if status == http.StatusOK && m != nil {
 						receipts = append(receipts, receipt{code: m[1], text: text})
 					} else {
-						unexpected = append(unexpected, fmt.Sprintf("round %d: %d %.300s", round, status, page))
+						unexpected = append(unexpected, fmt.Sprintf("round %d: %d %s", round, status, pageGist(page)))
 					}
 					mu.Unlock()
 				}
@@ -547,7 +547,11 @@ func openAll[R any](t *testing.T, base string, receipts []R, codeText func(R) (s
 	}
 }
 
-var headingRE = regexp.MustCompile(`(?s)<h1[^>]*>(.*?)</h1>`)
+var (
+	headingRE = regexp.MustCompile(`(?s)<h1[^>]*>(.*?)</h1>`)
+	tagRE     = regexp.MustCompile(`(?s)<[^>]*>`)
+	spaceRE   = regexp.MustCompile(`\s+`)
+)
 
 // pageHeading is the heading of a page, to say in a failure which page
 // came instead of the one expected.
@@ -555,7 +559,17 @@ func pageHeading(page string) string {
 	if m := headingRE.FindStringSubmatch(page); m != nil {
 		return strings.TrimSpace(m[1])
 	}
-	return fmt.Sprintf("%.300s", page)
+	return pageGist(page)
+}
+
+// pageGist is the start of a page's main text, without markup, to say in
+// a failure what the server answered.
+func pageGist(page string) string {
+	if i := strings.Index(page, "<main"); i >= 0 {
+		page = page[i:]
+	}
+	text := strings.TrimSpace(spaceRE.ReplaceAllString(tagRE.ReplaceAllString(page, " "), " "))
+	return fmt.Sprintf("%.400s", text)
 }
 
 // exportDecrypted exports the data folder beside the running server,
@@ -669,7 +683,7 @@ func loginCase(base, code string) (*caseSession, error) {
 	}
 	m := csrfRE.FindSubmatch(page)
 	if res.StatusCode != http.StatusOK || m == nil {
-		return nil, fmt.Errorf("login: %d %.300s", res.StatusCode, page)
+		return nil, fmt.Errorf("login: %d %s", res.StatusCode, pageGist(string(page)))
 	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &caseSession{c: c, csrf: string(m[1])}, nil
@@ -696,7 +710,7 @@ func (s *caseSession) send(base, text string, file []byte) error {
 		return fmt.Errorf("%w: %v", errNoAnswer, err)
 	}
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/case?sent=1" {
-		return fmt.Errorf("message: %d %s %.300s", res.StatusCode, res.Header.Get("Location"), page)
+		return fmt.Errorf("message: %d %s %s", res.StatusCode, res.Header.Get("Location"), pageGist(string(page)))
 	}
 	return nil
 }
@@ -778,6 +792,8 @@ func TestCrashDuringCheckpoints(t *testing.T) {
 		unexpected []string
 		midway     int // kills inside a checkpoint
 	)
+	// The cases each client made, and writes to: its own, across rounds.
+	owned := make([][]string, clients)
 	for round := range rounds {
 		cmd := startServer(t, data, recipients, addr)
 		if round > 0 {
@@ -823,15 +839,14 @@ func TestCrashDuringCheckpoints(t *testing.T) {
 						return b
 					}
 					if sess == nil || r.IntN(4) == 0 {
-						// A case to write to: a new report, or one
-						// acknowledged in an earlier round.
-						mu.Lock()
-						if k := len(reports); k > 0 && r.IntN(2) == 0 {
-							code = reports[r.IntN(k)].code
-						} else {
-							code = ""
+						// A case to write to: a new report, or one of
+						// this client's acknowledged before. Never
+						// another client's: a case keeps only its three
+						// newest sessions.
+						code = ""
+						if k := len(owned[i]); k > 0 && r.IntN(2) == 0 {
+							code = owned[i][r.IntN(k)]
 						}
-						mu.Unlock()
 						if code == "" {
 							text := fmt.Sprintf("checkpoint round %d client %d report %d tag %016x", round, i, n, r.Uint64())
 							status, page, err := postReport(hc, base, text, file(128<<10))
@@ -840,13 +855,14 @@ func TestCrashDuringCheckpoints(t *testing.T) {
 							}
 							m := caseCodeRE.FindStringSubmatch(page)
 							if status != http.StatusOK || m == nil {
-								fail(fmt.Errorf("report: %d %.300s", status, page))
+								fail(fmt.Errorf("report: %d %s", status, pageGist(page)))
 								return
 							}
 							code = m[1]
 							mu.Lock()
 							reports = append(reports, receipt{code: code, text: text})
 							mu.Unlock()
+							owned[i] = append(owned[i], code)
 						}
 						var err error
 						if sess, err = loginCase(base, code); err != nil {
