@@ -141,11 +141,11 @@ func (s *streamedReport) post(c *http.Client, base string) (string, error) {
 // acknowledged.
 var errNoAnswer = errors.New("no complete answer")
 
-// storedChunksOfPending counts the chunks with a sequence number of at
-// least seq that belong to pending attachments (uploads in progress), in
-// candour.db and in candour-chunks.db if there is one, as a reader beside
-// the server sees them: committed chunks of an upload not yet
-// acknowledged.
+// chunkProbe counts the chunks with a sequence number of at least seq
+// that belong to pending attachments (uploads in progress), in candour.db
+// and in candour-chunks.db if there is one, as a reader beside the server
+// sees them: committed chunks of an upload not yet acknowledged. Only a
+// file over seq MiB has a chunk numbered seq.
 type chunkProbe struct {
 	db    *sql.DB
 	conn  *sql.Conn
@@ -186,6 +186,7 @@ func (p *chunkProbe) count(seq int) (int64, error) {
 	return n, err
 }
 
+// close closes the probe; again is harmless.
 func (p *chunkProbe) close() {
 	p.conn.Close()
 	p.db.Close()
@@ -249,9 +250,9 @@ func TestCrashDuringLargeUploads(t *testing.T) {
 			mark int64
 		}
 		var inFlight [bigClients]atomic.Pointer[flight]
-		bigSeeds := make([]uint64, bigClients+smallClients)
-		for i := range bigSeeds {
-			bigSeeds[i] = rng.Uint64()
+		seeds := make([]uint64, bigClients+smallClients)
+		for i := range seeds {
+			seeds[i] = rng.Uint64()
 		}
 
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: bigClients + smallClients}, Timeout: patience}
@@ -261,7 +262,7 @@ func TestCrashDuringLargeUploads(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r := mrand.New(mrand.NewPCG(bigSeeds[i], uint64(i)))
+				r := mrand.New(mrand.NewPCG(seeds[i], uint64(i)))
 				for n := 0; ; n++ {
 					select {
 					case <-stop:
@@ -303,7 +304,7 @@ func TestCrashDuringLargeUploads(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r := mrand.New(mrand.NewPCG(bigSeeds[bigClients+i], uint64(i)))
+				r := mrand.New(mrand.NewPCG(seeds[bigClients+i], uint64(i)))
 				for n := 0; ; n++ {
 					select {
 					case <-stop:
@@ -608,8 +609,8 @@ func checkTexts(t *testing.T, plain string, texts []string) {
 
 // writeWatch counts the writes to one file that inotify reports
 // (IN_MODIFY; successive events not yet read are merged into one, so
-// there were at least as many writes as events). reached(n) is closed
-// once n events have been read.
+// there were at least as many writes as events). hit is closed once want
+// events have been read.
 type writeWatch struct {
 	f      *os.File
 	events atomic.Int64
@@ -766,8 +767,9 @@ func readCheckpointState(t *testing.T, data string) checkpointState {
 // checkpoint was under way; at least one kill must have landed inside
 // one.
 //
-// After every restart the database must be whole with nothing pending; at
-// the end every acknowledged report opens with its code, the export
+// After every kill a copy of the files, recovered by SQLite, must be
+// whole, and after every restart the database must be whole with nothing
+// pending; at the end every acknowledged report opens with its code, the export
 // decrypts to every acknowledged report and message, and the audit trail
 // verifies.
 func TestCrashDuringCheckpoints(t *testing.T) {
@@ -822,6 +824,15 @@ func TestCrashDuringCheckpoints(t *testing.T) {
 						mu.Unlock()
 					}
 				}
+				// file is no file, or one of up to most random bytes.
+				file := func(most int) []byte {
+					if r.IntN(2) == 0 {
+						return nil
+					}
+					b := make([]byte, 1+r.IntN(most))
+					rand.Read(b)
+					return b
+				}
 				var sess *caseSession
 				var code string
 				for n := 0; ; n++ {
@@ -829,14 +840,6 @@ func TestCrashDuringCheckpoints(t *testing.T) {
 					case <-stop:
 						return
 					default:
-					}
-					file := func(max int) []byte {
-						if r.IntN(2) == 0 {
-							return nil
-						}
-						b := make([]byte, 1+r.IntN(max))
-						rand.Read(b)
-						return b
 					}
 					if sess == nil || r.IntN(4) == 0 {
 						// A case to write to: a new report, or one of
@@ -900,6 +903,11 @@ func TestCrashDuringCheckpoints(t *testing.T) {
 		if ck.midway() {
 			midway++
 		}
+		// The files as the kill left them, once SQLite has replayed the
+		// WAL (in a copy): whole, every attachment of a message complete.
+		atKill := readDB(t, recoveredCopy(t, data, filepath.Join(dir, "at-kill")))
+		checkSound(t, dbState{integrity: atKill.integrity, chunkIntegrity: atKill.chunkIntegrity,
+			fkErrors: atKill.fkErrors, incomplete: atKill.incomplete})
 		mu.Lock()
 		t.Logf("round %d: killed at write event %d to candour.db (%s); %d reports and %d messages acknowledged in all",
 			round, watch.events.Load(), ck, len(reports), len(messages))
