@@ -3,11 +3,13 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	mrand "math/rand/v2"
 	"mime/multipart"
 	"net"
@@ -141,15 +143,35 @@ func openCase(base, code string) (int, string, error) {
 	return res.StatusCode, string(page), err
 }
 
+// chunkFileName is the second database file that holds the chunks of
+// attachments marked apart (issue 14). readDB reads both layouts: a data
+// folder without it, and one with it.
+const chunkFileName = "candour-chunks.db"
+
+// apartColumns are the names the column of attachments that says "my
+// chunks are in the chunk file" (1) or in candour.db (0) may have.
+var apartColumns = []string{"chunks_apart", "apart"}
+
 // dbState is what the database holds, read directly (read-only) beside the
-// running server.
+// running server: candour.db, and candour-chunks.db if there is one.
 type dbState struct {
 	integrity                            string
-	cases, messages, attachments, chunks int64
-	pending                              int64 // attachments linked to no message
-	orphanChunks, incomplete, fkErrors   int64 // incomplete: linked attachments missing chunks
+	chunkIntegrity                       string // of candour-chunks.db; "" if there is none
+	cases, messages, attachments, chunks int64  // chunks: in both files
+	pending                              int64  // attachments linked to no message
+	// orphanChunks: chunks whose attachment is missing or keeps its chunks
+	// in the other file; incomplete: linked attachments that do not have
+	// exactly their recorded number of chunks, numbered from 0, in their
+	// file.
+	orphanChunks, incomplete, fkErrors int64
 }
 
+// readDB reads the state of the database in dataDir. Chunks are in
+// candour.db's attachment_chunks, or, for an attachment whose chunks_apart
+// column is 1, in candour-chunks.db; a database from before that column has only
+// the first kind. The chunk file is attached read-only, so the server must
+// have opened it since any crash (a hot journal is rolled back by a
+// writer, not by this reader).
 func readDB(t *testing.T, dataDir string) dbState {
 	t.Helper()
 	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dataDir, "candour.db")+"?mode=ro&_busy_timeout=10000")
@@ -157,34 +179,70 @@ func readDB(t *testing.T, dataDir string) dbState {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// One connection: an attached database belongs to the connection.
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatalf("open %s: %v", dataDir, err)
+	}
+	defer conn.Close()
+	lines := func(q string) []string {
+		t.Helper()
+		rows, err := conn.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer rows.Close()
+		var ls []string
+		for rows.Next() {
+			var l any
+			rows.Scan(&l)
+			ls = append(ls, fmt.Sprint(l))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return ls
+	}
 	var s dbState
-	rows, err := db.Query(`PRAGMA integrity_check`)
+	s.integrity = strings.Join(lines(`PRAGMA main.integrity_check`), "; ")
+	s.fkErrors = int64(len(lines(`PRAGMA main.foreign_key_check`)))
+	// The file an attachment's chunks are in: 0 for candour.db, 1 for the
+	// chunk file.
+	apart := "0"
+	for _, col := range lines(`SELECT name FROM pragma_table_info('attachments')`) {
+		if slices.Contains(apartColumns, col) {
+			apart = "a." + col
+		}
+	}
+	chunks := `SELECT attachment_id, seq, 0 AS apart FROM main.attachment_chunks`
+	chunkPath := filepath.Join(dataDir, chunkFileName)
+	switch _, err := os.Stat(chunkPath); {
+	case err == nil:
+		if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS apart`, "file:"+chunkPath+"?mode=ro"); err != nil {
+			t.Fatalf("attach %s: %v", chunkPath, err)
+		}
+		s.chunkIntegrity = strings.Join(lines(`PRAGMA apart.integrity_check`), "; ")
+		chunks += ` UNION ALL SELECT attachment_id, seq, 1 FROM apart.chunks`
+	case !errors.Is(err, fs.ErrNotExist):
+		t.Fatal(err)
+	}
+	// One read transaction, so that both files are read at one moment.
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		t.Fatalf("integrity_check: %v", err)
+		t.Fatal(err)
 	}
-	var lines []string
-	for rows.Next() {
-		var l string
-		rows.Scan(&l)
-		lines = append(lines, l)
-	}
-	rows.Close()
-	s.integrity = strings.Join(lines, "; ")
-	rows, err = db.Query(`PRAGMA foreign_key_check`)
-	if err != nil {
-		t.Fatalf("foreign_key_check: %v", err)
-	}
-	for rows.Next() {
-		s.fkErrors++
-	}
-	rows.Close()
-	err = db.QueryRow(`SELECT
+	defer tx.Rollback()
+	err = tx.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM cases), (SELECT count(*) FROM messages),
-		(SELECT count(*) FROM attachments), (SELECT count(*) FROM attachment_chunks),
+		(SELECT count(*) FROM attachments), (SELECT count(*) FROM (`+chunks+`)),
 		(SELECT count(*) FROM attachments WHERE message_id IS NULL),
-		(SELECT count(*) FROM attachment_chunks WHERE attachment_id NOT IN (SELECT id FROM attachments)),
+		(SELECT count(*) FROM (`+chunks+`) c WHERE NOT EXISTS
+		  (SELECT 1 FROM attachments a WHERE a.id = c.attachment_id AND `+apart+` = c.apart)),
 		(SELECT count(*) FROM attachments a WHERE a.message_id IS NOT NULL
-		  AND a.chunks != (SELECT count(*) FROM attachment_chunks c WHERE c.attachment_id = a.id))`).
+		  AND (a.chunks != (SELECT count(*) FROM (`+chunks+`) c WHERE c.attachment_id = a.id)
+		    OR a.chunks != (SELECT count(*) FROM (`+chunks+`) c WHERE c.attachment_id = a.id
+		      AND c.apart = `+apart+` AND c.seq BETWEEN 0 AND a.chunks - 1)))`).
 		Scan(&s.cases, &s.messages, &s.attachments, &s.chunks, &s.pending, &s.orphanChunks, &s.incomplete)
 	if err != nil {
 		t.Fatalf("counting rows: %v", err)
@@ -199,6 +257,9 @@ func checkSound(t *testing.T, s dbState) {
 	if s.integrity != "ok" {
 		t.Errorf("PRAGMA integrity_check: %s", s.integrity)
 	}
+	if s.chunkIntegrity != "" && s.chunkIntegrity != "ok" {
+		t.Errorf("PRAGMA integrity_check of %s: %s", chunkFileName, s.chunkIntegrity)
+	}
 	if s.fkErrors != 0 {
 		t.Errorf("PRAGMA foreign_key_check: %d violations", s.fkErrors)
 	}
@@ -206,10 +267,10 @@ func checkSound(t *testing.T, s dbState) {
 		t.Errorf("%d pending attachments (linked to no message) are left", s.pending)
 	}
 	if s.orphanChunks != 0 {
-		t.Errorf("%d attachment chunks belong to no attachment", s.orphanChunks)
+		t.Errorf("%d attachment chunks belong to no attachment (or are in the wrong file)", s.orphanChunks)
 	}
 	if s.incomplete != 0 {
-		t.Errorf("%d attachments of messages do not have the number of chunks recorded", s.incomplete)
+		t.Errorf("%d attachments of messages do not have the number of chunks recorded (numbered from 0, in their file)", s.incomplete)
 	}
 }
 
