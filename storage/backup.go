@@ -180,15 +180,19 @@ func (db *DB) copyChunks(ctx context.Context, path string) error {
 			return err
 		}
 	}
-	// Back to the journal the database was copied with.
-	var mode string
-	return dst.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
+	// The copy stays in rollback-journal mode, a single file however it is
+	// opened; Open turns a restored copy back to WAL.
+	return nil
 }
 
 // checkCopy opens the copy on its own and checks it is a sound database of
 // this schema that holds every chunk of its linked attachments.
 func checkCopy(path string) error {
-	d := openPool(path, true)
+	// As it is, in rollback-journal mode: nothing is written beside it.
+	d, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro")
+	if err != nil {
+		return err
+	}
 	defer d.Close()
 	var res string
 	if err := d.QueryRow("PRAGMA integrity_check").Scan(&res); err != nil {
@@ -205,7 +209,7 @@ func checkCopy(path string) error {
 		return fmt.Errorf("the backup has schema version %d, want %d", v, schemaVersion())
 	}
 	var apart, incomplete int
-	err := d.QueryRow(`SELECT
+	err = d.QueryRow(`SELECT
 		(SELECT count(*) FROM attachments WHERE chunks_apart = 1),
 		(SELECT count(*) FROM attachments a WHERE a.message_id IS NOT NULL
 		  AND a.chunks != (SELECT count(*) FROM attachment_chunks c WHERE c.attachment_id = a.id))`).Scan(&apart, &incomplete)
