@@ -19,8 +19,9 @@ const ChunkSize = 1 << 20
 // that a large upload never holds candour.db's writer at all. Each chunk's
 // commit is durable (synchronous=FULL), so Close needs no extra sync. The
 // attachment's row in candour.db is committed before its first chunk (see
-// sweepChunks for why that order matters). The attachment stays pending (invisible, linked to no message) until
-// a message naming it is committed; Abort, or the next Open, deletes it.
+// sweepChunks for why that order matters). The attachment stays pending
+// (invisible, linked to no message) until a message naming it is
+// committed; Abort, or the next Open, deletes it.
 //
 // Each full chunk is stored in the background while the next one fills, so
 // that receiving and encrypting an upload overlaps with writing it to disk.
