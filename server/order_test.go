@@ -172,7 +172,12 @@ func orderScenario(t *testing.T, reportFirst bool) orderRun {
 	db, err := sql.Open("sqlite3", "file:"+filepath.Join(ts.DataDir, "candour.db")+"?mode=ro")
 	must(t, err)
 	defer db.Close()
-	chunks, err := db.Query(`SELECT id, attachment_id, seq FROM attachment_chunks`)
+	cdb, err := sql.Open("sqlite3", "file:"+filepath.Join(ts.DataDir, storage.ChunksFileName)+"?mode=ro")
+	must(t, err)
+	defer cdb.Close()
+	// Chunks are in the chunk file (those of attachments older than it in
+	// candour.db's attachment_chunks).
+	chunks, err := cdb.Query(`SELECT id, attachment_id, seq FROM chunks`)
 	must(t, err)
 	for chunks.Next() {
 		var id, aid, seq int64
@@ -199,22 +204,25 @@ func orderScenario(t *testing.T, reportFirst bool) orderRun {
 		})
 	}
 
-	// Every row of every table, rowid included where there is one.
+	// Every row of every table of both files, rowid included where there is one.
 	var out orderRun
 	out.ids = ids
-	names, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
-	must(t, err)
+	fileOf := map[string]*sql.DB{}
 	var tables []string
-	for names.Next() {
-		var n string
-		must(t, names.Scan(&n))
-		tables = append(tables, n)
+	for _, f := range []*sql.DB{db, cdb} {
+		names, err := f.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+		must(t, err)
+		for names.Next() {
+			var n string
+			must(t, names.Scan(&n))
+			tables, fileOf[n] = append(tables, n), f
+		}
+		names.Close()
 	}
-	names.Close()
 	for _, tbl := range tables {
-		rows, err := db.Query(`SELECT rowid AS "(rowid)", * FROM "` + tbl + `"`)
+		rows, err := fileOf[tbl].Query(`SELECT rowid AS "(rowid)", * FROM "` + tbl + `"`)
 		if err != nil { // WITHOUT ROWID
-			rows, err = db.Query(`SELECT * FROM "` + tbl + `"`)
+			rows, err = fileOf[tbl].Query(`SELECT * FROM "` + tbl + `"`)
 		}
 		must(t, err)
 		cols, _ := rows.Columns()

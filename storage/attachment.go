@@ -14,10 +14,14 @@ import (
 // about two chunks: one being filled while the other is stored.
 const ChunkSize = 1 << 20
 
-// AttachmentWriter streams one attachment's ciphertext into the database,
-// a chunk per transaction, so that a large upload never holds the writer for
-// long. The attachment stays pending (invisible, linked to no message) until
-// a message naming it is committed; Abort, or the next Open, deletes it.
+// AttachmentWriter streams one attachment's ciphertext into the chunk file
+// (ChunksFileName), a chunk per transaction on that file's own writer, so
+// that a large upload never holds candour.db's writer at all. Each chunk's
+// commit is durable (synchronous=FULL), so Close needs no extra sync. The
+// attachment's row in candour.db is committed before its first chunk (see
+// sweepChunks for why that order matters). The attachment stays pending
+// (invisible, linked to no message) until a message naming it is
+// committed; Abort, or the next Open, deletes it.
 //
 // Each full chunk is stored in the background while the next one fills, so
 // that receiving and encrypting an upload overlaps with writing it to disk.
@@ -47,10 +51,14 @@ func (db *DB) NewAttachment(ctx context.Context) (*AttachmentWriter, error) {
 // NewOwnedAttachment starts a pending attachment that only a message with
 // the same AttachmentOwner can link: the uploading request or case.
 func (db *DB) NewOwnedAttachment(ctx context.Context, owner string) (*AttachmentWriter, error) {
+	if db.cw == nil {
+		return nil, errors.New("failed to start attachment: the chunk file is open read-only")
+	}
 	w := &AttachmentWriter{db: db, ctx: ctx, buf: make([]byte, 0, ChunkSize)}
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		w.id, err = insertRandomID(ctx, tx, `INSERT INTO attachments (id, message_id, owner) VALUES (?, NULL, ?)`, owner)
+		w.id, err = insertRandomID(ctx, tx,
+			`INSERT INTO attachments (id, message_id, owner, chunks_apart) VALUES (?, NULL, ?, 1)`, owner)
 		return err
 	})
 	if err != nil {
@@ -118,11 +126,7 @@ func (w *AttachmentWriter) flush() error {
 	done := make(chan error, 1)
 	w.storing = done
 	go func() {
-		done <- w.db.write(w.ctx, func(tx *sql.Tx) error {
-			_, err := insertRandomID(w.ctx, tx,
-				`INSERT INTO attachment_chunks (id, attachment_id, seq, data) VALUES (?, ?, ?, ?)`, w.id, seq, chunk)
-			return err
-		})
+		done <- w.db.storeChunk(w.ctx, w.id, seq, chunk)
 	}()
 	return nil
 }
@@ -186,7 +190,8 @@ func (w *AttachmentWriter) Abort() {
 // that failed for lack of space would then stay behind until the next
 // start. So on ErrFull the deletion is retried with secure_delete = FAST,
 // which frees the pages without rewriting them: what stays in the free
-// pages until they are reused is age ciphertext, never plaintext.
+// pages until they are reused is age ciphertext, never plaintext. The
+// chunks in the chunk file are then deleted the same way (sweepChunks).
 func (db *DB) DeletePending(ctx context.Context, ids ...int64) error {
 	// Clean-up must happen even when the request that failed was cancelled
 	// (a reporter's connection dropped mid-upload).
@@ -195,7 +200,10 @@ func (db *DB) DeletePending(ctx context.Context, ids ...int64) error {
 	if errors.Is(err, ErrFull) {
 		err = db.writeFastDelete(ctx, deletePendingIDs(ctx, ids))
 	}
-	return err
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	return db.sweepChunks(ctx)
 }
 
 func deletePendingIDs(ctx context.Context, ids []int64) func(tx *sql.Tx) error {
@@ -216,7 +224,13 @@ func (db *DB) writeFastDelete(ctx context.Context, fn func(tx *sql.Tx) error) er
 		// The change holds the writer connection: keep the error.
 		return ErrFull
 	}
-	conn, err := db.w.Conn(ctx) // the only writer connection, held until Close
+	return writeFastDelete(ctx, db.w, fn)
+}
+
+// writeFastDelete runs fn in a transaction on w, a pool of one writer
+// connection, with secure_delete = FAST for that one transaction.
+func writeFastDelete(ctx context.Context, w *sql.DB, fn func(tx *sql.Tx) error) error {
+	conn, err := w.Conn(ctx) // the only writer connection, held until Close
 	if err != nil {
 		return fmt.Errorf("failed to get the writer connection: %w", err)
 	}
@@ -254,9 +268,14 @@ func (db *DB) DeleteStalePending(ctx context.Context, before time.Time) (int64, 
 	if errors.Is(err, ErrFull) {
 		err = db.writeFastDelete(ctx, del)
 	}
-	return n, err
+	if err != nil || n == 0 {
+		return n, err
+	}
+	return n, db.sweepChunks(ctx)
 }
 
+// deletePending deletes every pending attachment, at Open; Open then
+// sweeps their chunks from the chunk file.
 func (db *DB) deletePending(ctx context.Context) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM attachments WHERE message_id IS NULL`)
@@ -271,21 +290,40 @@ func (db *DB) deletePending(ctx context.Context) error {
 // Attachment returns the attachment's ciphertext as a stream, one chunk in
 // memory at a time. Only attachments linked to a message are readable.
 func (db *DB) Attachment(ctx context.Context, id int64) (AttachmentInfo, io.Reader, error) {
-	return attachment(ctx, db.r, id)
+	return db.attachment(ctx, db.r, id)
 }
 
-func attachment(ctx context.Context, q querier, id int64) (AttachmentInfo, io.Reader, error) {
+// attachment reads the attachment's row through q (a snapshot, say) and
+// its chunks from where they are kept: candour.db's attachment_chunks (q)
+// for an attachment stored before migration 0023 or restored from a
+// backup, else the chunk file. A linked attachment's chunks never change,
+// so reading them outside q's snapshot reads the same bytes.
+func (db *DB) attachment(ctx context.Context, q querier, id int64) (AttachmentInfo, io.Reader, error) {
 	a := AttachmentInfo{ID: id}
+	var apart bool
 	err := q.QueryRowContext(ctx,
-		`SELECT size, chunks FROM attachments WHERE id = ? AND message_id IS NOT NULL`, id).Scan(&a.Size, &a.Chunks)
+		`SELECT size, chunks, chunks_apart FROM attachments WHERE id = ? AND message_id IS NOT NULL`, id).
+		Scan(&a.Size, &a.Chunks, &apart)
 	if errors.Is(err, sql.ErrNoRows) {
 		return AttachmentInfo{}, nil, ErrNotFound
 	}
 	if err != nil {
 		return AttachmentInfo{}, nil, err
 	}
-	return a, &chunkReader{ctx: ctx, q: q, info: a}, nil
+	r := &chunkReader{ctx: ctx, q: q, info: a, query: legacyChunkQuery}
+	if apart {
+		if db.cr == nil {
+			return AttachmentInfo{}, nil, fmt.Errorf("attachment %d is kept in %s, which is missing", id, ChunksFileName)
+		}
+		r.q, r.query = db.cr, chunkQuery
+	}
+	return a, r, nil
 }
+
+const (
+	legacyChunkQuery = `SELECT data FROM attachment_chunks WHERE attachment_id = ? AND seq = ?`
+	chunkQuery       = `SELECT data FROM chunks WHERE attachment_id = ? AND seq = ?`
+)
 
 // AttachmentCase returns the id of the case an attachment belongs to.
 func (db *DB) AttachmentCase(ctx context.Context, id int64) (int64, error) {
@@ -298,12 +336,15 @@ func (db *DB) AttachmentCase(ctx context.Context, id int64) (int64, error) {
 	return caseID, err
 }
 
+// chunkReader reads an attachment's chunks in order, one query (one short
+// read transaction) per chunk.
 type chunkReader struct {
-	ctx  context.Context
-	q    querier
-	info AttachmentInfo
-	seq  int64
-	buf  []byte
+	ctx   context.Context
+	q     querier
+	query string // legacyChunkQuery or chunkQuery
+	info  AttachmentInfo
+	seq   int64
+	buf   []byte
 }
 
 func (r *chunkReader) Read(p []byte) (int, error) {
@@ -311,8 +352,7 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 		if r.seq >= r.info.Chunks {
 			return 0, io.EOF
 		}
-		err := r.q.QueryRowContext(r.ctx,
-			`SELECT data FROM attachment_chunks WHERE attachment_id = ? AND seq = ?`, r.info.ID, r.seq).Scan(&r.buf)
+		err := r.q.QueryRowContext(r.ctx, r.query, r.info.ID, r.seq).Scan(&r.buf)
 		if err != nil {
 			return 0, fmt.Errorf("failed to read attachment chunk %d: %w", r.seq, err)
 		}

@@ -55,8 +55,14 @@ type DB struct {
 	path     string
 	w        *sql.DB // one connection: the only writer
 	r        *sql.DB // read-only pool
+	cw       *sql.DB // the chunk file's only writer (chunks.go); nil for tools
+	cr       *sql.DB // the chunk file's read-only pool; nil without a chunk file
 	readOnly bool
 	group    *grouper // group commit of messages (see group.go); nil for tools
+
+	// backupHook, if set (by tests), runs in Backup between the snapshot
+	// and the copy of the chunk file's chunks.
+	backupHook func()
 
 	// Now is the clock; tests may replace it before use.
 	Now func() time.Time
@@ -93,9 +99,10 @@ func openPool(path string, readOnly bool) *sql.DB {
 	return sql.OpenDB(connector{dsn: dsn, driver: d})
 }
 
-// Open opens (creating if needed) the database in dataDir and migrates it to
-// the current schema. It also removes attachments left pending by an upload
-// that never finished (a crash or a kill mid-upload).
+// Open opens (creating if needed) the database in dataDir, with its chunk
+// file (ChunksFileName), and migrates both to the current schema. It also
+// removes attachments left pending by an upload that never finished (a
+// crash or a kill mid-upload), and chunks that no attachment names.
 func Open(dataDir string) (*DB, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("failed to create data folder: %w", err)
@@ -123,7 +130,15 @@ func Open(dataDir string) (*DB, error) {
 	}
 	db.r = openPool(path, true)
 	db.r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
+	if err := db.openChunks(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := db.deletePending(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.sweepChunks(context.Background()); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -134,7 +149,8 @@ func Open(dataDir string) (*DB, error) {
 // OpenTool opens an existing database for a command-line tool that runs
 // beside the server (export, say) and writes only small records such as an
 // audit entry. Unlike Open it neither migrates nor deletes pending uploads,
-// which may belong to the running server.
+// which may belong to the running server. The chunk file, if any, is open
+// for reading only: a tool stores no attachment.
 func OpenTool(dataDir string) (*DB, error) {
 	path := filepath.Join(dataDir, FileName)
 	if _, err := os.Stat(path); err != nil {
@@ -150,6 +166,10 @@ func OpenTool(dataDir string) (*DB, error) {
 	if want := schemaVersion(); v != want {
 		db.Close()
 		return nil, fmt.Errorf("database schema is version %d, this build expects %d: run `candour serve` once to migrate", v, want)
+	}
+	if err := db.openChunksReadOnly(); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return db, nil
 }
@@ -171,6 +191,10 @@ func OpenReadOnly(dataDir string) (*DB, error) {
 		db.r.Close()
 		return nil, fmt.Errorf("database schema is version %d, this build expects %d: run `candour serve` once to migrate", v, want)
 	}
+	if err := db.openChunksReadOnly(); err != nil {
+		db.r.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -183,6 +207,11 @@ func (db *DB) Close() error {
 	}
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
+	}
+	for _, p := range []*sql.DB{db.cr, db.cw} {
+		if p != nil {
+			errs = append(errs, p.Close())
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -9,11 +9,13 @@ import (
 
 // DeleteCase deletes a case with everything it holds (messages,
 // attachments and their chunks, notes, read markers) in one transaction,
-// then returns the freed pages to the file system and checkpoints and
+// then deletes its attachments' chunks from the chunk file (sweepChunks),
+// returns the freed pages to the file system and checkpoints and
 // truncates the WAL. With secure_delete on, SQLite
 // overwrites the freed pages with zeros, so the deleted ciphertext is gone
-// from the database file, and the truncation removes the WAL's copies.
-// Inside a Change, the reclaiming and checkpoint run after its commit.
+// from both files, and the truncations remove the WAL's and the journal's
+// copies. Inside a Change, the sweep, reclaiming and checkpoint run after
+// its commit.
 func (db *DB) DeleteCase(ctx context.Context, caseID int64) error {
 	err := db.write(ctx, func(tx *sql.Tx) error { return deleteCaseTx(ctx, tx, caseID) })
 	if err != nil {
@@ -33,22 +35,17 @@ func deleteCaseTx(ctx context.Context, tx *sql.Tx, caseID int64) error {
 	return execOneTx(ctx, tx, `DELETE FROM cases WHERE id = ?`, caseID)
 }
 
-// reclaim returns freed pages to the file system and checkpoints and
-// truncates the WAL. It runs on the writer connection, outside any
-// transaction.
+// reclaim deletes the chunks of the attachments just deleted from the chunk
+// file (sweepChunks), returns freed pages to the file system and
+// checkpoints and truncates the WAL. It runs on the writer connections,
+// outside any transaction.
 func (db *DB) reclaim(ctx context.Context) error {
+	swept := db.sweepChunks(ctx)
 	// Give the freed (already zeroed) pages back to the file system.
-	// The pragma frees one page per step: read it to the end.
-	rows, err := db.w.QueryContext(ctx, `PRAGMA incremental_vacuum`)
-	if err != nil {
-		return fmt.Errorf("failed to reclaim space: %w", err)
+	if err := incrementalVacuum(ctx, db.w); err != nil {
+		return errors.Join(swept, fmt.Errorf("failed to reclaim space: %w", err))
 	}
-	for rows.Next() {
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return fmt.Errorf("failed to reclaim space: %w", err)
-	}
-	return db.Checkpoint(ctx)
+	return errors.Join(swept, db.Checkpoint(ctx))
 }
 
 // Checkpoint copies the WAL into the database and truncates it. Readers in

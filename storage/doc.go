@@ -1,6 +1,7 @@
 // Package storage keeps Candour's state in one SQLite database (plus its
 // WAL): cases, messages and attachments as opaque age ciphertext, and the few
-// fields the service needs in clear to work.
+// fields the service needs in clear to work. Attachment chunks are in a
+// second file beside it, in rollback-journal mode (chunks.go).
 //
 // Writes go through a single connection, so concurrent writers queue in Go
 // instead of failing with "database is locked"; reads use a pool of read-only

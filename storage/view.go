@@ -10,7 +10,10 @@ import (
 // View is a consistent read-only snapshot of the database. A View sees no
 // write committed after it began, so an export taken while the server runs
 // is self-consistent.
-type View struct{ tx *sql.Tx }
+type View struct {
+	db *DB
+	tx *sql.Tx
+}
 
 // View runs fn over a snapshot.
 func (db *DB) View(ctx context.Context, fn func(v *View) error) error {
@@ -24,7 +27,7 @@ func (db *DB) View(ctx context.Context, fn func(v *View) error) error {
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM kdf_params`).Scan(&n); err != nil {
 		return fmt.Errorf("failed to begin snapshot: %w", err)
 	}
-	return fn(&View{tx: tx})
+	return fn(&View{db: db, tx: tx})
 }
 
 // Cases lists every case, oldest day first; within a day by reference,
@@ -40,7 +43,7 @@ func (v *View) Messages(ctx context.Context, caseID int64) ([]Message, error) {
 
 // Attachment is DB.Attachment within the snapshot.
 func (v *View) Attachment(ctx context.Context, id int64) (AttachmentInfo, io.Reader, error) {
-	return attachment(ctx, v.tx, id)
+	return v.db.attachment(ctx, v.tx, id)
 }
 
 // ChannelWrap is one generation of a channel's identity wrapped to one

@@ -35,7 +35,7 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "Backup written to %s and checked. It holds only ciphertext and the case index, but keep it as safe as the server.\n"+
-		"To restore: stop the server, copy it to DIR/%s (removing any %s-wal and %s-shm there), start the server.\n",
-		*out, storage.FileName, storage.FileName, storage.FileName)
+		"To restore: stop the server, copy it to DIR/%s (removing any %s-wal, %s-shm and %s there), start the server.\n",
+		*out, storage.FileName, storage.FileName, storage.FileName, storage.ChunksFileName)
 	return nil
 }

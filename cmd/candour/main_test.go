@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/storage"
 	"io"
 	"mime/multipart"
 	"net"
@@ -560,15 +561,15 @@ func TestAdminCreateBesideARunningServerKeepsUploadsInProgress(t *testing.T) {
 	for range 4 { // several chunks are stored, pending, on the server
 		fw.Write(chunk)
 	}
-	// Wait until the server has stored some of them.
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(data, "candour.db")+"?mode=ro")
+	// Wait until the server has stored some of them (in the chunk file).
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(data, storage.ChunksFileName)+"?mode=ro&_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	waitFor(t, "the server to store two chunks of the upload in progress", func() (bool, error) {
 		var n int
-		err := db.QueryRow(`SELECT COUNT(*) FROM attachment_chunks`).Scan(&n)
+		err := db.QueryRow(`SELECT COUNT(*) FROM chunks`).Scan(&n)
 		return n >= 2, err
 	})
 	candour(t, "admin", "create", "--data", data, "--username", "alice")
