@@ -191,26 +191,36 @@ func (w *AttachmentWriter) Abort() {
 // start. So on ErrFull the deletion is retried with secure_delete = FAST,
 // which frees the pages without rewriting them: what stays in the free
 // pages until they are reused is age ciphertext, never plaintext. The
-// chunks in the chunk file are then deleted the same way (sweepChunks).
+// chunks in the chunk file are then deleted the same way (deleteChunks).
 func (db *DB) DeletePending(ctx context.Context, ids ...int64) error {
 	// Clean-up must happen even when the request that failed was cancelled
 	// (a reporter's connection dropped mid-upload).
 	ctx = context.WithoutCancel(ctx)
-	err := db.write(ctx, deletePendingIDs(ctx, ids))
+	var deleted []int64
+	err := db.write(ctx, deletePendingIDs(ctx, ids, &deleted))
 	if errors.Is(err, ErrFull) {
-		err = db.writeFastDelete(ctx, deletePendingIDs(ctx, ids))
+		err = db.writeFastDelete(ctx, deletePendingIDs(ctx, ids, &deleted))
 	}
-	if err != nil || len(ids) == 0 {
+	if err != nil {
 		return err
 	}
-	return db.sweepChunks(ctx)
+	return db.deleteChunks(ctx, deleted)
 }
 
-func deletePendingIDs(ctx context.Context, ids []int64) func(tx *sql.Tx) error {
+// deletePendingIDs deletes those of ids that are pending and sets *deleted
+// to them: only their chunks may go.
+func deletePendingIDs(ctx context.Context, ids []int64, deleted *[]int64) func(tx *sql.Tx) error {
 	return func(tx *sql.Tx) error {
+		*deleted = (*deleted)[:0]
 		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM attachments WHERE id = ? AND message_id IS NULL`, id); err != nil {
+			res, err := tx.ExecContext(ctx, `DELETE FROM attachments WHERE id = ? AND message_id IS NULL`, id)
+			if err != nil {
 				return fmt.Errorf("failed to delete pending attachment: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 1 {
+				*deleted = append(*deleted, id)
 			}
 		}
 		return nil
@@ -254,24 +264,35 @@ func writeFastDelete(ctx context.Context, w *sql.DB, fn func(tx *sql.Tx) error) 
 // touched, nor is any reporter's upload (those are deleted by the request
 // that failed, and at start).
 func (db *DB) DeleteStalePending(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
+	var ids []int64
 	del := func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			`DELETE FROM attachments WHERE message_id IS NULL AND finished_at IS NOT NULL AND finished_at < ?`, before.Unix())
+		ids = ids[:0]
+		rows, err := tx.QueryContext(ctx,
+			`DELETE FROM attachments WHERE message_id IS NULL AND finished_at IS NOT NULL AND finished_at < ? RETURNING id`, before.Unix())
 		if err != nil {
 			return fmt.Errorf("failed to delete stale pending attachments: %w", err)
 		}
-		n, err = res.RowsAffected()
-		return err
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("failed to delete stale pending attachments: %w", err)
+		}
+		return nil
 	}
 	err := db.write(ctx, del)
 	if errors.Is(err, ErrFull) {
 		err = db.writeFastDelete(ctx, del)
 	}
-	if err != nil || n == 0 {
-		return n, err
+	if err != nil {
+		return 0, err
 	}
-	return n, db.sweepChunks(ctx)
+	return int64(len(ids)), db.deleteChunks(ctx, ids)
 }
 
 // deletePending deletes every pending attachment, at Open; Open then

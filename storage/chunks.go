@@ -178,39 +178,74 @@ func (db *DB) storeChunk(ctx context.Context, attachmentID, seq int64, data []by
 }
 
 // sweepChunks deletes from the chunk file every chunk whose attachment is
-// not a chunks_apart row of candour.db: the chunks of attachments deleted
-// there (a case, a pending upload), and what a crash or a restored backup
-// left. It runs after each deletion commits, and at Open.
+// not a chunks_apart row of candour.db: what a crash between a deletion and
+// its deleteChunks left, or a restored backup. It runs at Open; after a
+// deletion, deleteChunks deletes just the chunks of the attachments it
+// deleted, so that deleting one case does not read every attachment.
 //
 // The sweep is one write transaction on the chunk file, begun (IMMEDIATE)
 // before candour.db is read: no chunk can be committed meanwhile, and every
 // chunk present was committed after its attachment's row, so a chunk whose
 // row the read does not find belongs to an attachment already deleted.
-// With secure_delete on, the freed pages are zeroed; the journal, which
-// holds their old content until the commit, is then truncated; and
-// incremental_vacuum gives the pages back to the file system. On a full
-// disk the zeroing itself may not fit in the journal: the sweep is retried
-// with secure_delete = FAST, which frees the pages without zeroing (what
-// stays in them until reused is age ciphertext, never plaintext).
 func (db *DB) sweepChunks(ctx context.Context) error {
-	if db.cw == nil {
+	return db.removeChunks(ctx, db.deleteStrayChunks)
+}
+
+// deleteChunks deletes the chunks of the attachments ids, which a deletion
+// just committed has removed from candour.db, from the chunk file. Inside
+// a Change it runs once the change commits.
+//
+// A chunk of one of them committed meanwhile cannot outlive it: storeChunk
+// checks, inside the chunk file's write transaction, that the attachment's
+// row is still there, and this deletion runs after the row's deletion
+// committed, in a transaction of that same file.
+func (db *DB) deleteChunks(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
 		return nil
 	}
 	if ch := changeOf(ctx, db); ch != nil {
-		// The deletion is not committed yet: sweep once it is.
-		ch.after = append(ch.after, db.sweepChunks)
+		ch.after = append(ch.after, func(ctx context.Context) error { return db.deleteChunks(ctx, ids) })
+		return nil
+	}
+	return db.removeChunks(ctx, func(ctx context.Context, tx *sql.Tx) (int, error) {
+		n := 0
+		for _, id := range ids {
+			res, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE attachment_id = ?`, id)
+			if err != nil {
+				return 0, err
+			}
+			if k, err := res.RowsAffected(); err != nil {
+				return 0, err
+			} else if k > 0 {
+				n++
+			}
+		}
+		return n, nil
+	})
+}
+
+// removeChunks runs del, which deletes chunks and says of how many
+// attachments, in one write transaction on the chunk file. With
+// secure_delete on, the freed pages are zeroed; the journal, which holds
+// their old content until the commit, is then truncated; and
+// incremental_vacuum gives the pages back to the file system. On a full
+// disk the zeroing itself may not fit in the journal: the deletion is
+// retried with secure_delete = FAST, which frees the pages without zeroing
+// (what stays in them until reused is age ciphertext, never plaintext).
+func (db *DB) removeChunks(ctx context.Context, del func(ctx context.Context, tx *sql.Tx) (int, error)) error {
+	if db.cw == nil {
 		return nil
 	}
 	ctx = context.WithoutCancel(ctx)
 	var n int
-	sweep := func(tx *sql.Tx) error {
+	fn := func(tx *sql.Tx) error {
 		var err error
-		n, err = db.deleteStrayChunks(ctx, tx)
+		n, err = del(ctx, tx)
 		return err
 	}
-	err := runTx(ctx, db.cw.BeginTx, sweep)
+	err := runTx(ctx, db.cw.BeginTx, fn)
 	if errors.Is(err, ErrFull) {
-		err = writeFastDelete(ctx, db.cw, sweep)
+		err = writeFastDelete(ctx, db.cw, fn)
 	}
 	if err != nil {
 		return fmt.Errorf("failed to delete chunks: %w", err)
@@ -220,7 +255,7 @@ func (db *DB) sweepChunks(ctx context.Context) error {
 	}
 	if err := incrementalVacuum(ctx, db.cw); err != nil && !errors.Is(err, ErrFull) {
 		// On a full disk the pages stay free inside the file, for the next
-		// chunks, until a later sweep returns them.
+		// chunks, until a later deletion returns them.
 		return fmt.Errorf("failed to reclaim the chunk file's space: %w", err)
 	}
 	return nil

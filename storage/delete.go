@@ -9,43 +9,75 @@ import (
 
 // DeleteCase deletes a case with everything it holds (messages,
 // attachments and their chunks, notes, read markers) in one transaction,
-// then deletes its attachments' chunks from the chunk file (sweepChunks),
+// then deletes its attachments' chunks from the chunk file (deleteChunks),
 // returns the freed pages to the file system and checkpoints and
 // truncates the WAL. With secure_delete on, SQLite
 // overwrites the freed pages with zeros, so the deleted ciphertext is gone
 // from both files, and the truncations remove the WAL's and the journal's
-// copies. Inside a Change, the sweep, reclaiming and checkpoint run after
-// its commit.
+// copies. Inside a Change, the chunks' deletion, reclaiming and checkpoint
+// run after its commit.
 func (db *DB) DeleteCase(ctx context.Context, caseID int64) error {
-	err := db.write(ctx, func(tx *sql.Tx) error { return deleteCaseTx(ctx, tx, caseID) })
+	var apart []int64
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		apart, err = deleteCaseTx(ctx, tx, caseID)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("failed to delete case: %w", err)
 	}
 	if ch := changeOf(ctx, db); ch != nil {
-		ch.after = append(ch.after, db.reclaim)
+		ch.after = append(ch.after, db.reclaimAfter(apart))
 		return nil
 	}
-	return db.reclaim(ctx)
+	return db.reclaimAfter(apart)(ctx)
 }
 
 // deleteCaseTx deletes a case in tx; foreign keys cascade to everything it
-// holds. DeleteCase (staff, retention) and WithdrawCase (the reporter) both
-// delete through it.
-func deleteCaseTx(ctx context.Context, tx *sql.Tx, caseID int64) error {
-	return execOneTx(ctx, tx, `DELETE FROM cases WHERE id = ?`, caseID)
+// holds. It returns the ids of the case's attachments whose chunks are in
+// the chunk file, which foreign keys cannot reach: the caller deletes them
+// there once tx commits (reclaimAfter). DeleteCase (staff, retention) and
+// WithdrawCase (the reporter) both delete through it.
+func deleteCaseTx(ctx context.Context, tx *sql.Tx, caseID int64) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT a.id FROM attachments a JOIN messages m ON m.id = a.message_id
+		WHERE m.case_id = ? AND a.chunks_apart = 1`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list the case's attachments: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("failed to list the case's attachments: %w", err)
+	}
+	return ids, execOneTx(ctx, tx, `DELETE FROM cases WHERE id = ?`, caseID)
 }
 
-// reclaim deletes the chunks of the attachments just deleted from the chunk
-// file (sweepChunks), returns freed pages to the file system and
-// checkpoints and truncates the WAL. It runs on the writer connections,
-// outside any transaction.
+// reclaimAfter returns what follows the commit of a deletion that removed
+// the attachments apart from candour.db: their chunks are deleted from the
+// chunk file, then reclaim. A failure to delete the chunks does not stop
+// the reclaiming; the chunks left are swept at the next start.
+func (db *DB) reclaimAfter(apart []int64) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		return errors.Join(db.deleteChunks(ctx, apart), db.reclaim(ctx))
+	}
+}
+
+// reclaim returns freed pages to the file system and checkpoints and
+// truncates the WAL. It runs on the writer connection, outside any
+// transaction.
 func (db *DB) reclaim(ctx context.Context) error {
-	swept := db.sweepChunks(ctx)
 	// Give the freed (already zeroed) pages back to the file system.
 	if err := incrementalVacuum(ctx, db.w); err != nil {
-		return errors.Join(swept, fmt.Errorf("failed to reclaim space: %w", err))
+		return fmt.Errorf("failed to reclaim space: %w", err)
 	}
-	return errors.Join(swept, db.Checkpoint(ctx))
+	return db.Checkpoint(ctx)
 }
 
 // Checkpoint copies the WAL into the database and truncates it. Readers in

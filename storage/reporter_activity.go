@@ -28,8 +28,10 @@ func (db *DB) WithdrawCase(ctx context.Context, caseID int64) error {
 		return fmt.Errorf("failed to withdraw case: inside a change")
 	}
 	day := db.coarseNow()
+	var apart []int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		if err := deleteCaseTx(ctx, tx, caseID); err != nil {
+		var err error
+		if apart, err = deleteCaseTx(ctx, tx, caseID); err != nil {
 			return err
 		}
 		return countReporterActivity(ctx, tx, day, ActionCaseWithdrawn)
@@ -37,7 +39,7 @@ func (db *DB) WithdrawCase(ctx context.Context, caseID int64) error {
 	if err != nil {
 		return fmt.Errorf("failed to withdraw case: %w", err)
 	}
-	return db.reclaim(ctx)
+	return db.reclaimAfter(apart)(ctx)
 }
 
 func countReporterActivity(ctx context.Context, tx *sql.Tx, day int64, action string) error {
