@@ -16,8 +16,9 @@ const ChunkSize = 1 << 20
 
 // AttachmentWriter streams one attachment's ciphertext into the chunk file
 // (ChunksFileName), a chunk per transaction on that file's own writer, so
-// that a large upload never holds candour.db's writer at all. Each chunk's
-// commit is durable (synchronous=FULL), so Close needs no extra sync. The
+// that a large upload never holds candour.db's writer at all. Chunks are
+// committed without an fsync each; Close makes them all durable at once
+// (syncChunks) before it records the attachment as whole. The
 // attachment's row in candour.db is committed before its first chunk (see
 // sweepChunks for why that order matters). The attachment stays pending
 // (invisible, linked to no message) until a message naming it is
@@ -161,6 +162,12 @@ func (w *AttachmentWriter) Close() error {
 		return err
 	}
 	w.closed = true
+	if w.seq > 0 {
+		if err := w.db.syncChunks(); err != nil {
+			w.err = err
+			return err
+		}
+	}
 	var finished any
 	if w.timed {
 		finished = w.db.Now().Unix()
@@ -201,10 +208,15 @@ func (db *DB) DeletePending(ctx context.Context, ids ...int64) error {
 	if errors.Is(err, ErrFull) {
 		err = db.writeFastDelete(ctx, deletePendingIDs(ctx, ids, &deleted))
 	}
+	if errors.Is(err, ErrFull) && db.useReserve() {
+		err = db.writeFastDelete(ctx, deletePendingIDs(ctx, ids, &deleted))
+	}
 	if err != nil {
 		return err
 	}
-	return db.deleteChunks(ctx, deleted)
+	err = db.deleteChunks(ctx, deleted)
+	db.keepReserve()
+	return err
 }
 
 // deletePendingIDs deletes those of ids that are pending and sets *deleted

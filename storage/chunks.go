@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -18,12 +19,18 @@ import (
 // FileName's attachment_chunks.
 //
 // Bulk ciphertext and the small records live apart because they want
-// different journals. In candour.db (WAL) a 1 MiB chunk is written to the
-// WAL and again by a checkpoint. Here, in rollback-journal mode with 64 KiB
-// pages, a chunk appended to the file is not journaled at all: each byte is
-// written once, and synchronous=FULL still makes every chunk durable at its
-// commit. The file has its own writer connection, so an upload's chunk
-// commits never queue behind, or hold up, report and message commits.
+// different durability. A report or a message must be on disk when its
+// commit returns (candour.db: WAL, synchronous=FULL, an fsync per commit).
+// An attachment's chunks need only be on disk before the message that names
+// them commits: here each chunk's commit (WAL, synchronous=NORMAL) costs no
+// fsync, and syncChunks makes them all durable with one fsync of the WAL
+// when the attachment closes. Checkpoints do not run inside chunk commits
+// either: a checkpointer in the background copies the WAL into the file
+// every chunkCheckpointEvery of chunks (checkpointChunks), so the WAL stays
+// small, and a writer that gets chunkWALLimit ahead of it checkpoints
+// itself. Pages are 64 KiB: a 1 MiB chunk is 16 pages to write, not 256.
+// The file has its own writer connection, so an upload's chunk commits
+// never queue behind, or hold up, report and message commits.
 //
 // Foreign keys cannot cross files: a chunk here names an attachment of
 // candour.db by id, and sweepChunks deletes every chunk whose attachment is
@@ -43,18 +50,19 @@ var chunkMigrations = []string{
 	)`,
 }
 
-// openChunkPool opens the chunk file. The journal is truncated, never
-// persisted, at each commit: a kept journal would hold the old content of
-// the pages a deletion zeroed. The page cache is small: a chunk passes
-// through it once, and an upload's memory budget is tight.
+// openChunkPool opens the chunk file: WAL, synchronous=NORMAL (see
+// ChunksFileName), checkpoints left to checkpointChunks. The WAL is
+// truncated back to at most chunkWALKeep after a checkpoint resets it. The
+// page cache is small: a chunk passes through it once, and an upload's
+// memory budget is tight.
 func openChunkPool(path string, readOnly bool) *sql.DB {
 	q := url.Values{}
-	q.Set("_journal_mode", "TRUNCATE")
-	q.Set("_synchronous", "FULL")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "NORMAL")
 	q.Set("_secure_delete", "on")
 	q.Set("_busy_timeout", "10000")
 	q.Set("_txlock", "immediate")
-	q.Set("_cache_size", "-2048")
+	q.Set("_cache_size", "-1024")
 	if readOnly {
 		q.Set("mode", "ro")
 		q.Set("_txlock", "deferred")
@@ -62,23 +70,68 @@ func openChunkPool(path string, readOnly bool) *sql.DB {
 	}
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	d := &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
-		return err
+		for _, p := range []string{"PRAGMA temp_store = MEMORY", "PRAGMA wal_autocheckpoint = 0",
+			fmt.Sprintf("PRAGMA journal_size_limit = %d", chunkWALKeep)} {
+			if _, err := c.Exec(p, nil); err != nil {
+				return err
+			}
+		}
+		return nil
 	}}
 	return sql.OpenDB(connector{dsn: dsn, driver: d})
+}
+
+const (
+	// chunkCheckpointEvery is how much chunk data the writer commits
+	// before it asks the checkpointer to run.
+	chunkCheckpointEvery = 32 << 20
+	// chunkWALLimit is how far the writer may get ahead of the
+	// checkpointer: past it, a chunk's commit first runs a checkpoint
+	// itself, so the WAL stays bounded however fast uploads come in.
+	chunkWALLimit = 256 << 20
+	// chunkWALKeep is what the WAL file is truncated to once reset.
+	chunkWALKeep = 64 << 20
+)
+
+// chunkWAL is the chunk file's WAL bookkeeping: bytes committed since the
+// last checkpoint, and the checkpointer's wake-up call.
+type chunkWAL struct {
+	mu      sync.Mutex
+	pending int64
+	wake    chan struct{} // capacity 1
+	stop    chan struct{}
+	done    chan struct{}
+	ck      *sql.DB // the checkpointer's connection
+	walPath string
+	closing sync.Once
 }
 
 // openChunks opens (creating if needed) the chunk file beside db's file
 // with its writer and its readers, and brings its schema up to date.
 func (db *DB) openChunks() error {
 	path := filepath.Join(filepath.Dir(db.path), ChunksFileName)
+	// A new file's page size can only be set before it is in WAL mode:
+	// set it up, and migrate it, on a connection of its own that leaves
+	// the journal mode alone, before the pools switch it to WAL.
+	boot, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_txlock=immediate&_busy_timeout=10000")
+	if err != nil {
+		return fmt.Errorf("failed to open the chunk file: %w", err)
+	}
+	boot.SetMaxOpenConns(1)
+	err = initChunks(boot)
+	if cerr := boot.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
 	w := openChunkPool(path, false)
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	if err := initChunks(w); err != nil {
+	if err := w.Ping(); err != nil {
 		w.Close()
-		return err
+		return fmt.Errorf("failed to open the chunk file: %w", err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		w.Close()
@@ -87,6 +140,93 @@ func (db *DB) openChunks() error {
 	db.cw = w
 	db.cr = openChunkPool(path, true)
 	db.cr.SetMaxOpenConns(4)
+	ck := openChunkPool(path, false)
+	ck.SetMaxOpenConns(1)
+	db.cwal = &chunkWAL{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		ck: ck, walPath: path + "-wal"}
+	go db.checkpointChunks()
+	return nil
+}
+
+// checkpointChunks is the chunk file's checkpointer: woken by storeChunk,
+// it copies the WAL into the file (PASSIVE: it never waits for readers or
+// the writer), so that the next commit after a complete checkpoint starts
+// the WAL again from its beginning.
+func (db *DB) checkpointChunks() {
+	cw := db.cwal
+	defer close(cw.done)
+	for {
+		select {
+		case <-cw.stop:
+			return
+		case <-cw.wake:
+		}
+		cw.checkpoint(context.Background(), "PASSIVE")
+	}
+}
+
+// checkpoint runs a checkpoint of the given mode on the checkpointer's
+// connection and, if it copied every frame, starts counting again.
+func (cw *chunkWAL) checkpoint(ctx context.Context, mode string) error {
+	cw.mu.Lock()
+	before := cw.pending
+	cw.mu.Unlock()
+	var busy, logFrames, done int
+	// mode is one of our constants, never input.
+	err := cw.ck.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logFrames, &done)
+	if err != nil {
+		return classify(fmt.Errorf("failed to checkpoint the chunk file: %w", err))
+	}
+	if busy == 0 && done == logFrames {
+		cw.mu.Lock()
+		cw.pending -= before
+		cw.mu.Unlock()
+		return nil
+	}
+	return ErrCheckpointBusy
+}
+
+// committed counts n bytes of chunks committed, wakes the checkpointer
+// every chunkCheckpointEvery, and reports whether the writer is
+// chunkWALLimit ahead of it.
+func (cw *chunkWAL) committed(n int64) (over bool) {
+	cw.mu.Lock()
+	cw.pending += n
+	p := cw.pending
+	cw.mu.Unlock()
+	if p >= chunkCheckpointEvery {
+		select {
+		case cw.wake <- struct{}{}:
+		default:
+		}
+	}
+	return p >= chunkWALLimit
+}
+
+// close stops the checkpointer and closes its connection.
+func (cw *chunkWAL) close() error {
+	cw.closing.Do(func() { close(cw.stop) })
+	<-cw.done
+	return cw.ck.Close()
+}
+
+// syncChunks makes every chunk committed so far durable: one fsync of the
+// chunk file's WAL, where commits at synchronous=NORMAL left them. What a
+// checkpoint already copied into the file was synced by that checkpoint
+// before the WAL could start again. AttachmentWriter.Close calls it, so a
+// closed attachment's chunks are on disk before any message names it.
+func (db *DB) syncChunks() error {
+	f, err := os.Open(db.cwal.walPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // no WAL: everything is in the file, synced
+	}
+	if err != nil {
+		return fmt.Errorf("failed to open the chunk file's WAL: %w", err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return classify(fmt.Errorf("failed to sync the chunk file's WAL: %w", err))
+	}
 	return nil
 }
 
@@ -151,7 +291,7 @@ func (db *DB) openChunksReadOnly() error {
 }
 
 // storeChunk commits one chunk of an attachment in its own transaction on
-// the chunk file's writer: durable when it returns nil.
+// the chunk file's writer, durable once syncChunks returns.
 //
 // The chunk is refused if its attachment's row is gone from candour.db, as
 // the foreign key of attachment_chunks refuses it there. The check runs
@@ -161,7 +301,7 @@ func (db *DB) storeChunk(ctx context.Context, attachmentID, seq int64, data []by
 	if db.cw == nil {
 		return errors.New("the chunk file is open read-only")
 	}
-	return runTx(ctx, db.cw.BeginTx, func(tx *sql.Tx) error {
+	err := runTx(ctx, db.cw.BeginTx, func(tx *sql.Tx) error {
 		var n int
 		err := db.r.QueryRowContext(ctx,
 			`SELECT count(*) FROM attachments WHERE id = ? AND chunks_apart = 1`, attachmentID).Scan(&n)
@@ -175,6 +315,17 @@ func (db *DB) storeChunk(ctx context.Context, attachmentID, seq int64, data []by
 			`INSERT INTO chunks (id, attachment_id, seq, data) VALUES (?, ?, ?, ?)`, attachmentID, seq, data)
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	if db.cwal.committed(int64(len(data))) {
+		// The checkpointer has fallen chunkWALLimit behind (readers holding
+		// old frames, a slow disk): catch up before the next chunk.
+		if err := db.cwal.checkpoint(ctx, "PASSIVE"); err != nil && !errors.Is(err, ErrCheckpointBusy) {
+			return err
+		}
+	}
+	return nil
 }
 
 // sweepChunks deletes from the chunk file every chunk whose attachment is
@@ -226,12 +377,14 @@ func (db *DB) deleteChunks(ctx context.Context, ids []int64) error {
 
 // removeChunks runs del, which deletes chunks and says of how many
 // attachments, in one write transaction on the chunk file. With
-// secure_delete on, the freed pages are zeroed; the journal, which holds
-// their old content until the commit, is then truncated; and
-// incremental_vacuum gives the pages back to the file system. On a full
-// disk the zeroing itself may not fit in the journal: the deletion is
+// secure_delete on, the freed pages are zeroed; incremental_vacuum gives
+// them back to the file system; and a TRUNCATE checkpoint writes the zeroed
+// pages over the file's and empties the WAL, which held the old frames.
+// On a full disk the zeroing itself may not fit in the WAL: the deletion is
 // retried with secure_delete = FAST, which frees the pages without zeroing
-// (what stays in them until reused is age ciphertext, never plaintext).
+// (what stays in them until reused is age ciphertext, never plaintext),
+// and if even that does not fit, once more after the reserve file is
+// given up (reserve.go).
 func (db *DB) removeChunks(ctx context.Context, del func(ctx context.Context, tx *sql.Tx) (int, error)) error {
 	if db.cw == nil {
 		return nil
@@ -247,6 +400,9 @@ func (db *DB) removeChunks(ctx context.Context, del func(ctx context.Context, tx
 	if errors.Is(err, ErrFull) {
 		err = writeFastDelete(ctx, db.cw, fn)
 	}
+	if errors.Is(err, ErrFull) && db.useReserve() {
+		err = writeFastDelete(ctx, db.cw, fn)
+	}
 	if err != nil {
 		return fmt.Errorf("failed to delete chunks: %w", err)
 	}
@@ -258,6 +414,14 @@ func (db *DB) removeChunks(ctx context.Context, del func(ctx context.Context, tx
 		// chunks, until a later deletion returns them.
 		return fmt.Errorf("failed to reclaim the chunk file's space: %w", err)
 	}
+	// The zeroed pages are in the WAL: copy them over the old ones in the
+	// file, and empty the WAL, which held the deleted chunks' frames too.
+	// Readers in the middle of a download can hold the WAL back; the next
+	// deletion's checkpoint, or the background ones, complete it.
+	if err := db.cwal.checkpoint(ctx, "TRUNCATE"); err != nil && !errors.Is(err, ErrCheckpointBusy) {
+		return err
+	}
+	db.keepReserve()
 	return nil
 }
 

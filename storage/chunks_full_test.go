@@ -13,8 +13,8 @@ import (
 )
 
 // On a full disk an upload fails with ErrFull, and deleting what it stored
-// still fits (the chunk file's sweep falls back to secure_delete = FAST):
-// no chunk stays behind, and once space returns uploads work again.
+// still fits (secure_delete = FAST, and if need be the room of the reserve
+// file): no chunk stays behind, and once space returns uploads work again.
 func TestChunkFileOnAFullDisk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a file system: skipped in -short mode")
@@ -35,6 +35,10 @@ func TestChunkFileOnAFullDisk(t *testing.T) {
 	})
 	dir := filepath.Join(mnt, "data")
 	db := mustOpenDBAt(t, dir)
+	reserve := filepath.Join(dir, storage.ReserveFileName)
+	if st, err := os.Stat(reserve); err != nil || st.Size() == 0 {
+		t.Fatalf("no reserve file in the data folder: %v", err)
+	}
 	kept := pattern(storage.ChunkSize, 101)
 	keptID := mustWriteAttachment(t, db, kept)
 	mustCreateCase(t, db, "before", keptID)
@@ -83,5 +87,12 @@ func TestChunkFileOnAFullDisk(t *testing.T) {
 	}
 	if err := db.IntegrityCheck(ctx); err != nil {
 		t.Error(err)
+	}
+	// The reserve given up on the full disk is made again at the next
+	// start, now that there is room.
+	db.Close()
+	mustOpenDBAt(t, dir)
+	if st, err := os.Stat(reserve); err != nil || st.Size() == 0 {
+		t.Errorf("the reserve file is not back after a start with room: %v", err)
 	}
 }

@@ -56,6 +56,7 @@ type DB struct {
 	w        *sql.DB // one connection: the only writer
 	r        *sql.DB // read-only pool
 	cw       *sql.DB // the chunk file's only writer (chunks.go); nil for tools
+	cwal     *chunkWAL
 	cr       *sql.DB // the chunk file's read-only pool; nil without a chunk file
 	readOnly bool
 	group    *grouper // group commit of messages (see group.go); nil for tools
@@ -142,6 +143,7 @@ func Open(dataDir string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.keepReserve()
 	db.startGrouper()
 	return db, nil
 }
@@ -207,6 +209,9 @@ func (db *DB) Close() error {
 	}
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
+	}
+	if db.cwal != nil {
+		errs = append(errs, db.cwal.close())
 	}
 	for _, p := range []*sql.DB{db.cr, db.cw} {
 		if p != nil {

@@ -375,9 +375,9 @@ func TestCrashDuringLargeUploads(t *testing.T) {
 		// every file whole once SQLite has recovered it, and every
 		// attachment of a message complete. Pending uploads are allowed
 		// here; the restart must sweep them.
-		journal := "no chunk file journal"
-		if st, err := os.Stat(filepath.Join(data, chunkFileName+"-journal")); err == nil {
-			journal = fmt.Sprintf("a %d-byte chunk file journal", st.Size())
+		journal := "no chunk file WAL"
+		if st, err := os.Stat(filepath.Join(data, chunkFileName+"-wal")); err == nil {
+			journal = fmt.Sprintf("a %d-byte chunk file WAL", st.Size())
 		}
 		atKill := readDB(t, recoveredCopy(t, data, filepath.Join(dir, "at-kill")))
 		checkSound(t, dbState{integrity: atKill.integrity, chunkIntegrity: atKill.chunkIntegrity,
@@ -443,8 +443,8 @@ func TestCrashDuringLargeUploads(t *testing.T) {
 
 // recoveredCopy copies the database files of a data folder that a kill
 // left behind into dst (emptied first) and opens each copy for writing,
-// as the server would: SQLite then replays candour.db's WAL and rolls
-// back a hot journal of candour-chunks.db, in the copy. The original is
+// as the server would: SQLite then replays the WALs of candour.db and
+// candour-chunks.db, in the copy. The original is
 // left as the kill left it, for the restart. It returns dst.
 func recoveredCopy(t *testing.T, data, dst string) string {
 	t.Helper()
@@ -455,7 +455,7 @@ func recoveredCopy(t *testing.T, data, dst string) string {
 		t.Fatal(err)
 	}
 	// Not the -shm file: it is rebuilt from the WAL.
-	for _, name := range []string{"candour.db", "candour.db-wal", chunkFileName, chunkFileName + "-journal"} {
+	for _, name := range []string{"candour.db", "candour.db-wal", chunkFileName, chunkFileName + "-wal", chunkFileName + "-journal"} {
 		src, err := os.Open(filepath.Join(data, name))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue

@@ -1,0 +1,56 @@
+package storage
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+)
+
+// ReserveFileName is a file of zeros that Open keeps in the data folder, so
+// that a full disk never keeps Candour from deleting what a refused upload
+// stored. A write that fails for lack of space in WAL mode leaves the WAL
+// as long as it got; deleting the upload's rows and chunks then needs a
+// few pages of WAL, and a disk filled to the last byte has none. Giving up
+// the reserve (useReserve) frees that room; keepReserve makes it again
+// once there is space.
+const ReserveFileName = "candour.reserve"
+
+// reserveSize is room enough to delete an upload's rows and chunks with
+// secure_delete = FAST (a few pages of each file's WAL) and to checkpoint
+// the chunk file's WAL.
+const reserveSize = 8 << 20
+
+func (db *DB) reservePath() string { return filepath.Join(filepath.Dir(db.path), ReserveFileName) }
+
+// keepReserve makes the reserve file if it is missing and the disk has
+// room for it. A partial file (the disk filled up while it was written) is
+// removed rather than kept short.
+func (db *DB) keepReserve() {
+	if db.readOnly || db.cw == nil {
+		return
+	}
+	path := db.reservePath()
+	if st, err := os.Stat(path); err == nil && st.Size() == reserveSize {
+		return
+	}
+	tmp := path + ".partial"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return
+	}
+	_, err = f.Write(make([]byte, reserveSize))
+	err = errors.Join(err, f.Sync(), f.Close())
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+}
+
+// useReserve removes the reserve file, if there is one, and reports
+// whether it did: a deletion that failed for lack of space may then be
+// tried again.
+func (db *DB) useReserve() bool {
+	return os.Remove(db.reservePath()) == nil
+}
