@@ -1,7 +1,8 @@
 // Package storage keeps Candour's state in one SQLite database (plus its
 // WAL): cases, messages and attachments as opaque age ciphertext, and the few
 // fields the service needs in clear to work. Attachment chunks are in a
-// second file beside it, in rollback-journal mode (chunks.go).
+// second file beside it, with fsyncs per attachment rather than per chunk
+// and checkpoints in the background (chunks.go).
 //
 // Writes go through a single connection, so concurrent writers queue in Go
 // instead of failing with "database is locked"; reads use a pool of read-only
