@@ -30,29 +30,26 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 		return err
 	}
 	defer release()
-	ctx := c.UserContext()
-	cs, err := s.db.Case(ctx, sess.caseID)
+	// The case's recipient and the newest key of its channel, read
+	// together for every message, so that the channel's team reads it
+	// (and a member removed since does not).
+	keys, err := s.db.SealingKeys(c.UserContext(), sess.caseID)
 	if err != nil {
 		return err
 	}
 	// The session holds the case's identity already parsed: parsing a
 	// post-quantum recipient for every message cost a sixth of its time.
 	var recipients []age.Recipient
-	if sess.identity.Recipient() == cs.Recipient {
+	if sess.identity.Recipient() == keys.CaseRecipient {
 		recipients, err = s.recipients().ForCaseIdentity(sess.identity)
 	} else {
-		recipients, err = s.recipients().ForCase(cs.Recipient)
+		recipients, err = s.recipients().ForCase(keys.CaseRecipient)
 	}
 	if err != nil {
 		return err
 	}
-	// And to the newest key of the case's channel, so that its team reads
-	// the message (and a member removed since does not).
-	gen, rcpt, err := s.db.NewestChannelKey(ctx, cs.ChannelID)
-	if err != nil {
-		return err
-	}
-	key, err := parsedChannelKey(storage.Channel{ID: cs.ChannelID, Generation: gen, Recipient: rcpt}, s.recipients().Kind())
+	key, err := parsedChannelKey(storage.Channel{ID: keys.ChannelID, Generation: keys.ChannelGeneration, Recipient: keys.ChannelRecipient},
+		s.recipients().Kind())
 	if err != nil {
 		return err
 	}
@@ -68,7 +65,7 @@ func (s *Server) handleCaseMessage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.addReporterMessage(c, cs.ID, recipients, up)
+	return s.addReporterMessage(c, keys.CaseID, recipients, up)
 }
 
 // parsedChannelKeys holds the channel keys that messages were sealed to,

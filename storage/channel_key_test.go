@@ -42,3 +42,48 @@ func TestNewestChannelKey(t *testing.T) {
 		t.Fatalf("no such channel: %v, want ErrNotFound", err)
 	}
 }
+
+// SealingKeys gives, in one read, what Case and NewestChannelKey give of a
+// case's recipient and its channel's newest key, as keys are added, and
+// ErrNotFound for no case.
+func TestSealingKeys(t *testing.T) {
+	t.Parallel()
+	db := mustOpenDB(t)
+	ctx := context.Background()
+	other := mustChannel(t, db, "other")
+	kdf := mustKDF(t, db)
+	inDefault := mustCreateCase(t, db, "default")
+	nc := newCase(kdf.ID, "other")
+	nc.ChannelID = other
+	inOther, err := db.CreateCase(ctx, nc)
+	must(t, err)
+	check := func(c storage.Case) {
+		t.Helper()
+		got, err := db.SealingKeys(ctx, c.ID)
+		must(t, err)
+		cs, err := db.Case(ctx, c.ID)
+		must(t, err)
+		gen, key, err := db.NewestChannelKey(ctx, cs.ChannelID)
+		must(t, err)
+		want := storage.SealingKeys{CaseID: cs.ID, CaseRecipient: cs.Recipient, ChannelID: cs.ChannelID,
+			ChannelGeneration: gen, ChannelRecipient: key}
+		if got != want {
+			t.Fatalf("case %d: SealingKeys %+v, want %+v", c.ID, got, want)
+		}
+	}
+	check(inDefault)
+	check(inOther)
+	_, err = db.AddChannelKey(ctx, other, 0, "age1other", nil)
+	must(t, err)
+	check(inDefault)
+	check(inOther)
+	_, err = db.AddChannelKey(ctx, other, 1, "age1newer", nil)
+	must(t, err)
+	check(inOther)
+	if got, _ := db.SealingKeys(ctx, inOther.ID); got.ChannelGeneration != 2 || got.ChannelRecipient != "age1newer" || got.CaseRecipient != "age1recipientother" {
+		t.Fatalf("after a second key: %+v", got)
+	}
+	if _, err := db.SealingKeys(ctx, 999999); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("no such case: %v, want ErrNotFound", err)
+	}
+}

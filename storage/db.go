@@ -85,6 +85,7 @@ func openPool(path string, readOnly bool) *sql.DB {
 	q.Set("_secure_delete", "on")
 	q.Set("_busy_timeout", "10000")
 	q.Set("_txlock", "immediate")
+	q.Set(stmtCacheParam())
 	if readOnly {
 		q.Set("mode", "ro")
 		q.Set("_txlock", "deferred")

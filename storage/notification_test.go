@@ -101,6 +101,62 @@ func TestReporterEventsFlagOnlyOptedInStaffWhoCanSeeThem(t *testing.T) {
 	}
 }
 
+// A reporter's message flags exactly the opted-in, enabled members of its
+// case's channel who are not recused from it: not the members of another
+// channel, nor those who did not opt in, are disabled or are recused.
+func TestReporterMessageFlagsTheCasesTeam(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	other := newStaff(t, db, "other") // in the default channel only
+	kent := mustChannel(t, db, "Kent Police")
+	team := map[string]storage.Staff{}
+	for _, name := range []string{"bob", "quiet", "off", "recused"} {
+		st := newStaff(t, db, name)
+		must(t, db.AddChannelMember(ctx, kent, st.ID))
+		if name != "quiet" {
+			must(t, db.SetNotifyEmail(ctx, st.ID, name+"@example.org"))
+		}
+		team[name] = st
+	}
+	must(t, db.SetNotifyEmail(ctx, other.ID, "other@example.org"))
+	kdf := mustKDF(t, db)
+	nc := newCase(kdf.ID, "kent")
+	nc.ChannelID = kent
+	c, err := db.CreateCase(ctx, nc)
+	must(t, err)
+	must(t, db.RecuseFromCase(ctx, c.ID, team["recused"].ID, "a colleague is named"))
+	must(t, db.SetStaffDisabled(ctx, team["off"].ID, true))
+	// The report flagged the channel; clear every flag before the message.
+	for _, st := range []storage.Staff{other, team["bob"], team["quiet"], team["off"], team["recused"]} {
+		if _, err := db.ClaimNotifyPending(ctx, st.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.AddMessage(ctx, c.ID, storage.NewMessage{Author: storage.AuthorReporter, Ciphertext: fakeAge("m")}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"bob": true, "quiet": false, "off": false, "recused": false} {
+		if p, err := db.NotifyPending(ctx, team[name].ID); err != nil || p != want {
+			t.Errorf("%s: pending %v (%v), want %v", name, p, err, want)
+		}
+	}
+	if p, err := db.NotifyPending(ctx, other.ID); err != nil || p {
+		t.Errorf("a member of another channel: pending %v (%v), want false", p, err)
+	}
+	// A message to a case that does not exist flags nobody and fails.
+	must(t, db.SetNotifyEmail(ctx, team["bob"].ID, "bob@example.org"))
+	if _, err := db.ClaimNotifyPending(ctx, team["bob"].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddMessage(ctx, c.ID+1000, storage.NewMessage{Author: storage.AuthorReporter, Ciphertext: fakeAge("m")}); err == nil {
+		t.Error("a message to no case was stored")
+	}
+	if got := pending(t, db); len(got) != 0 {
+		t.Errorf("after a message to no case: %v", got)
+	}
+}
+
 // A deadline due soon or past flags the opted-in assignee once a day, not
 // at every boundary, and only while they may see the open case.
 func TestDeadlinesFlagTheAssigneeOnceADay(t *testing.T) {

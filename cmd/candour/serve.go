@@ -299,6 +299,12 @@ func runServe(args []string, stderr io.Writer) error {
 // which the runtime has read already and which is left as it is. Without
 // a limit the collector lets as much garbage as live heap pile up, and
 // each derivation leaves 64 MiB of it.
+//
+// Under that limit of its own it also paces the collector at
+// server.GCPercent rather than the runtime's 100, unless the operator set
+// GOGC: the limit, not the pacing, is then what bounds the heap. With an
+// operator's GOMEMLIMIT the pacing stays the runtime's (or GOGC's), since
+// nothing says that limit is low enough to bound a heap paced so loosely.
 func setMemoryLimit(cfg server.Config, log *slog.Logger) {
 	if v, ok := os.LookupEnv("GOMEMLIMIT"); ok {
 		log.Info("memory limit set by GOMEMLIMIT", "limit", v)
@@ -308,6 +314,13 @@ func setMemoryLimit(cfg server.Config, log *slog.Logger) {
 	debug.SetMemoryLimit(limit)
 	log.Info("memory limit derived from the configuration (set GOMEMLIMIT to choose another)",
 		"limit_mib", limit>>20)
+	if v, ok := os.LookupEnv("GOGC"); ok {
+		log.Info("collector pacing set by GOGC", "gogc", v)
+		return
+	}
+	debug.SetGCPercent(server.GCPercent)
+	log.Info("collector pacing raised under the memory limit (set GOGC to choose another)",
+		"gc_percent", server.GCPercent)
 }
 
 const (
