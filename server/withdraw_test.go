@@ -122,10 +122,3 @@ func TestReporterWithdrawsAndTheCiphertextIsGone(t *testing.T) {
 		}
 	}
 }
-
-func fileSize(t *testing.T, path string) int64 {
-	t.Helper()
-	st, err := os.Stat(path)
-	must(t, err)
-	return st.Size()
-}
