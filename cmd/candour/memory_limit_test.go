@@ -25,7 +25,7 @@ func TestServeSetsAMemoryLimit(t *testing.T) {
 		{"left to GOMEMLIMIT when the operator sets it", []string{"GOMEMLIMIT=300MiB"},
 			"memory limit set by GOMEMLIMIT\" limit=300MiB", "collector pacing"},
 		{"collector paced loosely under the derived limit", nil,
-			"collector pacing raised under the memory limit (set GOGC to choose another)\" gc_percent=400", ""},
+			"collector pacing raised under the memory limit (set GOGC to choose another)\" gc_percent=200", ""},
 		{"collector paced by GOGC when the operator sets it", []string{"GOGC=150"},
 			"collector pacing set by GOGC\" gogc=150", "collector pacing raised"},
 	} {
