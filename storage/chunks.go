@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -25,10 +26,9 @@ import (
 // them commits: here each chunk's commit (WAL, synchronous=NORMAL) costs no
 // fsync, and syncChunks makes them all durable with one fsync of the WAL
 // when the attachment closes. Checkpoints do not run inside chunk commits
-// either: a checkpointer in the background copies the WAL into the file
-// every chunkCheckpointEvery of chunks (checkpointChunks), so the WAL stays
-// small, and a writer that gets chunkWALLimit ahead of it checkpoints
-// itself. Pages are 64 KiB: a 1 MiB chunk is 16 pages to write, not 256.
+// either, nor ever inside candour.db's: every chunkCheckpointEvery of
+// chunks, the goroutine storing an upload's chunks checkpoints between two
+// commits (checkpointChunks), so the WAL stays small. Pages are 64 KiB: a 1 MiB chunk is 16 pages to write, not 256.
 // The file has its own writer connection, so an upload's chunk commits
 // never queue behind, or hold up, report and message commits.
 //
@@ -51,7 +51,7 @@ var chunkMigrations = []string{
 }
 
 // openChunkPool opens the chunk file: WAL, synchronous=NORMAL (see
-// ChunksFileName), checkpoints left to checkpointChunks. The WAL is
+// ChunksFileName), no automatic checkpoints (checkpointChunks runs them). The WAL is
 // truncated back to at most chunkWALKeep after a checkpoint resets it. The
 // page cache is small: a chunk passes through it once, and an upload's
 // memory budget is tight.
@@ -82,28 +82,25 @@ func openChunkPool(path string, readOnly bool) *sql.DB {
 }
 
 const (
-	// chunkCheckpointEvery is how much chunk data the writer commits
-	// before it asks the checkpointer to run.
+	// chunkCheckpointEvery is how much chunk data may go into the WAL
+	// before a checkpoint copies it into the file and starts it again.
 	chunkCheckpointEvery = 32 << 20
-	// chunkWALLimit is how far the writer may get ahead of the
-	// checkpointer: past it, a chunk's commit first runs a checkpoint
-	// itself, so the WAL stays bounded however fast uploads come in.
-	chunkWALLimit = 256 << 20
 	// chunkWALKeep is what the WAL file is truncated to once reset.
 	chunkWALKeep = 64 << 20
 )
 
-// chunkWAL is the chunk file's WAL bookkeeping: bytes committed since the
-// last checkpoint, and the checkpointer's wake-up call.
+// chunkWAL is the state of the chunk file's WAL.
 type chunkWAL struct {
-	mu      sync.Mutex
+	path string
+	mu   sync.Mutex
+	// pending is what chunk commits added to the WAL since the last
+	// complete checkpoint.
 	pending int64
-	wake    chan struct{} // capacity 1
-	stop    chan struct{}
-	done    chan struct{}
-	ck      *sql.DB // the checkpointer's connection
-	walPath string
-	closing sync.Once
+	ckMu    sync.Mutex // held while checkpointChunks checkpoints
+	// failed is set when an fsync of the WAL failed: after such a failure
+	// Linux may report later fsyncs as successful although pages written
+	// before were lost, so no chunk is acknowledged until a restart.
+	failed error
 }
 
 // openChunks opens (creating if needed) the chunk file beside db's file
@@ -140,74 +137,61 @@ func (db *DB) openChunks() error {
 	db.cw = w
 	db.cr = openChunkPool(path, true)
 	db.cr.SetMaxOpenConns(4)
-	ck := openChunkPool(path, false)
-	ck.SetMaxOpenConns(1)
-	db.cwal = &chunkWAL{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		ck: ck, walPath: path + "-wal"}
-	go db.checkpointChunks()
+	db.cwal = &chunkWAL{path: path + "-wal"}
 	return nil
 }
 
-// checkpointChunks is the chunk file's checkpointer: woken by storeChunk,
-// it copies the WAL into the file (PASSIVE: it never waits for readers or
-// the writer), so that the next commit after a complete checkpoint starts
-// the WAL again from its beginning.
-func (db *DB) checkpointChunks() {
+// checkpointChunks counts committed bytes of chunks and, every
+// chunkCheckpointEvery of them, copies the chunk file's WAL into the file
+// and has the next commit start the WAL again (RESTART: it waits, within
+// the busy timeout, for a download reading a chunk), so the WAL stays near
+// that size however uploads interleave. It runs on the chunk file's
+// writer, between two chunk commits, in the goroutine that stores an
+// upload's chunks: the upload goes on being received and encrypted
+// meanwhile, and candour.db's commits never wait for it. (Run from another
+// connection in the background, a checkpoint overlapped the next commit,
+// the WAL was not started again, and it grew with every byte uploaded.)
+func (db *DB) checkpointChunks(ctx context.Context, committed int64) error {
 	cw := db.cwal
-	defer close(cw.done)
-	for {
-		select {
-		case <-cw.stop:
-			return
-		case <-cw.wake:
-		}
-		cw.checkpoint(context.Background(), "PASSIVE")
+	cw.mu.Lock()
+	cw.pending += committed
+	due := cw.pending >= chunkCheckpointEvery
+	cw.mu.Unlock()
+	if !due {
+		return nil
 	}
+	// One checkpoint at a time, each counting what it copied: two uploads
+	// due at once must not both take their count off.
+	cw.ckMu.Lock()
+	defer cw.ckMu.Unlock()
+	cw.mu.Lock()
+	pending := cw.pending
+	cw.mu.Unlock()
+	if pending < chunkCheckpointEvery {
+		return nil // the other upload's checkpoint copied it
+	}
+	err := db.checkpointChunkFile(ctx, "RESTART")
+	if err == nil {
+		// Complete: the next commit starts the WAL again.
+		cw.mu.Lock()
+		cw.pending -= pending
+		cw.mu.Unlock()
+	}
+	return err
 }
 
-// checkpoint runs a checkpoint of the given mode on the checkpointer's
-// connection and, if it copied every frame, starts counting again.
-func (cw *chunkWAL) checkpoint(ctx context.Context, mode string) error {
-	cw.mu.Lock()
-	before := cw.pending
-	cw.mu.Unlock()
+// checkpointChunkFile runs a checkpoint of the chunk file on its writer;
+// mode is one of SQLite's, never input.
+func (db *DB) checkpointChunkFile(ctx context.Context, mode string) error {
 	var busy, logFrames, done int
-	// mode is one of our constants, never input.
-	err := cw.ck.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logFrames, &done)
+	err := db.cw.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logFrames, &done)
 	if err != nil {
 		return classify(fmt.Errorf("failed to checkpoint the chunk file: %w", err))
 	}
-	if busy == 0 && done == logFrames {
-		cw.mu.Lock()
-		cw.pending -= before
-		cw.mu.Unlock()
-		return nil
+	if busy != 0 || done != logFrames {
+		return ErrCheckpointBusy
 	}
-	return ErrCheckpointBusy
-}
-
-// committed counts n bytes of chunks committed, wakes the checkpointer
-// every chunkCheckpointEvery, and reports whether the writer is
-// chunkWALLimit ahead of it.
-func (cw *chunkWAL) committed(n int64) (over bool) {
-	cw.mu.Lock()
-	cw.pending += n
-	p := cw.pending
-	cw.mu.Unlock()
-	if p >= chunkCheckpointEvery {
-		select {
-		case cw.wake <- struct{}{}:
-		default:
-		}
-	}
-	return p >= chunkWALLimit
-}
-
-// close stops the checkpointer and closes its connection.
-func (cw *chunkWAL) close() error {
-	cw.closing.Do(func() { close(cw.stop) })
-	<-cw.done
-	return cw.ck.Close()
+	return nil
 }
 
 // syncChunks makes every chunk committed so far durable: one fsync of the
@@ -216,7 +200,12 @@ func (cw *chunkWAL) close() error {
 // before the WAL could start again. AttachmentWriter.Close calls it, so a
 // closed attachment's chunks are on disk before any message names it.
 func (db *DB) syncChunks() error {
-	f, err := os.Open(db.cwal.walPath)
+	db.cwal.mu.Lock()
+	defer db.cwal.mu.Unlock()
+	if db.cwal.failed != nil {
+		return db.cwal.failed
+	}
+	f, err := os.Open(db.cwal.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // no WAL: everything is in the file, synced
 	}
@@ -225,7 +214,11 @@ func (db *DB) syncChunks() error {
 	}
 	defer f.Close()
 	if err := f.Sync(); err != nil {
-		return classify(fmt.Errorf("failed to sync the chunk file's WAL: %w", err))
+		if errors.Is(err, syscall.ENOSPC) {
+			return fmt.Errorf("%w: failed to sync the chunk file's WAL: %w", ErrFull, err)
+		}
+		db.cwal.failed = fmt.Errorf("an earlier fsync of the chunk file's WAL failed, so no attachment is accepted until a restart: %w", err)
+		return db.cwal.failed
 	}
 	return nil
 }
@@ -318,12 +311,8 @@ func (db *DB) storeChunk(ctx context.Context, attachmentID, seq int64, data []by
 	if err != nil {
 		return err
 	}
-	if db.cwal.committed(int64(len(data))) {
-		// The checkpointer has fallen chunkWALLimit behind (readers holding
-		// old frames, a slow disk): catch up before the next chunk.
-		if err := db.cwal.checkpoint(ctx, "PASSIVE"); err != nil && !errors.Is(err, ErrCheckpointBusy) {
-			return err
-		}
+	if err := db.checkpointChunks(ctx, int64(len(data))); err != nil && !errors.Is(err, ErrCheckpointBusy) {
+		return err
 	}
 	return nil
 }
@@ -418,7 +407,7 @@ func (db *DB) removeChunks(ctx context.Context, del func(ctx context.Context, tx
 	// file, and empty the WAL, which held the deleted chunks' frames too.
 	// Readers in the middle of a download can hold the WAL back; the next
 	// deletion's checkpoint, or the background ones, complete it.
-	if err := db.cwal.checkpoint(ctx, "TRUNCATE"); err != nil && !errors.Is(err, ErrCheckpointBusy) {
+	if err := db.checkpointChunkFile(ctx, "TRUNCATE"); err != nil && !errors.Is(err, ErrCheckpointBusy) {
 		return err
 	}
 	db.keepReserve()

@@ -1,12 +1,13 @@
 package storage
 
 import (
+	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
 )
 
-// ReserveFileName is a file of zeros that Open keeps in the data folder, so
+// ReserveFileName is a file of random bytes that Open keeps in the data folder, so
 // that a full disk never keeps Candour from deleting what a refused upload
 // stored. A write that fails for lack of space in WAL mode leaves the WAL
 // as long as it got; deleting the upload's rows and chunks then needs a
@@ -38,7 +39,12 @@ func (db *DB) keepReserve() {
 	if err != nil {
 		return
 	}
-	_, err = f.Write(make([]byte, reserveSize))
+	// Random, not zeros: a compressing or deduplicating file system
+	// would store zeros in next to nothing, and giving them up would free
+	// nothing.
+	buf := make([]byte, reserveSize)
+	rand.Read(buf)
+	_, err = f.Write(buf)
 	err = errors.Join(err, f.Sync(), f.Close())
 	if err == nil {
 		err = os.Rename(tmp, path)
