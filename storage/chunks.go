@@ -97,12 +97,6 @@ type chunkWAL struct {
 	// complete checkpoint.
 	pending int64
 	ckMu    sync.Mutex // held while checkpointChunks checkpoints
-	// The background checkpointer (copyInBackground): its connection,
-	// its wake-up call, and its stop.
-	ck         *sql.DB
-	wake       chan struct{} // capacity 1
-	stop, done chan struct{}
-	closing    sync.Once
 	// failed is set when an fsync of the WAL failed: after such a failure
 	// Linux may report later fsyncs as successful although pages written
 	// before were lost, so no chunk is acknowledged until a restart.
@@ -143,45 +137,13 @@ func (db *DB) openChunks() error {
 	db.cw = w
 	db.cr = openChunkPool(path, true)
 	db.cr.SetMaxOpenConns(4)
-	ck := openChunkPool(path, false)
-	ck.SetMaxOpenConns(1)
-	db.cwal = &chunkWAL{path: path + "-wal", ck: ck, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	go db.cwal.copyInBackground()
+	db.cwal = &chunkWAL{path: path + "-wal"}
 	return nil
 }
 
-// copyInBackground is the chunk file's background checkpointer: woken
-// halfway to each checkpoint of checkpointChunks, it copies what the WAL
-// holds into the file (PASSIVE: it waits for nobody) and syncs the file,
-// while uploads go on. The checkpoint on the writer that follows then has
-// only the chunks committed since to copy and sync, so it holds an
-// upload's chunks back for a moment rather than for the whole copy. (On
-// its own, a checkpoint from this connection never lets the WAL start
-// again: it always overlaps the next commit.)
-func (cw *chunkWAL) copyInBackground() {
-	defer close(cw.done)
-	for {
-		select {
-		case <-cw.stop:
-			return
-		case <-cw.wake:
-		}
-		var busy, logFrames, done int
-		cw.ck.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &done)
-	}
-}
-
-// close stops the background checkpointer and closes its connection.
-func (cw *chunkWAL) close() error {
-	cw.closing.Do(func() { close(cw.stop) })
-	<-cw.done
-	return cw.ck.Close()
-}
-
-// checkpointChunks counts committed bytes of chunks, wakes the background
-// checkpointer halfway (copyInBackground), and every chunkCheckpointEvery
-// of them copies what is left of the chunk file's WAL into the file and
-// has the next commit start the WAL again (RESTART: it waits, within
+// checkpointChunks counts committed bytes of chunks and, every
+// chunkCheckpointEvery of them, copies the chunk file's WAL into the file
+// and has the next commit start the WAL again (RESTART: it waits, within
 // the busy timeout, for a download reading a chunk), so the WAL stays near
 // that size however uploads interleave. It runs on the chunk file's
 // writer, between two chunk commits, in the goroutine that stores an
@@ -192,17 +154,9 @@ func (cw *chunkWAL) close() error {
 func (db *DB) checkpointChunks(ctx context.Context, committed int64) error {
 	cw := db.cwal
 	cw.mu.Lock()
-	before := cw.pending
 	cw.pending += committed
 	due := cw.pending >= chunkCheckpointEvery
-	half := before < chunkCheckpointEvery/2 && cw.pending >= chunkCheckpointEvery/2
 	cw.mu.Unlock()
-	if half {
-		select {
-		case cw.wake <- struct{}{}:
-		default:
-		}
-	}
 	if !due {
 		return nil
 	}

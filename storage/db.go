@@ -211,9 +211,6 @@ func (db *DB) Close() error {
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
 	}
-	if db.cwal != nil {
-		errs = append(errs, db.cwal.close())
-	}
 	for _, p := range []*sql.DB{db.cr, db.cw} {
 		if p != nil {
 			errs = append(errs, p.Close())
