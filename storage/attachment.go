@@ -204,13 +204,9 @@ func (db *DB) DeletePending(ctx context.Context, ids ...int64) error {
 	// (a reporter's connection dropped mid-upload).
 	ctx = context.WithoutCancel(ctx)
 	var deleted []int64
-	err := db.write(ctx, deletePendingIDs(ctx, ids, &deleted))
-	if errors.Is(err, ErrFull) {
-		err = db.writeFastDelete(ctx, deletePendingIDs(ctx, ids, &deleted))
-	}
-	if errors.Is(err, ErrFull) && db.useReserve() {
-		err = db.writeFastDelete(ctx, deletePendingIDs(ctx, ids, &deleted))
-	}
+	del := deletePendingIDs(ctx, ids, &deleted)
+	err := db.deleteOnFullDisk(func() error { return db.write(ctx, del) },
+		func() error { return db.writeFastDelete(ctx, del) })
 	if err != nil {
 		return err
 	}
@@ -297,10 +293,8 @@ func (db *DB) DeleteStalePending(ctx context.Context, before time.Time) (int64, 
 		}
 		return nil
 	}
-	err := db.write(ctx, del)
-	if errors.Is(err, ErrFull) {
-		err = db.writeFastDelete(ctx, del)
-	}
+	err := db.deleteOnFullDisk(func() error { return db.write(ctx, del) },
+		func() error { return db.writeFastDelete(ctx, del) })
 	if err != nil {
 		return 0, err
 	}

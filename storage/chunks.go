@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // ChunksFileName is the file, beside FileName in the data folder, that holds
@@ -51,34 +49,13 @@ var chunkMigrations = []string{
 }
 
 // openChunkPool opens the chunk file: WAL, synchronous=NORMAL (see
-// ChunksFileName), no automatic checkpoints (checkpointChunks runs them). The WAL is
-// truncated back to at most chunkWALKeep after a checkpoint resets it. The
+// ChunksFileName), no automatic checkpoints (checkpointChunks runs them).
+// The WAL is truncated back to at most chunkWALKeep after a checkpoint resets it. The
 // page cache is small: a chunk passes through it once, and an upload's
 // memory budget is tight.
 func openChunkPool(path string, readOnly bool) *sql.DB {
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "NORMAL")
-	q.Set("_secure_delete", "on")
-	q.Set("_busy_timeout", "10000")
-	q.Set("_txlock", "immediate")
-	q.Set("_cache_size", "-1024")
-	if readOnly {
-		q.Set("mode", "ro")
-		q.Set("_txlock", "deferred")
-		q.Set("_query_only", "on")
-	}
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-	d := &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		for _, p := range []string{"PRAGMA temp_store = MEMORY", "PRAGMA wal_autocheckpoint = 0",
-			fmt.Sprintf("PRAGMA journal_size_limit = %d", chunkWALKeep)} {
-			if _, err := c.Exec(p, nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	}}
-	return sql.OpenDB(connector{dsn: dsn, driver: d})
+	return openSQLite(path, readOnly, map[string]string{"_synchronous": "NORMAL", "_cache_size": "-1024"},
+		"PRAGMA wal_autocheckpoint = 0", fmt.Sprintf("PRAGMA journal_size_limit = %d", chunkWALKeep))
 }
 
 const (
@@ -385,13 +362,8 @@ func (db *DB) removeChunks(ctx context.Context, del func(ctx context.Context, tx
 		n, err = del(ctx, tx)
 		return err
 	}
-	err := runTx(ctx, db.cw.BeginTx, fn)
-	if errors.Is(err, ErrFull) {
-		err = writeFastDelete(ctx, db.cw, fn)
-	}
-	if errors.Is(err, ErrFull) && db.useReserve() {
-		err = writeFastDelete(ctx, db.cw, fn)
-	}
+	err := db.deleteOnFullDisk(func() error { return runTx(ctx, db.cw.BeginTx, fn) },
+		func() error { return writeFastDelete(ctx, db.cw, fn) })
 	if err != nil {
 		return fmt.Errorf("failed to delete chunks: %w", err)
 	}

@@ -78,25 +78,41 @@ func (c connector) Connect(context.Context) (driver.Conn, error) { return c.driv
 func (c connector) Driver() driver.Driver                        { return c.driver }
 
 func openPool(path string, readOnly bool) *sql.DB {
+	k, v := stmtCacheParam()
+	return openSQLite(path, readOnly, map[string]string{"_synchronous": "FULL", "_foreign_keys": "on", k: v})
+}
+
+// openSQLite opens a pool of connections to the SQLite file at path, as
+// every Candour database is opened: WAL, secure_delete, a busy timeout,
+// write transactions that take the lock at BEGIN, temporary tables in
+// memory; then params (DSN parameters of go-sqlite3) and pragmas (run on
+// each new connection) of the caller's. Read-only pools are opened
+// read-only and query-only, with deferred transactions.
+func openSQLite(path string, readOnly bool, params map[string]string, pragmas ...string) *sql.DB {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "FULL")
-	q.Set("_foreign_keys", "on")
 	q.Set("_secure_delete", "on")
 	q.Set("_busy_timeout", "10000")
 	q.Set("_txlock", "immediate")
-	q.Set(stmtCacheParam())
+	for k, v := range params {
+		q.Set(k, v)
+	}
 	if readOnly {
 		q.Set("mode", "ro")
 		q.Set("_txlock", "deferred")
 		q.Set("_query_only", "on")
 	}
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	// Sorts and temporary indexes stay in memory: nothing spills to a
+	// temp file beside the database.
+	pragmas = append([]string{"PRAGMA temp_store = MEMORY"}, pragmas...)
 	d := &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		// Sorts and temporary indexes stay in memory: nothing spills to a
-		// temp file beside the database.
-		_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
-		return err
+		for _, p := range pragmas {
+			if _, err := c.Exec(p, nil); err != nil {
+				return err
+			}
+		}
+		return nil
 	}}
 	return sql.OpenDB(connector{dsn: dsn, driver: d})
 }

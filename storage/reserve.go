@@ -60,3 +60,19 @@ func (db *DB) keepReserve() {
 func (db *DB) useReserve() bool {
 	return os.Remove(db.reservePath()) == nil
 }
+
+// deleteOnFullDisk runs a deletion (del) and, if the disk is full, again
+// with secure_delete = FAST (fast), which frees pages without rewriting
+// them; if even that does not fit, it gives up the reserve and tries fast
+// once more. Every deletion that must fit on a full disk (a refused
+// upload's rows and chunks) goes through it.
+func (db *DB) deleteOnFullDisk(del, fast func() error) error {
+	err := del()
+	if errors.Is(err, ErrFull) {
+		err = fast()
+	}
+	if errors.Is(err, ErrFull) && db.useReserve() {
+		err = fast()
+	}
+	return err
+}
