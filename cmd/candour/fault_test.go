@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -321,15 +320,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	}
 	t.Parallel()
 	const rounds, clients = 12, 8
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("CANDOUR_FAULT_SEED"); s != "" {
-		var err error
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("CANDOUR_FAULT_SEED: %v", err)
-		}
-	}
-	t.Logf("seed %d (replay with CANDOUR_FAULT_SEED=%d)", seed, seed)
-	rng := mrand.New(mrand.NewPCG(seed, 0))
+	rng := faultSeed(t)
 
 	dir := t.TempDir()
 	keyFile, recipients := newKey(t, dir)
@@ -481,30 +472,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 
 	// Start once more: every acknowledged report must be there, whole.
 	startServer(t, data, recipients, addr)
-	work := make(chan receipt)
-	var wg sync.WaitGroup
-	var lost atomic.Int64
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := range work {
-				status, page, err := openCase(base, r.code)
-				if err != nil || status != http.StatusOK || !strings.Contains(page, r.text) {
-					lost.Add(1)
-					t.Errorf("acknowledged report %q does not open after the crashes: %d %v", r.text, status, err)
-				}
-			}
-		}()
-	}
-	for _, r := range receipts {
-		work <- r
-	}
-	close(work)
-	wg.Wait()
-	if lost.Load() > 0 {
-		t.Fatalf("%d of %d acknowledged reports were lost", lost.Load(), len(receipts))
-	}
+	openAll(t, base, receipts, func(r receipt) (string, string) { return r.code, r.text })
 
 	// storage.Open removed every upload the kills cut short.
 	st := readDB(t, data)
@@ -514,24 +482,11 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	}
 
 	// The export decrypts, offline, to the texts that were sent.
-	exp := filepath.Join(dir, "export")
-	candour(t, "export", "--data", data, "--out", exp)
-	plain := filepath.Join(dir, "plain")
-	candour(t, "decrypt", "-i", keyFile, "-o", plain, exp)
-	texts, _ := filepath.Glob(filepath.Join(plain, "*", "message-*.txt"))
-	var all strings.Builder
-	for _, p := range texts {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all.Write(b)
+	texts := make([]string, len(receipts))
+	for i, r := range receipts {
+		texts[i] = r.text
 	}
-	for _, r := range receipts {
-		if !strings.Contains(all.String(), r.text) {
-			t.Errorf("the decrypted export lacks acknowledged report %q", r.text)
-		}
-	}
+	checkTexts(t, exportDecrypted(t, dir, data, keyFile), texts)
 }
 
 // mountSmallFS mounts a tmpfs of the given size in a new folder, and
