@@ -85,4 +85,3 @@ func (s *Server) handleStaffLoginPasskeyOptions(c *fiber.Ctx) error {
 	}
 	return c.JSON(assertion)
 }
-

@@ -176,7 +176,7 @@ func (s *Server) staffFormID(c *fiber.Ctx) (url.Values, int64, error) {
 
 var errPasskeyRequired = &staffError{status: http.StatusForbidden, title: "Register a passkey first",
 	message: "Your organisation requires a passkey or security key for your account. Register one on the Passkeys page; until then the console is closed to you. Nothing was changed.",
-	back: "/staff/passkeys"}
+	back:    "/staff/passkeys"}
 
 // mustRegisterPasskey reports whether u must register a passkey before
 // reaching this route: the policy requires one for their role, they have
