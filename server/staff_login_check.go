@@ -59,19 +59,6 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 	}
 	locked := (known && now.Before(st.LockedUntil)) || (!known && s.throttle.unknownLocked(now, strings.ToLower(username)))
 	ok := known && pwOK && !locked
-	method := "totp"
-	var step int64
-	if ok {
-		var totpOK bool
-		step, totpOK = crypto.ValidateTOTP(st.TOTPSecret, code, now)
-		switch {
-		case totpOK:
-		case crypto.HashRecoveryCode(code) != nil:
-			method = "recovery code"
-		default:
-			ok = false
-		}
-	}
 	if ok && code == "" {
 		// No code: with a passkey, the password step is done, and the
 		// passkey is asked for (staff_login_passkey.go). Nothing is
@@ -83,6 +70,19 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 		if step != nil {
 			s.waitFloor(start)
 			return s.render(c, http.StatusOK, "staff_login_passkey", "Confirm with your passkey", *step)
+		}
+	}
+	method := "totp"
+	var step int64
+	if ok {
+		var totpOK bool
+		step, totpOK = crypto.ValidateTOTP(st.TOTPSecret, code, now)
+		switch {
+		case totpOK:
+		case crypto.HashRecoveryCode(code) != nil:
+			method = "recovery code"
+		default:
+			ok = false
 		}
 	}
 	if ok {
