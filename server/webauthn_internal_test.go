@@ -22,4 +22,3 @@ func TestPasskeyAddressRules(t *testing.T) {
 		}
 	}
 }
-
