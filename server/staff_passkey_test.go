@@ -82,9 +82,9 @@ func (k *softKey) authData(t *testing.T, attested bool) []byte {
 		out = append(out, make([]byte, 16)...) // AAGUID
 		out = binary.BigEndian.AppendUint16(out, uint16(len(k.id)))
 		out = append(out, k.id...)
-		x, y := make([]byte, 32), make([]byte, 32)
-		k.priv.PublicKey.X.FillBytes(x)
-		k.priv.PublicKey.Y.FillBytes(y)
+		pub, err := k.priv.PublicKey.Bytes() // 0x04 ‖ x ‖ y
+		must(t, err)
+		x, y := pub[1:33], pub[33:65]
 		cose, err := webauthncbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
 		must(t, err)
 		out = append(out, cose...)
@@ -243,7 +243,7 @@ func TestPasskeyRegistrationAndLogin(t *testing.T) {
 		t.Fatalf("the new passkey is not listed: %s", page)
 	}
 	// The registration's challenge was spent: the same answer again is refused.
-	res, options := postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}})
+	_, options := postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}})
 	k2 := newSoftKey(t)
 	answer := k2.create(t, options)
 	if res, body := postValues(t, c, ts.URL+"/staff/passkeys", url.Values{"csrf": {csrf}, "name": {"Key"}, "credential": {answer}}); res.StatusCode != http.StatusOK {
