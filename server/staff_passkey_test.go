@@ -301,6 +301,59 @@ func TestPasskeyChallengeIsSingleUse(t *testing.T) {
 	if res, _ := postValues(t, client(t), ts.URL+"/staff/login/passkey", form); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("an answer without its step: %d", res.StatusCode)
 	}
+
+	// One answer sent twice at once: exactly one opens a session.
+	lc, stepCSRF = passwordStep(t, ts, "quinn")
+	_, options = postValues(t, lc, ts.URL+"/staff/login/passkey/options", url.Values{"csrf": {stepCSRF}})
+	form = url.Values{"csrf": {stepCSRF}, "credential": {k.get(t, options)}}
+	codes := make(chan int, 2)
+	for range 2 {
+		go func() {
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/staff/login/passkey", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for _, ck := range lc.Jar.Cookies(req.URL) {
+				req.AddCookie(ck)
+			}
+			res, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			res.Body.Close()
+			codes <- res.StatusCode
+		}()
+	}
+	got := []int{<-codes, <-codes}
+	if ok := (got[0] == http.StatusOK) != (got[1] == http.StatusOK); !ok || got[0]+got[1] != http.StatusOK+http.StatusUnauthorized {
+		t.Fatalf("one answer sent twice at once: %v, want one 200 and one 401", got)
+	}
+	if n := len(auditOf(t, ts, "staff.passkey_clone_refused")); n != 0 {
+		t.Errorf("a replay was audited as a clone (%d)", n)
+	}
+
+	// A registration's challenge belongs to the session that asked for
+	// it: another session of the same account cannot answer it.
+	_, options = postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}})
+	answer = newSoftKey(t).create(t, options)
+	lc, stepCSRF = passwordStep(t, ts, "quinn")
+	if res, body := passkeyLogin(t, ts, lc, stepCSRF, k); res.StatusCode != http.StatusOK {
+		t.Fatalf("second session: %d %s", res.StatusCode, body)
+	}
+	_, page := get(t, lc, ts.URL+"/staff/passkeys")
+	other := csrfOf(t, page)
+	if res, _ := postValues(t, lc, ts.URL+"/staff/passkeys", url.Values{"csrf": {other}, "name": {"Stolen"}, "credential": {answer}}); res.StatusCode != http.StatusConflict {
+		t.Fatalf("another session answered a registration challenge: %d", res.StatusCode)
+	}
+	// A registration made for another origin is refused and audited.
+	_, options = postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}})
+	evil := newSoftKey(t)
+	evil.origin = "http://localhost:9999"
+	if res, _ := postValues(t, c, ts.URL+"/staff/passkeys", url.Values{"csrf": {csrf}, "name": {"Evil"}, "credential": {evil.create(t, options)}}); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a registration for another origin: %d", res.StatusCode)
+	}
+	if got := newestAudit(t, ts, "staff.passkey_refused"); !strings.Contains(strings.ToLower(got), "origin") {
+		t.Errorf("audit of the refused registration: %q", got)
+	}
 }
 
 func TestPasskeyRefusals(t *testing.T) {
