@@ -34,6 +34,16 @@
 //   signCount. The authenticator counts one on every ceremony: after a
 //   create and two gets, signCount is 3. The authenticator data's flags
 //   byte is 5 (UP and UV) when isUserVerified.
+// - User verification, as Chromium 156 does it: a discoverable ceremony
+//   (no allowCredentials: a passkey alone) needs UV whatever the
+//   userVerification option says; with setUserVerified(false) it fails
+//   in the browser (NotAllowedError) and never reaches the server. With
+//   allowCredentials and userVerification "discouraged", the same
+//   authenticator signs with UV off (flags 1): that is how a test makes
+//   an assertion without UV reach the server (a tampered page). Once a
+//   ceremony has failed UV, this authenticator refuses every later one,
+//   even after setUserVerified(true) (NotAllowedError at once); renew()
+//   replaces it by a fresh one holding the same credentials.
 //
 // Talks only to the browser.
 
@@ -56,15 +66,30 @@ export const defaults = {
 export async function virtualAuthenticator(page, options = {}) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("WebAuthn.enable", { enableUI: false });
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", { options: { ...defaults, ...options } });
-  return new Authenticator(cdp, authenticatorId);
+  const all = { ...defaults, ...options };
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", { options: all });
+  return new Authenticator(page, cdp, authenticatorId, all);
 }
 
 // Authenticator is one virtual authenticator of one page.
 export class Authenticator {
-  constructor(cdp, authenticatorId) {
+  constructor(page, cdp, authenticatorId, options) {
+    this.page = page;
     this.cdp = cdp;
     this.authenticatorId = authenticatorId;
+    this.options = options;
+  }
+
+  // renew removes it from its page and returns a fresh one with the same
+  // options (and isUserVerified) holding its credentials, sign counts
+  // included: a security key unplugged and plugged in again, which clears
+  // the state a failed user verification leaves (see the notes above).
+  async renew(isUserVerified = this.options.isUserVerified) {
+    const credentials = await this.getCredentials();
+    await this.remove();
+    const fresh = await virtualAuthenticator(this.page, { ...this.options, isUserVerified });
+    for (const c of credentials) await fresh.addCredential(c);
+    return fresh;
   }
 
   // getCredentials lists what it holds (see the notes at the top).
@@ -90,6 +115,7 @@ export class Authenticator {
   // setUserVerified decides whether what it signs from now on says the user
   // was verified (a PIN or fingerprint).
   async setUserVerified(isUserVerified) {
+    this.options.isUserVerified = isUserVerified;
     await this.cdp.send("WebAuthn.setUserVerified", { authenticatorId: this.authenticatorId, isUserVerified });
   }
 
