@@ -16,7 +16,7 @@ export PATH := $(BIN):$(PATH)
 
 ## run: start the service on http://127.0.0.1:8080 (demo keys if none are configured)
 run: bundle
-	$(GO) run ./cmd/candour serve
+	$(GO) run ./cmd/candour serve --public-url http://localhost:8080
 
 ## test: lint, every Go test (race detector on), the JavaScript unit tests, the browser tests, then the container test (podman)
 # -timeout: go test's default of 10 minutes a package is a clock the tests

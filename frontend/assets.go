@@ -18,12 +18,24 @@ import (
 // staff case page cannot decrypt anything.
 const ConsoleScript = "staff.js"
 
+// LoginScript is the staff login pages' script (passkeys): the second
+// entry of the same esbuild build, so it is present exactly when
+// ConsoleScript is.
+const LoginScript = "login.js"
+
 // ConsolePresent reports whether this binary was built with the staff
-// console's script. `candour serve` refuses to start without it unless told
-// to, and then every staff page says that the console cannot decrypt.
+// console's scripts (ConsoleScript and LoginScript). `candour serve`
+// refuses to start without them unless told to, and then every staff page
+// says that the console cannot decrypt, and the login pages offer no
+// passkey.
 func ConsolePresent() bool {
-	fi, err := fs.Stat(Static(), ConsoleScript)
-	return err == nil && fi.Mode().IsRegular() && fi.Size() > 0
+	for _, name := range []string{ConsoleScript, LoginScript} {
+		fi, err := fs.Stat(Static(), name)
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Assets are the embedded static files under content-hashed URLs, such as

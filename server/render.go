@@ -85,6 +85,16 @@ type staffView struct {
 	// console's script forgets the caseworker's key after as long
 	// without use, as the server forgets the session.
 	IdleMinutes int
+	// RecoveryUsed: the last login before this session's was with a
+	// recovery code; shown once, on this session's first page.
+	RecoveryUsed *recoveryUse
+}
+
+// recoveryUse is what the recovery-code notice says: when, and how many
+// codes are left.
+type recoveryUse struct {
+	When string
+	Left int
 }
 
 // renderStaff renders a staff page with the staff header.
@@ -93,6 +103,15 @@ func (s *Server) renderStaff(c *fiber.Ctx, status int, name, title string, data 
 	p := s.page(c, title, data)
 	p.Staff = &staffView{ID: u.ID, Username: u.Username, Admin: u.Role == storage.RoleAdmin, CSRF: u.session.CSRF, Custodian: u.Custodian,
 		StatisticsOnly: u.Role == storage.RoleStatistics, IdleMinutes: int(staffIdle / time.Minute)}
+	if at, ok, err := s.db.TakeRecoveryNotice(c.UserContext(), u.ID, u.session.TokenHash); err != nil {
+		return err
+	} else if ok {
+		left, err := s.db.UnusedRecoveryCodes(c.UserContext(), u.ID)
+		if err != nil {
+			return err
+		}
+		p.Staff.RecoveryUsed = &recoveryUse{When: consoleTime(at), Left: left}
+	}
 	body, err := s.pages.Render(name, p.Lang.Tag, p)
 	if err != nil {
 		return err

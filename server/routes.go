@@ -43,6 +43,15 @@ func (s *Server) routes() {
 	staff.Get("/summaries", loggedIn, s.handleStaffSummaries)
 	staff.Post("/logout", anyStaff, s.handleStaffLogout)
 	staff.Post("/logout-everywhere", anyStaff, s.handleStaffLogoutEverywhere)
+	// Passkeys (webauthn.go): logging in with one after the password or
+	// alone, and each account's own list, open to every role.
+	staff.Post("/login/passkey/options", s.handleStaffLoginPasskeyOptions)
+	staff.Post("/login/passkey", s.handleStaffLoginPasskey)
+	staff.Get("/passkeys", anyStaff, s.handleStaffPasskeys)
+	staff.Post("/passkeys/options", anyStaff, s.handleStaffPasskeyOptions)
+	staff.Post("/passkeys", anyStaff, s.handleStaffPasskeyAdd)
+	staff.Post("/passkeys/:id<int>/rename", anyStaff, s.handleStaffPasskeyRename)
+	staff.Post("/passkeys/:id<int>/remove", anyStaff, s.handleStaffPasskeyRemove)
 	// The yearly figures: administrators and statistics accounts, which
 	// reach nothing else (requireStaff).
 	statistics := s.requireStatistics()
@@ -107,6 +116,8 @@ func (s *Server) routes() {
 	admin.Post("/custodian", s.handleStaffCustodian)
 	admin.Post("/retention", s.handleStaffDefaultRetention)
 	admin.Get("/audit", s.handleStaffAudit)
+	admin.Get("/passkeys", s.handleStaffAdminPasskeys)
+	admin.Post("/passkeys", s.handleStaffAdminPasskeysUpdate)
 	admin.Get("/outcomes", s.handleStaffOutcomes)
 	admin.Post("/outcomes/add", s.handleStaffOutcomeAdd)
 	admin.Post("/outcomes/:id<int>", s.handleStaffOutcomeUpdate)

@@ -59,6 +59,19 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 	}
 	locked := (known && now.Before(st.LockedUntil)) || (!known && s.throttle.unknownLocked(now, strings.ToLower(username)))
 	ok := known && pwOK && !locked
+	if ok && code == "" {
+		// No code: with a passkey, the password step is done, and the
+		// passkey is asked for (staff_login_passkey.go). Nothing is
+		// counted as failed yet.
+		step, err := s.beginPasskeyStep(c, st)
+		if err != nil {
+			return err
+		}
+		if step != nil {
+			s.waitFloor(start)
+			return s.render(c, http.StatusOK, "staff_login_passkey", "Confirm with your passkey", *step)
+		}
+	}
 	method := "totp"
 	var step int64
 	if ok {
@@ -97,15 +110,16 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 			if !spent {
 				return errCodeSpent
 			}
-			if err := s.db.ResetLoginFailures(ctx, st.ID); err != nil {
+			if method == "totp" {
+				// A recovery code used last time is shown at this login.
+				err = s.db.ArmRecoveryNotice(ctx, st.ID, sess.TokenHash)
+			} else {
+				err = s.db.NoteRecoveryLogin(ctx, st.ID, now)
+			}
+			if err != nil {
 				return err
 			}
-			if old != "" {
-				if err := s.db.DeleteStaffSession(ctx, storage.HashToken(old)); err != nil {
-					return err
-				}
-			}
-			return s.db.CreateStaffSession(ctx, sess)
+			return s.openStaffSession(ctx, st.ID, old, sess)
 		})
 		switch {
 		case errors.Is(err, errCodeSpent):
@@ -119,17 +133,7 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 		}
 	}
 	if known {
-		// Under the username's lock the row is current; a lock is
-		// never shortened.
-		until := now.Add(lockFor(st.FailedLogins + 1))
-		if st.LockedUntil.After(until) {
-			until = st.LockedUntil
-		}
-		e := storage.AuditEntry{Actor: st.Username, Action: "staff.login_failed", Target: st.Username, Detail: s.staffNetwork(c, "")}
-		if err := s.db.Change(ctx, &e, func(ctx context.Context) error {
-			_, err := s.db.RecordLoginFailure(ctx, st.ID, until)
-			return err
-		}); err != nil {
+		if err := s.countLoginFailure(c, st, now, "staff.login_failed", ""); err != nil {
 			return err
 		}
 	} else if exists {
@@ -144,16 +148,48 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if known {
-		s.throttle.fail(now, "")
-	}
 	s.waitFloor(start)
-	return s.render(c, http.StatusUnauthorized, "staff_login", "Staff login",
-		staffLoginForm{Error: loginRefusal, Username: username})
+	return s.staffLoginPage(c, http.StatusUnauthorized, staffLoginForm{Error: loginRefusal, Username: username})
+}
+
+// countLoginFailure counts a failed login of a known account, as a wrong
+// password or code does, whatever failed (a passkey's answer too): the
+// account's failure count and lock (a lock is never shortened), the
+// overall throttle, and the audit entry (action, with detail), in one
+// change. The caller holds the username's lock, so st is current.
+func (s *Server) countLoginFailure(c *fiber.Ctx, st storage.Staff, now time.Time, action, detail string) error {
+	until := now.Add(lockFor(st.FailedLogins + 1))
+	if st.LockedUntil.After(until) {
+		until = st.LockedUntil
+	}
+	e := storage.AuditEntry{Actor: st.Username, Action: action, Target: st.Username, Detail: s.staffNetwork(c, detail)}
+	if err := s.db.Change(c.UserContext(), &e, func(ctx context.Context) error {
+		_, err := s.db.RecordLoginFailure(ctx, st.ID, until)
+		return err
+	}); err != nil {
+		return err
+	}
+	s.throttle.fail(now, "")
+	return nil
 }
 
 func (s *Server) waitFloor(start time.Time) {
 	if wait := s.cfg.LoginFloor - time.Since(start); wait > 0 {
 		time.Sleep(wait)
 	}
+}
+
+// openStaffSession, inside a login's change: clears the account's failed
+// logins, ends this browser's previous session (old, its cookie token, if
+// any) and opens sess.
+func (s *Server) openStaffSession(ctx context.Context, staffID int64, old string, sess storage.StaffSession) error {
+	if err := s.db.ResetLoginFailures(ctx, staffID); err != nil {
+		return err
+	}
+	if old != "" {
+		if err := s.db.DeleteStaffSession(ctx, storage.HashToken(old)); err != nil {
+			return err
+		}
+	}
+	return s.db.CreateStaffSession(ctx, sess)
 }

@@ -9,6 +9,9 @@ import (
 type staffLoginForm struct {
 	Error    string
 	Username string
+	// Passwordless: an administrator allows logging in with a passkey
+	// alone, and passkeys work at this address (the page offers it).
+	Passwordless bool
 }
 
 // handleStaffLoginForm answers GET /staff/login: shows the staff login form,
@@ -17,5 +20,17 @@ func (s *Server) handleStaffLoginForm(c *fiber.Ctx) error {
 	if u, err := s.currentStaff(c); err == nil && u != nil {
 		return c.Redirect("/staff/", http.StatusSeeOther)
 	}
-	return s.render(c, http.StatusOK, "staff_login", "Staff login", staffLoginForm{})
+	return s.staffLoginPage(c, http.StatusOK, staffLoginForm{})
+}
+
+// staffLoginPage renders the login form, offering a passkey alone where
+// the policy allows it.
+func (s *Server) staffLoginPage(c *fiber.Ctx, status int, f staffLoginForm) error {
+	policy, err := s.db.PasskeyPolicy(c.UserContext())
+	if err != nil {
+		return err
+	}
+	_, off := s.relyingParty()
+	f.Passwordless = policy.Alone && off == ""
+	return s.render(c, status, "staff_login", "Staff login", f)
 }

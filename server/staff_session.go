@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -114,6 +115,14 @@ func (s *Server) requireRole(allowed func(role string) bool) fiber.Handler {
 			}
 			return c.Redirect("/staff/login", http.StatusSeeOther)
 		}
+		if must, err := s.mustRegisterPasskey(c, u); err != nil {
+			return err
+		} else if must {
+			if c.Method() == fiber.MethodGet {
+				return c.Redirect("/staff/passkeys", http.StatusSeeOther)
+			}
+			return errPasskeyRequired
+		}
 		if !allowed(u.Role) {
 			if u.Role == storage.RoleStatistics && c.Method() == fiber.MethodGet && c.Path() == "/staff/" {
 				return c.Redirect(staffHome(u.Role), http.StatusSeeOther)
@@ -163,4 +172,29 @@ func (s *Server) staffFormID(c *fiber.Ctx) (url.Values, int64, error) {
 		return nil, 0, errNotFound
 	}
 	return form, id, nil
+}
+
+var errPasskeyRequired = &staffError{status: http.StatusForbidden, title: "Register a passkey first",
+	message: "Your organisation requires a passkey or security key for your account. Register one on the Passkeys page; until then the console is closed to you. Nothing was changed.",
+	back:    "/staff/passkeys"}
+
+// mustRegisterPasskey reports whether u must register a passkey before
+// reaching this route: the policy requires one for their role, they have
+// none, and passkeys work at this address. The passkeys page and logging
+// out stay open.
+func (s *Server) mustRegisterPasskey(c *fiber.Ctx, u *staffUser) (bool, error) {
+	p := c.Path()
+	if p == "/staff/passkeys" || strings.HasPrefix(p, "/staff/passkeys/") || p == "/staff/logout" || p == "/staff/logout-everywhere" {
+		return false, nil
+	}
+	ctx := c.UserContext()
+	policy, err := s.db.PasskeyPolicy(ctx)
+	if err != nil || !policy.RequiredFor(u.Role) {
+		return false, err
+	}
+	if _, off := s.relyingParty(); off != "" {
+		return false, nil
+	}
+	n, err := s.db.CountPasskeys(ctx, u.ID)
+	return n == 0, err
 }

@@ -237,7 +237,8 @@ func (db *DB) SetStaffDisabled(ctx context.Context, id int64, disabled bool) err
 
 // ResetStaffCredentials returns an account to "not enrolled": it clears the
 // password hash, TOTP secret and last step, the recovery codes, the failed
-// login count and lock, and ends every session. It is "reset 2FA": the
+// login count and lock, the passkeys and WebAuthn ceremonies, and ends every
+// session. It is "reset 2FA": the
 // person enrols again from a new link, with nothing of the old credentials
 // still usable.
 func (db *DB) ResetStaffCredentials(ctx context.Context, id int64) error {
@@ -255,6 +256,9 @@ func (db *DB) ResetStaffCredentials(ctx context.Context, id int64) error {
 		for _, q := range []string{
 			`DELETE FROM staff_recovery_codes WHERE staff_id = ?`,
 			`DELETE FROM staff_sessions WHERE staff_id = ?`,
+			`DELETE FROM staff_passkeys WHERE staff_id = ?`,
+			`DELETE FROM webauthn_ceremonies WHERE staff_id = ?`,
+			`DELETE FROM staff_recovery_notices WHERE staff_id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return err

@@ -39,6 +39,7 @@ import {
 } from "./keyring.js";
 import { reloadPage, startNavigation } from "./navigate.js";
 import { el } from "./dom.js";
+import { passkeysPage } from "./passkey.js";
 
 // For the console's other page scripts: the loaded key, and a callback for
 // when one is loaded (see keyring.js).
@@ -100,6 +101,8 @@ function initPage() {
   else if (channelData) channelPage(channelData);
   else if (identityData) identityPage(identityData);
   else if (inboxData) inboxPage(inboxData, { onIdentities });
+  const passkeys = document.getElementById("passkeys");
+  if (passkeys) passkeysPage(passkeys, reloadPage);
 }
 
 function status(msg, error = false) {

@@ -1,0 +1,137 @@
+// Passkeys and security keys (WebAuthn) for staff login: the browser's side
+// of the ceremonies whose server side is server/webauthn.go. The server's
+// options arrive as the JSON form of PublicKeyCredentialCreationOptions or
+// PublicKeyCredentialRequestOptions ({"publicKey": …}) and the browser's
+// answer goes back as PublicKeyCredential.toJSON(): nothing here decodes
+// or checks anything, the server does. Errors are shown in the page's
+// role="alert" region, in words.
+//
+// Used by the console's script (staff.js: the Passkeys page) and by the
+// login pages' own small script (login.js), which have no other script.
+
+// supported reports whether this browser can run the ceremonies as we ask.
+export function supported() {
+  return (
+    typeof window !== "undefined" &&
+    typeof window.PublicKeyCredential === "function" &&
+    typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function" &&
+    typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function"
+  );
+}
+
+const unsupported =
+  "This browser cannot use passkeys here. Use an up-to-date browser, or log in with the code from your authenticator app.";
+
+// postForm posts fields (urlencoded, as every staff form) and returns the
+// JSON answer, or throws an Error with the server's reason.
+export async function postForm(url, fields) {
+  const res = await fetch(url, {
+    method: "POST",
+    body: new URLSearchParams(fields),
+    credentials: "same-origin",
+    headers: { Accept: "application/json" },
+  });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new Error((body && body.error) || `the server refused it (${res.status})`);
+  return body;
+}
+
+// ceremonyError turns a browser's refusal into words.
+export function ceremonyError(err) {
+  switch (err && err.name) {
+    case "NotAllowedError":
+      return "The passkey was not used: the request was cancelled or timed out. Try again.";
+    case "InvalidStateError":
+      return "This passkey or security key is registered already.";
+    case "SecurityError":
+      return "The browser refused passkeys on this address. Ask the operator to check the service's public address (--public-url).";
+    case "NotSupportedError":
+      return unsupported;
+    default:
+      return (err && err.message) || String(err);
+  }
+}
+
+// register runs the registration ceremony for the logged-in staff member
+// and stores the new passkey under name; returns the server's {id, name}.
+export async function register(csrf, name) {
+  const options = await postForm("/staff/passkeys/options", { csrf });
+  const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(options.publicKey);
+  const credential = await navigator.credentials.create({ publicKey });
+  return postForm("/staff/passkeys", { csrf, name, credential: JSON.stringify(credential.toJSON()) });
+}
+
+// logIn runs the login ceremony: after the password (csrf: the step
+// page's), or alone (passwordless); returns the server's {redirect}.
+export async function logIn({ csrf = "", passwordless = false } = {}) {
+  const fields = passwordless ? { mode: "passwordless" } : { csrf };
+  const options = await postForm("/staff/login/passkey/options", fields);
+  const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(options.publicKey);
+  const credential = await navigator.credentials.get({ publicKey });
+  return postForm("/staff/login/passkey", { ...fields, credential: JSON.stringify(credential.toJSON()) });
+}
+
+function say(box, msg) {
+  if (box) box.textContent = msg;
+}
+
+// passkeysPage wires the Passkeys page (#passkeys) of the console: the
+// "Add a passkey" button. reload shows the page again with a notice.
+export function passkeysPage(section, reload) {
+  const add = document.getElementById("passkey-add");
+  const nameField = document.getElementById("passkey-name");
+  const box = document.getElementById("passkey-status");
+  if (!add || !nameField) return;
+  if (!supported()) {
+    say(box, unsupported);
+    add.disabled = true;
+    return;
+  }
+  add.addEventListener("click", async () => {
+    const name = nameField.value.trim();
+    if (!name) {
+      say(box, "Give the passkey a name first, such as “Work laptop” or “Blue key”.");
+      nameField.focus();
+      return;
+    }
+    add.disabled = true;
+    say(box, "Follow your browser's request: touch your security key, or confirm with your fingerprint, face or PIN.");
+    try {
+      const added = await register(section.dataset.csrf, name);
+      await reload({ notice: `The passkey “${added.name}” was added.` });
+    } catch (err) {
+      say(box, `The passkey was not added. ${ceremonyError(err)}`);
+      add.disabled = false;
+    }
+  });
+}
+
+// loginPage wires the login pages: the passkey step after the password
+// (#passkey-login in #passkey-step) and a passkey alone (#passkey-only).
+export function loginPage() {
+  const box = document.getElementById("passkey-error");
+  const step = document.getElementById("passkey-step");
+  const buttons = [
+    [document.getElementById("passkey-login"), () => ({ csrf: step ? step.dataset.csrf : "" })],
+    [document.getElementById("passkey-only"), () => ({ passwordless: true })],
+  ];
+  for (const [button, how] of buttons) {
+    if (!button) continue;
+    if (!supported()) {
+      say(box, unsupported);
+      button.disabled = true;
+      continue;
+    }
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      say(box, "");
+      try {
+        const { redirect } = await logIn(how());
+        location.assign(redirect);
+      } catch (err) {
+        say(box, `You are not logged in. ${ceremonyError(err)}`);
+        button.disabled = false;
+      }
+    });
+  }
+}

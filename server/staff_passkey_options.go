@@ -1,0 +1,67 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
+)
+
+// maxPasskeyName is the longest name of a passkey (storage.MaxPasskeyName).
+const maxPasskeyName = storage.MaxPasskeyName
+
+// handleStaffPasskeyOptions answers POST /staff/passkeys/options: begins
+// registering a passkey for the logged-in staff member and answers the
+// PublicKeyCredentialCreationOptions (JSON {"publicKey": …}). The challenge
+// is kept server-side, bound to this session: a newer request replaces it,
+// and POST /staff/passkeys consumes it.
+func (s *Server) handleStaffPasskeyOptions(c *fiber.Ctx) error {
+	if _, err := s.staffForm(c); err != nil {
+		return err
+	}
+	rp, off := s.relyingParty()
+	if off != "" {
+		return jsonError(c, http.StatusConflict, off)
+	}
+	me := staffOf(c)
+	ctx := c.UserContext()
+	user, err := s.loadPasskeyUser(ctx, me.Staff)
+	if err != nil {
+		return err
+	}
+	if len(user.creds) >= storage.MaxPasskeys {
+		return jsonError(c, http.StatusConflict, "You have as many passkeys as an account may have. Remove one first.")
+	}
+	var exclude []protocol.CredentialDescriptor
+	for _, cr := range user.creds {
+		exclude = append(exclude, cr.Descriptor())
+	}
+	creation, session, err := rp.BeginRegistration(user,
+		webauthn.WithExclusions(exclude),
+		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
+		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
+			ResidentKey:      protocol.ResidentKeyRequirementPreferred,
+			UserVerification: protocol.VerificationPreferred,
+		}))
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(session)
+	if err != nil {
+		return err
+	}
+	if err := s.db.PutCeremony(ctx, storage.Ceremony{Purpose: storage.CeremonyRegister, Binding: me.session.TokenHash,
+		StaffID: me.ID, CSRF: me.session.CSRF, Data: data, ExpiresAt: s.db.Now().Add(ceremonyLife)}); err != nil {
+		return err
+	}
+	return c.JSON(creation)
+}
+
+// jsonError answers a console script's request with {"error": message}.
+func jsonError(c *fiber.Ctx, status int, message string) error {
+	return c.Status(status).JSON(fiber.Map{"error": message})
+}

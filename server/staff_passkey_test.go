@@ -1,0 +1,560 @@
+package server_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
+
+	"github.com/candour/candour/server"
+	"github.com/candour/candour/storage"
+)
+
+// The installation's public address in these tests: passkeys are bound to
+// it (RP ID "localhost", origin http://localhost:8080), whatever address
+// the test's client reaches the server by.
+const (
+	passkeyOrigin = "http://localhost:8080"
+	passkeyRPID   = "localhost"
+)
+
+func withPasskeys(cfg *server.Config) { cfg.PublicURL = passkeyOrigin + "/" }
+
+// softKey is a software authenticator: a P-256 key pair, "none"
+// attestation, and the authenticator data and client data a browser and
+// its authenticator would make, for the origin and RP ID it is told
+// (which a test may get wrong on purpose).
+type softKey struct {
+	priv       *ecdsa.PrivateKey
+	id         []byte
+	userHandle []byte
+	count      uint32
+	origin     string
+	rpID       string
+	uv         bool // user verified (UV flag)
+}
+
+func newSoftKey(t *testing.T) *softKey {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	id := make([]byte, 16)
+	rand.Read(id)
+	return &softKey{priv: priv, id: id, origin: passkeyOrigin, rpID: passkeyRPID, uv: true}
+}
+
+var b64 = base64.RawURLEncoding
+
+const (
+	flagUP = 0x01
+	flagUV = 0x04
+	flagAT = 0x40
+)
+
+// authData is the authenticator data: RP ID hash, flags, counter, and for
+// a registration the attested credential (AAGUID, id, COSE public key).
+func (k *softKey) authData(t *testing.T, attested bool) []byte {
+	t.Helper()
+	rpHash := sha256.Sum256([]byte(k.rpID))
+	flags := byte(flagUP)
+	if k.uv {
+		flags |= flagUV
+	}
+	if attested {
+		flags |= flagAT
+	}
+	out := append(rpHash[:], flags)
+	out = binary.BigEndian.AppendUint32(out, k.count)
+	if attested {
+		out = append(out, make([]byte, 16)...) // AAGUID
+		out = binary.BigEndian.AppendUint16(out, uint16(len(k.id)))
+		out = append(out, k.id...)
+		x, y := make([]byte, 32), make([]byte, 32)
+		k.priv.PublicKey.X.FillBytes(x)
+		k.priv.PublicKey.Y.FillBytes(y)
+		cose, err := webauthncbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
+		must(t, err)
+		out = append(out, cose...)
+	}
+	return out
+}
+
+func (k *softKey) clientData(t *testing.T, typ, challenge string) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"type": typ, "challenge": challenge, "origin": k.origin, "crossOrigin": false})
+	must(t, err)
+	return b
+}
+
+// create answers creation options ({"publicKey": …}) as
+// PublicKeyCredential.toJSON() would.
+func (k *softKey) create(t *testing.T, options string) string {
+	t.Helper()
+	var o struct {
+		PublicKey struct {
+			Challenge string `json:"challenge"`
+			User      struct {
+				ID string `json:"id"`
+			} `json:"user"`
+		} `json:"publicKey"`
+	}
+	must(t, json.Unmarshal([]byte(options), &o))
+	handle, err := b64.DecodeString(o.PublicKey.User.ID)
+	must(t, err)
+	k.userHandle = handle
+	att, err := webauthncbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": k.authData(t, true)})
+	must(t, err)
+	b, err := json.Marshal(map[string]any{
+		"id": b64.EncodeToString(k.id), "rawId": b64.EncodeToString(k.id), "type": "public-key",
+		"authenticatorAttachment": "platform", "clientExtensionResults": map[string]any{},
+		"response": map[string]any{
+			"clientDataJSON":    b64.EncodeToString(k.clientData(t, "webauthn.create", o.PublicKey.Challenge)),
+			"attestationObject": b64.EncodeToString(att),
+			"transports":        []string{"internal"},
+		},
+	})
+	must(t, err)
+	return string(b)
+}
+
+// get answers request options with an assertion, counting one use.
+func (k *softKey) get(t *testing.T, options string) string {
+	t.Helper()
+	var o struct {
+		PublicKey struct {
+			Challenge string `json:"challenge"`
+		} `json:"publicKey"`
+	}
+	must(t, json.Unmarshal([]byte(options), &o))
+	k.count++
+	ad := k.authData(t, false)
+	cd := k.clientData(t, "webauthn.get", o.PublicKey.Challenge)
+	h := sha256.Sum256(cd)
+	digest := sha256.Sum256(append(append([]byte{}, ad...), h[:]...))
+	sig, err := ecdsa.SignASN1(rand.Reader, k.priv, digest[:])
+	must(t, err)
+	b, err := json.Marshal(map[string]any{
+		"id": b64.EncodeToString(k.id), "rawId": b64.EncodeToString(k.id), "type": "public-key",
+		"authenticatorAttachment": "platform", "clientExtensionResults": map[string]any{},
+		"response": map[string]any{
+			"clientDataJSON":    b64.EncodeToString(cd),
+			"authenticatorData": b64.EncodeToString(ad),
+			"signature":         b64.EncodeToString(sig),
+			"userHandle":        b64.EncodeToString(k.userHandle),
+		},
+	})
+	must(t, err)
+	return string(b)
+}
+
+func postValues(t *testing.T, c *http.Client, u string, v url.Values) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(v.Encode()))
+	must(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	return do(t, c, req)
+}
+
+// addPasskey registers k for the logged-in client c.
+func addPasskey(t *testing.T, ts *testServer, c *http.Client, csrf, name string, k *softKey) {
+	t.Helper()
+	res, options := postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("registration options: %d %s", res.StatusCode, options)
+	}
+	res, body := postValues(t, c, ts.URL+"/staff/passkeys", url.Values{"csrf": {csrf}, "name": {name}, "credential": {k.create(t, options)}})
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, `"name":"`+name+`"`) {
+		t.Fatalf("registering %q: %d %s", name, res.StatusCode, body)
+	}
+}
+
+var stepCSRFRE = regexp.MustCompile(`id="passkey-step" data-csrf="([^"]+)"`)
+
+// passwordStep logs in with the password and no code, and returns the
+// client (holding the step's cookie) and the step page's CSRF token.
+func passwordStep(t *testing.T, ts *testServer, username string) (*http.Client, string) {
+	t.Helper()
+	c := client(t)
+	res, page := staffLogin(t, ts, c, username, goodPassword, "")
+	m := stepCSRFRE.FindStringSubmatch(page)
+	if res.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("password without a code, for an account with a passkey: %d %s", res.StatusCode, page)
+	}
+	return c, m[1]
+}
+
+// passkeyLogin runs the passkey step with k and returns the answer.
+func passkeyLogin(t *testing.T, ts *testServer, c *http.Client, csrf string, k *softKey) (*http.Response, string) {
+	t.Helper()
+	res, options := postValues(t, c, ts.URL+"/staff/login/passkey/options", url.Values{"csrf": {csrf}})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("login options: %d %s", res.StatusCode, options)
+	}
+	return postValues(t, c, ts.URL+"/staff/login/passkey", url.Values{"csrf": {csrf}, "credential": {k.get(t, options)}})
+}
+
+// newestAudit is the newest audit entry with the action, as "actor target
+// detail", or "".
+func newestAudit(t *testing.T, ts *testServer, action string) string {
+	t.Helper()
+	all := auditOf(t, ts, action)
+	if len(all) == 0 {
+		return ""
+	}
+	return all[len(all)-1]
+}
+
+func TestPasskeyRegistrationAndLogin(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, withPasskeys)
+	c, csrf := loggedIn(t, ts, "pia", storage.RoleCaseworker)
+	res, page := get(t, c, ts.URL+"/staff/passkeys")
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, `id="passkey-add"`) || !strings.Contains(page, `id="passkey-none"`) {
+		t.Fatalf("passkeys page: %d %s", res.StatusCode, page)
+	}
+	// Without the session's CSRF token, nothing is begun.
+	if res, _ := postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {"wrong"}}); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("options without the CSRF token: %d", res.StatusCode)
+	}
+	k := newSoftKey(t)
+	addPasskey(t, ts, c, csrf, "Work laptop", k)
+	if got := newestAudit(t, ts, "staff.passkey_added"); !strings.Contains(got, "pia pia") || !strings.Contains(got, "Work laptop") {
+		t.Errorf("audit of the registration: %q", got)
+	}
+	if len(k.userHandle) != 32 {
+		t.Errorf("the user handle is %d bytes, want 32 random bytes", len(k.userHandle))
+	}
+	_, page = get(t, c, ts.URL+"/staff/passkeys")
+	if !strings.Contains(page, `id="passkey-list"`) || !strings.Contains(page, "Work laptop") {
+		t.Fatalf("the new passkey is not listed: %s", page)
+	}
+	// The registration's challenge was spent: the same answer again is refused.
+	res, options := postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}})
+	k2 := newSoftKey(t)
+	answer := k2.create(t, options)
+	if res, body := postValues(t, c, ts.URL+"/staff/passkeys", url.Values{"csrf": {csrf}, "name": {"Key"}, "credential": {answer}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("second passkey: %d %s", res.StatusCode, body)
+	}
+	if res, _ := postValues(t, c, ts.URL+"/staff/passkeys", url.Values{"csrf": {csrf}, "name": {"Key again"}, "credential": {answer}}); res.StatusCode != http.StatusConflict {
+		t.Fatalf("a registration challenge used twice: %d", res.StatusCode)
+	}
+
+	// Password, no code, then the passkey.
+	ts.advance(time.Minute)
+	lc, stepCSRF := passwordStep(t, ts, "pia")
+	res, body := passkeyLogin(t, ts, lc, stepCSRF, k)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, `"redirect":"/staff/"`) {
+		t.Fatalf("passkey login: %d %s", res.StatusCode, body)
+	}
+	if res, _ := get(t, lc, ts.URL+"/staff/"); res.StatusCode != http.StatusOK {
+		t.Fatalf("inbox after a passkey login: %d", res.StatusCode)
+	}
+	if got := newestAudit(t, ts, "staff.login"); !strings.Contains(got, "with passkey") {
+		t.Errorf("audit of the login: %q", got)
+	}
+	_, page = get(t, lc, ts.URL+"/staff/passkeys")
+	if strings.Count(page, ">never<") != 1 {
+		t.Errorf("the used passkey should show when it was last used, the other never: %s", page)
+	}
+	if st := mustStaff(t, ts, "pia"); st.FailedLogins != 0 {
+		t.Errorf("%d failed logins after a good one", st.FailedLogins)
+	}
+}
+
+func TestPasskeyChallengeIsSingleUse(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, withPasskeys)
+	c, csrf := loggedIn(t, ts, "quinn", storage.RoleCaseworker)
+	k := newSoftKey(t)
+	addPasskey(t, ts, c, csrf, "Key", k)
+
+	lc, stepCSRF := passwordStep(t, ts, "quinn")
+	_, options := postValues(t, lc, ts.URL+"/staff/login/passkey/options", url.Values{"csrf": {stepCSRF}})
+	answer := k.get(t, options)
+	form := url.Values{"csrf": {stepCSRF}, "credential": {answer}}
+	if res, body := postValues(t, lc, ts.URL+"/staff/login/passkey", form); res.StatusCode != http.StatusOK {
+		t.Fatalf("first use: %d %s", res.StatusCode, body)
+	}
+	before := len(auditOf(t, ts, "staff.login_failed"))
+	// The same answer again, from the same browser: the challenge is gone.
+	if res, _ := postValues(t, lc, ts.URL+"/staff/login/passkey", form); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a challenge answered twice: %d", res.StatusCode)
+	}
+	if got := auditOf(t, ts, "staff.login_failed"); len(got) != before+1 || !strings.Contains(got[len(got)-1], "used already") {
+		t.Errorf("audit of the replay: %q", got)
+	}
+	// Nor does it open a session from a browser without the step's cookie.
+	if res, _ := postValues(t, client(t), ts.URL+"/staff/login/passkey", form); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("an answer without its step: %d", res.StatusCode)
+	}
+}
+
+func TestPasskeyRefusals(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, withPasskeys)
+	c, csrf := loggedIn(t, ts, "rosa", storage.RoleCaseworker)
+	k := newSoftKey(t)
+	addPasskey(t, ts, c, csrf, "Key", k)
+
+	refused := func(t *testing.T, what, action, detail string) {
+		t.Helper()
+		before := mustStaff(t, ts, "rosa").FailedLogins
+		lc, stepCSRF := passwordStep(t, ts, "rosa")
+		res, body := passkeyLogin(t, ts, lc, stepCSRF, k)
+		if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `"error"`) {
+			t.Fatalf("%s: %d %s", what, res.StatusCode, body)
+		}
+		if res, _ := get(t, lc, ts.URL+"/staff/"); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s opened a session: %d", what, res.StatusCode)
+		}
+		if got := newestAudit(t, ts, action); !strings.Contains(got, "rosa rosa") || !strings.Contains(strings.ToLower(got), detail) {
+			t.Errorf("%s: audit %s = %q, want it to mention %q", what, action, got, detail)
+		}
+		// It counts as a wrong code does.
+		if after := mustStaff(t, ts, "rosa").FailedLogins; after != before+1 {
+			t.Errorf("%s: failed logins %d → %d", what, before, after)
+		}
+		ts.advance(time.Hour) // past any lock
+	}
+
+	t.Run("wrong origin", func(t *testing.T) {
+		k.origin = "http://localhost.evil.example:8080"
+		refused(t, "an assertion made for another origin", "staff.login_failed", "origin")
+		k.origin = passkeyOrigin
+	})
+	t.Run("wrong RP ID", func(t *testing.T) {
+		k.rpID = "evil.localhost"
+		refused(t, "an assertion for another RP ID", "staff.login_failed", "rp")
+		k.rpID = passkeyRPID
+	})
+	t.Run("counter regression", func(t *testing.T) {
+		lc, stepCSRF := passwordStep(t, ts, "rosa")
+		k.count = 10
+		if res, body := passkeyLogin(t, ts, lc, stepCSRF, k); res.StatusCode != http.StatusOK {
+			t.Fatalf("login with counter 11: %d %s", res.StatusCode, body)
+		}
+		// A copy of the key, behind the original.
+		clone := *k
+		clone.count = 4
+		k = &clone
+		refused(t, "a cloned passkey", "staff.passkey_clone_refused", "counter")
+		clone.count = 10 // sends 11, equal to the stored counter: refused too
+		refused(t, "a passkey whose counter stood still", "staff.passkey_clone_refused", "counter")
+	})
+	t.Run("user verification required by policy", func(t *testing.T) {
+		must(t, ts.DB.SetPasskeyPolicy(context.Background(), storage.PasskeyPolicy{UV: true}))
+		k.uv = false
+		refused(t, "a passkey without user verification", "staff.login_failed", "verif")
+		k.uv = true
+		lc, stepCSRF := passwordStep(t, ts, "rosa")
+		k.count = 100
+		if res, body := passkeyLogin(t, ts, lc, stepCSRF, k); res.StatusCode != http.StatusOK {
+			t.Fatalf("verified passkey: %d %s", res.StatusCode, body)
+		}
+	})
+	t.Run("locked account", func(t *testing.T) {
+		for range 3 {
+			staffLogin(t, ts, client(t), "rosa", "not the password", "")
+		}
+		if st := mustStaff(t, ts, "rosa"); !st.LockedUntil.After(ts.now()) {
+			t.Fatalf("not locked after wrong passwords: %+v", st)
+		}
+		// The password step itself is refused while locked.
+		if res, _ := staffLogin(t, ts, client(t), "rosa", goodPassword, ""); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("password step while locked: %d", res.StatusCode)
+		}
+	})
+}
+
+func TestPasskeyAlone(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, withPasskeys)
+	c, csrf := loggedIn(t, ts, "sam", storage.RoleCaseworker)
+	k := newSoftKey(t)
+	addPasskey(t, ts, c, csrf, "Key", k)
+	alone := func(k *softKey) (*http.Response, string) {
+		lc := client(t)
+		res, options := postValues(t, lc, ts.URL+"/staff/login/passkey/options", url.Values{"mode": {"passwordless"}})
+		if res.StatusCode != http.StatusOK {
+			return res, options
+		}
+		if !strings.Contains(options, `"userVerification":"required"`) {
+			t.Errorf("passwordless options do not require user verification: %s", options)
+		}
+		return postValues(t, lc, ts.URL+"/staff/login/passkey", url.Values{"mode": {"passwordless"}, "credential": {k.get(t, options)}})
+	}
+	// Not allowed by default.
+	if _, page := get(t, client(t), ts.URL+"/staff/login"); strings.Contains(page, `id="passkey-only"`) {
+		t.Error("the login page offers a passkey alone, not allowed")
+	}
+	if res, _ := alone(k); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("passkey alone, not allowed: %d", res.StatusCode)
+	}
+	must(t, ts.DB.SetPasskeyPolicy(context.Background(), storage.PasskeyPolicy{Alone: true}))
+	if _, page := get(t, client(t), ts.URL+"/staff/login"); !strings.Contains(page, `id="passkey-only"`) {
+		t.Error("the login page does not offer a passkey alone")
+	}
+	// Without user verification: refused, audited, counted.
+	k.uv = false
+	if res, body := alone(k); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("passkey alone without user verification: %d %s", res.StatusCode, body)
+	}
+	if got := newestAudit(t, ts, "staff.login_failed"); !strings.Contains(got, "sam sam passkey alone") || !strings.Contains(strings.ToLower(got), "verif") {
+		t.Errorf("audit of the refusal: %q", got)
+	}
+	if st := mustStaff(t, ts, "sam"); st.FailedLogins != 1 {
+		t.Errorf("%d failed logins, want 1", st.FailedLogins)
+	}
+	k.uv = true
+	res, body := alone(k)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, `"redirect":"/staff/"`) {
+		t.Fatalf("passkey alone: %d %s", res.StatusCode, body)
+	}
+	if got := newestAudit(t, ts, "staff.login"); !strings.Contains(got, "with passkey alone") {
+		t.Errorf("audit of the login: %q", got)
+	}
+	// A passkey nobody registered: refused, audited as unknown.
+	stranger := newSoftKey(t)
+	stranger.userHandle = []byte("no such user handle")
+	if res, _ := alone(stranger); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unknown passkey alone: %d", res.StatusCode)
+	}
+	if got := newestAudit(t, ts, "staff.login_failed"); !strings.Contains(got, "unknown passkey") {
+		t.Errorf("audit of an unknown passkey: %q", got)
+	}
+}
+
+func TestPasskeyPolicyAndLastFactor(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, withPasskeys)
+	admin, adminCSRF := loggedIn(t, ts, "tara", storage.RoleAdmin)
+	c, csrf := loggedIn(t, ts, "uma", storage.RoleCaseworker)
+
+	// Without a policy, a passkey can be removed (TOTP stays).
+	k := newSoftKey(t)
+	addPasskey(t, ts, c, csrf, "Only", k)
+	keys, _ := ts.DB.Passkeys(context.Background(), mustStaff(t, ts, "uma").ID)
+	remove := func(id int64) (*http.Response, string) {
+		return post(t, c, ts.URL+"/staff/passkeys/"+itoa(id)+"/remove", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()), "application/x-www-form-urlencoded")
+	}
+	if res, _ := remove(keys[0].ID); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("removing a passkey: %d", res.StatusCode)
+	}
+	if got := newestAudit(t, ts, "staff.passkey_removed"); !strings.Contains(got, "Only") {
+		t.Errorf("audit of the removal: %q", got)
+	}
+
+	// Caseworkers must have one: set by an administrator, audited.
+	res, _ := post(t, admin, ts.URL+"/staff/admin/passkeys", strings.NewReader(url.Values{"csrf": {adminCSRF}, "require_caseworker": {"1"}}.Encode()), "application/x-www-form-urlencoded")
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("setting the policy: %d", res.StatusCode)
+	}
+	if got := newestAudit(t, ts, "staff.passkey_policy"); !strings.Contains(got, "caseworker") {
+		t.Errorf("audit of the policy: %q", got)
+	}
+	// A caseworker cannot change it.
+	if res, _ := post(t, c, ts.URL+"/staff/admin/passkeys", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()), "application/x-www-form-urlencoded"); res.StatusCode == http.StatusSeeOther {
+		t.Fatal("a caseworker set the passkey policy")
+	}
+	// The caseworker without a passkey reaches only the passkeys page.
+	res, _ = get(t, c, ts.URL+"/staff/")
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/staff/passkeys" {
+		t.Fatalf("inbox without the required passkey: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res, _ := post(t, c, ts.URL+"/staff/notifications", strings.NewReader(url.Values{"csrf": {csrf}, "action": {"stop"}}.Encode()), "application/x-www-form-urlencoded"); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a form without the required passkey: %d", res.StatusCode)
+	}
+	if res, page := get(t, c, ts.URL+"/staff/passkeys"); res.StatusCode != http.StatusOK || !strings.Contains(page, `id="passkey-required"`) {
+		t.Fatalf("passkeys page: %d", res.StatusCode)
+	}
+	// The administrator, whose role is not required, is not held.
+	if res, _ := get(t, admin, ts.URL+"/staff/"); res.StatusCode != http.StatusOK {
+		t.Fatalf("administrator's inbox: %d", res.StatusCode)
+	}
+	addPasskey(t, ts, c, csrf, "Required", newSoftKey(t))
+	if res, _ := get(t, c, ts.URL+"/staff/"); res.StatusCode != http.StatusOK {
+		t.Fatalf("inbox with the required passkey: %d", res.StatusCode)
+	}
+	// Its last passkey cannot be removed.
+	keys, _ = ts.DB.Passkeys(context.Background(), mustStaff(t, ts, "uma").ID)
+	if res, page := remove(keys[0].ID); res.StatusCode != http.StatusConflict || !strings.Contains(page, "last passkey") {
+		t.Fatalf("removing the last required passkey: %d", res.StatusCode)
+	}
+	if got := newestAudit(t, ts, "staff.passkey_remove_refused"); !strings.Contains(got, "uma uma") {
+		t.Errorf("audit of the refused removal: %q", got)
+	}
+	if n, _ := ts.DB.CountPasskeys(context.Background(), mustStaff(t, ts, "uma").ID); n != 1 {
+		t.Fatalf("%d passkeys after a refused removal", n)
+	}
+	// Nor another account's.
+	if res, _ := post(t, admin, ts.URL+"/staff/passkeys/"+itoa(keys[0].ID)+"/remove", strings.NewReader(url.Values{"csrf": {adminCSRF}}.Encode()), "application/x-www-form-urlencoded"); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("removing another account's passkey: %d", res.StatusCode)
+	}
+}
+
+func TestRecoveryCodeLoginIsShownAtTheNextLogin(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, nil)
+	secret, codes := enrolWithCodes(t, ts, "vera", storage.RoleCaseworker)
+	ts.advance(30 * time.Second)
+	c := client(t)
+	if res, _ := staffLogin(t, ts, c, "vera", goodPassword, codes[0]); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("recovery-code login: %d", res.StatusCode)
+	}
+	if got := newestAudit(t, ts, "staff.login"); !strings.Contains(got, "recovery code") {
+		t.Errorf("audit of the recovery-code login: %q", got)
+	}
+	// Not in the session that used it.
+	if _, page := get(t, c, ts.URL+"/staff/"); strings.Contains(page, `id="recovery-notice"`) {
+		t.Error("the notice was shown to the session that used the code")
+	}
+	ts.advance(30 * time.Second)
+	c = client(t)
+	if res, _ := staffLogin(t, ts, c, "vera", goodPassword, ts.code(t, secret)); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("next login: %d", res.StatusCode)
+	}
+	_, page := get(t, c, ts.URL+"/staff/")
+	if !strings.Contains(page, `id="recovery-notice"`) || !strings.Contains(page, "left") || !strings.Contains(page, "tell an administrator") {
+		t.Fatalf("the next login does not show the notice: %s", page)
+	}
+	if want := itoa(int64(len(codes)-1)) + " recovery codes left"; !strings.Contains(page, want) {
+		t.Errorf("the notice does not say %q", want)
+	}
+	if _, page := get(t, c, ts.URL+"/staff/"); strings.Contains(page, `id="recovery-notice"`) {
+		t.Error("the notice was shown twice")
+	}
+}
+
+func TestPasskeysOffOnPlainHTTP(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, func(cfg *server.Config) { cfg.PublicURL = "http://report.example.org" })
+	c, csrf := loggedIn(t, ts, "wim", storage.RoleCaseworker)
+	res, page := get(t, c, ts.URL+"/staff/passkeys")
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, `id="passkeys-off"`) || strings.Contains(page, `id="passkey-add"`) {
+		t.Fatalf("passkeys page on plain HTTP: %d %s", res.StatusCode, page)
+	}
+	if res, _ := postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}}); res.StatusCode != http.StatusConflict {
+		t.Fatalf("registration on plain HTTP: %d", res.StatusCode)
+	}
+	// A policy cannot lock anyone out where passkeys cannot work.
+	must(t, ts.DB.SetPasskeyPolicy(context.Background(), storage.PasskeyPolicy{Required: map[string]bool{storage.RoleCaseworker: true}}))
+	if res, _ := get(t, c, ts.URL+"/staff/"); res.StatusCode != http.StatusOK {
+		t.Fatalf("inbox under a policy passkeys cannot meet: %d", res.StatusCode)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
