@@ -62,8 +62,20 @@ async function failedToAdd(page, base, name) {
   await page.goto(base + "/staff/passkeys");
   await page.fill("#passkey-name", name);
   await page.click("#passkey-add");
-  await page.locator("#passkey-status").filter({ hasText: /\S/ }).waitFor();
+  await page.locator("#passkey-status").filter({ hasText: /not added/ }).waitFor();
   return (await page.textContent("#passkey-status")).trim();
+}
+
+// serverAnswer clicks selector, which starts a passkey ceremony, and
+// returns the status of the server's answer to what the key signed (POST
+// path), so that a test knows the refusal came from the server and not
+// from the browser.
+async function serverAnswer(page, selector, path = "/staff/login/passkey") {
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === path && r.request().method() === "POST"),
+    page.click(selector),
+  ]);
+  return res.status();
 }
 
 async function logout(page) {
@@ -188,7 +200,7 @@ test("passkeys: a clone of the key, its sign count behind, is refused and audite
   const clone = await virtualAuthenticator(thief);
   await clone.addCredential(copied);
   await passwordStep(thief, base, "dana");
-  await thief.click("#passkey-login");
+  assert.equal(await serverAnswer(thief, "#passkey-login"), 401, "the server did not refuse the clone's signature");
   const res = await settle(thief);
   assert.ok(!res.in, "a cloned key (sign count going backwards) logged in");
   assert.ok(res.error.length > 0);
@@ -244,7 +256,7 @@ test("passkeys: what the key signs on a phishing proxy's origin is refused", { t
   // refuses the signature made for the proxy's origin.
   await passwordStep(dana, phish.url, "dana");
   const before = (await key.getCredentials())[0].signCount;
-  await dana.click("#passkey-login");
+  assert.equal(await serverAnswer(dana, "#passkey-login"), 401, "the server did not refuse the signature made on the proxy");
   const res = await settle(dana);
   assert.ok(!res.in, "a passkey assertion made on another origin logged in");
   assert.ok((await key.getCredentials())[0].signCount > before, "the key did not sign on the proxy: the test proves nothing");
@@ -262,8 +274,14 @@ test("passkeys: what the key signs on a phishing proxy's origin is refused", { t
 
   // Logged in (cookies do not tell ports apart), a passkey registered
   // through the proxy is refused too: its client data names the proxy.
-  const error = await failedToAdd(dana, phish.url, "Phished key");
-  assert.ok(error.length > 0);
+  // (With another key: the first one is registered already, which the
+  // browser itself would refuse.)
+  await key.remove();
+  await virtualAuthenticator(dana, { transport: "usb" });
+  await dana.goto(phish.url + "/staff/passkeys");
+  await dana.fill("#passkey-name", "Phished key");
+  assert.equal(await serverAnswer(dana, "#passkey-add", "/staff/passkeys"), 400, "the server did not refuse a passkey registered on the proxy");
+  await dana.locator("#passkey-status").filter({ hasText: /not added/ }).waitFor();
   await dana.goto(base + "/staff/passkeys");
   assert.doesNotMatch(await dana.textContent("#passkey-list"), /Phished key/, "a passkey registered on another origin was kept");
   assert.deepEqual(errors, [], "the console raised script errors");
@@ -273,7 +291,7 @@ test("passkeys: a passkey alone logs in only when allowed, and only with user ve
   const { base, admin, dana, errors, secret, step } = await setup(t);
   const found = [];
   await loginAs(dana, base, "dana", secret, step + 1);
-  const key = await virtualAuthenticator(dana);
+  let key = await virtualAuthenticator(dana);
   await addPasskey(dana, base, "Phone");
   await logout(dana);
 
@@ -291,7 +309,9 @@ test("passkeys: a passkey alone logs in only when allowed, and only with user ve
   await setPolicy(admin, base, ["alone"]);
   found.push(...(await auditWidths(admin, "passkey policy page")));
 
-  // Without user verification (no PIN, no fingerprint) it is refused.
+  // Without user verification (no PIN, no fingerprint) it is refused: an
+  // honest browser refuses itself (Chromium asks UV of every discoverable
+  // ceremony)...
   await key.setUserVerified(false);
   await dana.goto(base + "/staff/login");
   found.push(...(await auditWidths(dana, "login page with a passkey alone")));
@@ -300,8 +320,29 @@ test("passkeys: a passkey alone logs in only when allowed, and only with user ve
   assert.ok(!unverified.in, "a passkey alone without user verification logged in");
   assert.ok(!(await loggedIn(dana, base)));
 
+  // ...and the server refuses what a tampered page gets signed without UV
+  // (it names the credential and asks for no verification, which the key
+  // then signs with the UV flag off).
+  key = await key.renew(false);
+  const [cred] = await key.getCredentials();
+  await dana.goto(base + "/staff/login");
+  await dana.evaluate((id) => {
+    const get = navigator.credentials.get.bind(navigator.credentials);
+    const raw = Uint8Array.from(atob(id), (c) => c.charCodeAt(0));
+    navigator.credentials.get = async (opts) => {
+      const got = await get({ ...opts, publicKey: { ...opts.publicKey, userVerification: "discouraged", allowCredentials: [{ type: "public-key", id: raw }] } });
+      window.signedFlags = new Uint8Array(got.response.authenticatorData)[32];
+      return got;
+    };
+  }, cred.credentialId);
+  assert.equal(await serverAnswer(dana, "#passkey-only"), 401, "the server did not refuse a passkey alone signed without user verification");
+  const tampered = await settle(dana);
+  assert.equal(await dana.evaluate(() => window.signedFlags), 1, "the key did not sign with user presence only: the test proves nothing");
+  assert.ok(!tampered.in, "the server accepted a passkey alone whose signature says the user was not verified");
+  assert.ok(!(await loggedIn(dana, base)));
+
   // With it, one touch logs in.
-  await key.setUserVerified(true);
+  key = await key.renew(true);
   await dana.goto(base + "/staff/login");
   await dana.click("#passkey-only");
   const res = await settle(dana);
@@ -336,10 +377,39 @@ test("passkeys: an account that must have one is sent to register it at its next
   assert.equal(new URL(dana.url()).pathname, "/staff/passkeys", "the inbox opens for an account that must first register a passkey");
 
   // Once she has one, the console opens.
-  await virtualAuthenticator(dana);
+  const laptop = await virtualAuthenticator(dana);
   await addPasskey(dana, base, "Work laptop");
   await dana.goto(base + "/staff/");
   assert.equal(new URL(dana.url()).pathname, "/staff/", "the console stays closed after the required passkey was registered");
+
+  // Her only passkey cannot be removed while one is required; a second
+  // one can be, after a rename.
+  await dana.goto(base + "/staff/passkeys");
+  const remove = await dana.getAttribute("#passkey-list form[action$='/remove']", "action");
+  await submit(dana, "#passkey-list form[action$='/remove'] button[type=submit]");
+  assert.match(await dana.textContent("main .notice-error"), /\S/, "no error shown for the refused removal");
+  const csrf = await dana.getAttribute("#passkeys", "data-csrf");
+  const again = await dana.context().request.post(base + remove, { form: { csrf }, maxRedirects: 0 });
+  assert.equal(again.status(), 409, "removing the last required passkey was not refused");
+  await dana.goto(base + "/staff/passkeys");
+  assert.match(await dana.textContent("#passkey-list"), /Work laptop/, "the last required passkey was removed");
+  // The same key cannot be added twice (the server names it among the
+  // credentials to exclude); another key can.
+  assert.match(await failedToAdd(dana, base, "Same laptop"), /\S/);
+  await laptop.remove();
+  await virtualAuthenticator(dana, { transport: "usb" });
+  await addPasskey(dana, base, "Spare key");
+  const spare = dana.locator("#passkey-list tbody tr", { hasText: "Spare key" });
+  await spare.locator("form[action$='/rename'] input[name=name]").fill("Blue key");
+  await submit(dana, "#passkey-list tr:has-text('Spare key') form[action$='/rename'] button[type=submit]");
+  assert.match(await dana.textContent("#passkey-list"), /Blue key/, "the rename did not show");
+  await submit(dana, "#passkey-list tr:has-text('Blue key') form[action$='/remove'] button[type=submit]");
+  const left = await dana.textContent("#passkey-list");
+  assert.ok(!left.includes("Blue key") && left.includes("Work laptop"), `the wrong passkey was removed: ${left}`);
+  const rows = await auditRows(admin, base);
+  for (const action of ["staff.passkey_added", "staff.passkey_renamed", "staff.passkey_removed", "staff.passkey_policy"]) {
+    assert.ok(rows.some((r) => r.action === action), `no audit entry ${action}`);
+  }
 
   // The administrators themselves are not required: casey goes on as before.
   await admin.goto(base + "/staff/");
