@@ -39,7 +39,8 @@ async function setup(t) {
   dana.on("pageerror", (e) => errors.push(e.message));
   await dana.goto(link);
   const { secret, step } = await enrol(dana);
-  return { base, browser, admin, dana, errors, secret, step };
+  const recovery = (await dana.$$eval("#recovery-codes code", (c) => c.map((e) => e.textContent.trim()))).filter(Boolean);
+  return { base, browser, admin, dana, errors, secret, step, recovery };
 }
 
 async function submit(page, selector) {
@@ -414,6 +415,42 @@ test("passkeys: an account that must have one is sent to register it at its next
   // The administrators themselves are not required: casey goes on as before.
   await admin.goto(base + "/staff/");
   assert.equal(new URL(admin.url()).pathname, "/staff/");
+  assert.deepEqual(errors, [], "the console raised script errors");
+  assert.deepEqual(found, [], `axe-core found WCAG 2.2 A/AA violations:\n${found.join("\n")}\n`);
+});
+
+test("passkeys: with JavaScript off the passkey step falls back to a recovery code, shown at the next login", { timeout: testTimeout }, async (t) => {
+  const { base, browser, admin, dana, errors, secret, step, recovery } = await setup(t);
+  const found = [];
+  assert.ok(recovery.length > 0, "no recovery codes after enrolment");
+  await loginAs(dana, base, "dana", secret, step + 1);
+  await virtualAuthenticator(dana);
+  await addPasskey(dana, base, "Work laptop");
+  await logout(dana);
+
+  // Another machine, JavaScript off: the step says that passkeys need it,
+  // and the form below it takes a recovery code.
+  const off = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+  await passwordStep(off, base, "dana");
+  assert.match(await off.textContent("#passkey-step"), /JavaScript/, "the passkey step does not say that passkeys need JavaScript");
+  assert.equal(await off.inputValue("form[action='/staff/login'] #username"), "dana");
+  await off.fill("#password", password);
+  await off.fill("#totp", recovery[0]);
+  await submit(off, "form[action='/staff/login'] button[type=submit]");
+  assert.equal(new URL(off.url()).pathname, "/staff/", "a recovery code at the passkey step did not log in");
+  let rows = await auditRows(admin, base);
+  assert.ok(rows.some((r) => r.action === "staff.login" && r.target === "dana" && /recovery code/.test(r.detail)), "no audit entry for the recovery-code login");
+
+  // Dana's next login, with her passkey, tells her, once.
+  await passwordStep(dana, base, "dana");
+  await dana.click("#passkey-login");
+  assert.ok((await settle(dana)).in, "the passkey no longer logs in");
+  assert.ok(await dana.isVisible("#recovery-notice"), "the next login does not show that a recovery code was used");
+  assert.match(await dana.textContent("#recovery-notice"), new RegExp(`${recovery.length - 1} recovery code`), "the notice does not say how many codes are left");
+  found.push(...(await auditWidths(dana, "inbox with the recovery-code notice")));
+  await dana.goto(base + "/staff/");
+  assert.equal(await dana.locator("#recovery-notice").count(), 0, "the recovery-code notice is shown again");
+
   assert.deepEqual(errors, [], "the console raised script errors");
   assert.deepEqual(found, [], `axe-core found WCAG 2.2 A/AA violations:\n${found.join("\n")}\n`);
 });
