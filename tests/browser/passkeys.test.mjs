@@ -155,17 +155,42 @@ test("passkeys: registered on the passkeys page, then password + passkey logs in
   assert.match(await dana.textContent("#passkey-list"), /Work laptop/, "the passkey is not listed after a reload");
   found.push(...(await auditWidths(dana, "passkeys page with a passkey")));
 
-  // Log out; the right password with no code leads to the passkey step,
-  // and one touch of the key logs in.
+  // Log out. A wrong password with no code is refused as before: the
+  // passkey step would tell that the password was right.
   await logout(dana);
+  await dana.goto(base + "/staff/login");
+  await dana.fill("#username", "dana");
+  await dana.fill("#password", password + " typo");
+  const wrong = await submit(dana, "form[action='/staff/login'] button[type=submit]");
+  assert.equal(wrong.status(), 401, "a wrong password with no code was not refused");
+  assert.equal(await dana.locator("#passkey-step").count(), 0, "a wrong password led to the passkey step");
+
+  // The right password with no code leads to the passkey step, and one
+  // touch of the key logs in.
   await passwordStep(dana, base, "dana");
   assert.ok(await dana.isVisible("#passkey-login"), "the passkey step has no button to use the passkey");
   assert.ok(await dana.locator("#totp").count(), "the passkey step offers no code instead");
   found.push(...(await auditWidths(dana, "login, passkey step")));
-  await dana.click("#passkey-login");
+  const step1 = (await dana.context().cookies(base)).find((c) => c.name.endsWith("candour_login"));
+  assert.ok(step1, "the password step set no login cookie");
+  const [sent] = await Promise.all([
+    dana.waitForRequest((r) => new URL(r.url()).pathname === "/staff/login/passkey" && r.method() === "POST"),
+    dana.click("#passkey-login"),
+  ]);
   const res = await settle(dana);
   assert.ok(res.in, `password + passkey did not log in: ${res.error}`);
   assert.equal(res.path, "/staff/");
+
+  // Whoever copied that request (the signed assertion and the step's
+  // cookie) cannot log in with it again: the challenge was single use.
+  const replay = await fetch(base.replace("localhost", "127.0.0.1") + "/staff/login/passkey", {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: `${step1.name}=${step1.value}`, Host: new URL(base).host },
+    body: sent.postData(),
+    redirect: "manual",
+  });
+  assert.equal(replay.status, 401, "a replayed passkey assertion was not refused");
+  assert.ok(!(replay.headers.get("set-cookie") || "").includes("candour_staff="), "a replayed passkey assertion opened a session");
   const [after] = await key.getCredentials();
   assert.ok(after.signCount > cred.signCount, "the key did not sign the login");
 
@@ -376,6 +401,9 @@ test("passkeys: an account that must have one is sent to register it at its next
   found.push(...(await auditWidths(dana, "passkeys page, one required")));
   await dana.goto(base + "/staff/");
   assert.equal(new URL(dana.url()).pathname, "/staff/passkeys", "the inbox opens for an account that must first register a passkey");
+  const csrf0 = await dana.getAttribute("#passkeys", "data-csrf");
+  const keyPost = await dana.context().request.post(base + "/staff/key", { form: { csrf: csrf0, recipient: "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq" }, maxRedirects: 0 });
+  assert.equal(keyPost.status(), 403, "an account that must first register a passkey could change its key");
 
   // Once she has one, the console opens.
   const laptop = await virtualAuthenticator(dana);
