@@ -156,6 +156,13 @@ func (s *Server) handleStaffLoginPasskey(c *fiber.Ctx) error {
 		}
 		return refuse()
 	}
+	// Under the lock: an answer sent twice at once finds its challenge
+	// spent by the first (a replay, not a clone).
+	if again, err := s.db.CeremonyFor(ctx, purpose, step.Binding); errors.Is(err, storage.ErrNotFound) || (err == nil && string(again.Data) != string(step.Data)) {
+		return fail("staff.login_failed", "the challenge was used already")
+	} else if err != nil {
+		return err
+	}
 	if st.Disabled || !st.Enrolled() {
 		return fail("staff.login_failed", "account disabled or not enrolled")
 	}

@@ -12,6 +12,10 @@ import (
 	"github.com/candour/candour/storage"
 )
 
+// maxPasswordlessCeremonies bounds the passkey-alone logins under way
+// (begun and not yet answered or expired).
+const maxPasswordlessCeremonies = 2000
+
 // handleStaffLoginPasskeyOptions answers POST /staff/login/passkey/options:
 // the PublicKeyCredentialRequestOptions (JSON {"publicKey": …}) for the
 // passkey step of this browser's login (field csrf, the step page's), or,
@@ -39,6 +43,15 @@ func (s *Server) handleStaffLoginPasskeyOptions(c *fiber.Ctx) error {
 	if form.Get("mode") == "passwordless" {
 		if !policy.Alone {
 			return jsonError(c, http.StatusForbidden, "Logging in with a passkey alone is not allowed here. Log in with your username and password.")
+		}
+		// Anyone may begin one, so their number is bounded: each is a
+		// row for ceremonyLife.
+		n, err := s.db.CountCeremonies(ctx, storage.CeremonyPasswordless)
+		if err != nil {
+			return err
+		}
+		if n >= maxPasswordlessCeremonies {
+			return jsonError(c, http.StatusServiceUnavailable, "Too many logins are under way. Wait a minute and try again, or log in with your password.")
 		}
 		token := randomToken()
 		step = storage.Ceremony{Purpose: storage.CeremonyPasswordless, Binding: storage.HashToken(token), CSRF: randomToken()}

@@ -82,9 +82,9 @@ func (k *softKey) authData(t *testing.T, attested bool) []byte {
 		out = append(out, make([]byte, 16)...) // AAGUID
 		out = binary.BigEndian.AppendUint16(out, uint16(len(k.id)))
 		out = append(out, k.id...)
-		x, y := make([]byte, 32), make([]byte, 32)
-		k.priv.PublicKey.X.FillBytes(x)
-		k.priv.PublicKey.Y.FillBytes(y)
+		pub, err := k.priv.PublicKey.Bytes() // 0x04 ‖ x ‖ y
+		must(t, err)
+		x, y := pub[1:33], pub[33:65]
 		cose, err := webauthncbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
 		must(t, err)
 		out = append(out, cose...)
@@ -243,7 +243,7 @@ func TestPasskeyRegistrationAndLogin(t *testing.T) {
 		t.Fatalf("the new passkey is not listed: %s", page)
 	}
 	// The registration's challenge was spent: the same answer again is refused.
-	res, options := postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}})
+	_, options := postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}})
 	k2 := newSoftKey(t)
 	answer := k2.create(t, options)
 	if res, body := postValues(t, c, ts.URL+"/staff/passkeys", url.Values{"csrf": {csrf}, "name": {"Key"}, "credential": {answer}}); res.StatusCode != http.StatusOK {
@@ -300,6 +300,59 @@ func TestPasskeyChallengeIsSingleUse(t *testing.T) {
 	// Nor does it open a session from a browser without the step's cookie.
 	if res, _ := postValues(t, client(t), ts.URL+"/staff/login/passkey", form); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("an answer without its step: %d", res.StatusCode)
+	}
+
+	// One answer sent twice at once: exactly one opens a session.
+	lc, stepCSRF = passwordStep(t, ts, "quinn")
+	_, options = postValues(t, lc, ts.URL+"/staff/login/passkey/options", url.Values{"csrf": {stepCSRF}})
+	form = url.Values{"csrf": {stepCSRF}, "credential": {k.get(t, options)}}
+	codes := make(chan int, 2)
+	for range 2 {
+		go func() {
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/staff/login/passkey", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for _, ck := range lc.Jar.Cookies(req.URL) {
+				req.AddCookie(ck)
+			}
+			res, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			res.Body.Close()
+			codes <- res.StatusCode
+		}()
+	}
+	got := []int{<-codes, <-codes}
+	if ok := (got[0] == http.StatusOK) != (got[1] == http.StatusOK); !ok || got[0]+got[1] != http.StatusOK+http.StatusUnauthorized {
+		t.Fatalf("one answer sent twice at once: %v, want one 200 and one 401", got)
+	}
+	if n := len(auditOf(t, ts, "staff.passkey_clone_refused")); n != 0 {
+		t.Errorf("a replay was audited as a clone (%d)", n)
+	}
+
+	// A registration's challenge belongs to the session that asked for
+	// it: another session of the same account cannot answer it.
+	_, options = postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}})
+	answer = newSoftKey(t).create(t, options)
+	lc, stepCSRF = passwordStep(t, ts, "quinn")
+	if res, body := passkeyLogin(t, ts, lc, stepCSRF, k); res.StatusCode != http.StatusOK {
+		t.Fatalf("second session: %d %s", res.StatusCode, body)
+	}
+	_, page := get(t, lc, ts.URL+"/staff/passkeys")
+	other := csrfOf(t, page)
+	if res, _ := postValues(t, lc, ts.URL+"/staff/passkeys", url.Values{"csrf": {other}, "name": {"Stolen"}, "credential": {answer}}); res.StatusCode != http.StatusConflict {
+		t.Fatalf("another session answered a registration challenge: %d", res.StatusCode)
+	}
+	// A registration made for another origin is refused and audited.
+	_, options = postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}})
+	evil := newSoftKey(t)
+	evil.origin = "http://localhost:9999"
+	if res, _ := postValues(t, c, ts.URL+"/staff/passkeys", url.Values{"csrf": {csrf}, "name": {"Evil"}, "credential": {evil.create(t, options)}}); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a registration for another origin: %d", res.StatusCode)
+	}
+	if got := newestAudit(t, ts, "staff.passkey_refused"); !strings.Contains(strings.ToLower(got), "origin") {
+		t.Errorf("audit of the refused registration: %q", got)
 	}
 }
 

@@ -47,7 +47,7 @@ func (s *Server) staffPasskeysPage(c *fiber.Ctx, status int, errMsg, notice stri
 	}
 	_, off := s.relyingParty()
 	p := staffPasskeysPage{Off: off, Required: policy.RequiredFor(me.Role), MaxName: maxPasskeyName, Error: errMsg, Notice: notice}
-	p.Missing = p.Required && len(keys) == 0
+	p.Missing = p.Required && len(keys) == 0 && off == ""
 	for _, k := range keys {
 		row := passkeyRow{ID: k.ID, Name: k.Name, Added: consoleTime(k.CreatedAt), LastUsed: "never"}
 		if !k.LastUsedAt.IsZero() {

@@ -427,6 +427,11 @@ func TestStatisticsAccountReachesOnlyTheStatistics(t *testing.T) {
 		"GET /staff/login": true, "POST /staff/login": true, "GET /staff/enrol/x": true, "POST /staff/enrol/x": true,
 		"GET /staff/stats": true, "GET /staff/stats.csv": true, "GET /staff/": true,
 		"POST /staff/logout": true, "POST /staff/logout-everywhere": true,
+		// Its own passkeys (a policy may require one of it), and
+		// logging in with one.
+		"POST /staff/login/passkey/options": true, "POST /staff/login/passkey": true,
+		"GET /staff/passkeys": true, "POST /staff/passkeys/options": true, "POST /staff/passkeys": true,
+		"POST /staff/passkeys/1/rename": true, "POST /staff/passkeys/1/remove": true,
 	}
 	for _, route := range staffRoutePaths(t, map[string]string{"ref": cs.Ref, "id": "1", "token": "x", "version": "1"}) {
 		if open[route] {

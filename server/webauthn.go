@@ -78,7 +78,12 @@ func passkeyAddress(publicURL string) (rpID, origin, why string) {
 	if u.Scheme != "https" && !local && !onion {
 		return "", "", "Passkeys are off: this service's public address is plain HTTP, and browsers offer passkeys only over HTTPS, on localhost, or on a .onion address in Tor Browser." + fallback
 	}
-	return host, u.Scheme + "://" + strings.ToLower(u.Host), ""
+	// The origin as a browser writes it: no default port.
+	origin = u.Scheme + "://" + host
+	if p := u.Port(); p != "" && !(u.Scheme == "https" && p == "443") && !(u.Scheme == "http" && p == "80") {
+		origin += ":" + p
+	}
+	return host, origin, ""
 }
 
 // passkeyUser is a staff account as the library sees it.

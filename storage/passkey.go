@@ -308,6 +308,17 @@ func (db *DB) PutCeremony(ctx context.Context, c Ceremony) error {
 	return nil
 }
 
+// CountCeremonies returns how many unexpired ceremonies of purpose there
+// are: the server bounds those that anyone may begin (a passkey alone).
+func (db *DB) CountCeremonies(ctx context.Context, purpose string) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM webauthn_ceremonies WHERE purpose = ? AND expires_at > ?`,
+		purpose, db.Now().Unix()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("failed to count %s ceremonies: %w", purpose, err)
+	}
+	return n, nil
+}
+
 // CeremonyFor returns the unexpired ceremony of this purpose and binding,
 // or ErrNotFound.
 func (db *DB) CeremonyFor(ctx context.Context, purpose string, binding []byte) (Ceremony, error) {

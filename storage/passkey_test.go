@@ -103,6 +103,9 @@ func TestCeremonyIsSingleUse(t *testing.T) {
 	if err := db.PutCeremony(ctx, c); err != nil {
 		t.Fatal(err)
 	}
+	if n, err := db.CountCeremonies(ctx, storage.CeremonyLogin); err != nil || n != 1 {
+		t.Fatalf("CountCeremonies = %d, %v; want 1", n, err)
+	}
 	got, err := db.CeremonyFor(ctx, storage.CeremonyLogin, []byte("b1"))
 	if err != nil || got.StaffID != ann.ID || len(got.Data) != 0 {
 		t.Fatalf("CeremonyFor = %+v, %v", got, err)
