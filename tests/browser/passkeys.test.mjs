@@ -6,9 +6,15 @@
 // same RP ID, "localhost") relays the real pages, and the server refuses
 // what the key signed there because the client data names the proxy's
 // origin; a passkey alone logs in only when an administrator allows it and
-// only with user verification; a policy that requires passkeys sends an
-// account without one to register one. axe-core checks the new pages
-// (WCAG 2.2 A/AA) at desktop and phone widths.
+// only with user verification (an honest browser refuses without it, and
+// the server refuses what a tampered page gets signed without it); a
+// policy that requires passkeys sends an account without one to register
+// one, and keeps its last one; with JavaScript off the passkey step takes
+// a recovery code, which the next login reports; on an IP address
+// passkeys are off, say so, and shut nobody out. Each refusal is checked
+// at the server's answer, so that a browser's own refusal cannot pass for
+// it. axe-core checks the new pages (WCAG 2.2 A/AA) at desktop and phone
+// widths, with no sideways scrolling.
 //
 // WebAuthn needs a valid RP ID, which an IP address is not: the server is
 // reached at http://localhost:PORT and started with that --public-url
@@ -466,8 +472,11 @@ test("passkeys: with JavaScript off the passkey step falls back to a recovery co
   await off.fill("#totp", recovery[0]);
   await submit(off, "form[action='/staff/login'] button[type=submit]");
   assert.equal(new URL(off.url()).pathname, "/staff/", "a recovery code at the passkey step did not log in");
-  let rows = await auditRows(admin, base);
+  const rows = await auditRows(admin, base);
   assert.ok(rows.some((r) => r.action === "staff.login" && r.target === "dana" && /recovery code/.test(r.detail)), "no audit entry for the recovery-code login");
+  await off.goto(base + "/staff/passkeys");
+  assert.match(await off.textContent("main"), /needs JavaScript/, "the passkeys page does not say, with JavaScript off, that adding one needs it");
+  assert.match(await off.textContent("#passkey-list"), /Work laptop/, "the passkeys page does not list the passkey with JavaScript off");
 
   // Dana's next login, with her passkey, tells her, once.
   await passwordStep(dana, base, "dana");
@@ -479,6 +488,33 @@ test("passkeys: with JavaScript off the passkey step falls back to a recovery co
   await dana.goto(base + "/staff/");
   assert.equal(await dana.locator("#recovery-notice").count(), 0, "the recovery-code notice is shown again");
 
+  assert.deepEqual(errors, [], "the console raised script errors");
+  assert.deepEqual(found, [], `axe-core found WCAG 2.2 A/AA violations:\n${found.join("\n")}\n`);
+});
+
+test("passkeys: off on an IP address, with a clear message, and the code still logs in", { timeout: testTimeout }, async (t) => {
+  const { base, enrolLink, stop } = await startServer(); // http://127.0.0.1:PORT: no valid RP ID
+  t.after(stop);
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const found = [];
+  const { page: admin, errors } = await firstAdmin(browser, base, enrolLink);
+  await admin.goto(base + "/staff/passkeys");
+  assert.match(await admin.textContent("#passkeys-off"), /IP address/, "the passkeys page does not say why passkeys are off");
+  assert.equal(await admin.locator("#passkey-add").count(), 0, "the passkeys page offers to add a passkey where none can work");
+  found.push(...(await auditWidths(admin, "passkeys page, passkeys off")));
+  await admin.goto(base + "/staff/admin/passkeys");
+  assert.match(await admin.textContent("#passkeys-off"), /nobody is asked/, "the policy page does not say that passkeys are off");
+  found.push(...(await auditWidths(admin, "passkey policy page, passkeys off")));
+
+  // Even a policy that allows a passkey alone and requires one of
+  // administrators shuts nobody out here.
+  await setPolicy(admin, base, ["require_admin", "alone"]);
+  await admin.goto(base + "/staff/");
+  assert.equal(new URL(admin.url()).pathname, "/staff/", "a required passkey shut an administrator out where passkeys cannot work");
+  const other = await (await browser.newContext()).newPage();
+  await other.goto(base + "/staff/login");
+  assert.equal(await other.locator("#passkey-only").count(), 0, "the login page offers a passkey alone where none can work");
   assert.deepEqual(errors, [], "the console raised script errors");
   assert.deepEqual(found, [], `axe-core found WCAG 2.2 A/AA violations:\n${found.join("\n")}\n`);
 });
