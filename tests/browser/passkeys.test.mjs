@@ -316,6 +316,8 @@ test("passkeys: what the key signs on a phishing proxy's origin is refused", { t
   await dana.locator("#passkey-status").filter({ hasText: /not added/ }).waitFor();
   await dana.goto(base + "/staff/passkeys");
   assert.doesNotMatch(await dana.textContent("#passkey-list"), /Phished key/, "a passkey registered on another origin was kept");
+  const later = await auditRows(admin, base);
+  assert.ok(later.some((r) => r.action === "staff.passkey_refused" && r.actor === "dana"), "the refused registration is not in the audit trail");
   assert.deepEqual(errors, [], "the console raised script errors");
 });
 
@@ -435,9 +437,11 @@ test("passkeys: an account that must have one is sent to register it at its next
   await virtualAuthenticator(dana, { transport: "usb" });
   await addPasskey(dana, base, "Spare key");
   const spare = dana.locator("#passkey-list tbody tr", { hasText: "Spare key" });
-  await spare.locator("form[action$='/rename'] input[name=name]").fill("Blue key");
+  const markup = "<img src=x onerror=alert(1)>Blue key";
+  await spare.locator("form[action$='/rename'] input[name=name]").fill(markup);
   await submit(dana, "#passkey-list tr:has-text('Spare key') form[action$='/rename'] button[type=submit]");
-  assert.match(await dana.textContent("#passkey-list"), /Blue key/, "the rename did not show");
+  assert.ok((await dana.textContent("#passkey-list")).includes(markup), "the rename did not show, as text");
+  assert.equal(await dana.locator("#passkey-list img").count(), 0, "a passkey's name was inserted as markup");
   await submit(dana, "#passkey-list tr:has-text('Blue key') form[action$='/remove'] button[type=submit]");
   const left = await dana.textContent("#passkey-list");
   assert.ok(!left.includes("Blue key") && left.includes("Work laptop"), `the wrong passkey was removed: ${left}`);
