@@ -159,6 +159,23 @@ test("passkeys: registered on the passkeys page, then password + passkey logs in
   assert.equal(cred.rpId, "localhost", "the passkey was not made for the RP ID of the --public-url");
   await dana.reload();
   assert.match(await dana.textContent("#passkey-list"), /Work laptop/, "the passkey is not listed after a reload");
+
+  // Nobody else can rename or remove it, not even an administrator, and
+  // not without the session's CSRF token.
+  const action = await dana.getAttribute("#passkey-list form[action$='/remove']", "action");
+  const rename = action.replace(/remove$/, "rename");
+  const adminCSRF = await admin.getAttribute(".logout input[name=csrf]", "value");
+  for (const [url, form] of [[action, { csrf: adminCSRF }], [rename, { csrf: adminCSRF, name: "Taken" }]]) {
+    const r = await admin.context().request.post(base + url, { form, maxRedirects: 0 });
+    assert.ok(r.status() >= 400, `an administrator's ${url} of another account's passkey answered ${r.status()}`);
+  }
+  for (const [url, form] of [[action, { csrf: "wrong" }], [rename, { csrf: "wrong", name: "Taken" }], ["/staff/passkeys/options", { csrf: "wrong" }]]) {
+    const r = await dana.context().request.post(base + url, { form, maxRedirects: 0 });
+    assert.equal(r.status(), 403, `${url} with a wrong CSRF token answered ${r.status()}`);
+  }
+  await dana.reload();
+  assert.match(await dana.textContent("#passkey-list"), /Work laptop/, "another account or a forged request removed or renamed the passkey");
+  assert.doesNotMatch(await dana.textContent("#passkey-list"), /Taken/);
   found.push(...(await auditWidths(dana, "passkeys page with a passkey")));
 
   // Log out. A wrong password with no code is refused as before: the
