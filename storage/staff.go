@@ -237,9 +237,9 @@ func (db *DB) SetStaffDisabled(ctx context.Context, id int64, disabled bool) err
 
 // ResetStaffCredentials returns an account to "not enrolled": it clears the
 // password hash, TOTP secret and last step, the recovery codes, the failed
-// login count and lock, and ends every session. It is "reset 2FA": the
-// person enrols again from a new link, with nothing of the old credentials
-// still usable.
+// login count and lock, the identity wrapped by their passkey, and ends
+// every session. It is "reset 2FA": the person enrols again from a new
+// link, with nothing of the old credentials still usable.
 func (db *DB) ResetStaffCredentials(ctx context.Context, id int64) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
@@ -255,6 +255,11 @@ func (db *DB) ResetStaffCredentials(ctx context.Context, id int64) error {
 		for _, q := range []string{
 			`DELETE FROM staff_recovery_codes WHERE staff_id = ?`,
 			`DELETE FROM staff_sessions WHERE staff_id = ?`,
+			// The key wrapped by their passkey goes too: a reset means
+			// nothing of the old credentials stays usable, and the
+			// authenticator it needs may be what was lost or stolen.
+			// Their key file, or a downloaded copy, protects it again.
+			`DELETE FROM staff_wrapped_identities WHERE staff_id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return err
