@@ -88,15 +88,18 @@ export function totp(secret, step) {
 // startServer makes a post-quantum key, an administrator "casey" with a
 // one-time enrolment link, and starts `candour serve` with a cheap KDF and
 // any extra flags. Call the returned stop() when done (it also removes the
-// folder).
+// folder). A first argument { host: "localhost" } makes base (and the
+// --public-url) http://localhost:PORT, as WebAuthn needs (an IP address is
+// not a valid RP ID); the server still listens on 127.0.0.1 only.
 export async function startServer(...extra) {
+  const { host = "127.0.0.1" } = typeof extra[0] === "object" ? extra.shift() : {};
   const dir = mkdtempSync(join(tmpdir(), "candour-browser-"));
   const key = join(dir, "key.txt");
   execFileSync(bin, ["keygen", "-o", key], { stdio: "pipe" });
   const pub = readFileSync(key, "utf8").match(/# public key: (age1pq1\S+)/)[1];
   writeFileSync(join(dir, "recipients.txt"), pub + "\n");
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${host}:${port}`;
   const admin = execFileSync(bin, ["admin", "create", "--data", join(dir, "data"), "--username", "casey", "--url", base]).toString();
   const enrolLink = admin.match(/http\S+\/staff\/enrol\/\S+/)[0];
 
@@ -115,7 +118,7 @@ export async function startServer(...extra) {
   const deadline = Date.now() + patience;
   for (;;) {
     try {
-      if ((await fetch(base + "/")).ok) break;
+      if ((await fetch(`http://127.0.0.1:${port}/`)).ok) break;
     } catch {}
     if (Date.now() > deadline) {
       await stop();
