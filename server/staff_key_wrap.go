@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
@@ -74,8 +73,10 @@ func (f *fido2prfOnly) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 			f.other = s.Type
 			return nil, errors.New("not a fido2prf stanza")
 		}
-		nonce, err := base64.RawStdEncoding.Strict().DecodeString(strings.Join(s.Args, ""))
-		if len(s.Args) != 1 || err != nil || len(nonce) != 16 || len(s.Body) != 32 {
+		if len(s.Args) != 1 || len(s.Body) != 32 {
+			return nil, errors.New("malformed fido2prf stanza")
+		}
+		if nonce, err := base64.RawStdEncoding.Strict().DecodeString(s.Args[0]); err != nil || len(nonce) != 16 {
 			return nil, errors.New("malformed fido2prf stanza")
 		}
 	}

@@ -1,9 +1,10 @@
 // The staff console's in-browser decryption. The caseworker's age identity
 // is read from a file they choose and held for the whole browser tab
 // (keyring.js): in memory, and in sessionStorage only if they ask. It is
-// never sent to the server. Messages, attachments and notes arrive as age
-// ciphertext and are decrypted here; replies and notes are encrypted here
-// before upload.
+// never sent to the server. A caseworker who keeps it wrapped by a passkey
+// (keywrap.js) unlocks it instead, with one tap, into the same place.
+// Messages, attachments and notes arrive as age ciphertext and are
+// decrypted here; replies and notes are encrypted here before upload.
 //
 // The key survives every page and action of the console because the
 // console's document does: navigate.js fetches the console's links and

@@ -153,3 +153,44 @@ test("a caseworker protects their key with a passkey, unlocks it with a tap, and
   assert.deepEqual(errors, []);
   assert.deepEqual(found, [], found.join("\n"));
 });
+
+// A security key that keeps no passkeys (no resident credentials): the
+// key is protected to a credential that only the identity string names;
+// the server keeps the string with the file and the key page shows it;
+// after a reload, one tap unlocks through it.
+test("a key protected by a security key that keeps no passkeys unlocks through its identity string", { timeout: testTimeout }, async (t) => {
+  const { base, key, enrolLink, stop } = await startServer({ host: "localhost" });
+  t.after(stop);
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  await sendReports(browser, base, [reportText]);
+  const page = await (await browser.newContext({ viewport: widths.desktop })).newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  const securityKey = await virtualAuthenticator(page, { transport: "usb", hasResidentKey: false });
+  await page.goto(enrolLink);
+  const { secret, step } = await enrol(page);
+  await login(page, base, secret, step + 1);
+
+  await page.goto(base + "/staff/key");
+  await page.setInputFiles("#identity-file", key);
+  await page.check("#keywrap-security-key");
+  await page.click("#keywrap-protect");
+  await page.waitForSelector("text=Your key is protected by your passkey and kept with your account.");
+  assert.match(await page.textContent("#keywrap-current"), /protected by a security key since/);
+  const shown = (await page.textContent("#keywrap-kept-identity")).trim();
+  assert.match(shown, /^AGE-PLUGIN-FIDO2PRF-1[0-9A-Z]+$/);
+  const creds = await securityKey.getCredentials();
+  assert.equal(creds.length, 1);
+  assert.ok(!creds[0].isResidentCredential, "the security key stored a passkey");
+  const found = await auditWidths(page, "key page, security key");
+
+  await page.reload();
+  await page.goto(base + "/staff/");
+  await page.click("#identity-unlock");
+  await page.waitForSelector("#key-loaded", { state: "visible" });
+  await openCase(page);
+  await readsReport(page, "unlocked with the security key");
+  assert.deepEqual(errors, []);
+  assert.deepEqual(found, [], found.join("\n"));
+});
