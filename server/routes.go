@@ -61,6 +61,10 @@ func (s *Server) routes() {
 	staff.Get("/stats.csv", statistics, s.handleStaffStatsCSV)
 	staff.Get("/key", loggedIn, s.handleStaffKey)
 	staff.Post("/key", loggedIn, s.handleStaffKeySet)
+	// Their identity wrapped by their passkey: their own only.
+	staff.Get("/key/wrapped", loggedIn, s.handleStaffKeyWrapped)
+	staff.Post("/key/wrapped", loggedIn, s.handleStaffKeyWrappedSave)
+	staff.Post("/key/wrapped/remove", loggedIn, s.handleStaffKeyWrappedRemove)
 	staff.Get("/notifications", loggedIn, s.handleStaffNotifications)
 	staff.Post("/notifications", loggedIn, s.handleStaffNotificationsUpdate)
 	// Several cases at once, ticked in the inbox (each handler checks that

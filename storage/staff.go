@@ -237,8 +237,8 @@ func (db *DB) SetStaffDisabled(ctx context.Context, id int64, disabled bool) err
 
 // ResetStaffCredentials returns an account to "not enrolled": it clears the
 // password hash, TOTP secret and last step, the recovery codes, the failed
-// login count and lock, the passkeys and WebAuthn ceremonies, and ends every
-// session. It is "reset 2FA": the
+// login count and lock, the passkeys and WebAuthn ceremonies, the identity
+// wrapped by their passkey, and ends every session. It is "reset 2FA": the
 // person enrols again from a new link, with nothing of the old credentials
 // still usable.
 func (db *DB) ResetStaffCredentials(ctx context.Context, id int64) error {
@@ -259,6 +259,11 @@ func (db *DB) ResetStaffCredentials(ctx context.Context, id int64) error {
 			`DELETE FROM staff_passkeys WHERE staff_id = ?`,
 			`DELETE FROM webauthn_ceremonies WHERE staff_id = ?`,
 			`DELETE FROM staff_recovery_notices WHERE staff_id = ?`,
+			// The key wrapped by their passkey goes too: a reset means
+			// nothing of the old credentials stays usable, and the
+			// authenticator it needs may be what was lost or stolen.
+			// Their key file, or a downloaded copy, protects it again.
+			`DELETE FROM staff_wrapped_identities WHERE staff_id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return err

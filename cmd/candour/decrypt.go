@@ -24,13 +24,15 @@ import (
 // checked against the manifest first, and every attachment against the
 // SHA-256 its message recorded.
 func runDecrypt(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("decrypt", "decrypt -i IDENTITY [-o DIR] EXPORT_DIR", stderr)
-	idPath := fs.String("i", "", "age identity `FILE` (as made by candour keygen or age-keygen)")
+	fs := newFlags("decrypt", "decrypt -i IDENTITY [-i IDENTITY…] [-j PLUGIN] [-o DIR] EXPORT_DIR", stderr)
+	var idPaths, plugins stringsFlag
+	fs.Var(&idPaths, "i", "age identity `FILE` (as made by candour keygen or age-keygen), or one wrapped by a passkey or security key; may be repeated (decrypt_identity.go)")
+	fs.Var(&plugins, "j", "unwrap a passkey-wrapped identity with the age plugin `PLUGIN` and no identity string (fido2prf: a passkey found by the authenticator itself)")
 	out := fs.String("o", "", "write decrypted files to `DIR` (default: EXPORT_DIR-decrypted)")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	if *idPath == "" || fs.NArg() != 1 {
+	if len(idPaths) == 0 || fs.NArg() != 1 {
 		fs.Usage()
 		return errUsage
 	}
@@ -38,14 +40,9 @@ func runDecrypt(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		*out = export + "-decrypted"
 	}
-	idFile, err := os.Open(*idPath)
+	identities, err := loadIdentities(idPaths, plugins, stderr)
 	if err != nil {
 		return err
-	}
-	identities, err := age.ParseIdentities(idFile)
-	idFile.Close()
-	if err != nil {
-		return fmt.Errorf("failed to read identity: %w", err)
 	}
 	raw, err := os.ReadFile(filepath.Join(export, "manifest.json"))
 	if err != nil {

@@ -1,4 +1,5 @@
-// The caseworker's own age identities, held for the whole browser tab: in
+// The caseworker's own age identities (from their key file, or unlocked
+// with their passkey: keywrap.js), held for the whole browser tab: in
 // this module's memory, which lives as long as the console's document, and
 // navigate.js keeps that document while the caseworker works (pages are
 // fetched and shown in place). They are written nowhere, except to

@@ -1,9 +1,10 @@
 // The staff console's in-browser decryption. The caseworker's age identity
 // is read from a file they choose and held for the whole browser tab
 // (keyring.js): in memory, and in sessionStorage only if they ask. It is
-// never sent to the server. Messages, attachments and notes arrive as age
-// ciphertext and are decrypted here; replies and notes are encrypted here
-// before upload.
+// never sent to the server. A caseworker who keeps it wrapped by a passkey
+// (keywrap.js) unlocks it instead, with one tap, into the same place.
+// Messages, attachments and notes arrive as age ciphertext and are
+// decrypted here; replies and notes are encrypted here before upload.
 //
 // The key survives every page and action of the console because the
 // console's document does: navigate.js fetches the console's links and
@@ -37,6 +38,7 @@ import {
   setIdentities,
   setRemembered,
 } from "./keyring.js";
+import { explain, protectIdentity, rememberWrapped, saveWrapped, unlockIdentity, wrappedIdentity } from "./keywrap.js";
 import { reloadPage, startNavigation } from "./navigate.js";
 import { el } from "./dom.js";
 import { passkeysPage } from "./passkey.js";
@@ -92,11 +94,16 @@ function forgetWhenIdle(minutes) {
 // each page shown, whether loaded or shown in place.
 function initPage() {
   pageChanged();
+  // What the tab remembers of the key kept wrapped by a passkey follows
+  // the key page, which shows the server's state (after a removal, say).
+  const keywrap = document.getElementById("keywrap");
+  if (keywrap) rememberWrapped(keywrap.dataset.wrapped ? undefined : null);
   setupKeyPanel();
   const caseData = document.getElementById("case-data");
   const channelData = document.getElementById("channel-data");
   const identityData = document.getElementById("identity-data");
   const inboxData = document.getElementById("inbox-data");
+  if (keywrap) keywrapPage(keywrap);
   if (caseData) casePage(caseData);
   else if (channelData) channelPage(channelData);
   else if (identityData) identityPage(identityData);
@@ -167,6 +174,7 @@ function setupKeyPanel() {
     }
   });
   if (remember) remember.addEventListener("change", () => setRemembered(remember.checked));
+  setupUnlock(remember);
   if (forget) {
     forget.addEventListener("click", async () => {
       forgetIdentities();
@@ -189,6 +197,87 @@ function showKeyState() {
   if (done) done.hidden = !loaded;
   if (forget) forget.hidden = !loaded;
   if (remember) remember.checked = remembered() !== null;
+  const unlock = document.getElementById("identity-unlock-row");
+  if (unlock && loaded) unlock.hidden = true;
+}
+
+// setupUnlock offers "Unlock with your passkey" in the key panel while no
+// key is loaded, if the server keeps the account's key wrapped by a
+// passkey (keywrap.js): one tap, and the key it opens is loaded as one
+// from a file is.
+function setupUnlock(remember) {
+  const row = document.getElementById("identity-unlock-row");
+  const button = document.getElementById("identity-unlock");
+  if (!row || !button) return;
+  const offer = async () => {
+    if (currentIdentities()) return;
+    const w = await wrappedIdentity().catch(() => null);
+    if (w && button.isConnected && !currentIdentities()) row.hidden = false;
+  };
+  offer();
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const w = await wrappedIdentity();
+      if (!w) throw new Error("The server keeps no key protected by a passkey for you: load your key file.");
+      status("Use your passkey or security key to unlock your key…");
+      const lines = usableIdentities((await unlockIdentity(w.file, w.hint)).join("\n"));
+      if (!lines) return;
+      status("Key unlocked with your passkey. It stays in this tab's memory and is never uploaded.");
+      const done = setIdentities(lines, { remember: Boolean(remember && remember.checked) });
+      showKeyState();
+      await done;
+    } catch (err) {
+      status(explain(err), true);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+// keywrapPage wires "Protect my key with a passkey" on the key page: with
+// a key loaded in the tab, it makes a credential, encrypts the key to it
+// (keywrap.js), sends the file for the server to keep, and offers it for
+// download (the page shown again), with the identity string a security key
+// needs.
+function keywrapPage(root) {
+  const make = document.getElementById("keywrap-make");
+  const button = document.getElementById("keywrap-protect");
+  const out = document.getElementById("keywrap-status");
+  const say = (msg, error = false) => {
+    out.textContent = msg;
+    out.className = error ? "notice notice-error" : "notice notice-success";
+    out.setAttribute("role", error ? "alert" : "status");
+  };
+  onIdentities(() => {
+    make.hidden = false;
+  });
+  button.addEventListener("click", async () => {
+    const own = currentIdentities();
+    if (!own) {
+      say("Load your key file first: it is what gets protected.", true);
+      return;
+    }
+    const type = document.querySelector('input[name="keywrap-type"]:checked')?.value === "security-key" ? "security-key" : "passkey";
+    button.disabled = true;
+    try {
+      say("Create the passkey when your browser asks, then touch it again to protect your key…");
+      const { file, identity } = await protectIdentity(own, { type, keyName: `Candour key (${root.dataset.user})` });
+      const hint = type === "security-key" ? identity : "";
+      await saveWrapped(root.dataset.csrf, file, hint);
+      // Shown again as the server now has it: with the file to download,
+      // and a security key's identity string.
+      await reloadPage({
+        notice: "Your key is protected by your passkey and kept with your account. Next time, unlock it with one tap.",
+        focus: "",
+      });
+    } catch (err) {
+      rememberWrapped(undefined);
+      say(explain(err), true);
+    } finally {
+      button.disabled = false;
+    }
+  });
 }
 
 function casePage(data) {
