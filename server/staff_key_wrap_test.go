@@ -88,7 +88,7 @@ func TestStaffKeyWrapped(t *testing.T) {
 	must(t, err)
 	passkey := prfRecipient{secret: []byte("erin's authenticator, 32 bytes!!")}
 	save := func(csrf string, file []byte, hint string) (*http.Response, string) {
-		return staffUploadFile(t, erin, ts.URL+"/staff/key/wrapped", csrf, [][2]string{{"hint", hint}}, file)
+		return staffUpload(t, erin, ts.URL+"/staff/key/wrapped", csrf, [][2]string{{"hint", hint}}, file)
 	}
 	kept := func() bool {
 		st, err := ts.DB.StaffByUsername(t.Context(), "erin")
@@ -245,10 +245,4 @@ func (p prfIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 		}
 	}
 	return nil, age.ErrIncorrectIdentity
-}
-
-// staffUploadFile is staffUpload with the file part named "file".
-func staffUploadFile(t *testing.T, c *http.Client, u, csrf string, parts [][2]string, file []byte) (*http.Response, string) {
-	t.Helper()
-	return staffUpload(t, c, u, csrf, parts, file)
 }
