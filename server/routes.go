@@ -37,6 +37,8 @@ func (s *Server) routes() {
 	staff.Post("/login", s.handleStaffLogin)
 	staff.Get("/enrol/:token", s.handleStaffEnrolForm)
 	staff.Post("/enrol/:token", s.handleStaffEnrol)
+	staff.Post("/enrol/:token/passkey/options", s.handleStaffEnrolPasskeyOptions)
+	staff.Post("/enrol/:token/passkey", s.handleStaffEnrolPasskey)
 	loggedIn := s.requireStaff(false)
 	anyStaff := s.requireAnyStaff()
 	staff.Get("/", loggedIn, s.handleStaffInbox)

@@ -17,6 +17,11 @@ type staffEnrolForm struct {
 	Secret   string
 	QRCode   template.URL // data: URI of a PNG we made; trusted as a URL
 	Error    string
+	// PasskeysOn: passkeys work at this address, so the page offers to
+	// register some besides the app; Passkeys names those registered.
+	PasskeysOn bool
+	Passkeys   []string
+	MaxName    int
 }
 
 type staffRecovery struct {
@@ -37,8 +42,20 @@ func (s *Server) enrolmentPage(c *fiber.Ctx, st storage.Staff, token, secret, ms
 	if msg != "" {
 		status = http.StatusBadRequest
 	}
-	return s.render(c, status, "staff_enrol", "Set up your account", staffEnrolForm{
+	f := staffEnrolForm{
 		Username: st.Username, Token: token, Secret: key.Secret(),
 		QRCode: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)), Error: msg,
-	})
+		MaxName: storage.MaxPasskeyName,
+	}
+	if _, off := s.relyingParty(); off == "" {
+		f.PasskeysOn = true
+		keys, err := s.db.Passkeys(c.UserContext(), st.ID)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			f.Passkeys = append(f.Passkeys, k.Name)
+		}
+	}
+	return s.render(c, status, "staff_enrol", "Set up your account", f)
 }

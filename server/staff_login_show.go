@@ -12,6 +12,9 @@ type staffLoginForm struct {
 	// Passwordless: an administrator allows logging in with a passkey
 	// alone, and passkeys work at this address (the page offers it).
 	Passwordless bool
+	// PasskeysOn: passkeys work at this address (the page says how to
+	// use one).
+	PasskeysOn bool
 }
 
 // handleStaffLoginForm answers GET /staff/login: shows the staff login form,
@@ -31,6 +34,7 @@ func (s *Server) staffLoginPage(c *fiber.Ctx, status int, f staffLoginForm) erro
 		return err
 	}
 	_, off := s.relyingParty()
-	f.Passwordless = policy.Alone && off == ""
+	f.PasskeysOn = off == ""
+	f.Passwordless = policy.Alone && f.PasskeysOn
 	return s.render(c, status, "staff_login", "Staff login", f)
 }

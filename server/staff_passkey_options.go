@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 
@@ -29,26 +30,12 @@ func (s *Server) handleStaffPasskeyOptions(c *fiber.Ctx) error {
 	}
 	me := staffOf(c)
 	ctx := c.UserContext()
-	user, err := s.loadPasskeyUser(ctx, me.Staff)
+	creation, session, err := s.beginRegistration(ctx, rp, me.Staff)
 	if err != nil {
 		return err
 	}
-	if len(user.creds) >= storage.MaxPasskeys {
+	if creation == nil {
 		return jsonError(c, http.StatusConflict, "You have as many passkeys as an account may have. Remove one first.")
-	}
-	var exclude []protocol.CredentialDescriptor
-	for _, cr := range user.creds {
-		exclude = append(exclude, cr.Descriptor())
-	}
-	creation, session, err := rp.BeginRegistration(user,
-		webauthn.WithExclusions(exclude),
-		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
-		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
-			ResidentKey:      protocol.ResidentKeyRequirementPreferred,
-			UserVerification: protocol.VerificationPreferred,
-		}))
-	if err != nil {
-		return err
 	}
 	data, err := json.Marshal(session)
 	if err != nil {
@@ -59,6 +46,30 @@ func (s *Server) handleStaffPasskeyOptions(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(creation)
+}
+
+// beginRegistration makes the creation options for a new passkey of st
+// (its existing ones excluded, so an authenticator is not registered
+// twice), or nil if it has as many as it may.
+func (s *Server) beginRegistration(ctx context.Context, rp *webauthn.WebAuthn, st storage.Staff) (*protocol.CredentialCreation, *webauthn.SessionData, error) {
+	user, err := s.loadPasskeyUser(ctx, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(user.creds) >= storage.MaxPasskeys {
+		return nil, nil, nil
+	}
+	var exclude []protocol.CredentialDescriptor
+	for _, cr := range user.creds {
+		exclude = append(exclude, cr.Descriptor())
+	}
+	return rp.BeginRegistration(user,
+		webauthn.WithExclusions(exclude),
+		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
+		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
+			ResidentKey:      protocol.ResidentKeyRequirementPreferred,
+			UserVerification: protocol.VerificationPreferred,
+		}))
 }
 
 // jsonError answers a console script's request with {"error": message}.

@@ -611,3 +611,61 @@ func TestPasskeysOffOnPlainHTTP(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestPasskeyAtEnrolment(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, withPasskeys)
+	ctx := context.Background()
+	st, err := ts.DB.CreateStaff(ctx, "xena", storage.RoleCaseworker)
+	must(t, err)
+	token, err := ts.DB.NewEnrolmentToken(ctx, st.ID)
+	must(t, err)
+	c := client(t)
+	res, page := get(t, c, ts.URL+"/staff/enrol/"+token)
+	m := secretRE.FindStringSubmatch(page)
+	if res.StatusCode != http.StatusOK || m == nil || !strings.Contains(page, `id="enrol-passkey"`) {
+		t.Fatalf("enrolment page: %d %s", res.StatusCode, page)
+	}
+	secret := m[1]
+	base := ts.URL + "/staff/enrol/" + token + "/passkey"
+	// A link that is not valid begins nothing.
+	if res, _ := postValues(t, c, ts.URL+"/staff/enrol/nonsense/passkey/options", url.Values{}); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("options for a link that is not valid: %d", res.StatusCode)
+	}
+	k := newSoftKey(t)
+	res, options := postValues(t, c, base+"/options", url.Values{})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("enrolment options: %d %s", res.StatusCode, options)
+	}
+	answer := k.create(t, options)
+	if res, body := postValues(t, c, base, url.Values{"name": {"Blue key"}, "credential": {answer}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("passkey at enrolment: %d %s", res.StatusCode, body)
+	}
+	if res, _ := postValues(t, c, base, url.Values{"name": {"Again"}, "credential": {answer}}); res.StatusCode != http.StatusConflict {
+		t.Fatalf("an enrolment challenge used twice: %d", res.StatusCode)
+	}
+	if got := newestAudit(t, ts, "staff.passkey_added"); !strings.Contains(got, "Blue key") || !strings.Contains(got, "at enrolment") {
+		t.Errorf("audit: %q", got)
+	}
+	// The page shown again (a mistake in the form) lists it.
+	if _, page := get(t, c, ts.URL+"/staff/enrol/"+token); !strings.Contains(page, "<li>Blue key</li>") {
+		t.Error("the enrolment page does not list the passkey added")
+	}
+	// The account cannot log in before the enrolment is finished.
+	if res, _ := staffLogin(t, ts, client(t), "xena", goodPassword, ""); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("password step before enrolment: %d", res.StatusCode)
+	}
+	form := url.Values{"secret": {secret}, "password": {goodPassword}, "password2": {goodPassword}, "totp": {ts.code(t, secret)}}
+	if res, page := post(t, c, ts.URL+"/staff/enrol/"+token, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"); res.StatusCode != http.StatusOK || !strings.Contains(page, `id="recovery-codes"`) {
+		t.Fatalf("finishing enrolment: %d", res.StatusCode)
+	}
+	// The link is spent: no more passkeys through it.
+	if res, _ := postValues(t, c, base+"/options", url.Values{}); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("options after enrolment: %d", res.StatusCode)
+	}
+	ts.advance(time.Minute)
+	lc, stepCSRF := passwordStep(t, ts, "xena")
+	if res, body := passkeyLogin(t, ts, lc, stepCSRF, k); res.StatusCode != http.StatusOK {
+		t.Fatalf("login with the passkey from enrolment: %d %s", res.StatusCode, body)
+	}
+}

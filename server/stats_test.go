@@ -432,6 +432,7 @@ func TestStatisticsAccountReachesOnlyTheStatistics(t *testing.T) {
 		"POST /staff/login/passkey/options": true, "POST /staff/login/passkey": true,
 		"GET /staff/passkeys": true, "POST /staff/passkeys/options": true, "POST /staff/passkeys": true,
 		"POST /staff/passkeys/1/rename": true, "POST /staff/passkeys/1/remove": true,
+		"POST /staff/enrol/x/passkey/options": true, "POST /staff/enrol/x/passkey": true,
 	}
 	for _, route := range staffRoutePaths(t, map[string]string{"ref": cs.Ref, "id": "1", "token": "x", "version": "1"}) {
 		if open[route] {

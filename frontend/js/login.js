@@ -1,5 +1,7 @@
-// The staff login pages' script: passkeys (passkey.js). The login form
-// itself works without it, with the code from an authenticator app.
-import { loginPage } from "./passkey.js";
+// The staff login and enrolment pages' script: passkeys (passkey.js). The
+// forms themselves work without it, with the code from an authenticator
+// app.
+import { enrolPage, loginPage } from "./passkey.js";
 
 loginPage();
+enrolPage();

@@ -52,13 +52,16 @@ export function ceremonyError(err) {
   }
 }
 
-// register runs the registration ceremony for the logged-in staff member
-// and stores the new passkey under name; returns the server's {id, name}.
-export async function register(csrf, name) {
-  const options = await postForm("/staff/passkeys/options", { csrf });
+// register runs the registration ceremony and stores the new passkey under
+// name; returns the server's {id, name}. url is where: /staff/passkeys for
+// the logged-in staff member (csrf: the session's), or an enrolment link's
+// /staff/enrol/TOKEN/passkey (no csrf: the link's token is the secret).
+export async function register(csrf, name, url = "/staff/passkeys") {
+  const fields = csrf ? { csrf } : {};
+  const options = await postForm(`${url}/options`, fields);
   const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(options.publicKey);
   const credential = await navigator.credentials.create({ publicKey });
-  return postForm("/staff/passkeys", { csrf, name, credential: JSON.stringify(credential.toJSON()) });
+  return postForm(url, { ...fields, name, credential: JSON.stringify(credential.toJSON()) });
 }
 
 // logIn runs the login ceremony: after the password (csrf: the step
@@ -134,4 +137,51 @@ export function loginPage() {
       }
     });
   }
+}
+
+// enrolPage wires the enrolment page's optional passkey (#enrol-passkey):
+// each one added is listed, and the page stays as it is (reloading it would
+// show a new authenticator key).
+export function enrolPage() {
+  const section = document.getElementById("enrol-passkey");
+  const add = document.getElementById("passkey-add");
+  const nameField = document.getElementById("passkey-name");
+  const box = document.getElementById("passkey-status");
+  const list = document.getElementById("passkey-list");
+  if (!section || !add || !nameField) return;
+  if (!supported()) {
+    say(box, unsupported);
+    add.disabled = true;
+    return;
+  }
+  const run = async () => {
+    const name = nameField.value.trim();
+    if (!name) {
+      say(box, "Give the passkey a name first, such as “Work laptop” or “Blue key”.");
+      nameField.focus();
+      return;
+    }
+    add.disabled = true;
+    say(box, "Follow your browser's request: touch your security key, or confirm with your fingerprint, face or PIN.");
+    try {
+      const added = await register("", name, section.dataset.url);
+      const li = document.createElement("li");
+      li.textContent = added.name;
+      list.append(li);
+      nameField.value = "";
+      say(box, `The passkey “${added.name}” was added. Now finish setting up your account below.`);
+    } catch (err) {
+      say(box, `The passkey was not added. ${ceremonyError(err)}`);
+    }
+    add.disabled = false;
+  };
+  add.addEventListener("click", run);
+  // Enter in the name adds the passkey, rather than sending the
+  // enrolment form around it.
+  nameField.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") {
+      ev.preventDefault();
+      run();
+    }
+  });
 }

@@ -1,0 +1,57 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/storage"
+)
+
+// handleStaffEnrolPasskeyOptions answers POST
+// /staff/enrol/:token/passkey/options: begins registering a passkey on the
+// enrolment page, besides the authenticator app, and answers the
+// PublicKeyCredentialCreationOptions (JSON {"publicKey": …}). The
+// challenge is bound to the enrolment link, whose token is the secret that
+// lets anyone enrol the account; POST /staff/enrol/:token/passkey consumes
+// it.
+func (s *Server) handleStaffEnrolPasskeyOptions(c *fiber.Ctx) error {
+	token := c.Params("token")
+	ctx := c.UserContext()
+	st, err := s.db.EnrolmentStaff(ctx, storage.HashToken(token))
+	if errors.Is(err, storage.ErrNotFound) {
+		return jsonError(c, http.StatusNotFound, "This enrolment link is not valid any more. Ask an administrator for a new one.")
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := readForm(c, 4<<10); err != nil {
+		return err
+	}
+	rp, off := s.relyingParty()
+	if off != "" {
+		return jsonError(c, http.StatusConflict, off)
+	}
+	creation, session, err := s.beginRegistration(ctx, rp, st)
+	if err != nil {
+		return err
+	}
+	if creation == nil {
+		return jsonError(c, http.StatusConflict, "You have as many passkeys as an account may have.")
+	}
+	data, err := json.Marshal(session)
+	if err != nil {
+		return err
+	}
+	if err := s.db.PutCeremony(ctx, storage.Ceremony{Purpose: storage.CeremonyRegister, Binding: enrolBinding(token),
+		StaffID: st.ID, CSRF: randomToken(), Data: data, ExpiresAt: s.db.Now().Add(ceremonyLife)}); err != nil {
+		return err
+	}
+	return c.JSON(creation)
+}
+
+// enrolBinding names the registration ceremony of an enrolment link: apart
+// from any session's (HashToken of another random token).
+func enrolBinding(token string) []byte { return storage.HashToken("enrol:" + token) }
