@@ -265,6 +265,44 @@ test("passkeys: a clone of the key, its sign count behind, is refused and audite
   assert.deepEqual(errors, [], "the console raised script errors");
 });
 
+test("passkeys: one added at enrolment logs in at the first login; the spent link adds no more", { timeout: testTimeout }, async (t) => {
+  const { base, enrolLink, stop } = await startServer({ host: "localhost" });
+  t.after(stop);
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const found = [];
+  const { page: admin, errors } = await firstAdmin(browser, base, enrolLink);
+  const link = await invite(admin, base, "dana");
+  const dana = await (await browser.newContext()).newPage();
+  dana.on("pageerror", (e) => errors.push(e.message));
+  await virtualAuthenticator(dana);
+
+  // On the enrolment page, before finishing: the page stays as it is.
+  await dana.goto(link);
+  await dana.fill("#passkey-name", "Phone");
+  await dana.click("#passkey-add");
+  await dana.locator("#enrol-passkey #passkey-list li", { hasText: "Phone" }).waitFor();
+  assert.match(await dana.textContent("#passkey-status"), /Phone/);
+  found.push(...(await auditWidths(dana, "enrolment page with a passkey added")));
+  const { res } = await enrol(dana);
+  assert.ok(res.ok(), `enrolment after adding a passkey failed: ${res.status()}`);
+
+  // The first login: password, then the passkey; no code needed.
+  await passwordStep(dana, base, "dana");
+  await dana.click("#passkey-login");
+  const first = await settle(dana);
+  assert.ok(first.in, `the passkey added at enrolment did not log in: ${first.error}`);
+  const rows = await auditRows(admin, base);
+  assert.ok(rows.some((r) => r.action === "staff.passkey_added" && /enrolment/.test(r.detail)), "no audit entry for the passkey added at enrolment");
+
+  // The link is spent: it cannot add a passkey to the account any more.
+  const token = new URL(link).pathname.split("/").pop();
+  const spent = await dana.context().request.post(`${base}/staff/enrol/${token}/passkey/options`, { maxRedirects: 0 });
+  assert.equal(spent.status(), 404, "a spent enrolment link still starts a passkey registration");
+  assert.deepEqual(errors, [], "the console raised script errors");
+  assert.deepEqual(found, [], `axe-core found WCAG 2.2 A/AA violations:\n${found.join("\n")}\n`);
+});
+
 // A clone whose counter the attacker set ahead of the original's logs in
 // first, undetectably; the owner's next login then shows the regression.
 // From then on the server cannot tell which copy is genuine, so it must
