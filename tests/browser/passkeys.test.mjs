@@ -173,9 +173,15 @@ test("passkeys: registered on the passkeys page, then password + passkey logs in
     const r = await dana.context().request.post(base + url, { form, maxRedirects: 0 });
     assert.equal(r.status(), 403, `${url} with a wrong CSRF token answered ${r.status()}`);
   }
+  // Names are bounded (1 to 60 characters) on the server too.
+  const csrf = await dana.getAttribute("#passkeys", "data-csrf");
+  for (const name of ["", "x".repeat(61)]) {
+    const r = await dana.context().request.post(base + rename, { form: { csrf, name }, maxRedirects: 0 });
+    assert.ok(r.status() >= 400, `a rename to a name of ${name.length} characters answered ${r.status()}`);
+  }
   await dana.reload();
   assert.match(await dana.textContent("#passkey-list"), /Work laptop/, "another account or a forged request removed or renamed the passkey");
-  assert.doesNotMatch(await dana.textContent("#passkey-list"), /Taken/);
+  assert.doesNotMatch(await dana.textContent("#passkey-list"), /Taken|xxxxxxxxxx/);
   found.push(...(await auditWidths(dana, "passkeys page with a passkey")));
 
   // Log out. A wrong password with no code is refused as before: the
