@@ -309,6 +309,39 @@ test("passkeys: one added at enrolment logs in at the first login; the spent lin
   assert.deepEqual(found, [], `axe-core found WCAG 2.2 A/AA violations:\n${found.join("\n")}\n`);
 });
 
+test("passkeys: a disabled account's passkey logs nobody in, and a reset of its password and 2FA removes it", { timeout: testTimeout }, async (t) => {
+  const { base, admin, dana, errors, secret, step } = await setup(t);
+  await setPolicy(admin, base, ["alone"]);
+  await loginAs(dana, base, "dana", secret, step + 1);
+  await virtualAuthenticator(dana);
+  await addPasskey(dana, base, "Work laptop");
+  await logout(dana);
+  const alone = async () => {
+    await dana.context().clearCookies();
+    await dana.goto(base + "/staff/login");
+    return serverAnswer(dana, "#passkey-only");
+  };
+  const account = async (action) => {
+    await admin.goto(base + "/staff/admin/staff");
+    await submit(admin, `tr:has(td:text-is("dana")) form[action='/staff/admin/account'] button[value=${action}]`);
+  };
+
+  await account("disable");
+  assert.equal(await alone(), 401, "a disabled account logged in with its passkey");
+  await account("enable");
+  assert.equal(await alone(), 200, "the passkey does not log in after the account was enabled again");
+
+  // A reset (a lost laptop) ends the passkeys with the password and code:
+  // after enrolling again, the old passkey logs nobody in.
+  await account("reset");
+  const link = (await admin.textContent("#enrolment-link")).trim();
+  const fresh = await (await dana.context().browser().newContext()).newPage();
+  await fresh.goto(link);
+  await enrol(fresh);
+  assert.equal(await alone(), 401, "a passkey of the account before its reset still logs in");
+  assert.deepEqual(errors, [], "the console raised script errors");
+});
+
 // The enrolment link is a bearer secret until it is spent. Whoever reads
 // it on the way (a mail server, a shoulder) must not be able to plant a
 // passkey on the account through it and leave the link unspent for its
