@@ -11,7 +11,10 @@
 // policy that requires passkeys sends an account without one to register
 // one, and keeps its last one; with JavaScript off the passkey step takes
 // a recovery code, which the next login reports; on an IP address
-// passkeys are off, say so, and shut nobody out. Each refusal is checked
+// passkeys are off, say so, and shut nobody out; a passkey added at
+// enrolment works at the first login; a disabled or reset account's
+// passkey logs nobody in. Two tests are marked todo: they assert what
+// f-pk does not do yet (/work/briefs/pk-bugs.md). Each refusal is checked
 // at the server's answer, so that a browser's own refusal cannot pass for
 // it. axe-core checks the new pages (WCAG 2.2 A/AA) at desktop and phone
 // widths, with no sideways scrolling.
@@ -173,9 +176,15 @@ test("passkeys: registered on the passkeys page, then password + passkey logs in
     const r = await dana.context().request.post(base + url, { form, maxRedirects: 0 });
     assert.equal(r.status(), 403, `${url} with a wrong CSRF token answered ${r.status()}`);
   }
+  // Names are bounded (1 to 60 characters) on the server too.
+  const csrf = await dana.getAttribute("#passkeys", "data-csrf");
+  for (const name of ["", "x".repeat(61)]) {
+    const r = await dana.context().request.post(base + rename, { form: { csrf, name }, maxRedirects: 0 });
+    assert.ok(r.status() >= 400, `a rename to a name of ${name.length} characters answered ${r.status()}`);
+  }
   await dana.reload();
   assert.match(await dana.textContent("#passkey-list"), /Work laptop/, "another account or a forged request removed or renamed the passkey");
-  assert.doesNotMatch(await dana.textContent("#passkey-list"), /Taken/);
+  assert.doesNotMatch(await dana.textContent("#passkey-list"), /Taken|xxxxxxxxxx/);
   found.push(...(await auditWidths(dana, "passkeys page with a passkey")));
 
   // Log out. A wrong password with no code is refused as before: the
@@ -263,6 +272,114 @@ test("passkeys: a clone of the key, its sign count behind, is refused and audite
     `the audit trail does not show the refused clone: ${JSON.stringify(rows.slice(0, 5))}`,
   );
   assert.deepEqual(errors, [], "the console raised script errors");
+});
+
+test("passkeys: one added at enrolment logs in at the first login; the spent link adds no more", { timeout: testTimeout }, async (t) => {
+  const { base, enrolLink, stop } = await startServer({ host: "localhost" });
+  t.after(stop);
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const found = [];
+  const { page: admin, errors } = await firstAdmin(browser, base, enrolLink);
+  const link = await invite(admin, base, "dana");
+  const dana = await (await browser.newContext()).newPage();
+  dana.on("pageerror", (e) => errors.push(e.message));
+  await virtualAuthenticator(dana);
+
+  // On the enrolment page, before finishing: the page stays as it is.
+  await dana.goto(link);
+  await dana.fill("#passkey-name", "Phone");
+  await dana.click("#passkey-add");
+  await dana.locator("#enrol-passkey #passkey-list li", { hasText: "Phone" }).waitFor();
+  assert.match(await dana.textContent("#passkey-status"), /Phone/);
+  found.push(...(await auditWidths(dana, "enrolment page with a passkey added")));
+  const { res } = await enrol(dana);
+  assert.ok(res.ok(), `enrolment after adding a passkey failed: ${res.status()}`);
+
+  // The first login: password, then the passkey; no code needed.
+  await passwordStep(dana, base, "dana");
+  await dana.click("#passkey-login");
+  const first = await settle(dana);
+  assert.ok(first.in, `the passkey added at enrolment did not log in: ${first.error}`);
+  const rows = await auditRows(admin, base);
+  assert.ok(rows.some((r) => r.action === "staff.passkey_added" && /enrolment/.test(r.detail)), "no audit entry for the passkey added at enrolment");
+
+  // The link is spent: it cannot add a passkey to the account any more.
+  const token = new URL(link).pathname.split("/").pop();
+  const spent = await dana.context().request.post(`${base}/staff/enrol/${token}/passkey/options`, { maxRedirects: 0 });
+  assert.equal(spent.status(), 404, "a spent enrolment link still starts a passkey registration");
+  assert.deepEqual(errors, [], "the console raised script errors");
+  assert.deepEqual(found, [], `axe-core found WCAG 2.2 A/AA violations:\n${found.join("\n")}\n`);
+});
+
+test("passkeys: a disabled account's passkey logs nobody in, and a reset of its password and 2FA removes it", { timeout: testTimeout }, async (t) => {
+  const { base, admin, dana, errors, secret, step } = await setup(t);
+  await setPolicy(admin, base, ["alone"]);
+  await loginAs(dana, base, "dana", secret, step + 1);
+  await virtualAuthenticator(dana);
+  await addPasskey(dana, base, "Work laptop");
+  await logout(dana);
+  const alone = async () => {
+    await dana.context().clearCookies();
+    await dana.goto(base + "/staff/login");
+    return serverAnswer(dana, "#passkey-only");
+  };
+  const account = async (action) => {
+    await admin.goto(base + "/staff/admin/staff");
+    await submit(admin, `tr:has(td:text-is("dana")) form[action='/staff/admin/account'] button[value=${action}]`);
+  };
+
+  await account("disable");
+  assert.equal(await alone(), 401, "a disabled account logged in with its passkey");
+  await account("enable");
+  assert.equal(await alone(), 200, "the passkey does not log in after the account was enabled again");
+
+  // A reset (a lost laptop) ends the passkeys with the password and code:
+  // after enrolling again, the old passkey logs nobody in.
+  await account("reset");
+  const link = (await admin.textContent("#enrolment-link")).trim();
+  const fresh = await (await dana.context().browser().newContext()).newPage();
+  await fresh.goto(link);
+  await enrol(fresh);
+  assert.equal(await alone(), 401, "a passkey of the account before its reset still logs in");
+  assert.deepEqual(errors, [], "the console raised script errors");
+});
+
+// The enrolment link is a bearer secret until it is spent. Whoever reads
+// it on the way (a mail server, a shoulder) must not be able to plant a
+// passkey on the account through it and leave the link unspent for its
+// owner, who would then enrol without a hint that anything happened: a
+// passkey added at enrolment belongs to the browser that finishes it.
+// (f-pk at 70baf12 keeps the planted passkey, and with "passkey alone"
+// allowed its holder logs in as the owner: /work/briefs/pk-bugs.md item 2;
+// marked todo until that is fixed.)
+test("passkeys: a passkey planted through the enrolment link by another browser does not survive the owner's enrolment", {
+  timeout: testTimeout,
+  todo: "f-pk keeps a passkey added through the link from any browser (pk-bugs.md item 2)",
+}, async (t) => {
+  const { base, enrolLink, stop } = await startServer({ host: "localhost" });
+  t.after(stop);
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  const { page: admin } = await firstAdmin(browser, base, enrolLink);
+  const link = await invite(admin, base, "dana");
+  await setPolicy(admin, base, ["alone"]);
+
+  const thief = await (await browser.newContext()).newPage();
+  await virtualAuthenticator(thief);
+  await thief.goto(link);
+  await thief.fill("#passkey-name", "Phone");
+  await thief.click("#passkey-add");
+  await thief.locator("#enrol-passkey #passkey-list li", { hasText: "Phone" }).waitFor();
+
+  const dana = await (await browser.newContext()).newPage();
+  await dana.goto(link);
+  const { res } = await enrol(dana);
+  assert.ok(res.ok(), "the owner could not enrol");
+
+  await thief.goto(base + "/staff/login");
+  const status = await serverAnswer(thief, "#passkey-only");
+  assert.equal(status, 401, "a passkey planted through the enrolment link logs in as its owner");
 });
 
 // A clone whose counter the attacker set ahead of the original's logs in

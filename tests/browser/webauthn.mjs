@@ -44,6 +44,13 @@
 //   ceremony has failed UV, this authenticator refuses every later one,
 //   even after setUserVerified(true) (NotAllowedError at once); renew()
 //   replaces it by a fresh one holding the same credentials.
+// - An authenticator holding a credential the server lists in
+//   excludeCredentials refuses to register again (InvalidStateError): a
+//   test that registers a second key must remove() the first and add
+//   another authenticator (a different key), e.g. { transport: "usb" }.
+// - Credentials are per authenticator and authenticators per page: a
+//   second context (another machine) needs its own, and addCredential of
+//   a getCredentials() result makes it hold the same key (a clone).
 //
 // Talks only to the browser.
 
