@@ -156,16 +156,24 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 // password or code does, whatever failed (a passkey's answer too): the
 // account's failure count and lock (a lock is never shortened), the
 // overall throttle, and the audit entry (action, with detail), in one
-// change. The caller holds the username's lock, so st is current.
-func (s *Server) countLoginFailure(c *fiber.Ctx, st storage.Staff, now time.Time, action, detail string) error {
+// change, with also's changes if any. The caller holds the username's
+// lock, so st is current.
+func (s *Server) countLoginFailure(c *fiber.Ctx, st storage.Staff, now time.Time, action, detail string, also ...func(context.Context) error) error {
 	until := now.Add(lockFor(st.FailedLogins + 1))
 	if st.LockedUntil.After(until) {
 		until = st.LockedUntil
 	}
 	e := storage.AuditEntry{Actor: st.Username, Action: action, Target: st.Username, Detail: s.staffNetwork(c, detail)}
 	if err := s.db.Change(c.UserContext(), &e, func(ctx context.Context) error {
-		_, err := s.db.RecordLoginFailure(ctx, st.ID, until)
-		return err
+		if _, err := s.db.RecordLoginFailure(ctx, st.ID, until); err != nil {
+			return err
+		}
+		for _, f := range also {
+			if err := f(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
 	}); err != nil {
 		return err
 	}

@@ -53,6 +53,10 @@ func (s *Server) beginPasskeyStep(c *fiber.Ctx, st storage.Staff) (*staffLoginPa
 	return &staffLoginPasskeyStep{CSRF: step.CSRF, Username: st.Username}, nil
 }
 
+// cloneDetail is the audit detail of a refused login whose signature
+// counter went backwards; the passkey is suspended with it.
+const cloneDetail = "the signature counter went backwards: the passkey may have been copied; it is suspended until removed"
+
 // handleStaffLoginPasskey answers POST /staff/login/passkey (fields
 // credential, the browser's PublicKeyCredential.toJSON() of the assertion,
 // and csrf for the passkey step, or mode=passwordless): checks it against
@@ -147,11 +151,11 @@ func (s *Server) handleStaffLoginPasskey(c *fiber.Ctx) error {
 	if alone {
 		how = "passkey alone"
 	}
-	fail := func(action, detail string) error {
+	fail := func(action, detail string, also ...func(context.Context) error) error {
 		if err := s.db.DropCeremony(ctx, purpose, step.Binding); err != nil {
 			return err
 		}
-		if err := s.countLoginFailure(c, st, now, action, how+": "+detail); err != nil {
+		if err := s.countLoginFailure(c, st, now, action, how+": "+detail, also...); err != nil {
 			return err
 		}
 		return refuse()
@@ -195,8 +199,15 @@ func (s *Server) handleStaffLoginPasskey(c *fiber.Ctx) error {
 	if (alone || policy.UV) && !parsed.Response.AuthenticatorData.Flags.HasUserVerified() {
 		return fail("staff.login_failed", "no user verification")
 	}
+	if user.suspended[string(cred.ID)] {
+		return fail("staff.login_failed", "passkey suspended since its signature counter went backwards")
+	}
+	// Two copies of the passkey exist. The one that answered may be the
+	// genuine one and the clone ahead of it, so the passkey is suspended
+	// with the refusal: from now on neither copy logs in.
+	suspend := func(ctx context.Context) error { return s.db.SuspendPasskey(ctx, st.ID, cred.ID, now) }
 	if cred.Authenticator.CloneWarning {
-		return fail("staff.passkey_clone_refused", "the signature counter went backwards: the passkey may have been copied")
+		return fail("staff.passkey_clone_refused", cloneDetail, suspend)
 	}
 	record, err := json.Marshal(cred)
 	if err != nil {
@@ -220,8 +231,12 @@ func (s *Server) handleStaffLoginPasskey(c *fiber.Ctx) error {
 	})
 	switch {
 	case errors.Is(err, storage.ErrSignCount):
-		// Another login with the same counter won the race.
-		return fail("staff.passkey_clone_refused", "the signature counter went backwards: the passkey may have been copied")
+		// Another login with the same counter won the race: another
+		// signature by a copy, as an authenticator never signs one
+		// counter twice.
+		return fail("staff.passkey_clone_refused", cloneDetail, suspend)
+	case errors.Is(err, storage.ErrPasskeySuspended):
+		return fail("staff.login_failed", "passkey suspended since its signature counter went backwards")
 	case errors.Is(err, storage.ErrNotFound):
 		// The challenge was used meanwhile: a replay.
 		return fail("staff.login_failed", "the challenge was used already")

@@ -24,6 +24,9 @@ type passkeyRow struct {
 	Name     string
 	Added    string
 	LastUsed string
+	// Suspended is when a copy of it was detected (its signature counter
+	// went backwards), or empty: it logs in no more and should be removed.
+	Suspended string
 }
 
 // handleStaffPasskeys answers GET /staff/passkeys: the staff member's
@@ -47,11 +50,20 @@ func (s *Server) staffPasskeysPage(c *fiber.Ctx, status int, errMsg, notice stri
 	}
 	_, off := s.relyingParty()
 	p := staffPasskeysPage{Off: off, Required: policy.RequiredFor(me.Role), MaxName: maxPasskeyName, Error: errMsg, Notice: notice}
-	p.Missing = p.Required && len(keys) == 0 && off == ""
+	active := 0
+	for _, k := range keys {
+		if k.SuspendedAt.IsZero() {
+			active++
+		}
+	}
+	p.Missing = p.Required && active == 0 && off == ""
 	for _, k := range keys {
 		row := passkeyRow{ID: k.ID, Name: k.Name, Added: consoleTime(k.CreatedAt), LastUsed: "never"}
 		if !k.LastUsedAt.IsZero() {
 			row.LastUsed = consoleTime(k.LastUsedAt)
+		}
+		if !k.SuspendedAt.IsZero() {
+			row.Suspended = consoleTime(k.SuspendedAt)
 		}
 		p.Keys = append(p.Keys, row)
 	}

@@ -91,6 +91,9 @@ type passkeyUser struct {
 	st     storage.Staff
 	handle []byte
 	creds  []webauthn.Credential
+	// suspended holds the credential ids (as strings) of the passkeys
+	// suspended after a counter regression: a login with one is refused.
+	suspended map[string]bool
 }
 
 func (u *passkeyUser) WebAuthnID() []byte                         { return u.handle }
@@ -109,8 +112,11 @@ func (s *Server) loadPasskeyUser(ctx context.Context, st storage.Staff) (*passke
 	if err != nil {
 		return nil, err
 	}
-	u := &passkeyUser{st: st, handle: handle}
+	u := &passkeyUser{st: st, handle: handle, suspended: map[string]bool{}}
 	for _, k := range keys {
+		if !k.SuspendedAt.IsZero() {
+			u.suspended[string(k.CredentialID)] = true
+		}
 		var c webauthn.Credential
 		if err := json.Unmarshal(k.Credential, &c); err != nil {
 			return nil, fmt.Errorf("failed to read passkey %d of staff %d: %w", k.ID, st.ID, err)

@@ -19,6 +19,10 @@ import (
 // is broken. The login is refused.
 var ErrSignCount = errors.New("the passkey's signature counter went backwards")
 
+// ErrPasskeySuspended is returned by UsePasskey for a passkey suspended
+// after a counter regression (SuspendPasskey).
+var ErrPasskeySuspended = errors.New("the passkey is suspended after its signature counter went backwards")
+
 // ErrLastPasskey is returned by RemovePasskey when the passkey is the
 // account's last and it must keep one.
 var ErrLastPasskey = errors.New("the account's last passkey")
@@ -39,15 +43,20 @@ type Passkey struct {
 	SignCount    uint32
 	CreatedAt    time.Time
 	LastUsedAt   time.Time // zero: never used
+	// SuspendedAt is when a login with it showed a signature counter that
+	// went backwards (zero: never). A suspended passkey is refused
+	// whichever copy answers: the server cannot tell the genuine one from
+	// the clone, and the copy with the higher counter may be the clone.
+	SuspendedAt time.Time
 }
 
-const passkeyColumns = `id, staff_id, name, credential_id, credential, sign_count, created_at, last_used_at`
+const passkeyColumns = `id, staff_id, name, credential_id, credential, sign_count, created_at, last_used_at, suspended_at`
 
 func scanPasskey(row interface{ Scan(...any) error }) (Passkey, error) {
 	var p Passkey
 	var cred string
-	var created, used int64
-	err := row.Scan(&p.ID, &p.StaffID, &p.Name, &p.CredentialID, &cred, &p.SignCount, &created, &used)
+	var created, used, suspended int64
+	err := row.Scan(&p.ID, &p.StaffID, &p.Name, &p.CredentialID, &cred, &p.SignCount, &created, &used, &suspended)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Passkey{}, ErrNotFound
 	}
@@ -55,7 +64,7 @@ func scanPasskey(row interface{ Scan(...any) error }) (Passkey, error) {
 		return Passkey{}, err
 	}
 	p.Credential = []byte(cred)
-	p.CreatedAt, p.LastUsedAt = time.Unix(created, 0).UTC(), timeOrZero(used)
+	p.CreatedAt, p.LastUsedAt, p.SuspendedAt = time.Unix(created, 0).UTC(), timeOrZero(used), timeOrZero(suspended)
 	return p, nil
 }
 
@@ -172,10 +181,11 @@ func (db *DB) Passkeys(ctx context.Context, staffID int64) ([]Passkey, error) {
 	return out, nil
 }
 
-// CountPasskeys returns how many passkeys the account has.
+// CountPasskeys returns how many passkeys the account can log in with: a
+// suspended one does not count.
 func (db *DB) CountPasskeys(ctx context.Context, staffID int64) (int, error) {
 	var n int
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM staff_passkeys WHERE staff_id = ?`, staffID).Scan(&n); err != nil {
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM staff_passkeys WHERE staff_id = ? AND suspended_at = 0`, staffID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("failed to count passkeys of staff %d: %w", staffID, err)
 	}
 	return n, nil
@@ -202,8 +212,9 @@ func (db *DB) RenamePasskey(ctx context.Context, staffID, id int64, name string)
 
 // RemovePasskey deletes one of the account's passkeys and returns it
 // (ErrNotFound if it has no passkey id). With keepOne, the last passkey is
-// not removed (ErrLastPasskey): the check and the deletion are one
-// transaction, so two removals at once cannot both pass it.
+// not removed (ErrLastPasskey), unless it is suspended (it counts for
+// nothing): the check and the deletion are one transaction, so two
+// removals at once cannot both pass it.
 func (db *DB) RemovePasskey(ctx context.Context, staffID, id int64, keepOne bool) (Passkey, error) {
 	var p Passkey
 	err := db.write(ctx, func(tx *sql.Tx) error {
@@ -212,9 +223,9 @@ func (db *DB) RemovePasskey(ctx context.Context, staffID, id int64, keepOne bool
 		if err != nil {
 			return err
 		}
-		if keepOne {
+		if keepOne && p.SuspendedAt.IsZero() {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM staff_passkeys WHERE staff_id = ?`, staffID).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM staff_passkeys WHERE staff_id = ? AND suspended_at = 0`, staffID).Scan(&n); err != nil {
 				return err
 			}
 			if n <= 1 {
@@ -235,11 +246,13 @@ func (db *DB) RemovePasskey(ctx context.Context, staffID, id int64, keepOne bool
 // counter must be above the stored one (or both zero: an authenticator
 // without a counter), checked by a compare-and-set, so that of two
 // assertions with the same counter only one passes; otherwise nothing
-// changes and ErrSignCount is returned.
+// changes and ErrSignCount is returned. A suspended passkey is never
+// used (ErrPasskeySuspended).
 func (db *DB) UsePasskey(ctx context.Context, staffID int64, credentialID, credential []byte, signCount uint32, at time.Time) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE staff_passkeys SET credential = ?, sign_count = ?, last_used_at = ?
-			WHERE staff_id = ? AND credential_id = ? AND (sign_count < ? OR (sign_count = 0 AND ? = 0))`,
+			WHERE staff_id = ? AND credential_id = ? AND suspended_at = 0
+			  AND (sign_count < ? OR (sign_count = 0 AND ? = 0))`,
 			string(credential), signCount, at.Unix(), staffID, credentialID, signCount, signCount)
 		if err != nil {
 			return err
@@ -247,18 +260,37 @@ func (db *DB) UsePasskey(ctx context.Context, staffID int64, credentialID, crede
 		if n, err := res.RowsAffected(); err != nil || n == 1 {
 			return err
 		}
-		var one int
-		err = tx.QueryRowContext(ctx, `SELECT 1 FROM staff_passkeys WHERE staff_id = ? AND credential_id = ?`, staffID, credentialID).Scan(&one)
+		var suspended int64
+		err = tx.QueryRowContext(ctx, `SELECT suspended_at FROM staff_passkeys WHERE staff_id = ? AND credential_id = ?`, staffID, credentialID).Scan(&suspended)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
+		if suspended != 0 {
+			return ErrPasskeySuspended
+		}
 		return ErrSignCount
 	})
 	if err != nil {
 		return fmt.Errorf("failed to record the use of a passkey of staff %d: %w", staffID, err)
+	}
+	return nil
+}
+
+// SuspendPasskey suspends the account's passkey credentialID from at on
+// (if it is not already): a login with it showed a signature counter that
+// went backwards, so two copies of it exist and the server cannot tell
+// which is genuine. It is refused from then on, whichever copy answers.
+func (db *DB) SuspendPasskey(ctx context.Context, staffID int64, credentialID []byte, at time.Time) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE staff_passkeys SET suspended_at = ?
+			WHERE staff_id = ? AND credential_id = ? AND suspended_at = 0`, at.Unix(), staffID, credentialID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("failed to suspend a passkey of staff %d: %w", staffID, err)
 	}
 	return nil
 }

@@ -93,6 +93,35 @@ func TestUsePasskeyRefusesCounterRegression(t *testing.T) {
 	}
 }
 
+// A suspended passkey (a counter regression was seen) is never used
+// again, counts for nothing, and may be removed even when one must stay.
+func TestSuspendedPasskey(t *testing.T) {
+	db := mustOpenDB(t)
+	db.Now = fixedClock(staffNow)
+	ctx := context.Background()
+	ann := mustEnrol(t, db, mustCreateStaff(t, db, "ann", storage.RoleCaseworker), 1)
+	p := mustAddPasskey(t, db, ann.ID, "Key", "cred")
+	if err := db.UsePasskey(ctx, ann.ID, []byte("cred"), []byte(`{}`), 5, staffNow); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SuspendPasskey(ctx, ann.ID, []byte("cred"), staffNow.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.UsePasskey(ctx, ann.ID, []byte("cred"), []byte(`{}`), 500, staffNow); !errors.Is(err, storage.ErrPasskeySuspended) {
+		t.Fatalf("using a suspended passkey: %v, want ErrPasskeySuspended", err)
+	}
+	list, err := db.Passkeys(ctx, ann.ID)
+	if err != nil || len(list) != 1 || !list[0].SuspendedAt.Equal(staffNow.Add(time.Minute)) || list[0].SignCount != 5 {
+		t.Fatalf("Passkeys = %+v, %v", list, err)
+	}
+	if n, err := db.CountPasskeys(ctx, ann.ID); err != nil || n != 0 {
+		t.Fatalf("CountPasskeys = %d, %v; a suspended passkey counts for nothing", n, err)
+	}
+	if _, err := db.RemovePasskey(ctx, ann.ID, p.ID, true); err != nil {
+		t.Fatalf("removing a suspended passkey when one must stay: %v", err)
+	}
+}
+
 func TestCeremonyIsSingleUse(t *testing.T) {
 	db := mustOpenDB(t)
 	now := staffNow

@@ -13,7 +13,11 @@ CREATE TABLE staff_passkeys (
     credential    TEXT NOT NULL,
     sign_count    INTEGER NOT NULL DEFAULT 0,
     created_at    INTEGER NOT NULL,      -- unix seconds
-    last_used_at  INTEGER NOT NULL DEFAULT 0  -- 0: never
+    last_used_at  INTEGER NOT NULL DEFAULT 0, -- 0: never
+    -- when a login with it showed a signature counter that went backwards
+    -- (0: never): from then on it is refused, whichever copy answers, until
+    -- its owner removes it and adds a new one
+    suspended_at  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX staff_passkeys_staff ON staff_passkeys (staff_id);
 
