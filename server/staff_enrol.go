@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/base64"
 	"html/template"
 	"net/http"
@@ -53,8 +54,13 @@ func (s *Server) enrolmentPage(c *fiber.Ctx, st storage.Staff, token, secret, ms
 		if err != nil {
 			return err
 		}
+		// Only this browser's: the others, added through the same link
+		// elsewhere, are deleted when this browser completes it.
+		mine := enrolBrowser(s.cookie(c, enrolCookie))
 		for _, k := range keys {
-			f.Passkeys = append(f.Passkeys, k.Name)
+			if mine != nil && bytes.Equal(k.EnrolBinding, mine) {
+				f.Passkeys = append(f.Passkeys, k.Name)
+			}
 		}
 	}
 	return s.render(c, status, "staff_enrol", "Set up your account", f)

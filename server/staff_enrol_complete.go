@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
@@ -62,7 +63,16 @@ func (s *Server) handleStaffEnrol(c *fiber.Ctx) error {
 	}
 	e := storage.AuditEntry{Actor: st.Username, Action: "staff.enrolled", Target: st.Username}
 	err = s.db.Change(ctx, &e, func(ctx context.Context) error {
-		_, err := s.db.CompleteEnrolment(ctx, storage.HashToken(token), hash, secret, step, hashes)
+		if _, err := s.db.CompleteEnrolment(ctx, storage.HashToken(token), hash, secret, step, hashes); err != nil {
+			return err
+		}
+		// Only the passkeys this browser added on the enrolment page
+		// stay: one added through the link from anywhere else is
+		// deleted, and the entry says so.
+		removed, err := s.db.KeepEnrolmentPasskeys(ctx, st.ID, enrolBrowser(s.cookie(c, enrolCookie)))
+		if len(removed) > 0 {
+			e.Detail = fmt.Sprintf("%d passkey(s) added through the link in another browser removed", len(removed))
+		}
 		return err
 	})
 	if errors.Is(err, storage.ErrNotFound) {
@@ -71,5 +81,6 @@ func (s *Server) handleStaffEnrol(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.expireCookie(c, enrolCookie)
 	return s.render(c, http.StatusOK, "staff_recovery", "Your recovery codes", staffRecovery{Username: st.Username, Codes: codes})
 }

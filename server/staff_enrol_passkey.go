@@ -29,5 +29,10 @@ func (s *Server) handleStaffEnrolPasskey(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.finishRegistration(c, st, enrolBinding(token), form.Get("name"), form.Get("credential"), st.Username, " at enrolment")
+	browser := s.cookie(c, enrolCookie)
+	if browser == "" {
+		return jsonError(c, http.StatusConflict, "This registration has expired or was used already. Start again.")
+	}
+	return s.finishRegistration(c, st, enrolBinding(token, browser), enrolBrowser(browser),
+		form.Get("name"), form.Get("credential"), st.Username, " at enrolment")
 }

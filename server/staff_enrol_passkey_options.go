@@ -45,13 +45,37 @@ func (s *Server) handleStaffEnrolPasskeyOptions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.PutCeremony(ctx, storage.Ceremony{Purpose: storage.CeremonyRegister, Binding: enrolBinding(token),
+	// This browser's enrolment cookie: the passkeys it adds are kept when
+	// it completes the enrolment, and only then (KeepEnrolmentPasskeys).
+	browser := s.cookie(c, enrolCookie)
+	if len(browser) != len(randomToken()) {
+		browser = randomToken()
+		s.setCookie(c, enrolCookie, browser)
+	}
+	if err := s.db.PutCeremony(ctx, storage.Ceremony{Purpose: storage.CeremonyRegister, Binding: enrolBinding(token, browser),
 		StaffID: st.ID, CSRF: randomToken(), Data: data, ExpiresAt: s.db.Now().Add(ceremonyLife)}); err != nil {
 		return err
 	}
 	return c.JSON(creation)
 }
 
-// enrolBinding names the registration ceremony of an enrolment link: apart
-// from any session's (HashToken of another random token).
-func enrolBinding(token string) []byte { return storage.HashToken("enrol:" + token) }
+// enrolBinding names the registration ceremony of an enrolment link in one
+// browser (its enrolment cookie): apart from any session's (HashToken of
+// another random token), and from another browser's with the same link.
+func enrolBinding(token, browser string) []byte {
+	return storage.HashToken("enrol:" + token + ":" + browser)
+}
+
+// enrolBrowser is what a passkey added on the enrolment page records of
+// the browser that added it (the hash of its enrolment cookie), or nil
+// for a browser without one.
+func enrolBrowser(browser string) []byte {
+	if browser == "" {
+		return nil
+	}
+	return storage.HashToken("enrol-browser:" + browser)
+}
+
+// enrolCookie binds the passkeys added on an enrolment page to the browser
+// that completes the enrolment.
+var enrolCookie = cookieKind{name: "candour_enrol", sameSite: fiber.CookieSameSiteStrictMode, hostPrefix: true}

@@ -28,7 +28,7 @@ func (s *Server) handleStaffPasskeyAdd(c *fiber.Ctx) error {
 	if !constantTimeEqual(form.Get("csrf"), me.session.CSRF) {
 		return errCSRFStaff
 	}
-	return s.finishRegistration(c, me.Staff, me.session.TokenHash, form.Get("name"), form.Get("credential"), me.Username, "")
+	return s.finishRegistration(c, me.Staff, me.session.TokenHash, nil, form.Get("name"), form.Get("credential"), me.Username, "")
 }
 
 // finishRegistration checks a new credential (the browser's toJSON())
@@ -36,7 +36,7 @@ func (s *Server) handleStaffPasskeyAdd(c *fiber.Ctx) error {
 // st's passkey name, consuming the ceremony in the same change; actor
 // and note make the audit entry. A refused answer spends its challenge
 // and is audited. Answers the console's script in JSON.
-func (s *Server) finishRegistration(c *fiber.Ctx, st storage.Staff, binding []byte, name, credential, actor, note string) error {
+func (s *Server) finishRegistration(c *fiber.Ctx, st storage.Staff, binding, pending []byte, name, credential, actor, note string) error {
 	rp, off := s.relyingParty()
 	if off != "" {
 		return jsonError(c, http.StatusConflict, off)
@@ -81,7 +81,7 @@ func (s *Server) finishRegistration(c *fiber.Ctx, st storage.Staff, binding []by
 	if err != nil {
 		return err
 	}
-	key := storage.Passkey{StaffID: st.ID, Name: name, CredentialID: cred.ID, Credential: record, SignCount: cred.Authenticator.SignCount}
+	key := storage.Passkey{StaffID: st.ID, Name: name, CredentialID: cred.ID, Credential: record, SignCount: cred.Authenticator.SignCount, EnrolBinding: pending}
 	e := storage.AuditEntry{Actor: actor, Action: "staff.passkey_added", Target: st.Username, Detail: s.staffNetwork(c, "“"+name+"”"+note)}
 	err = s.db.Change(ctx, &e, func(ctx context.Context) error {
 		if err := s.db.TakeCeremony(ctx, storage.CeremonyRegister, binding, ceremony.Data); err != nil {

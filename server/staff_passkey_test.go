@@ -687,6 +687,23 @@ func TestPasskeyAtEnrolment(t *testing.T) {
 	if _, page := get(t, c, ts.URL+"/staff/enrol/"+token); !strings.Contains(page, "<li>Blue key</li>") {
 		t.Error("the enrolment page does not list the passkey added")
 	}
+	// Someone else who saw the link plants a passkey from their own
+	// browser: it does not survive the owner's enrolment.
+	intruder := client(t)
+	if res, options := postValues(t, intruder, base+"/options", url.Values{}); res.StatusCode != http.StatusOK {
+		t.Fatalf("options in another browser: %d", res.StatusCode)
+	} else if res, body := postValues(t, intruder, base, url.Values{"name": {"Your phone"}, "credential": {newSoftKey(t).create(t, options)}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("passkey from another browser: %d %s", res.StatusCode, body)
+	}
+	// A browser's enrolment challenge cannot be answered from another.
+	if res, options := postValues(t, intruder, base+"/options", url.Values{}); res.StatusCode != http.StatusOK {
+		t.Fatalf("options in another browser: %d", res.StatusCode)
+	} else if res, _ := postValues(t, c, base, url.Values{"name": {"Crossed"}, "credential": {newSoftKey(t).create(t, options)}}); res.StatusCode != http.StatusConflict {
+		t.Fatalf("another browser's enrolment challenge answered: %d", res.StatusCode)
+	}
+	if _, page := get(t, c, ts.URL+"/staff/enrol/"+token); strings.Contains(page, "Your phone") {
+		t.Error("the owner's enrolment page lists a passkey added in another browser")
+	}
 	// The account cannot log in before the enrolment is finished.
 	if res, _ := staffLogin(t, ts, client(t), "xena", goodPassword, ""); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("password step before enrolment: %d", res.StatusCode)
@@ -694,6 +711,13 @@ func TestPasskeyAtEnrolment(t *testing.T) {
 	form := url.Values{"secret": {secret}, "password": {goodPassword}, "password2": {goodPassword}, "totp": {ts.code(t, secret)}}
 	if res, page := post(t, c, ts.URL+"/staff/enrol/"+token, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"); res.StatusCode != http.StatusOK || !strings.Contains(page, `id="recovery-codes"`) {
 		t.Fatalf("finishing enrolment: %d", res.StatusCode)
+	}
+	keys, err := ts.DB.Passkeys(ctx, st.ID)
+	if err != nil || len(keys) != 1 || keys[0].Name != "Blue key" || keys[0].EnrolBinding != nil {
+		t.Fatalf("passkeys after enrolment: %+v %v; want only this browser's", keys, err)
+	}
+	if got := newestAudit(t, ts, "staff.enrolled"); !strings.Contains(got, "1 passkey(s) added through the link in another browser removed") {
+		t.Errorf("the enrolment's audit entry does not tell of the removed passkey: %q", got)
 	}
 	// The link is spent: no more passkeys through it.
 	if res, _ := postValues(t, c, base+"/options", url.Values{}); res.StatusCode != http.StatusNotFound {

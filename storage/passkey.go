@@ -48,15 +48,19 @@ type Passkey struct {
 	// whichever copy answers: the server cannot tell the genuine one from
 	// the clone, and the copy with the higher counter may be the clone.
 	SuspendedAt time.Time
+	// EnrolBinding, for a passkey added on the enrolment page, is the hash
+	// of that browser's enrolment cookie until the enrolment completes
+	// (KeepEnrolmentPasskeys); nil otherwise.
+	EnrolBinding []byte
 }
 
-const passkeyColumns = `id, staff_id, name, credential_id, credential, sign_count, created_at, last_used_at, suspended_at`
+const passkeyColumns = `id, staff_id, name, credential_id, credential, sign_count, created_at, last_used_at, suspended_at, enrol_binding`
 
 func scanPasskey(row interface{ Scan(...any) error }) (Passkey, error) {
 	var p Passkey
 	var cred string
 	var created, used, suspended int64
-	err := row.Scan(&p.ID, &p.StaffID, &p.Name, &p.CredentialID, &cred, &p.SignCount, &created, &used, &suspended)
+	err := row.Scan(&p.ID, &p.StaffID, &p.Name, &p.CredentialID, &cred, &p.SignCount, &created, &used, &suspended, &p.EnrolBinding)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Passkey{}, ErrNotFound
 	}
@@ -143,8 +147,8 @@ func (db *DB) AddPasskey(ctx context.Context, p Passkey) (Passkey, error) {
 		if n >= MaxPasskeys {
 			return fmt.Errorf("an account has at most %d passkeys: %w", MaxPasskeys, ErrDuplicate)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO staff_passkeys (staff_id, name, credential_id, credential, sign_count, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, p.StaffID, p.Name, p.CredentialID, string(p.Credential), p.SignCount, p.CreatedAt.Unix())
+		res, err := tx.ExecContext(ctx, `INSERT INTO staff_passkeys (staff_id, name, credential_id, credential, sign_count, created_at, enrol_binding)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, p.StaffID, p.Name, p.CredentialID, string(p.Credential), p.SignCount, p.CreatedAt.Unix(), p.EnrolBinding)
 		if isUnique(err) {
 			return ErrDuplicate
 		}
@@ -277,6 +281,44 @@ func (db *DB) UsePasskey(ctx context.Context, staffID int64, credentialID, crede
 		return fmt.Errorf("failed to record the use of a passkey of staff %d: %w", staffID, err)
 	}
 	return nil
+}
+
+// KeepEnrolmentPasskeys, when an enrolment completes, keeps the passkeys
+// that the completing browser added on the enrolment page (binding, the
+// hash of its enrolment cookie; nil: none) and deletes those added through
+// the same link from any other browser. It returns the names of the
+// deleted ones.
+func (db *DB) KeepEnrolmentPasskeys(ctx context.Context, staffID int64, binding []byte) ([]string, error) {
+	var removed []string
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT name FROM staff_passkeys
+			WHERE staff_id = ? AND enrol_binding IS NOT NULL AND (? IS NULL OR enrol_binding != ?)`, staffID, binding, binding)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				rows.Close()
+				return err
+			}
+			removed = append(removed, name)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM staff_passkeys
+			WHERE staff_id = ? AND enrol_binding IS NOT NULL AND (? IS NULL OR enrol_binding != ?)`, staffID, binding, binding); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE staff_passkeys SET enrol_binding = NULL WHERE staff_id = ?`, staffID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to keep the enrolment passkeys of staff %d: %w", staffID, err)
+	}
+	return removed, nil
 }
 
 // SuspendPasskey suspends the account's passkey credentialID from at on

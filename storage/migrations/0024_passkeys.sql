@@ -17,7 +17,12 @@ CREATE TABLE staff_passkeys (
     -- when a login with it showed a signature counter that went backwards
     -- (0: never): from then on it is refused, whichever copy answers, until
     -- its owner removes it and adds a new one
-    suspended_at  INTEGER NOT NULL DEFAULT 0
+    suspended_at  INTEGER NOT NULL DEFAULT 0,
+    -- a passkey added on the enrolment page: the hash of that browser's
+    -- enrolment cookie until the enrolment completes. Completing it keeps
+    -- only the passkeys of the browser that completes it (NULL from then on)
+    -- and deletes the others: whoever else saw the link cannot plant one.
+    enrol_binding BLOB
 );
 CREATE INDEX staff_passkeys_staff ON staff_passkeys (staff_id);
 
