@@ -79,6 +79,31 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 		step, totpOK = crypto.ValidateTOTP(st.TOTPSecret, code, now)
 		switch {
 		case totpOK:
+			// Where the account must use its passkey, the app's code
+			// (which a look-alike page can relay) is refused, right or
+			// wrong, and the passkey asked for again. Audited, not
+			// counted: the password and code were right.
+			only, err := s.passkeyOnly(ctx, st)
+			if err != nil {
+				return err
+			}
+			if !only {
+				break
+			}
+			if err := s.audit(ctx, st.Username, "staff.login_failed", st.Username, s.staffNetwork(c, "code from the app refused: a passkey is required")); err != nil {
+				return err
+			}
+			pstep, err := s.beginPasskeyStep(c, st)
+			if err != nil {
+				return err
+			}
+			if pstep == nil { // its passkey was removed meanwhile
+				ok = false
+				break
+			}
+			pstep.Error = "Your organisation requires your passkey or security key for this account: the code from your authenticator app is not accepted. Use your passkey, or a recovery code if you have lost it."
+			s.waitFloor(start)
+			return s.render(c, http.StatusUnauthorized, "staff_login_passkey", "Confirm with your passkey", *pstep)
 		case crypto.HashRecoveryCode(code) != nil:
 			method = "recovery code"
 		default:

@@ -28,6 +28,11 @@ const passkeyRefusal = "The passkey was not accepted, or the account is locked a
 type staffLoginPasskeyStep struct {
 	CSRF     string
 	Username string
+	// Required: the organisation requires a passkey of this account's
+	// role, so the app's code is not accepted; only a recovery code is
+	// (Error says so when a code was refused).
+	Required bool
+	Error    string
 }
 
 // beginPasskeyStep, for an account whose password was right and whose code
@@ -50,7 +55,28 @@ func (s *Server) beginPasskeyStep(c *fiber.Ctx, st storage.Staff) (*staffLoginPa
 		return nil, err
 	}
 	s.setCookie(c, loginCookie, token)
-	return &staffLoginPasskeyStep{CSRF: step.CSRF, Username: st.Username}, nil
+	required, err := s.passkeyOnly(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return &staffLoginPasskeyStep{CSRF: step.CSRF, Username: st.Username, Required: required}, nil
+}
+
+// passkeyOnly reports whether the account must log in with its passkey:
+// the policy requires one of its role, passkeys work here and it has one.
+// Then the app's code is refused (it can be phished: relayed in real time
+// by a look-alike page); a recovery code still works, audited and shown at
+// the next login.
+func (s *Server) passkeyOnly(ctx context.Context, st storage.Staff) (bool, error) {
+	if _, off := s.relyingParty(); off != "" {
+		return false, nil
+	}
+	policy, err := s.db.PasskeyPolicy(ctx)
+	if err != nil || !policy.RequiredFor(st.Role) {
+		return false, err
+	}
+	n, err := s.db.CountPasskeys(ctx, st.ID)
+	return n > 0, err
 }
 
 // cloneDetail is the audit detail of a refused login whose signature

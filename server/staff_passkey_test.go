@@ -593,6 +593,26 @@ func TestPasskeyPolicyAndLastFactor(t *testing.T) {
 	if res, _ := post(t, admin, ts.URL+"/staff/passkeys/"+itoa(keys[0].ID)+"/remove", strings.NewReader(url.Values{"csrf": {adminCSRF}}.Encode()), "application/x-www-form-urlencoded"); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("removing another account's passkey: %d", res.StatusCode)
 	}
+	// Now that it has one, it must use it: the app's code, which a
+	// look-alike page could relay, is refused though right, audited,
+	// and the passkey asked for, with a recovery code as the way out.
+	ts.advance(30 * time.Second)
+	lc := client(t)
+	res, page := staffLogin(t, ts, lc, "uma", goodPassword, ts.code(t, mustStaff(t, ts, "uma").TOTPSecret))
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(page, `id="passkey-login"`) || !strings.Contains(page, "not accepted") || !strings.Contains(page, "Recovery code") {
+		t.Fatalf("password and the app's code where a passkey is required: %d", res.StatusCode)
+	}
+	if res, _ := get(t, lc, ts.URL+"/staff/"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the refused code opened a session: %d", res.StatusCode)
+	}
+	if got := newestAudit(t, ts, "staff.login_failed"); !strings.Contains(got, "a passkey is required") {
+		t.Errorf("audit of the refused code: %q", got)
+	}
+	// An administrator, whose role is not required, still logs in with it.
+	ts.advance(30 * time.Second)
+	if res, _ := staffLogin(t, ts, client(t), "tara", goodPassword, ts.code(t, mustStaff(t, ts, "tara").TOTPSecret)); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("administrator with the app's code: %d", res.StatusCode)
+	}
 }
 
 func TestRecoveryCodeLoginIsShownAtTheNextLogin(t *testing.T) {
