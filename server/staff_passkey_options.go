@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/candour/candour/crypto"
 	"github.com/candour/candour/storage"
 )
 
@@ -19,9 +21,13 @@ const maxPasskeyName = storage.MaxPasskeyName
 // registering a passkey for the logged-in staff member and answers the
 // PublicKeyCredentialCreationOptions (JSON {"publicKey": …}). The challenge
 // is kept server-side, bound to this session: a newer request replaces it,
-// and POST /staff/passkeys consumes it.
+// and POST /staff/passkeys consumes it. The password is asked again (field
+// password): a session alone (a browser left logged in, a stolen cookie, a
+// login with a recovery code found on paper) must not be able to add a
+// lasting way in. A wrong one counts as a failed login does.
 func (s *Server) handleStaffPasskeyOptions(c *fiber.Ctx) error {
-	if _, err := s.staffForm(c); err != nil {
+	form, err := s.staffForm(c)
+	if err != nil {
 		return err
 	}
 	rp, off := s.relyingParty()
@@ -30,6 +36,22 @@ func (s *Server) handleStaffPasskeyOptions(c *fiber.Ctx) error {
 	}
 	me := staffOf(c)
 	ctx := c.UserContext()
+	unlock := s.throttle.lockName(strings.ToLower(me.Username))
+	defer unlock()
+	st, err := s.db.StaffByID(ctx, me.ID)
+	if err != nil {
+		return err
+	}
+	var pwOK bool
+	if perr := s.staffKDF.run(ctx, func() { pwOK, _ = crypto.VerifyPassword(st.PasswordHash, form.Get("password")) }); perr != nil {
+		return perr
+	}
+	if now := s.db.Now(); !pwOK || now.Before(st.LockedUntil) {
+		if err := s.countLoginFailure(c, st, now, "staff.passkey_refused", "adding a passkey: wrong password, or the account is locked"); err != nil {
+			return err
+		}
+		return jsonError(c, http.StatusForbidden, "Your password was not right, or the account is locked after too many attempts. Wait a little and try again.")
+	}
 	creation, session, err := s.beginRegistration(ctx, rp, me.Staff)
 	if err != nil {
 		return err

@@ -172,7 +172,7 @@ func postValues(t *testing.T, c *http.Client, u string, v url.Values) (*http.Res
 // addPasskey registers k for the logged-in client c.
 func addPasskey(t *testing.T, ts *testServer, c *http.Client, csrf, name string, k *softKey) {
 	t.Helper()
-	res, options := postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}})
+	res, options := postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}, "password": {goodPassword}})
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("registration options: %d %s", res.StatusCode, options)
 	}
@@ -230,6 +230,19 @@ func TestPasskeyRegistrationAndLogin(t *testing.T) {
 	if res, _ := postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {"wrong"}}); res.StatusCode != http.StatusForbidden {
 		t.Fatalf("options without the CSRF token: %d", res.StatusCode)
 	}
+	// Nor without the password, asked again: a session alone adds no
+	// way in. A wrong one counts as a failed login.
+	for _, pw := range []string{"", "not the password"} {
+		if res, _ := postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}, "password": {pw}}); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("options with password %q: %d", pw, res.StatusCode)
+		}
+	}
+	if got := newestAudit(t, ts, "staff.passkey_refused"); !strings.Contains(got, "wrong password") {
+		t.Errorf("audit of the refused password: %q", got)
+	}
+	if n := mustStaff(t, ts, "pia").FailedLogins; n != 2 {
+		t.Errorf("failed logins after two wrong passwords: %d, want 2", n)
+	}
 	k := newSoftKey(t)
 	addPasskey(t, ts, c, csrf, "Work laptop", k)
 	if got := newestAudit(t, ts, "staff.passkey_added"); !strings.Contains(got, "pia pia") || !strings.Contains(got, "Work laptop") {
@@ -243,7 +256,7 @@ func TestPasskeyRegistrationAndLogin(t *testing.T) {
 		t.Fatalf("the new passkey is not listed: %s", page)
 	}
 	// The registration's challenge was spent: the same answer again is refused.
-	_, options := postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}})
+	_, options := postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}, "password": {goodPassword}})
 	k2 := newSoftKey(t)
 	answer := k2.create(t, options)
 	if res, body := postValues(t, c, ts.URL+"/staff/passkeys", url.Values{"csrf": {csrf}, "name": {"Key"}, "credential": {answer}}); res.StatusCode != http.StatusOK {
@@ -333,7 +346,7 @@ func TestPasskeyChallengeIsSingleUse(t *testing.T) {
 
 	// A registration's challenge belongs to the session that asked for
 	// it: another session of the same account cannot answer it.
-	_, options = postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}})
+	_, options = postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}, "password": {goodPassword}})
 	answer = newSoftKey(t).create(t, options)
 	lc, stepCSRF = passwordStep(t, ts, "quinn")
 	if res, body := passkeyLogin(t, ts, lc, stepCSRF, k); res.StatusCode != http.StatusOK {
@@ -345,7 +358,7 @@ func TestPasskeyChallengeIsSingleUse(t *testing.T) {
 		t.Fatalf("another session answered a registration challenge: %d", res.StatusCode)
 	}
 	// A registration made for another origin is refused and audited.
-	_, options = postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}})
+	_, options = postValues(t, c, ts.URL+"/staff/passkeys/options", url.Values{"csrf": {csrf}, "password": {goodPassword}})
 	evil := newSoftKey(t)
 	evil.origin = "http://localhost:9999"
 	if res, _ := postValues(t, c, ts.URL+"/staff/passkeys", url.Values{"csrf": {csrf}, "name": {"Evil"}, "credential": {evil.create(t, options)}}); res.StatusCode != http.StatusBadRequest {

@@ -54,11 +54,13 @@ export function ceremonyError(err) {
 
 // register runs the registration ceremony and stores the new passkey under
 // name; returns the server's {id, name}. url is where: /staff/passkeys for
-// the logged-in staff member (csrf: the session's), or an enrolment link's
-// /staff/enrol/TOKEN/passkey (no csrf: the link's token is the secret).
-export async function register(csrf, name, url = "/staff/passkeys") {
+// the logged-in staff member (csrf: the session's, and password: theirs,
+// asked again so that a session alone cannot add a way in), or an
+// enrolment link's /staff/enrol/TOKEN/passkey (no csrf: the link's token
+// is the secret).
+export async function register(csrf, name, url = "/staff/passkeys", password = "") {
   const fields = csrf ? { csrf } : {};
-  const options = await postForm(`${url}/options`, fields);
+  const options = await postForm(`${url}/options`, password ? { ...fields, password } : fields);
   const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(options.publicKey);
   const credential = await navigator.credentials.create({ publicKey });
   return postForm(url, { ...fields, name, credential: JSON.stringify(credential.toJSON()) });
@@ -83,6 +85,7 @@ function say(box, msg) {
 export function passkeysPage(section, reload) {
   const add = document.getElementById("passkey-add");
   const nameField = document.getElementById("passkey-name");
+  const passwordField = document.getElementById("passkey-password");
   const box = document.getElementById("passkey-status");
   if (!add || !nameField) return;
   if (!supported()) {
@@ -97,10 +100,16 @@ export function passkeysPage(section, reload) {
       nameField.focus();
       return;
     }
+    if (passwordField && !passwordField.value) {
+      say(box, "Type your password first: it is asked again before a passkey is added to your account.");
+      passwordField.focus();
+      return;
+    }
     add.disabled = true;
     say(box, "Follow your browser's request: touch your security key, or confirm with your fingerprint, face or PIN.");
     try {
-      const added = await register(section.dataset.csrf, name);
+      const added = await register(section.dataset.csrf, name, "/staff/passkeys", passwordField ? passwordField.value : "");
+      if (passwordField) passwordField.value = "";
       await reload({ notice: `The passkey “${added.name}” was added.` });
     } catch (err) {
       say(box, `The passkey was not added. ${ceremonyError(err)}`);
