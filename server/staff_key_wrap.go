@@ -46,12 +46,20 @@ func wrappedIdentityProblem(file []byte) string {
 		// Never stored, echoed or logged.
 		return "That is a plain key file, not one protected by a passkey: it was not stored. Only the file that \"Protect my key\" makes may be kept by the server."
 	}
-	var r io.Reader = bytes.NewReader(file)
+	raw := file
 	if bytes.HasPrefix(bytes.TrimSpace(file), []byte(armor.Header)) {
-		r = armor.NewReader(bytes.NewReader(bytes.TrimSpace(file)))
+		// The armored bytes are looked at too: base64 would hide a
+		// plain key put where the payload goes. (At most 16 KiB.)
+		var err error
+		if raw, err = io.ReadAll(armor.NewReader(bytes.NewReader(bytes.TrimSpace(file)))); err != nil {
+			return "That is not a well-formed age file protected by a passkey."
+		}
+		if isSecretKey(string(raw)) {
+			return "That is a plain key file, not one protected by a passkey: it was not stored. Only the file that \"Protect my key\" makes may be kept by the server."
+		}
 	}
 	check := &fido2prfOnly{}
-	_, err := age.Decrypt(r, check)
+	_, err := age.Decrypt(bytes.NewReader(raw), check)
 	switch {
 	case errors.Is(err, errWrappedHeaderRead):
 		return ""

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -39,6 +40,10 @@ func FuzzWrappedIdentityProblem(f *testing.F) {
 		}
 		text := string(b)
 		if bytes.HasPrefix(bytes.TrimSpace(b), []byte(armor.Header)) {
+			raw, err := io.ReadAll(armor.NewReader(bytes.NewReader(bytes.TrimSpace(b))))
+			if err != nil || isSecretKey(string(raw)) {
+				t.Fatalf("an armored file accepted that is not well-formed or holds a secret key: %v", err)
+			}
 			return // its header is base64 inside the armor
 		}
 		for _, line := range strings.Split(strings.SplitN(text, "\n---", 2)[0], "\n") {
@@ -60,5 +65,17 @@ func TestWrappedIdentityFromTheConsoleIsAccepted(t *testing.T) {
 		if p := wrappedIdentityProblem(b); p != "" {
 			t.Errorf("%s: refused: %s", name, p)
 		}
+	}
+}
+
+// A plain key hidden in an armored file, where the payload goes, is
+// refused: the check reads inside the armor (security review #7).
+func TestArmoredPlainKeyIsRefused(t *testing.T) {
+	var armored bytes.Buffer
+	w := armor.NewWriter(&armored)
+	w.Write([]byte(strings.Replace(wrappedSeed, "0123456789abcdef0123456789abcdef", "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ", 1)))
+	w.Close()
+	if p := wrappedIdentityProblem(armored.Bytes()); !strings.Contains(p, "plain key") {
+		t.Fatalf("an armored file holding a plain key: %q, want it refused as a plain key", p)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Passkeys (WebAuthn credentials) of staff accounts. The storage package
@@ -79,7 +80,10 @@ func ValidPasskeyName(name string) bool {
 		return false
 	}
 	for _, r := range name {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
+		// No control characters, and no format characters (bidi
+		// overrides, zero-width ones) that would let a name pass for
+		// another on a list or in the audit trail.
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == 0xfffd {
 			return false
 		}
 	}

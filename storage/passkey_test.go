@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -249,5 +250,26 @@ func TestRecoveryNoticeShownOnceToTheNextLogin(t *testing.T) {
 	}
 	if _, ok, _ := db.TakeRecoveryNotice(ctx, ann.ID, []byte("s2")); ok {
 		t.Fatal("the notice was shown twice")
+	}
+}
+
+// Names are text a person can read as it is: no control characters, and
+// no format characters (bidi overrides, zero-width ones) that would let
+// one name pass for another (security review #8).
+func TestValidPasskeyName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"Work laptop":           true,
+		"Clé bleue — 2":         true,
+		"":                      false,
+		"   ":                   false,
+		"Tab\there":             false,
+		"Your\u202ephone":       false, // right-to-left override
+		"Your\u200bphone":       false, // zero-width space
+		"\ufeffYour phone":      false, // byte order mark
+		strings.Repeat("a", 61): false,
+	} {
+		if got := storage.ValidPasskeyName(name); got != want {
+			t.Errorf("ValidPasskeyName(%q) = %t, want %t", name, got, want)
+		}
 	}
 }
