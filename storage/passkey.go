@@ -538,11 +538,12 @@ func (db *DB) SetPasskeyPolicy(ctx context.Context, p PasskeyPolicy) error {
 }
 
 // NoteRecoveryLogin remembers that the account logged in with a recovery
-// code at at, to tell them at their next login.
+// code at at, to tell them at their next login. A use not yet shown is
+// not overwritten by a later one: the notice names the earliest.
 func (db *DB) NoteRecoveryLogin(ctx context.Context, staffID int64, at time.Time) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO staff_recovery_notices (staff_id, used_at, session_hash) VALUES (?, ?, NULL)
-			ON CONFLICT (staff_id) DO UPDATE SET used_at = excluded.used_at, session_hash = NULL`, staffID, at.Unix())
+			ON CONFLICT (staff_id) DO UPDATE SET session_hash = NULL`, staffID, at.Unix())
 		return err
 	})
 	if err != nil {

@@ -251,6 +251,15 @@ func TestRecoveryNoticeShownOnceToTheNextLogin(t *testing.T) {
 	if _, ok, _ := db.TakeRecoveryNotice(ctx, ann.ID, []byte("s2")); ok {
 		t.Fatal("the notice was shown twice")
 	}
+	// Two recovery logins before a login that shows them: the earlier
+	// is the one told, not overwritten by the later.
+	db.NoteRecoveryLogin(ctx, ann.ID, staffNow.Add(time.Hour))
+	db.ArmRecoveryNotice(ctx, ann.ID, []byte("s3"))
+	db.NoteRecoveryLogin(ctx, ann.ID, staffNow.Add(2*time.Hour))
+	db.ArmRecoveryNotice(ctx, ann.ID, []byte("s4"))
+	if at, ok, err := db.TakeRecoveryNotice(ctx, ann.ID, []byte("s4")); err != nil || !ok || !at.Equal(staffNow.Add(time.Hour)) {
+		t.Fatalf("after two recovery logins: %v, %t, %v; want the earlier", at, ok, err)
+	}
 }
 
 // Names are text a person can read as it is: no control characters, and
