@@ -1,12 +1,9 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
-
-	"github.com/candour/candour/storage"
 )
 
 // handleStaffEnrolPasskey answers POST /staff/enrol/:token/passkey (fields
@@ -17,12 +14,8 @@ import (
 // "name"}.
 func (s *Server) handleStaffEnrolPasskey(c *fiber.Ctx) error {
 	token := c.Params("token")
-	ctx := c.UserContext()
-	st, err := s.db.EnrolmentStaff(ctx, storage.HashToken(token))
-	if errors.Is(err, storage.ErrNotFound) {
-		return jsonError(c, http.StatusNotFound, "This enrolment link is not valid any more. Ask an administrator for a new one.")
-	}
-	if err != nil {
+	st, err := s.enrolmentStaff(c, token)
+	if st == nil {
 		return err
 	}
 	form, err := readForm(c, 2*maxCredentialField)
@@ -33,6 +26,6 @@ func (s *Server) handleStaffEnrolPasskey(c *fiber.Ctx) error {
 	if browser == "" {
 		return jsonError(c, http.StatusConflict, "This registration has expired or was used already. Start again.")
 	}
-	return s.finishRegistration(c, st, enrolBinding(token, browser), enrolBrowser(browser),
+	return s.finishRegistration(c, *st, enrolBinding(token, browser), enrolBrowser(browser),
 		form.Get("name"), form.Get("credential"), st.Username, " at enrolment")
 }

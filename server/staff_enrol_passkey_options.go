@@ -20,11 +20,8 @@ import (
 func (s *Server) handleStaffEnrolPasskeyOptions(c *fiber.Ctx) error {
 	token := c.Params("token")
 	ctx := c.UserContext()
-	st, err := s.db.EnrolmentStaff(ctx, storage.HashToken(token))
-	if errors.Is(err, storage.ErrNotFound) {
-		return jsonError(c, http.StatusNotFound, "This enrolment link is not valid any more. Ask an administrator for a new one.")
-	}
-	if err != nil {
+	st, err := s.enrolmentStaff(c, token)
+	if st == nil {
 		return err
 	}
 	if _, err := readForm(c, 4<<10); err != nil {
@@ -34,7 +31,7 @@ func (s *Server) handleStaffEnrolPasskeyOptions(c *fiber.Ctx) error {
 	if off != "" {
 		return jsonError(c, http.StatusConflict, off)
 	}
-	creation, session, err := s.beginRegistration(ctx, rp, st)
+	creation, session, err := s.beginRegistration(ctx, rp, *st)
 	if err != nil {
 		return err
 	}
@@ -79,3 +76,17 @@ func enrolBrowser(browser string) []byte {
 // enrolCookie binds the passkeys added on an enrolment page to the browser
 // that completes the enrolment.
 var enrolCookie = cookieKind{name: "candour_enrol", sameSite: fiber.CookieSameSiteStrictMode, hostPrefix: true}
+
+// enrolmentStaff finds the account of the enrolment link token for the
+// enrolment page's passkey requests; nil and the JSON answer already sent
+// (or an error) if the link is not valid.
+func (s *Server) enrolmentStaff(c *fiber.Ctx, token string) (*storage.Staff, error) {
+	st, err := s.db.EnrolmentStaff(c.UserContext(), storage.HashToken(token))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, jsonError(c, http.StatusNotFound, "This enrolment link is not valid any more. Ask an administrator for a new one.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
