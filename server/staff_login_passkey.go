@@ -83,6 +83,11 @@ func (s *Server) passkeyOnly(ctx context.Context, st storage.Staff) (bool, error
 // counter went backwards; the passkey is suspended with it.
 const cloneDetail = "the signature counter went backwards: the passkey may have been copied; it is suspended until removed"
 
+// lateDetail is the audit detail of an answer whose counter is behind
+// because another login with the same passkey was completed after its
+// challenge was given (two tabs answered out of order): no sign of a copy.
+const lateDetail = "another login with this passkey came first (its counter is behind one given later)"
+
 // handleStaffLoginPasskey answers POST /staff/login/passkey (fields
 // credential, the browser's PublicKeyCredential.toJSON() of the assertion,
 // and csrf for the passkey step, or mode=passwordless): checks it against
@@ -233,6 +238,13 @@ func (s *Server) handleStaffLoginPasskey(c *fiber.Ctx) error {
 	// with the refusal: from now on neither copy logs in.
 	suspend := func(ctx context.Context) error { return s.db.SuspendPasskey(ctx, st.ID, cred.ID, now) }
 	if cred.Authenticator.CloneWarning {
+		// Unless another login with this passkey was completed after this
+		// challenge was given: two tabs whose answers arrived in the
+		// reverse order of signing. That answer is refused (it is behind),
+		// but it shows no copy.
+		if user.lastUsed[string(cred.ID)].After(step.ExpiresAt.Add(-ceremonyLife)) {
+			return fail("staff.login_failed", lateDetail)
+		}
 		return fail("staff.passkey_clone_refused", cloneDetail, suspend)
 	}
 	record, err := json.Marshal(cred)
@@ -257,10 +269,9 @@ func (s *Server) handleStaffLoginPasskey(c *fiber.Ctx) error {
 	})
 	switch {
 	case errors.Is(err, storage.ErrSignCount):
-		// Another login with the same counter won the race: another
-		// signature by a copy, as an authenticator never signs one
-		// counter twice.
-		return fail("staff.passkey_clone_refused", cloneDetail, suspend)
+		// Another login with this passkey was completed while this one
+		// was checked: refused as behind, like two tabs out of order.
+		return fail("staff.login_failed", lateDetail)
 	case errors.Is(err, storage.ErrPasskeySuspended):
 		return fail("staff.login_failed", "passkey suspended since its signature counter went backwards")
 	case errors.Is(err, storage.ErrNotFound):

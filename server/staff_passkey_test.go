@@ -482,6 +482,52 @@ func TestPasskeyRefusals(t *testing.T) {
 	})
 }
 
+// Two tabs answered in the reverse order of signing: the later signature
+// logs in, the earlier is refused as behind, and the passkey is not taken
+// for a copy: it is not suspended, and logs in again.
+func TestPasskeyTwoTabsOutOfOrder(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, withPasskeys)
+	c, csrf := loggedIn(t, ts, "vic", storage.RoleCaseworker)
+	k := newSoftKey(t)
+	addPasskey(t, ts, c, csrf, "Key", k)
+
+	options := func(lc *http.Client, stepCSRF string) string {
+		t.Helper()
+		res, o := postValues(t, lc, ts.URL+"/staff/login/passkey/options", url.Values{"csrf": {stepCSRF}})
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("login options: %d %s", res.StatusCode, o)
+		}
+		return o
+	}
+	tabA, csrfA := passwordStep(t, ts, "vic")
+	first := k.get(t, options(tabA, csrfA)) // counter n+1
+	ts.advance(2 * time.Second)
+	tabB, csrfB := passwordStep(t, ts, "vic")
+	second := k.get(t, options(tabB, csrfB)) // counter n+2
+	ts.advance(2 * time.Second)
+	if res, body := postValues(t, tabB, ts.URL+"/staff/login/passkey", url.Values{"csrf": {csrfB}, "credential": {second}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("the later signature: %d %s", res.StatusCode, body)
+	}
+	if res, _ := postValues(t, tabA, ts.URL+"/staff/login/passkey", url.Values{"csrf": {csrfA}, "credential": {first}}); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the earlier signature, answered last: %d, want it refused as behind", res.StatusCode)
+	}
+	if got := newestAudit(t, ts, "staff.login_failed"); !strings.Contains(got, "came first") {
+		t.Errorf("the late answer is audited as %q", got)
+	}
+	if n := len(auditOf(t, ts, "staff.passkey_clone_refused")); n != 0 {
+		t.Errorf("two tabs out of order were taken for a clone (%d)", n)
+	}
+	if n, err := ts.DB.CountPasskeys(context.Background(), mustStaff(t, ts, "vic").ID); err != nil || n != 1 {
+		t.Fatalf("the passkey was suspended: %d %v", n, err)
+	}
+	ts.advance(time.Minute)
+	lc, stepCSRF := passwordStep(t, ts, "vic")
+	if res, body := passkeyLogin(t, ts, lc, stepCSRF, k); res.StatusCode != http.StatusOK {
+		t.Fatalf("the passkey after two tabs out of order: %d %s", res.StatusCode, body)
+	}
+}
+
 func TestPasskeyAlone(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, withPasskeys)

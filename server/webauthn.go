@@ -94,6 +94,8 @@ type passkeyUser struct {
 	// suspended holds the credential ids (as strings) of the passkeys
 	// suspended after a counter regression: a login with one is refused.
 	suspended map[string]bool
+	// lastUsed is when each passkey (by credential id) last logged in.
+	lastUsed map[string]time.Time
 }
 
 func (u *passkeyUser) WebAuthnID() []byte                         { return u.handle }
@@ -112,8 +114,9 @@ func (s *Server) loadPasskeyUser(ctx context.Context, st storage.Staff) (*passke
 	if err != nil {
 		return nil, err
 	}
-	u := &passkeyUser{st: st, handle: handle, suspended: map[string]bool{}}
+	u := &passkeyUser{st: st, handle: handle, suspended: map[string]bool{}, lastUsed: map[string]time.Time{}}
 	for _, k := range keys {
+		u.lastUsed[string(k.CredentialID)] = k.LastUsedAt
 		if !k.SuspendedAt.IsZero() {
 			u.suspended[string(k.CredentialID)] = true
 		}
