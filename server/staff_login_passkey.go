@@ -68,15 +68,8 @@ func (s *Server) beginPasskeyStep(c *fiber.Ctx, st storage.Staff) (*staffLoginPa
 // by a look-alike page); a recovery code still works, audited and shown at
 // the next login.
 func (s *Server) passkeyOnly(ctx context.Context, st storage.Staff) (bool, error) {
-	if _, off := s.relyingParty(); off != "" {
-		return false, nil
-	}
-	policy, err := s.db.PasskeyPolicy(ctx)
-	if err != nil || !policy.RequiredFor(st.Role) {
-		return false, err
-	}
-	n, err := s.db.CountPasskeys(ctx, st.ID)
-	return n > 0, err
+	required, n, err := s.requiredPasskeys(ctx, st.ID, st.Role)
+	return required && n > 0, err
 }
 
 // cloneDetail is the audit detail of a refused login whose signature

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -187,14 +188,22 @@ func (s *Server) mustRegisterPasskey(c *fiber.Ctx, u *staffUser) (bool, error) {
 	if p == "/staff/passkeys" || strings.HasPrefix(p, "/staff/passkeys/") || p == "/staff/logout" || p == "/staff/logout-everywhere" {
 		return false, nil
 	}
-	ctx := c.UserContext()
-	policy, err := s.db.PasskeyPolicy(ctx)
-	if err != nil || !policy.RequiredFor(u.Role) {
-		return false, err
-	}
+	required, n, err := s.requiredPasskeys(c.UserContext(), u.ID, u.Role)
+	return required && n == 0, err
+}
+
+// requiredPasskeys reports whether the policy requires a passkey of role
+// where passkeys work (at this address), and then how many the account
+// staffID can log in with. Whether passkeys work is asked first, so that
+// an installation without them reads nothing on each request.
+func (s *Server) requiredPasskeys(ctx context.Context, staffID int64, role string) (required bool, n int, err error) {
 	if _, off := s.relyingParty(); off != "" {
-		return false, nil
+		return false, 0, nil
 	}
-	n, err := s.db.CountPasskeys(ctx, u.ID)
-	return n == 0, err
+	policy, err := s.db.PasskeyPolicy(ctx)
+	if err != nil || !policy.RequiredFor(role) {
+		return false, 0, err
+	}
+	n, err = s.db.CountPasskeys(ctx, staffID)
+	return true, n, err
 }
