@@ -11,6 +11,7 @@
 // them, so that node can test this module with a stand-in authenticator.
 
 import { Decrypter, Encrypter, armor, webauthn } from "age-encryption";
+import { refusal } from "./refusal.js";
 
 // noPRF is what a caseworker is told when the browser or the authenticator
 // cannot do the PRF extension (or WebAuthn at all).
@@ -103,10 +104,7 @@ export async function saveWrapped(csrf, file, hint, fetchImpl = globalThis.fetch
   form.append("hint", hint);
   form.append("file", new Blob([file], { type: "application/octet-stream" }), "wrapped.age");
   const res = await fetchImpl(wrappedURL, { method: "POST", body: form, credentials: "same-origin", headers: { Accept: "application/json" } });
-  if (!res.ok) {
-    const why = await res.json().then((j) => j && j.error, () => null);
-    throw new Error(why || `the server refused the protected key (${res.status})`);
-  }
+  if (!res.ok) throw new Error(await refusal(res, "the protected key"));
   rememberWrapped({ file: typeof file === "string" ? new TextEncoder().encode(file) : file, hint });
 }
 

@@ -9,6 +9,8 @@
 // Used by the console's script (staff.js: the Passkeys page) and by the
 // login pages' own small script (login.js), which have no other script.
 
+import { refusal } from "./refusal.js";
+
 // supported reports whether this browser can run the ceremonies as we ask.
 export function supported() {
   return (
@@ -31,9 +33,8 @@ export async function postForm(url, fields) {
     credentials: "same-origin",
     headers: { Accept: "application/json" },
   });
-  const body = await res.json().catch(() => null);
-  if (!res.ok) throw new Error((body && body.error) || `the server refused it (${res.status})`);
-  return body;
+  if (!res.ok) throw new Error(await refusal(res));
+  return res.json();
 }
 
 // ceremonyError turns a browser's refusal into words.

@@ -41,6 +41,7 @@ import {
 import { explain, protectIdentity, rememberWrapped, saveWrapped, unlockIdentity, wrappedIdentity } from "./keywrap.js";
 import { reloadPage, startNavigation } from "./navigate.js";
 import { el } from "./dom.js";
+import { refusal } from "./refusal.js";
 import { passkeysPage } from "./passkey.js";
 
 // For the console's other page scripts: the loaded key, and a callback for
@@ -691,12 +692,6 @@ async function post(url, csrf, parts) {
   return res.json();
 }
 
-// refusal is the server's reason for refusing, which it gives in plain
-// English as JSON {"error": …}, or the status if it gave none.
-async function refusal(res) {
-  const why = await res.json().then((j) => j && j.error, () => null);
-  return why || `the server refused it (${res.status})`;
-}
 
 async function send(ref, csrf, recipients, text, files, kind) {
   const out = document.getElementById(`${kind}-status`);
