@@ -236,9 +236,9 @@ func start() (*Cluster, error) {
 	if err := os.Remove(pwFile); err != nil {
 		return nil, fmt.Errorf("failed to remove the password file: %w", err)
 	}
-	// Written to postgresql.auto.conf-like settings at the end of the
-	// configuration file: no quoting through pg_ctl -o. Only where it
-	// listens changes; everything else is PostgreSQL's default.
+	// Appended to the configuration file rather than passed through
+	// pg_ctl -o, which would need shell quoting. Only where it listens
+	// changes; everything else is PostgreSQL's default.
 	conf := fmt.Sprintf("\n# pgtest\nlisten_addresses = ''\nunix_socket_directories = '%s'\nunix_socket_permissions = 0700\nport = %d\n",
 		c.sockDir, port)
 	f, err := os.OpenFile(filepath.Join(c.dataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
