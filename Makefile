@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test test-short test-js test-browser test-container lint bench build bundle tools browser-deps clean
+.PHONY: run test test-short test-js test-browser test-container lint bench build bundle tools browser-deps pg-deps clean
 
 ## run: start the service on http://127.0.0.1:8080 (demo keys if none are configured)
 run: bundle
@@ -22,7 +22,7 @@ run: bundle
 # -timeout: go test's default of 10 minutes a package is a clock the tests
 # must not depend on; on a busy 2-core machine the server's package alone
 # has taken 10 minutes. CI's own limit bounds the whole run.
-test: tools bundle browser-deps lint
+test: tools pg-deps bundle browser-deps lint
 	$(GO) test -race -count=1 -timeout 45m ./...
 	$(MAKE) --no-print-directory test-js
 	$(MAKE) --no-print-directory test-browser
@@ -67,6 +67,17 @@ browser-deps:
 		perl -MArchive::Zip -e1 2>/dev/null || missing=1; /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing=1; [ -d /usr/share/fonts/truetype/lohit-bengali ] || missing=1; \
 		[ -z "$$missing" ] || { apt-get update && apt-get install -y --no-install-recommends $(TEST_DEBS); }
 
+# PostgreSQL, the second storage engine: the Go tests start their own
+# throwaway server with initdb and pg_ctl (internal/pgtest), which Debian
+# keeps in /usr/lib/postgresql/<version>/bin, off PATH. Debian's package
+# may also make and start a "main" cluster on localhost:5432; the tests do
+# not use it.
+PG_DEBS := postgresql
+
+pg-deps:
+	@command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
+		{ apt-get update && apt-get install -y --no-install-recommends $(PG_DEBS); }
+
 ## lint: gofmt, go vet, staticcheck
 lint: $(BIN)/staticcheck
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -83,7 +94,7 @@ bench: tools bundle
 build: bundle
 	$(GO) build -trimpath -o candour ./cmd/candour
 
-tools: $(BIN)/age $(BIN)/age-keygen
+tools: $(BIN)/age $(BIN)/age-keygen pg-deps
 
 $(BIN)/age:
 	GOBIN=$(BIN) $(GO) install filippo.io/age/cmd/age@$(AGE_VERSION)
