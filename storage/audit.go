@@ -144,7 +144,7 @@ func scanAudit(row interface{ Scan(...any) error }) (AuditEntry, error) {
 // offset, and the total number of entries, read from one snapshot so the
 // page and the total agree.
 func (db *DB) AuditPage(ctx context.Context, offset, limit int) ([]AuditEntry, int, error) {
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := db.beginSnapshot(ctx)
 	if err != nil {
 		return nil, 0, fmt.Errorf("failed to read audit trail: %w", err)
 	}
@@ -180,7 +180,7 @@ func (db *DB) AuditPage(ctx context.Context, offset, limit int) ([]AuditEntry, i
 // match its content, and each must link to the one before; finally the head
 // must name the last entry, which is what reveals deleted newest entries.
 func (db *DB) VerifyAudit(ctx context.Context) error {
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := db.beginSnapshot(ctx)
 	if err != nil {
 		return fmt.Errorf("failed to verify audit trail: %w", err)
 	}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // Case statuses. The reporter sees the status of their case.
@@ -107,8 +105,7 @@ func (db *DB) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
 			nc.Ref, nc.LookupID, nc.KDFID, nc.WrappedIdentity, nc.Recipient, StatusNew, now, now,
 			nc.ChannelID, nc.ChannelGeneration, nc.Questionnaire, c.AckBy.Unix(), nullBytes(nc.Summary))
 		if err != nil {
-			var se sqlite3.Error
-			if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+			if isUniqueNotKey(err) {
 				return ErrDuplicate
 			}
 			return err

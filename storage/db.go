@@ -32,8 +32,16 @@ var ErrFull = errors.New("storage full")
 // classify marks an error that means the disk is full with ErrFull, so that
 // callers can tell the reporter so rather than fail with a generic error.
 func classify(err error) error {
+	if err == nil || errors.Is(err, ErrFull) {
+		return err
+	}
 	var se sqlite3.Error
-	if errors.As(err, &se) && (se.Code == sqlite3.ErrFull || se.SystemErrno == syscall.ENOSPC) && !errors.Is(err, ErrFull) {
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrFull || se.SystemErrno == syscall.ENOSPC) {
+		return fmt.Errorf("%w: %w", ErrFull, err)
+	}
+	// PostgreSQL: disk_full, and its class's generic
+	// insufficient_resources.
+	if pe, ok := pgError(err); ok && (pe.Code == "53100" || pe.Code == "53000") {
 		return fmt.Errorf("%w: %w", ErrFull, err)
 	}
 	return err
@@ -59,6 +67,8 @@ type DB struct {
 	cwal     *chunkWAL
 	cr       *sql.DB // the chunk file's read-only pool; nil without a chunk file
 	readOnly bool
+	pg       bool     // PostgreSQL (engine.go), not SQLite
+	bulk     *sql.DB  // PostgreSQL: the pool attachment chunks are written through
 	group    *grouper // group commit of messages (see group.go); nil for tools
 
 	// backupHook, if set (by tests), runs in Backup between the snapshot
@@ -227,7 +237,7 @@ func (db *DB) Close() error {
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
 	}
-	for _, p := range []*sql.DB{db.cr, db.cw} {
+	for _, p := range []*sql.DB{db.cr, db.cw, db.bulk} {
 		if p != nil {
 			errs = append(errs, p.Close())
 		}
@@ -337,7 +347,7 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if ch := changeOf(ctx, db); ch != nil {
 		return classify(fn(ch.tx))
 	}
-	return runTx(ctx, db.w.BeginTx, fn)
+	return runTx(ctx, db.beginWrite, fn)
 }
 
 // runTx runs fn in a transaction from begin and commits it.

@@ -206,7 +206,7 @@ func (db *DB) tryGroup(batch []*groupWrite) (retry []*groupWrite) {
 		}
 		return append(retry, batch[i+1:]...)
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, err := db.beginWrite(ctx, nil)
 	if err != nil {
 		err = classify(fmt.Errorf("failed to begin transaction: %w", err))
 		for _, w := range batch {

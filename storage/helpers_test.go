@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/candour/candour/internal/pgtest"
 	"github.com/candour/candour/storage"
 )
 
@@ -23,14 +25,53 @@ func mustOpenDB(t *testing.T) *storage.DB {
 
 // mustOpenDBAt opens the database in dir and closes it when the test ends.
 // Closing it earlier by hand is fine: Close is idempotent.
+//
+// With CANDOUR_TEST_ENGINE=postgres (make test runs the package once that
+// way too), the database is a PostgreSQL database of the test cluster
+// (internal/pgtest) instead, one per dir: opening the same dir again opens
+// the same database, as reopening a SQLite file would.
 func mustOpenDBAt(t *testing.T, dir string) *storage.DB {
 	t.Helper()
+	if testEngine() == storage.EnginePostgres {
+		dsn, ok := pgDatabases.Load(dir)
+		if !ok {
+			dsn, _ = pgDatabases.LoadOrStore(dir, pgtest.Start(t).NewDatabase(t))
+		}
+		db, err := storage.OpenPostgres(dsn.(string))
+		if err != nil {
+			t.Fatalf("storage.OpenPostgres: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
 	db, err := storage.Open(dir)
 	if err != nil {
 		t.Fatalf("storage.Open(%q): %v", dir, err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// pgDatabases maps a test's data folder to its PostgreSQL database.
+var pgDatabases sync.Map
+
+// testEngine is the engine these tests run on: SQLite, unless
+// CANDOUR_TEST_ENGINE says postgres.
+func testEngine() storage.Engine {
+	if os.Getenv("CANDOUR_TEST_ENGINE") == string(storage.EnginePostgres) {
+		return storage.EnginePostgres
+	}
+	return storage.EngineSQLite
+}
+
+// sqliteOnly skips a test of something only the SQLite engine has (its
+// files, WAL, chunk file, page-level deletion) when the tests run on
+// PostgreSQL; why says what.
+func sqliteOnly(t testing.TB, why string) {
+	t.Helper()
+	if testEngine() != storage.EngineSQLite {
+		t.Skip("SQLite only: " + why)
+	}
 }
 
 // fakeAge returns bytes that look like an age file. The storage package

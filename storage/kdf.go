@@ -49,15 +49,10 @@ func (db *DB) EnsureKDFParams(ctx context.Context, p KDFParams) (KDFParams, erro
 		if err != nil && err != sql.ErrNoRows {
 			return err
 		}
-		res, err := tx.ExecContext(ctx,
-			`INSERT INTO kdf_params (time, memory_kib, threads, salt, created_at) VALUES (?, ?, ?, ?, ?)`,
-			p.Time, p.MemoryKiB, p.Threads, p.Salt, db.coarseNow())
-		if err != nil {
-			return err
-		}
 		out = p
-		out.ID, err = res.LastInsertId()
-		return err
+		return tx.QueryRowContext(ctx,
+			`INSERT INTO kdf_params (time, memory_kib, threads, salt, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			p.Time, p.MemoryKiB, p.Threads, p.Salt, db.coarseNow()).Scan(&out.ID)
 	})
 	if err != nil {
 		return KDFParams{}, fmt.Errorf("failed to store kdf parameters: %w", err)

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // Outcome is a category a closed case is filed under (substantiated,
@@ -171,8 +169,7 @@ func (db *DB) CaseOutcome(ctx context.Context, caseID int64) (Outcome, int64, er
 
 // duplicate turns a unique-constraint failure into ErrDuplicate.
 func duplicate(err error) error {
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+	if isUniqueNotKey(err) {
 		return ErrDuplicate
 	}
 	return err

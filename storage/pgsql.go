@@ -23,7 +23,8 @@ import (
 
 // rebind turns SQLite placeholders into PostgreSQL's: `?` becomes $1, $2,
 // … in order, and `?NNN` becomes $NNN. Question marks inside string
-// literals, quoted identifiers and comments are left alone. A statement
+// literals, quoted identifiers, dollar-quoted strings and comments are
+// left alone. A statement
 // that mixes the two forms is refused: SQLite would number the bare ones
 // after the highest numbered one, an easy thing to get wrong.
 func rebind(q string) (string, error) {
@@ -69,6 +70,24 @@ func rebind(q string) (string, error) {
 			}
 			b.WriteString(q[i : i+2+j+2])
 			i += 2 + j + 1
+		case c == '$':
+			// A dollar-quoted string ($$…$$, $tag$…$tag$: PostgreSQL's, in
+			// function bodies) is copied whole.
+			j := i + 1
+			for j < len(q) && (q[j] == '_' || q[j] >= 'a' && q[j] <= 'z' || q[j] >= 'A' && q[j] <= 'Z' || j > i+1 && q[j] >= '0' && q[j] <= '9') {
+				j++
+			}
+			if j >= len(q) || q[j] != '$' {
+				b.WriteByte(c)
+				continue
+			}
+			tag := q[i : j+1]
+			end := strings.Index(q[j+1:], tag)
+			if end < 0 {
+				return "", errors.New("unterminated dollar-quoted string in SQL")
+			}
+			b.WriteString(q[i : j+1+end+len(tag)])
+			i = j + end + len(tag)
 		case c == '?':
 			j := i + 1
 			for j < len(q) && q[j] >= '0' && q[j] <= '9' {

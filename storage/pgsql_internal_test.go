@@ -12,13 +12,15 @@ func TestRebind(t *testing.T) {
 		{`SELECT x::text FROM t WHERE y = ?`, `SELECT x::text FROM t WHERE y = $1`},
 		{`INSERT INTO t (a, b, c, d, e, f, g, h, i, j) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, `INSERT INTO t (a, b, c, d, e, f, g, h, i, j) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`},
 		{`SELECT ? -- trailing comment`, `SELECT $1 -- trailing comment`},
+		{`CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN RAISE 'why?'; END $$; SELECT ?`, `CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN RAISE 'why?'; END $$; SELECT $1`},
+		{`SELECT $tag$ ? $x$ ? $tag$, ?`, `SELECT $tag$ ? $x$ ? $tag$, $1`},
 	} {
 		got, err := rebind(c.in)
 		if err != nil || got != c.want {
 			t.Errorf("rebind(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{`SELECT ?, ?1`, `SELECT ?2, ?`, `SELECT '?`, `SELECT ? /* x`, `SELECT "a?`} {
+	for _, bad := range []string{`SELECT ?, ?1`, `SELECT ?2, ?`, `SELECT '?`, `SELECT ? /* x`, `SELECT "a?`, `SELECT $$ ? `} {
 		if got, err := rebind(bad); err == nil {
 			t.Errorf("rebind(%q) = %q, want an error", bad, got)
 		}

@@ -7,8 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // Rows that a reporter's action creates (cases, messages, attachments,
@@ -39,25 +37,33 @@ func randomID() (int64, error) {
 // many times in a row means the random source is broken, not unlucky.
 const maxIDDraws = 8
 
-// insertRandomID runs query, an INSERT whose first parameter is the new
-// row's id, with a random id, drawing another if that id is taken, and
-// returns the id used. Other errors (another unique column) are returned
-// as they are.
+// insertRandomID runs query, an INSERT … VALUES whose first parameter is
+// the new row's id, with a random id, drawing another if that id is
+// taken, and returns the id used. Other errors (another unique column) are
+// returned as they are.
+//
+// A taken id is not an error: the statement gets ON CONFLICT (id) DO
+// NOTHING and inserts no row. (On PostgreSQL an error would end the whole
+// transaction, so catching a primary key failure and drawing again, as
+// SQLite allows, cannot work there.)
 func insertRandomID(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
+	query += " ON CONFLICT (id) DO NOTHING"
 	for range maxIDDraws {
 		id, err := randomID()
 		if err != nil {
 			return 0, err
 		}
-		_, err = tx.ExecContext(ctx, query, append([]any{id}, args...)...)
-		var se sqlite3.Error
-		if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey {
-			continue
-		}
+		res, err := tx.ExecContext(ctx, query, append([]any{id}, args...)...)
 		if err != nil {
 			return 0, err
 		}
-		return id, nil
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		if n == 1 {
+			return id, nil
+		}
 	}
 	return 0, errors.New("failed to draw a free id")
 }

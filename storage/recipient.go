@@ -3,11 +3,8 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // OrgRecipient is an organisation public key added in the console.
@@ -47,8 +44,7 @@ func (db *DB) AddOrgRecipient(ctx context.Context, recipient, label, addedBy str
 			`INSERT INTO org_recipients (recipient, label, added_by, added_at) VALUES (?, ?, ?, ?)`,
 			recipient, label, addedBy, r.AddedAt.Unix())
 		if err != nil {
-			var se sqlite3.Error
-			if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+			if isUniqueNotKey(err) {
 				return ErrDuplicate
 			}
 			return err

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // Roles. A statistics account sees the yearly figures (stats.go) and
@@ -56,13 +54,6 @@ func (s Staff) Enrolled() bool { return s.PasswordHash != "" && s.TOTPSecret != 
 // ValidRole reports whether role is one a staff account can have.
 func ValidRole(role string) bool {
 	return role == RoleAdmin || role == RoleCaseworker || role == RoleStatistics
-}
-
-// isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
-func isUnique(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) &&
-		(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
 }
 
 // unixOrZero stores a zero time as 0, so "not set" survives a round trip.

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // ErrFormUsed is returned when a form token was already used: the form was
@@ -44,8 +42,7 @@ func useForm(ctx context.Context, tx *sql.Tx, hash []byte, now int64) error {
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO used_forms (hash, expires) VALUES (?, ?)`,
 		hash, now+int64(usedFormKept/time.Second))
-	var se sqlite3.Error
-	if errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey || se.ExtendedCode == sqlite3.ErrConstraintUnique) {
+	if isUnique(err) {
 		return ErrFormUsed
 	}
 	return err

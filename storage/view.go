@@ -17,7 +17,7 @@ type View struct {
 
 // View runs fn over a snapshot.
 func (db *DB) View(ctx context.Context, fn func(v *View) error) error {
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := db.beginSnapshot(ctx)
 	if err != nil {
 		return fmt.Errorf("failed to begin snapshot: %w", err)
 	}
