@@ -176,12 +176,10 @@ func (db *DB) CreateChannel(ctx context.Context, texts map[string]ChannelText) (
 	now := db.Now().Unix()
 	var id int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO channels (position, created_at, updated_at)
+		var err error
+		id, err = insertReturningID(ctx, tx, `INSERT INTO channels (position, created_at, updated_at)
 			VALUES ((SELECT coalesce(max(position), 0) + 1 FROM channels), ?, ?)`, now, now)
 		if err != nil {
-			return err
-		}
-		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
 		return setChannelTexts(ctx, tx, id, texts)

@@ -151,12 +151,9 @@ func (db *DB) MarkIdentityOpened(ctx context.Context, caseID int64) error {
 func (db *DB) RequestIdentity(ctx context.Context, caseID, staff int64, reason string) (int64, error) {
 	var id int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO identity_requests (case_id, staff_id, reason, state, day) VALUES (?, ?, ?, ?, ?)`,
+		var err error
+		id, err = insertReturningID(ctx, tx, `INSERT INTO identity_requests (case_id, staff_id, reason, state, day) VALUES (?, ?, ?, ?, ?)`,
 			caseID, staff, reason, IdentityRequested, db.coarseNow())
-		if err != nil {
-			return err
-		}
-		id, err = res.LastInsertId()
 		return err
 	})
 	if err != nil {

@@ -26,18 +26,15 @@ func (db *DB) AddNote(ctx context.Context, caseID, authorID int64, ciphertext []
 	now := db.coarseNow()
 	n := Note{CaseID: caseID, CreatedAt: time.Unix(now, 0).UTC(), Ciphertext: ciphertext}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
+		var err error
+		// No case, no row: the INSERT … SELECT returns none.
+		n.ID, err = insertReturningID(ctx, tx,
 			`INSERT INTO notes (case_id, author_id, created_at, ciphertext) SELECT id, ?, ?, ? FROM cases WHERE id = ?`,
 			authorID, now, ciphertext, caseID)
-		if err != nil {
-			return err
-		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k != 1 {
+		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
-		if n.ID, err = res.LastInsertId(); err != nil {
+		if err != nil {
 			return err
 		}
 		return db.touchStaffActivity(ctx, tx, caseID)

@@ -57,13 +57,10 @@ func (db *DB) OutcomeByID(ctx context.Context, id int64) (Outcome, error) {
 func (db *DB) AddOutcome(ctx context.Context, label string) (Outcome, error) {
 	o := Outcome{Label: label}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
+		var err error
+		o.ID, err = insertReturningID(ctx, tx,
 			`INSERT INTO outcomes (label, position) SELECT ?, coalesce(max(position), 0) + 1 FROM outcomes`, label)
-		if err != nil {
-			return duplicate(err)
-		}
-		o.ID, err = res.LastInsertId()
-		return err
+		return duplicate(err)
 	})
 	if err != nil {
 		return Outcome{}, fmt.Errorf("failed to add outcome: %w", err)

@@ -151,15 +151,12 @@ func (db *DB) AddPasskey(ctx context.Context, p Passkey) (Passkey, error) {
 		if n >= MaxPasskeys {
 			return fmt.Errorf("an account has at most %d passkeys: %w", MaxPasskeys, ErrDuplicate)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO staff_passkeys (staff_id, name, credential_id, credential, sign_count, created_at, enrol_binding)
+		var err error
+		p.ID, err = insertReturningID(ctx, tx, `INSERT INTO staff_passkeys (staff_id, name, credential_id, credential, sign_count, created_at, enrol_binding)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, p.StaffID, p.Name, p.CredentialID, string(p.Credential), p.SignCount, p.CreatedAt.Unix(), p.EnrolBinding)
 		if isUnique(err) {
 			return ErrDuplicate
 		}
-		if err != nil {
-			return err
-		}
-		p.ID, err = res.LastInsertId()
 		return err
 	})
 	if err != nil {

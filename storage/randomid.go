@@ -37,6 +37,16 @@ func randomID() (int64, error) {
 // many times in a row means the random source is broken, not unlucky.
 const maxIDDraws = 8
 
+// insertReturningID runs query, an INSERT of one row whose id the
+// database assigns, and returns that id (RETURNING id: both engines have
+// it, where LastInsertId is SQLite's alone). An INSERT … SELECT that finds
+// no row to insert returns sql.ErrNoRows.
+func insertReturningID(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, query+" RETURNING id", args...).Scan(&id)
+	return id, err
+}
+
 // insertRandomID runs query, an INSERT … VALUES whose first parameter is
 // the new row's id, with a random id, drawing another if that id is
 // taken, and returns the id used. Other errors (another unique column) are

@@ -40,16 +40,13 @@ func (db *DB) OrgRecipients(ctx context.Context) ([]OrgRecipient, error) {
 func (db *DB) AddOrgRecipient(ctx context.Context, recipient, label, addedBy string) (OrgRecipient, error) {
 	r := OrgRecipient{Recipient: recipient, Label: label, AddedBy: addedBy, AddedAt: db.Now().UTC().Truncate(time.Second)}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
+		var err error
+		r.ID, err = insertReturningID(ctx, tx,
 			`INSERT INTO org_recipients (recipient, label, added_by, added_at) VALUES (?, ?, ?, ?)`,
 			recipient, label, addedBy, r.AddedAt.Unix())
-		if err != nil {
-			if isUniqueNotKey(err) {
-				return ErrDuplicate
-			}
-			return err
+		if isUniqueNotKey(err) {
+			return ErrDuplicate
 		}
-		r.ID, err = res.LastInsertId()
 		return err
 	})
 	if err != nil {

@@ -119,16 +119,14 @@ func (db *DB) CreateStaff(ctx context.Context, username, role string) (Staff, er
 	now := db.Now().Unix()
 	s := Staff{Username: username, Role: role, CreatedAt: time.Unix(now, 0).UTC()}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
+		var err error
+		s.ID, err = insertReturningID(ctx, tx,
 			`INSERT INTO staff (username, role, created_at, updated_at) VALUES (?, ?, ?, ?)`,
 			username, role, now, now)
 		if err != nil {
 			if isUnique(err) {
 				return ErrDuplicate
 			}
-			return err
-		}
-		if s.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
 		// While the installation has one channel, everyone is in it, as
