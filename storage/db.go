@@ -368,7 +368,13 @@ func runTx(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sq
 
 // IntegrityCheck runs PRAGMA integrity_check and returns an error unless the
 // database is sound.
+//
+// On PostgreSQL, which checks its own pages, it checks what Candour adds:
+// that every linked attachment has all its chunks (pgIntegrityCheck).
 func (db *DB) IntegrityCheck(ctx context.Context) error {
+	if db.pg {
+		return pgIntegrityCheck(ctx, db.r)
+	}
 	var res string
 	if err := db.r.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
 		return err
