@@ -151,7 +151,12 @@ func pgMigrationFiles() ([]string, []int, error) {
 // so that instances starting together apply each migration once.
 //
 // Unlike Open, it does not delete pending attachments: on PostgreSQL they
-// may belong to an upload another instance is receiving.
+// may belong to an upload another instance is receiving. Those that an
+// instance which died left behind stay until a sweep of abandoned uploads,
+// which is to come; staff uploads among them are swept by
+// DeleteStalePending. There is no chunk file, no reserve file and no
+// checkpointing either: attachments keep their chunks in
+// attachment_chunks (chunks_apart = 0; storePgChunk).
 func OpenPostgres(dsn string) (*DB, error) {
 	w, err := openPostgres(dsn)
 	if err != nil {
