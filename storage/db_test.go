@@ -1,9 +1,12 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/candour/candour/storage"
@@ -269,4 +272,102 @@ func TestEnsureKDFParams(t *testing.T) {
 			t.Errorf("KDFParamSets = %+v, want ids [%d %d %d]", sets, c.ID, b.ID, a.ID)
 		}
 	})
+}
+
+// A backup, from either engine, is one SQLite file that a restore copies to
+// candour.db: it holds every linked attachment whole, the staff, the notes,
+// the audit chain and the seeded rows as they are (not twice), and no
+// upload in progress.
+func TestBackupRestoresAsOneSQLiteFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	alice := mustCreateStaff(t, db, "Alice", storage.RoleAdmin)
+	data := pattern(2*storage.ChunkSize+7, 71)
+	aid := mustWriteAttachment(t, db, data)
+	c := mustCreateCase(t, db, "backed-up", aid)
+	mustCreateCase(t, db, "second")
+	if _, err := db.AddNote(ctx, c.ID, alice.ID, fakeAge("note")); err != nil {
+		t.Fatalf("AddNote: %v", err)
+	}
+	for i := range 3 {
+		if _, err := db.AppendAudit(ctx, storage.AuditEntry{Actor: "Alice", Action: "case.open", Target: fmt.Sprintf("REF-%d", i)}); err != nil {
+			t.Fatalf("AppendAudit: %v", err)
+		}
+	}
+	// An upload in progress: not part of the backup.
+	w, err := db.NewAttachment(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(pattern(storage.ChunkSize, 72)); err != nil {
+		t.Fatal(err)
+	}
+
+	out := filepath.Join(t.TempDir(), "backup.db")
+	if err := db.Backup(ctx, out); err != nil {
+		t.Fatalf("Backup: %v", err)
+	}
+	w.Abort()
+	if names, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "*")); len(names) != 1 {
+		t.Errorf("the backup left files beside itself: %v", names)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("backup file: %v, %v; want mode 0600", fi, err)
+	}
+	if err := db.Backup(ctx, out); err == nil {
+		t.Error("a second Backup over the first succeeded, want an error")
+	}
+
+	restored := t.TempDir()
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(restored, storage.FileName), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := storage.Open(restored) // a restore is always to SQLite
+	if err != nil {
+		t.Fatalf("opening the restored backup: %v", err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.IntegrityCheck(ctx); err != nil {
+		t.Errorf("restored: IntegrityCheck: %v", err)
+	}
+	if _, got := mustReadAttachment(t, rdb, aid); !bytes.Equal(got, data) {
+		t.Error("the attachment does not read back whole from the restored backup")
+	}
+	wantCount(t, rdb, rowCounts{cases: 2, messages: 2, attachments: 1, chunks: 3})
+	if s, err := rdb.StaffByUsername(ctx, "alice"); err != nil || s.ID != alice.ID {
+		t.Errorf("restored StaffByUsername(alice) = %+v, %v; want id %d", s, err, alice.ID)
+	}
+	if err := rdb.VerifyAudit(ctx); err != nil {
+		t.Errorf("restored: VerifyAudit: %v", err)
+	}
+	want, wantTotal, err := db.AuditPage(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, gotTotal, err := rdb.AuditPage(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotTotal != wantTotal || wantTotal < 3 || !reflect.DeepEqual(got, want) {
+		t.Errorf("restored audit trail: %d entries %+v\nwant %d entries %+v", gotTotal, got, wantTotal, want)
+	}
+	wantOutcomes, err := db.Outcomes(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotOutcomes, err := rdb.Outcomes(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wantOutcomes) == 0 || !reflect.DeepEqual(gotOutcomes, wantOutcomes) {
+		t.Errorf("restored outcomes = %+v, want %+v", gotOutcomes, wantOutcomes)
+	}
+	if notes, err := rdb.Notes(ctx, c.ID); err != nil || len(notes) != 1 || !bytes.Equal(notes[0].Ciphertext, fakeAge("note")) {
+		t.Errorf("restored notes = %+v, %v; want the one note", notes, err)
+	}
 }
