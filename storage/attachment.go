@@ -421,3 +421,22 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	r.buf = r.buf[n:]
 	return n, nil
 }
+
+// pgIntegrityCheck is IntegrityCheck on PostgreSQL, which has no PRAGMA
+// integrity_check: the server keeps its pages and constraints sound
+// itself (and checks pages' checksums if the cluster has them). What it
+// cannot know is Candour's own rule that a linked attachment holds every
+// one of its chunks, seq 0 to chunks-1, which this checks in one snapshot.
+func (db *DB) pgIntegrityCheck(ctx context.Context) error {
+	var incomplete int64
+	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM attachments a WHERE a.message_id IS NOT NULL
+		AND a.chunks != (SELECT count(*) FROM attachment_chunks c WHERE c.attachment_id = a.id AND c.seq >= 0 AND c.seq < a.chunks)`).
+		Scan(&incomplete)
+	if err != nil {
+		return fmt.Errorf("integrity check failed: %w", err)
+	}
+	if incomplete != 0 {
+		return fmt.Errorf("integrity check failed: %d attachments are missing chunks", incomplete)
+	}
+	return nil
+}

@@ -17,6 +17,7 @@ func TestOpen(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("it creates candour.db with mode 0600 in the data folder", func(t *testing.T) {
+		sqliteOnly(t, "candour.db, a file")
 		dir := t.TempDir()
 		db := mustOpenDBAt(t, dir)
 		path := filepath.Join(dir, storage.FileName)
@@ -33,6 +34,7 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("it journals in WAL mode, so a write leaves candour.db-wal beside the database", func(t *testing.T) {
+		sqliteOnly(t, "SQLite's WAL")
 		dir := t.TempDir()
 		db := mustOpenDBAt(t, dir)
 		mustCreateCase(t, db, "wal")
@@ -44,6 +46,7 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("it keeps the WAL and shared-memory files as private as the database", func(t *testing.T) {
+		sqliteOnly(t, "SQLite's WAL and shared-memory files")
 		dir := t.TempDir()
 		db := mustOpenDBAt(t, dir)
 		mustCreateCase(t, db, "private")
@@ -61,6 +64,7 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("it creates a missing data folder with mode 0700", func(t *testing.T) {
+		sqliteOnly(t, "the data folder holds the database only on SQLite")
 		dir := filepath.Join(t.TempDir(), "nested", "data")
 		mustOpenDBAt(t, dir)
 		fi, err := os.Stat(dir)
