@@ -422,14 +422,16 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// pgIntegrityCheck is IntegrityCheck on PostgreSQL, which has no PRAGMA
-// integrity_check: the server keeps its pages and constraints sound
-// itself (and checks pages' checksums if the cluster has them). What it
-// cannot know is Candour's own rule that a linked attachment holds every
-// one of its chunks, seq 0 to chunks-1, which this checks in one snapshot.
-func (db *DB) pgIntegrityCheck(ctx context.Context) error {
+// pgIntegrityCheck is IntegrityCheck on PostgreSQL (through db.r), which
+// has no PRAGMA integrity_check: the server keeps its pages and
+// constraints sound itself (and checks pages' checksums if the cluster has
+// them). What it cannot know is Candour's own rule that a linked
+// attachment holds every one of its chunks, seq 0 to chunks-1, which this
+// checks through q in one statement. A backup checks it too, in its
+// snapshot, before it copies anything.
+func pgIntegrityCheck(ctx context.Context, q querier) error {
 	var incomplete int64
-	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM attachments a WHERE a.message_id IS NOT NULL
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM attachments a WHERE a.message_id IS NOT NULL
 		AND a.chunks != (SELECT count(*) FROM attachment_chunks c WHERE c.attachment_id = a.id AND c.seq >= 0 AND c.seq < a.chunks)`).
 		Scan(&incomplete)
 	if err != nil {

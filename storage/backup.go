@@ -151,6 +151,9 @@ func (db *DB) copyFromPostgres(ctx context.Context, path string) error {
 	if err := checkPgTables(ctx, src, tables); err != nil {
 		return err
 	}
+	if err := pgIntegrityCheck(ctx, src); err != nil {
+		return fmt.Errorf("the database cannot be backed up: %w", err)
+	}
 	return runTx(ctx, dst.BeginTx, func(tx *sql.Tx) error {
 		// The migrations' seed rows go (children first, so nothing
 		// cascades), save the audit head, which cannot be deleted: the
