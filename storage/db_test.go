@@ -3,13 +3,16 @@ package storage_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/candour/candour/storage"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to damage a database by hand
 )
 
 func TestOpen(t *testing.T) {
@@ -373,5 +376,49 @@ func TestBackupRestoresAsOneSQLiteFile(t *testing.T) {
 	}
 	if notes, err := rdb.Notes(ctx, c.ID); err != nil || len(notes) != 1 || !bytes.Equal(notes[0].Ciphertext, fakeAge("note")) {
 		t.Errorf("restored notes = %+v, %v; want the one note", notes, err)
+	}
+}
+
+// A PostgreSQL database whose linked attachment lost a chunk (by a hand
+// on the database: Candour never deletes one alone) fails its integrity
+// check, and a backup refuses it rather than write a copy without it.
+func TestBackupRefusesAnAttachmentMissingAChunk(t *testing.T) {
+	if testEngine() != storage.EnginePostgres {
+		t.Skip("PostgreSQL only: SQLite's backup is checked by TestBackupHoldsChunksOfBothFiles and the backup race tests")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := mustOpenDBAt(t, dir)
+	aid := mustWriteAttachment(t, db, pattern(2*storage.ChunkSize, 61))
+	mustCreateCase(t, db, "damaged", aid)
+	out := filepath.Join(t.TempDir(), "backup.db")
+	if err := db.Backup(ctx, out); err != nil {
+		t.Fatalf("Backup of the sound database: %v", err)
+	}
+	if err := os.Remove(out); err != nil {
+		t.Fatal(err)
+	}
+
+	dsn, _ := pgDatabases.Load(dir)
+	raw, err := sql.Open("pgx", dsn.(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if res, err := raw.Exec(`DELETE FROM attachment_chunks WHERE attachment_id = $1 AND seq = 1`, aid); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("deleted %d chunks, want 1", n)
+	}
+
+	if err := db.IntegrityCheck(ctx); err == nil || !strings.Contains(err.Error(), "missing chunks") {
+		t.Errorf("IntegrityCheck = %v, want the attachment missing chunks", err)
+	}
+	if err := db.Backup(ctx, out); err == nil || !strings.Contains(err.Error(), "missing chunks") {
+		t.Errorf("Backup = %v, want a refusal naming the missing chunks", err)
+	}
+	if names, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "*")); len(names) != 0 {
+		t.Errorf("the refused backup left files: %v", names)
 	}
 }
