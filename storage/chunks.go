@@ -311,6 +311,9 @@ func (db *DB) storeChunk(ctx context.Context, attachmentID, seq int64, data []by
 // flushing the WAL up to its commit record flushes every earlier chunk
 // commit with it, before any message can name the attachment.
 func (db *DB) storePgChunk(ctx context.Context, attachmentID, seq int64, data []byte) error {
+	if db.bulk == nil {
+		return errors.New("the database is open without a pool for attachments")
+	}
 	return runTx(ctx, db.bulk.BeginTx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 			return fmt.Errorf("failed to relax the chunk's commit: %w", err)

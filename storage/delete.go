@@ -128,15 +128,20 @@ var pgCaseTables = []string{
 // in backups; that is for the operator's storage to protect. What stays is
 // the age ciphertext and the index around it, never plaintext.
 //
-// VACUUM cannot run inside a transaction block, nor would it be held by the
-// write lock: it runs on a connection of the bulk pool.
+// VACUUM cannot run inside a transaction block, and needs no write lock:
+// it runs on a connection of the bulk pool (of the writer's, if there is
+// no bulk pool).
 func (db *DB) vacuum(ctx context.Context, tables ...string) error {
 	if ch := changeOf(ctx, db); ch != nil {
 		ch.after = append(ch.after, func(ctx context.Context) error { return db.vacuum(ctx, tables...) })
 		return nil
 	}
+	pool := db.bulk
+	if pool == nil {
+		pool = db.w // a tool's database: its writer, idle outside transactions
+	}
 	// The table names are constants of this package, never input.
-	if _, err := db.bulk.ExecContext(ctx, "VACUUM "+strings.Join(tables, ", ")); err != nil {
+	if _, err := pool.ExecContext(ctx, "VACUUM "+strings.Join(tables, ", ")); err != nil {
 		return fmt.Errorf("failed to reclaim space: %w", err)
 	}
 	return nil

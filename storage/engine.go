@@ -32,6 +32,12 @@ import (
 //     PostgreSQL are durable when they return (synchronous_commit on).
 //   - Snapshots: a read-only transaction on SQLite sees one snapshot; on
 //     PostgreSQL it is REPEATABLE READ (beginSnapshot).
+//   - Attachments: SQLite keeps their chunks in a file of their own
+//     (chunks.go); PostgreSQL in attachment_chunks, written through a pool
+//     of their own without the write lock, each chunk committed without
+//     waiting for the WAL flush, all made durable by the attachment's
+//     synchronous Close (storePgChunk). Deletions vacuum (delete.go's
+//     vacuum) where SQLite zeroes pages; there is no reserve file.
 //   - Errors: classify and isUnique know both engines' codes.
 
 // Engine names a storage engine.
