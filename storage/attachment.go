@@ -27,6 +27,10 @@ const ChunkSize = 1 << 20
 // Each full chunk is stored in the background while the next one fills, so
 // that receiving and encrypting an upload overlaps with writing it to disk.
 // A failure to store a chunk is returned by the next Write or by Close.
+//
+// On PostgreSQL the chunks go to attachment_chunks instead, through the
+// bulk pool and without the write lock (storePgChunk), and the synchronous
+// commit of Close makes them durable.
 type AttachmentWriter struct {
 	db  *DB
 	ctx context.Context
@@ -52,14 +56,20 @@ func (db *DB) NewAttachment(ctx context.Context) (*AttachmentWriter, error) {
 // NewOwnedAttachment starts a pending attachment that only a message with
 // the same AttachmentOwner can link: the uploading request or case.
 func (db *DB) NewOwnedAttachment(ctx context.Context, owner string) (*AttachmentWriter, error) {
-	if db.cw == nil {
+	if db.cw == nil && !db.pg {
 		return nil, errors.New("failed to start attachment: the chunk file is open read-only")
+	}
+	// On SQLite the chunks go to the chunk file (chunks_apart = 1); on
+	// PostgreSQL to attachment_chunks, in the same database (0).
+	apart := 1
+	if db.pg {
+		apart = 0
 	}
 	w := &AttachmentWriter{db: db, ctx: ctx, buf: make([]byte, 0, ChunkSize)}
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		w.id, err = insertRandomID(ctx, tx,
-			`INSERT INTO attachments (id, message_id, owner, chunks_apart) VALUES (?, NULL, ?, 1)`, owner)
+			`INSERT INTO attachments (id, message_id, owner, chunks_apart) VALUES (?, NULL, ?, ?)`, owner, apart)
 		return err
 	})
 	if err != nil {
@@ -162,7 +172,12 @@ func (w *AttachmentWriter) Close() error {
 		return err
 	}
 	w.closed = true
-	if w.seq > 0 {
+	// On PostgreSQL there is nothing to sync here: the chunks were committed
+	// without waiting for their WAL to be flushed (storePgChunk), and the
+	// synchronous commit below flushes the WAL up to its own commit record,
+	// which comes after every one of theirs. So the chunks are durable when
+	// Close returns, before any message can name the attachment.
+	if w.seq > 0 && !w.db.pg {
 		if err := w.db.syncChunks(); err != nil {
 			w.err = err
 			return err
@@ -209,6 +224,12 @@ func (db *DB) DeletePending(ctx context.Context, ids ...int64) error {
 		func() error { return db.writeFastDelete(ctx, del) })
 	if err != nil {
 		return err
+	}
+	if db.pg {
+		if len(deleted) == 0 {
+			return nil
+		}
+		return db.vacuum(ctx, "attachments", "attachment_chunks")
 	}
 	err = db.deleteChunks(ctx, deleted)
 	db.keepReserve()
@@ -298,11 +319,22 @@ func (db *DB) DeleteStalePending(ctx context.Context, before time.Time) (int64, 
 	if err != nil {
 		return 0, err
 	}
+	if db.pg {
+		if len(ids) == 0 {
+			return 0, nil
+		}
+		return int64(len(ids)), db.vacuum(ctx, "attachments", "attachment_chunks")
+	}
 	return int64(len(ids)), db.deleteChunks(ctx, ids)
 }
 
 // deletePending deletes every pending attachment, at Open; Open then
 // sweeps their chunks from the chunk file.
+//
+// SQLite only: on PostgreSQL, OpenPostgres leaves pending attachments
+// alone, as they may be uploads that another instance is receiving. A
+// sweep of the pending uploads abandoned by an instance that died is to
+// come (each instance would own its uploads and hold a lock for its life).
 func (db *DB) deletePending(ctx context.Context) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM attachments WHERE message_id IS NULL`)
@@ -388,4 +420,25 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	n := copy(p, r.buf)
 	r.buf = r.buf[n:]
 	return n, nil
+}
+
+// pgIntegrityCheck is IntegrityCheck on PostgreSQL (through db.r), which
+// has no PRAGMA integrity_check: the server keeps its pages and
+// constraints sound itself (and checks pages' checksums if the cluster has
+// them). What it cannot know is Candour's own rule that a linked
+// attachment holds every one of its chunks, seq 0 to chunks-1, which this
+// checks through q in one statement. A backup checks it too, in its
+// snapshot, before it copies anything.
+func pgIntegrityCheck(ctx context.Context, q querier) error {
+	var incomplete int64
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM attachments a WHERE a.message_id IS NOT NULL
+		AND a.chunks != (SELECT count(*) FROM attachment_chunks c WHERE c.attachment_id = a.id AND c.seq >= 0 AND c.seq < a.chunks)`).
+		Scan(&incomplete)
+	if err != nil {
+		return fmt.Errorf("integrity check failed: %w", err)
+	}
+	if incomplete != 0 {
+		return fmt.Errorf("integrity check failed: %d attachments are missing chunks", incomplete)
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/candour/candour/storage"
 )
@@ -300,6 +301,14 @@ func TestOpenDeletesUploadsLeftPending(t *testing.T) {
 	}
 	db = mustOpenDBAt(t, dir)
 
+	if testEngine() == storage.EnginePostgres {
+		// On PostgreSQL another instance may be receiving them: opening
+		// leaves them, still pending, for DeletePending to delete.
+		wantCount(t, db, rowCounts{cases: 1, messages: 1, attachments: 3, chunks: 2 + 2 + 2})
+		if err := db.DeletePending(ctx, closedPending, w.ID()); err != nil {
+			t.Fatalf("DeletePending: %v", err)
+		}
+	}
 	wantCount(t, db, rowCounts{cases: 1, messages: 1, attachments: 1, chunks: 2})
 	if _, got := mustReadAttachment(t, db, linked); !bytes.Equal(got, linkedData) {
 		t.Error("the linked attachment changed across reopening")
@@ -314,6 +323,92 @@ func TestOpenDeletesUploadsLeftPending(t *testing.T) {
 	}
 	if err := db.IntegrityCheck(ctx); err != nil {
 		t.Errorf("IntegrityCheck: %v", err)
+	}
+}
+
+// On PostgreSQL several instances share the database: one starting up
+// leaves alone the upload another is receiving, which goes on, closes and
+// is linked by a message.
+func TestOpeningAnotherInstanceLeavesUploadsInProgress(t *testing.T) {
+	if testEngine() != storage.EnginePostgres {
+		t.Skip("PostgreSQL only: on SQLite one instance owns the database")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	a := mustOpenDBAt(t, dir)
+	data := pattern(storage.ChunkSize*3/2, 41)
+	w, err := a.NewAttachment(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data[:storage.ChunkSize+10]); err != nil {
+		t.Fatal(err)
+	}
+
+	b := mustOpenDBAt(t, dir) // another instance starts
+
+	if _, err := w.Write(data[storage.ChunkSize+10:]); err != nil {
+		t.Fatalf("Write after another instance started: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close after another instance started: %v", err)
+	}
+	c := mustCreateCase(t, b, "linked-by-b", w.ID())
+	if _, got := mustReadAttachment(t, a, w.ID()); !bytes.Equal(got, data) {
+		t.Error("the upload does not read back whole")
+	}
+	if id, err := b.AttachmentCase(ctx, w.ID()); err != nil || id != c.ID {
+		t.Errorf("AttachmentCase = %d, %v; want %d", id, err, c.ID)
+	}
+}
+
+// Every way of deleting removes the chunks with the attachments, on both
+// engines (on SQLite from the chunk file, on PostgreSQL by cascade), and
+// leaves the others' alone.
+func TestDeletionsLeaveNoChunk(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	staff := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	db.Now = fixedClock(staff)
+
+	deleted := mustCreateCase(t, db, "deleted", mustWriteAttachment(t, db, pattern(2*storage.ChunkSize, 51)))
+	withdrawn := mustCreateCase(t, db, "withdrawn", mustWriteAttachment(t, db, pattern(storage.ChunkSize+1, 52)))
+	failed := mustWriteAttachment(t, db, pattern(storage.ChunkSize/2, 53))
+	sw, err := db.NewTimedAttachment(ctx, "staff-upload")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sw.Write(pattern(storage.ChunkSize+2, 54)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	keptData := pattern(storage.ChunkSize+3, 55)
+	kept := mustWriteAttachment(t, db, keptData)
+	mustCreateCase(t, db, "kept", kept)
+	wantCount(t, db, rowCounts{cases: 3, messages: 3, attachments: 5, chunks: 2 + 2 + 1 + 2 + 2})
+
+	if err := db.DeleteCase(ctx, deleted.ID); err != nil {
+		t.Fatalf("DeleteCase: %v", err)
+	}
+	wantCount(t, db, rowCounts{cases: 2, messages: 2, attachments: 4, chunks: 2 + 1 + 2 + 2})
+	if err := db.WithdrawCase(ctx, withdrawn.ID); err != nil {
+		t.Fatalf("WithdrawCase: %v", err)
+	}
+	wantCount(t, db, rowCounts{cases: 1, messages: 1, attachments: 3, chunks: 1 + 2 + 2})
+	if err := db.DeletePending(ctx, failed); err != nil {
+		t.Fatalf("DeletePending: %v", err)
+	}
+	wantCount(t, db, rowCounts{cases: 1, messages: 1, attachments: 2, chunks: 2 + 2})
+	if n, err := db.DeleteStalePending(ctx, staff.Add(time.Second)); err != nil || n != 1 {
+		t.Fatalf("DeleteStalePending = %d, %v; want 1", n, err)
+	}
+	wantCount(t, db, rowCounts{cases: 1, messages: 1, attachments: 1, chunks: 2})
+	if _, got := mustReadAttachment(t, db, kept); !bytes.Equal(got, keptData) {
+		t.Error("the kept case's attachment changed")
 	}
 }
 

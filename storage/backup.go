@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -30,6 +31,9 @@ import (
 // backup start again from a new snapshot, which no longer names the
 // deleted case. Deletions are rare; after backupAttempts in a row the
 // backup fails and can be run again.
+//
+// On PostgreSQL the copy is the same SQLite file, written from one
+// snapshot of the PostgreSQL database (copyFromPostgres).
 func (db *DB) Backup(ctx context.Context, dest string) (err error) {
 	if _, err := os.Lstat(dest); err == nil {
 		return fmt.Errorf("%s already exists", dest)
@@ -40,29 +44,13 @@ func (db *DB) Backup(ctx context.Context, dest string) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	for attempt := 1; ; attempt++ {
-		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err != nil {
-			return err
-		}
-		f.Close()
-		if err := db.copyTo(ctx, tmp); err != nil {
-			return err
-		}
-		if db.backupHook != nil {
-			db.backupHook()
-		}
-		err = db.copyChunks(ctx, tmp)
-		if errors.Is(err, errChunkGone) && attempt < backupAttempts {
-			if err := os.Remove(tmp); err != nil {
-				return err
-			}
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		break
+	if db.pg {
+		err = db.copyFromPostgres(ctx, tmp)
+	} else {
+		err = db.copySQLite(ctx, tmp)
+	}
+	if err != nil {
+		return err
 	}
 	if err := checkCopy(tmp); err != nil {
 		return err
@@ -74,6 +62,254 @@ func (db *DB) Backup(ctx context.Context, dest string) (err error) {
 		return err
 	}
 	return syncFile(filepath.Dir(dest))
+}
+
+// copySQLite writes the copy of a SQLite database to path (Backup).
+func (db *DB) copySQLite(ctx context.Context, path string) error {
+	for attempt := 1; ; attempt++ {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		f.Close()
+		if err := db.copyTo(ctx, path); err != nil {
+			return err
+		}
+		if db.backupHook != nil {
+			db.backupHook()
+		}
+		err = db.copyChunks(ctx, path)
+		if errors.Is(err, errChunkGone) && attempt < backupAttempts {
+			if err := os.Remove(path); err != nil {
+				return err
+			}
+			continue
+		}
+		return err
+	}
+}
+
+// A backup of a PostgreSQL database is the same file as a SQLite one: a
+// SQLite database of storage's current schema, restored by copying it to
+// candour.db (or, later, into PostgreSQL by migrate-db). It is written by
+// copyFromPostgres: a fresh SQLite database is made with storage's
+// migrations, emptied of their seed rows, and filled with every row of
+// every table of the PostgreSQL database, read in one REPEATABLE READ READ
+// ONLY transaction, so that it holds no half of any transaction and every
+// chunk of every attachment it names (they are in the same database). As
+// on SQLite, pending attachments (uploads in progress) are left out.
+
+// pgBackupFilters leave out of a backup of PostgreSQL the pending
+// attachments and their chunks.
+var pgBackupFilters = map[string]string{
+	"attachments":       ` WHERE message_id IS NOT NULL`,
+	"attachment_chunks": ` WHERE attachment_id IN (SELECT id FROM attachments WHERE message_id IS NOT NULL)`,
+}
+
+// pgOnlyTables are PostgreSQL's tables that a SQLite database has no
+// twin of: the schema version, which SQLite keeps in PRAGMA user_version.
+var pgOnlyTables = map[string]bool{"candour_schema": true}
+
+// copyFromPostgres writes to path, which must not exist, a SQLite copy of
+// db, a PostgreSQL database (see above).
+func (db *DB) copyFromPostgres(ctx context.Context, path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	q := url.Values{}
+	q.Set("_journal_mode", "DELETE") // no WAL beside the copy while it is written
+	q.Set("_synchronous", "OFF")     // the whole file is synced once complete
+	q.Set("_foreign_keys", "on")
+	q.Set("_secure_delete", "on")
+	q.Set("_cache_size", "-2048")
+	q.Set("_txlock", "immediate")
+	dst, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	dst.SetMaxOpenConns(1)
+	// As Open makes a new database: incremental vacuum, set before the
+	// first table, so that the restored database needs no VACUUM.
+	if _, err := dst.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
+		return fmt.Errorf("failed to set up the backup: %w", err)
+	}
+	if err := (&DB{w: dst}).migrate(); err != nil {
+		return fmt.Errorf("failed to set up the backup: %w", err)
+	}
+	tables, err := backupTables(ctx, dst)
+	if err != nil {
+		return err
+	}
+	src, err := db.beginSnapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("failed to begin the backup's snapshot: %w", err)
+	}
+	defer src.Rollback()
+	if err := checkPgTables(ctx, src, tables); err != nil {
+		return err
+	}
+	if err := pgIntegrityCheck(ctx, src); err != nil {
+		return fmt.Errorf("the database cannot be backed up: %w", err)
+	}
+	return runTx(ctx, dst.BeginTx, func(tx *sql.Tx) error {
+		// The migrations' seed rows go (children first, so nothing
+		// cascades), save the audit head, which cannot be deleted: the
+		// copy overwrites it instead.
+		for i := len(tables) - 1; i >= 0; i-- {
+			if tables[i].name == "audit_head" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM "`+tables[i].name+`"`); err != nil {
+				return fmt.Errorf("failed to empty %s in the backup: %w", tables[i].name, err)
+			}
+		}
+		for _, t := range tables {
+			if err := copyPgTable(ctx, src, tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// backupTable is a table of the copy with its columns.
+type backupTable struct {
+	name    string
+	columns []string
+	parents []string // tables its foreign keys name
+}
+
+// backupTables lists the tables of the SQLite database d (storage's schema)
+// in an order where every table comes after those its foreign keys name.
+func backupTables(ctx context.Context, d *sql.DB) ([]backupTable, error) {
+	names, err := queryStrings(ctx, d, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list the backup's tables: %w", err)
+	}
+	byName := map[string]*backupTable{}
+	for _, name := range names {
+		t := &backupTable{name: name}
+		if t.columns, err = queryStrings(ctx, d, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, name); err != nil {
+			return nil, fmt.Errorf("failed to list the columns of %s: %w", name, err)
+		}
+		if t.parents, err = queryStrings(ctx, d, `SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)`, name); err != nil {
+			return nil, fmt.Errorf("failed to list the foreign keys of %s: %w", name, err)
+		}
+		byName[name] = t
+	}
+	var order []backupTable
+	state := map[string]int{} // 1: being placed, 2: placed
+	var place func(name string) error
+	place = func(name string) error {
+		switch state[name] {
+		case 1:
+			return fmt.Errorf("the foreign keys of %s form a cycle", name)
+		case 2:
+			return nil
+		}
+		t, ok := byName[name]
+		if !ok {
+			return fmt.Errorf("a foreign key names %s, which is not a table", name)
+		}
+		state[name] = 1
+		for _, p := range t.parents {
+			if err := place(p); err != nil {
+				return err
+			}
+		}
+		state[name] = 2
+		order = append(order, *t)
+		return nil
+	}
+	for _, name := range names {
+		if err := place(name); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}
+
+// checkPgTables makes sure that every table of the PostgreSQL database
+// has its twin among tables, so that a backup leaves nothing out.
+func checkPgTables(ctx context.Context, src *sql.Tx, tables []backupTable) error {
+	pg, err := queryStrings(ctx, src, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		return fmt.Errorf("failed to list the database's tables: %w", err)
+	}
+	have := map[string]bool{}
+	for _, t := range tables {
+		have[t.name] = true
+	}
+	for _, name := range pg {
+		if !have[name] && !pgOnlyTables[name] {
+			return fmt.Errorf("the database has a table %s that a backup has no place for", name)
+		}
+	}
+	return nil
+}
+
+// copyPgTable copies table t's rows from src (PostgreSQL) into tx (the
+// copy), one row in memory at a time.
+func copyPgTable(ctx context.Context, src *sql.Tx, tx *sql.Tx, t backupTable) error {
+	cols := `"` + strings.Join(t.columns, `", "`) + `"`
+	rows, err := src.QueryContext(ctx, `SELECT `+cols+` FROM "`+t.name+`"`+pgBackupFilters[t.name])
+	if err != nil {
+		return fmt.Errorf("failed to read %s: %w", t.name, err)
+	}
+	defer rows.Close()
+	insert := `INSERT INTO "` + t.name + `" (` + cols + `) VALUES (?` + strings.Repeat(", ?", len(t.columns)-1) + `)`
+	if t.name == "audit_head" {
+		// Its one row is there already (see copyFromPostgres).
+		set := make([]string, len(t.columns))
+		for i, c := range t.columns {
+			set[i] = `"` + c + `" = excluded."` + c + `"`
+		}
+		insert += ` ON CONFLICT (id) DO UPDATE SET ` + strings.Join(set, ", ")
+	}
+	stmt, err := tx.PrepareContext(ctx, insert)
+	if err != nil {
+		return fmt.Errorf("failed to copy %s: %w", t.name, err)
+	}
+	defer stmt.Close()
+	vals := make([]any, len(t.columns))
+	ptrs := make([]any, len(t.columns))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return fmt.Errorf("failed to read %s: %w", t.name, err)
+		}
+		if _, err := stmt.ExecContext(ctx, vals...); err != nil {
+			return fmt.Errorf("failed to copy a row of %s: %w", t.name, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("failed to read %s: %w", t.name, err)
+	}
+	return nil
+}
+
+// queryStrings returns the one text column of query's rows.
+func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
 
 // backupAttempts bounds how many snapshots a backup takes when attachments

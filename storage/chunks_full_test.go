@@ -16,6 +16,7 @@ import (
 // still fits (secure_delete = FAST, and if need be the room of the reserve
 // file): no chunk stays behind, and once space returns uploads work again.
 func TestChunkFileOnAFullDisk(t *testing.T) {
+	sqliteOnly(t, "the data folder's file system filling up, secure_delete = FAST and the reserve file")
 	if testing.Short() {
 		t.Skip("fills a file system: skipped in -short mode")
 	}

@@ -48,6 +48,7 @@ func legacyAttachment(t *testing.T, raw *sql.DB, data []byte) (caseID, attachmen
 // An attachment stored before migration 0023 keeps its chunks in
 // candour.db and still reads; new ones go to the chunk file; both delete.
 func TestMigrationKeepsOldAttachmentsInCandourDB(t *testing.T) {
+	sqliteOnly(t, "migration of an old SQLite schema and the chunk file")
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -87,6 +88,7 @@ func TestMigrationKeepsOldAttachmentsInCandourDB(t *testing.T) {
 // A backup is one file: restored as candour.db in a new data folder, with
 // no chunk file beside it, it reads attachments of both layouts.
 func TestBackupHoldsChunksOfBothFiles(t *testing.T) {
+	sqliteOnly(t, "migration of an old SQLite schema and the chunk file; TestBackupRestoresAsOneSQLiteFile backs up on both engines")
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()

@@ -65,6 +65,7 @@ func noTraceOf(t *testing.T, dir string, data []byte) {
 }
 
 func TestChunkFile(t *testing.T) {
+	sqliteOnly(t, "the chunk file (candour-chunks.db); TestDeletionsLeaveNoChunk checks the deletions on both engines")
 	t.Parallel()
 	ctx := context.Background()
 
@@ -290,6 +291,7 @@ func fileSize(t *testing.T, path string) int64 {
 // Two concurrent uploads of 48 MiB must leave a WAL under 64 MiB, the
 // most it may keep once started again.
 func TestChunkWALStaysBounded(t *testing.T) {
+	sqliteOnly(t, "the chunk file's WAL")
 	if testing.Short() {
 		t.Skip("writes 96 MiB: skipped in -short mode")
 	}

@@ -1,12 +1,18 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/candour/candour/storage"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to damage a database by hand
 )
 
 func TestOpen(t *testing.T) {
@@ -14,6 +20,7 @@ func TestOpen(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("it creates candour.db with mode 0600 in the data folder", func(t *testing.T) {
+		sqliteOnly(t, "candour.db, a file")
 		dir := t.TempDir()
 		db := mustOpenDBAt(t, dir)
 		path := filepath.Join(dir, storage.FileName)
@@ -30,6 +37,7 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("it journals in WAL mode, so a write leaves candour.db-wal beside the database", func(t *testing.T) {
+		sqliteOnly(t, "SQLite's WAL")
 		dir := t.TempDir()
 		db := mustOpenDBAt(t, dir)
 		mustCreateCase(t, db, "wal")
@@ -41,6 +49,7 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("it keeps the WAL and shared-memory files as private as the database", func(t *testing.T) {
+		sqliteOnly(t, "SQLite's WAL and shared-memory files")
 		dir := t.TempDir()
 		db := mustOpenDBAt(t, dir)
 		mustCreateCase(t, db, "private")
@@ -58,6 +67,7 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("it creates a missing data folder with mode 0700", func(t *testing.T) {
+		sqliteOnly(t, "the data folder holds the database only on SQLite")
 		dir := filepath.Join(t.TempDir(), "nested", "data")
 		mustOpenDBAt(t, dir)
 		fi, err := os.Stat(dir)
@@ -269,4 +279,146 @@ func TestEnsureKDFParams(t *testing.T) {
 			t.Errorf("KDFParamSets = %+v, want ids [%d %d %d]", sets, c.ID, b.ID, a.ID)
 		}
 	})
+}
+
+// A backup, from either engine, is one SQLite file that a restore copies to
+// candour.db: it holds every linked attachment whole, the staff, the notes,
+// the audit chain and the seeded rows as they are (not twice), and no
+// upload in progress.
+func TestBackupRestoresAsOneSQLiteFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	alice := mustCreateStaff(t, db, "Alice", storage.RoleAdmin)
+	data := pattern(2*storage.ChunkSize+7, 71)
+	aid := mustWriteAttachment(t, db, data)
+	c := mustCreateCase(t, db, "backed-up", aid)
+	mustCreateCase(t, db, "second")
+	if _, err := db.AddNote(ctx, c.ID, alice.ID, fakeAge("note")); err != nil {
+		t.Fatalf("AddNote: %v", err)
+	}
+	for i := range 3 {
+		if _, err := db.AppendAudit(ctx, storage.AuditEntry{Actor: "Alice", Action: "case.open", Target: fmt.Sprintf("REF-%d", i)}); err != nil {
+			t.Fatalf("AppendAudit: %v", err)
+		}
+	}
+	// An upload in progress: not part of the backup.
+	w, err := db.NewAttachment(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(pattern(storage.ChunkSize, 72)); err != nil {
+		t.Fatal(err)
+	}
+
+	out := filepath.Join(t.TempDir(), "backup.db")
+	if err := db.Backup(ctx, out); err != nil {
+		t.Fatalf("Backup: %v", err)
+	}
+	w.Abort()
+	if names, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "*")); len(names) != 1 {
+		t.Errorf("the backup left files beside itself: %v", names)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("backup file: %v, %v; want mode 0600", fi, err)
+	}
+	if err := db.Backup(ctx, out); err == nil {
+		t.Error("a second Backup over the first succeeded, want an error")
+	}
+
+	restored := t.TempDir()
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(restored, storage.FileName), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := storage.Open(restored) // a restore is always to SQLite
+	if err != nil {
+		t.Fatalf("opening the restored backup: %v", err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.IntegrityCheck(ctx); err != nil {
+		t.Errorf("restored: IntegrityCheck: %v", err)
+	}
+	if _, got := mustReadAttachment(t, rdb, aid); !bytes.Equal(got, data) {
+		t.Error("the attachment does not read back whole from the restored backup")
+	}
+	wantCount(t, rdb, rowCounts{cases: 2, messages: 2, attachments: 1, chunks: 3})
+	if s, err := rdb.StaffByUsername(ctx, "alice"); err != nil || s.ID != alice.ID {
+		t.Errorf("restored StaffByUsername(alice) = %+v, %v; want id %d", s, err, alice.ID)
+	}
+	if err := rdb.VerifyAudit(ctx); err != nil {
+		t.Errorf("restored: VerifyAudit: %v", err)
+	}
+	want, wantTotal, err := db.AuditPage(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, gotTotal, err := rdb.AuditPage(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotTotal != wantTotal || wantTotal < 3 || !reflect.DeepEqual(got, want) {
+		t.Errorf("restored audit trail: %d entries %+v\nwant %d entries %+v", gotTotal, got, wantTotal, want)
+	}
+	wantOutcomes, err := db.Outcomes(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotOutcomes, err := rdb.Outcomes(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wantOutcomes) == 0 || !reflect.DeepEqual(gotOutcomes, wantOutcomes) {
+		t.Errorf("restored outcomes = %+v, want %+v", gotOutcomes, wantOutcomes)
+	}
+	if notes, err := rdb.Notes(ctx, c.ID); err != nil || len(notes) != 1 || !bytes.Equal(notes[0].Ciphertext, fakeAge("note")) {
+		t.Errorf("restored notes = %+v, %v; want the one note", notes, err)
+	}
+}
+
+// A PostgreSQL database whose linked attachment lost a chunk (by a hand
+// on the database: Candour never deletes one alone) fails its integrity
+// check, and a backup refuses it rather than write a copy without it.
+func TestBackupRefusesAnAttachmentMissingAChunk(t *testing.T) {
+	if testEngine() != storage.EnginePostgres {
+		t.Skip("PostgreSQL only: SQLite's backup is checked by TestBackupHoldsChunksOfBothFiles and the backup race tests")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := mustOpenDBAt(t, dir)
+	aid := mustWriteAttachment(t, db, pattern(2*storage.ChunkSize, 61))
+	mustCreateCase(t, db, "damaged", aid)
+	out := filepath.Join(t.TempDir(), "backup.db")
+	if err := db.Backup(ctx, out); err != nil {
+		t.Fatalf("Backup of the sound database: %v", err)
+	}
+	if err := os.Remove(out); err != nil {
+		t.Fatal(err)
+	}
+
+	dsn, _ := pgDatabases.Load(dir)
+	raw, err := sql.Open("pgx", dsn.(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if res, err := raw.Exec(`DELETE FROM attachment_chunks WHERE attachment_id = $1 AND seq = 1`, aid); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("deleted %d chunks, want 1", n)
+	}
+
+	if err := db.IntegrityCheck(ctx); err == nil || !strings.Contains(err.Error(), "missing chunks") {
+		t.Errorf("IntegrityCheck = %v, want the attachment missing chunks", err)
+	}
+	if err := db.Backup(ctx, out); err == nil || !strings.Contains(err.Error(), "missing chunks") {
+		t.Errorf("Backup = %v, want a refusal naming the missing chunks", err)
+	}
+	if names, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "*")); len(names) != 0 {
+		t.Errorf("the refused backup left files: %v", names)
+	}
 }

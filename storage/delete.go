@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // DeleteCase deletes a case with everything it holds (messages,
@@ -71,8 +72,12 @@ func (db *DB) reclaimAfter(apart []int64) func(ctx context.Context) error {
 
 // reclaim returns freed pages to the file system and checkpoints and
 // truncates the WAL. It runs on the writer connection, outside any
-// transaction.
+// transaction. On PostgreSQL it vacuums the tables a case's deletion
+// empties rows of instead (vacuum).
 func (db *DB) reclaim(ctx context.Context) error {
+	if db.pg {
+		return db.vacuum(ctx, pgCaseTables...)
+	}
 	// Give the freed (already zeroed) pages back to the file system.
 	if err := incrementalVacuum(ctx, db.w); err != nil {
 		return fmt.Errorf("failed to reclaim space: %w", err)
@@ -83,7 +88,14 @@ func (db *DB) reclaim(ctx context.Context) error {
 // Checkpoint copies the WAL into the database and truncates it. Readers in
 // the middle of a snapshot can hold frames back; they are retried at the
 // next checkpoint.
+//
+// On PostgreSQL it does nothing: the server checkpoints by itself
+// (checkpoint_timeout, max_wal_size), and CHECKPOINT needs a privilege
+// Candour's role should not have.
 func (db *DB) Checkpoint(ctx context.Context) error {
+	if db.pg {
+		return nil
+	}
 	var busy, logFrames, done int
 	// Runs on the single writer connection, outside any transaction.
 	if err := db.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
@@ -98,3 +110,39 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 // ErrCheckpointBusy means readers kept the WAL from being truncated; the
 // data is deleted, and the next checkpoint completes the job.
 var ErrCheckpointBusy = errors.New("checkpoint incomplete: readers are active")
+
+// pgCaseTables are the tables whose rows a case's deletion removes, itself
+// and by cascade: what reclaim vacuums on PostgreSQL. (Their TOAST tables,
+// where the larger ciphertexts are, are vacuumed with them.)
+var pgCaseTables = []string{
+	"cases", "messages", "attachments", "attachment_chunks", "notes", "case_reads",
+	"case_recusals", "case_identities", "identity_requests", "identity_grants",
+}
+
+// vacuum runs VACUUM on tables, a PostgreSQL database's, once the deletion
+// before it has committed (inside a Change, after the change commits).
+//
+// PostgreSQL has no secure_delete: a deleted row stays in its page, and a
+// VACUUM marks its space free for new rows, which overwrite it in time. It
+// does not zero the bytes, nor reach the copies in the WAL, in archives or
+// in backups; that is for the operator's storage to protect. What stays is
+// the age ciphertext and the index around it, never plaintext.
+//
+// VACUUM cannot run inside a transaction block, and needs no write lock:
+// it runs on a connection of the bulk pool (of the writer's, if there is
+// no bulk pool).
+func (db *DB) vacuum(ctx context.Context, tables ...string) error {
+	if ch := changeOf(ctx, db); ch != nil {
+		ch.after = append(ch.after, func(ctx context.Context) error { return db.vacuum(ctx, tables...) })
+		return nil
+	}
+	pool := db.bulk
+	if pool == nil {
+		pool = db.w // a tool's database: its writer, idle outside transactions
+	}
+	// The table names are constants of this package, never input.
+	if _, err := pool.ExecContext(ctx, "VACUUM "+strings.Join(tables, ", ")); err != nil {
+		return fmt.Errorf("failed to reclaim space: %w", err)
+	}
+	return nil
+}

@@ -32,6 +32,12 @@ import (
 //     PostgreSQL are durable when they return (synchronous_commit on).
 //   - Snapshots: a read-only transaction on SQLite sees one snapshot; on
 //     PostgreSQL it is REPEATABLE READ (beginSnapshot).
+//   - Attachments: SQLite keeps their chunks in a file of their own
+//     (chunks.go); PostgreSQL in attachment_chunks, written through a pool
+//     of their own without the write lock, each chunk committed without
+//     waiting for the WAL flush, all made durable by the attachment's
+//     synchronous Close (storePgChunk). Deletions vacuum (delete.go's
+//     vacuum) where SQLite zeroes pages; there is no reserve file.
 //   - Errors: classify and isUnique know both engines' codes.
 
 // Engine names a storage engine.
@@ -151,7 +157,12 @@ func pgMigrationFiles() ([]string, []int, error) {
 // so that instances starting together apply each migration once.
 //
 // Unlike Open, it does not delete pending attachments: on PostgreSQL they
-// may belong to an upload another instance is receiving.
+// may belong to an upload another instance is receiving. Those that an
+// instance which died left behind stay until a sweep of abandoned uploads,
+// which is to come; staff uploads among them are swept by
+// DeleteStalePending. There is no chunk file, no reserve file and no
+// checkpointing either: attachments keep their chunks in
+// attachment_chunks (chunks_apart = 0; storePgChunk).
 func OpenPostgres(dsn string) (*DB, error) {
 	w, err := openPostgres(dsn)
 	if err != nil {

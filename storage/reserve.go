@@ -27,7 +27,7 @@ func (db *DB) reservePath() string { return filepath.Join(filepath.Dir(db.path),
 // room for it. A partial file (the disk filled up while it was written) is
 // removed rather than kept short.
 func (db *DB) keepReserve() {
-	if db.readOnly || db.cw == nil {
+	if db.readOnly || db.cw == nil || db.pg {
 		return
 	}
 	path := db.reservePath()
@@ -66,8 +66,14 @@ func (db *DB) useReserve() bool {
 // them; if even that does not fit, it gives up the reserve and tries fast
 // once more. Every deletion that must fit on a full disk (a refused
 // upload's rows and chunks) goes through it.
+//
+// On PostgreSQL it runs del once: a deletion there rewrites no page, and
+// the server's disk is not Candour's to make room on (no reserve file).
 func (db *DB) deleteOnFullDisk(del, fast func() error) error {
 	err := del()
+	if db.pg {
+		return err
+	}
 	if errors.Is(err, ErrFull) {
 		err = fast()
 	}
