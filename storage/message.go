@@ -84,7 +84,9 @@ func insertMessage(ctx context.Context, tx *sql.Tx, caseID int64, m NewMessage, 
 	}
 	// The message's place in its case's thread: a sequence of its own case,
 	// which no other case's rows (and so no timed staff action elsewhere)
-	// share. One writer, so no two messages of a case draw the same seq.
+	// share. One writer at a time (on PostgreSQL, across instances too:
+	// beginWrite's lock), so no two messages of a case draw the same seq;
+	// the unique index messages_case_seq would refuse it anyway.
 	var seq int64
 	if err := tx.QueryRowContext(ctx,
 		`SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE case_id = ?`, caseID).Scan(&seq); err != nil {
