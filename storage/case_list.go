@@ -93,7 +93,7 @@ func (db *DB) caseQuery(f CaseFilter) (string, []any) {
 	var args []any
 	col := func(name string) string {
 		if f.ByDeadline {
-			return "+c." + name
+			return db.notIndexed("c." + name)
 		}
 		return "c." + name
 	}
@@ -130,14 +130,25 @@ func (db *DB) caseQuery(f CaseFilter) (string, []any) {
 		// "+": a test of each case walked, never the index to walk (the
 		// planner, without statistics, would walk cases_inbox_channel
 		// channel by channel and then sort every case of the viewer's).
-		conds = append(conds, `+c.channel_id IN (SELECT channel_id FROM channel_members WHERE staff_id = ?)`,
+		conds = append(conds, db.notIndexed("c.channel_id")+` IN (SELECT channel_id FROM channel_members WHERE staff_id = ?)`,
 			`c.id NOT IN (SELECT case_id FROM case_recusals WHERE staff_id = ?)`)
 		args = append(args, f.ViewerID, f.ViewerID)
 	}
 	if len(conds) == 0 {
-		return `1`, nil
+		return `1 = 1`, nil
 	}
 	return strings.Join(conds, ` AND `), args
+}
+
+// notIndexed is expr as a condition's operand that SQLite must not pick
+// an index by: SQLite reads a unary "+" as "not this column's index". On
+// PostgreSQL there is no such hint ("+" is refused on text), and its
+// planner weighs the indexes by their statistics: expr as it is.
+func (db *DB) notIndexed(expr string) string {
+	if db.pg {
+		return expr
+	}
+	return "+" + expr
 }
 
 // CountCases counts the cases f selects, up to max: it returns max and
@@ -147,7 +158,7 @@ func (db *DB) caseQuery(f CaseFilter) (string, []any) {
 func (db *DB) CountCases(ctx context.Context, f CaseFilter, max int) (int, bool, error) {
 	where, args := db.caseQuery(f)
 	var n int
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM cases c WHERE `+where+` LIMIT ?)`,
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM cases c WHERE `+where+` LIMIT ?) AS capped`,
 		append(args, max+1)...).Scan(&n); err != nil {
 		return 0, false, fmt.Errorf("failed to count cases: %w", err)
 	}
@@ -265,9 +276,13 @@ func (db *DB) listSQL(f CaseFilter, at Cursor, limit int) (string, []any) {
 	if f.ByDeadline {
 		// In the order of the index cases_next_due, whose condition
 		// this repeats so that SQLite may walk it.
-		order = nextDueSQL + `, c.id`
+		// NULL (no deadline) first, as SQLite orders it by default and
+		// the cursors below assume: PostgreSQL puts NULL last ascending
+		// unless told. SQLite reads these NULLS clauses as its default
+		// order, so its plan is the same.
+		order = nextDueSQL + ` NULLS FIRST, c.id`
 		if at.before {
-			order = nextDueSQL + ` DESC, c.id DESC`
+			order = nextDueSQL + ` DESC NULLS LAST, c.id DESC`
 		}
 	}
 	if at.set {

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -43,9 +42,7 @@ func keysetDB(t *testing.T, n int) (*storage.DB, int64, []listRow) {
 	for i := range n {
 		mustCreateCase(t, db, fmt.Sprintf("k%03d", i))
 	}
-	raw, err := sql.Open("sqlite3", filepath.Join(dir, storage.FileName)+"?_busy_timeout=10000&_foreign_keys=on")
-	must(t, err)
-	defer raw.Close()
+	raw := rawDB(t, dir)
 	statuses := []string{storage.StatusNew, storage.StatusInReview, storage.StatusClosed, storage.StatusReferred}
 	rows := make([]listRow, 0, n)
 	ids, err := raw.Query(`SELECT id FROM cases ORDER BY id`)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -199,6 +200,29 @@ func TestAddMessage(t *testing.T) {
 		}
 		if msgs[1].ID != staff.ID || msgs[2].ID != reporter.ID || string(msgs[2].Ciphertext) != string(fakeAge("reporter answer")) {
 			t.Errorf("messages out of order or altered: %+v", msgs)
+		}
+	})
+
+	t.Run("a thread is read a page at a time, and a negative limit reads the rest", func(t *testing.T) {
+		db := mustOpenDB(t)
+		c := mustCreateCase(t, db, "pages")
+		for i := range 4 {
+			if _, err := db.AddMessage(ctx, c.ID, storage.NewMessage{Author: storage.AuthorStaff, Ciphertext: fakeAge(fmt.Sprint("reply ", i))}); err != nil {
+				t.Fatalf("AddMessage: %v", err)
+			}
+		}
+		for _, tc := range []struct {
+			offset, limit int
+			want          []int64
+		}{{0, 2, []int64{1, 2}}, {2, 2, []int64{3, 4}}, {4, 2, []int64{5}}, {5, 2, nil}, {0, -1, []int64{1, 2, 3, 4, 5}}, {3, -1, []int64{4, 5}}} {
+			msgs, err := db.MessagesPage(ctx, c.ID, tc.offset, tc.limit)
+			var seqs []int64
+			for _, m := range msgs {
+				seqs = append(seqs, m.Seq)
+			}
+			if err != nil || fmt.Sprint(seqs) != fmt.Sprint(tc.want) {
+				t.Errorf("MessagesPage(offset %d, limit %d) = %v, %v; want %v", tc.offset, tc.limit, seqs, err, tc.want)
+			}
 		}
 	})
 

@@ -2,7 +2,9 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -110,5 +112,93 @@ func TestConcurrentWritesAllSucceed(t *testing.T) {
 	}
 	if err := db.IntegrityCheck(ctx); err != nil {
 		t.Errorf("IntegrityCheck: %v", err)
+	}
+}
+
+// Several instances of Candour may share one database (PostgreSQL; on
+// SQLite, a server and a tool beside it). Their read-then-write
+// transactions must not interleave: messages of one case from both
+// instances take consecutive places in its thread, a case is acknowledged
+// once, and of two saves of the same questionnaire version one wins and
+// the other is told the questionnaire changed. All start together, behind
+// one barrier.
+func TestInstancesSharingADatabaseWriteOneAfterAnother(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	instances := []*storage.DB{mustOpenDBAt(t, dir), mustOpenDBAt(t, dir)}
+	c := mustCreateCase(t, instances[0], "shared")
+	acked := mustCreateCase(t, instances[1], "acknowledged")
+
+	const writers, perWriter = 8, 10 // writers alternate between the instances
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	msgErrs := make([]error, writers)
+	ackErrs := make([]error, writers)
+	saveErrs := make([]error, writers)
+	versions := make([]int, writers)
+	for w := range writers {
+		db := instances[w%len(instances)]
+		wg.Go(func() {
+			<-start
+			_, ackErrs[w] = db.AcknowledgeCase(ctx, acked.ID)
+			versions[w], saveErrs[w] = db.SaveQuestionnaire(ctx, storage.DefaultChannel, 0, fmt.Appendf(nil, `{"writer":%d}`, w), 0)
+			for i := range perWriter {
+				m := storage.NewMessage{Author: storage.AuthorReporter, Ciphertext: fakeAge(fmt.Sprintf("w%d m%d", w, i))}
+				if _, err := db.AddMessage(ctx, c.ID, m); err != nil {
+					msgErrs[w] = fmt.Errorf("message %d: %w", i, err)
+					return
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	for w, err := range msgErrs {
+		if err != nil {
+			t.Errorf("writer %d: AddMessage: %v", w, err)
+		}
+	}
+	msgs, err := instances[1].Messages(ctx, c.ID)
+	must(t, err)
+	var seqs []int64
+	for _, m := range msgs {
+		seqs = append(seqs, m.Seq)
+	}
+	want := make([]int64, 1+writers*perWriter)
+	for i := range want {
+		want[i] = int64(i + 1)
+	}
+	if !slices.Equal(seqs, want) {
+		t.Errorf("the thread's places are %v, want 1 to %d once each", seqs, len(want))
+	}
+
+	won := 0
+	for w, err := range ackErrs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, storage.ErrAlreadyAcknowledged):
+			t.Errorf("writer %d: AcknowledgeCase: %v, want success or ErrAlreadyAcknowledged", w, err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("the case was acknowledged %d times, want once", won)
+	}
+
+	won = 0
+	for w, err := range saveErrs {
+		switch {
+		case err == nil && versions[w] == 1:
+			won++
+		case err == nil:
+			t.Errorf("writer %d saved version %d over version 0", w, versions[w])
+		case !errors.Is(err, storage.ErrQuestionnaireChanged):
+			t.Errorf("writer %d: SaveQuestionnaire: %v, want success or ErrQuestionnaireChanged", w, err)
+		}
+	}
+	if stored, err := instances[0].QuestionnaireVersions(ctx, storage.DefaultChannel); err != nil || won != 1 || len(stored) != 1 {
+		t.Errorf("%d saves of version 1 succeeded, %d versions stored (%v); want one of each", won, len(stored), err)
 	}
 }

@@ -106,6 +106,9 @@ func TestChannelDeadlines(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
 	db.Now = func() time.Time { return time.Date(2026, 1, 31, 10, 0, 0, 0, time.UTC) }
+	if got, err := db.Channel(ctx, storage.DefaultChannel); err != nil || got.AckDays != 7 || got.FeedbackMonths != 3 {
+		t.Errorf("default channel: %+v %v", got, err)
+	}
 	ch := mustChannel(t, db, "Fast")
 	got, err := db.Channel(ctx, ch)
 	if err != nil || got.AckDays != storage.DefaultAckDays || got.FeedbackMonths != storage.DefaultFeedbackMonths {
@@ -137,6 +140,7 @@ func TestChannelDeadlines(t *testing.T) {
 // their first staff reply if they have one.
 func TestMigrationGivesOldCasesDeadlines(t *testing.T) {
 	t.Parallel()
+	sqliteOnly(t, "migration of a SQLite database from before deadlines (0016); a fresh database's default channel is checked in TestChannelDeadlines")
 	dir := t.TempDir()
 	raw := migratedTo(t, dir, 15)
 	received := day(2026, 11, 1).Unix()

@@ -11,7 +11,13 @@ import (
 // CasesByID lists the cases with the given ids, in the order of Cases
 // (oldest day first, then by reference); ids of no case are left out.
 func (v *View) CasesByID(ctx context.Context, ids []int64) ([]Case, error) {
-	// One JSON array parameter, however many ids: no limit on variables.
+	// One array parameter, however many ids: no limit on variables.
+	// PostgreSQL takes the array itself (pgx sends []int64 as a bigint[]);
+	// SQLite has no arrays and reads a JSON one with json_each.
+	if v.db.pg {
+		return queryCases(ctx, v.tx, `SELECT `+caseColumns+` FROM cases
+			WHERE id = ANY(?) ORDER BY created_at, ref`, ids)
+	}
 	list, err := json.Marshal(ids)
 	if err != nil {
 		return nil, fmt.Errorf("failed to list cases: %w", err)

@@ -25,11 +25,7 @@ type groupFixture struct {
 
 func newGroupFixture(t *testing.T) *groupFixture {
 	t.Helper()
-	db, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openTestEngineDB(t)
 	ctx := context.Background()
 	kdf, err := db.EnsureKDFParams(ctx, KDFParams{Time: 1, MemoryKiB: 8 << 10, Threads: 1, Salt: []byte("0123456789abcdef")})
 	if err != nil {
@@ -39,6 +35,13 @@ func newGroupFixture(t *testing.T) *groupFixture {
 		WrappedIdentity: []byte("wrapped"), Recipient: "age1case", First: NewMessage{Ciphertext: []byte("first")}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if db.pg {
+		// For danglingAtCommit.
+		if _, err := db.w.ExecContext(ctx, `CREATE TABLE test_commit_breaker (
+			case_id BIGINT NOT NULL REFERENCES cases(id) DEFERRABLE INITIALLY DEFERRED)`); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return &groupFixture{t: t, db: db, caseID: c.ID}
 }
@@ -227,15 +230,14 @@ func TestGroupCommitThatFailsAcknowledgesNoOne(t *testing.T) {
 		return func() error {
 			return f.db.writeGrouped(ctx, len(text), func(ctx context.Context, tx *sql.Tx) error {
 				if deferFK {
-					// The foreign key is then checked at COMMIT, which
+					// A dangling reference checked only at COMMIT, which
 					// fails for the whole group.
-					if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
-						return err
-					}
+					return f.danglingAtCommit(ctx, tx, caseID, text)
 				}
 				_, err := tx.ExecContext(ctx,
-					`INSERT INTO messages (case_id, seq, author, created_at, ciphertext)
-					 SELECT ?, coalesce(max(seq), 0) + 1, 'reporter', 0, ? FROM messages WHERE case_id = ?`, caseID, []byte(text), caseID)
+					`INSERT INTO messages (id, case_id, seq, author, created_at, ciphertext)
+					 SELECT ?, ?, coalesce(max(seq), 0) + 1, 'reporter', 0, ? FROM messages WHERE case_id = ?`,
+					f.newID(), caseID, []byte(text), caseID)
 				return err
 			})
 		}
@@ -314,14 +316,39 @@ func (f *groupFixture) withForm(h []byte, text string) func() error {
 func (f *groupFixture) breakCommit() func() error {
 	return func() error {
 		return f.db.writeGrouped(context.Background(), 1, func(ctx context.Context, tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx,
-				`INSERT INTO messages (case_id, author, created_at, ciphertext) VALUES (?, 'reporter', 0, 'x')`, f.caseID+1000)
-			return err
+			return f.danglingAtCommit(ctx, tx, f.caseID+1000, "x")
 		})
 	}
+}
+
+// danglingAtCommit writes, in tx, a row naming caseID, which is checked
+// only at COMMIT: with no such case, the COMMIT fails. SQLite defers its
+// foreign keys for the transaction (a message to the case). PostgreSQL
+// defers only constraints declared DEFERRABLE, which Candour's schema has
+// none of: there, the row goes to a table of the test's own whose foreign
+// key to cases is declared INITIALLY DEFERRED.
+func (f *groupFixture) danglingAtCommit(ctx context.Context, tx *sql.Tx, caseID int64, text string) error {
+	if f.db.pg {
+		_, err := tx.ExecContext(ctx, `INSERT INTO test_commit_breaker (case_id) VALUES (?)`, caseID)
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO messages (id, case_id, author, created_at, ciphertext) VALUES (?, ?, 'reporter', 0, ?)`, f.newID(), caseID, []byte(text))
+	return err
+}
+
+// newID is a random id for a row the test inserts by hand (SQLite would
+// assign one, PostgreSQL's messages.id has no default).
+func (f *groupFixture) newID() int64 {
+	f.t.Helper()
+	id, err := randomID()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return id
 }
 
 // formStored says whether the message with text is stored and its form's

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -83,7 +84,9 @@ func insertMessage(ctx context.Context, tx *sql.Tx, caseID int64, m NewMessage, 
 	}
 	// The message's place in its case's thread: a sequence of its own case,
 	// which no other case's rows (and so no timed staff action elsewhere)
-	// share. One writer, so no two messages of a case draw the same seq.
+	// share. One writer at a time (on PostgreSQL, across instances too:
+	// beginWrite's lock), so no two messages of a case draw the same seq;
+	// the unique index messages_case_seq would refuse it anyway.
 	var seq int64
 	if err := tx.QueryRowContext(ctx,
 		`SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE case_id = ?`, caseID).Scan(&seq); err != nil {
@@ -188,10 +191,21 @@ func messages(ctx context.Context, q querier, caseID int64) ([]Message, error) {
 	return messagesRange(ctx, q, caseID, 0, -1)
 }
 
+// messagesRange lists limit messages of a case from offset, or all of
+// them from offset if limit is negative.
 func messagesRange(ctx context.Context, q querier, caseID int64, offset, limit int) ([]Message, error) {
-	rows, err := q.QueryContext(ctx,
-		`SELECT id, case_id, seq, author, created_at, ciphertext FROM messages WHERE case_id = ? ORDER BY seq LIMIT ? OFFSET ?`,
-		caseID, limit, offset)
+	query := `SELECT id, case_id, seq, author, created_at, ciphertext FROM messages WHERE case_id = ? ORDER BY seq`
+	args := []any{caseID}
+	switch {
+	case limit >= 0:
+		query, args = query+` LIMIT ? OFFSET ?`, append(args, limit, offset)
+	case offset > 0:
+		// No limit, but an offset: SQLite takes no OFFSET without a
+		// LIMIT, and PostgreSQL refuses SQLite's LIMIT -1; the largest
+		// limit serves both.
+		query, args = query+` LIMIT ? OFFSET ?`, append(args, int64(math.MaxInt64), offset)
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("failed to list messages: %w", err)
 	}

@@ -106,6 +106,12 @@ func (db *DB) SaveQuestionnaire(ctx context.Context, channel int64, ifNewest int
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO questionnaires (channel_id, version, definition, created_by, created_at)
 			VALUES (?, ?, ?, ?, ?)`, channel, version, string(definition), creator, db.Now().Unix())
+		if isUnique(err) {
+			// Saved meanwhile by another writer. Write transactions run
+			// one after another (on PostgreSQL too: beginWrite), so this
+			// is a second guard: the key (channel_id, version) decides.
+			return ErrQuestionnaireChanged
+		}
 		return err
 	})
 	if err != nil {

@@ -158,6 +158,7 @@ func TestOpenReadOnly(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("a folder without a database is an error and gets no database created", func(t *testing.T) {
+		sqliteOnly(t, "a data folder's database file")
 		dir := t.TempDir()
 		db, err := storage.OpenReadOnly(dir)
 		if err == nil {
@@ -170,6 +171,7 @@ func TestOpenReadOnly(t *testing.T) {
 	})
 
 	t.Run("a missing folder is an error", func(t *testing.T) {
+		sqliteOnly(t, "a data folder's database file")
 		if db, err := storage.OpenReadOnly(filepath.Join(t.TempDir(), "missing")); err == nil {
 			db.Close()
 			t.Fatal("OpenReadOnly on a missing folder succeeded")
@@ -182,7 +184,7 @@ func TestOpenReadOnly(t *testing.T) {
 		aid := mustWriteAttachment(t, rw, []byte("exported attachment"))
 		c := mustCreateCase(t, rw, "exported", aid)
 
-		ro, err := storage.OpenReadOnly(dir)
+		ro, err := openReadOnlyAt(t, dir)
 		if err != nil {
 			t.Fatalf("OpenReadOnly: %v", err)
 		}
@@ -235,7 +237,7 @@ func TestOpenReadOnly(t *testing.T) {
 		if err := rw.Close(); err != nil {
 			t.Fatal(err)
 		}
-		ro, err := storage.OpenReadOnly(dir)
+		ro, err := openReadOnlyAt(t, dir)
 		if err != nil {
 			t.Fatalf("OpenReadOnly: %v", err)
 		}
@@ -252,7 +254,7 @@ func TestOpenReadOnly(t *testing.T) {
 		c := mustCreateCase(t, rw, "ro-target")
 		before := mustCount(t, rw)
 
-		ro, err := storage.OpenReadOnly(dir)
+		ro, err := openReadOnlyAt(t, dir)
 		if err != nil {
 			t.Fatalf("OpenReadOnly: %v", err)
 		}
