@@ -136,7 +136,9 @@ CREATE INDEX cases_inbox_assignee ON cases(assignee_id, updated_at DESC, staff_a
     created_at, channel_id, ack_by_day, acknowledged_day, feedback_by_day, outcome_id);
 CREATE INDEX cases_inbox_channel ON cases(channel_id, updated_at DESC, staff_activity_seq DESC, id DESC, status, assignee_id,
     ref, created_at, ack_by_day, acknowledged_day, feedback_by_day, outcome_id);
-CREATE INDEX cases_next_due ON cases((CASE WHEN acknowledged_day IS NULL THEN ack_by_day ELSE feedback_by_day END),
+-- NULLS FIRST: the by-deadline inbox orders NULLS FIRST (SQLite's order
+-- of NULLs), and an index whose NULLs sort otherwise could not serve it.
+CREATE INDEX cases_next_due ON cases((CASE WHEN acknowledged_day IS NULL THEN ack_by_day ELSE feedback_by_day END) NULLS FIRST,
     id, channel_id, assignee_id, status) WHERE status <> 'closed';
 CREATE INDEX cases_stats ON cases(created_at, channel_id, status, outcome_id, acknowledged_day, closed_at,
     ack_by_day, feedback_by_day);
