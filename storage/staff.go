@@ -83,6 +83,30 @@ func oneRow(res sql.Result) error {
 	return nil
 }
 
+// b2i is a flag as the schema keeps it, 0 or 1 in an integer column, on
+// both engines: SQLite would take a Go bool, but pgx encodes no bool into
+// a PostgreSQL BIGINT.
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// orderByUsername is the ORDER BY term that sorts by the username column
+// col as SQLite's NOCASE does on both engines: by bytes, with ASCII letters
+// folded to lower case (usernames are ASCII, ValidUsername). PostgreSQL's
+// nocase collation (ICU) would sort by language rules instead, putting
+// '_' before the digits and '-', so there it is the C order of lower().
+// SQLite keeps the column's own collation, which its index on username
+// serves.
+func (db *DB) orderByUsername(col string) string {
+	if db.pg {
+		return `lower(` + col + `) COLLATE "C"`
+	}
+	return col
+}
+
 const staffColumns = `id, username, role, password_hash, totp_secret, totp_last_step,
 	disabled, failed_logins, locked_until, created_at, age_recipient, custodian, notify_email`
 
@@ -168,7 +192,7 @@ func (db *DB) StaffByID(ctx context.Context, id int64) (Staff, error) {
 
 // ListStaff returns every account ordered by username (ignoring case).
 func (db *DB) ListStaff(ctx context.Context) ([]Staff, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+staffColumns+` FROM staff ORDER BY username, id`)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+staffColumns+` FROM staff ORDER BY `+db.orderByUsername("username")+`, id`)
 	if err != nil {
 		return nil, fmt.Errorf("failed to list staff: %w", err)
 	}
@@ -205,7 +229,7 @@ func (db *DB) CountStaff(ctx context.Context) (int, error) {
 func (db *DB) SetStaffDisabled(ctx context.Context, id int64, disabled bool) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
-			`UPDATE staff SET disabled = ?, updated_at = ? WHERE id = ?`, disabled, db.Now().Unix(), id)
+			`UPDATE staff SET disabled = ?, updated_at = ? WHERE id = ?`, b2i(disabled), db.Now().Unix(), id)
 		if err != nil {
 			return err
 		}
