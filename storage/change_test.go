@@ -75,11 +75,11 @@ func TestAFailedChangeLeavesNoAuditEntry(t *testing.T) {
 
 func TestAChangeWhoseAuditEntryFailsIsUndone(t *testing.T) {
 	ctx := context.Background()
-	db := mustOpenDB(t)
+	db, dir := mustOpenDBDir(t)
 	c := mustCreateCase(t, db, "a")
 	// The audit insert itself fails, as a full disk or a broken trail
 	// would make it.
-	rawExec(t, db, `CREATE TRIGGER audit_log_refuse BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'refused'); END`)
+	rawExec(t, dir, refusingTriggerSQL("audit_log_refuse", "audit_log", "refused")...)
 	e := storage.AuditEntry{Actor: "alice", Action: "case.status", Target: c.Ref}
 	err := db.Change(ctx, &e, func(ctx context.Context) error {
 		return db.SetCaseStatus(ctx, c.ID, storage.StatusClosed)
@@ -91,8 +91,8 @@ func TestAChangeWhoseAuditEntryFailsIsUndone(t *testing.T) {
 		t.Errorf("status %q although its audit entry failed", got)
 	}
 	// So is one whose entry is invalid.
-	raw := openRaw(t, db.Path())
-	if _, err := raw.Exec(`DROP TRIGGER audit_log_refuse`); err != nil {
+	raw := openRawAt(t, dir)
+	if _, err := raw.Exec(dropTriggerSQL("audit_log_refuse", "audit_log")); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()

@@ -674,6 +674,7 @@ func TestStaffSessions(t *testing.T) {
 // A database created before staff existed (schema version 1) gains the staff
 // and audit tables on Open and keeps its data.
 func TestOpenMigratesAVersion1Database(t *testing.T) {
+	sqliteOnly(t, "a migration of an old SQLite schema")
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
