@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	// Registers the "pgx" driver for the raw connections to PostgreSQL
@@ -75,4 +76,35 @@ func refusingTriggerSQL(name, table, message string) []string {
 		}
 	}
 	return []string{fmt.Sprintf(`CREATE TRIGGER %s BEFORE INSERT ON %s BEGIN SELECT RAISE(ABORT, '%s'); END`, name, table, message)}
+}
+
+// twoInstances opens one database twice, as two Candour instances behind a
+// load balancer would: on PostgreSQL only, the engine for several
+// instances (a SQLite file has one server).
+func twoInstances(t *testing.T) (*storage.DB, *storage.DB) {
+	t.Helper()
+	if testEngine() != storage.EnginePostgres {
+		t.Skip("several instances share one database only on PostgreSQL")
+	}
+	dir := t.TempDir()
+	return mustOpenDBAt(t, dir), mustOpenDBAt(t, dir)
+}
+
+// race runs each of fns at once (as near as goroutines released together
+// get) and returns their errors in order.
+func race(fns ...func() error) []error {
+	errs := make([]error, len(fns))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = fn()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
 }

@@ -367,8 +367,15 @@ func (db *DB) CompleteEnrolment(ctx context.Context, tokenHash []byte, passwordH
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE staff_enrolments SET used_at = ? WHERE token_hash = ?`, now, tokenHash); err != nil {
+		// The check above and this spend are one transaction behind the
+		// write lock; the spend also tests the token is unused, so that it
+		// would stay single-use without that lock.
+		res, err := tx.ExecContext(ctx,
+			`UPDATE staff_enrolments SET used_at = ? WHERE token_hash = ? AND used_at IS NULL`, now, tokenHash)
+		if err != nil {
+			return err
+		}
+		if err := oneRow(res); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx,

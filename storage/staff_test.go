@@ -707,3 +707,47 @@ func TestOpenMigratesAVersion1Database(t *testing.T) {
 		t.Errorf("IntegrityCheck: %v", err)
 	}
 }
+
+// Two instances spend an enrolment link once, and a TOTP step once, when
+// the same one reaches both at once.
+func TestInstancesSpendALinkAndATOTPStepOnce(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoInstances(t)
+	s := mustCreateStaff(t, a, "xena", storage.RoleCaseworker)
+	token := hashOf("enrol-xena")
+	if err := a.CreateEnrolment(ctx, s.ID, token, a.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	complete := func(db *storage.DB, pw string) func() error {
+		return func() error {
+			_, err := db.CompleteEnrolment(ctx, token, pw, "TOTPSECRET", 1, [][]byte{hashOf("rc-" + pw)})
+			return err
+		}
+	}
+	errs := race(complete(a, "pw-a"), complete(b, "pw-b"))
+	winner := "pw-a"
+	if errs[0] != nil {
+		winner = "pw-b"
+	}
+	if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), storage.ErrNotFound) {
+		t.Fatalf("two completions of one link: %v; want one success and one ErrNotFound", errs)
+	}
+	if got := mustStaff(t, b, s.ID); got.PasswordHash != winner {
+		t.Errorf("password hash %q, want the successful completion's %q", got.PasswordHash, winner)
+	}
+	if n, err := a.UnusedRecoveryCodes(ctx, s.ID); err != nil || n != 1 {
+		t.Errorf("%d recovery codes, %v; want the successful completion's one", n, err)
+	}
+
+	accepted := make([]bool, 2)
+	errs = race(func() (err error) {
+		accepted[0], err = a.AcceptTOTPStep(ctx, s.ID, 7)
+		return err
+	}, func() (err error) {
+		accepted[1], err = b.AcceptTOTPStep(ctx, s.ID, 7)
+		return err
+	})
+	if errs[0] != nil || errs[1] != nil || accepted[0] == accepted[1] {
+		t.Errorf("one TOTP step on two instances: accepted %v, errors %v; want exactly one accepted", accepted, errs)
+	}
+}
