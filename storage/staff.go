@@ -427,9 +427,9 @@ func replaceRecoveryCodes(ctx context.Context, tx *sql.Tx, staffID int64, hashes
 // than the one recorded, and reports whether it was. A code is valid for a
 // window of steps, so without this a code seen over a shoulder or in a proxy
 // log could be used again; with it, each step is good for one login and never
-// for an earlier one. The compare-and-set is a single UPDATE on the one
-// writer connection, so of concurrent attempts with the same step exactly one
-// succeeds. It returns false (no error) for a replay or an older step, and
+// for an earlier one. The compare-and-set is a single UPDATE, so of
+// concurrent attempts with the same step exactly one succeeds, on one
+// instance or several. It returns false (no error) for a replay or an older step, and
 // ErrNotFound for an unknown account.
 func (db *DB) AcceptTOTPStep(ctx context.Context, staffID, step int64) (bool, error) {
 	var ok bool

@@ -192,6 +192,45 @@ func TestCreateStaff(t *testing.T) {
 			t.Errorf("CountStaff = %d, %v; want 3", n, err)
 		}
 	})
+
+	// The order is NOCASE's on both engines: bytes, with ASCII letters in
+	// lower case. A language's order (the ICU collation of PostgreSQL's
+	// nocase) would put '_' before '-', '.' and the digits.
+	t.Run("ListStaff, exclusions and recusals order punctuation and digits by their bytes", func(t *testing.T) {
+		db := mustOpenDB(t)
+		want := []string{"a-b", "a.b", "a1b", "A2b", "a_b", "ab", "Ab.c"}
+		for _, i := range []int{4, 6, 1, 3, 0, 5, 2} {
+			mustCreateStaff(t, db, want[i], storage.RoleCaseworker)
+		}
+		list, err := db.ListStaff(ctx)
+		if err != nil {
+			t.Fatalf("ListStaff: %v", err)
+		}
+		var names []string
+		for _, s := range list {
+			names = append(names, s.Username)
+		}
+		if !slices.Equal(names, want) {
+			t.Errorf("ListStaff usernames = %q, want %q", names, want)
+		}
+		c := mustCreateCase(t, db, "recused")
+		for _, s := range list {
+			if err := db.RecuseFromCase(ctx, c.ID, s.ID, "conflict"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		recusals, err := db.CaseRecusals(ctx, c.ID)
+		if err != nil {
+			t.Fatalf("CaseRecusals: %v", err)
+		}
+		names = names[:0]
+		for _, r := range recusals {
+			names = append(names, r.Username)
+		}
+		if !slices.Equal(names, want) {
+			t.Errorf("CaseRecusals usernames = %q, want %q", names, want)
+		}
+	})
 }
 
 func TestEnrolment(t *testing.T) {
