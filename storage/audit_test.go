@@ -32,14 +32,16 @@ func mustAppendFive(t *testing.T, db *storage.DB) []storage.AuditEntry {
 	return out
 }
 
-// rawExec runs statements directly on the file, as someone with write access
-// to it could. The append-only triggers are dropped first: they stop
-// mistakes, not an attacker, and these tests play the attacker.
-func rawExec(t *testing.T, db *storage.DB, stmts ...string) {
+// rawExec runs statements directly on the database opened for dir, as
+// someone with write access to it could. The append-only triggers are
+// dropped first: they stop mistakes, not an attacker, and these tests play
+// the attacker.
+func rawExec(t *testing.T, dir string, stmts ...string) {
 	t.Helper()
-	raw := openRaw(t, db.Path())
+	raw := openRawAt(t, dir)
 	stmts = append([]string{
-		`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`, `DROP TRIGGER audit_head_no_delete`,
+		dropTriggerSQL("audit_log_no_update", "audit_log"), dropTriggerSQL("audit_log_no_delete", "audit_log"),
+		dropTriggerSQL("audit_head_no_delete", "audit_head"),
 	}, stmts...)
 	for _, q := range stmts {
 		if _, err := raw.Exec(q); err != nil {
@@ -157,9 +159,9 @@ func TestAppendAudit(t *testing.T) {
 	})
 
 	t.Run("the log refuses UPDATE and DELETE made through SQL", func(t *testing.T) {
-		db := mustOpenDB(t)
+		db, dir := mustOpenDBDir(t)
 		mustAppendFive(t, db)
-		raw := openRaw(t, db.Path())
+		raw := openRawAt(t, dir)
 		for _, q := range []string{
 			`UPDATE audit_log SET detail = 'x' WHERE id = 1`,
 			`DELETE FROM audit_log WHERE id = 5`,
@@ -203,7 +205,7 @@ func TestVerifyAuditDetectsTampering(t *testing.T) {
 			func(entries []storage.AuditEntry) []string {
 				e := entries[2]
 				e.Detail = "rewritten"
-				return []string{fmt.Sprintf(`UPDATE audit_log SET detail = 'rewritten', hash = x'%x' WHERE id = 3`, sha256.Sum256(encodeForTest(e)))}
+				return []string{fmt.Sprintf(`UPDATE audit_log SET detail = 'rewritten', hash = %s WHERE id = 3`, bytesSQL(sha256Of(encodeForTest(e))))}
 			}, 4, "does not link"},
 		{"deleting a middle entry leaves a gap in the ids",
 			fixed(`DELETE FROM audit_log WHERE id = 3`), 4, "not consecutive"},
@@ -220,16 +222,16 @@ func TestVerifyAuditDetectsTampering(t *testing.T) {
 		{"a well-formed entry added behind the package's back is detected by the head",
 			func(entries []storage.AuditEntry) []string {
 				e := storage.AuditEntry{ID: 6, At: entries[4].At, Actor: "mallory", Action: "case.open", PrevHash: entries[4].Hash}
-				return []string{fmt.Sprintf(`INSERT INTO audit_log VALUES (6, %d, 'mallory', 'case.open', '', '', x'%x', x'%x')`,
-					e.At.Unix(), e.PrevHash, sha256.Sum256(encodeForTest(e)))}
+				return []string{fmt.Sprintf(`INSERT INTO audit_log VALUES (6, %d, 'mallory', 'case.open', '', '', %s, %s)`,
+					e.At.Unix(), bytesSQL(e.PrevHash), bytesSQL(sha256Of(encodeForTest(e))))}
 			}, 6, "head does not match"},
 		{"deleting the head is detected",
 			fixed(`DELETE FROM audit_head`), 0, "head is missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db := mustOpenDB(t)
+			db, dir := mustOpenDBDir(t)
 			stmts := tc.stmts(mustAppendFive(t, db))
-			rawExec(t, db, stmts...)
+			rawExec(t, dir, stmts...)
 			err := db.VerifyAudit(ctx)
 			var ae *storage.AuditError
 			if !errors.As(err, &ae) {
@@ -243,6 +245,11 @@ func TestVerifyAuditDetectsTampering(t *testing.T) {
 			}
 		})
 	}
+}
+
+func sha256Of(b []byte) []byte {
+	sum := sha256.Sum256(b)
+	return sum[:]
 }
 
 // encodeForTest is the documented encoding (see the golden test above) for

@@ -28,8 +28,11 @@ import (
 // returned after the change was kept.
 //
 // The entry is appended as AppendAudit appends: stamped by the log itself,
-// next in the hash chain. There is one writer connection, so entries stay
-// in one linear chain however many changes run at once.
+// next in the hash chain. Write transactions run one at a time (one
+// writer connection on SQLite; on PostgreSQL, the write lock every
+// instance's write transactions take first, engine.go), so entries stay in
+// one linear chain however many changes run at once, on however many
+// instances.
 func (db *DB) Change(ctx context.Context, audit *AuditEntry, fn func(ctx context.Context) error) error {
 	if audit == nil {
 		return errors.New("failed to make a change: no audit entry")

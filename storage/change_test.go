@@ -75,11 +75,11 @@ func TestAFailedChangeLeavesNoAuditEntry(t *testing.T) {
 
 func TestAChangeWhoseAuditEntryFailsIsUndone(t *testing.T) {
 	ctx := context.Background()
-	db := mustOpenDB(t)
+	db, dir := mustOpenDBDir(t)
 	c := mustCreateCase(t, db, "a")
 	// The audit insert itself fails, as a full disk or a broken trail
 	// would make it.
-	rawExec(t, db, `CREATE TRIGGER audit_log_refuse BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'refused'); END`)
+	rawExec(t, dir, refusingTriggerSQL("audit_log_refuse", "audit_log", "refused")...)
 	e := storage.AuditEntry{Actor: "alice", Action: "case.status", Target: c.Ref}
 	err := db.Change(ctx, &e, func(ctx context.Context) error {
 		return db.SetCaseStatus(ctx, c.ID, storage.StatusClosed)
@@ -91,8 +91,8 @@ func TestAChangeWhoseAuditEntryFailsIsUndone(t *testing.T) {
 		t.Errorf("status %q although its audit entry failed", got)
 	}
 	// So is one whose entry is invalid.
-	raw := openRaw(t, db.Path())
-	if _, err := raw.Exec(`DROP TRIGGER audit_log_refuse`); err != nil {
+	raw := openRawAt(t, dir)
+	if _, err := raw.Exec(dropTriggerSQL("audit_log_refuse", "audit_log")); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()
@@ -184,5 +184,74 @@ func TestConcurrentChangesKeepOneChain(t *testing.T) {
 	}
 	if err := db.VerifyAudit(ctx); err != nil {
 		t.Error(err)
+	}
+}
+
+// Two instances on one database append to one chain: every audited change
+// of either is kept, in order, and a verification running meanwhile on
+// either sees one consistent snapshot, never a head ahead of its entries.
+func TestInstancesKeepOneAuditChain(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoInstances(t)
+	c := mustCreateCase(t, a, "a")
+	st, err := a.CreateStaff(ctx, "alice", storage.RoleCaseworker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	var writes []func() error
+	for i := range n {
+		for _, db := range []*storage.DB{a, b} {
+			writes = append(writes, func() error {
+				e := storage.AuditEntry{Actor: "alice", Action: "case.note", Target: c.Ref}
+				return db.Change(ctx, &e, func(ctx context.Context) error {
+					_, err := db.AddNote(ctx, c.ID, st.ID, fakeAge(fmt.Sprint("note ", i)))
+					return err
+				})
+			}, func() error {
+				_, err := db.AppendAudit(ctx, storage.AuditEntry{Actor: "alice", Action: "case.open", Target: c.Ref})
+				return err
+			})
+		}
+	}
+	done := make(chan struct{})
+	verifier := func(db *storage.DB) func() error {
+		return func() error {
+			for {
+				if err := db.VerifyAudit(ctx); err != nil {
+					return err
+				}
+				select {
+				case <-done:
+					return nil
+				default:
+				}
+			}
+		}
+	}
+	all := append([]func() error{verifier(a), verifier(b)}, func() error {
+		defer close(done)
+		for i, err := range race(writes...) {
+			if err != nil {
+				return fmt.Errorf("write %d: %w", i, err)
+			}
+		}
+		return nil
+	})
+	for _, err := range race(all...) {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	for _, db := range []*storage.DB{a, b} {
+		if got := auditCount(t, db); got != len(writes) {
+			t.Errorf("%d entries, want %d", got, len(writes))
+		}
+		if err := db.VerifyAudit(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+	if notes, err := b.Notes(ctx, c.ID); err != nil || len(notes) != 2*n {
+		t.Errorf("%d notes, %v; want %d", len(notes), err, 2*n)
 	}
 }

@@ -93,7 +93,7 @@ func (db *DB) channels(ctx context.Context, id int64) ([]Channel, error) {
 	var out []Channel
 	err := db.queryEach(ctx, `SELECT c.id, c.position, c.archived, c.offer_identity, c.ack_days, c.feedback_months,
 		coalesce((SELECT max(k.generation) FROM channel_keys k WHERE k.channel_id = c.id), 0)
-		FROM channels c WHERE ? IN (0, c.id) ORDER BY c.position, c.id`, id, func(rows *sql.Rows) error {
+		FROM channels c WHERE `+oneOrAll("c.id")+` ORDER BY c.position, c.id`, id, func(rows *sql.Rows) error {
 		c := Channel{Texts: map[string]ChannelText{}}
 		out = append(out, c)
 		last := &out[len(out)-1]
@@ -107,7 +107,7 @@ func (db *DB) channels(ctx context.Context, id int64) ([]Channel, error) {
 		byID[out[i].ID] = &out[i]
 	}
 	var cid int64
-	err = db.queryEach(ctx, `SELECT channel_id, lang, name, description FROM channel_texts WHERE ? IN (0, channel_id)`, id,
+	err = db.queryEach(ctx, `SELECT channel_id, lang, name, description FROM channel_texts WHERE `+oneOrAll("channel_id"), id,
 		func(rows *sql.Rows) error {
 			var lang string
 			var t ChannelText
@@ -120,7 +120,7 @@ func (db *DB) channels(ctx context.Context, id int64) ([]Channel, error) {
 			return nil
 		})
 	if err == nil {
-		err = db.queryEach(ctx, `SELECT channel_id, staff_id FROM channel_members WHERE ? IN (0, channel_id) ORDER BY staff_id`, id,
+		err = db.queryEach(ctx, `SELECT channel_id, staff_id FROM channel_members WHERE `+oneOrAll("channel_id")+` ORDER BY staff_id`, id,
 			func(rows *sql.Rows) error {
 				var staff int64
 				if err := rows.Scan(&cid, &staff); err != nil {
@@ -133,7 +133,7 @@ func (db *DB) channels(ctx context.Context, id int64) ([]Channel, error) {
 			})
 	}
 	if err == nil {
-		err = db.queryEach(ctx, `SELECT channel_id, generation, recipient FROM channel_keys WHERE ? IN (0, channel_id)`, id,
+		err = db.queryEach(ctx, `SELECT channel_id, generation, recipient FROM channel_keys WHERE `+oneOrAll("channel_id"), id,
 			func(rows *sql.Rows) error {
 				var gen int
 				var rcpt string
@@ -150,6 +150,15 @@ func (db *DB) channels(ctx context.Context, id int64) ([]Channel, error) {
 		return nil, fmt.Errorf("failed to read channels: %w", err)
 	}
 	return out, nil
+}
+
+// oneOrAll is the condition that col is the query's one argument (?1),
+// or any value if that argument is 0. The CAST gives the argument its
+// type on PostgreSQL, which cannot infer one from `? IN (0, col)` (an
+// integer and a bigint at once) and would infer a 32-bit integer from
+// `?1 = 0`.
+func oneOrAll(col string) string {
+	return `(CAST(?1 AS BIGINT) = 0 OR ` + col + ` = ?1)`
 }
 
 // queryEach runs query with one argument and calls each for every row.
@@ -198,7 +207,7 @@ func (db *DB) UpdateChannel(ctx context.Context, id int64, texts map[string]Chan
 	}
 	return db.write(ctx, func(tx *sql.Tx) error {
 		if err := execOneTx(ctx, tx, `UPDATE channels SET archived = ?, updated_at = ? WHERE id = ?`,
-			archived, db.Now().Unix(), id); err != nil {
+			b2i(archived), db.Now().Unix(), id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM channel_texts WHERE channel_id = ?`, id); err != nil {
@@ -236,7 +245,8 @@ func (db *DB) AddChannelMember(ctx context.Context, channel, staff int64) error 
 		if statistics {
 			return ErrStatisticsOnly
 		}
-		_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO channel_members (channel_id, staff_id) VALUES (?, ?)`, channel, staff)
+		_, err := tx.ExecContext(ctx, `INSERT INTO channel_members (channel_id, staff_id) VALUES (?, ?)
+			ON CONFLICT (channel_id, staff_id) DO NOTHING`, channel, staff)
 		return err
 	})
 }
@@ -340,7 +350,8 @@ func (db *DB) AddChannelKeyWraps(ctx context.Context, channel, staff int64, wrap
 			return ErrNotFound
 		}
 		for gen, w := range wraps {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO channel_key_wraps (channel_id, generation, staff_id, wrapped) VALUES (?, ?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO channel_key_wraps (channel_id, generation, staff_id, wrapped) VALUES (?, ?, ?, ?)
+				ON CONFLICT (channel_id, generation, staff_id) DO UPDATE SET wrapped = excluded.wrapped`,
 				channel, gen, staff, w); err != nil {
 				return err
 			}

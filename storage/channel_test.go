@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"maps"
@@ -159,6 +160,7 @@ func TestChannelKeyGenerations(t *testing.T) {
 // keeps every case, which lands in the default channel with every staff
 // member in it, and still opens by its lookup id.
 func TestMigrationPutsEveryCaseInTheDefaultChannel(t *testing.T) {
+	sqliteOnly(t, "a migration of an old SQLite schema (every staff member joining the only channel is TestNewStaffJoinTheOnlyChannel)")
 	t.Parallel()
 	dir := t.TempDir()
 	raw := migratedTo(t, dir, 11)
@@ -235,5 +237,36 @@ func TestExclusionsAndRecusals(t *testing.T) {
 	must(t, db.DeleteCase(ctx, c.ID))
 	if r, _ := db.CaseRecusals(ctx, c.ID); len(r) != 0 {
 		t.Errorf("recusals outlive their case: %+v", r)
+	}
+}
+
+// Two instances offered a new key generation of one channel at once, both
+// made against the same one, store one: the other is told the key changed.
+func TestInstancesStoreOneNewKeyGeneration(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoInstances(t)
+	ch := mustChannel(t, a, "Kent Police")
+	mustChannel(t, a, "Essex Police") // two channels: nobody joins by default
+	alice := newStaff(t, a, "alice")
+	must(t, a.AddChannelMember(ctx, ch, alice.ID))
+	add := func(db *storage.DB, rcpt string) func() error {
+		return func() error {
+			_, err := db.AddChannelKey(ctx, ch, 0, rcpt, map[int64][]byte{alice.ID: fakeAge(rcpt)})
+			return err
+		}
+	}
+	errs := race(add(a, "age1a"), add(b, "age1b"))
+	if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), storage.ErrStaleGeneration) {
+		t.Fatalf("two first generations: %v; want one stored and one ErrStaleGeneration", errs)
+	}
+	want := "age1a"
+	if errs[0] != nil {
+		want = "age1b"
+	}
+	if gen, rcpt, err := b.NewestChannelKey(ctx, ch); err != nil || gen != 1 || rcpt != want {
+		t.Errorf("NewestChannelKey = %d %q %v, want 1 %q", gen, rcpt, err, want)
+	}
+	if w, err := a.ChannelKeyWraps(ctx, ch, alice.ID); err != nil || len(w) != 1 || !bytes.Equal(w[1], fakeAge(want)) {
+		t.Errorf("alice's wraps %v %v, want the stored generation's", w, err)
 	}
 }

@@ -75,14 +75,14 @@ func (db *DB) SetStaffCustodian(ctx context.Context, staff int64, custodian bool
 		if custodian && role == RoleStatistics {
 			return ErrStatisticsOnly
 		}
-		return execOneTx(ctx, tx, `UPDATE staff SET custodian = ?, updated_at = ? WHERE id = ?`, custodian, db.Now().Unix(), staff)
+		return execOneTx(ctx, tx, `UPDATE staff SET custodian = ?, updated_at = ? WHERE id = ?`, b2i(custodian), db.Now().Unix(), staff)
 	})
 }
 
 // SetChannelOfferIdentity sets whether a channel's report form offers the
 // identity section.
 func (db *DB) SetChannelOfferIdentity(ctx context.Context, channel int64, offer bool) error {
-	return db.execOne(ctx, `UPDATE channels SET offer_identity = ?, updated_at = ? WHERE id = ?`, offer, db.Now().Unix(), channel)
+	return db.execOne(ctx, `UPDATE channels SET offer_identity = ?, updated_at = ? WHERE id = ?`, b2i(offer), db.Now().Unix(), channel)
 }
 
 // IdentityCustodians returns the custodians who can receive a channel's
@@ -184,7 +184,7 @@ func (db *DB) IdentityRequestByID(ctx context.Context, id int64) (IdentityReques
 // IdentityRequests lists the requests in a state, oldest first; with
 // caseID > 0, those of one case only.
 func (db *DB) IdentityRequests(ctx context.Context, state string, caseID int64) ([]IdentityRequest, error) {
-	rows, err := db.r.QueryContext(ctx, identityRequestQuery+` WHERE (? = '' OR r.state = ?) AND (? = 0 OR r.case_id = ?) ORDER BY r.id`,
+	rows, err := db.r.QueryContext(ctx, identityRequestQuery+` WHERE (? = '' OR r.state = ?) AND (CAST(? AS BIGINT) = 0 OR r.case_id = ?) ORDER BY r.id`,
 		state, state, caseID, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("failed to list identity requests: %w", err)
@@ -228,7 +228,8 @@ func (db *DB) DecideIdentityRequest(ctx context.Context, id, custodian int64, ap
 		if !approve {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO identity_grants (case_id, staff_id, ciphertext) VALUES (?, ?, ?)`, caseID, staff, grant)
+		_, err = tx.ExecContext(ctx, `INSERT INTO identity_grants (case_id, staff_id, ciphertext) VALUES (?, ?, ?)
+			ON CONFLICT (case_id, staff_id) DO UPDATE SET ciphertext = excluded.ciphertext`, caseID, staff, grant)
 		return err
 	})
 }
@@ -329,7 +330,8 @@ func (db *DB) AddIdentityGrant(ctx context.Context, caseID, staff int64, ciphert
 		if !has {
 			return ErrNotFound
 		}
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO identity_grants (case_id, staff_id, ciphertext) VALUES (?, ?, ?)`, caseID, staff, ciphertext)
+		_, err := tx.ExecContext(ctx, `INSERT INTO identity_grants (case_id, staff_id, ciphertext) VALUES (?, ?, ?)
+			ON CONFLICT (case_id, staff_id) DO UPDATE SET ciphertext = excluded.ciphertext`, caseID, staff, ciphertext)
 		return err
 	})
 }

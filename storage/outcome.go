@@ -83,7 +83,7 @@ func (db *DB) RenameOutcome(ctx context.Context, id int64, label string) error {
 // SetOutcomeArchived archives a category (no longer offered) or brings it
 // back.
 func (db *DB) SetOutcomeArchived(ctx context.Context, id int64, archived bool) error {
-	return db.execOne(ctx, `UPDATE outcomes SET archived = ? WHERE id = ?`, archived, id)
+	return db.execOne(ctx, `UPDATE outcomes SET archived = ? WHERE id = ?`, b2i(archived), id)
 }
 
 // MoveOutcome swaps a category with its neighbour in the list: the one

@@ -257,7 +257,7 @@ func (db *DB) UsePasskey(ctx context.Context, staffID int64, credentialID, crede
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE staff_passkeys SET credential = ?, sign_count = ?, last_used_at = ?
 			WHERE staff_id = ? AND credential_id = ? AND suspended_at = 0
-			  AND (sign_count < ? OR (sign_count = 0 AND ? = 0))`,
+			  AND (sign_count < ? OR (sign_count = 0 AND CAST(? AS BIGINT) = 0))`,
 			string(credential), signCount, at.Unix(), staffID, credentialID, signCount, signCount)
 		if err != nil {
 			return err
@@ -290,10 +290,18 @@ func (db *DB) UsePasskey(ctx context.Context, staffID int64, credentialID, crede
 // the same link from any other browser. It returns the names of the
 // deleted ones.
 func (db *DB) KeepEnrolmentPasskeys(ctx context.Context, staffID int64, binding []byte) ([]string, error) {
+	// The others: all bound to the link if binding is nil. The condition
+	// is chosen here rather than written `(? IS NULL OR enrol_binding !=
+	// ?)`, as PostgreSQL cannot tell the type of a parameter only tested
+	// for NULL.
+	others, args := `staff_id = ? AND enrol_binding IS NOT NULL`, []any{staffID}
+	if binding != nil {
+		others, args = others+` AND enrol_binding != ?`, append(args, binding)
+	}
 	var removed []string
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT name FROM staff_passkeys
-			WHERE staff_id = ? AND enrol_binding IS NOT NULL AND (? IS NULL OR enrol_binding != ?)`, staffID, binding, binding)
+		removed = nil // fn runs again if a Change it joins is retried
+		rows, err := tx.QueryContext(ctx, `SELECT name FROM staff_passkeys WHERE `+others, args...)
 		if err != nil {
 			return err
 		}
@@ -309,8 +317,7 @@ func (db *DB) KeepEnrolmentPasskeys(ctx context.Context, staffID int64, binding 
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM staff_passkeys
-			WHERE staff_id = ? AND enrol_binding IS NOT NULL AND (? IS NULL OR enrol_binding != ?)`, staffID, binding, binding); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM staff_passkeys WHERE `+others, args...); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE staff_passkeys SET enrol_binding = NULL WHERE staff_id = ?`, staffID)

@@ -282,3 +282,27 @@ func TestValidPasskeyName(t *testing.T) {
 		}
 	}
 }
+
+// Two instances removing an account's two passkeys at once, each keeping
+// one, leave one: the count and the deletion are behind one lock across
+// instances.
+func TestInstancesKeepTheLastPasskey(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoInstances(t)
+	ann := mustEnrol(t, a, mustCreateStaff(t, a, "ann", storage.RoleCaseworker), 1)
+	p1 := mustAddPasskey(t, a, ann.ID, "Laptop", "cred-1")
+	p2 := mustAddPasskey(t, b, ann.ID, "Key", "cred-2")
+	errs := race(func() error {
+		_, err := a.RemovePasskey(ctx, ann.ID, p1.ID, true)
+		return err
+	}, func() error {
+		_, err := b.RemovePasskey(ctx, ann.ID, p2.ID, true)
+		return err
+	})
+	if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), storage.ErrLastPasskey) {
+		t.Errorf("two removals with keepOne: %v; want one success and one ErrLastPasskey", errs)
+	}
+	if n, err := b.CountPasskeys(ctx, ann.ID); err != nil || n != 1 {
+		t.Errorf("%d passkeys left, %v; want 1", n, err)
+	}
+}

@@ -36,7 +36,8 @@ func (db *DB) ExcludeFromChannel(ctx context.Context, channel, staff int64, reas
 		if member {
 			return ErrStillMember
 		}
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO channel_exclusions (channel_id, staff_id, reason) VALUES (?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO channel_exclusions (channel_id, staff_id, reason) VALUES (?, ?, ?)
+			ON CONFLICT (channel_id, staff_id) DO UPDATE SET reason = excluded.reason`,
 			channel, staff, reason)
 		return err
 	})
@@ -50,13 +51,14 @@ func (db *DB) EndChannelExclusion(ctx context.Context, channel, staff int64) err
 // ChannelExclusions lists who is excluded from a channel.
 func (db *DB) ChannelExclusions(ctx context.Context, channel int64) ([]Recusal, error) {
 	return db.recusals(ctx, `SELECT e.staff_id, s.username, e.reason FROM channel_exclusions e
-		JOIN staff s ON s.id = e.staff_id WHERE e.channel_id = ? ORDER BY s.username`, channel)
+		JOIN staff s ON s.id = e.staff_id WHERE e.channel_id = ? ORDER BY `+db.orderByUsername("s.username"), channel)
 }
 
 // RecuseFromCase records that a staff member must not see a case, and why.
 func (db *DB) RecuseFromCase(ctx context.Context, caseID, staff int64, reason string) error {
 	return db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO case_recusals (case_id, staff_id, reason) VALUES (?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO case_recusals (case_id, staff_id, reason) VALUES (?, ?, ?)
+			ON CONFLICT (case_id, staff_id) DO UPDATE SET reason = excluded.reason`,
 			caseID, staff, reason)
 		return err
 	})
@@ -65,7 +67,7 @@ func (db *DB) RecuseFromCase(ctx context.Context, caseID, staff int64, reason st
 // CaseRecusals lists who is recused from a case.
 func (db *DB) CaseRecusals(ctx context.Context, caseID int64) ([]Recusal, error) {
 	return db.recusals(ctx, `SELECT r.staff_id, s.username, r.reason FROM case_recusals r
-		JOIN staff s ON s.id = r.staff_id WHERE r.case_id = ? ORDER BY s.username`, caseID)
+		JOIN staff s ON s.id = r.staff_id WHERE r.case_id = ? ORDER BY `+db.orderByUsername("s.username"), caseID)
 }
 
 func (db *DB) recusals(ctx context.Context, query string, id int64) ([]Recusal, error) {

@@ -45,7 +45,7 @@ func (db *DB) WithdrawCase(ctx context.Context, caseID int64) error {
 func countReporterActivity(ctx context.Context, tx *sql.Tx, day int64, action string) error {
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO reporter_activity (day, action, count) VALUES (?, ?, 1)
-		 ON CONFLICT (day, action) DO UPDATE SET count = count + 1`, day, action)
+		 ON CONFLICT (day, action) DO UPDATE SET count = reporter_activity.count + 1`, day, action)
 	return err
 }
 

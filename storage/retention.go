@@ -37,7 +37,7 @@ func (db *DB) CaseRetention(ctx context.Context, caseID int64) (Retention, error
 
 // SetLegalHold puts a case on hold (never deleted by retention) or takes it off.
 func (db *DB) SetLegalHold(ctx context.Context, caseID int64, hold bool) error {
-	return db.execOne(ctx, `UPDATE cases SET legal_hold = ? WHERE id = ?`, hold, caseID)
+	return db.execOne(ctx, `UPDATE cases SET legal_hold = ? WHERE id = ?`, b2i(hold), caseID)
 }
 
 // SetCaseRetention sets a case's own retention in days; 0 returns it to the default.

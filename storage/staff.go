@@ -83,6 +83,30 @@ func oneRow(res sql.Result) error {
 	return nil
 }
 
+// b2i is a flag as the schema keeps it, 0 or 1 in an integer column, on
+// both engines: SQLite would take a Go bool, but pgx encodes no bool into
+// a PostgreSQL BIGINT.
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// orderByUsername is the ORDER BY term that sorts by the username column
+// col as SQLite's NOCASE does on both engines: by bytes, with ASCII letters
+// folded to lower case (usernames are ASCII, ValidUsername). PostgreSQL's
+// nocase collation (ICU) would sort by language rules instead, putting
+// '_' before the digits and '-', so there it is the C order of lower().
+// SQLite keeps the column's own collation, which its index on username
+// serves.
+func (db *DB) orderByUsername(col string) string {
+	if db.pg {
+		return `lower(` + col + `) COLLATE "C"`
+	}
+	return col
+}
+
 const staffColumns = `id, username, role, password_hash, totp_secret, totp_last_step,
 	disabled, failed_logins, locked_until, created_at, age_recipient, custodian, notify_email`
 
@@ -168,7 +192,7 @@ func (db *DB) StaffByID(ctx context.Context, id int64) (Staff, error) {
 
 // ListStaff returns every account ordered by username (ignoring case).
 func (db *DB) ListStaff(ctx context.Context) ([]Staff, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+staffColumns+` FROM staff ORDER BY username, id`)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+staffColumns+` FROM staff ORDER BY `+db.orderByUsername("username")+`, id`)
 	if err != nil {
 		return nil, fmt.Errorf("failed to list staff: %w", err)
 	}
@@ -205,7 +229,7 @@ func (db *DB) CountStaff(ctx context.Context) (int, error) {
 func (db *DB) SetStaffDisabled(ctx context.Context, id int64, disabled bool) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
-			`UPDATE staff SET disabled = ?, updated_at = ? WHERE id = ?`, disabled, db.Now().Unix(), id)
+			`UPDATE staff SET disabled = ?, updated_at = ? WHERE id = ?`, b2i(disabled), db.Now().Unix(), id)
 		if err != nil {
 			return err
 		}
@@ -343,8 +367,15 @@ func (db *DB) CompleteEnrolment(ctx context.Context, tokenHash []byte, passwordH
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE staff_enrolments SET used_at = ? WHERE token_hash = ?`, now, tokenHash); err != nil {
+		// The check above and this spend are one transaction behind the
+		// write lock; the spend also tests the token is unused, so that it
+		// would stay single-use without that lock.
+		res, err := tx.ExecContext(ctx,
+			`UPDATE staff_enrolments SET used_at = ? WHERE token_hash = ? AND used_at IS NULL`, now, tokenHash)
+		if err != nil {
+			return err
+		}
+		if err := oneRow(res); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx,
@@ -396,9 +427,9 @@ func replaceRecoveryCodes(ctx context.Context, tx *sql.Tx, staffID int64, hashes
 // than the one recorded, and reports whether it was. A code is valid for a
 // window of steps, so without this a code seen over a shoulder or in a proxy
 // log could be used again; with it, each step is good for one login and never
-// for an earlier one. The compare-and-set is a single UPDATE on the one
-// writer connection, so of concurrent attempts with the same step exactly one
-// succeeds. It returns false (no error) for a replay or an older step, and
+// for an earlier one. The compare-and-set is a single UPDATE, so of
+// concurrent attempts with the same step exactly one succeeds, on one
+// instance or several. It returns false (no error) for a replay or an older step, and
 // ErrNotFound for an unknown account.
 func (db *DB) AcceptTOTPStep(ctx context.Context, staffID, step int64) (bool, error) {
 	var ok bool

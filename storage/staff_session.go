@@ -80,7 +80,10 @@ func (db *DB) StaffSessionByToken(ctx context.Context, tokenHash []byte) (StaffS
 func (db *DB) TouchStaffSession(ctx context.Context, tokenHash []byte, at time.Time) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
-			`UPDATE staff_sessions SET last_seen = max(last_seen, ?) WHERE token_hash = ?`, at.Unix(), tokenHash)
+			// A CASE, not SQLite's scalar max(), which PostgreSQL lacks
+			// (its greatest() is unknown to SQLite).
+			`UPDATE staff_sessions SET last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END WHERE token_hash = ?`,
+			at.Unix(), at.Unix(), tokenHash)
 		if err != nil {
 			return err
 		}

@@ -192,6 +192,45 @@ func TestCreateStaff(t *testing.T) {
 			t.Errorf("CountStaff = %d, %v; want 3", n, err)
 		}
 	})
+
+	// The order is NOCASE's on both engines: bytes, with ASCII letters in
+	// lower case. A language's order (the ICU collation of PostgreSQL's
+	// nocase) would put '_' before '-', '.' and the digits.
+	t.Run("ListStaff, exclusions and recusals order punctuation and digits by their bytes", func(t *testing.T) {
+		db := mustOpenDB(t)
+		want := []string{"a-b", "a.b", "a1b", "A2b", "a_b", "ab", "Ab.c"}
+		for _, i := range []int{4, 6, 1, 3, 0, 5, 2} {
+			mustCreateStaff(t, db, want[i], storage.RoleCaseworker)
+		}
+		list, err := db.ListStaff(ctx)
+		if err != nil {
+			t.Fatalf("ListStaff: %v", err)
+		}
+		var names []string
+		for _, s := range list {
+			names = append(names, s.Username)
+		}
+		if !slices.Equal(names, want) {
+			t.Errorf("ListStaff usernames = %q, want %q", names, want)
+		}
+		c := mustCreateCase(t, db, "recused")
+		for _, s := range list {
+			if err := db.RecuseFromCase(ctx, c.ID, s.ID, "conflict"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		recusals, err := db.CaseRecusals(ctx, c.ID)
+		if err != nil {
+			t.Fatalf("CaseRecusals: %v", err)
+		}
+		names = names[:0]
+		for _, r := range recusals {
+			names = append(names, r.Username)
+		}
+		if !slices.Equal(names, want) {
+			t.Errorf("CaseRecusals usernames = %q, want %q", names, want)
+		}
+	})
 }
 
 func TestEnrolment(t *testing.T) {
@@ -674,6 +713,7 @@ func TestStaffSessions(t *testing.T) {
 // A database created before staff existed (schema version 1) gains the staff
 // and audit tables on Open and keeps its data.
 func TestOpenMigratesAVersion1Database(t *testing.T) {
+	sqliteOnly(t, "a migration of an old SQLite schema")
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -704,5 +744,49 @@ func TestOpenMigratesAVersion1Database(t *testing.T) {
 	}
 	if err := db.IntegrityCheck(ctx); err != nil {
 		t.Errorf("IntegrityCheck: %v", err)
+	}
+}
+
+// Two instances spend an enrolment link once, and a TOTP step once, when
+// the same one reaches both at once.
+func TestInstancesSpendALinkAndATOTPStepOnce(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoInstances(t)
+	s := mustCreateStaff(t, a, "xena", storage.RoleCaseworker)
+	token := hashOf("enrol-xena")
+	if err := a.CreateEnrolment(ctx, s.ID, token, a.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	complete := func(db *storage.DB, pw string) func() error {
+		return func() error {
+			_, err := db.CompleteEnrolment(ctx, token, pw, "TOTPSECRET", 1, [][]byte{hashOf("rc-" + pw)})
+			return err
+		}
+	}
+	errs := race(complete(a, "pw-a"), complete(b, "pw-b"))
+	winner := "pw-a"
+	if errs[0] != nil {
+		winner = "pw-b"
+	}
+	if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), storage.ErrNotFound) {
+		t.Fatalf("two completions of one link: %v; want one success and one ErrNotFound", errs)
+	}
+	if got := mustStaff(t, b, s.ID); got.PasswordHash != winner {
+		t.Errorf("password hash %q, want the successful completion's %q", got.PasswordHash, winner)
+	}
+	if n, err := a.UnusedRecoveryCodes(ctx, s.ID); err != nil || n != 1 {
+		t.Errorf("%d recovery codes, %v; want the successful completion's one", n, err)
+	}
+
+	accepted := make([]bool, 2)
+	errs = race(func() (err error) {
+		accepted[0], err = a.AcceptTOTPStep(ctx, s.ID, 7)
+		return err
+	}, func() (err error) {
+		accepted[1], err = b.AcceptTOTPStep(ctx, s.ID, 7)
+		return err
+	})
+	if errs[0] != nil || errs[1] != nil || accepted[0] == accepted[1] {
+		t.Errorf("one TOTP step on two instances: accepted %v, errors %v; want exactly one accepted", accepted, errs)
 	}
 }

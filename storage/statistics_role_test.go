@@ -13,6 +13,7 @@ import (
 // their sessions and channel memberships survive it, the file is sound,
 // and the new role can be stored, by this connection and the next.
 func TestMigrationAddsTheStatisticsRoleAndKeepsTheStaff(t *testing.T) {
+	sqliteOnly(t, "a migration of an old SQLite schema")
 	t.Parallel()
 	dir := t.TempDir()
 	raw := migratedTo(t, dir, 19)
@@ -66,7 +67,7 @@ func TestMigrationAddsTheStatisticsRoleAndKeepsTheStaff(t *testing.T) {
 // a custodian.
 func TestStatisticsAccountHasNoChannelNorCustody(t *testing.T) {
 	t.Parallel()
-	db := mustOpenDB(t)
+	db, dir := mustOpenDBDir(t)
 	ctx := context.Background()
 	worker := mustCreateStaff(t, db, "worker", storage.RoleCaseworker)
 	counter := mustCreateStaff(t, db, "counter", storage.RoleStatistics)
@@ -95,8 +96,8 @@ func TestStatisticsAccountHasNoChannelNorCustody(t *testing.T) {
 		t.Error("an unknown role was accepted")
 	}
 	// The database refuses the membership even behind the package's back.
-	raw := openRaw(t, db.Path())
-	if _, err := raw.Exec(`INSERT INTO channel_members (channel_id, staff_id) VALUES (?, ?)`, storage.DefaultChannel, counter.ID); err == nil ||
+	raw := openRawAt(t, dir)
+	if _, err := raw.Exec(`INSERT INTO channel_members (channel_id, staff_id) VALUES ($1, $2)`, storage.DefaultChannel, counter.ID); err == nil ||
 		!strings.Contains(err.Error(), "statistics account") {
 		t.Errorf("a raw insert of the membership: %v", err)
 	}

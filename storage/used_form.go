@@ -40,12 +40,20 @@ func useForm(ctx context.Context, tx *sql.Tx, hash []byte, now int64) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM used_forms WHERE expires < ?`, now); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO used_forms (hash, expires) VALUES (?, ?)`,
+	// DO NOTHING rather than a unique-key error: on PostgreSQL an error
+	// would end the whole transaction, not this statement alone.
+	res, err := tx.ExecContext(ctx, `INSERT INTO used_forms (hash, expires) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING`,
 		hash, now+int64(usedFormKept/time.Second))
-	if isUnique(err) {
-		return ErrFormUsed
+	if err != nil {
+		return err
 	}
-	return err
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil {
+			err = ErrFormUsed
+		}
+		return err
+	}
+	return nil
 }
 
 // CountUsedForms returns how many used form hashes are kept, for tests.

@@ -115,6 +115,7 @@ func TestResetStaffCredentialsDropsWrappedIdentity(t *testing.T) {
 // Migration 0025 adds the table to a database made by a release before it,
 // whose staff keep everything they had.
 func TestWrappedIdentityMigration(t *testing.T) {
+	sqliteOnly(t, "a migration of an old SQLite schema")
 	t.Parallel()
 	dir := t.TempDir()
 	raw := migratedTo(t, dir, 23)

@@ -1,0 +1,110 @@
+package storage_test
+
+import (
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	// Registers the "pgx" driver for the raw connections to PostgreSQL
+	// that tests use as they use "sqlite3" on the file.
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/candour/candour/storage"
+)
+
+// openRawAt opens the database that mustOpenDBAt(t, dir) opened, directly,
+// bypassing the storage package, as someone with write access to it could:
+// the SQLite file in dir, or the PostgreSQL database the tests made for
+// dir. It holds one connection, so that a temporary table made by one
+// statement is there for the next. Its SQL is the engine's own: PostgreSQL
+// numbers its parameters ($1, $2, …), which SQLite binds in the same order.
+func openRawAt(t *testing.T, dir string) *sql.DB {
+	t.Helper()
+	var raw *sql.DB
+	if testEngine() == storage.EnginePostgres {
+		dsn, ok := pgDatabases.Load(dir)
+		if !ok {
+			t.Fatalf("no PostgreSQL database was opened for %s", dir)
+		}
+		var err error
+		if raw, err = sql.Open("pgx", dsn.(string)); err != nil {
+			t.Fatalf("opening the PostgreSQL database directly: %v", err)
+		}
+		t.Cleanup(func() { raw.Close() })
+	} else {
+		raw = openRaw(t, filepath.Join(dir, storage.FileName))
+	}
+	raw.SetMaxOpenConns(1)
+	return raw
+}
+
+// mustOpenDBDir is mustOpenDB that also returns the folder, for openRawAt.
+func mustOpenDBDir(t *testing.T) (*storage.DB, string) {
+	t.Helper()
+	dir := t.TempDir()
+	return mustOpenDBAt(t, dir), dir
+}
+
+// bytesSQL is b as a literal of the engine's SQL: x'…' in SQLite, where
+// PostgreSQL reads x'…' as a bit string.
+func bytesSQL(b []byte) string {
+	if testEngine() == storage.EnginePostgres {
+		return fmt.Sprintf(`'\x%x'::bytea`, b)
+	}
+	return fmt.Sprintf(`x'%x'`, b)
+}
+
+// dropTriggerSQL drops trigger name on table: PostgreSQL's triggers are
+// named per table, SQLite's per database.
+func dropTriggerSQL(name, table string) string {
+	if testEngine() == storage.EnginePostgres {
+		return fmt.Sprintf(`DROP TRIGGER %s ON %s`, name, table)
+	}
+	return `DROP TRIGGER ` + name
+}
+
+// refusingTriggerSQL are the statements that make every INSERT into table
+// fail with message, as a full disk or a broken trail would, in either
+// engine's SQL; dropTriggerSQL(name, table) undoes them.
+func refusingTriggerSQL(name, table, message string) []string {
+	if testEngine() == storage.EnginePostgres {
+		return []string{
+			fmt.Sprintf(`CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '%s'; END $$`, name, message),
+			fmt.Sprintf(`CREATE TRIGGER %[1]s BEFORE INSERT ON %[2]s FOR EACH ROW EXECUTE FUNCTION %[1]s()`, name, table),
+		}
+	}
+	return []string{fmt.Sprintf(`CREATE TRIGGER %s BEFORE INSERT ON %s BEGIN SELECT RAISE(ABORT, '%s'); END`, name, table, message)}
+}
+
+// twoInstances opens one database twice, as two Candour instances behind a
+// load balancer would: on PostgreSQL only, the engine for several
+// instances (a SQLite file has one server).
+func twoInstances(t *testing.T) (*storage.DB, *storage.DB) {
+	t.Helper()
+	if testEngine() != storage.EnginePostgres {
+		t.Skip("several instances share one database only on PostgreSQL")
+	}
+	dir := t.TempDir()
+	return mustOpenDBAt(t, dir), mustOpenDBAt(t, dir)
+}
+
+// race runs each of fns at once (as near as goroutines released together
+// get) and returns their errors in order.
+func race(fns ...func() error) []error {
+	errs := make([]error, len(fns))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = fn()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
