@@ -99,11 +99,12 @@ func candourEnv(t *testing.T, env []string, args ...string) string {
 // folder holds no database, and the database's password is printed
 // nowhere, not even when it is wrong.
 func TestServeOnPostgres(t *testing.T) {
-	// Until the storage port to PostgreSQL lands, a report cannot be taken
-	// there (listing channels fails with SQLSTATE 42P08), nor a backup
-	// written: the test runs only in the PostgreSQL pass
-	// (CANDOUR_TEST_ENGINE=postgres), where failures are expected until
-	// then. Remove this skip once storage passes on PostgreSQL.
+	// Until the storage port to PostgreSQL lands (branches f-pa, f-pb and
+	// f-pc; it passes on their merge), a report cannot be taken there
+	// (listing channels fails with SQLSTATE 42P08), nor a backup written:
+	// the test runs only in the PostgreSQL pass
+	// (CANDOUR_TEST_ENGINE=postgres), where it fails until then. Remove
+	// this skip once they are merged.
 	if os.Getenv("CANDOUR_TEST_ENGINE") != "postgres" {
 		t.Skip("runs with CANDOUR_TEST_ENGINE=postgres until the storage port to PostgreSQL lands")
 	}
@@ -184,12 +185,13 @@ func TestServeOnPostgres(t *testing.T) {
 	}
 
 	t.Run("backup", func(t *testing.T) {
-		// A backup on PostgreSQL is a SQLite database, restorable as a
-		// SQLite installation: its audit trail verifies there, and the
-		// reporter's case is in it.
+		// A backup on PostgreSQL is a SQLite database, restored as a SQLite
+		// installation (the README's way: copied in as candour.db, then the
+		// server started on it): the reporter's case opens there with its
+		// code, and the audit trail verifies.
 		out := candour(t, "backup", "--database", dsn, "--out", filepath.Join(dir, "backup.db"))
-		if strings.Contains(out, password) {
-			t.Errorf("backup printed the password: %s", out)
+		if !strings.Contains(out, "Backup written") || strings.Contains(out, password) {
+			t.Errorf("backup: %s", out)
 		}
 		restored := filepath.Join(dir, "restored")
 		if err := os.Mkdir(restored, 0o700); err != nil {
@@ -202,12 +204,12 @@ func TestServeOnPostgres(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(restored, storage.FileName), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
+		base := serve(t, restored, recipients)
+		if status, page, err := openCase(base, code); err != nil || status != http.StatusOK || !strings.Contains(page, text) {
+			t.Errorf("the reporter's case does not open from the restored backup: %d %v", status, err)
+		}
 		if out := candour(t, "audit", "verify", "--data", restored); !strings.Contains(out, "audit trail intact") {
 			t.Errorf("audit verify of the restored backup: %s", out)
-		}
-		exp := filepath.Join(dir, "export-restored")
-		if out := candour(t, "export", "--data", restored, "--out", exp); !strings.Contains(out, "exported 1 cases") {
-			t.Errorf("export of the restored backup: %s", out)
 		}
 	})
 }
