@@ -241,10 +241,12 @@ func TestInboxCountStopsAtTheCap(t *testing.T) {
 	tx, err := raw.Begin()
 	must(t, err)
 	now := ts.now().Unix()
-	insert := ts.rawSQL(`INSERT INTO cases (ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at, ack_by_day)
-			VALUES (?, ?, ?, ?, 'age1x', 'new', ?, ?, ?)`)
+	insert := ts.rawSQL(`INSERT INTO cases (id, ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at, ack_by_day)
+			VALUES (?, ?, ?, ?, ?, 'age1x', 'new', ?, ?, ?)`)
 	for i := range storage.CountCap + 5 {
-		_, err := tx.Exec(insert, fmt.Sprintf("M%03d-%04d", i/10000, i%10000), []byte(fmt.Sprintf("cap-%d", i)),
+		// Ids of their own: PostgreSQL's cases.id has no default (storage
+		// draws random ones).
+		_, err := tx.Exec(insert, int64(1)<<40+int64(i), fmt.Sprintf("M%03d-%04d", i/10000, i%10000), []byte(fmt.Sprintf("cap-%d", i)),
 			kdf[0].ID, []byte{0}, now-now%86400, now-now%86400, now-now%86400+7*86400)
 		must(t, err)
 	}
