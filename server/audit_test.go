@@ -2,12 +2,10 @@ package server_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -189,14 +187,23 @@ func TestEveryStaffChangeWritesOneAuditEntry(t *testing.T) {
 // disk or a broken trail would, until the returned function is called.
 func refuseAuditEntries(t *testing.T, ts *testServer) (restore func()) {
 	t.Helper()
-	raw, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: filepath.Join(ts.DataDir, storage.FileName)}).EscapedPath()+"?_busy_timeout=10000")
-	must(t, err)
-	t.Cleanup(func() { raw.Close() })
-	_, err = raw.Exec(`CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'test'); END`)
-	must(t, err)
+	raw := rawDB(t, ts)
+	create := []string{`CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'test'); END`}
+	drop := `DROP TRIGGER test_refuse_audit`
+	if ts.DSN != "" {
+		create = []string{
+			`CREATE OR REPLACE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test'; END $$`,
+			`CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()`,
+		}
+		drop = `DROP TRIGGER test_refuse_audit ON audit_log`
+	}
+	for _, q := range create {
+		_, err := raw.Exec(q)
+		must(t, err)
+	}
 	return func() {
 		t.Helper()
-		_, err := raw.Exec(`DROP TRIGGER test_refuse_audit`)
+		_, err := raw.Exec(drop)
 		must(t, err)
 	}
 }

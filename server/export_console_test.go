@@ -160,7 +160,7 @@ func TestConsoleExportMatchesTheCLIExport(t *testing.T) {
 
 	// The same cases, exported by the command line tool while the server runs.
 	out := filepath.Join(t.TempDir(), "cli")
-	if b, err := exec.Command(candourCLI(t), "export", "--data", ts.DataDir, "--out", out).CombinedOutput(); err != nil {
+	if b, err := exec.Command(candourCLI(t), append([]string{"export", "--out", out}, ts.databaseArgs()...)...).CombinedOutput(); err != nil {
 		t.Fatalf("candour export: %v %s", err, b)
 	}
 	var cli, got server.Manifest

@@ -2,12 +2,10 @@ package server_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"html"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -239,16 +237,17 @@ func TestInboxCountStopsAtTheCap(t *testing.T) {
 	alice, _ := loggedIn(t, ts, "alice", storage.RoleCaseworker)
 	kdf, err := ts.DB.KDFParamSets(ctx)
 	must(t, err)
-	raw, err := sql.Open("sqlite3", filepath.Join(ts.DataDir, storage.FileName)+"?_busy_timeout=10000")
-	must(t, err)
-	defer raw.Close()
+	raw := rawDB(t, ts)
 	tx, err := raw.Begin()
 	must(t, err)
 	now := ts.now().Unix()
+	insert := ts.rawSQL(`INSERT INTO cases (id, ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at, ack_by_day)
+			VALUES (?, ?, ?, ?, ?, 'age1x', 'new', ?, ?, ?)`)
 	for i := range storage.CountCap + 5 {
-		_, err := tx.Exec(`INSERT INTO cases (ref, lookup_id, kdf_id, wrapped_identity, recipient, status, created_at, updated_at, ack_by_day)
-			VALUES (?, ?, ?, x'00', 'age1x', 'new', ?, ?, ?)`, fmt.Sprintf("M%03d-%04d", i/10000, i%10000), fmt.Sprintf("cap-%d", i),
-			kdf[0].ID, now-now%86400, now-now%86400, now-now%86400+7*86400)
+		// Ids of their own: PostgreSQL's cases.id has no default (storage
+		// draws random ones).
+		_, err := tx.Exec(insert, int64(1)<<40+int64(i), fmt.Sprintf("M%03d-%04d", i/10000, i%10000), []byte(fmt.Sprintf("cap-%d", i)),
+			kdf[0].ID, []byte{0}, now-now%86400, now-now%86400, now-now%86400+7*86400)
 		must(t, err)
 	}
 	must(t, tx.Commit())

@@ -169,15 +169,27 @@ func orderScenario(t *testing.T, reportFirst bool) orderRun {
 			}
 		}
 	}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(ts.DataDir, "candour.db")+"?mode=ro")
-	must(t, err)
-	defer db.Close()
-	cdb, err := sql.Open("sqlite3", "file:"+filepath.Join(ts.DataDir, storage.ChunksFileName)+"?mode=ro")
-	must(t, err)
-	defer cdb.Close()
+	// On SQLite, both files; on PostgreSQL, the one database, whose
+	// attachment_chunks holds every chunk.
+	pg := ts.DSN != ""
+	var db, cdb *sql.DB
+	if pg {
+		db = rawDB(t, ts)
+	} else {
+		db, err = sql.Open("sqlite3", "file:"+filepath.Join(ts.DataDir, "candour.db")+"?mode=ro")
+		must(t, err)
+		defer db.Close()
+		cdb, err = sql.Open("sqlite3", "file:"+filepath.Join(ts.DataDir, storage.ChunksFileName)+"?mode=ro")
+		must(t, err)
+		defer cdb.Close()
+	}
 	// Chunks are in the chunk file (those of attachments older than it in
 	// candour.db's attachment_chunks).
-	chunks, err := cdb.Query(`SELECT id, attachment_id, seq FROM chunks`)
+	chunkQuery, chunkDB := `SELECT id, attachment_id, seq FROM chunks`, cdb
+	if pg {
+		chunkQuery, chunkDB = `SELECT id, attachment_id, seq FROM attachment_chunks`, db
+	}
+	chunks, err := chunkDB.Query(chunkQuery)
 	must(t, err)
 	for chunks.Next() {
 		var id, aid, seq int64
@@ -204,13 +216,32 @@ func orderScenario(t *testing.T, reportFirst bool) orderRun {
 		})
 	}
 
-	// Every row of every table of both files, rowid included where there is one.
+	// Every row of every table of both files, rowid included where there
+	// is one. On PostgreSQL, every row of every table with its place in
+	// the table's heap (ctid), which is the order rows were written in
+	// unless something rewrote the table, and every sequence's position.
 	var out orderRun
 	out.ids = ids
 	fileOf := map[string]*sql.DB{}
 	var tables []string
-	for _, f := range []*sql.DB{db, cdb} {
-		names, err := f.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	listTables, rowPlace, files := `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`, "rowid", []*sql.DB{db, cdb}
+	if pg {
+		listTables = `SELECT table_name FROM information_schema.tables
+			WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`
+		rowPlace, files = "ctid::text", []*sql.DB{db}
+		seqs, err := db.Query(`SELECT sequencename, COALESCE(last_value, 0) FROM pg_sequences WHERE schemaname = current_schema()`)
+		must(t, err)
+		for seqs.Next() {
+			var name string
+			var last int64
+			must(t, seqs.Scan(&name, &last))
+			out.tables = append(out.tables, fmt.Sprintf("sequence %s: last_value=%d", name, last))
+		}
+		must(t, seqs.Err())
+		seqs.Close()
+	}
+	for _, f := range files {
+		names, err := f.Query(listTables)
 		must(t, err)
 		for names.Next() {
 			var n string
@@ -220,7 +251,7 @@ func orderScenario(t *testing.T, reportFirst bool) orderRun {
 		names.Close()
 	}
 	for _, tbl := range tables {
-		rows, err := fileOf[tbl].Query(`SELECT rowid AS "(rowid)", * FROM "` + tbl + `"`)
+		rows, err := fileOf[tbl].Query(`SELECT ` + rowPlace + ` AS "(` + strings.SplitN(rowPlace, ":", 2)[0] + `)", * FROM "` + tbl + `"`)
 		if err != nil { // WITHOUT ROWID
 			rows, err = fileOf[tbl].Query(`SELECT * FROM "` + tbl + `"`)
 		}

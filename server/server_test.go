@@ -26,7 +26,8 @@ import (
 )
 
 // testServer is a real Candour server on 127.0.0.1 over a real SQLite
-// database in a temporary folder.
+// database in a temporary folder, or, with CANDOUR_TEST_ENGINE=postgres, a
+// real PostgreSQL database of the test cluster (engine_test.go).
 type testServer struct {
 	Srv *server.Server
 	// Clock is the server's time in unix nanoseconds; tests move it.
@@ -34,8 +35,11 @@ type testServer struct {
 	URL     string
 	DB      *storage.DB
 	DataDir string
-	OrgKey  *age.HybridIdentity
-	Log     *syncBuffer
+	// DSN is the PostgreSQL database's URL; empty on SQLite, whose
+	// database is in DataDir.
+	DSN    string
+	OrgKey *age.HybridIdentity
+	Log    *syncBuffer
 	// seen holds the ids of cases newestMessage has returned.
 	seen map[int64]bool
 }
@@ -64,10 +68,7 @@ var fastKDF = crypto.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
 func startServer(t *testing.T, adjust func(*server.Config)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := storage.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, dsn := openTestDB(t, dir)
 	clock := &atomic.Int64{}
 	clock.Store(time.Now().UnixNano())
 	db.Now = func() time.Time { return time.Unix(0, clock.Load()) }
@@ -108,7 +109,7 @@ func startServer(t *testing.T, adjust func(*server.Config)) *testServer {
 		srv.Shutdown(ctx)
 		db.Close()
 	})
-	return &testServer{Srv: srv, Clock: clock, URL: "http://" + ln.Addr().String(), DB: db, DataDir: dir, OrgKey: org, Log: logs, seen: map[int64]bool{}}
+	return &testServer{Srv: srv, Clock: clock, URL: "http://" + ln.Addr().String(), DB: db, DataDir: dir, DSN: dsn, OrgKey: org, Log: logs, seen: map[int64]bool{}}
 }
 
 // client returns an HTTP client with its own cookie jar that does not follow

@@ -46,7 +46,14 @@ func TestReporterWithdrawsAndTheCiphertextIsGone(t *testing.T) {
 	must(t, err)
 	samples := [][]byte{msgs[0].Ciphertext[len(msgs[0].Ciphertext)-48:], ct[1<<20 : 1<<20+48], ct[len(ct)-48:]}
 
-	must(t, ts.DB.Checkpoint(ctx))
+	// The SQLite files are checked for the ciphertext's absence and their
+	// space given back below; PostgreSQL's data directory and WAL have a
+	// scan of their own (the plaintext scan), and deletion there is
+	// vacuum's, not the file's.
+	onFiles := testEngine() == storage.EngineSQLite
+	if onFiles {
+		must(t, ts.DB.Checkpoint(ctx))
+	}
 	// Both files: the attachment's chunks are in the chunk file.
 	// The databases and their WALs: chunks not yet checkpointed are in the
 	// chunk file's WAL.
@@ -59,7 +66,10 @@ func TestReporterWithdrawsAndTheCiphertextIsGone(t *testing.T) {
 		}
 		return n
 	}
-	sizeBefore := dataSize()
+	var sizeBefore int64
+	if onFiles {
+		sizeBefore = dataSize()
+	}
 
 	c := login(t, ts, code)
 	_, page := get(t, c, ts.URL+"/case/withdraw")
@@ -106,6 +116,9 @@ func TestReporterWithdrawsAndTheCiphertextIsGone(t *testing.T) {
 	}
 	login(t, ts, keep)
 
+	if !onFiles {
+		return
+	}
 	// The space is given back, not just zeroed.
 	if after := dataSize(); after > sizeBefore-2<<20 {
 		t.Errorf("database files %d bytes before, %d after deleting 3 MB: space not reclaimed", sizeBefore, after)

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/candour/candour/storage"
 )
@@ -15,11 +13,11 @@ import (
 // the server's own machine, who then invites everyone else from the console.
 func runAdmin(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintln(stderr, "Usage: candour admin create --data DIR --username NAME [--url BASE_URL]")
+		fmt.Fprintln(stderr, "Usage: candour admin create [--data DIR | --database URL] --username NAME [--url BASE_URL]")
 		return errUsage
 	}
-	fs := newFlags("admin create", "admin create --data DIR --username NAME [--url BASE_URL]", stderr)
-	data := fs.String("data", "data", "the server's data `DIR`")
+	fs := newFlags("admin create", "admin create [--data DIR | --database URL] --username NAME [--url BASE_URL]", stderr)
+	dbFlags := addDatabaseFlags(fs, "the server's data `DIR`")
 	username := fs.String("username", "", "the administrator's `NAME`")
 	base := fs.String("url", "http://127.0.0.1:8080", "the address staff reach the service at, for the link")
 	if err := parseFlags(fs, args[1:], false); err != nil {
@@ -32,14 +30,14 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 	if !storage.ValidUsername(*username) {
 		return fmt.Errorf("invalid username %q: %s", *username, storage.UsernameRule)
 	}
+	d, err := dbFlags.resolve()
+	if err != nil {
+		return err
+	}
 	// Beside a running server, open the database as a tool: storage.Open
 	// would delete the server's uploads in progress as leftovers. Before
 	// the first start there is no database yet, and nothing runs.
-	open := storage.OpenTool
-	if _, err := os.Stat(filepath.Join(*data, storage.FileName)); errors.Is(err, os.ErrNotExist) {
-		open = storage.Open
-	}
-	db, err := open(*data)
+	db, err := openToolOrCreate(d)
 	if err != nil {
 		return err
 	}
@@ -72,15 +70,19 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 // deleted.
 func runAudit(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprintln(stderr, "Usage: candour audit verify --data DIR")
+		fmt.Fprintln(stderr, "Usage: candour audit verify [--data DIR | --database URL]")
 		return errUsage
 	}
-	fs := newFlags("audit verify", "audit verify --data DIR", stderr)
-	data := fs.String("data", "data", "the server's data `DIR`")
+	fs := newFlags("audit verify", "audit verify [--data DIR | --database URL]", stderr)
+	dbFlags := addDatabaseFlags(fs, "the server's data `DIR`")
 	if err := parseFlags(fs, args[1:], false); err != nil {
 		return err
 	}
-	db, err := storage.OpenReadOnly(*data)
+	d, err := dbFlags.resolve()
+	if err != nil {
+		return err
+	}
+	db, err := openReadOnly(d)
 	if err != nil {
 		return err
 	}

@@ -25,8 +25,8 @@ type (
 )
 
 func runExport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("export", "export --data DIR --out DIR", stderr)
-	data := fs.String("data", "data", "the server's data `DIR`")
+	fs := newFlags("export", "export [--data DIR | --database URL] --out DIR", stderr)
+	dbFlags := addDatabaseFlags(fs, "the server's data `DIR`")
 	out := fs.String("out", "", "write the export to `DIR` (must not exist, or be empty)")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
@@ -35,10 +35,14 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
+	d, err := dbFlags.resolve()
+	if err != nil {
+		return err
+	}
 	if err := makeEmptyDir(*out); err != nil {
 		return err
 	}
-	db, err := storage.OpenTool(*data)
+	db, err := openTool(d)
 	if err != nil {
 		return err
 	}

@@ -19,20 +19,22 @@ func main() {
 const usage = `Candour: an anonymous, encrypted reporting service.
 
 Usage:
-  candour serve   [--addr HOST:PORT] [--data DIR] [--recipients FILE] …
+  candour serve   [--addr HOST:PORT] [--data DIR] [--database URL] [--recipients FILE] …
   candour keygen  [-o FILE] [--classic]
   candour keygen  -y [-o FILE] [IDENTITY_FILE]
-  candour export  --data DIR --out DIR
-  candour backup  --data DIR --out FILE
+  candour export  [--data DIR | --database URL] --out DIR
+  candour backup  [--data DIR | --database URL] --out FILE
   candour decrypt -i IDENTITY [-o DIR] EXPORT_DIR
-  candour admin create --data DIR --username NAME [--url BASE_URL]
-  candour audit verify --data DIR
-  candour questionnaire show --data DIR --channel ID [--version N]
-  candour questionnaire set  --data DIR --channel ID FILE.json
+  candour admin create [--data DIR | --database URL] --username NAME [--url BASE_URL]
+  candour audit verify [--data DIR | --database URL]
+  candour questionnaire show [--data DIR | --database URL] --channel ID [--version N]
+  candour questionnaire set  [--data DIR | --database URL] --channel ID FILE.json
   candour healthcheck [--url URL]
 
 Run "candour COMMAND -h" for the flags of a command. Every flag of serve can
 also be set through an environment variable: --max-upload is CANDOUR_MAX_UPLOAD.
+--database, for every command, falls back to CANDOUR_DATABASE: a SQLite data
+folder, or a postgres:// URL (with its password in PGPASSWORD or PGPASSFILE).
 `
 
 func run(args []string, stdout, stderr io.Writer) int {

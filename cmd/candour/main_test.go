@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/candour/candour/crypto"
+	"github.com/candour/candour/internal/pgtest"
 	"github.com/candour/candour/storage"
 	"io"
 	"mime/multipart"
@@ -43,7 +44,9 @@ func TestMain(m *testing.M) {
 	if err := build.Run(); err != nil {
 		panic(err)
 	}
-	code := m.Run()
+	// pgtest.Main stops the PostgreSQL cluster that tests on PostgreSQL
+	// start.
+	code := pgtest.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

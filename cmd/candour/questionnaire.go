@@ -13,8 +13,8 @@ import (
 )
 
 const questionnaireUsage = `Usage:
-  candour questionnaire show --data DIR --channel ID [--version N]
-  candour questionnaire set  --data DIR --channel ID FILE.json`
+  candour questionnaire show [--data DIR | --database URL] --channel ID [--version N]
+  candour questionnaire set  [--data DIR | --database URL] --channel ID FILE.json`
 
 // runQuestionnaire handles `candour questionnaire show|set`: a channel's
 // intake questions as JSON (frontend.Questionnaire's definition), so that
@@ -29,12 +29,12 @@ func runQuestionnaire(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	cmd := args[0]
-	synopsis := "questionnaire show --data DIR --channel ID [--version N]"
+	synopsis := "questionnaire show [--data DIR | --database URL] --channel ID [--version N]"
 	if cmd == "set" {
-		synopsis = "questionnaire set --data DIR --channel ID FILE.json"
+		synopsis = "questionnaire set [--data DIR | --database URL] --channel ID FILE.json"
 	}
 	fs := newFlags("questionnaire "+cmd, synopsis, stderr)
-	data := fs.String("data", "data", "the server's data `DIR`")
+	dbFlags := addDatabaseFlags(fs, "the server's data `DIR`")
 	channel := fs.Int64("channel", 0, "the channel's `ID` (see the channels page of the staff console)")
 	version := 0
 	if cmd == "show" {
@@ -47,14 +47,18 @@ func runQuestionnaire(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	if cmd == "show" {
-		return showQuestionnaire(*data, *channel, version, stdout)
+	d, err := dbFlags.resolve()
+	if err != nil {
+		return err
 	}
-	return setQuestionnaire(*data, *channel, fs.Arg(0), stdout)
+	if cmd == "show" {
+		return showQuestionnaire(d, *channel, version, stdout)
+	}
+	return setQuestionnaire(d, *channel, fs.Arg(0), stdout)
 }
 
-func showQuestionnaire(data string, channel int64, version int, stdout io.Writer) error {
-	db, err := storage.OpenReadOnly(data)
+func showQuestionnaire(d database, channel int64, version int, stdout io.Writer) error {
+	db, err := openReadOnly(d)
 	if err != nil {
 		return err
 	}
@@ -96,7 +100,7 @@ func showQuestionnaire(data string, channel int64, version int, stdout io.Writer
 	return err
 }
 
-func setQuestionnaire(data string, channel int64, file string, stdout io.Writer) error {
+func setQuestionnaire(d database, channel int64, file string, stdout io.Writer) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
@@ -116,7 +120,7 @@ func setQuestionnaire(data string, channel int64, file string, stdout io.Writer)
 		return err
 	}
 	// Beside a running server, open the database as a tool (see admin.go).
-	db, err := storage.OpenTool(data)
+	db, err := openTool(d)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,6 @@ import (
 	"github.com/candour/candour/frontend"
 	"github.com/candour/candour/metadata"
 	"github.com/candour/candour/server"
-	"github.com/candour/candour/storage"
 )
 
 // errNoConsole refuses to serve from a binary whose staff console could not
@@ -37,7 +36,8 @@ const sizeHelp = "; a whole number with an optional unit K, M or G (or KiB, MiB,
 func runServe(args []string, stderr io.Writer) error {
 	fs := newFlags("serve", "serve [flags]", stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
-	data := fs.String("data", "data", "keep the database in `DIR`")
+	dbFlags := addDatabaseFlags(fs, "keep the database in `DIR` (with --database on PostgreSQL, only the onion service's key)")
+	data := dbFlags.data
 	recipientsFile := fs.String("recipients", "", "the organisation's age recipients `FILE` (one public key per line); "+
 		"if empty, a DEMO key pair is generated in --demo-keys")
 	demoKeys := fs.String("demo-keys", "demo-keys", "where a DEMO key pair is kept when no --recipients is given (`DIR`)")
@@ -96,6 +96,10 @@ func runServe(args []string, stderr io.Writer) error {
 	if fs.NArg() != 0 {
 		fs.Usage()
 		return errUsage
+	}
+	dbWhere, err := dbFlags.resolve()
+	if err != nil {
+		return err
 	}
 	if *refusalInterval < time.Hour {
 		return fmt.Errorf("--refusal-interval %s is too short: counts of refused reporter requests published more often than hourly would say when reporters were refused", *refusalInterval)
@@ -188,7 +192,7 @@ func runServe(args []string, stderr io.Writer) error {
 		return err
 	}
 
-	db, err := storage.Open(*data)
+	db, err := openServer(dbWhere)
 	if err != nil {
 		return err
 	}
@@ -206,6 +210,12 @@ func runServe(args []string, stderr io.Writer) error {
 	if *torControl != "" {
 		if *onionKey == "" {
 			*onionKey = filepath.Join(*data, "onion-v3.key")
+			// On SQLite, storage.Open made the folder; on PostgreSQL the
+			// key may be all it holds.
+			if err := os.MkdirAll(*data, 0o700); err != nil {
+				ln.Close()
+				return fmt.Errorf("failed to create data folder: %w", err)
+			}
 		}
 		target := ln.Addr().(*net.TCPAddr)
 		if target.IP.IsUnspecified() {
@@ -267,8 +277,12 @@ func runServe(args []string, stderr io.Writer) error {
 			log.Warn("--smtp-tls none sends notifications and staff addresses in clear to a mail server on another machine; use starttls or implicit")
 		}
 	}
-	log.Info("candour is listening", "url", scheme+ln.Addr().String(), "data", *data,
-		"recipients", recipients.Len(), "kind", recipients.Kind().String())
+	where := []any{"url", scheme + ln.Addr().String(), "data", *data}
+	if dbWhere.postgres() {
+		// Its address without the password.
+		where = append(where, "database", dbWhere.String())
+	}
+	log.Info("candour is listening", append(where, "recipients", recipients.Len(), "kind", recipients.Kind().String())...)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
