@@ -38,10 +38,11 @@ func rawDB(t *testing.T, dir string) *sql.DB {
 func openReadOnlyAt(t *testing.T, dir string) (*storage.DB, error) {
 	t.Helper()
 	if testEngine() == storage.EnginePostgres {
-		// The PostgreSQL twin of OpenReadOnly (OpenPostgresReadOnly) is
-		// being written on another branch (f-pd); once merged, open the
-		// test's database with it here.
-		t.Skip("no read-only opener for PostgreSQL in this tree yet")
+		dsn, ok := pgDatabases.Load(dir)
+		if !ok {
+			t.Fatalf("no PostgreSQL database was opened for %s", dir)
+		}
+		return storage.OpenPostgresReadOnly(dsn.(string))
 	}
 	return storage.OpenReadOnly(dir)
 }

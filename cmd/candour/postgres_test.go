@@ -99,15 +99,6 @@ func candourEnv(t *testing.T, env []string, args ...string) string {
 // folder holds no database, and the database's password is printed
 // nowhere, not even when it is wrong.
 func TestServeOnPostgres(t *testing.T) {
-	// Until the storage port to PostgreSQL lands (branches f-pa, f-pb and
-	// f-pc; it passes on their merge), a report cannot be taken there
-	// (listing channels fails with SQLSTATE 42P08), nor a backup written:
-	// the test runs only in the PostgreSQL pass
-	// (CANDOUR_TEST_ENGINE=postgres), where it fails until then. Remove
-	// this skip once they are merged.
-	if os.Getenv("CANDOUR_TEST_ENGINE") != "postgres" {
-		t.Skip("runs with CANDOUR_TEST_ENGINE=postgres until the storage port to PostgreSQL lands")
-	}
 	t.Parallel()
 	dsn := pgtest.Start(t).NewDatabase(t)
 	u, err := url.Parse(dsn)
