@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/candour/candour/internal/pgtest"
 	"github.com/candour/candour/storage"
@@ -21,45 +20,7 @@ import (
 // it answers. It returns the address and the server's log so far.
 func servePostgres(t *testing.T, dsn, data, recipients string) (string, func() string) {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(candourBin, "serve", "--addr", addr, "--data", data, "--recipients", recipients,
-		"--kdf-memory-mib", "8", "--kdf-time", "1", "--login-floor", "10ms")
-	cmd.Env = append(os.Environ(), "CANDOUR_DATABASE="+dsn)
-	logs := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(patience):
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs.String())
-		}
-	})
-	base := "http://" + addr
-	waitFor(t, "candour serve on PostgreSQL to answer on "+addr, func() (bool, error) {
-		select {
-		case <-exited:
-			t.Fatalf("server exited: %v\n%s", waitErr, logs.String())
-		default:
-		}
-		res, err := http.Get(base + "/")
-		if err != nil {
-			return false, err
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusOK, nil
-	})
-	return base, logs.String
+	return serveIn(t, candourBin, data, recipients, []string{"CANDOUR_DATABASE=" + dsn})
 }
 
 // candourFails runs candour with args and env, expects it to fail, and

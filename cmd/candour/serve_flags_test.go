@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bytes"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,12 +17,22 @@ func serveWith(t *testing.T, bin string, env []string, args ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	_, recipients := newKey(t, dir)
+	base, _ := serveIn(t, bin, filepath.Join(dir, "data"), recipients, env, args...)
+	return base
+}
+
+// serveIn starts bin's `candour serve` on a free 127.0.0.1 port with the
+// data folder data, the recipients file and the tests' fast KDF settings,
+// extra environment variables and arguments, and waits until it answers.
+// It returns the address and the server's log so far.
+func serveIn(t *testing.T, bin, data, recipients string, env []string, args ...string) (string, func() string) {
+	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", filepath.Join(dir, "data"), "--recipients", recipients,
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", data, "--recipients", recipients,
 		"--kdf-memory-mib", "8", "--kdf-time", "1", "--login-floor", "10ms"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +67,7 @@ func serveWith(t *testing.T, bin string, env []string, args ...string) string {
 		res.Body.Close()
 		return res.StatusCode == http.StatusOK, nil
 	})
-	return base
+	return base, logs.String
 }
 
 func TestServeSizeFlagsTakeUnits(t *testing.T) {
