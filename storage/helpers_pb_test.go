@@ -3,7 +3,6 @@ package storage_test
 import (
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -17,25 +16,11 @@ import (
 // openRawAt opens the database that mustOpenDBAt(t, dir) opened, directly,
 // bypassing the storage package, as someone with write access to it could:
 // the SQLite file in dir, or the PostgreSQL database the tests made for
-// dir. It holds one connection, so that a temporary table made by one
-// statement is there for the next. Its SQL is the engine's own: PostgreSQL
-// numbers its parameters ($1, $2, …), which SQLite binds in the same order.
+// dir (rawDB), with one connection, so that a temporary table made by one
+// statement is there for the next.
 func openRawAt(t *testing.T, dir string) *sql.DB {
 	t.Helper()
-	var raw *sql.DB
-	if testEngine() == storage.EnginePostgres {
-		dsn, ok := pgDatabases.Load(dir)
-		if !ok {
-			t.Fatalf("no PostgreSQL database was opened for %s", dir)
-		}
-		var err error
-		if raw, err = sql.Open("pgx", dsn.(string)); err != nil {
-			t.Fatalf("opening the PostgreSQL database directly: %v", err)
-		}
-		t.Cleanup(func() { raw.Close() })
-	} else {
-		raw = openRaw(t, filepath.Join(dir, storage.FileName))
-	}
+	raw := rawDB(t, dir)
 	raw.SetMaxOpenConns(1)
 	return raw
 }
