@@ -118,14 +118,7 @@ func (db *DB) copyFromPostgres(ctx context.Context, path string) error {
 		return err
 	}
 	f.Close()
-	q := url.Values{}
-	q.Set("_journal_mode", "DELETE") // no WAL beside the copy while it is written
-	q.Set("_synchronous", "OFF")     // the whole file is synced once complete
-	q.Set("_foreign_keys", "on")
-	q.Set("_secure_delete", "on")
-	q.Set("_cache_size", "-2048")
-	q.Set("_txlock", "immediate")
-	dst, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	dst, err := openBackupCopy(path)
 	if err != nil {
 		return err
 	}
@@ -359,13 +352,7 @@ func (db *DB) copyTo(ctx context.Context, path string) error {
 // chunk file are dropped from the copy: uploads in progress, which a
 // restored database would delete at its first start anyway.
 func (db *DB) copyChunks(ctx context.Context, path string) error {
-	q := url.Values{}
-	q.Set("_journal_mode", "DELETE") // no WAL beside the copy while it is written
-	q.Set("_synchronous", "OFF")     // the whole file is synced once complete
-	q.Set("_foreign_keys", "on")
-	q.Set("_secure_delete", "on")
-	q.Set("_cache_size", "-2048")
-	dst, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	dst, err := openBackupCopy(path)
 	if err != nil {
 		return err
 	}
@@ -465,4 +452,19 @@ func syncFile(path string) error {
 	}
 	defer f.Close()
 	return f.Sync()
+}
+
+// openBackupCopy opens the backup being written at path: in
+// rollback-journal mode (no WAL beside the copy while it is written),
+// unsynced (the whole file is synced once complete), with foreign keys and
+// secure_delete as Candour's databases have them.
+func openBackupCopy(path string) (*sql.DB, error) {
+	q := url.Values{}
+	q.Set("_journal_mode", "DELETE")
+	q.Set("_synchronous", "OFF")
+	q.Set("_foreign_keys", "on")
+	q.Set("_secure_delete", "on")
+	q.Set("_cache_size", "-2048")
+	q.Set("_txlock", "immediate")
+	return sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
 }

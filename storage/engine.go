@@ -164,16 +164,13 @@ func pgMigrationFiles() ([]string, []int, error) {
 // checkpointing either: attachments keep their chunks in
 // attachment_chunks (chunks_apart = 0; storePgChunk).
 func OpenPostgres(dsn string) (*DB, error) {
-	w, err := openPostgres(dsn)
-	if err != nil {
-		return nil, err
-	}
 	// One writer connection per instance: writes are serialised across
 	// instances by writeLock anyway, and one connection keeps the same
 	// order within an instance as on SQLite.
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
+	w, err := openPostgres(dsn, 1, nil)
+	if err != nil {
+		return nil, err
+	}
 	db := &DB{pg: true, w: w, Now: time.Now}
 	ctx := context.Background()
 	if err := w.PingContext(ctx); err != nil {
@@ -184,24 +181,20 @@ func OpenPostgres(dsn string) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := openPostgres(dsn)
+	r, err := openPostgres(dsn, 8, nil)
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
-	r.SetMaxOpenConns(8)
-	r.SetMaxIdleConns(8)
 	db.r = r
 	// Bulk writes (attachment chunks) have a pool of their own, without the
 	// write lock: a chunk's row names its attachment's, which the foreign
 	// key keeps honest.
-	b, err := openPostgres(dsn)
+	b, err := openPostgres(dsn, 4, nil)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	b.SetMaxOpenConns(4)
-	b.SetMaxIdleConns(2)
 	db.bulk = b
 	db.startGrouper()
 	return db, nil

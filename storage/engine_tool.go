@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // The command-line tools (export, backup, admin create, audit verify,
@@ -30,23 +27,20 @@ var ErrNoDatabase = errors.New("no Candour database there yet")
 // (an audit entry, a staff account, a questionnaire), beside any number of
 // running servers. Its writes take the same write lock as the servers'.
 func OpenPostgresTool(dsn string) (*DB, error) {
-	w, err := openPostgres(dsn)
+	w, err := openPostgres(dsn, 1, nil)
 	if err != nil {
 		return nil, err
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
 	db := &DB{pg: true, w: w, Now: time.Now}
 	if err := checkPostgresVersion(w, dsn); err != nil {
 		db.Close()
 		return nil, err
 	}
-	r, err := openPostgres(dsn)
+	r, err := openPostgres(dsn, 4, nil)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	r.SetMaxOpenConns(4)
 	db.r = r
 	return db, nil
 }
@@ -57,15 +51,10 @@ func OpenPostgresTool(dsn string) (*DB, error) {
 // server (default_transaction_read_only), so that nothing a read-only tool
 // runs can change the database.
 func OpenPostgresReadOnly(dsn string) (*DB, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	r, err := openPostgres(dsn, 4, map[string]string{"default_transaction_read_only": "on"})
 	if err != nil {
-		// pgx's error can quote the URL, password and all (as in
-		// openPostgres).
-		return nil, errors.New("the PostgreSQL address could not be read: check its form (postgres://user@host/database)")
+		return nil, err
 	}
-	cfg.RuntimeParams["default_transaction_read_only"] = "on"
-	r := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
-	r.SetMaxOpenConns(4)
 	db := &DB{pg: true, r: r, readOnly: true, Now: time.Now}
 	if err := checkPostgresVersion(r, dsn); err != nil {
 		db.Close()

@@ -36,4 +36,4 @@ func testOnPostgres() bool { return os.Getenv("CANDOUR_TEST_ENGINE") == string(E
 // statements take SQLite's ? placeholders, as storage's own do: for the
 // tests outside the package that set rows up behind storage's back with
 // the same SQL on both engines.
-func OpenRawPostgres(dsn string) (*sql.DB, error) { return openPostgres(dsn) }
+func OpenRawPostgres(dsn string) (*sql.DB, error) { return openPostgres(dsn, 4, nil) }

@@ -130,18 +130,26 @@ func rebindCached(q string) (string, error) {
 	return out, err
 }
 
-// openPostgres opens a pool on the PostgreSQL database named by dsn, a
-// postgres:// URL or key=value string as libpq takes it. What the URL
-// leaves out comes from libpq's environment variables (PGHOST,
-// PGPASSWORD, …) and a password from PGPASSFILE or ~/.pgpass, as pgx reads
-// them, so that a password never needs to be on a command line.
-func openPostgres(dsn string) (*sql.DB, error) {
+// openPostgres opens a pool of at most size connections, all kept open, on
+// the PostgreSQL database named by dsn, a postgres:// URL or key=value
+// string as libpq takes it, with params as run-time parameters of every
+// connection. What the URL leaves out comes from libpq's environment
+// variables (PGHOST, PGPASSWORD, …) and a password from PGPASSFILE or
+// ~/.pgpass, as pgx reads them, so that a password never needs to be on a
+// command line.
+func openPostgres(dsn string, size int, params map[string]string) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// pgx's error can quote the URL, password and all.
 		return nil, errors.New("the PostgreSQL address could not be read: check its form (postgres://user@host/database)")
 	}
-	return sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)}), nil
+	for k, v := range params {
+		cfg.RuntimeParams[k] = v
+	}
+	p := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
+	p.SetMaxOpenConns(size)
+	p.SetMaxIdleConns(size)
+	return p, nil
 }
 
 // pgConnector makes pgx's connections rebind their statements.
