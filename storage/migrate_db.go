@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,9 @@ import (
 //     (VerifyMigration).
 func MigrateToPostgres(ctx context.Context, dataDir, dsn string) (MigrateSummary, error) {
 	if err := checkNotInUse(dataDir); err != nil {
+		return MigrateSummary{}, err
+	}
+	if err := checkWAL(dataDir); err != nil {
 		return MigrateSummary{}, err
 	}
 	src, err := OpenReadOnly(dataDir)
@@ -280,6 +284,30 @@ func sqliteInUse(path string) (bool, error) {
 		return false, fmt.Errorf("failed to check whether %s is in use: %w", filepath.Base(path), err)
 	}
 	return lk.Type != syscall.F_UNLCK, nil
+}
+
+// checkWAL refuses a database that is not in WAL mode, such as a backup
+// copied in as candour.db that no server has opened yet: it cannot be read
+// through the read-only pools (which ask for WAL mode), and the check of
+// sqliteInUse relies on WAL mode.
+func checkWAL(dataDir string) error {
+	path := filepath.Join(dataDir, FileName)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no database in %s: %w", dataDir, err)
+	}
+	d, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro&_busy_timeout=10000")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var mode string
+	if err := d.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("failed to open the database: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("%s is in %s journal mode, not WAL (a restored backup?): start `candour serve --data %s` once, stop it, then run migrate-db again", FileName, mode, dataDir)
+	}
+	return nil
 }
 
 // pgColumnTypes returns, for each table, its columns' PostgreSQL types

@@ -303,6 +303,36 @@ func TestMigrationsListAndApply(t *testing.T) {
 		t.Errorf("ApplySQLiteMigrations on an up-to-date database: %+v, %v", st, err)
 	}
 
+	// A database of a release that ended at 0024: 0025 pending, then
+	// applied, with its rows kept.
+	old := t.TempDir()
+	raw := migratedTo(t, old, 24)
+	if _, err := raw.Exec(`PRAGMA user_version = 24`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO staff (username, role, created_at, updated_at) VALUES ('carol', 'admin', 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	st, err = storage.SQLiteMigrations(ctx, old)
+	if err != nil || st.Current != 24 || st.Pending() != len(st.Migrations)-24 || st.Migrations[len(st.Migrations)-1].Applied {
+		t.Fatalf("SQLite at 0024: %+v, %v", st, err)
+	}
+	if _, err := storage.OpenTool(old); err == nil {
+		t.Fatalf("listing migrations migrated the database")
+	}
+	if st, err = storage.ApplySQLiteMigrations(ctx, old); err != nil || st.Pending() != 0 || st.Current != st.Migrations[len(st.Migrations)-1].Version {
+		t.Fatalf("ApplySQLiteMigrations at 0024: %+v, %v", st, err)
+	}
+	tool, err := storage.OpenTool(old)
+	if err != nil {
+		t.Fatalf("a tool refuses the applied schema: %v", err)
+	}
+	if _, err := tool.StaffByUsername(ctx, "carol"); err != nil {
+		t.Errorf("carol after the migration: %v", err)
+	}
+	tool.Close()
+
 	dsn := pgtest.Start(t).NewDatabase(t)
 	st, err = storage.PostgresMigrations(ctx, dsn)
 	if err != nil || st.Exists || st.Pending() != len(st.Migrations) || st.Migrations[0].Name != "0001_schema.sql" {
@@ -315,9 +345,31 @@ func TestMigrationsListAndApply(t *testing.T) {
 	if err != nil || !st.Exists || st.Pending() != 0 || st.Current != st.Migrations[len(st.Migrations)-1].Version {
 		t.Errorf("PostgreSQL after apply: %+v, %v", st, err)
 	}
-	tool, err := storage.OpenPostgresTool(dsn)
+	tool, err = storage.OpenPostgresTool(dsn)
 	if err != nil {
 		t.Fatalf("a tool refuses the applied schema: %v", err)
 	}
 	tool.Close()
+}
+
+// TestMigrateToPostgresAsksForAStartedBackup refuses a backup copied in as
+// candour.db that no server has opened (rollback-journal mode), saying
+// what to do, before it reaches for PostgreSQL.
+func TestMigrateToPostgresAsksForAStartedBackup(t *testing.T) {
+	ctx := context.Background()
+	src := newMigrationSource(t)
+	db, err := storage.OpenTool(src.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored := t.TempDir()
+	err = db.Backup(ctx, filepath.Join(restored, storage.FileName))
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = storage.MigrateToPostgres(ctx, restored, "postgres://nobody@127.0.0.1:1/none")
+	if err == nil || !strings.Contains(err.Error(), "not WAL") || !strings.Contains(err.Error(), "candour serve") {
+		t.Errorf("MigrateToPostgres from a restored backup: %v", err)
+	}
 }

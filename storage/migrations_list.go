@@ -2,8 +2,10 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -96,7 +98,13 @@ func SQLiteMigrations(ctx context.Context, dataDir string) (MigrationStatus, err
 	} else if err != nil {
 		return st, err
 	}
-	r := openPool(path, true)
+	// Opened as it is: a read-only pool would ask for WAL mode, which a
+	// database in rollback-journal mode (a restored backup) cannot switch
+	// to read-only.
+	r, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro&_busy_timeout=10000")
+	if err != nil {
+		return st, err
+	}
 	defer r.Close()
 	if err := r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&st.Current); err != nil {
 		return st, fmt.Errorf("failed to read the schema version: %w", err)
