@@ -1,10 +1,15 @@
 package storage_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -371,5 +376,82 @@ func TestMigrateToPostgresAsksForAStartedBackup(t *testing.T) {
 	_, err = storage.MigrateToPostgres(ctx, restored, "postgres://nobody@127.0.0.1:1/none")
 	if err == nil || !strings.Contains(err.Error(), "not WAL") || !strings.Contains(err.Error(), "candour serve") {
 		t.Errorf("MigrateToPostgres from a restored backup: %v", err)
+	}
+}
+
+// TestHoldDatabaseOpen is not a test: run by holdOpen as a process of its
+// own, it opens the database in $CANDOUR_TEST_HOLD read-only, as a server
+// beside the tool would have it, says so, and keeps it open until its
+// standard input closes.
+func TestHoldDatabaseOpen(t *testing.T) {
+	dir := os.Getenv("CANDOUR_TEST_HOLD")
+	if dir == "" {
+		t.Skip("a helper process of holdOpen")
+	}
+	db, err := storage.OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, _, _, _, err := db.CountRows(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("open")
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// holdOpen has another process hold the database in dir open until the
+// test ends, and returns once it does.
+func holdOpen(t *testing.T, dir string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHoldDatabaseOpen$", "-test.v")
+	cmd.Env = append(os.Environ(), "CANDOUR_TEST_HOLD="+dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if sc.Text() == "open" {
+			go io.Copy(io.Discard, stdout)
+			return
+		}
+	}
+	t.Fatalf("the helper process did not open the database: %v", sc.Err())
+}
+
+// TestMigrateRefusesAnInstallationInUse: while another process has the
+// SQLite database open, migrate-db and an apply of migrations refuse it,
+// before touching the target; once it has closed it, both go ahead.
+func TestMigrateRefusesAnInstallationInUse(t *testing.T) {
+	ctx := context.Background()
+	src := newMigrationSource(t)
+	dsn := pgtest.Start(t).NewDatabase(t)
+	t.Run("in use", func(t *testing.T) {
+		holdOpen(t, src.dir)
+		if _, err := storage.MigrateToPostgres(ctx, src.dir, dsn); !errors.Is(err, storage.ErrInUse) {
+			t.Errorf("MigrateToPostgres beside another process: %v, want ErrInUse", err)
+		}
+		if _, err := storage.ApplySQLiteMigrations(ctx, src.dir); !errors.Is(err, storage.ErrInUse) {
+			t.Errorf("ApplySQLiteMigrations beside another process: %v, want ErrInUse", err)
+		}
+		if st, err := storage.PostgresMigrations(ctx, dsn); err != nil || st.Exists {
+			t.Errorf("the refused move touched the target: %+v, %v", st, err)
+		}
+	})
+	// The helper has exited (the subtest's clean-up waited for it).
+	if _, err := storage.ApplySQLiteMigrations(ctx, src.dir); err != nil {
+		t.Errorf("ApplySQLiteMigrations once closed: %v", err)
+	}
+	if _, err := storage.MigrateToPostgres(ctx, src.dir, dsn); err != nil {
+		t.Errorf("MigrateToPostgres once closed: %v", err)
 	}
 }

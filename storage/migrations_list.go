@@ -118,11 +118,15 @@ func SQLiteMigrations(ctx context.Context, dataDir string) (MigrationStatus, err
 // in dataDir, each in its own transaction as Open does, and returns the
 // status afterwards. It refuses a folder without a database: `candour
 // serve` makes a new one (with settings that must come before its first
-// table).
+// table), and one that another process (a server) has open: SQLite has
+// one server, which migrates at its own start.
 func ApplySQLiteMigrations(ctx context.Context, dataDir string) (MigrationStatus, error) {
 	path := filepath.Join(dataDir, FileName)
 	if _, err := os.Stat(path); err != nil {
 		return MigrationStatus{}, fmt.Errorf("no database in %s: %w", dataDir, err)
+	}
+	if err := checkNotInUse(dataDir); err != nil {
+		return MigrationStatus{}, err
 	}
 	w := openPool(path, false)
 	w.SetMaxOpenConns(1)
