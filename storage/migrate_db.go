@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -564,30 +565,14 @@ func verifyCopy(ctx context.Context, src *DB, snap *sql.Tx, dst querier, tables 
 		if len(keys) == 0 {
 			keys = cols
 		}
-		want, nc, err := rowDigests(ctx, snap, t, cols, keys, types[t.name])
+		n, nc, err := compareTable(ctx, snap, dst, t, cols, keys, types[t.name])
 		if err != nil {
-			return sum, fmt.Errorf("failed to read %s from SQLite: %w", t.name, err)
+			return sum, err
 		}
-		got, _, err := rowDigests(ctx, dst, t, cols, keys, types[t.name])
-		if err != nil {
-			return sum, fmt.Errorf("failed to read %s from PostgreSQL: %w", t.name, err)
-		}
-		if len(got) != len(want) {
-			return sum, fmt.Errorf("table %s has %d rows on PostgreSQL, %d on SQLite", t.name, len(got), len(want))
-		}
-		for k, d := range want {
-			g, ok := got[k]
-			if !ok {
-				return sum, fmt.Errorf("table %s: a row of SQLite (%s) is missing on PostgreSQL", t.name, describeKey(k))
-			}
-			if g != d {
-				return sum, fmt.Errorf("table %s: the row %s differs between SQLite and PostgreSQL", t.name, describeKey(k))
-			}
-		}
-		sum.Tables = append(sum.Tables, TableRows{Name: t.name, Rows: int64(len(want))})
+		sum.Tables = append(sum.Tables, TableRows{Name: t.name, Rows: n})
 		sum.Ciphertexts += nc
 		if t.name == "audit_log" {
-			sum.AuditEntries = int64(len(want))
+			sum.AuditEntries = n
 		}
 	}
 	var apart int64
@@ -698,16 +683,113 @@ func streamOf(ctx context.Context, q querier, query string, id int64) (streamDig
 	return d, nil
 }
 
-// rowDigests reads cols of t's rows (as copyMigratedTable does, without
-// pending attachments) from q and returns, by primary key (keys, encoded),
-// each row's SHA-256, and the number of non-NULL ciphertext values.
-func rowDigests(ctx context.Context, q querier, t backupTable, cols, keys []string, types map[string]string) (map[string][sha256.Size]byte, int64, error) {
-	list := `"` + strings.Join(cols, `", "`) + `"`
-	rows, err := q.QueryContext(ctx, `SELECT `+list+` FROM "`+t.name+`"`+pgBackupFilters[t.name])
-	if err != nil {
-		return nil, 0, err
+// compareTable compares table t's rows (cols, without pending
+// attachments) on SQLite (src) and PostgreSQL (dst), and returns their
+// number and that of their non-NULL ciphertext values. Each row is
+// reduced to its primary key (keys) and a SHA-256 over all its values
+// (writeValue). A table whose key is all integers (every large one: cases,
+// messages, attachments, the audit trail, …) is read in key order on both
+// sides at once and compared row by row, in constant memory; the others
+// (keyed by text or by a hash: settings, used forms, …) are compared
+// through a map of one side's rows, as their order is the collation's.
+func compareTable(ctx context.Context, src, dst querier, t backupTable, cols, keys []string, types map[string]string) (int64, int64, error) {
+	ordered := true
+	for _, k := range keys {
+		ordered = ordered && (types[k] == "bigint" || types[k] == "integer")
 	}
-	defer rows.Close()
+	if !ordered {
+		want := map[string][sha256.Size]byte{}
+		n, nc, err := digestRows(ctx, src, t, cols, keys, types, "", func(r digestRow) error {
+			if _, dup := want[r.key]; dup {
+				return fmt.Errorf("two rows of %s have the key %s", t.name, describeKey(r.key))
+			}
+			want[r.key] = r.sum
+			return nil
+		})
+		if err != nil {
+			return 0, 0, fmt.Errorf("failed to read %s from SQLite: %w", t.name, err)
+		}
+		var got int64
+		_, _, err = digestRows(ctx, dst, t, cols, keys, types, "", func(r digestRow) error {
+			got++
+			d, ok := want[r.key]
+			switch {
+			case !ok:
+				return fmt.Errorf("table %s: the row %s on PostgreSQL is not on SQLite", t.name, describeKey(r.key))
+			case d != r.sum:
+				return fmt.Errorf("table %s: the row %s differs between SQLite and PostgreSQL", t.name, describeKey(r.key))
+			}
+			delete(want, r.key)
+			return nil
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+		if len(want) > 0 {
+			return 0, 0, fmt.Errorf("table %s has %d rows on PostgreSQL, %d on SQLite", t.name, got, n)
+		}
+		return n, nc, nil
+	}
+	order := ` ORDER BY "` + strings.Join(keys, `", "`) + `"`
+	// SQLite's rows are pulled one at a time while PostgreSQL's are read.
+	next, stop := iter.Pull2(func(yield func(digestRow, error) bool) {
+		_, _, err := digestRows(ctx, src, t, cols, keys, types, order, func(r digestRow) error {
+			if !yield(r, nil) {
+				return errStopped
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStopped) {
+			yield(digestRow{}, fmt.Errorf("failed to read %s from SQLite: %w", t.name, err))
+		}
+	})
+	defer stop()
+	var n, nc int64
+	_, _, err := digestRows(ctx, dst, t, cols, keys, types, order, func(got digestRow) error {
+		want, err, ok := next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("table %s: the row %s on PostgreSQL is not on SQLite", t.name, describeKey(got.key))
+		}
+		switch {
+		case want.key != got.key:
+			return fmt.Errorf("table %s: the row %s of SQLite is not on PostgreSQL, or not alone there", t.name, describeKey(want.key))
+		case want.sum != got.sum:
+			return fmt.Errorf("table %s: the row %s differs between SQLite and PostgreSQL", t.name, describeKey(want.key))
+		}
+		n++
+		nc += want.ciphertexts
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	want, err, ok := next()
+	if err != nil {
+		return 0, 0, err
+	}
+	if ok {
+		return 0, 0, fmt.Errorf("table %s: the row %s of SQLite is not on PostgreSQL", t.name, describeKey(want.key))
+	}
+	return n, nc, nil
+}
+
+var errStopped = errors.New("stopped")
+
+// digestRow is a row reduced to its key and SHA-256 (compareTable).
+type digestRow struct {
+	key         string
+	sum         [sha256.Size]byte
+	ciphertexts int64 // its non-NULL ciphertext values
+}
+
+// digestRows reads cols of t's rows, as copyMigratedTable does (without
+// pending attachments), from q, in order if order is not empty, and calls
+// fn with each. It returns the number of rows and of non-NULL ciphertext
+// values.
+func digestRows(ctx context.Context, q querier, t backupTable, cols, keys []string, types map[string]string, order string, fn func(digestRow) error) (int64, int64, error) {
 	keyAt := make([]int, len(keys))
 	for i, k := range keys {
 		keyAt[i] = -1
@@ -717,41 +799,48 @@ func rowDigests(ctx context.Context, q querier, t backupTable, cols, keys []stri
 			}
 		}
 		if keyAt[i] < 0 {
-			return nil, 0, fmt.Errorf("primary key column %s is not compared", k)
+			return 0, 0, fmt.Errorf("primary key column %s is not compared", k)
 		}
 	}
+	list := `"` + strings.Join(cols, `", "`) + `"`
+	rows, err := q.QueryContext(ctx, `SELECT `+list+` FROM "`+t.name+`"`+pgBackupFilters[t.name]+order)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	out := map[string][sha256.Size]byte{}
-	var nc int64
+	var n, nc int64
 	var key bytes.Buffer
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, 0, err
+			return 0, 0, err
 		}
+		var r digestRow
 		h := sha256.New()
 		for i, c := range cols {
 			vals[i] = pgValue(vals[i], types[c])
 			writeValue(h, vals[i])
 			if ciphertextColumns[c] && vals[i] != nil {
-				nc++
+				r.ciphertexts++
 			}
 		}
 		key.Reset()
 		for _, j := range keyAt {
 			writeValue(&key, vals[j])
 		}
-		var d [sha256.Size]byte
-		h.Sum(d[:0])
-		if _, dup := out[key.String()]; dup {
-			return nil, 0, fmt.Errorf("two rows of %s have the key %s", t.name, describeKey(key.String()))
+		r.key = key.String()
+		h.Sum(r.sum[:0])
+		if err := fn(r); err != nil {
+			return 0, 0, err
 		}
-		out[key.String()] = d
+		n++
+		nc += r.ciphertexts
 	}
-	return out, nc, rows.Err()
+	return n, nc, rows.Err()
 }
 
 // writeValue writes an unambiguous encoding of v (as pgValue returns it)

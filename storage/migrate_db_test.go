@@ -259,10 +259,18 @@ func TestVerifyMigrationFindsTampering(t *testing.T) {
 			`UPDATE notes SET ciphertext = overlay(ciphertext placing '\xff'::bytea from 1 for 1)`,
 			`UPDATE notes SET ciphertext = overlay(ciphertext placing '\x61'::bytea from 1 for 1)`,
 			"table notes"},
+		{"a row of a table keyed by text",
+			`UPDATE channel_texts SET name = name || '!'`,
+			`UPDATE channel_texts SET name = substring(name from 1 for length(name) - 1)`,
+			"table channel_texts: the row"},
 		{"an attachment's chunk",
 			`UPDATE attachment_chunks SET data = overlay(data placing '\x0000'::bytea from 100 for 2) WHERE attachment_id = 4242 AND seq = 1`,
 			``,
 			"attachment 4242 differs"},
+		{"a deleted row",
+			`DELETE FROM notes`,
+			``,
+			"table notes: the row"},
 	} {
 		if _, err := raw.Exec(tc.tamper); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
