@@ -30,6 +30,8 @@ Usage:
   candour questionnaire show [--data DIR | --database URL] --channel ID [--version N]
   candour questionnaire set  [--data DIR | --database URL] --channel ID FILE.json
   candour healthcheck [--url URL]
+  candour migrate [--data DIR | --database URL] [--apply]
+  candour migrate-db --from DATA_DIR --to postgres://USER@HOST/NAME [--verify-only]
 
 Run "candour COMMAND -h" for the flags of a command. Every flag of serve can
 also be set through an environment variable: --max-upload is CANDOUR_MAX_UPLOAD.
@@ -62,6 +64,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runQuestionnaire(args[1:], stdout, stderr)
 	case "healthcheck":
 		err = runHealthcheck(args[1:], stdout, stderr)
+	case "migrate":
+		err = runMigrate(args[1:], stdout, stderr)
+	case "migrate-db":
+		err = runMigrateDB(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
