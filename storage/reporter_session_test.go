@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -202,5 +203,38 @@ func TestInstancesShareReporterSessionsAndReceipts(t *testing.T) {
 		if (states[0] == storage.ReceiptClaimed) == (states[1] == storage.ReceiptClaimed) {
 			t.Fatalf("round %d: claims %v and %v, want exactly one", i, states[0], states[1])
 		}
+	}
+}
+
+// A backup of PostgreSQL leaves out the live sessions and receipts:
+// minutes-long state that a restored copy has no use for.
+func TestBackupLeavesOutReporterSessionsAndReceipts(t *testing.T) {
+	t.Parallel()
+	if testEngine() != storage.EnginePostgres {
+		t.Skip("on SQLite these tables are never used (sessions and receipts stay in memory)")
+	}
+	db := mustOpenDB(t)
+	ctx := context.Background()
+	cs := mustCreateCase(t, db, "backed up")
+	now := time.Now()
+	must(t, db.CreateReporterSession(ctx, storage.ReporterSession{IDHash: sessionHash("s"), CaseID: cs.ID,
+		Sealed: []byte("sealed"), IdleUntil: now.Add(time.Hour), EndsAt: now.Add(time.Hour)}, now, 3, 10))
+	if _, _, err := db.ClaimReceipt(ctx, sessionHash("r"), bytes.Repeat([]byte{1}, 16), now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	must(t, db.Backup(ctx, filepath.Join(dir, storage.FileName)))
+	rdb, err := storage.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	if _, err := rdb.Case(ctx, cs.ID); err != nil {
+		t.Fatalf("the backup lacks the case: %v", err)
+	}
+	n, _ := rdb.ReporterSessionCount(ctx)
+	kept, inFlight, _ := rdb.ReceiptCounts(ctx)
+	if n+kept+inFlight != 0 {
+		t.Errorf("the backup holds %d sessions and %d receipts", n, kept+inFlight)
 	}
 }
