@@ -53,15 +53,19 @@ func (db *DB) CreateReporterSession(ctx context.Context, s ReporterSession, now 
 			}
 			return err
 		}
+		// Past the bound, the seq of the newest session that does not
+		// fit, and every older one, go (by the seq index: no scan of all
+		// sessions when they fit; seq is unique, given under the write
+		// lock).
 		if _, err := tx.ExecContext(ctx,
-			`DELETE FROM reporter_sessions WHERE case_id = ? AND id_hash NOT IN
-			 (SELECT id_hash FROM reporter_sessions WHERE case_id = ? ORDER BY seq DESC LIMIT ?)`,
+			`DELETE FROM reporter_sessions WHERE case_id = ? AND seq <=
+			 (SELECT seq FROM reporter_sessions WHERE case_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
 			s.CaseID, s.CaseID, perCase); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx,
-			`DELETE FROM reporter_sessions WHERE id_hash NOT IN
-			 (SELECT id_hash FROM reporter_sessions ORDER BY seq DESC LIMIT ?)`, total)
+			`DELETE FROM reporter_sessions WHERE seq <=
+			 (SELECT seq FROM reporter_sessions ORDER BY seq DESC LIMIT 1 OFFSET ?)`, total)
 		return err
 	})
 	if err != nil {
