@@ -21,7 +21,7 @@ func (s *Server) handleCaseLogout(c *fiber.Ctx) error {
 	if !sess.checkCSRF(form.Get("csrf")) {
 		return errCSRF
 	}
-	s.sessions.remove(s.cookie(c, sessionCookie))
+	s.sessions.remove(c.UserContext(), s.cookie(c, sessionCookie))
 	s.expireCookie(c, sessionCookie)
 	return c.Redirect("/", http.StatusSeeOther)
 }

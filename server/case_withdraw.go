@@ -27,7 +27,7 @@ func (s *Server) handleCaseWithdraw(c *fiber.Ctx) error {
 	// Not audited in the timed trail (it would order the reporter's action
 	// among staff actions): counted for the day instead.
 	err = s.db.WithdrawCase(ctx, cs.ID)
-	s.sessions.removeCase(cs.ID)
+	s.sessions.removeCase(ctx, cs.ID)
 	if err != nil && !errors.Is(err, storage.ErrCheckpointBusy) {
 		return err
 	}

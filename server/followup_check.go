@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -43,7 +44,9 @@ func (s *Server) handleFollowupCheck(c *fiber.Ctx) error {
 		return s.render(c, http.StatusForbidden, "followup", "Check your case",
 			followupForm{Error: s.translate(c, refusal...), Code: echoCode(form.Get("code"))})
 	}
-	s.startSession(c, found, identity)
+	if err := s.startSession(c, found, identity); err != nil {
+		return err
+	}
 	return c.Redirect("/case", http.StatusSeeOther)
 }
 
@@ -95,7 +98,9 @@ func (s *Server) followupWithMessage(c *fiber.Ctx, start time.Time) error {
 	release()
 	if errors.Is(err, errRepeat) {
 		// Stored already, and the code is right: the case opens to show it.
-		s.startSession(c, found, identity)
+		if err := s.startSession(c, found, identity); err != nil {
+			return err
+		}
 		return errMessageRepeat
 	}
 	if err != nil {
@@ -103,11 +108,15 @@ func (s *Server) followupWithMessage(c *fiber.Ctx, start time.Time) error {
 	}
 	if err := s.storeReporterMessage(ctx, found.ID, recipients, up); err != nil {
 		if errors.Is(err, errMessageRepeat) {
-			s.startSession(c, found, identity)
+			if err := s.startSession(c, found, identity); err != nil {
+				return err
+			}
 		}
 		return err
 	}
-	s.startSession(c, found, identity)
+	if err := s.startSession(c, found, identity); err != nil {
+		return err
+	}
 	return c.Redirect("/case?sent=1", http.StatusSeeOther)
 }
 
@@ -200,14 +209,19 @@ type sessionStartedKey struct{}
 // startSession opens a follow-up session on a case and sets its cookie. A
 // new login ends the browser's previous session, if any, so that no
 // unwrapped case key lingers in memory unused.
-func (s *Server) startSession(c *fiber.Ctx, cs storage.Case, identity *crypto.CaseIdentity) {
-	s.sessions.remove(s.cookie(c, sessionCookie))
-	token, _ := s.sessions.create(cs.ID, identity)
+func (s *Server) startSession(c *fiber.Ctx, cs storage.Case, identity *crypto.CaseIdentity) error {
+	ctx := c.UserContext()
+	s.sessions.remove(ctx, s.cookie(c, sessionCookie))
+	token, err := s.sessions.create(ctx, cs.ID, identity)
+	if err != nil {
+		return fmt.Errorf("failed to start follow-up session: %w", err)
+	}
 	c.Locals(sessionStartedKey{}, true)
 	s.setCookie(c, sessionCookie, token)
+	return nil
 }
 
 // session returns the reporter's live follow-up session, if any.
 func (s *Server) session(c *fiber.Ctx) (*session, bool) {
-	return s.sessions.get(s.cookie(c, sessionCookie))
+	return s.sessions.get(c.UserContext(), s.cookie(c, sessionCookie))
 }

@@ -18,19 +18,25 @@ import (
 // case; on its own it could only answer "already received", with a code
 // the reporter never saw.
 //
-// So the receipt of a new report (its case code and file list) is held in
-// this process's memory, keyed by the hash of the form's token, for
+// So the receipt of a new report (its case code and file list) is held,
+// keyed by the hash of the form's token, for
 // receiptKept after it is stored, and a repeat of the form within that
 // time gets the same receipt page. A repeat that arrives while the first
 // attempt is still in flight waits for its outcome: its receipt, or, if it
 // failed (and so stored nothing, and did not use the token), the repeat
 // goes on as the report. Only the holder of the token (256 random bits, in
-// the reporter's form) can get the code this way. Nothing of this is
-// written to disk or logged; an entry is dropped and its code bytes
+// the reporter's form) can get the code this way.
+//
+// On SQLite (one instance) the receipts are in this process's memory
+// (receiptStore, here). Nothing of this is written to disk or logged; an
+// entry is dropped and its code bytes
 // overwritten when its time is up (by the sweep that runs every minute) or
 // when the table is full. After that, or after a restart, a repeat gets
 // the page that keeps what it carried and offers to send it as a new
-// report (report_submit.go).
+// report (report_submit.go). When several instances share a PostgreSQL
+// database, a repeat may reach another instance: the receipts are then in
+// the database, sealed under a key derived from the form's token, which
+// only the reporter's form holds (dbReceipts, receipt_db.go).
 const (
 	receiptKept = 10 * time.Minute
 	// maxReceiptsKept bounds the table: at the default submission budget
@@ -39,6 +45,19 @@ const (
 	maxReceiptsKept = 1024
 )
 
+// receiptKeeper is where receipts are kept: receiptStore or dbReceipts.
+type receiptKeeper interface {
+	// enter is called with a report form's token and its hash as they are
+	// read. It returns the receipt of the report that form already made,
+	// or a claim: this request is the form's attempt in flight. While
+	// another attempt of the same form is in flight it waits for its
+	// outcome, for up to wait (or until ctx ends), then answers errBusy.
+	enter(ctx context.Context, token string, hash []byte, wait time.Duration) (*receipt, *receiptClaim, error)
+	// sweep drops the receipts whose time is up.
+	sweep(ctx context.Context)
+}
+
+// receiptStore keeps receipts in this process's memory.
 type receiptStore struct {
 	mu     sync.Mutex
 	m      map[[32]byte]*receiptEntry
@@ -66,18 +85,16 @@ func newReceiptStore(now func() time.Time) *receiptStore {
 // flight. It ends with keep (the report is stored) or drop (anything
 // else); drop after keep does nothing, so a handler may defer it.
 type receiptClaim struct {
-	rs    *receiptStore
-	key   [32]byte
-	e     *receiptEntry
-	ended bool
+	// shared is set for a claim of dbReceipts; the other fields for one
+	// of receiptStore.
+	shared *dbReceiptClaim
+	rs     *receiptStore
+	key    [32]byte
+	e      *receiptEntry
+	ended  bool
 }
 
-// enter is called with the hash of a report form's token as it is read.
-// It returns the receipt of the report that form already made, or a
-// claim: this request is the form's attempt in flight. While another
-// attempt of the same form is in flight it waits for its outcome, for up
-// to wait (or until ctx ends), then answers errBusy.
-func (rs *receiptStore) enter(ctx context.Context, hash []byte, wait time.Duration) (*receipt, *receiptClaim, error) {
+func (rs *receiptStore) enter(ctx context.Context, _ string, hash []byte, wait time.Duration) (*receipt, *receiptClaim, error) {
 	var key [32]byte
 	copy(key[:], hash)
 	timer := time.NewTimer(wait)
@@ -117,6 +134,10 @@ func (c *receiptClaim) keep(r receipt) {
 		return
 	}
 	c.ended = true
+	if c.shared != nil {
+		c.shared.keep(r)
+		return
+	}
 	rs := c.rs
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
@@ -146,6 +167,10 @@ func (c *receiptClaim) drop() {
 		return
 	}
 	c.ended = true
+	if c.shared != nil {
+		c.shared.drop()
+		return
+	}
 	rs := c.rs
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
@@ -157,7 +182,7 @@ func (c *receiptClaim) drop() {
 
 // sweep drops the receipts whose time is up (every minute, in the
 // background, and on the way into the table).
-func (rs *receiptStore) sweep() {
+func (rs *receiptStore) sweep(context.Context) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	rs.sweepLocked()

@@ -16,7 +16,7 @@ func TestReceiptsKeptAreBoundedAndWiped(t *testing.T) {
 	hash := func(i int) []byte { h := make([]byte, 32); h[0], h[1] = byte(i), byte(i>>8); return h }
 	var first *receiptEntry
 	for i := range maxReceiptsKept + 5 {
-		rec, claim, err := rs.enter(context.Background(), hash(i), time.Second)
+		rec, claim, err := rs.enter(context.Background(), "", hash(i), time.Second)
 		if err != nil || rec != nil || claim == nil {
 			t.Fatalf("entry %d: %v, %v, %v", i, rec, claim, err)
 		}
@@ -34,10 +34,10 @@ func TestReceiptsKeptAreBoundedAndWiped(t *testing.T) {
 		t.Error("the receipt dropped for room still holds its code")
 	}
 	// The newest is still there; the oldest gave way.
-	if rec, _, _ := rs.enter(context.Background(), hash(maxReceiptsKept+4), time.Second); rec == nil || rec.Code != "ABCD-EFGH-JKMN-PQRS-TVWX" {
+	if rec, _, _ := rs.enter(context.Background(), "", hash(maxReceiptsKept+4), time.Second); rec == nil || rec.Code != "ABCD-EFGH-JKMN-PQRS-TVWX" {
 		t.Errorf("the newest receipt: %v", rec)
 	}
-	_, claim, _ := rs.enter(context.Background(), hash(0), time.Second)
+	_, claim, _ := rs.enter(context.Background(), "", hash(0), time.Second)
 	if claim == nil {
 		t.Fatal("the oldest receipt is still held")
 	}
@@ -45,7 +45,7 @@ func TestReceiptsKeptAreBoundedAndWiped(t *testing.T) {
 
 	code := rs.m[[32]byte(hash(maxReceiptsKept+4))].code
 	now = now.Add(receiptKept)
-	rs.sweep()
+	rs.sweep(context.Background())
 	if stored, inFlight := rs.count(); stored != 0 || inFlight != 0 {
 		t.Errorf("after %v: %d receipts held, %d in flight", receiptKept, stored, inFlight)
 	}
@@ -62,9 +62,9 @@ func TestARepeatWaitsNoLongerThanItsBound(t *testing.T) {
 	t.Parallel()
 	rs := newReceiptStore(time.Now)
 	h := make([]byte, 32)
-	_, claim, _ := rs.enter(context.Background(), h, time.Second)
+	_, claim, _ := rs.enter(context.Background(), "", h, time.Second)
 	defer claim.drop()
-	if _, _, err := rs.enter(context.Background(), h, 50*time.Millisecond); err != errBusy {
+	if _, _, err := rs.enter(context.Background(), "", h, 50*time.Millisecond); err != errBusy {
 		t.Errorf("err %v, want errBusy", err)
 	}
 	if stored, inFlight := rs.count(); stored != 0 || inFlight != 1 {

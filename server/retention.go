@@ -34,7 +34,7 @@ func (s *Server) deleteCase(ctx context.Context, cs storage.Case, actor, action,
 	err := s.db.Change(ctx, &e, func(ctx context.Context) error { return s.db.DeleteCase(ctx, cs.ID) })
 	// Whether or not the deletion failed, its sessions end: at worst the
 	// reporter logs in again.
-	s.sessions.removeCase(cs.ID)
+	s.sessions.removeCase(ctx, cs.ID)
 	if err != nil && !errors.Is(err, storage.ErrCheckpointBusy) {
 		return err
 	}

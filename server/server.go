@@ -294,10 +294,13 @@ type Server struct {
 	// in a page (message_kept.go) without an upload slot.
 	keeps chan struct{}
 	// receipts holds the receipts of new reports for a few minutes, for a
-	// repeat of the same form (receipt_kept.go).
-	receipts *receiptStore
+	// repeat of the same form (receipt_kept.go): in memory, or in a
+	// database shared by several instances (receipt_db.go).
+	receipts receiptKeeper
 	cleaner  *metadata.Cleaner
-	sessions *sessionStore
+	// sessions are the reporters' follow-up sessions (session.go,
+	// session_db.go).
+	sessions sessionStore
 	log      *slog.Logger
 
 	// kdfCurrent derives new case codes; kdfSets (newest first) are tried
@@ -390,16 +393,22 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		keeps:                make(chan struct{}, 2*cfg.MaxConcurrentUploads),
 		steps:                make(chan struct{}, 2*cfg.MaxConcurrentUploads),
 		cleaner:              cleaner,
-		// Sessions keep the database's clock, so that tests can move it.
-		sessions: newSessionStore(cfg.SessionIdle, cfg.SessionMax, func() time.Time { return db.Now() }),
-		receipts: newReceiptStore(func() time.Time { return db.Now() }),
-		log:      cfg.Logger,
-		kdfSets:  sets,
+		log:                  cfg.Logger,
+		kdfSets:              sets,
 		kdfCurrent: kdfSet{id: current.ID, params: crypto.KDFParams{
 			Time: current.Time, MemoryKiB: current.MemoryKiB, Threads: current.Threads, Salt: current.Salt}},
 		refusalLog: refusalLog{rounding: refusalRounding},
 	}
 	s.caseKDF.collect = cfg.KDF.MemoryKiB >= collectFromKiB
+	if db.Shared() {
+		// Another instance may serve a reporter's next request.
+		s.sessions = &dbSessions{db: db, idle: cfg.SessionIdle, lifetime: cfg.SessionMax, log: cfg.Logger}
+		s.receipts = &dbReceipts{db: db, claimFor: s.receiptWait(), log: cfg.Logger}
+	} else {
+		// Sessions keep the database's clock, so that tests can move it.
+		s.sessions = newSessionStore(cfg.SessionIdle, cfg.SessionMax, func() time.Time { return db.Now() })
+		s.receipts = newReceiptStore(func() time.Time { return db.Now() })
+	}
 	s.app = fiber.New(fiber.Config{
 		// Uploads are parsed by our own streaming code: with these two
 		// settings fasthttp never parses a multipart body itself and never
@@ -445,7 +454,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	s.background("reporter session and receipt sweep", func(ctx context.Context) {
-		every(ctx, time.Minute, false, func(context.Context) { s.sessions.sweep(); s.receipts.sweep() })
+		every(ctx, time.Minute, false, func(ctx context.Context) { s.sessions.sweep(ctx); s.receipts.sweep(ctx) })
 	})
 	s.background("staff session sweep", func(ctx context.Context) {
 		every(ctx, 5*time.Minute, false, s.sweepStaffSessions)

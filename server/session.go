@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -11,9 +12,14 @@ import (
 	"github.com/candour/candour/crypto"
 )
 
-// A follow-up session lives only in this process's memory: the case
-// identity unwrapped by the reporter's code is needed to show their thread,
-// and it must never reach the disk. A restart ends every session.
+// A follow-up session holds the case identity unwrapped by the reporter's
+// code, needed to show their thread, which must never reach the disk in a
+// form the server alone can open. On SQLite (one instance) sessions live
+// only in this process's memory (memorySessions): a restart ends every
+// session. When several instances share a PostgreSQL database, a
+// reporter's next request may land on another instance, so sessions are
+// in the database, sealed under a key that only the reporter's cookie
+// holds (dbSessions, session_db.go).
 type session struct {
 	caseID   int64
 	identity *crypto.CaseIdentity
@@ -34,7 +40,23 @@ const (
 	maxSessionsPerCase = 3
 )
 
-type sessionStore struct {
+// sessionStore is where follow-up sessions are kept: memorySessions or
+// dbSessions. Errors of the database are logged by the store, and a
+// session it cannot read is no session (the reporter logs in again).
+type sessionStore interface {
+	// create starts a session on a case and returns its cookie token.
+	create(ctx context.Context, caseID int64, id *crypto.CaseIdentity) (string, error)
+	// get returns the live session for token and marks it used.
+	get(ctx context.Context, token string) (*session, bool)
+	remove(ctx context.Context, token string)
+	// removeCase ends every session of a case (withdrawn or deleted).
+	removeCase(ctx context.Context, caseID int64)
+	// sweep drops expired sessions.
+	sweep(ctx context.Context)
+}
+
+// memorySessions keeps sessions in this process's memory.
+type memorySessions struct {
 	mu       sync.Mutex
 	byHash   map[[32]byte]*session
 	uses     uint64 // the last session.used given
@@ -46,8 +68,8 @@ type sessionStore struct {
 // newSessionStore makes an empty store. Its owner calls sweep now and then
 // (the Server, in the background), to drop expired sessions nobody asks
 // for.
-func newSessionStore(idle, lifetime time.Duration, now func() time.Time) *sessionStore {
-	return &sessionStore{byHash: map[[32]byte]*session{}, idle: idle, lifetime: lifetime, now: now}
+func newSessionStore(idle, lifetime time.Duration, now func() time.Time) *memorySessions {
+	return &memorySessions{byHash: map[[32]byte]*session{}, idle: idle, lifetime: lifetime, now: now}
 }
 
 func randomToken() string {
@@ -61,7 +83,7 @@ func randomToken() string {
 // create starts a session and returns its token, for the cookie. Only a hash
 // of the token is kept, so the map holds nothing a reader of memory could
 // present as a cookie.
-func (s *sessionStore) create(caseID int64, id *crypto.CaseIdentity) (string, *session) {
+func (s *memorySessions) create(_ context.Context, caseID int64, id *crypto.CaseIdentity) (string, error) {
 	token := randomToken()
 	now := s.now()
 	sess := &session{caseID: caseID, identity: id, csrf: randomToken(), created: now, lastSeen: now}
@@ -73,12 +95,12 @@ func (s *sessionStore) create(caseID int64, id *crypto.CaseIdentity) (string, *s
 	s.evictLocked(func(o *session) bool { return o.caseID == caseID }, maxSessionsPerCase-1)
 	s.evictLocked(func(*session) bool { return true }, maxSessions-1)
 	s.byHash[sha256.Sum256([]byte(token))] = sess
-	return token, sess
+	return token, nil
 }
 
 // evictLocked removes the least recently used sessions matching match
 // until at most keep of them remain.
-func (s *sessionStore) evictLocked(match func(*session) bool, keep int) {
+func (s *memorySessions) evictLocked(match func(*session) bool, keep int) {
 	for {
 		var n int
 		var oldestKey [32]byte
@@ -99,8 +121,7 @@ func (s *sessionStore) evictLocked(match func(*session) bool, keep int) {
 	}
 }
 
-// get returns the live session for token and marks it used.
-func (s *sessionStore) get(token string) (*session, bool) {
+func (s *memorySessions) get(_ context.Context, token string) (*session, bool) {
 	if token == "" {
 		return nil, false
 	}
@@ -122,17 +143,17 @@ func (s *sessionStore) get(token string) (*session, bool) {
 	return sess, true
 }
 
-func (s *sessionStore) remove(token string) {
+func (s *memorySessions) remove(_ context.Context, token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.byHash, sha256.Sum256([]byte(token)))
 }
 
-func (s *sessionStore) expired(sess *session, now time.Time) bool {
+func (s *memorySessions) expired(sess *session, now time.Time) bool {
 	return now.Sub(sess.lastSeen) > s.idle || now.Sub(sess.created) > s.lifetime
 }
 
-func (s *sessionStore) expireLocked(now time.Time) {
+func (s *memorySessions) expireLocked(now time.Time) {
 	for k, sess := range s.byHash {
 		if s.expired(sess, now) {
 			delete(s.byHash, k)
@@ -140,8 +161,7 @@ func (s *sessionStore) expireLocked(now time.Time) {
 	}
 }
 
-// sweep drops expired sessions.
-func (s *sessionStore) sweep() {
+func (s *memorySessions) sweep(context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireLocked(s.now())
@@ -158,8 +178,7 @@ func constantTimeEqual(a, b string) bool {
 	return b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// removeCase ends every session of a case (it has been deleted).
-func (s *sessionStore) removeCase(caseID int64) {
+func (s *memorySessions) removeCase(_ context.Context, caseID int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, sess := range s.byHash {

@@ -516,7 +516,7 @@ func (s *Server) receiveParts(c *fiber.Ctx, mr *partReader, body *limitedBody, r
 				return nil, badUpload(say("The form could not be read."))
 			}
 			if report {
-				rec, claim, err := s.receipts.enter(c.UserContext(), hash, s.receiptWait())
+				rec, claim, err := s.receipts.enter(c.UserContext(), v, hash, s.receiptWait())
 				if err != nil {
 					return nil, err
 				}

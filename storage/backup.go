@@ -100,10 +100,15 @@ func (db *DB) copySQLite(ctx context.Context, path string) error {
 // on SQLite, pending attachments (uploads in progress) are left out.
 
 // pgBackupFilters leave out of a backup of PostgreSQL the pending
-// attachments and their chunks.
+// attachments and their chunks, and the reporters' live sessions and the
+// receipts of new reports (reporter_session.go): minutes-long state,
+// sealed under keys only reporters hold, that a restored copy has no use
+// for and a backup should not carry.
 var pgBackupFilters = map[string]string{
 	"attachments":       ` WHERE message_id IS NOT NULL`,
 	"attachment_chunks": ` WHERE attachment_id IN (SELECT id FROM attachments WHERE message_id IS NOT NULL)`,
+	"reporter_sessions": ` WHERE 1 = 0`,
+	"report_receipts":   ` WHERE 1 = 0`,
 }
 
 // pgOnlyTables are PostgreSQL's tables that a SQLite database has no
