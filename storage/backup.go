@@ -104,6 +104,9 @@ func (db *DB) copySQLite(ctx context.Context, path string) error {
 var pgBackupFilters = map[string]string{
 	"attachments":       ` WHERE message_id IS NOT NULL`,
 	"attachment_chunks": ` WHERE attachment_id IN (SELECT id FROM attachments WHERE message_id IS NOT NULL)`,
+	// The instances running now (instances.go) mean nothing in a restored
+	// database, and no linked attachment names one.
+	"instances": ` WHERE 1 = 0`,
 }
 
 // pgOnlyTables are PostgreSQL's tables that a SQLite database has no

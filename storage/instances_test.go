@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"path/filepath"
 	"testing"
 
 	"github.com/candour/candour/storage"
@@ -290,6 +291,11 @@ func TestInstancesSweepDeadInstanceUploads(t *testing.T) {
 	if _, err := alive.CreateCase(ctx, nc); err != nil {
 		t.Fatalf("the live instance's upload could not be linked: %v", err)
 	}
+	// Linked, it no longer names its instance, whose lifetime would date it.
+	var owner sql.NullInt64
+	if err := raw.QueryRow(`SELECT instance_id FROM attachments WHERE id = ?`, aliveUpload.ID()).Scan(&owner); err != nil || owner.Valid {
+		t.Errorf("a linked attachment names instance %v (%v), want NULL", owner, err)
+	}
 
 	// The swept upload fails cleanly: Close says so, and no case can name
 	// it. (Had Close come first, linking would refuse the same way.)
@@ -382,6 +388,17 @@ func TestInstancesSweptAtStartAndClose(t *testing.T) {
 
 	mine := startUpload(t, b, 7)
 	bID := b.InstanceID()
+	// A backup holds no instance (nor the pending upload).
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	must(t, b.Backup(context.Background(), backup))
+	copied, err := sql.Open("sqlite3", backup)
+	must(t, err)
+	defer copied.Close()
+	var instances, attachments int64
+	must(t, copied.QueryRow(`SELECT (SELECT count(*) FROM instances), (SELECT count(*) FROM attachments)`).Scan(&instances, &attachments))
+	if instances != 0 || attachments != 0 {
+		t.Errorf("the backup holds %d instances and %d attachments, want none", instances, attachments)
+	}
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
