@@ -23,11 +23,11 @@ import (
 // PostgreSQL; on SQLite, which has one instance, the one server twice)
 // running the same background work at once do it once.
 
-// secondInstance starts another server on ts's PostgreSQL database, as a
+// sameDatabaseInstance starts another server on ts's PostgreSQL database, as a
 // second Candour instance behind the same address would run, with ts's
 // clock and organisation key and adjust's settings. On SQLite it returns
 // ts itself.
-func secondInstance(t *testing.T, ts *testServer, adjust func(*server.Config)) *testServer {
+func sameDatabaseInstance(t *testing.T, ts *testServer, adjust func(*server.Config)) *testServer {
 	t.Helper()
 	if ts.DSN == "" {
 		return ts
@@ -91,7 +91,7 @@ func TestInstancesMailEachNotificationOnce(t *testing.T) {
 	port := freePort(t)
 	sink := startSMTPSink(t, port)
 	ts := startNotifyingServer(t, port, nil)
-	other := secondInstance(t, ts, func(c *server.Config) {
+	other := sameDatabaseInstance(t, ts, func(c *server.Config) {
 		c.PublicURL = notifyPublicURL
 		c.SMTP = server.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: server.SMTPTLSNone, From: "candour@watchdog.example"}
 		c.NotifyByHand = true
@@ -146,7 +146,7 @@ func TestInstancesRetentionDeletesEachCaseOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	ts := startServer(t, nil)
-	other := secondInstance(t, ts, nil)
+	other := sameDatabaseInstance(t, ts, nil)
 	const n = 6
 	for i := range n {
 		submit(t, ts, "expiring report "+string(rune('A'+i)))
