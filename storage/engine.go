@@ -38,6 +38,12 @@ import (
 //     waiting for the WAL flush, all made durable by the attachment's
 //     synchronous Close (storePgChunk). Deletions vacuum (delete.go's
 //     vacuum) where SQLite zeroes pages; there is no reserve file.
+//   - Instances: on PostgreSQL each DB is an instance that registers
+//     itself and holds a session-level advisory lock for its life, so
+//     that the reporter uploads of one that died are swept by another
+//     (instances.go); background jobs run on one instance at a time
+//     under Exclusive's advisory locks (exclusive.go). On SQLite there is
+//     one instance, and Open deletes every pending upload.
 //   - Errors: classify and isUnique know both engines' codes.
 
 // Engine names a storage engine.
