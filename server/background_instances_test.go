@@ -308,3 +308,43 @@ func TestInstancesSweptUploadFailsCleanly(t *testing.T) {
 	}
 	_ = ctx
 }
+
+// The background jobs run under their locks: while another holds the
+// retention lock (here a third connection, as a busy instance would), a
+// starting instance's first retention run skips its turn, and runs once
+// the lock is free.
+func TestInstancesBackgroundRetentionSkipsWhileLocked(t *testing.T) {
+	t.Parallel()
+	if testEngine() != storage.EnginePostgres {
+		t.Skip("several instances share one database only on PostgreSQL")
+	}
+	ts := startServer(t, nil)
+	raw := rawDB(t, ts)
+	// Exclusive's lock of "retention": class "canx", key FNV-1a of the name.
+	key := uint32(2166136261)
+	for _, c := range []byte("retention") {
+		key ^= uint32(c)
+		key *= 16777619
+	}
+	if _, err := raw.Exec(ts.rawSQL(`SELECT pg_advisory_lock(?::integer, ?::integer)`), int32(0x63616e78), int32(key)); err != nil {
+		t.Fatal(err)
+	}
+	other := sameDatabaseInstance(t, ts, nil)
+	const skipped = `msg="background work skipped: another instance is doing it" work=retention`
+	for !strings.Contains(other.Log.String(), skipped) {
+		raw.Exec(`SELECT pg_sleep(0.01)`)
+	}
+	if strings.Contains(other.Log.String(), "retention run failed") {
+		t.Errorf("a skipped run logged a failure:\n%s", other.Log.String())
+	}
+	var released bool
+	must(t, raw.QueryRow(ts.rawSQL(`SELECT pg_advisory_unlock(?::integer, ?::integer)`), int32(0x63616e78), int32(key)).Scan(&released))
+	if !released {
+		t.Fatal("the test's lock was not held")
+	}
+	// Free again: an instance takes it (Exclusive on the instance's DB).
+	ran, err := other.DB.Exclusive(context.Background(), "retention", func(context.Context) error { return nil })
+	if err != nil || !ran {
+		t.Fatalf("after the lock was released: ran=%v err=%v", ran, err)
+	}
+}
