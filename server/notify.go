@@ -144,13 +144,17 @@ func parseMailbox(s string) (string, error) {
 const maxMailbox = 254
 
 // notifyLoop runs a round of notifications at every multiple of interval
-// on the clock (on the hour for an hour) until ctx ends (Shutdown).
+// on the clock (on the hour for an hour) until ctx ends (Shutdown). Of
+// several instances on one database, the one that takes the lock first
+// runs the round, and the others skip it (exclusive); should two rounds
+// overlap all the same, each flag is claimed by one (SendNotifications).
 func (s *Server) notifyLoop(ctx context.Context, interval time.Duration) {
-	everyBoundary(ctx, interval, func() {
+	round := s.exclusive("notifications", func(ctx context.Context) {
 		if err := s.SendNotifications(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("some notifications were not sent; they will be tried again at the next boundary", "err", err)
 		}
 	})
+	everyBoundary(ctx, interval, func() { round(ctx) })
 }
 
 // SendNotifications runs one round: it mails the fixed notification to
@@ -169,7 +173,10 @@ func (s *Server) SendNotifications(ctx context.Context) error {
 	if _, err := s.db.MarkDeadlinesDue(ctx); err != nil {
 		return err
 	}
-	due, err := s.db.PendingNotifications(ctx)
+	// The flags are claimed (cleared) all at once before any mail goes
+	// out: a round of another instance at the same boundary claims none of
+	// them again, so each mail is sent once (storage.ClaimNotifications).
+	due, err := s.db.ClaimNotifications(ctx)
 	if err != nil {
 		return err
 	}
@@ -177,36 +184,32 @@ func (s *Server) SendNotifications(ctx context.Context) error {
 	var errs []error
 	sent := 0
 	for _, p := range due {
-		if ctx.Err() != nil {
-			break
-		}
 		to, err := parseMailbox(p.Email)
 		if err != nil {
-			// Only the console stores addresses, and it checks them.
+			// Only the console stores addresses, and it checks them. The
+			// flag stays set, as it was before the claim.
 			s.log.Error("a staff member's notification address is not valid; no mail is sent", "staff_id", p.StaffID)
-			continue
-		}
-		claimed, err := s.db.ClaimNotifyPending(ctx, p.StaffID)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !claimed {
-			continue
-		}
-		msg, err := s.notificationMail(to, date)
-		if err == nil {
-			err = s.sendMail(ctx, to, msg)
+			err = s.db.MarkNotifyPending(context.WithoutCancel(ctx), p.StaffID)
+		} else if err = ctx.Err(); err == nil {
+			var msg []byte
+			msg, err = s.notificationMail(to, date)
+			if err == nil {
+				err = s.sendMail(ctx, to, msg)
+			}
+			if err == nil {
+				sent++
+				continue
+			}
 		}
 		if err != nil {
-			// Keep it for the next boundary, even if ctx has ended.
+			// Keep it for the next boundary, even if ctx has ended (a
+			// round cut short by Shutdown keeps every flag it has not
+			// mailed yet).
 			if rerr := s.db.MarkNotifyPending(context.WithoutCancel(ctx), p.StaffID); rerr != nil {
 				err = errors.Join(err, rerr)
 			}
 			errs = append(errs, fmt.Errorf("staff %d: %w", p.StaffID, err))
-			continue
 		}
-		sent++
 	}
 	if sent > 0 || len(errs) > 0 {
 		s.log.Info("notification round", "sent", sent, "failed", len(errs))

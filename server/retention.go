@@ -8,8 +8,11 @@ import (
 )
 
 // RunRetention deletes every closed case past its retention that is not on
-// legal hold, and returns how many it deleted. It runs hourly; tests and
-// operators may call it directly.
+// legal hold, and returns how many it deleted. It runs hourly, on one
+// instance at a time (retentionRun); tests and operators may call it
+// directly. Two runs at once still delete each case once, with one audit
+// entry: the deletion and its entry are one transaction, and a case
+// already gone is skipped.
 func (s *Server) RunRetention(ctx context.Context) (int, error) {
 	expired, err := s.db.ExpiredCases(ctx)
 	if err != nil {
@@ -17,7 +20,13 @@ func (s *Server) RunRetention(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, cs := range expired {
-		if err := s.deleteCase(ctx, cs, storage.ActorSystem, "case.deleted", "retention period after closure ended"); err != nil {
+		err := s.deleteCase(ctx, cs, storage.ActorSystem, "case.deleted", "retention period after closure ended")
+		if errors.Is(err, storage.ErrNotFound) {
+			// Deleted since the list was read: by staff, or by a run on
+			// another instance. Its deletion is audited there, once.
+			continue
+		}
+		if err != nil {
 			return n, err
 		}
 		n++
@@ -41,8 +50,9 @@ func (s *Server) deleteCase(ctx context.Context, cs storage.Case, actor, action,
 	return nil
 }
 
-// retentionRun is the hourly background run of RunRetention. A run cut
-// short by Shutdown is not a failure: the next start runs it again.
+// retentionRun is the hourly background run of RunRetention, under the
+// lock "retention" (server.go New: exclusive). A run cut short by Shutdown
+// is not a failure: the next start runs it again.
 func (s *Server) retentionRun(ctx context.Context) {
 	if n, err := s.RunRetention(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("retention run failed", "err", err)

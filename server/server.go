@@ -459,8 +459,12 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	s.background("staff session sweep", func(ctx context.Context) {
 		every(ctx, 5*time.Minute, false, s.sweepStaffSessions)
 	})
-	s.background("staff upload sweep", func(ctx context.Context) { every(ctx, time.Hour, false, s.staffUploadSweep) })
-	s.background("retention", func(ctx context.Context) { every(ctx, time.Hour, true, s.retentionRun) })
+	// Of several instances on one database, one at a time runs these
+	// (background.go, exclusive).
+	s.background("upload sweep", func(ctx context.Context) {
+		every(ctx, time.Hour, false, s.exclusive("upload sweep", s.uploadSweep))
+	})
+	s.background("retention", func(ctx context.Context) { every(ctx, time.Hour, true, s.exclusive("retention", s.retentionRun)) })
 	s.background("refusal log", func(ctx context.Context) { s.logRefusals(ctx, cfg.RefusalLogInterval) })
 	if cfg.SMTP.Enabled() && !cfg.NotifyByHand {
 		s.background("notifications", func(ctx context.Context) { s.notifyLoop(ctx, cfg.NotifyInterval) })

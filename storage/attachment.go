@@ -54,8 +54,24 @@ func (db *DB) NewAttachment(ctx context.Context) (*AttachmentWriter, error) {
 }
 
 // NewOwnedAttachment starts a pending attachment that only a message with
-// the same AttachmentOwner can link: the uploading request or case.
+// the same AttachmentOwner can link: the uploading request or case. On
+// PostgreSQL it records the instance receiving it (instances.go), so that
+// if this instance dies mid-upload another sweeps it.
 func (db *DB) NewOwnedAttachment(ctx context.Context, owner string) (*AttachmentWriter, error) {
+	return db.newAttachment(ctx, owner, false)
+}
+
+// NewTimedAttachment is NewOwnedAttachment for a staff upload: Close also
+// records when it was received whole, so that DeleteStalePending can sweep
+// it if no message ever names it. Never for a reporter's upload: no
+// request time of reporter traffic is stored. It records no instance: a
+// staff upload waits, received whole, for the reply that names it, which
+// may come through another instance, after this one has stopped.
+func (db *DB) NewTimedAttachment(ctx context.Context, owner string) (*AttachmentWriter, error) {
+	return db.newAttachment(ctx, owner, true)
+}
+
+func (db *DB) newAttachment(ctx context.Context, owner string, timed bool) (*AttachmentWriter, error) {
 	if db.cw == nil && !db.pg {
 		return nil, errors.New("failed to start attachment: the chunk file is open read-only")
 	}
@@ -65,29 +81,42 @@ func (db *DB) NewOwnedAttachment(ctx context.Context, owner string) (*Attachment
 	if db.pg {
 		apart = 0
 	}
-	w := &AttachmentWriter{db: db, ctx: ctx, buf: make([]byte, 0, ChunkSize)}
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		var err error
-		w.id, err = insertRandomID(ctx, tx,
-			`INSERT INTO attachments (id, message_id, owner, chunks_apart) VALUES (?, NULL, ?, ?)`, owner, apart)
-		return err
-	})
+	w := &AttachmentWriter{db: db, ctx: ctx, buf: make([]byte, 0, ChunkSize), timed: timed}
+	insert := func(instance any) error {
+		return db.write(ctx, func(tx *sql.Tx) error {
+			var err error
+			w.id, err = insertRandomID(ctx, tx,
+				`INSERT INTO attachments (id, message_id, owner, chunks_apart, instance_id) VALUES (?, NULL, ?, ?, ?)`,
+				owner, apart, instance)
+			return err
+		})
+	}
+	var err error
+	if !db.pg || timed || db.locks == nil {
+		err = insert(nil)
+	} else {
+		var id int64
+		if id, _, err = db.instanceID(ctx); err == nil {
+			err = insert(id)
+			if isForeignKey(err) {
+				// The instance's row was swept since: its lock connection
+				// broke after the check above. Register again, once.
+				db.inst.mu.Lock()
+				if db.inst.id == id {
+					err = db.registerInstance(ctx)
+				}
+				id = db.inst.id
+				db.inst.mu.Unlock()
+				if err == nil {
+					err = insert(id)
+				}
+			}
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("failed to start attachment: %w", err)
 	}
 	return w, nil
-}
-
-// NewTimedAttachment is NewOwnedAttachment for a staff upload: Close also
-// records when it was received whole, so that DeleteStalePending can sweep
-// it if no message ever names it. Never for a reporter's upload: no
-// request time of reporter traffic is stored.
-func (db *DB) NewTimedAttachment(ctx context.Context, owner string) (*AttachmentWriter, error) {
-	w, err := db.NewOwnedAttachment(ctx, owner)
-	if w != nil {
-		w.timed = true
-	}
-	return w, err
 }
 
 // ID is the attachment's id, to be named in its message.
@@ -149,6 +178,10 @@ func (w *AttachmentWriter) wait() error {
 	}
 	err := <-w.storing
 	w.storing, w.spare, w.stored = nil, w.stored, nil
+	if errors.Is(err, ErrNotFound) {
+		// Its pending row is gone: swept (instances.go).
+		err = ErrUploadSwept
+	}
 	if err != nil && w.err == nil {
 		w.err = fmt.Errorf("failed to store attachment chunk: %w", err)
 	}
@@ -187,12 +220,25 @@ func (w *AttachmentWriter) Close() error {
 	if w.timed {
 		finished = w.db.Now().Unix()
 	}
-	return w.db.write(w.ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(w.ctx, `UPDATE attachments SET size = ?, chunks = ?, finished_at = ? WHERE id = ?`,
+	// Pending only: on PostgreSQL, a sweep may have deleted the upload of
+	// an instance it took for dead (instances.go); the upload then fails
+	// here, before any message can name it.
+	err := w.db.write(w.ctx, func(tx *sql.Tx) error {
+		return execOneTx(w.ctx, tx, `UPDATE attachments SET size = ?, chunks = ?, finished_at = ? WHERE id = ? AND message_id IS NULL`,
 			w.size, w.seq, finished, w.id)
-		return err
 	})
+	if errors.Is(err, ErrNotFound) {
+		err = ErrUploadSwept
+	}
+	if err != nil {
+		w.err = err
+	}
+	return err
 }
+
+// ErrUploadSwept is returned by AttachmentWriter.Close when the pending
+// attachment is gone: swept as the upload of an instance that looked dead.
+var ErrUploadSwept = errors.New("the upload was deleted while it was received: its instance lost its registration")
 
 // Abort stops the upload: it waits for a chunk being stored, if any, and
 // refuses further writes. The caller then deletes the attachment with
@@ -332,9 +378,10 @@ func (db *DB) DeleteStalePending(ctx context.Context, before time.Time) (int64, 
 // sweeps their chunks from the chunk file.
 //
 // SQLite only: on PostgreSQL, OpenPostgres leaves pending attachments
-// alone, as they may be uploads that another instance is receiving. A
-// sweep of the pending uploads abandoned by an instance that died is to
-// come (each instance would own its uploads and hold a lock for its life).
+// alone, as they may be uploads that another instance is receiving; the
+// uploads of an instance that died are swept by SweepDeadInstances
+// (instances.go), as each instance owns its uploads and holds a lock for
+// its life.
 func (db *DB) deletePending(ctx context.Context) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM attachments WHERE message_id IS NULL`)

@@ -254,7 +254,13 @@ func checkPgTables(ctx context.Context, src *sql.Tx, tables []backupTable) error
 // copy), one row in memory at a time.
 func copyPgTable(ctx context.Context, src *sql.Tx, tx *sql.Tx, t backupTable) error {
 	cols := `"` + strings.Join(t.columns, `", "`) + `"`
-	rows, err := src.QueryContext(ctx, `SELECT `+cols+` FROM "`+t.name+`"`+pgBackupFilters[t.name])
+	filter := pgBackupFilters[t.name]
+	if t.name == "instances" {
+		// The instances running now (instances.go) mean nothing in a
+		// restored database, and no linked attachment names one.
+		filter = ` WHERE 1 = 0`
+	}
+	rows, err := src.QueryContext(ctx, `SELECT `+cols+` FROM "`+t.name+`"`+filter)
 	if err != nil {
 		return fmt.Errorf("failed to read %s: %w", t.name, err)
 	}

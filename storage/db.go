@@ -70,6 +70,9 @@ type DB struct {
 	pg       bool     // PostgreSQL (engine.go), not SQLite
 	bulk     *sql.DB  // PostgreSQL: the pool attachment chunks are written through
 	group    *grouper // group commit of messages (see group.go); nil for tools
+	locks    *sql.DB  // PostgreSQL: connections holding session-level advisory locks (exclusive.go, instances.go); nil for tools
+	inst     instance // PostgreSQL: this instance's registration (instances.go)
+	excl     exclusiveLocks
 
 	// backupHook, if set (by tests), runs in Backup between the snapshot
 	// and the copy of the chunk file's chunks.
@@ -231,13 +234,16 @@ func OpenReadOnly(dataDir string) (*DB, error) {
 func (db *DB) Close() error {
 	db.stopGrouper()
 	var errs []error
+	if db.locks != nil {
+		errs = append(errs, db.closeInstance())
+	}
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
 	}
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
 	}
-	for _, p := range []*sql.DB{db.cr, db.cw, db.bulk} {
+	for _, p := range []*sql.DB{db.cr, db.cw, db.bulk, db.locks} {
 		if p != nil {
 			errs = append(errs, p.Close())
 		}

@@ -38,6 +38,12 @@ import (
 //     waiting for the WAL flush, all made durable by the attachment's
 //     synchronous Close (storePgChunk). Deletions vacuum (delete.go's
 //     vacuum) where SQLite zeroes pages; there is no reserve file.
+//   - Instances: on PostgreSQL each DB is an instance that registers
+//     itself and holds a session-level advisory lock for its life, so
+//     that the reporter uploads of one that died are swept by another
+//     (instances.go); background jobs run on one instance at a time
+//     under Exclusive's advisory locks (exclusive.go). On SQLite there is
+//     one instance, and Open deletes every pending upload.
 //   - Errors: classify and isUnique know both engines' codes.
 
 // Engine names a storage engine.
@@ -156,13 +162,14 @@ func pgMigrationFiles() ([]string, []int, error) {
 // may come from) and brings its schema up to date, under an advisory lock
 // so that instances starting together apply each migration once.
 //
-// Unlike Open, it does not delete pending attachments: on PostgreSQL they
-// may belong to an upload another instance is receiving. Those that an
-// instance which died left behind stay until a sweep of abandoned uploads,
-// which is to come; staff uploads among them are swept by
-// DeleteStalePending. There is no chunk file, no reserve file and no
-// checkpointing either: attachments keep their chunks in
-// attachment_chunks (chunks_apart = 0; storePgChunk).
+// Unlike Open, it does not delete every pending attachment: on PostgreSQL
+// they may belong to an upload another instance is receiving. Instead it
+// registers the instance (instances.go), which owns the reporter uploads
+// it receives, and sweeps those of instances that died
+// (SweepDeadInstances); staff uploads are swept by DeleteStalePending.
+// There is no chunk file, no reserve file and no checkpointing either:
+// attachments keep their chunks in attachment_chunks (chunks_apart = 0;
+// storePgChunk).
 func OpenPostgres(dsn string) (*DB, error) {
 	// One writer connection per instance: writes are serialised across
 	// instances by writeLock anyway, and one connection keeps the same
@@ -196,6 +203,27 @@ func OpenPostgres(dsn string) (*DB, error) {
 		return nil, err
 	}
 	db.bulk = b
+	// Session-level advisory locks (the instance's own, Exclusive's) each
+	// hold a connection of this pool for as long as they are held; the
+	// pool is not bounded, as the locks are few (one per background job).
+	l, err := openPostgres(dsn, 0, nil)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	l.SetMaxIdleConns(2)
+	db.locks = l
+	db.inst.mu.Lock()
+	err = db.registerInstance(ctx)
+	db.inst.mu.Unlock()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if _, err := db.SweepDeadInstances(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	db.startGrouper()
 	return db, nil
 }

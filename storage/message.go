@@ -99,9 +99,11 @@ func insertMessage(ctx context.Context, tx *sql.Tx, caseID int64, m NewMessage, 
 		return Message{}, err
 	}
 	for pos, aid := range m.AttachmentIDs {
-		// Only a pending attachment can be linked, and only once.
+		// Only a pending attachment can be linked, and only once. Linked,
+		// it no longer names the instance that received it (instances.go):
+		// an instance's lifetime would date the upload.
 		res, err := tx.ExecContext(ctx,
-			`UPDATE attachments SET message_id = ?, pos = ? WHERE id = ? AND message_id IS NULL AND owner = ?`,
+			`UPDATE attachments SET message_id = ?, pos = ?, instance_id = NULL WHERE id = ? AND message_id IS NULL AND owner = ?`,
 			id, pos, aid, m.AttachmentOwner)
 		if err != nil {
 			return Message{}, err

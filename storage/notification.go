@@ -1,10 +1,12 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Content-free notifications (migration 0017). A staff member who opts in
@@ -114,6 +116,40 @@ func (db *DB) ClaimNotifyPending(ctx context.Context, staffID int64) (bool, erro
 		return false, fmt.Errorf("failed to claim a pending notification: %w", err)
 	}
 	return claimed, nil
+}
+
+// ClaimNotifications clears the flags of every opted-in, enabled staff
+// member whose flag is set, and returns them: one statement (UPDATE …
+// RETURNING) in one write transaction, so that two instances running a
+// round at once never both claim the same flag, and each mail goes out
+// once. The caller mails each one and sets the flag again
+// (MarkNotifyPending) for a mail it could not send.
+func (db *DB) ClaimNotifications(ctx context.Context) ([]PendingNotification, error) {
+	var out []PendingNotification
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, `UPDATE staff SET notify_pending = 0
+			WHERE notify_pending = 1 AND notify_email <> '' AND disabled = 0
+			RETURNING id, notify_email`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var p PendingNotification
+			if err := rows.Scan(&p.StaffID, &p.Email); err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, p)
+		}
+		return errors.Join(rows.Err(), rows.Close())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to claim pending notifications: %w", err)
+	}
+	// RETURNING's order is not defined: mail in the order of ids.
+	slices.SortFunc(out, func(a, b PendingNotification) int { return cmp.Compare(a.StaffID, b.StaffID) })
+	return out, nil
 }
 
 // NotifyPending reports whether a staff member's flag is set (for tests
