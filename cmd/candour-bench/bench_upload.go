@@ -99,10 +99,7 @@ func benchUpload(e *env) ([]result, error) {
 		if err != nil {
 			return 0, 0, 0, cpu, bare, err
 		}
-		defer func() {
-			s.stop()
-			os.RemoveAll(filepath.Dir(s.data)) // the database now holds 1 GiB of ciphertext
-		}()
+		defer s.remove() // the database now holds 1 GiB of ciphertext
 		idle = s.status("VmRSS")
 		wait := e.profile(s, name, 15*time.Second)
 		cpu.measure(s, func() { mbps, err = uploadFile(s.url, big, e.o.bigSize) })
@@ -151,8 +148,7 @@ func benchUpload(e *env) ([]result, error) {
 		return nil, err
 	}
 	loggedIn, sessionPeak, err := sessionUpload(s, big, e.o.bigSize)
-	s.stop()
-	os.RemoveAll(filepath.Dir(s.data))
+	s.remove()
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +171,7 @@ func benchUpload(e *env) ([]result, error) {
 		floor: fmt.Sprintf("durable: stock `age -R` (%d PQ keys) to a file on the same disk, then fsync: %s",
 			orgKeys+2, durable.String("MB/s")),
 		ratio: ratio, target: "≥ 0.8", met: yesNo(ratio >= 0.8),
+		value: server.median(),
 		notes: []string{
 			fmt.Sprintf("against the plain floor (the same without the fsync, %s): %.2f", plain.String("MB/s"), server.median()/plain.median()),
 			fmt.Sprintf("server runs %s MB/s; ", joinRates(server)) + serverCPU.String(),
@@ -199,6 +196,7 @@ func benchUpload(e *env) ([]result, error) {
 		floor:    fmt.Sprintf("stock `age -R`, same file, same keys (plain runs): %.2f s", ageCPUPerGiB),
 		ratio:    ageCPUPerGiB / cpuPerGiB,
 		target:   "≤ 2.5 × age", met: yesNo(cpuPerGiB <= 2.5*ageCPUPerGiB),
+		value: cpuPerGiB,
 		notes: []string{
 			fmt.Sprintf("gross, the whole request with the file per GiB: %.2f s (%.2f × age); the same report without the file: %.2f s of CPU (mean of the rounds); net per round: %s s",
 				grossPerGiB, grossPerGiB/ageCPUPerGiB, bareSecs, joinSeconds(netCPU, gib)),
