@@ -350,13 +350,17 @@ func selfCPU() time.Duration {
 // clients) over measured runs.
 type cpuUse struct {
 	server, self, wall time.Duration
+	// candour is the candour process's share of server (all of it on
+	// SQLite; on PostgreSQL the rest is the cluster's).
+	candour time.Duration
 }
 
 func (c *cpuUse) measure(s *server, run func()) {
-	s0, c0, t0 := s.cpu(), selfCPU(), time.Now()
+	s0, k0, c0, t0 := s.cpu(), s.candourCPU(), selfCPU(), time.Now()
 	run()
 	c.wall += time.Since(t0)
 	c.server += s.cpu() - s0
+	c.candour += s.candourCPU() - k0
 	c.self += selfCPU() - c0
 }
 
