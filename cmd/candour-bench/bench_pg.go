@@ -43,7 +43,7 @@ type pgCluster struct {
 func startPG(parent string) (*pgCluster, error) {
 	c, err := pgtest.StartCluster(parent)
 	if err != nil {
-		return nil, fmt.Errorf("starting PostgreSQL: %w", err)
+		return nil, fmt.Errorf("starting PostgreSQL in %s (run as root, the cluster runs as the user postgres, who must be able to enter it: --tmp): %w", parent, err)
 	}
 	atExit(func() {
 		if err := c.Stop(); err != nil {

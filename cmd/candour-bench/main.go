@@ -10,6 +10,11 @@
 // both are given as the median of their runs (a floor that needs warming
 // up first runs once untimed).
 //
+// The same scenarios then run on PostgreSQL (bench_pg.go, bench_inbox.go),
+// in the same run, on a throwaway cluster of its own (internal/pgtest),
+// with new cases on two instances of one database against one, and a
+// second table compares the engines.
+//
 // It prints a Markdown table for docs/benchmarks.md. `make bench` runs it;
 // see docs/benchmarks.md for what each benchmark means and which server
 // flags it uses.
