@@ -49,7 +49,7 @@ func TestStartClusterOutsideTests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !running(pid) {
+	if !postmasterRunning(pid) {
 		t.Fatalf("the postmaster %d is not running", pid)
 	}
 
@@ -81,15 +81,15 @@ func TestStartClusterOutsideTests(t *testing.T) {
 	if _, err := os.Stat(root); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("the cluster's directory %s is still there after Stop: %v", root, err)
 	}
-	if running(pid) {
+	if postmasterRunning(pid) {
 		t.Fatalf("the postmaster %d still runs after Stop", pid)
 	}
 }
 
-// running reports whether process pid exists and is not a zombie (the
+// postmasterRunning reports whether process pid exists and is not a zombie (the
 // postmaster's parent, pg_ctl, has exited: whoever inherits it may be
 // slow to reap it).
-func running(pid int) bool {
+func postmasterRunning(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false
