@@ -114,6 +114,13 @@ func sealCommitFloor(dir string, rs *crypto.Recipients, channel []age.Recipient,
 		return 0, 0, err
 	}
 	defer db.Close()
+	return sealCommitOn(db, selfCPU, rs, channel, body, writers, d)
+}
+
+// sealCommitOn is sealCommitFloor's work on db, a fresh database of either
+// engine; cpu gives the processor time used so far by all that does the
+// work (this process, and on PostgreSQL its cluster too).
+func sealCommitOn(db *storage.DB, cpu func() time.Duration, rs *crypto.Recipients, channel []age.Recipient, body string, writers int, d time.Duration) (rate float64, cpuPerMsg time.Duration, err error) {
 	ctx := context.Background()
 	id, err := crypto.NewCaseIdentity(rs.Kind())
 	if err != nil {
@@ -138,7 +145,7 @@ func sealCommitFloor(dir string, rs *crypto.Recipients, channel []age.Recipient,
 		return 0, 0, err
 	}
 
-	cpu0 := selfCPU()
+	cpu0 := cpu()
 	start := time.Now().Add(time.Second)
 	end := start.Add(d)
 	sealed := make(chan []byte, writers)
@@ -182,5 +189,5 @@ func sealCommitFloor(dir string, rs *crypto.Recipients, channel []age.Recipient,
 	if firstErr != nil {
 		return 0, 0, firstErr
 	}
-	return float64(n.Load()) / d.Seconds(), (selfCPU() - cpu0) / time.Duration(max(all.Load(), 1)), nil
+	return float64(n.Load()) / d.Seconds(), (cpu() - cpu0) / time.Duration(max(all.Load(), 1)), nil
 }

@@ -10,6 +10,11 @@
 // both are given as the median of their runs (a floor that needs warming
 // up first runs once untimed).
 //
+// The same scenarios then run on PostgreSQL (bench_pg.go, bench_inbox.go),
+// in the same run, on a throwaway cluster of its own (internal/pgtest),
+// with new cases on two instances of one database against one, and a
+// second table compares the engines.
+//
 // It prints a Markdown table for docs/benchmarks.md. `make bench` runs it;
 // see docs/benchmarks.md for what each benchmark means and which server
 // flags it uses.
@@ -71,7 +76,7 @@ func main() {
 	flag.DurationVar(&o.floorDur, "floor-duration", 3*time.Second, "how long each of the 4 runs of a floor takes")
 	flag.DurationVar(&o.floodDur, "flood-duration", 20*time.Second, "how long each of benchmark 7's 3 loaded runs takes (a login under the flood takes several seconds)")
 	flag.IntVar(&o.floodMem, "flood-kdf-memory-mib", 0, "if set, benchmark 7's server derives with this much Argon2id memory (MiB) instead of the default: on a machine many times slower than the reference one, a smaller derivation keeps the proportions of the 30 s wait and the 1 s login floor to a derivation (see docs/benchmarks.md)")
-	flag.StringVar(&only, "only", "1,2,3,5,6,7", "comma-separated benchmarks to run (4, the inbox, is a Go benchmark in ./storage)")
+	flag.StringVar(&only, "only", "1,2,3,5,6,7,pg", "comma-separated benchmarks to run (4, the inbox on SQLite, is a Go benchmark in ./storage); on PostgreSQL: pg1 (1 and 8, two instances), pg2, pg3, pg4 (the inbox on both engines), or pg for all four")
 	flag.Int64Var(&o.bigSize, "big-size", 1<<30, "size in `BYTES` of benchmark 3's attachment")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent submitting clients (benchmarks 1 and 5)")
 	flag.IntVar(&o.msgConns, "message-clients", 32, "concurrent clients sending follow-up messages (benchmark 2): enough to keep the server busy while others wait for a group commit")
@@ -81,7 +86,11 @@ func main() {
 	flag.Parse()
 	o.only = map[string]bool{}
 	for _, s := range strings.Split(only, ",") {
-		if s = strings.TrimSpace(s); s != "" {
+		if s = strings.TrimSpace(s); s == "pg" {
+			for _, p := range []string{"pg1", "pg2", "pg3", "pg4"} {
+				o.only[p] = true
+			}
+		} else if s != "" {
 			o.only[s] = true
 		}
 	}
@@ -130,6 +139,9 @@ type result struct {
 	target   string
 	met      string // "yes", "no", or "" when there is no target
 	notes    []string
+	// value is the measured figure as a number, where a comparison of
+	// the engines needs it (3a, 3d).
+	value float64
 }
 
 func run(o options) error {
@@ -167,6 +179,7 @@ func run(o options) error {
 		return err
 	}
 	var results []result
+	var comps []comparison
 	add := func(rs ...result) {
 		results = append(results, rs...)
 		for _, r := range rs {
@@ -201,6 +214,44 @@ func run(o options) error {
 		}
 		add(rs...)
 	}
+	if o.only["pg1"] || o.only["pg2"] || o.only["pg3"] || o.only["pg4"] {
+		logf("PostgreSQL: starting a cluster of its own under %s", pgTmp(dir))
+		if env.pg, err = startPG(pgTmp(dir)); err != nil {
+			return err
+		}
+	}
+	if o.only["pg1"] {
+		rs, cs, err := benchPGNewCases(env)
+		if err != nil {
+			return fmt.Errorf("benchmarks 1-pg and 8: %w", err)
+		}
+		add(rs...)
+		comps = append(comps, cs...)
+	}
+	if o.only["pg2"] {
+		rs, cs, err := benchPGMessages(env)
+		if err != nil {
+			return fmt.Errorf("benchmark 2-pg: %w", err)
+		}
+		add(rs...)
+		comps = append(comps, cs...)
+	}
+	if o.only["pg3"] {
+		rs, err := benchPGUpload(env)
+		if err != nil {
+			return fmt.Errorf("benchmark 3-pg: %w", err)
+		}
+		add(rs...)
+		comps = append(comps, uploadComparisons(results)...)
+	}
+	if o.only["pg4"] {
+		rs, cs, err := benchInboxPG(env)
+		if err != nil {
+			return fmt.Errorf("benchmark 4-pg: %w", err)
+		}
+		add(rs...)
+		comps = append(comps, cs...)
+	}
 	sort.SliceStable(results, func(i, j int) bool { return results[i].id < results[j].id })
 
 	host, _ := os.Hostname()
@@ -223,8 +274,26 @@ func run(o options) error {
 			fmt.Printf("- %s: %s\n", r.id, n)
 		}
 	}
+	if len(comps) > 0 {
+		fmt.Println("\nPostgreSQL against SQLite (a ratio above 1 is PostgreSQL doing better: of rates, PostgreSQL ÷ SQLite; of times and CPU, SQLite ÷ PostgreSQL):")
+		fmt.Println()
+		fmt.Println("| # | what | SQLite | PostgreSQL | ratio | measured |")
+		fmt.Println("| --- | --- | --- | --- | --- | --- |")
+		for _, c := range comps {
+			ratio, when := c.ratio, "in turns, same rounds"
+			if !c.higherBetter {
+				ratio = 1 / ratio
+			}
+			if !c.sameRounds {
+				when = "in separate rounds of the same run"
+			}
+			fmt.Printf("| %s | %s | %s | %s | %.2f | %s |\n", c.id, c.what, c.sqlite, c.pg, ratio, when)
+		}
+	}
 	return nil
 }
+
+func numCPU() int { return runtime.NumCPU() }
 
 func orDash(s string) string {
 	if s == "" {

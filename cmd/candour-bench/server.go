@@ -41,7 +41,11 @@ type env struct {
 	// ageRecipientsFile has all five keys, so that the stock age command
 	// encrypts to as many recipients as the server does.
 	ageRecipientsFile string
-	serial            int
+	// pg is the benchmark's own PostgreSQL cluster (bench_pg.go), once
+	// started; onPG makes startServer put each new server on a new
+	// database of it rather than on SQLite.
+	pg   *pgCluster
+	onPG bool
 }
 
 // orgKeys is how many of the five keys are the organisation's.
@@ -115,10 +119,12 @@ func (e *env) addChannelKey(data string) error {
 
 // server is a running `candour serve`.
 type server struct {
-	cmd     *exec.Cmd
-	url     string
-	data    string
-	log     string
+	cmd  *exec.Cmd
+	url  string
+	data string
+	log  string
+	// db is the PostgreSQL database the server runs on (nil on SQLite).
+	db      *pgDatabase
 	pprof   string // host:port of --pprof-addr, if any
 	startup time.Duration
 	done    chan error
@@ -140,10 +146,36 @@ func freePort() (int, error) {
 // high enough never to refuse a benchmark's requests, plus extra flags. It
 // returns once /healthz answers 200; startup is the time from exec to that
 // answer.
+//
+// With e.onPG, the server runs on a new database of the benchmark's
+// PostgreSQL cluster instead (its channel key given the same way), and
+// data holds only serve's other files.
 func (e *env) startServer(extra ...string) (*server, error) {
-	e.serial++
-	base := filepath.Join(e.dir, fmt.Sprintf("server%d", e.serial))
-	if err := os.Mkdir(base, 0o700); err != nil {
+	if e.onPG {
+		db, err := e.pg.newDatabase()
+		if err != nil {
+			return nil, err
+		}
+		if err := e.addChannelKeyPG(db); err != nil {
+			db.drop()
+			return nil, fmt.Errorf("channel key: %w", err)
+		}
+		s, err := e.startServerOn(db, extra...)
+		if err != nil {
+			db.drop()
+		}
+		return s, err
+	}
+	return e.startServerOn(nil, extra...)
+}
+
+// startServerOn starts a server on db, a PostgreSQL database whose
+// default channel has its key already, or, if db is nil, on a new SQLite
+// data folder whose channel it gives its key. Two servers started on the
+// same db are two instances of one installation.
+func (e *env) startServerOn(db *pgDatabase, extra ...string) (*server, error) {
+	base, err := os.MkdirTemp(e.dir, "server")
+	if err != nil {
 		return nil, err
 	}
 	port, err := freePort()
@@ -155,12 +187,23 @@ func (e *env) startServer(extra ...string) (*server, error) {
 		data: filepath.Join(base, "data"),
 		log:  filepath.Join(base, "server.log"),
 		done: make(chan error, 1),
-	}
-	if err := e.addChannelKey(s.data); err != nil {
-		return nil, fmt.Errorf("channel key: %w", err)
+		db:   db,
 	}
 	args := []string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--data", s.data,
 		"--recipients", e.recipientsFile, "--submissions-per-minute", "100000000", "--log-level", "warn"}
+	if db == nil {
+		if err := e.addChannelKey(s.data); err != nil {
+			return nil, fmt.Errorf("channel key: %w", err)
+		}
+	} else {
+		if err := os.Mkdir(s.data, 0o700); err != nil {
+			return nil, err
+		}
+		// The URL without its password, which the server reads from
+		// PGPASSWORD, as the operator guide advises (a command line is
+		// visible to every user of the machine).
+		args = append(args, "--database", db.url)
+	}
 	if e.o.pprofDir != "" {
 		pp, err := freePort()
 		if err != nil {
@@ -176,6 +219,9 @@ func (e *env) startServer(extra ...string) (*server, error) {
 	}
 	s.cmd = exec.Command(e.o.candour, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	if db != nil {
+		s.cmd.Env = append(os.Environ(), "PGPASSWORD="+db.password)
+	}
 	// The server dies with this process, whatever happens to it.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	start := time.Now()
@@ -231,6 +277,17 @@ func (s *server) stop() {
 	}
 }
 
+// remove deletes what s stored (stopped first): its data folder and, on
+// PostgreSQL, its database (for a server alone on its database: two
+// instances of one are stopped and their database dropped by the caller).
+func (s *server) remove() {
+	s.stop()
+	os.RemoveAll(filepath.Dir(s.data))
+	if s.db != nil {
+		s.db.drop()
+	}
+}
+
 // status reads VmHWM (peak RSS) or VmRSS of the server, in kB.
 func (s *server) status(field string) int64 {
 	kb, err := procField(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid), field)
@@ -241,9 +298,25 @@ func (s *server) status(field string) int64 {
 }
 
 // cpu is the server's CPU time so far (user and system), from
-// /proc/PID/stat, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+// /proc/PID/stat, in clock ticks of 10 ms (USER_HZ is 100 on Linux). On
+// PostgreSQL it adds the cluster's (pgCluster.cpu): the database's work is
+// the server's too, and the cluster serves nothing else while one server
+// is measured.
 func (s *server) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	c := procCPU(s.cmd.Process.Pid, false)
+	if s.db != nil {
+		c += s.db.cluster.cpu()
+	}
+	return c
+}
+
+// candourCPU is the CPU time of the candour process alone.
+func (s *server) candourCPU() time.Duration { return procCPU(s.cmd.Process.Pid, false) }
+
+// procCPU is the CPU time so far of process pid, and with children that of
+// its children that it has waited for.
+func procCPU(pid int, children bool) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
@@ -254,10 +327,14 @@ func (s *server) cpu() time.Duration {
 		return 0
 	}
 	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
+	if len(f) < 15 {
 		return 0
 	}
-	return time.Duration(atoi(f[11])+atoi(f[12])) * 10 * time.Millisecond
+	ticks := atoi(f[11]) + atoi(f[12])
+	if children {
+		ticks += atoi(f[13]) + atoi(f[14]) // cutime, cstime
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // selfCPU is this process's CPU time so far.
@@ -273,13 +350,17 @@ func selfCPU() time.Duration {
 // clients) over measured runs.
 type cpuUse struct {
 	server, self, wall time.Duration
+	// candour is the candour process's share of server (all of it on
+	// SQLite; on PostgreSQL the rest is the cluster's).
+	candour time.Duration
 }
 
 func (c *cpuUse) measure(s *server, run func()) {
-	s0, c0, t0 := s.cpu(), selfCPU(), time.Now()
+	s0, k0, c0, t0 := s.cpu(), s.candourCPU(), selfCPU(), time.Now()
 	run()
 	c.wall += time.Since(t0)
 	c.server += s.cpu() - s0
+	c.candour += s.candourCPU() - k0
 	c.self += selfCPU() - c0
 }
 

@@ -112,7 +112,7 @@ func Start(t testing.TB) *Cluster {
 	if !mainRunning {
 		t.Fatal("pgtest: the test binary must run its tests through pgtest.Main (func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }), which stops the cluster")
 	}
-	once.Do(func() { shared, startErr = start() })
+	once.Do(func() { shared, startErr = start("") })
 	if startErr != nil {
 		t.Fatalf("pgtest: %v", startErr)
 	}
@@ -128,6 +128,19 @@ func Stop() error {
 	}
 	c := shared
 	shared = nil
+	return c.Stop()
+}
+
+// StartCluster starts a throwaway cluster of its own, as Start does for a
+// test binary, for a program that is not a test (cmd/candour-bench): in a
+// new directory candour-pgtest-* under parent (the system's temporary
+// directory if parent is empty), so that a benchmark can put the database
+// on the same disk as what it compares it with. The caller must call its
+// Stop. It does not touch the test binary's shared cluster.
+func StartCluster(parent string) (*Cluster, error) { return start(parent) }
+
+// Stop stops c (pg_ctl stop -m fast) and removes its files.
+func (c *Cluster) Stop() error {
 	err := c.pgCtl("stop", "-D", c.dataDir, "-m", "fast", "-w", "-t", waitSeconds)
 	if err != nil {
 		return fmt.Errorf("failed to stop PostgreSQL (its files stay in %s): %w", c.root, err)
@@ -136,6 +149,17 @@ func Stop() error {
 		return fmt.Errorf("failed to remove the cluster's directory: %w", err)
 	}
 	return nil
+}
+
+// PostmasterPID is the process id of the cluster's postmaster (the first
+// line of postmaster.pid): its server processes are its children.
+func (c *Cluster) PostmasterPID() (int, error) {
+	b, err := os.ReadFile(filepath.Join(c.dataDir, "postmaster.pid"))
+	if err != nil {
+		return 0, err
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	return strconv.Atoi(strings.TrimSpace(first))
 }
 
 // waitSeconds bounds pg_ctl's waits for the server to be ready or to stop.
@@ -183,7 +207,7 @@ func FindBin() (string, error) {
 	return best, nil
 }
 
-func start() (*Cluster, error) {
+func start(parent string) (*Cluster, error) {
 	bin, err := FindBin()
 	if err != nil {
 		return nil, err
@@ -198,7 +222,7 @@ func start() (*Cluster, error) {
 		c.gid, _ = strconv.Atoi(u.Gid)
 		c.cred = &syscall.Credential{Uid: uint32(c.uid), Gid: uint32(c.gid)}
 	}
-	c.root, err = os.MkdirTemp("", "candour-pgtest-")
+	c.root, err = os.MkdirTemp(parent, "candour-pgtest-")
 	if err != nil {
 		return nil, fmt.Errorf("failed to make the cluster's directory: %w", err)
 	}
@@ -316,19 +340,35 @@ func (c *Cluster) SuperuserDSN() string { return c.dsn(Superuser, c.password, "p
 // are still open.
 func (c *Cluster) NewDatabase(t testing.TB) (dsn string) {
 	t.Helper()
+	dsn, drop, err := c.CreateDatabase(context.Background())
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
+	return dsn
+}
+
+// CreateDatabase is NewDatabase for a program that is not a test: it
+// creates the database and its role and returns the database's URL and
+// the function that drops both, whatever connections to it are still
+// open.
+func (c *Cluster) CreateDatabase(ctx context.Context) (dsn string, drop func() error, err error) {
 	suffix, err := randomHex(8)
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	password, err := randomHex(24)
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	name := "candour_test_" + suffix
-	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, c.SuperuserDSN())
 	if err != nil {
-		t.Fatalf("pgtest: failed to connect as the superuser: %v", err)
+		return "", nil, fmt.Errorf("failed to connect as the superuser: %w", err)
 	}
 	defer admin.Close(ctx)
 	// Utility statements take no bound parameters: format() quotes the
@@ -341,23 +381,24 @@ func (c *Cluster) NewDatabase(t testing.TB) (dsn string) {
 		"REVOKE ALL ON DATABASE %1$I FROM PUBLIC",
 	} {
 		if err := execFormat(ctx, admin, stmt, name, password); err != nil {
-			t.Fatalf("pgtest: failed to create database %s: %v", name, err)
+			return "", nil, fmt.Errorf("failed to create database %s: %w", name, err)
 		}
 	}
-	t.Cleanup(func() {
+	drop = func() error {
+		ctx := context.WithoutCancel(ctx)
 		admin, err := pgx.Connect(ctx, c.SuperuserDSN())
 		if err != nil {
-			t.Errorf("pgtest: failed to connect to drop database %s: %v", name, err)
-			return
+			return fmt.Errorf("failed to connect to drop database %s: %w", name, err)
 		}
 		defer admin.Close(ctx)
 		for _, stmt := range []string{"DROP DATABASE %I WITH (FORCE)", "DROP ROLE %I"} {
 			if err := execFormat(ctx, admin, stmt, name); err != nil {
-				t.Errorf("pgtest: failed to drop database %s: %v", name, err)
+				return fmt.Errorf("failed to drop database %s: %w", name, err)
 			}
 		}
-	})
-	return c.dsn(name, password, name)
+		return nil
+	}
+	return c.dsn(name, password, name), drop, nil
 }
 
 // execFormat runs the statement that format(stmt, args...) returns.
