@@ -5,7 +5,10 @@
 -- set. Nothing in them names a reporter or a case.
 
 -- Submissions (new reports and messages) counted per minute, for the
--- budget: only the current and the previous minute are kept.
+-- budget: used on PostgreSQL only (UNLOGGED there), where instances share
+-- it; SQLite, a single process, counts in memory and leaves this table
+-- empty, so that no count per minute is stored with the data (see
+-- TakeSubmission).
 CREATE TABLE submission_counts (
     minute  INTEGER PRIMARY KEY,  -- unix seconds / 60
     count   INTEGER NOT NULL

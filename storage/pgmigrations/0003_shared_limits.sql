@@ -1,7 +1,7 @@
 -- Limits that every Candour instance on one database shares; the same as
 -- SQLite's migrations/0027_shared_limits.sql (comments there).
 
-CREATE TABLE submission_counts (
+CREATE UNLOGGED TABLE submission_counts (
     minute  BIGINT PRIMARY KEY,
     count   BIGINT NOT NULL
 );
