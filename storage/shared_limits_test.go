@@ -250,9 +250,8 @@ func TestRecipientsVersionFollowsEveryChange(t *testing.T) {
 	}
 }
 
-// BenchmarkTakeSubmission measures what the shared budget costs a
-// submission: one short transaction.
-func BenchmarkTakeSubmission(b *testing.B) {
+// benchDB opens a database for a benchmark, on the engine under test.
+func benchDB(b *testing.B) *storage.DB {
 	var db *storage.DB
 	var err error
 	if testEngine() == storage.EnginePostgres {
@@ -263,7 +262,26 @@ func BenchmarkTakeSubmission(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { db.Close() })
+	return db
+}
+
+// BenchmarkOrgRecipientsVersion measures the read every report and
+// message makes to seal to the current recipients.
+func BenchmarkOrgRecipientsVersion(b *testing.B) {
+	db := benchDB(b)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := db.OrgRecipientsVersion(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTakeSubmission measures what the shared budget costs a
+// submission: one short transaction.
+func BenchmarkTakeSubmission(b *testing.B) {
+	db := benchDB(b)
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := db.TakeSubmission(ctx, 1<<30); err != nil {
