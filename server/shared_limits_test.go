@@ -145,6 +145,8 @@ func TestInstancesSealToTheCurrentRecipients(t *testing.T) {
 	peer := startPeer(t, ts, nil)
 	// The peer has loaded the recipients (at its start); the key is added
 	// on the first instance after that.
+	submit(t, ts, "a case for the staff page")
+	newestMessage(t, ts)
 	c, csrf := loggedIn(t, ts, "root", storage.RoleAdmin)
 	added, err := age.GenerateHybridIdentity()
 	must(t, err)
@@ -153,6 +155,13 @@ func TestInstancesSealToTheCurrentRecipients(t *testing.T) {
 		"application/x-www-form-urlencoded")
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("add: %d", res.StatusCode)
+	}
+	// The other instance's case page gives the console's script the new
+	// key, to seal replies and notes to (the session is in the database).
+	cases, _, err := peer.DB.ListCases(context.Background(), storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
+	must(t, err)
+	if _, page := get(t, c, peer.URL+"/staff/case/"+cases[0].Ref); !strings.Contains(page, added.Recipient().String()) {
+		t.Fatal("the other instance's case page does not offer the added key")
 	}
 	submit(t, peer, "after the key was added")
 	if m, err := crypto.OpenMessage(newestMessage(t, peer), added); err != nil || m.Text != "after the key was added" {
