@@ -70,9 +70,6 @@ type DB struct {
 	pg       bool     // PostgreSQL (engine.go), not SQLite
 	bulk     *sql.DB  // PostgreSQL: the pool attachment chunks are written through
 	group    *grouper // group commit of messages (see group.go); nil for tools
-	// submissions counts the submission budget on SQLite, in memory
-	// (TakeSubmission).
-	submissions submissionCount
 
 	// backupHook, if set (by tests), runs in Backup between the snapshot
 	// and the copy of the chunk file's chunks.
@@ -80,6 +77,10 @@ type DB struct {
 
 	// Now is the clock; tests may replace it before use.
 	Now func() time.Time
+
+	// submissions counts the submission budget on SQLite, in memory
+	// (TakeSubmission).
+	submissions submissionCount
 }
 
 type connector struct {
