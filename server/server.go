@@ -38,7 +38,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
-	"golang.org/x/time/rate"
 
 	"github.com/candour/candour/crypto"
 	"github.com/candour/candour/frontend"
@@ -268,7 +267,6 @@ type Server struct {
 	// staffKDF bounds staff password checks (Argon2id, 64 MiB each).
 	staffKDF *kdfPool
 	throttle *loginThrottle
-	submits  *rate.Limiter
 	// refusals counts refused reporter requests by kind (refusals.go).
 	refusals refusalCounts
 	// refusalLog is what was published of them, at the last interval
@@ -276,8 +274,11 @@ type Server struct {
 	refusalLog refusalLog
 
 	// rec is the organisation's current recipients: those of the
-	// --recipients file plus those administrators added in the console.
-	rec atomic.Pointer[crypto.Recipients]
+	// --recipients file plus those administrators added in the console,
+	// at a version of the latter (refreshRecipients). recMu serialises
+	// reloads.
+	rec   atomic.Pointer[versionedRecipients]
+	recMu sync.Mutex
 
 	// Background work runs under bgCtx, which Shutdown cancels, and
 	// Shutdown waits for it on bg (see background.go). bgRunning counts
@@ -378,6 +379,10 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	throttle, err := newLoginThrottle(ctx, db)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		dummyCode:            dummy,
 		cfg:                  cfg,
@@ -387,8 +392,7 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		defaultQuestionnaire: frontend.DefaultQuestionnaire(cat),
 		caseKDF:              newKDFPool(cfg.KDFConcurrency),
 		staffKDF:             newKDFPool(2),
-		throttle:             newLoginThrottle(),
-		submits:              rate.NewLimiter(rate.Limit(float64(cfg.SubmissionsPerMinute)/60), cfg.SubmissionsPerMinute),
+		throttle:             throttle,
 		uploads:              make(chan struct{}, cfg.MaxConcurrentUploads),
 		keeps:                make(chan struct{}, 2*cfg.MaxConcurrentUploads),
 		steps:                make(chan struct{}, 2*cfg.MaxConcurrentUploads),
@@ -489,15 +493,45 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.app.ShutdownWithContext(ctx)
 }
 
-// recipients returns the organisation's current recipients.
-func (s *Server) recipients() *crypto.Recipients { return s.rec.Load() }
+// versionedRecipients is the organisation's recipients as of version of
+// the keys added in the console (storage.OrgRecipientsVersion).
+type versionedRecipients struct {
+	*crypto.Recipients
+	version int64
+}
+
+// recipients returns the organisation's recipients as last loaded. Where
+// something is sealed to them, refreshRecipients has been called first in
+// the request (acquireUpload does it for reports and messages).
+func (s *Server) recipients() *crypto.Recipients { return s.rec.Load().Recipients }
+
+// refreshRecipients reloads the organisation's recipients if the keys
+// added in the console changed since they were loaded, on this instance
+// or another: one indexed read when they did not. A key removed (or
+// added) on any instance, once the removal is acknowledged, is so left out
+// of (or added to) everything sealed after this call.
+func (s *Server) refreshRecipients(ctx context.Context) error {
+	v, err := s.db.OrgRecipientsVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if cur := s.rec.Load(); cur != nil && cur.version >= v {
+		return nil
+	}
+	return s.reloadRecipients(ctx)
+}
 
 // reloadRecipients combines the --recipients file with the keys added in
 // the console. It fails, changing nothing, if the two mix kinds.
 func (s *Server) reloadRecipients(ctx context.Context) error {
-	added, err := s.db.OrgRecipients(ctx)
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	added, version, err := s.db.OrgRecipientsVersioned(ctx)
 	if err != nil {
 		return err
+	}
+	if cur := s.rec.Load(); cur != nil && cur.version > version {
+		return nil // a newer list was loaded meanwhile
 	}
 	lines := s.cfg.Recipients.Strings()
 	for _, r := range added {
@@ -507,7 +541,7 @@ func (s *Server) reloadRecipients(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("the recipients file and the keys added in the console do not go together: %w", err)
 	}
-	s.rec.Store(rs)
+	s.rec.Store(&versionedRecipients{Recipients: rs, version: version})
 	return nil
 }
 

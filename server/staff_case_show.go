@@ -115,6 +115,11 @@ func (s *Server) handleStaffCase(c *fiber.Ctx) error {
 			staff = append(staff, st)
 		}
 	}
+	// The page's script seals replies and notes to these: the current
+	// set, whichever instance changed it last.
+	if err := s.refreshRecipients(ctx); err != nil {
+		return err
+	}
 	recipientsJSON, err := json.Marshal(s.recipients().Strings())
 	if err != nil {
 		return err

@@ -35,13 +35,16 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 	password, code := form.Get("password"), strings.TrimSpace(form.Get("totp"))
 	ctx := c.UserContext()
 	now := s.db.Now()
-	if d := s.throttle.globalDelay(now); d > 0 {
+	if d, err := s.throttle.globalDelay(ctx); err != nil {
+		return err
+	} else if d > 0 {
 		time.Sleep(d)
 	}
 
-	// One attempt per username at a time: parallel attempts would all read
-	// the account before any failure was counted, and so bypass the lock.
-	unlock := s.throttle.lockName(strings.ToLower(username))
+	// One attempt per username at a time within this instance (the lock
+	// itself holds across instances: login_throttle.go).
+	name := strings.ToLower(username)
+	unlock := s.throttle.lockName(name)
 	defer unlock()
 	st, err := s.db.StaffByUsername(ctx, username)
 	exists := err == nil
@@ -54,10 +57,19 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 		hash = st.PasswordHash
 	}
 	var pwOK bool
-	if perr := s.staffKDF.run(ctx, func() { pwOK, _ = crypto.VerifyPassword(hash, password) }); perr != nil {
+	var nameHash []byte
+	if perr := s.staffKDF.run(ctx, func() {
+		pwOK, _ = crypto.VerifyPassword(hash, password)
+		nameHash = s.throttle.nameHash(name)
+	}); perr != nil {
 		return perr
 	}
-	locked := (known && now.Before(st.LockedUntil)) || (!known && s.throttle.unknownLocked(now, strings.ToLower(username)))
+	locked := known && now.Before(st.LockedUntil)
+	if !known {
+		if locked, err = s.throttle.nameLocked(ctx, nameHash); err != nil {
+			return err
+		}
+	}
 	ok := known && pwOK && !locked
 	if ok && code == "" {
 		// No code: with a passkey, the password step is done, and the
@@ -147,7 +159,9 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 			return s.openStaffSession(ctx, st.ID, old, sess)
 		})
 		switch {
-		case errors.Is(err, errCodeSpent):
+		case errors.Is(err, errCodeSpent), errors.Is(err, storage.ErrLoginLocked):
+			// A code used already, or the account was locked meanwhile
+			// (by failures on another instance): refused and counted.
 			ok = false
 		case err != nil:
 			return err
@@ -158,18 +172,16 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 		}
 	}
 	if known {
-		if err := s.countLoginFailure(c, st, now, "staff.login_failed", ""); err != nil {
+		if err := s.countLoginFailure(c, st, "staff.login_failed", ""); err != nil {
 			return err
 		}
 	} else if exists {
 		// A disabled or not yet enrolled account: worth seeing in the trail.
-		s.throttle.fail(now, strings.ToLower(username))
-		if err := s.audit(ctx, st.Username, "staff.login_failed", st.Username, s.staffNetwork(c, "account disabled or not enrolled")); err != nil {
+		if err := s.loginFailed(c, st.Username, st.Username, "account disabled or not enrolled", nameHash); err != nil {
 			return err
 		}
 	} else {
-		s.throttle.fail(now, strings.ToLower(username))
-		if err := s.audit(ctx, storage.ActorUnknown, "staff.login_failed", "", s.staffNetwork(c, "unknown or unenrolled username")); err != nil {
+		if err := s.loginFailed(c, storage.ActorUnknown, "", "unknown or unenrolled username", nameHash); err != nil {
 			return err
 		}
 	}
@@ -179,18 +191,14 @@ func (s *Server) handleStaffLogin(c *fiber.Ctx) error {
 
 // countLoginFailure counts a failed login of a known account, as a wrong
 // password or code does, whatever failed (a passkey's answer too): the
-// account's failure count and lock (a lock is never shortened), the
-// overall throttle, and the audit entry (action, with detail), in one
-// change, with also's changes if any. The caller holds the username's
-// lock, so st is current.
-func (s *Server) countLoginFailure(c *fiber.Ctx, st storage.Staff, now time.Time, action, detail string, also ...func(context.Context) error) error {
-	until := now.Add(lockFor(st.FailedLogins + 1))
-	if st.LockedUntil.After(until) {
-		until = st.LockedUntil
-	}
+// account's failure count and lock (set from the count as stored, so
+// failures counted on other instances meanwhile count too; a lock is never
+// shortened), the overall throttle, and the audit entry (action, with
+// detail), in one change, with also's changes if any.
+func (s *Server) countLoginFailure(c *fiber.Ctx, st storage.Staff, action, detail string, also ...func(context.Context) error) error {
 	e := storage.AuditEntry{Actor: st.Username, Action: action, Target: st.Username, Detail: s.staffNetwork(c, detail)}
-	if err := s.db.Change(c.UserContext(), &e, func(ctx context.Context) error {
-		if _, err := s.db.RecordLoginFailure(ctx, st.ID, until); err != nil {
+	return s.db.Change(c.UserContext(), &e, func(ctx context.Context) error {
+		if _, _, err := s.db.CountStaffLoginFailure(ctx, st.ID, lockFor); err != nil {
 			return err
 		}
 		for _, f := range also {
@@ -198,12 +206,18 @@ func (s *Server) countLoginFailure(c *fiber.Ctx, st storage.Staff, now time.Time
 				return err
 			}
 		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	s.throttle.fail(now, "")
-	return nil
+		return s.throttle.failed(ctx, nil)
+	})
+}
+
+// loginFailed counts a failed login that no enabled account answers for
+// (actor and target as the audit entry names them): overall, and for the
+// typed name when nameHash is given, with its audit entry, in one change.
+func (s *Server) loginFailed(c *fiber.Ctx, actor, target, detail string, nameHash []byte) error {
+	e := storage.AuditEntry{Actor: actor, Action: "staff.login_failed", Target: target, Detail: s.staffNetwork(c, detail)}
+	return s.db.Change(c.UserContext(), &e, func(ctx context.Context) error {
+		return s.throttle.failed(ctx, nameHash)
+	})
 }
 
 func (s *Server) waitFloor(start time.Time) {
@@ -212,10 +226,15 @@ func (s *Server) waitFloor(start time.Time) {
 	}
 }
 
-// openStaffSession, inside a login's change: clears the account's failed
+// openStaffSession, inside a login's change: checks that the account is
+// not locked (storage.ErrLoginLocked: failures on another instance may
+// have locked it since its credentials were read), clears its failed
 // logins, ends this browser's previous session (old, its cookie token, if
 // any) and opens sess.
 func (s *Server) openStaffSession(ctx context.Context, staffID int64, old string, sess storage.StaffSession) error {
+	if err := s.db.EnsureStaffUnlocked(ctx, staffID); err != nil {
+		return err
+	}
 	if err := s.db.ResetLoginFailures(ctx, staffID); err != nil {
 		return err
 	}

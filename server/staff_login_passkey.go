@@ -101,7 +101,9 @@ func (s *Server) handleStaffLoginPasskey(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	now := s.db.Now()
-	if d := s.throttle.globalDelay(now); d > 0 {
+	if d, err := s.throttle.globalDelay(ctx); err != nil {
+		return err
+	} else if d > 0 {
 		time.Sleep(d)
 	}
 	alone := form.Get("mode") == "passwordless"
@@ -115,8 +117,7 @@ func (s *Server) handleStaffLoginPasskey(c *fiber.Ctx) error {
 		// Expired, or a replay of a challenge already answered: which
 		// account is not known here (the step is gone), so it counts
 		// in the overall throttle only.
-		s.throttle.fail(now, "")
-		if err := s.audit(ctx, storage.ActorUnknown, "staff.login_failed", "", s.staffNetwork(c, "passkey: no login step, or its challenge was used already")); err != nil {
+		if err := s.loginFailed(c, storage.ActorUnknown, "", "passkey: no login step, or its challenge was used already", nil); err != nil {
 			return err
 		}
 		s.waitFloor(start)
@@ -153,12 +154,11 @@ func (s *Server) handleStaffLoginPasskey(c *fiber.Ctx) error {
 		if derr := s.db.DropCeremony(ctx, purpose, step.Binding); derr != nil {
 			return derr
 		}
-		s.throttle.fail(now, "")
 		detail := "passkey alone: unknown passkey"
 		if perr != nil {
 			detail = "passkey: " + webauthnReason(perr)
 		}
-		if err := s.audit(ctx, storage.ActorUnknown, "staff.login_failed", "", s.staffNetwork(c, detail)); err != nil {
+		if err := s.loginFailed(c, storage.ActorUnknown, "", detail, nil); err != nil {
 			return err
 		}
 		return refuse()
@@ -179,7 +179,7 @@ func (s *Server) handleStaffLoginPasskey(c *fiber.Ctx) error {
 		if err := s.db.DropCeremony(ctx, purpose, step.Binding); err != nil {
 			return err
 		}
-		if err := s.countLoginFailure(c, st, now, action, how+": "+detail, also...); err != nil {
+		if err := s.countLoginFailure(c, st, action, how+": "+detail, also...); err != nil {
 			return err
 		}
 		return refuse()
@@ -270,6 +270,9 @@ func (s *Server) handleStaffLoginPasskey(c *fiber.Ctx) error {
 	case errors.Is(err, storage.ErrNotFound):
 		// The challenge was used meanwhile: a replay.
 		return fail("staff.login_failed", "the challenge was used already")
+	case errors.Is(err, storage.ErrLoginLocked):
+		// Locked meanwhile, by failures on another instance.
+		return fail("staff.login_failed", "account locked")
 	case err != nil:
 		return err
 	}

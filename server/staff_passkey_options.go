@@ -47,7 +47,7 @@ func (s *Server) handleStaffPasskeyOptions(c *fiber.Ctx) error {
 		return perr
 	}
 	if now := s.db.Now(); !pwOK || now.Before(st.LockedUntil) {
-		if err := s.countLoginFailure(c, st, now, "staff.passkey_refused", "adding a passkey: wrong password, or the account is locked"); err != nil {
+		if err := s.countLoginFailure(c, st, "staff.passkey_refused", "adding a passkey: wrong password, or the account is locked"); err != nil {
 			return err
 		}
 		return jsonError(c, http.StatusForbidden, "Your password was not right, or the account is locked after too many attempts. Wait a little and try again.")

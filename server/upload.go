@@ -171,12 +171,25 @@ var errSubmissionBudget = &userError{status: http.StatusServiceUnavailable, titl
 		say("Nothing was saved. Please try again in a few minutes.")}}
 
 // acquireUpload takes one of the bounded upload slots, within the global
-// budget of submissions. release may be called more than once: a handler
-// may give the slot back as soon as the body is received, and again, to no
-// effect, when it returns.
+// budget of submissions, which every instance on the database shares
+// (storage.TakeSubmission). release may be called more than once: a
+// handler may give the slot back as soon as the body is received, and
+// again, to no effect, when it returns.
+//
+// Every report and message is sealed after this call, so it is where the
+// organisation's recipients are brought up to date (refreshRecipients):
+// a key removed in the console, on any instance, gets no report or
+// message begun after the removal was acknowledged.
 func (s *Server) acquireUpload(ctx context.Context) (release func(), err error) {
-	if !s.submits.Allow() {
+	ok, err := s.db.TakeSubmission(ctx, s.cfg.SubmissionsPerMinute)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		return nil, errSubmissionBudget
+	}
+	if err := s.refreshRecipients(ctx); err != nil {
+		return nil, err
 	}
 	t := time.NewTimer(30 * time.Second)
 	defer t.Stop()

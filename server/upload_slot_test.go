@@ -4,14 +4,20 @@ import (
 	"context"
 	"testing"
 
-	"golang.org/x/time/rate"
+	"github.com/candour/candour/storage"
 )
 
 // A handler gives its upload slot back as soon as the body is received,
 // and again when it returns: the second release must change nothing.
 func TestUploadSlotReleasedTwiceIsFreedOnce(t *testing.T) {
 	t.Parallel()
-	s := &Server{uploads: make(chan struct{}, 2), submits: rate.NewLimiter(rate.Inf, 1)}
+	db, err := storage.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := &Server{db: db, cfg: Config{SubmissionsPerMinute: 1 << 30}, uploads: make(chan struct{}, 2)}
+	s.rec.Store(&versionedRecipients{}) // version 0, as the database's
 	ctx := context.Background()
 	first, err := s.acquireUpload(ctx)
 	if err != nil {

@@ -105,6 +105,9 @@ func (db *DB) copySQLite(ctx context.Context, path string) error {
 // sealed under keys only reporters hold, that a restored copy has no use
 // for and a backup should not carry.
 var pgBackupFilters = map[string]string{
+	// The submission budget's count per minute (shared_limits.go): it
+	// would place reports among timed staff actions.
+	"submission_counts": ` WHERE 1 = 0`,
 	"attachments":       ` WHERE message_id IS NOT NULL`,
 	"attachment_chunks": ` WHERE attachment_id IN (SELECT id FROM attachments WHERE message_id IS NOT NULL)`,
 	"reporter_sessions": ` WHERE 1 = 0`,

@@ -80,6 +80,10 @@ type DB struct {
 
 	// Now is the clock; tests may replace it before use.
 	Now func() time.Time
+
+	// submissions counts the submission budget on SQLite, in memory
+	// (TakeSubmission).
+	submissions submissionCount
 }
 
 type connector struct {
