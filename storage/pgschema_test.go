@@ -35,7 +35,7 @@ var (
 		"candour_schema: column 2 version integer NOT NULL",
 		"candour_schema: primary key (id)",
 		"candour_schema: 2 CHECK constraints",
-		"candour_schema: rows [1 2]",
+		"candour_schema: rows [1 4]",
 		// TRUNCATE, which SQLite does not have, is refused like DELETE.
 		"audit_head: trigger audit_head_no_truncate",
 		"audit_log: trigger audit_log_no_truncate",
