@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -53,7 +54,22 @@ type roundRobin struct {
 	// pinnedSent counts the body bytes passed on of requests that chose
 	// their back end: how far a paused upload has reached the instance.
 	pinnedSent atomic.Int64
+	// hold, when set, catches the next receipt that its back end gives
+	// and keeps it from the reporter (see heldAnswer).
+	hold atomic.Pointer[heldAnswer]
 }
+
+// heldAnswer is a receipt caught on its way back: the report is stored,
+// but the reporter has not seen its code. held is closed once it is
+// caught; the proxy then waits for release and answers 502, as it would
+// if the instance had died before it answered.
+type heldAnswer struct {
+	backend       int
+	held, release chan struct{}
+}
+
+// errAnswerHeld stands for the answer that the proxy did not pass on.
+var errAnswerHeld = errors.New("the answer was held back and dropped")
 
 func newRoundRobin(t *testing.T, backends []string) *roundRobin {
 	p := &roundRobin{}
@@ -62,7 +78,7 @@ func newRoundRobin(t *testing.T, backends []string) *roundRobin {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tag := strconv.Itoa(i)
+		i, tag := i, strconv.Itoa(i)
 		p.proxies = append(p.proxies, &httputil.ReverseProxy{
 			// Rewrite, not Director: no X-Forwarded-For is added; the
 			// reporter's address goes no further than the proxy.
@@ -79,6 +95,21 @@ func newRoundRobin(t *testing.T, backends []string) *roundRobin {
 			Transport: &http.Transport{MaxIdleConnsPerHost: 16},
 			ModifyResponse: func(res *http.Response) error {
 				res.Header.Set(backendHeader, tag)
+				h := p.hold.Load()
+				if h == nil || h.backend != i || res.Request.Method != "POST" || res.Request.URL.Path != "/report" {
+					return nil
+				}
+				page, err := io.ReadAll(res.Body)
+				res.Body.Close()
+				if err != nil {
+					return err
+				}
+				if res.StatusCode == http.StatusOK && caseCodeRE.Match(page) && p.hold.CompareAndSwap(h, nil) {
+					close(h.held)
+					<-h.release
+					return errAnswerHeld
+				}
+				res.Body = io.NopCloser(bytes.NewReader(page))
 				return nil
 			},
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -140,12 +171,15 @@ func hiddenFields(page string) [][2]string {
 // instances. Reporters send reports with a file each, and staff logins
 // that fail (each one an audit entry, so that both instances append to the
 // hash chain at once). One instance at a time is killed with SIGKILL and
-// restarted on the same port, and the kills are driven by progress, never
-// by the clock: in even rounds once a random number (1 to 4) of receipts
-// has come back since the last restart; in odd rounds once one has, and a
-// large upload pinned to the victim has then sent a random part of its
-// body and the proxy has passed it on, so that the kill lands mid-upload. Which instance dies
-// alternates every two rounds; after the last kill the victim stays down.
+// restarted on the same port; which one alternates, and after the last
+// kill the victim stays down. The kills are driven by progress, never by
+// the clock, and are of three kinds, in turn, each once on each instance:
+// once a random number (1 to 4) of receipts has come back since the last
+// restart; once one has, and a large upload pinned to the victim has then
+// sent a random part of its body and the proxy has passed it on, so that
+// the kill lands mid-upload; and once one has, and the proxy has caught a
+// receipt from the victim on its way back, so that the report is stored
+// but its answer is lost with the instance.
 //
 // A request that fails (502 from the proxy, or cut off) is sent again,
 // with the same form, until it gets an answer from a live instance. The
@@ -153,7 +187,8 @@ func hiddenFields(page string) [][2]string {
 // but whose answer was lost, from making a second case: such a retry is
 // answered 409 with a fresh form, which the reporter sends as a new
 // report. So the database must hold exactly one case per receipt plus one
-// per 409, and each with its message and its whole file.
+// per 409 (at least one per receipt held back), and each with its message
+// and its whole file.
 //
 // Every acknowledged case must then open through /followup, with its text,
 // on the surviving instance while the other is still down, and again on
@@ -169,7 +204,12 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 		t.Skip("kills instances repeatedly under load: skipped in -short mode")
 	}
 	t.Parallel()
-	const rounds, reporters = 8, 6
+	const rounds, reporters = 6, 6 // each kind of kill once on each instance
+	const (
+		killAfterReceipts = iota
+		killMidUpload
+		killWithAnswerHeld
+	)
 	const maxAttempts = 500 // per request; only a hang guard, far above what a kill costs
 	rng := faultSeed(t)
 
@@ -196,6 +236,9 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 	type receipt struct {
 		code, text, name string
 		sum              [sha256.Size]byte
+		// again counts the earlier cases of this report: stored, their
+		// answer lost, their form then sent again and found used.
+		again int
 	}
 	var (
 		mu         sync.Mutex
@@ -274,6 +317,7 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 					fail("GET /report: %d, no form token: %s", status, pageGist(page))
 					return
 				}
+				again := 0
 				for {
 					b, ctype := form(t, append(fields, [2]string{"body", text}), map[string][]byte{name: file})
 					body, _ := io.ReadAll(b)
@@ -289,7 +333,7 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 						k, _ := strconv.Atoi(to)
 						ackedBy[k].Add(1)
 						mu.Lock()
-						receipts = append(receipts, receipt{code: m[1], text: text, name: name, sum: sha256.Sum256(file)})
+						receipts = append(receipts, receipt{code: m[1], text: text, name: name, sum: sha256.Sum256(file), again: again})
 						mu.Unlock()
 						acked.Add(1)
 						select {
@@ -303,6 +347,7 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 						// page keeps the text and offers a fresh form, sent
 						// as a new report (with the file attached again).
 						repeats.Add(1)
+						again++
 						if fields = hiddenFields(page); !slices.ContainsFunc(fields, func(f [2]string) bool { return f[0] == "form" }) {
 							fail("a 409 answer has no fresh form: %s", pageGist(page))
 							return
@@ -349,18 +394,29 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 
 	victim := 0
 	for round := range rounds {
-		victim = round / 2 % 2
+		victim = round % 2
 		v := inst[victim]
 		var big *pausingReader
 		bigDone := make(chan error, 1)
 		var bigLen, pauseAt int
 		// Traffic goes on after each restart: some receipts first.
+		kind := round % 3
 		want := acked.Load() + 1
-		if round%2 == 0 {
+		if kind == killAfterReceipts {
 			want += int64(rng.IntN(4))
 		}
 		waitProgress(fmt.Sprintf("receipt %d", want), func() bool { return acked.Load() >= want })
-		if round%2 == 1 {
+		var hold *heldAnswer
+		switch kind {
+		case killWithAnswerHeld:
+			hold = &heldAnswer{backend: victim, held: make(chan struct{}), release: make(chan struct{})}
+			proxy.hold.Store(hold)
+			select {
+			case <-hold.held:
+			case <-time.After(patience):
+				t.Fatalf("round %d: waited %v for a receipt from instance %d to hold back", round, patience, victim)
+			}
+		case killMidUpload:
 			bigFile := make([]byte, 1<<20+rng.IntN(2<<20))
 			rand.Read(bigFile)
 			body, ctype := reportBody(fmt.Sprintf("round %d: the upload that is killed mid-way", round), bigFile)
@@ -368,10 +424,11 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 			pauseAt = 64<<10 + rng.IntN(len(body)-128<<10)
 			big = &pausingReader{r: bytes.NewReader(body), n: pauseAt, reached: make(chan struct{}), release: make(chan struct{})}
 			sentBefore := proxy.pinnedSent.Load()
+			pin := strconv.Itoa(victim)
 			go func() {
 				req, _ := http.NewRequest("POST", base+"/report", big)
 				req.Header.Set("Content-Type", ctype)
-				req.Header.Set(backendHeader, strconv.Itoa(victim))
+				req.Header.Set(backendHeader, pin)
 				req.ContentLength = int64(len(body))
 				// A 502, or the connection cut: the instance died under it.
 				// Only a receipt would be wrong, as no instance had it whole.
@@ -401,14 +458,18 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 			})
 		}
 		kill9(t, v.cmd)
-		if big != nil {
+		switch {
+		case hold != nil:
+			close(hold.release)
+			t.Logf("round %d: killed instance %d with a receipt it gave held back; %d receipts so far", round, victim, acked.Load())
+		case big != nil:
 			close(big.release)
 			if err := <-bigDone; err != nil {
 				t.Errorf("round %d: %v", round, err)
 			}
 			t.Logf("round %d: killed instance %d with a %d-byte upload paused in it at byte %d; %d receipts so far",
 				round, victim, bigLen, pauseAt, acked.Load())
-		} else {
+		default:
 			t.Logf("round %d: killed instance %d after %d receipts", round, victim, acked.Load())
 		}
 		if round < rounds-1 {
@@ -435,6 +496,10 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 	}
 	if proxy.badGateway.Load() == 0 {
 		t.Error("no request met a dead instance: the kills were not felt")
+	}
+	if repeats.Load() < rounds/3 {
+		t.Errorf("%d forms were found used, fewer than the %d receipts held back: each one's retry must be told its form was used",
+			repeats.Load(), rounds/3)
 	}
 
 	// Every acknowledged report opens on the survivor, the other being
@@ -488,16 +553,13 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 	plain := exportDecryptedFrom(t, dir, keyFile, "--database", dsn)
 	checkTexts(t, plain, texts)
 	paths, _ := filepath.Glob(filepath.Join(plain, "*", "attachments", "*"))
-	found := map[string]bool{}
+	found := map[string]int{}
 	for _, p := range paths {
 		want, ok := files[filepath.Base(p)]
 		if !ok {
 			continue
 		}
-		if found[want.name] {
-			t.Errorf("acknowledged file %s is in the export twice", want.name)
-		}
-		found[want.name] = true
+		found[want.name]++
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -506,9 +568,10 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 			t.Errorf("acknowledged file %s decrypts to %d bytes that are not those sent", want.name, len(b))
 		}
 	}
-	for name := range files {
-		if !found[name] {
-			t.Errorf("the decrypted export lacks acknowledged file %s", name)
+	for name, r := range files {
+		// A report sent again has the same file in its earlier case.
+		if found[name] != 1+r.again {
+			t.Errorf("the decrypted export holds acknowledged file %s %d times, want %d", name, found[name], 1+r.again)
 		}
 	}
 
