@@ -61,11 +61,13 @@ type roundRobin struct {
 
 // heldAnswer is a receipt caught on its way back: the report is stored,
 // but the reporter has not seen its code. held is closed once it is
-// caught; the proxy then waits for release and answers 502, as it would
-// if the instance had died before it answered.
+// caught; the proxy then waits for release (or for abandon, if the test
+// ends early) and answers 502, as it would if the instance had died
+// before it answered.
 type heldAnswer struct {
 	backend       int
 	held, release chan struct{}
+	abandon       <-chan struct{}
 }
 
 // errAnswerHeld stands for the answer that the proxy did not pass on.
@@ -106,7 +108,10 @@ func newRoundRobin(t *testing.T, backends []string) *roundRobin {
 				}
 				if res.StatusCode == http.StatusOK && caseCodeRE.Match(page) && p.hold.CompareAndSwap(h, nil) {
 					close(h.held)
-					<-h.release
+					select {
+					case <-h.release:
+					case <-h.abandon:
+					}
 					return errAnswerHeld
 				}
 				res.Body = io.NopCloser(bytes.NewReader(page))
@@ -397,6 +402,7 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 		victim = round % 2
 		v := inst[victim]
 		var big *pausingReader
+		var releaseBig func()
 		bigDone := make(chan error, 1)
 		var bigLen, pauseAt int
 		// Traffic goes on after each restart: some receipts first.
@@ -409,7 +415,7 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 		var hold *heldAnswer
 		switch kind {
 		case killWithAnswerHeld:
-			hold = &heldAnswer{backend: victim, held: make(chan struct{}), release: make(chan struct{})}
+			hold = &heldAnswer{backend: victim, held: make(chan struct{}), release: make(chan struct{}), abandon: stop}
 			proxy.hold.Store(hold)
 			select {
 			case <-hold.held:
@@ -423,6 +429,8 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 			bigLen = len(body)
 			pauseAt = 64<<10 + rng.IntN(len(body)-128<<10)
 			big = &pausingReader{r: bytes.NewReader(body), n: pauseAt, reached: make(chan struct{}), release: make(chan struct{})}
+			releaseBig = sync.OnceFunc(func() { close(big.release) })
+			defer releaseBig() // if the test ends before the kill
 			sentBefore := proxy.pinnedSent.Load()
 			pin := strconv.Itoa(victim)
 			go func() {
@@ -463,7 +471,7 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 			close(hold.release)
 			t.Logf("round %d: killed instance %d with a receipt it gave held back; %d receipts so far", round, victim, acked.Load())
 		case big != nil:
-			close(big.release)
+			releaseBig()
 			if err := <-bigDone; err != nil {
 				t.Errorf("round %d: %v", round, err)
 			}
