@@ -15,6 +15,7 @@ import (
 
 	"github.com/candour/candour/internal/pgtest"
 	"github.com/candour/candour/server"
+	"github.com/candour/candour/storage"
 )
 
 // markedStream yields n bytes of text in which marker recurs every few
@@ -55,6 +56,12 @@ func newMarkedStream(marker string, n int64) *markedStream {
 func TestPlaintextNeverReachesDisk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("uploads 200 MB")
+	}
+	if testEngine() == storage.EnginePostgres {
+		// The test cluster is made under TMPDIR by the first test that
+		// asks for it: make it before TMPDIR points into this test's
+		// folder, which the server's user (postgres) cannot enter.
+		pgtest.Start(t)
 	}
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)

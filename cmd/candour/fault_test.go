@@ -60,9 +60,19 @@ func (l *lockedBuffer) String() string {
 // it is gone, and prints its log if the test failed. extra are more flags.
 func startServer(t *testing.T, data, recipients, addr string, extra ...string) *exec.Cmd {
 	t.Helper()
+	return startServerEnv(t, nil, data, recipients, addr, extra...)
+}
+
+// startServerEnv is startServer with extra environment variables (say,
+// CANDOUR_DATABASE, so that a database's URL is not on the command line).
+func startServerEnv(t *testing.T, env []string, data, recipients, addr string, extra ...string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(candourBin, append([]string{"serve", "--addr", addr, "--data", data, "--recipients", recipients,
 		"--kdf-memory-mib", "8", "--kdf-time", "1", "--login-floor", "10ms",
 		"--submissions-per-minute", "1000000"}, extra...)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	logs := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

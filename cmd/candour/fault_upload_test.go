@@ -578,9 +578,16 @@ func pageGist(page string) string {
 // organisation's key; it returns the decrypted folder.
 func exportDecrypted(t *testing.T, dir, data, keyFile string) string {
 	t.Helper()
+	return exportDecryptedFrom(t, dir, keyFile, "--data", data)
+}
+
+// exportDecryptedFrom is exportDecrypted for the database that where
+// names, as the tools take it (--data DIR, or --database URL).
+func exportDecryptedFrom(t *testing.T, dir, keyFile string, where ...string) string {
+	t.Helper()
 	exp := filepath.Join(dir, "export")
-	candour(t, "export", "--data", data, "--out", exp)
-	if out := candour(t, "audit", "verify", "--data", data); !strings.Contains(out, "intact") {
+	candour(t, append([]string{"export", "--out", exp}, where...)...)
+	if out := candour(t, append([]string{"audit", "verify"}, where...)...); !strings.Contains(out, "intact") {
 		t.Errorf("audit verify after the crashes: %s", out)
 	}
 	plain := filepath.Join(dir, "plain")
