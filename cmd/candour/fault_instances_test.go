@@ -270,11 +270,14 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 		unexpected = append(unexpected, fmt.Sprintf(format, args...))
 		mu.Unlock()
 	}
+	// loadCtx ends the reporters' requests if the test gives up on them.
+	loadCtx, abortLoad := context.WithCancel(context.Background())
+	defer abortLoad()
 	// send makes a request through the proxy until a live instance answers
 	// it whole, and returns the answer and which instance gave it.
 	send := func(hc *http.Client, method, path string, body []byte, ctype string) (int, string, string, bool) {
 		for range maxAttempts {
-			req, _ := http.NewRequest(method, base+path, bytes.NewReader(body))
+			req, _ := http.NewRequestWithContext(loadCtx, method, base+path, bytes.NewReader(body))
 			if ctype != "" {
 				req.Header.Set("Content-Type", ctype)
 			}
@@ -296,7 +299,7 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 	var stopOnce sync.Once
 	var wg sync.WaitGroup
 	stopLoad := func() { stopOnce.Do(func() { close(stop) }); wg.Wait() }
-	defer stopLoad() // before front.Close, and on a t.Fatal
+	defer func() { abortLoad(); stopLoad() }() // before front.Close, and on a t.Fatal
 	for i := range reporters {
 		seed := rng.Uint64()
 		wg.Add(1)
@@ -506,8 +509,21 @@ func TestFaultTwoInstancesOnPostgres(t *testing.T) {
 		}
 	}
 	// The last victim stays down while the load ends: reporters finish
-	// their reports through the survivor.
-	stopLoad()
+	// their reports through the survivor. The bound only turns a survivor
+	// that takes no more reports into a failure instead of a hang.
+	finished := make(chan struct{})
+	go func() { stopLoad(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(patience):
+		abortLoad()
+		<-finished
+		mu.Lock()
+		u := slices.Clone(unexpected)
+		mu.Unlock()
+		t.Fatalf("after the last kill, the reporters' reports were not all answered by the surviving instance %d in %v (%d receipts; unexpected answers: %q)",
+			1-victim, patience, acked.Load(), u)
+	}
 	survivor := 1 - victim
 
 	t.Logf("%d reports acknowledged (%d by instance 0, %d by instance 1), %d of them on a form from the other instance; "+
