@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/candour/candour/crypto"
 	"github.com/candour/candour/server"
 	"github.com/candour/candour/storage"
 )
@@ -23,46 +20,15 @@ import (
 // PostgreSQL; on SQLite, which has one instance, the one server twice)
 // running the same background work at once do it once.
 
-// sameDatabaseInstance starts another server on ts's PostgreSQL database, as a
-// second Candour instance behind the same address would run, with ts's
-// clock and organisation key and adjust's settings. On SQLite it returns
-// ts itself.
+// sameDatabaseInstance is startPeer on PostgreSQL and ts itself on SQLite
+// (one instance per database), so that a test of two instances runs as a
+// test of one there.
 func sameDatabaseInstance(t *testing.T, ts *testServer, adjust func(*server.Config)) *testServer {
 	t.Helper()
 	if ts.DSN == "" {
 		return ts
 	}
-	db, err := storage.OpenPostgres(ts.DSN)
-	must(t, err)
-	db.Now = func() time.Time { return time.Unix(0, ts.Clock.Load()) }
-	rs, err := crypto.ParseRecipientsString(ts.OrgKey.Recipient().String())
-	must(t, err)
-	logs := &syncBuffer{}
-	cfg := server.Config{
-		OrgName:              "Test Watchdog",
-		Recipients:           rs,
-		KDF:                  fastKDF,
-		LoginFloor:           50 * time.Millisecond,
-		SubmissionsPerMinute: 100000,
-		CleanerPath:          server.CleanerPath(),
-		Logger:               slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
-	if adjust != nil {
-		adjust(&cfg)
-	}
-	srv, err := server.New(cfg, db)
-	must(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		db.Close()
-	})
-	return &testServer{Srv: srv, Clock: ts.Clock, URL: "http://" + ln.Addr().String(), DB: db, DataDir: ts.DataDir, DSN: ts.DSN,
-		OrgKey: ts.OrgKey, Log: logs, seen: map[int64]bool{}}
+	return startPeer(t, ts, adjust)
 }
 
 // raceServers runs each of fns at once and returns their errors.

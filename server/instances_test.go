@@ -17,21 +17,22 @@ import (
 	"github.com/candour/candour/storage"
 )
 
-// secondInstance starts another server on ts's PostgreSQL database, with
-// ts's organisation key and clock: two instances behind one address, as a
-// load balancer would spread a reporter's requests.
-func secondInstance(t *testing.T, ts *testServer) *testServer {
+// startPeer starts another server instance on ts's PostgreSQL database,
+// with the same organisation key and clock, configured as ts is unless
+// adjust says otherwise. It skips the test on SQLite, which has one
+// instance per database.
+func startPeer(t *testing.T, ts *testServer, adjust func(*server.Config)) *testServer {
 	t.Helper()
 	if ts.DSN == "" {
 		t.Skip("several instances share one database only on PostgreSQL (CANDOUR_TEST_ENGINE=postgres)")
 	}
 	db, err := storage.OpenPostgres(ts.DSN)
 	must(t, err)
-	db.Now = ts.DB.Now
+	db.Now = func() time.Time { return time.Unix(0, ts.Clock.Load()) }
 	rs, err := crypto.ParseRecipientsString(ts.OrgKey.Recipient().String())
 	must(t, err)
 	logs := &syncBuffer{}
-	srv, err := server.New(server.Config{
+	cfg := server.Config{
 		OrgName:              "Test Watchdog",
 		Recipients:           rs,
 		KDF:                  fastKDF,
@@ -39,7 +40,11 @@ func secondInstance(t *testing.T, ts *testServer) *testServer {
 		SubmissionsPerMinute: 100000,
 		CleanerPath:          server.CleanerPath(),
 		Logger:               slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}, db)
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	srv, err := server.New(cfg, db)
 	must(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
@@ -64,7 +69,7 @@ func secondInstance(t *testing.T, ts *testServer) *testServer {
 func TestReporterSessionsAndReceiptsCrossInstances(t *testing.T) {
 	t.Parallel()
 	one := startServer(t, nil)
-	two := secondInstance(t, one)
+	two := startPeer(t, one, nil)
 
 	// The repeated form: stored by instance one, sent again to two.
 	tok := formToken(t, client(t), one.URL+"/report")

@@ -3,9 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -19,42 +16,6 @@ import (
 	"github.com/candour/candour/server"
 	"github.com/candour/candour/storage"
 )
-
-// startPeer starts a second instance on ts's PostgreSQL database, with
-// ts's organisation key and clock, as a second Candour instance behind the
-// same address would be. Tests that use it run on PostgreSQL only.
-func startPeer(t *testing.T, ts *testServer, adjust func(*server.Config)) *testServer {
-	t.Helper()
-	if ts.DSN == "" {
-		t.Skip("several instances share one database only on PostgreSQL")
-	}
-	db, err := storage.OpenPostgres(ts.DSN)
-	must(t, err)
-	db.Now = func() time.Time { return time.Unix(0, ts.Clock.Load()) }
-	rs, err := crypto.ParseRecipientsString(ts.OrgKey.Recipient().String())
-	must(t, err)
-	cfg := server.Config{
-		OrgName: "Test Watchdog", Recipients: rs, KDF: fastKDF, LoginFloor: 50 * time.Millisecond,
-		SubmissionsPerMinute: 100000, CleanerPath: server.CleanerPath(),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	if adjust != nil {
-		adjust(&cfg)
-	}
-	srv, err := server.New(cfg, db)
-	must(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		db.Close()
-	})
-	return &testServer{Srv: srv, Clock: ts.Clock, URL: "http://" + ln.Addr().String(), DB: db, DSN: ts.DSN,
-		OrgKey: ts.OrgKey, Log: &syncBuffer{}, seen: ts.seen}
-}
 
 // submitStatus sends a report and returns the response's status.
 func submitStatus(t *testing.T, ts *testServer, text string) int {
