@@ -22,11 +22,16 @@ import (
 // token with its own label: the case code is at rest only under a key
 // that the reporter's form alone holds, for receiptKept, and then deleted.
 //
-// An attempt in flight is a row with no receipt, claimed by a random id.
-// A repeat polls the row (pollReceipt apart) until it holds a receipt or
-// is gone, for as long as it would wait in memory. A claim ends at
-// claimFor (the longest an attempt may take, rounded up to a minute), so
-// that the claim of an instance that died is taken over then.
+// An attempt in flight is a row with no receipt, claimed by a random id
+// and recorded with the claiming instance (storage/instances.go). A repeat
+// polls the row (pollReceipt apart) until it holds a receipt, is gone, or
+// its claiming instance is dead (its row gone or its lock free), for as
+// long as it would wait in memory; the claim of a dead instance is taken
+// over at once (storage.ClaimReceipt: one repeat wins) and the repeat goes
+// on as the report (a report the dead attempt stored already makes its
+// form used: 409). A claim also ends at claimFor (the longest an attempt
+// may take, rounded up to a minute), a backstop for a claim of no known
+// instance.
 type dbReceipts struct {
 	db       *storage.DB
 	claimFor time.Duration

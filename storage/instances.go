@@ -24,7 +24,10 @@ import (
 //     on it (instanceClass, id) on a connection of its own held for its
 //     whole life, and only then registers the id (a row of instances,
 //     holding nothing but the id: no host name, no time).
-//   - A reporter's pending attachment records that id (instance_id).
+//   - A reporter's pending attachment records that id (instance_id), and
+//     so does the claim of a new report's attempt in flight
+//     (report_receipts.instance_id, reporter_session.go): a repeat of the
+//     form takes a dead instance's claim over at once (instanceDead).
 //   - SweepDeadInstances (at start, and from the server's periodic sweep)
 //     tries the lock of every registered instance: one it can take is
 //     held by no live session, so that instance is dead. It deletes that
@@ -214,10 +217,45 @@ func (db *DB) SweepDeadInstances(ctx context.Context) (int64, error) {
 	return swept, nil
 }
 
+// tryInstanceLock tries the lock of instance id on conn: taken, the
+// instance is dead, and the caller must release it (unlockOrDrop).
+func tryInstanceLock(ctx context.Context, conn *sql.Conn, id int64) (bool, error) {
+	var got bool
+	err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(?, ?)`, instanceClass, int32(id)).Scan(&got)
+	return got, err
+}
+
+// instanceDead reports whether instance id is dead: its row is gone
+// (swept, or unregistered at Close), read through q, or its lock can be
+// taken, that is no live session holds it. Nothing else is looked at: no
+// clock. A dead instance's row is left to SweepDeadInstances.
+func (db *DB) instanceDead(ctx context.Context, q querier, id int64) (bool, error) {
+	var n int64
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM instances WHERE id = ?`, id).Scan(&n); err != nil {
+		return false, err
+	}
+	if n == 0 {
+		return true, nil
+	}
+	conn, err := db.locks.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	got, err := tryInstanceLock(ctx, conn, id)
+	if err != nil {
+		return false, err
+	}
+	if got {
+		unlockOrDrop(ctx, conn, instanceClass, int32(id))
+	}
+	return got, nil
+}
+
 // sweepInstance sweeps instance id if its lock can be taken on conn.
 func (db *DB) sweepInstance(ctx context.Context, conn *sql.Conn, id int64) (int64, error) {
-	var got bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(?, ?)`, instanceClass, int32(id)).Scan(&got); err != nil {
+	got, err := tryInstanceLock(ctx, conn, id)
+	if err != nil {
 		return 0, fmt.Errorf("failed to sweep dead instances: %w", err)
 	}
 	if !got {
@@ -225,7 +263,7 @@ func (db *DB) sweepInstance(ctx context.Context, conn *sql.Conn, id int64) (int6
 	}
 	defer unlockOrDrop(ctx, conn, instanceClass, int32(id))
 	var n int64
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err = db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM attachments WHERE instance_id = ? AND message_id IS NULL`, id)
 		if err != nil {
 			return err

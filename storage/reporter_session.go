@@ -171,7 +171,8 @@ type ReceiptClaimState int
 
 const (
 	// ReceiptClaimed: the caller's claim is now the form's attempt in
-	// flight (there was none, or only an expired one).
+	// flight (there was none, only an expired one, or the claim of an
+	// instance that has died).
 	ReceiptClaimed ReceiptClaimState = iota
 	// ReceiptKept: the form made a report; Sealed is its receipt.
 	ReceiptKept
@@ -179,21 +180,42 @@ const (
 	ReceiptInFlight
 )
 
+// A claim records the instance that made it (instance_id; NULL on SQLite,
+// one instance that keeps its claims in memory). A claim whose instance
+// is dead (instanceDead: its row gone, or its lock free) is taken over by
+// the next repeat of the form at once; expires_at stays as a backstop, for
+// a claim of no recorded instance. The decision looks at no clock but
+// expiry's. A claim taken over by mistake (its instance alive but cut off
+// from its lock connection) costs no second case: the form's hash on the
+// case (ErrFormUsed) refuses the second attempt's report.
+
 // ClaimReceipt looks up the receipt row of a report form's token in one
 // write transaction: a live receipt is returned sealed; a live claim of
-// another attempt leaves the row alone; otherwise (no row, or its time is
-// up at now) the row becomes claim's, in flight until claimUntil.
+// another attempt of a live instance leaves the row alone; otherwise (no
+// row, its time up at now, or its claimer dead) the row becomes claim's,
+// made by this instance, in flight until claimUntil. As write
+// transactions are serialised, of two repeats taking a dead claim over
+// only one wins.
 func (db *DB) ClaimReceipt(ctx context.Context, tokenHash, claim []byte, now, claimUntil time.Time) (ReceiptClaimState, []byte, error) {
+	var own sql.NullInt64
+	if db.pg && db.locks != nil {
+		id, _, err := db.instanceID(ctx)
+		if err != nil {
+			return 0, nil, fmt.Errorf("failed to claim report receipt: %w", err)
+		}
+		own = sql.NullInt64{Int64: id, Valid: true}
+	}
 	state, sealed := ReceiptClaimed, []byte(nil)
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		state, sealed = ReceiptClaimed, nil
 		var expires int64
-		err := tx.QueryRowContext(ctx, `SELECT sealed, expires_at FROM report_receipts WHERE token_hash = ?`, tokenHash).
-			Scan(&sealed, &expires)
+		var claimer sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT sealed, expires_at, instance_id FROM report_receipts WHERE token_hash = ?`, tokenHash).
+			Scan(&sealed, &expires, &claimer)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, `INSERT INTO report_receipts (token_hash, claim, expires_at) VALUES (?, ?, ?)`,
-				tokenHash, claim, claimUntil.Unix())
+			_, err = tx.ExecContext(ctx, `INSERT INTO report_receipts (token_hash, claim, expires_at, instance_id) VALUES (?, ?, ?, ?)`,
+				tokenHash, claim, claimUntil.Unix(), own)
 			return err
 		case err != nil:
 			return err
@@ -201,12 +223,18 @@ func (db *DB) ClaimReceipt(ctx context.Context, tokenHash, claim []byte, now, cl
 			state = ReceiptKept
 			return nil
 		case expires > now.Unix():
-			state = ReceiptInFlight
-			return nil
+			dead, err := db.claimerDead(ctx, tx, claimer)
+			if err != nil {
+				return err
+			}
+			if !dead {
+				state = ReceiptInFlight
+				return nil
+			}
 		}
 		sealed = nil
-		_, err = tx.ExecContext(ctx, `UPDATE report_receipts SET claim = ?, sealed = NULL, expires_at = ? WHERE token_hash = ?`,
-			claim, claimUntil.Unix(), tokenHash)
+		_, err = tx.ExecContext(ctx, `UPDATE report_receipts SET claim = ?, sealed = NULL, expires_at = ?, instance_id = ? WHERE token_hash = ?`,
+			claim, claimUntil.Unix(), own, tokenHash)
 		return err
 	})
 	if err != nil {
@@ -215,14 +243,25 @@ func (db *DB) ClaimReceipt(ctx context.Context, tokenHash, claim []byte, now, cl
 	return state, sealed, nil
 }
 
+// claimerDead reports whether the instance that made a claim in flight is
+// dead; a claim of no recorded instance lasts until it expires.
+func (db *DB) claimerDead(ctx context.Context, q querier, claimer sql.NullInt64) (bool, error) {
+	if !claimer.Valid || !db.pg || db.locks == nil {
+		return false, nil
+	}
+	return db.instanceDead(ctx, q, claimer.Int64)
+}
+
 // PeekReceipt reads what ClaimReceipt would find, without a write: a
 // repeat waiting for an attempt in flight polls with it. ReceiptClaimed
-// here means that the token is free to claim.
+// here means that the token is free to claim (no row, its time up, or its
+// claimer dead).
 func (db *DB) PeekReceipt(ctx context.Context, tokenHash []byte, now time.Time) (ReceiptClaimState, []byte, error) {
 	var sealed []byte
 	var expires int64
-	err := db.r.QueryRowContext(ctx, `SELECT sealed, expires_at FROM report_receipts WHERE token_hash = ?`, tokenHash).
-		Scan(&sealed, &expires)
+	var claimer sql.NullInt64
+	err := db.r.QueryRowContext(ctx, `SELECT sealed, expires_at, instance_id FROM report_receipts WHERE token_hash = ?`, tokenHash).
+		Scan(&sealed, &expires, &claimer)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return ReceiptClaimed, nil, nil
@@ -233,6 +272,13 @@ func (db *DB) PeekReceipt(ctx context.Context, tokenHash []byte, now time.Time) 
 	case sealed != nil:
 		return ReceiptKept, sealed, nil
 	}
+	dead, err := db.claimerDead(ctx, db.r, claimer)
+	if err != nil {
+		return 0, nil, fmt.Errorf("failed to read report receipt: %w", err)
+	}
+	if dead {
+		return ReceiptClaimed, nil, nil
+	}
 	return ReceiptInFlight, nil, nil
 }
 
@@ -242,7 +288,8 @@ func (db *DB) PeekReceipt(ctx context.Context, tokenHash []byte, now time.Time) 
 func (db *DB) KeepReceipt(ctx context.Context, tokenHash, claim, sealed []byte, until time.Time, max int) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
-			`UPDATE report_receipts SET sealed = ?, expires_at = ? WHERE token_hash = ? AND claim = ? AND sealed IS NULL`,
+			`UPDATE report_receipts SET sealed = ?, expires_at = ?, instance_id = NULL
+			 WHERE token_hash = ? AND claim = ? AND sealed IS NULL`,
 			sealed, until.Unix(), tokenHash, claim)
 		if err != nil {
 			return err

@@ -100,7 +100,7 @@ func TestReporterSessionsAreBoundedTouchedAndEnded(t *testing.T) {
 
 // A receipt row is claimed by one attempt, refuses a second claim while
 // in flight, keeps its sealed receipt for the first attempt only, is free
-// again after a drop or once its time is up (a dead instance's claim), and
+// again after a drop or once its time is up (the backstop), and
 // the kept ones are bounded.
 func TestReceiptClaimsKeepsAndTakeOvers(t *testing.T) {
 	t.Parallel()
@@ -138,7 +138,8 @@ func TestReceiptClaimsKeepsAndTakeOvers(t *testing.T) {
 	if st, _ := claim(c1, now); st != storage.ReceiptInFlight {
 		t.Fatalf("a drop by another attempt freed the claim: %v", st)
 	}
-	// An hour on, c2's instance is taken to be dead: its claim is taken over.
+	// An hour on, c2's claim has expired (the backstop; a claim whose
+	// instance is known dead goes at once: instances_receipt_test.go).
 	later := now.Add(time.Hour)
 	if st, _ := claim(c1, later); st != storage.ReceiptClaimed {
 		t.Fatalf("claim after the claim's time: %v", st)

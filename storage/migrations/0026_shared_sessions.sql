@@ -27,12 +27,16 @@ CREATE INDEX reporter_sessions_seq ON reporter_sessions (seq);
 -- the token itself, for a few minutes, so that the same form sent again
 -- to any instance gets the same receipt. A row without sealed is an
 -- attempt in flight, claimed by claim (random, per attempt); expires_at
--- (a whole minute) ends a receipt, or lets a dead instance's claim be
--- taken over.
+-- (a whole minute) ends a receipt, or a claim as a backstop. instance_id
+-- is the instance that made the claim (storage/instances.go; NULL on
+-- SQLite, and once the receipt is kept): a repeat of the form takes the
+-- claim of a dead instance over at once. No FOREIGN KEY: instances comes
+-- later (0028), and a claimer's row gone is itself a sign of its death.
 CREATE TABLE report_receipts (
     token_hash  BLOB    PRIMARY KEY CHECK (length(token_hash) = 32),
     claim       BLOB    NOT NULL CHECK (length(claim) = 16),
     sealed      BLOB    CHECK (sealed IS NULL OR length(sealed) BETWEEN 1 AND 1048576),
-    expires_at  INTEGER NOT NULL    -- unix seconds, a whole minute
+    expires_at  INTEGER NOT NULL,   -- unix seconds, a whole minute
+    instance_id INTEGER             -- the claiming instance (PostgreSQL)
 ) WITHOUT ROWID;
 CREATE INDEX report_receipts_expires ON report_receipts (expires_at);

@@ -17,6 +17,7 @@ CREATE TABLE report_receipts (
     token_hash  BYTEA  PRIMARY KEY CHECK (length(token_hash) = 32),
     claim       BYTEA  NOT NULL CHECK (length(claim) = 16),
     sealed      BYTEA  CHECK (sealed IS NULL OR length(sealed) BETWEEN 1 AND 1048576),
-    expires_at  BIGINT NOT NULL
+    expires_at  BIGINT NOT NULL,
+    instance_id BIGINT
 );
 CREATE INDEX report_receipts_expires ON report_receipts (expires_at);
