@@ -256,13 +256,21 @@ func checkPgTables(ctx context.Context, src *sql.Tx, tables []backupTable) error
 // copyPgTable copies table t's rows from src (PostgreSQL) into tx (the
 // copy), one row in memory at a time.
 func copyPgTable(ctx context.Context, src *sql.Tx, tx *sql.Tx, t backupTable) error {
-	cols := `"` + strings.Join(t.columns, `", "`) + `"`
 	filter := pgBackupFilters[t.name]
 	if t.name == "instances" {
 		// The instances running now (instances.go) mean nothing in a
 		// restored database, and no linked attachment names one.
 		filter = ` WHERE 1 = 0`
 	}
+	return copyRows(ctx, src, tx, t, filter, nil)
+}
+
+// copyRows copies the rows of table t that filter (a WHERE clause, or "")
+// keeps from src into dst, one row in memory at a time, passing each
+// value through convert (by column) if it is not nil. The one row of
+// audit_head is in dst already (it cannot be deleted) and is overwritten.
+func copyRows(ctx context.Context, src, dst *sql.Tx, t backupTable, filter string, convert func(v any, column string) any) error {
+	cols := `"` + strings.Join(t.columns, `", "`) + `"`
 	rows, err := src.QueryContext(ctx, `SELECT `+cols+` FROM "`+t.name+`"`+filter)
 	if err != nil {
 		return fmt.Errorf("failed to read %s: %w", t.name, err)
@@ -270,14 +278,13 @@ func copyPgTable(ctx context.Context, src *sql.Tx, tx *sql.Tx, t backupTable) er
 	defer rows.Close()
 	insert := `INSERT INTO "` + t.name + `" (` + cols + `) VALUES (?` + strings.Repeat(", ?", len(t.columns)-1) + `)`
 	if t.name == "audit_head" {
-		// Its one row is there already (see copyFromPostgres).
 		set := make([]string, len(t.columns))
 		for i, c := range t.columns {
 			set[i] = `"` + c + `" = excluded."` + c + `"`
 		}
 		insert += ` ON CONFLICT (id) DO UPDATE SET ` + strings.Join(set, ", ")
 	}
-	stmt, err := tx.PrepareContext(ctx, insert)
+	stmt, err := dst.PrepareContext(ctx, insert)
 	if err != nil {
 		return fmt.Errorf("failed to copy %s: %w", t.name, err)
 	}
@@ -290,6 +297,11 @@ func copyPgTable(ctx context.Context, src *sql.Tx, tx *sql.Tx, t backupTable) er
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return fmt.Errorf("failed to read %s: %w", t.name, err)
+		}
+		if convert != nil {
+			for i, c := range t.columns {
+				vals[i] = convert(vals[i], c)
+			}
 		}
 		if _, err := stmt.ExecContext(ctx, vals...); err != nil {
 			return fmt.Errorf("failed to copy a row of %s: %w", t.name, err)

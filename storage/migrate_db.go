@@ -408,46 +408,7 @@ func pgValue(v any, typ string) any {
 // pgBackupFilters leaves out of a backup (pending attachments and their
 // chunks) for the same reason.
 func copyMigratedTable(ctx context.Context, src, tx *sql.Tx, t backupTable, types map[string]string) error {
-	cols := `"` + strings.Join(t.columns, `", "`) + `"`
-	rows, err := src.QueryContext(ctx, `SELECT `+cols+` FROM "`+t.name+`"`+pgBackupFilters[t.name])
-	if err != nil {
-		return fmt.Errorf("failed to read %s: %w", t.name, err)
-	}
-	defer rows.Close()
-	insert := `INSERT INTO "` + t.name + `" (` + cols + `) VALUES (?` + strings.Repeat(", ?", len(t.columns)-1) + `)`
-	if t.name == "audit_head" {
-		// Its one row is there already, and cannot be deleted.
-		set := make([]string, len(t.columns))
-		for i, c := range t.columns {
-			set[i] = `"` + c + `" = excluded."` + c + `"`
-		}
-		insert += ` ON CONFLICT (id) DO UPDATE SET ` + strings.Join(set, ", ")
-	}
-	stmt, err := tx.PrepareContext(ctx, insert)
-	if err != nil {
-		return fmt.Errorf("failed to copy %s: %w", t.name, err)
-	}
-	defer stmt.Close()
-	vals := make([]any, len(t.columns))
-	ptrs := make([]any, len(t.columns))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return fmt.Errorf("failed to read %s: %w", t.name, err)
-		}
-		for i, c := range t.columns {
-			vals[i] = pgValue(vals[i], types[c])
-		}
-		if _, err := stmt.ExecContext(ctx, vals...); err != nil {
-			return fmt.Errorf("failed to copy a row of %s: %w", t.name, err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("failed to read %s: %w", t.name, err)
-	}
-	return nil
+	return copyRows(ctx, src, tx, t, pgBackupFilters[t.name], func(v any, column string) any { return pgValue(v, types[column]) })
 }
 
 // apartAttachments lists the linked attachments of the snapshot whose
