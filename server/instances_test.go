@@ -2,17 +2,12 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/candour/candour/crypto"
 	"github.com/candour/candour/server"
 	"github.com/candour/candour/storage"
 )
@@ -28,35 +23,9 @@ func startPeer(t *testing.T, ts *testServer, adjust func(*server.Config)) *testS
 	}
 	db, err := storage.OpenPostgres(ts.DSN)
 	must(t, err)
-	db.Now = func() time.Time { return time.Unix(0, ts.Clock.Load()) }
-	rs, err := crypto.ParseRecipientsString(ts.OrgKey.Recipient().String())
-	must(t, err)
-	logs := &syncBuffer{}
-	cfg := server.Config{
-		OrgName:              "Test Watchdog",
-		Recipients:           rs,
-		KDF:                  fastKDF,
-		LoginFloor:           50 * time.Millisecond,
-		SubmissionsPerMinute: 100000,
-		CleanerPath:          server.CleanerPath(),
-		Logger:               slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
-	if adjust != nil {
-		adjust(&cfg)
-	}
-	srv, err := server.New(cfg, db)
-	must(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		db.Close()
-	})
-	return &testServer{Srv: srv, Clock: ts.Clock, URL: "http://" + ln.Addr().String(), DB: db, DataDir: ts.DataDir,
-		DSN: ts.DSN, OrgKey: ts.OrgKey, Log: logs, seen: map[int64]bool{}}
+	peer := serveOn(t, &testServer{Clock: ts.Clock, DB: db, DataDir: ts.DataDir, DSN: ts.DSN, OrgKey: ts.OrgKey}, adjust)
+	peer.seen = ts.seen // one database: the cases looked at already are the same
+	return peer
 }
 
 // A reporter whose requests land on different instances keeps their

@@ -71,12 +71,21 @@ func startServer(t *testing.T, adjust func(*server.Config)) *testServer {
 	db, dsn := openTestDB(t, dir)
 	clock := &atomic.Int64{}
 	clock.Store(time.Now().UnixNano())
-	db.Now = func() time.Time { return time.Unix(0, clock.Load()) }
 	org, err := age.GenerateHybridIdentity()
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := crypto.ParseRecipientsString(org.Recipient().String())
+	return serveOn(t, &testServer{Clock: clock, DB: db, DataDir: dir, DSN: dsn, OrgKey: org}, adjust)
+}
+
+// serveOn starts a server on ts.DB, with ts's clock and organisation key,
+// on a free port of 127.0.0.1, and fills in the rest of ts. The server
+// and the database are closed when the test ends.
+func serveOn(t *testing.T, ts *testServer, adjust func(*server.Config)) *testServer {
+	t.Helper()
+	clock := ts.Clock
+	ts.DB.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	rs, err := crypto.ParseRecipientsString(ts.OrgKey.Recipient().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +103,7 @@ func startServer(t *testing.T, adjust func(*server.Config)) *testServer {
 	if adjust != nil {
 		adjust(&cfg)
 	}
-	srv, err := server.New(cfg, db)
+	srv, err := server.New(cfg, ts.DB)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,9 +116,10 @@ func startServer(t *testing.T, adjust func(*server.Config)) *testServer {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
-		db.Close()
+		ts.DB.Close()
 	})
-	return &testServer{Srv: srv, Clock: clock, URL: "http://" + ln.Addr().String(), DB: db, DataDir: dir, DSN: dsn, OrgKey: org, Log: logs, seen: map[int64]bool{}}
+	ts.Srv, ts.URL, ts.Log, ts.seen = srv, "http://"+ln.Addr().String(), logs, map[int64]bool{}
+	return ts
 }
 
 // client returns an HTTP client with its own cookie jar that does not follow
