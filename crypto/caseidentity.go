@@ -124,6 +124,12 @@ func UnwrapCaseIdentity(keys CaseKeys, wrapped []byte) (*CaseIdentity, error) {
 	if err != nil {
 		return nil, ErrWrongCaseKey
 	}
+	return parseCaseIdentity(secret)
+}
+
+// parseCaseIdentity reads the one age identity (post-quantum or classic)
+// that a wrapped or sealed case identity holds.
+func parseCaseIdentity(secret []byte) (*CaseIdentity, error) {
 	ids, err := age.ParseIdentities(bytes.NewReader(secret))
 	if err != nil || len(ids) != 1 {
 		return nil, errors.New("malformed case identity")

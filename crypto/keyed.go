@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
-	"strings"
 
-	"filippo.io/age"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
@@ -77,15 +75,5 @@ func OpenCaseIdentity(key, sealed, ad []byte) (*CaseIdentity, error) {
 		return nil, err
 	}
 	defer clear(secret)
-	ids, err := age.ParseIdentities(strings.NewReader(string(secret)))
-	if err != nil || len(ids) != 1 {
-		return nil, errors.New("malformed case identity")
-	}
-	switch id := ids[0].(type) {
-	case *age.HybridIdentity:
-		return newCaseIdentity(id, id.Recipient(), KindPostQuantum), nil
-	case *age.X25519Identity:
-		return newCaseIdentity(id, id.Recipient(), KindClassic), nil
-	}
-	return nil, errors.New("malformed case identity")
+	return parseCaseIdentity(secret)
 }
