@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -542,4 +543,73 @@ func tarPath(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestGuideWALAndHeapKeepWhenRowsWereWritten checks what SECURITY.md says
+// PostgreSQL's own files record of when rows were written, whatever the
+// rows themselves hold: a table's heap keeps rows in the order they were
+// inserted even when their keys are random, and the WAL holds each
+// transaction's commit time to the microsecond beside the table its
+// inserts went to, in pg_wal until the segment is recycled and in the
+// archive for as long as it is kept.
+func TestGuideWALAndHeapKeepWhenRowsWereWritten(t *testing.T) {
+	e := newGuideEnv(t)
+	primary, _ := setUpPrimary(t, e)
+	app := primary.connect("candour", "candour")
+	su := primary.connect(pgtest.Superuser, "candour")
+	start := queryString(t, su, `SELECT pg_current_wal_lsn()::text`)
+	before := time.Now().Add(-time.Second)
+	// Keys in falling order: a B-tree would list them the other way.
+	for _, id := range []int{900, 500, 100} {
+		exec1(t, app, `INSERT INTO t VALUES ($1, 'row')`, id)
+	}
+	after := time.Now().Add(time.Second)
+	end := queryString(t, su, `SELECT pg_current_wal_lsn()::text`)
+
+	rows, err := app.Query(context.Background(), `SELECT id FROM t ORDER BY ctid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inHeap, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(inHeap, []int{1, 900, 500, 100}) {
+		t.Errorf("the heap holds the rows in the order %v, not the order they were inserted (1, 900, 500, 100): correct SECURITY.md", inHeap)
+	}
+
+	xid := queryString(t, app, `SELECT xmin::text FROM t WHERE id = 500`)
+	rel := queryString(t, app, `SELECT pg_relation_filepath('t')`) // base/<db oid>/<relfilenode>
+	parts := strings.Split(rel, "/")
+	dump := e.run("pg_waldump", "--path", filepath.Join(primary.dataDir, "pg_wal"), "--start", start, "--end", end)
+	var inserted bool
+	var committed time.Time
+	ofTx := regexp.MustCompile(`\btx:\s+` + xid + `,`)
+	for _, line := range strings.Split(dump, "\n") {
+		if !ofTx.MatchString(line) {
+			continue
+		}
+		if strings.Contains(line, "desc: INSERT") && strings.Contains(line, "/"+parts[len(parts)-2]+"/"+parts[len(parts)-1]+" ") {
+			inserted = true
+		}
+		if i := strings.Index(line, "desc: COMMIT "); i >= 0 {
+			// "2026-12-07 01:02:03.123456 UTC", then perhaps more.
+			f := strings.Fields(line[i+len("desc: COMMIT "):])
+			if len(f) >= 3 {
+				committed, err = time.Parse("2006-01-02 15:04:05.999999 MST", strings.Join(f[:3], " "))
+				if err != nil {
+					t.Fatalf("a commit time pg_waldump printed does not parse: %v\n%s", err, line)
+				}
+				if !strings.Contains(f[1], ".") || len(f[1]) != len("15:04:05.123456") {
+					t.Errorf("the commit time %q is not to the microsecond", f[1])
+				}
+			}
+		}
+	}
+	if !inserted {
+		t.Errorf("pg_waldump shows no insert into t (%s) by transaction %s: correct SECURITY.md\n%s", rel, xid, dump)
+	}
+	if committed.Before(before) || committed.After(after) {
+		t.Errorf("pg_waldump shows transaction %s committed at %v, not between %v and %v: correct SECURITY.md\n%s", xid, committed, before, after, dump)
+	}
 }
