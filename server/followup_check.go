@@ -177,30 +177,47 @@ func (s *Server) checkCode(ctx context.Context, start time.Time, typed string) (
 
 // findCase runs the derivations of a login, within a slot of the pool
 // that the caller holds: the case that code finds, and its identity if
-// the code is real (a stand-in for a malformed one finds nothing).
+// the code is real (a stand-in for a malformed one finds nothing). It
+// tries the parameter sets the instance knows, newest first; if all miss,
+// those that another instance stored since (kdfSets.newer), which every
+// login that misses asks for, whatever its code.
 func (s *Server) findCase(ctx context.Context, code crypto.CaseCode, real bool) (storage.Case, *crypto.CaseIdentity, error) {
-	var found storage.Case
-	var identity *crypto.CaseIdentity
-	for _, set := range s.kdfSets {
+	known := s.kdfSets.known()
+	found, identity, hit, err := s.tryKDFSets(ctx, known, code, real)
+	if err != nil || hit {
+		return found, identity, err
+	}
+	fresh, err := s.kdfSets.newer(ctx, s.db, known)
+	if err != nil {
+		return storage.Case{}, nil, err
+	}
+	found, identity, _, err = s.tryKDFSets(ctx, fresh, code, real)
+	return found, identity, err
+}
+
+// tryKDFSets derives code with each of sets in turn until one finds a case
+// (hit), and unwraps that case's identity if the code is real.
+func (s *Server) tryKDFSets(ctx context.Context, sets []kdfSet, code crypto.CaseCode, real bool) (found storage.Case, identity *crypto.CaseIdentity, hit bool, err error) {
+	for _, set := range sets {
 		keys, err := set.params.Derive(code)
 		if err != nil {
-			return storage.Case{}, nil, err
+			return storage.Case{}, nil, false, err
 		}
 		cs, err := s.db.CaseByLookup(ctx, set.id, keys.LookupID)
 		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return storage.Case{}, nil, err
+			return storage.Case{}, nil, false, err
 		}
 		if real {
 			if id, err := crypto.UnwrapCaseIdentity(keys, cs.WrappedIdentity); err == nil {
 				found, identity = cs, id
 			}
 		}
-		break
+		return found, identity, true, nil
 	}
-	return found, identity, nil
+	return storage.Case{}, nil, false, nil
 }
 
 // sessionStartedKey marks a request that opened a session (see onCase).

@@ -305,17 +305,13 @@ type Server struct {
 	log      *slog.Logger
 
 	// kdfCurrent derives new case codes; kdfSets (newest first) are tried
-	// at follow-up login, so codes made under older parameters still work.
+	// at follow-up login, so codes made under older parameters, or by
+	// another instance under other parameters, still work (kdf_sets.go).
 	kdfCurrent kdfSet
-	kdfSets    []kdfSet
+	kdfSets    kdfSets
 	// dummyCode stands in for malformed input, so that it costs the same
 	// derivations as a well-formed wrong code.
 	dummyCode crypto.CaseCode
-}
-
-type kdfSet struct {
-	id     int64
-	params crypto.KDFParams
 }
 
 // New prepares a server over db. It does not listen yet.
@@ -366,15 +362,6 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	stored, err := db.KDFParamSets(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var sets []kdfSet
-	for _, p := range stored {
-		sets = append(sets, kdfSet{id: p.ID, params: crypto.KDFParams{
-			Time: p.Time, MemoryKiB: p.MemoryKiB, Threads: p.Threads, Salt: p.Salt}})
-	}
 	dummy, err := crypto.NewCaseCode()
 	if err != nil {
 		return nil, err
@@ -398,10 +385,12 @@ func New(cfg Config, db *storage.DB) (*Server, error) {
 		steps:                make(chan struct{}, 2*cfg.MaxConcurrentUploads),
 		cleaner:              cleaner,
 		log:                  cfg.Logger,
-		kdfSets:              sets,
 		kdfCurrent: kdfSet{id: current.ID, params: crypto.KDFParams{
 			Time: current.Time, MemoryKiB: current.MemoryKiB, Threads: current.Threads, Salt: current.Salt}},
 		refusalLog: refusalLog{rounding: refusalRounding},
+	}
+	if _, err := s.kdfSets.load(ctx, db); err != nil {
+		return nil, err
 	}
 	s.caseKDF.collect = cfg.KDF.MemoryKiB >= collectFromKiB
 	if db.Shared() {

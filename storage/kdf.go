@@ -35,6 +35,21 @@ func (db *DB) KDFParamSets(ctx context.Context) ([]KDFParams, error) {
 	return out, rows.Err()
 }
 
+// NewestKDFParamsID returns the id of the newest stored parameter set (0 if
+// none): one read of the primary key's index. An instance that holds the
+// sets it loaded compares it with the newest it knows, to learn cheaply
+// that another instance has stored a set since. Ids only grow: sets are
+// never deleted, and EnsureKDFParams stores them one at a time (in a write
+// transaction, serialised across instances on PostgreSQL), so a set
+// stored later never has a smaller id.
+func (db *DB) NewestKDFParamsID(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	if err := db.r.QueryRowContext(ctx, `SELECT max(id) FROM kdf_params`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("failed to read the newest kdf parameters: %w", err)
+	}
+	return id.Int64, nil
+}
+
 // EnsureKDFParams returns the newest stored set if it has the given cost, or
 // stores p (with its salt) as the new current set.
 func (db *DB) EnsureKDFParams(ctx context.Context, p KDFParams) (KDFParams, error) {
