@@ -50,18 +50,24 @@ func (db *DB) NewestKDFParamsID(ctx context.Context) (int64, error) {
 	return id.Int64, nil
 }
 
-// EnsureKDFParams returns the newest stored set if it has the given cost, or
-// stores p (with its salt) as the new current set.
+// EnsureKDFParams returns the newest stored set with the given cost, or
+// stores p (with its salt) as a new set. A set is never stored twice for
+// one cost: an installation whose instances were started with different
+// flags in turn (or that went back to an older cost) reuses the set
+// already stored for that cost, so a wrong code costs one derivation per
+// cost ever used, not one per restart.
 func (db *DB) EnsureKDFParams(ctx context.Context, p KDFParams) (KDFParams, error) {
 	var out KDFParams
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx,
-			`SELECT id, time, memory_kib, threads, salt FROM kdf_params ORDER BY id DESC LIMIT 1`).
+			`SELECT id, time, memory_kib, threads, salt FROM kdf_params
+			 WHERE time = ? AND memory_kib = ? AND threads = ? ORDER BY id DESC LIMIT 1`,
+			p.Time, p.MemoryKiB, p.Threads).
 			Scan(&out.ID, &out.Time, &out.MemoryKiB, &out.Threads, &out.Salt)
-		if err == nil && out.Time == p.Time && out.MemoryKiB == p.MemoryKiB && out.Threads == p.Threads {
+		if err == nil {
 			return nil
 		}
-		if err != nil && err != sql.ErrNoRows {
+		if err != sql.ErrNoRows {
 			return err
 		}
 		out = p
