@@ -613,3 +613,58 @@ func TestGuideWALAndHeapKeepWhenRowsWereWritten(t *testing.T) {
 		t.Errorf("pg_waldump shows transaction %s committed at %v, not between %v and %v: correct SECURITY.md\n%s", xid, committed, before, after, dump)
 	}
 }
+
+// TestGuideComposeRoleScriptMakesTheGuidesRole runs the script that
+// compose.postgres.yaml gives the database container
+// (deploy/postgres/10-candour-role.sh), as the postgres image runs it on a
+// new volume: psql as the superuser over the socket, the password read
+// from Candour's own password file. The role it makes must be the guide's:
+// it logs in with that password, owns the database candour, and can make
+// neither roles nor databases; no other role may connect there.
+func TestGuideComposeRoleScriptMakesTheGuidesRole(t *testing.T) {
+	e := newGuideEnv(t)
+	c := e.initdb("compose")
+	c.start()
+	script, err := os.ReadFile(filepath.Join("..", "..", "deploy", "postgres", "10-candour-role.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// compose.postgres.yaml's format: host:port:database:user:password.
+	pgpass := e.write("candour.pgpass", "*:*:candour:candour:"+e.passwd["candour"]+"\n")
+	cmd := exec.Command("/bin/sh", e.write("10-candour-role.sh", string(script)))
+	cmd.Dir = e.root
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "PGPASSFILE="+e.pgpass, "PGHOST="+c.sockDir,
+		"POSTGRES_USER="+pgtest.Superuser, "CANDOUR_PGPASS_FILE="+pgpass, "PATH="+e.bin+":"+os.Getenv("PATH"))
+	if e.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: e.cred}
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("10-candour-role.sh: %v\n%s", err, out)
+	}
+
+	app := c.connect("candour", "candour") // the password of the file
+	ctx := context.Background()
+	if got := queryString(t, app, `SELECT format('%s %s %s %s', rolsuper, rolcreatedb, rolcreaterole, rolreplication)
+		FROM pg_roles WHERE rolname = current_user`); got != "f f f f" {
+		t.Errorf("the role's superuser, createdb, createrole and replication rights are %q, want none", got)
+	}
+	if got := queryString(t, app, `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'candour'`); got != "candour" {
+		t.Errorf("the database candour is owned by %q", got)
+	}
+	exec1(t, app, `CREATE TABLE t (id int PRIMARY KEY)`) // serve makes its schema
+	for _, stmt := range []string{"CREATE ROLE intruder", "CREATE DATABASE other"} {
+		if _, err := app.Exec(ctx, stmt); err == nil {
+			t.Errorf("the role candour could run %q", stmt)
+		}
+	}
+	su := c.connect(pgtest.Superuser, "postgres")
+	exec1(t, su, queryString(t, su, "SELECT format('CREATE ROLE other LOGIN PASSWORD %L', $1::text)", e.passwd["candour"]))
+	conn, err := pgx.Connect(ctx, strings.Replace(c.dsn("candour", "candour"), "candour:", "other:", 1))
+	if err == nil {
+		conn.Close(ctx)
+		t.Fatal("another role could connect to the database candour")
+	}
+	if !strings.Contains(err.Error(), "permission denied for database") {
+		t.Errorf("another role was refused, but not for want of CONNECT: %v", err)
+	}
+}
