@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// OnRetentionListed makes RunRetention call f after it has read the list
+// of expired cases and before it deletes them.
+func OnRetentionListed(s *Server, f func()) { s.retentionListed = f }
+
 // BackgroundRunning is how many background goroutines of s are running.
 func BackgroundRunning(s *Server) int64 { return s.bgRunning.Load() }
 

@@ -18,12 +18,19 @@ func (s *Server) RunRetention(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if s.retentionListed != nil {
+		s.retentionListed()
+	}
 	n := 0
 	for _, cs := range expired {
-		err := s.deleteCase(ctx, cs, storage.ActorSystem, "case.deleted", "retention period after closure ended")
-		if errors.Is(err, storage.ErrNotFound) {
-			// Deleted since the list was read: by staff, or by a run on
-			// another instance. Its deletion is audited there, once.
+		err := s.deleteCase(ctx, cs, storage.ActorSystem, "case.deleted", "retention period after closure ended",
+			s.db.DeleteExpiredCase)
+		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrNotExpired) {
+			// Deleted since the list was read (by staff, or by a run on
+			// another instance: its deletion is audited there, once), or
+			// no longer expired (put on hold, reopened, its retention
+			// lengthened): checked again in the deletion's transaction,
+			// so nothing is deleted or audited here.
 			continue
 		}
 		if err != nil {
@@ -34,13 +41,18 @@ func (s *Server) RunRetention(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// deleteCase deletes a case for good and records who did it, in one
+// deleteCase deletes a case for good with del (DeleteCase, or
+// DeleteExpiredCase for retention) and records who did it, in one
 // transaction, and ends its reporter's sessions. A checkpoint held back by
 // readers is not a failure: the data is deleted, and the next checkpoint
 // completes the job.
-func (s *Server) deleteCase(ctx context.Context, cs storage.Case, actor, action, detail string) error {
+func (s *Server) deleteCase(ctx context.Context, cs storage.Case, actor, action, detail string,
+	del func(ctx context.Context, caseID int64) error) error {
 	e := storage.AuditEntry{Actor: actor, Action: action, Target: cs.Ref, Detail: detail}
-	err := s.db.Change(ctx, &e, func(ctx context.Context) error { return s.db.DeleteCase(ctx, cs.ID) })
+	err := s.db.Change(ctx, &e, func(ctx context.Context) error { return del(ctx, cs.ID) })
+	if errors.Is(err, storage.ErrNotExpired) {
+		return err // nothing deleted: its reporter's sessions go on
+	}
 	// Whether or not the deletion failed, its sessions end: at worst the
 	// reporter logs in again.
 	s.sessions.removeCase(ctx, cs.ID)

@@ -287,6 +287,9 @@ type Server struct {
 	bgCtx     context.Context
 	bgCancel  context.CancelFunc
 	bgRunning atomic.Int64
+	// retentionListed, if set (tests only), runs in RunRetention between
+	// reading the list of expired cases and deleting them.
+	retentionListed func()
 	// exports are the console exports being sent (export_slots.go).
 	exports exportSlots
 

@@ -28,7 +28,7 @@ func (s *Server) handleStaffCaseDelete(c *fiber.Ctx) error {
 		return s.staffCaseDeletePage(c, http.StatusBadRequest,
 			"Type the case reference exactly as shown to confirm. Nothing was deleted.")
 	}
-	if err := s.deleteCase(c.UserContext(), cs, me.Username, "case.deleted", "deleted by hand by an administrator"); err != nil {
+	if err := s.deleteCase(c.UserContext(), cs, me.Username, "case.deleted", "deleted by hand by an administrator", s.db.DeleteCase); err != nil {
 		return err
 	}
 	return c.Redirect("/staff/?deleted=1", http.StatusSeeOther)

@@ -18,8 +18,50 @@ import (
 // copies. Inside a Change, the chunks' deletion, reclaiming and checkpoint
 // run after its commit.
 func (db *DB) DeleteCase(ctx context.Context, caseID int64) error {
+	return db.deleteCase(ctx, caseID, nil)
+}
+
+// ErrNotExpired means a case listed by ExpiredCases is no longer past its
+// retention: since the list was read, it was put on legal hold, reopened,
+// or its retention (or the organisation's) was lengthened.
+var ErrNotExpired = errors.New("case is no longer past its retention")
+
+// DeleteExpiredCase is DeleteCase for retention: in the same write
+// transaction as the deletion, it checks again that the case is closed,
+// past its retention and not on legal hold, and returns ErrNotExpired,
+// deleting nothing, if it no longer is. Write transactions run one at a
+// time (on PostgreSQL across instances too), so a hold that committed
+// before this check keeps the case, and one that comes after finds it
+// gone: a case put on hold after retention listed it is never deleted.
+func (db *DB) DeleteExpiredCase(ctx context.Context, caseID int64) error {
+	return db.deleteCase(ctx, caseID, func(tx *sql.Tx) error {
+		def, err := defaultRetentionDays(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var expired bool
+		err = tx.QueryRowContext(ctx, `SELECT `+expiredWhere+` FROM cases WHERE id = ?`,
+			StatusClosed, def, def, db.Now().Unix(), caseID).Scan(&expired)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err == nil && !expired {
+			return ErrNotExpired
+		}
+		return err
+	})
+}
+
+// deleteCase deletes a case, after check (in the same transaction) if
+// given; see DeleteCase.
+func (db *DB) deleteCase(ctx context.Context, caseID int64, check func(tx *sql.Tx) error) error {
 	var apart []int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
+		if check != nil {
+			if err := check(tx); err != nil {
+				return err
+			}
+		}
 		var err error
 		apart, err = deleteCaseTx(ctx, tx, caseID)
 		return err

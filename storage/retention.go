@@ -57,8 +57,16 @@ const defaultRetentionKey = "retention_days"
 // DefaultRetentionDays is the organisation's retention after closure; 0
 // means closed cases are kept until deleted by hand.
 func (db *DB) DefaultRetentionDays(ctx context.Context) (int, error) {
+	return defaultRetentionDays(ctx, db.r)
+}
+
+// defaultRetentionDays reads it through q: the read pool, or a write
+// transaction (DeleteExpiredCase).
+func defaultRetentionDays(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}) (int, error) {
 	var v string
-	err := db.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, defaultRetentionKey).Scan(&v)
+	err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, defaultRetentionKey).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -86,9 +94,13 @@ func (db *DB) ExpiredCases(ctx context.Context) ([]Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	return queryCases(ctx, db.r, `SELECT `+caseColumns+` FROM cases
-		WHERE status = ? AND closed_at IS NOT NULL AND legal_hold = 0
-		  AND coalesce(retention_days, ?) > 0
-		  AND closed_at + coalesce(retention_days, ?) * 86400 <= ?
-		ORDER BY id`, StatusClosed, def, def, db.Now().Unix())
+	return queryCases(ctx, db.r, `SELECT `+caseColumns+` FROM cases WHERE `+expiredWhere+` ORDER BY id`,
+		StatusClosed, def, def, db.Now().Unix())
 }
+
+// expiredWhere is true of a closed case past its retention and not on
+// hold; its arguments are the closed status, the default retention in
+// days twice, and now (Unix seconds).
+const expiredWhere = `(status = ? AND closed_at IS NOT NULL AND legal_hold = 0
+	AND coalesce(retention_days, ?) > 0
+	AND closed_at + coalesce(retention_days, ?) * 86400 <= ?)`
