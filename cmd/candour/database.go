@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -141,6 +143,29 @@ func openServer(d database) (*storage.DB, error) {
 		return storage.OpenPostgres(d.url)
 	}
 	return storage.Open(d.dir)
+}
+
+// checkPostgresPrivacy refuses to serve on a PostgreSQL server whose
+// settings record the time of every report (storage.CheckPostgresPrivacy),
+// naming each setting and its fix, and logs a warning for each setting
+// that records the time of some. On SQLite it does nothing.
+func checkPostgresPrivacy(db *storage.DB, log *slog.Logger) error {
+	refused, warned, err := db.CheckPostgresPrivacy(context.Background())
+	if err != nil {
+		return err
+	}
+	for _, s := range warned {
+		log.Warn("PostgreSQL records when some reports came: "+s.Why, "setting", s.Name, "value", s.Value, "fix", s.Fix)
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("refusing to serve: PostgreSQL is set to record when every report comes, which Candour must never keep (no precise time of a reporter's request at rest: SECURITY.md, Known limitations, PostgreSQL). Change in postgresql.conf, ALTER SYSTEM, or the database's or role's settings, then reload PostgreSQL:")
+	for _, s := range refused {
+		b.WriteString("\n  - " + s.String())
+	}
+	return errors.New(b.String())
 }
 
 // openTool opens d for a tool that runs beside the server and writes only

@@ -197,6 +197,9 @@ func runServe(args []string, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
+	if err := checkPostgresPrivacy(db, log); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

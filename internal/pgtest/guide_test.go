@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/candour/candour/internal/pgtest"
+	"github.com/candour/candour/storage"
 )
 
 // The tests in this file follow the operator guide's PostgreSQL recipes
@@ -578,6 +579,20 @@ func TestGuideWALAndHeapKeepWhenRowsWereWritten(t *testing.T) {
 		t.Errorf("the heap holds the rows in the order %v, not the order they were inserted (1, 900, 500, 100): correct SECURITY.md", inHeap)
 	}
 
+	// Each row's header names the transaction that wrote it (xmin), a
+	// number that grows with every transaction, readable with plain SQL.
+	rows, err = app.Query(context.Background(), `SELECT id FROM t ORDER BY xmin::text::bigint`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byXmin, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(byXmin, []int{1, 900, 500, 100}) {
+		t.Errorf("ordered by xmin, the rows are %v, not in the order they were inserted (1, 900, 500, 100): correct SECURITY.md", byXmin)
+	}
+
 	xid := queryString(t, app, `SELECT xmin::text FROM t WHERE id = 500`)
 	rel := queryString(t, app, `SELECT pg_relation_filepath('t')`) // base/<db oid>/<relfilenode>
 	parts := strings.Split(rel, "/")
@@ -666,5 +681,40 @@ func TestGuideComposeRoleScriptMakesTheGuidesRole(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "permission denied for database") {
 		t.Errorf("another role was refused, but not for want of CONNECT: %v", err)
+	}
+}
+
+// TestGuideCommitTimestampsAreRefused turns on track_commit_timestamp, as
+// an operator might for logical replication, and checks what SECURITY.md
+// says of it: any role that can read a table then gets each row's commit
+// time with pg_xact_commit_timestamp(xmin), and Candour's check
+// (storage.CheckPostgresPrivacy, which `candour serve` runs at start)
+// refuses such a server.
+func TestGuideCommitTimestampsAreRefused(t *testing.T) {
+	e := newGuideEnv(t)
+	primary, _ := setUpPrimary(t, e)
+	su := primary.connect(pgtest.Superuser, "postgres")
+	exec1(t, su, `ALTER SYSTEM SET track_commit_timestamp = on`)
+	su.Close(context.Background())
+	primary.stop()
+	primary.start()
+
+	app := primary.connect("candour", "candour")
+	exec1(t, app, `INSERT INTO t VALUES (2, 'a report')`)
+	if got := queryString(t, app, `SELECT (pg_xact_commit_timestamp(xmin) IS NOT NULL)::text FROM t WHERE id = 2`); got != "true" {
+		t.Errorf("with track_commit_timestamp on, a row's commit time is %q: correct SECURITY.md", got)
+	}
+
+	db, err := storage.OpenPostgres(primary.dsn("candour", "candour"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	refused, _, err := db.CheckPostgresPrivacy(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 1 || refused[0].Name != "track_commit_timestamp" || refused[0].Value != "on" {
+		t.Errorf("CheckPostgresPrivacy refused %v, want track_commit_timestamp = on alone", refused)
 	}
 }
