@@ -73,6 +73,7 @@ func startServerEnv(t *testing.T, env []string, data, recipients, addr string, e
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
+	onEngine(t, cmd)
 	logs := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -328,6 +329,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills the server repeatedly under load: skipped in -short mode")
 	}
+	skipOnPostgres(t, "reads and checks candour.db after each kill -9; kill -9 on PostgreSQL: TestFaultTwoInstancesOnPostgres")
 	t.Parallel()
 	const rounds, clients = 12, 8
 	rng := faultSeed(t)
@@ -581,6 +583,7 @@ func TestDiskFullRefusesCleanlyAndRecovers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a file system: skipped in -short mode")
 	}
+	skipOnPostgres(t, "fills the file system of candour.db; PostgreSQL's database is not on it")
 	t.Parallel()
 	dir := t.TempDir()
 	_, recipients := newKey(t, dir)

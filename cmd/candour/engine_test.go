@@ -1,0 +1,213 @@
+package main_test
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // raw access to a test's PostgreSQL database
+
+	"github.com/candour/candour/internal/pgtest"
+	"github.com/candour/candour/storage"
+)
+
+// The CLI's tests run on SQLite, and on PostgreSQL with
+// CANDOUR_TEST_ENGINE=postgres (as the storage and server packages' do).
+// They name a data folder (--data DIR) as before; on PostgreSQL each data
+// folder stands for a database of its own in the test cluster
+// (internal/pgtest), made the first time a test uses the folder, and the
+// binary is told of it as an installation would be: by CANDOUR_DATABASE
+// in its environment (onEngine). A command that names its database itself
+// (--database, or CANDOUR_DATABASE given by the test) is left alone, and
+// so is a folder a test keeps on SQLite (keepSQLite): a backup restored as
+// a SQLite installation, the SQLite side of migrate-db.
+
+// testEngine is the engine these tests run on: SQLite, unless
+// CANDOUR_TEST_ENGINE says postgres.
+func testEngine() storage.Engine {
+	if os.Getenv("CANDOUR_TEST_ENGINE") == string(storage.EnginePostgres) {
+		return storage.EnginePostgres
+	}
+	return storage.EngineSQLite
+}
+
+// onPostgres reports whether the tests run on PostgreSQL.
+func onPostgres() bool { return testEngine() == storage.EnginePostgres }
+
+// skipOnPostgres skips a test whose subject is SQLite's own files; why
+// says so, and names what covers the same ground on PostgreSQL.
+func skipOnPostgres(t *testing.T, why string) {
+	t.Helper()
+	if onPostgres() {
+		t.Skip("SQLite only: " + why)
+	}
+}
+
+// folderDB is the database that a data folder stands for on PostgreSQL.
+type folderDB struct {
+	once sync.Once
+	dsn  string // "" for a folder kept on SQLite
+	err  error
+}
+
+// folders maps a data folder's absolute path to its *folderDB.
+var folders sync.Map
+
+// absFolder is dir as the key of folders.
+func absFolder(t testing.TB, dir string) string {
+	t.Helper()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Clean(abs)
+}
+
+// keepSQLite keeps the data folder dir on SQLite whatever the tests' engine:
+// for a folder whose SQLite file is the test's subject.
+func keepSQLite(t testing.TB, dir string) {
+	t.Helper()
+	f := &folderDB{}
+	f.once.Do(func() {})
+	folders.Store(absFolder(t, dir), f)
+}
+
+// folderDSN is the URL of the PostgreSQL database that the data folder dir
+// stands for, created (empty) on first use and dropped at the end of the
+// test that created it; "" on SQLite, or for a folder kept on SQLite.
+func folderDSN(t testing.TB, dir string) string {
+	t.Helper()
+	if !onPostgres() {
+		return ""
+	}
+	key := absFolder(t, dir)
+	v, _ := folders.LoadOrStore(key, &folderDB{})
+	f := v.(*folderDB)
+	f.once.Do(func() {
+		var drop func() error
+		f.dsn, drop, f.err = pgtest.Start(t).CreateDatabase(context.Background())
+		if f.err != nil {
+			return
+		}
+		t.Cleanup(func() {
+			// A later test (or subtest) naming the same folder gets a
+			// new, empty database, as it would a new SQLite file.
+			folders.CompareAndDelete(key, f)
+			if err := drop(); err != nil {
+				t.Errorf("pgtest: %v", err)
+			}
+		})
+	})
+	if f.err != nil {
+		t.Fatalf("pgtest: %v", f.err)
+	}
+	return f.dsn
+}
+
+// dataFlag is the value of --data (or -data, --data=, -data=) in args, or
+// "".
+func dataFlag(args []string) string {
+	for i, a := range args {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "data" {
+			continue
+		}
+		if hasValue {
+			return value
+		}
+		if i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// namesDatabase reports whether cmd names its database itself: by a
+// --database flag, or by CANDOUR_DATABASE in the environment it runs with.
+func namesDatabase(cmd *exec.Cmd) bool {
+	for _, a := range cmd.Args[1:] {
+		if name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); strings.HasPrefix(a, "-") && name == "database" {
+			return true
+		}
+	}
+	env := cmd.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "CANDOUR_DATABASE=") {
+			return true
+		}
+	}
+	return false
+}
+
+// onEngine makes cmd, a run of a candour binary, use the tests' engine:
+// on PostgreSQL, a command with --data DIR and no database of its own
+// gets the database DIR stands for, as CANDOUR_DATABASE (so that the URL,
+// password and all, is not on the command line, as in an installation).
+// On SQLite it leaves cmd as it is. Call it after setting cmd.Env.
+func onEngine(t testing.TB, cmd *exec.Cmd) *exec.Cmd {
+	t.Helper()
+	if !onPostgres() || namesDatabase(cmd) {
+		return cmd
+	}
+	data := dataFlag(cmd.Args[1:])
+	if data == "" {
+		return cmd
+	}
+	dsn := folderDSN(t, data)
+	if dsn == "" {
+		return cmd
+	}
+	env := cmd.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = append(env, "CANDOUR_DATABASE="+dsn)
+	return cmd
+}
+
+// openStorage opens the database of the data folder dir for a test to
+// arrange what the server's own paths would not, creating it as serve
+// would: SQLite in dir, or on PostgreSQL the folder's database.
+func openStorage(t testing.TB, dir string) *storage.DB {
+	t.Helper()
+	var db *storage.DB
+	var err error
+	if dsn := folderDSN(t, dir); dsn != "" {
+		db, err = storage.OpenPostgres(dsn)
+	} else {
+		db, err = storage.Open(dir)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// rawFolderDB opens the database of the data folder dir behind storage's
+// back, as an attacker with write access to it could: candour.db in dir,
+// or on PostgreSQL the folder's database (as its owner).
+func rawFolderDB(t testing.TB, dir string) *sql.DB {
+	t.Helper()
+	var raw *sql.DB
+	var err error
+	if dsn := folderDSN(t, dir); dsn != "" {
+		raw, err = sql.Open("pgx", dsn)
+	} else {
+		raw, err = sql.Open("sqlite3", "file:"+(&url.URL{Path: filepath.Join(dir, storage.FileName)}).EscapedPath()+"?_busy_timeout=10000")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.SetMaxOpenConns(1)
+	t.Cleanup(func() { raw.Close() })
+	return raw
+}
