@@ -211,3 +211,46 @@ func rawFolderDB(t testing.TB, dir string) *sql.DB {
 	t.Cleanup(func() { raw.Close() })
 	return raw
 }
+
+// TestDataFoldersFollowTheEngine checks the mapping the other tests rely
+// on: on PostgreSQL a command given only --data works in the folder's own
+// database (the account is there, and no candour.db is made), a folder
+// kept on SQLite and a command that names its database keep theirs; on
+// SQLite --data is the SQLite folder, as always.
+func TestDataFoldersFollowTheEngine(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data, kept := filepath.Join(dir, "data"), filepath.Join(dir, "kept")
+	keepSQLite(t, kept)
+	candour(t, "admin", "create", "--data", data, "--username", "alice")
+	candour(t, "admin", "create", "--data", kept, "--username", "bob")
+	if _, err := os.Stat(filepath.Join(kept, storage.FileName)); err != nil {
+		t.Errorf("the folder kept on SQLite has no %s: %v", storage.FileName, err)
+	}
+	_, err := os.Stat(filepath.Join(data, storage.FileName))
+	if onPostgres() == (err == nil) {
+		t.Errorf("on %s, %s in the data folder: %v", testEngine(), storage.FileName, err)
+	}
+	agg := `SELECT group_concat(username) FROM staff`
+	if onPostgres() {
+		agg = `SELECT string_agg(username, ',') FROM staff`
+	}
+	var names string
+	if err := rawFolderDB(t, data).QueryRow(agg).Scan(&names); err != nil {
+		t.Fatal(err)
+	}
+	if names != "alice" {
+		t.Errorf("the data folder's database holds the staff %q, want alice", names)
+	}
+	if onPostgres() {
+		// A command that names its database is left alone, even with --data.
+		other := pgtest.Start(t).NewDatabase(t)
+		candour(t, "admin", "create", "--data", data, "--database", other, "--username", "carol")
+		if out := candour(t, "audit", "verify", "--database", other); !strings.Contains(out, "intact: 1 entries") {
+			t.Errorf("audit verify of the database named by --database: %s", out)
+		}
+		if out := candour(t, "audit", "verify", "--data", data); !strings.Contains(out, "intact: 1 entries") {
+			t.Errorf("audit verify of the data folder's database, after carol went elsewhere: %s", out)
+		}
+	}
+}
