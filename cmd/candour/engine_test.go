@@ -3,6 +3,7 @@ package main_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -253,4 +254,61 @@ func TestDataFoldersFollowTheEngine(t *testing.T) {
 			t.Errorf("audit verify of the data folder's database, after carol went elsewhere: %s", out)
 		}
 	}
+}
+
+// readPostgres is readDB for the PostgreSQL database dsn: the same counts,
+// read in one statement (one snapshot). PostgreSQL enforces the foreign
+// keys on every write and keeps its own files whole (the tests kill
+// candour, not PostgreSQL), so integrity and fkErrors are what it
+// guarantees; chunks have no second file there (chunkIntegrity is "").
+func readPostgres(t *testing.T, dsn string) dbState {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := dbState{integrity: "ok"}
+	err = db.QueryRow(`SELECT
+		(SELECT count(*) FROM cases), (SELECT count(*) FROM messages),
+		(SELECT count(*) FROM attachments), (SELECT count(*) FROM attachment_chunks),
+		(SELECT count(*) FROM attachments WHERE message_id IS NULL),
+		(SELECT count(*) FROM attachment_chunks c WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.id = c.attachment_id)),
+		(SELECT count(*) FROM attachments a WHERE a.message_id IS NOT NULL
+		  AND (a.chunks != (SELECT count(*) FROM attachment_chunks c WHERE c.attachment_id = a.id)
+		    OR a.chunks != (SELECT count(*) FROM attachment_chunks c WHERE c.attachment_id = a.id AND c.seq BETWEEN 0 AND a.chunks - 1)))`).
+		Scan(&s.cases, &s.messages, &s.attachments, &s.chunks, &s.pending, &s.orphanChunks, &s.incomplete)
+	if err != nil {
+		t.Fatalf("counting rows: %v", err)
+	}
+	return s
+}
+
+// awaitKilled waits, on PostgreSQL, until the database of the data folder
+// data has no session left but the test's own: the server killed there
+// had its connections cut with it, and PostgreSQL ends each backend once
+// it notices (at once if idle, after its statement if busy), releasing
+// that instance's advisory lock. Only then does a restarted server's
+// start-up sweep know the dead instance for dead (storage's
+// SweepDeadInstances) and delete the uploads it cut short, as SQLite's
+// Open deletes every pending upload; until then they stay for the
+// server's periodic sweep. On SQLite it does nothing.
+func awaitKilled(t *testing.T, data string) {
+	t.Helper()
+	dsn := folderDSN(t, data)
+	if dsn == "" {
+		return
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	waitFor(t, "PostgreSQL to end the killed server's sessions", func() (bool, error) {
+		var n int
+		err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&n)
+		return err == nil && n == 0, fmt.Errorf("%d sessions left (%v)", n, err)
+	})
 }

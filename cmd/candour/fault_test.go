@@ -176,7 +176,8 @@ type dbState struct {
 	orphanChunks, incomplete, fkErrors int64
 }
 
-// readDB reads the state of the database in dataDir. Chunks are in
+// readDB reads the state of the database in dataDir (on PostgreSQL, of
+// the database dataDir stands for: readPostgres). Chunks are in
 // candour.db's attachment_chunks, or, for an attachment whose chunks_apart
 // column is 1, in candour-chunks.db; a database from before that column has only
 // the first kind. The chunk file is attached read-only, so the server must
@@ -184,6 +185,9 @@ type dbState struct {
 // writer, not by this reader).
 func readDB(t *testing.T, dataDir string) dbState {
 	t.Helper()
+	if dsn := folderDSN(t, dataDir); dsn != "" {
+		return readPostgres(t, dsn)
+	}
 	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dataDir, "candour.db")+"?mode=ro&_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
@@ -329,7 +333,6 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills the server repeatedly under load: skipped in -short mode")
 	}
-	skipOnPostgres(t, "reads and checks candour.db after each kill -9; kill -9 on PostgreSQL: TestFaultTwoInstancesOnPostgres")
 	t.Parallel()
 	const rounds, clients = 12, 8
 	rng := faultSeed(t)
@@ -457,6 +460,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		}
 		kill9(t, cmd)
 		close(stop)
+		awaitKilled(t, data)
 		if big != nil {
 			close(big.release)
 		}
