@@ -97,6 +97,11 @@ func folderDSN(t testing.TB, dir string) string {
 			return
 		}
 		t.Cleanup(func() {
+			// A command that missed onEngine would have fallen back to
+			// SQLite in the folder, silently: say so.
+			if _, err := os.Stat(filepath.Join(dir, storage.FileName)); err == nil {
+				t.Errorf("on PostgreSQL, something made %s in %s: a run of candour without onEngine?", storage.FileName, dir)
+			}
 			// A later test (or subtest) naming the same folder gets a
 			// new, empty database, as it would a new SQLite file.
 			folders.CompareAndDelete(key, f)
