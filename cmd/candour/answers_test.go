@@ -126,10 +126,7 @@ func TestAnswersRoundTripToExportDecryptAndStockAge(t *testing.T) {
 	}
 	data := filepath.Join(dir, "data")
 
-	db, err := storage.Open(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStorage(t, data)
 	ctx := context.Background()
 	ch, err := db.CreateChannel(ctx, map[string]storage.ChannelText{"en": {Name: "Kent Police"}})
 	if err != nil {
@@ -165,7 +162,7 @@ func TestAnswersRoundTripToExportDecryptAndStockAge(t *testing.T) {
 	}
 
 	exp := filepath.Join(dir, "export")
-	cmd := exec.Command(candourBin, "export", "--data", data, "--out", exp)
+	cmd := onEngine(t, exec.Command(candourBin, "export", "--data", data, "--out", exp))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("candour export: %v\n%s", err, out)

@@ -55,10 +55,7 @@ func TestChannelExportDecryptsForMembersOnly(t *testing.T) {
 	data := filepath.Join(dir, "data")
 
 	// The channel and its key, as an administrator's browser makes them.
-	db, err := storage.Open(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStorage(t, data)
 	ctx := context.Background()
 	member, err := db.CreateStaff(ctx, "maria", storage.RoleCaseworker)
 	if err != nil {

@@ -46,7 +46,7 @@ func TestServeRefusesABinaryWithoutTheStaffConsole(t *testing.T) {
 		dir := t.TempDir()
 		_, recipients := newKey(t, dir)
 		addr := freeAddr(t)
-		cmd := exec.Command(bin, "serve", "--addr", addr, "--data", filepath.Join(dir, "data"), "--recipients", recipients)
+		cmd := onEngine(t, exec.Command(bin, "serve", "--addr", addr, "--data", filepath.Join(dir, "data"), "--recipients", recipients))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		done := make(chan error, 1)
@@ -79,6 +79,7 @@ func TestServeRefusesABinaryWithoutTheStaffConsole(t *testing.T) {
 		_, recipients := newKey(t, dir)
 		cmd := exec.Command(bin, "serve", "--addr", freeAddr(t), "--data", filepath.Join(dir, "data"), "--recipients", recipients)
 		cmd.Env = append(os.Environ(), "CANDOUR_ALLOW_MISSING_CONSOLE=false")
+		onEngine(t, cmd)
 		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "make build") {
 			t.Errorf("serve: %v\n%s", err, out)
 		}

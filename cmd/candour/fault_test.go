@@ -73,6 +73,7 @@ func startServerEnv(t *testing.T, env []string, data, recipients, addr string, e
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
+	onEngine(t, cmd)
 	logs := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -175,7 +176,8 @@ type dbState struct {
 	orphanChunks, incomplete, fkErrors int64
 }
 
-// readDB reads the state of the database in dataDir. Chunks are in
+// readDB reads the state of the database in dataDir (on PostgreSQL, of
+// the database dataDir stands for: readPostgres). Chunks are in
 // candour.db's attachment_chunks, or, for an attachment whose chunks_apart
 // column is 1, in candour-chunks.db; a database from before that column has only
 // the first kind. The chunk file is attached read-only, so the server must
@@ -183,6 +185,9 @@ type dbState struct {
 // writer, not by this reader).
 func readDB(t *testing.T, dataDir string) dbState {
 	t.Helper()
+	if dsn := folderDSN(t, dataDir); dsn != "" {
+		return readPostgres(t, dsn)
+	}
 	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dataDir, "candour.db")+"?mode=ro&_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
@@ -455,6 +460,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		}
 		kill9(t, cmd)
 		close(stop)
+		awaitKilled(t, data)
 		if big != nil {
 			close(big.release)
 		}
@@ -581,6 +587,7 @@ func TestDiskFullRefusesCleanlyAndRecovers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a file system: skipped in -short mode")
 	}
+	skipOnPostgres(t, "fills the file system of candour.db; PostgreSQL's database is not on it")
 	t.Parallel()
 	dir := t.TempDir()
 	_, recipients := newKey(t, dir)

@@ -25,10 +25,7 @@ func TestIdentityExportOpensForCustodiansOnly(t *testing.T) {
 	orgFile, recipients := newKey(t, dir)
 	data := filepath.Join(dir, "data")
 
-	db, err := storage.Open(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStorage(t, data)
 	ctx := context.Background()
 	keeper, err := db.CreateStaff(ctx, "keeper", storage.RoleCaseworker)
 	if err != nil {

@@ -53,7 +53,7 @@ func TestMain(m *testing.M) {
 
 func candour(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(candourBin, args...)
+	cmd := onEngine(t, exec.Command(candourBin, args...))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -96,6 +96,7 @@ func serve(t *testing.T, dataDir, recipients string) string {
 	addr := freeAddr(t)
 	cmd := exec.Command(candourBin, "serve", "--addr", addr, "--data", dataDir, "--recipients", recipients,
 		"--kdf-memory-mib", "8", "--kdf-time", "1", "--login-floor", "10ms")
+	onEngine(t, cmd)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -331,7 +332,7 @@ func TestServeRefusesMixedRecipients(t *testing.T) {
 	cl := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(candour(t, "keygen", "--classic", "-o", filepath.Join(dir, "b"))), "Public key:"))
 	r := filepath.Join(dir, "r.txt")
 	os.WriteFile(r, []byte(pq+"\n"+cl+"\n"), 0o600)
-	out, err := exec.Command(candourBin, "serve", "--addr", freeAddr(t), "--data", filepath.Join(dir, "d"), "--recipients", r).CombinedOutput()
+	out, err := onEngine(t, exec.Command(candourBin, "serve", "--addr", freeAddr(t), "--data", filepath.Join(dir, "d"), "--recipients", r)).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "mixes post-quantum") {
 		t.Fatalf("mixed recipients: err %v, output %s", err, out)
 	}
@@ -344,6 +345,7 @@ func TestServeDemoModeMakesLabelledKeys(t *testing.T) {
 	cmd := exec.Command(candourBin, "serve", "--addr", addr, "--data", filepath.Join(dir, "data"),
 		"--demo-keys", filepath.Join(dir, "demo-keys"), "--kdf-memory-mib", "8")
 	cmd.Env = append(os.Environ(), "CANDOUR_ORG_NAME=Env Watchdog")
+	onEngine(t, cmd)
 	var logs bytes.Buffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
@@ -428,25 +430,26 @@ func TestAdminCreateAndAuditVerify(t *testing.T) {
 	if !regexp.MustCompile(`https://report\.example/staff/enrol/[A-Za-z0-9_-]{40,}`).MatchString(out) {
 		t.Fatalf("admin create printed no enrolment link: %s", out)
 	}
-	if cmd := exec.Command(candourBin, "admin", "create", "--data", data, "--username", "ROOT-admin"); cmd.Run() == nil {
+	if cmd := onEngine(t, exec.Command(candourBin, "admin", "create", "--data", data, "--username", "ROOT-admin")); cmd.Run() == nil {
 		t.Fatal("a second account with the same name (in another case) was created")
 	}
 	if out := candour(t, "audit", "verify", "--data", data); !strings.Contains(out, "intact: 1 entries") {
 		t.Fatalf("audit verify: %s", out)
 	}
-	// Tamper as an attacker with the database file would: drop the
-	// append-only triggers and edit an entry.
-	db, err := sql.Open("sqlite3", filepath.Join(data, "candour.db"))
-	if err != nil {
-		t.Fatal(err)
+	// Tamper as an attacker with write access to the database would:
+	// drop the append-only triggers and edit an entry.
+	db := rawFolderDB(t, data)
+	drop := `DROP TRIGGER audit_log_no_update`
+	if onPostgres() {
+		drop += ` ON audit_log`
 	}
-	for _, q := range []string{`DROP TRIGGER audit_log_no_update`, `UPDATE audit_log SET target = 'someone-else'`} {
+	for _, q := range []string{drop, `UPDATE audit_log SET target = 'someone-else'`} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}
 	}
 	db.Close()
-	res, err := exec.Command(candourBin, "audit", "verify", "--data", data).CombinedOutput()
+	res, err := onEngine(t, exec.Command(candourBin, "audit", "verify", "--data", data)).CombinedOutput()
 	if err == nil || !strings.Contains(string(res), "FAILED") {
 		t.Fatalf("audit verify missed an edited entry: %v %s", err, res)
 	}
@@ -513,11 +516,14 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 	if st, err := os.Stat(backup); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file: %v %v", st, err)
 	}
-	if err := exec.Command(candourBin, "backup", "--data", data, "--out", backup).Run(); err == nil {
+	if err := onEngine(t, exec.Command(candourBin, "backup", "--data", data, "--out", backup)).Run(); err == nil {
 		t.Fatal("a backup overwrote an existing file")
 	}
 
+	// The backup is a SQLite database on either engine, restored as a
+	// SQLite installation.
 	restored := filepath.Join(dir, "restored")
+	keepSQLite(t, restored)
 	os.MkdirAll(restored, 0o700)
 	b, err := os.ReadFile(backup)
 	if err != nil {
@@ -564,15 +570,24 @@ func TestAdminCreateBesideARunningServerKeepsUploadsInProgress(t *testing.T) {
 	for range 4 { // several chunks are stored, pending, on the server
 		fw.Write(chunk)
 	}
-	// Wait until the server has stored some of them (in the chunk file).
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(data, storage.ChunksFileName)+"?mode=ro&_busy_timeout=10000")
-	if err != nil {
-		t.Fatal(err)
+	// Wait until the server has stored some of them (in the chunk file,
+	// or on PostgreSQL in attachment_chunks).
+	var db *sql.DB
+	count := `SELECT COUNT(*) FROM attachment_chunks`
+	if onPostgres() {
+		db = rawFolderDB(t, data)
+	} else {
+		var err error
+		db, err = sql.Open("sqlite3", "file:"+filepath.Join(data, storage.ChunksFileName)+"?mode=ro&_busy_timeout=10000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		count = `SELECT COUNT(*) FROM chunks`
 	}
-	defer db.Close()
 	waitFor(t, "the server to store two chunks of the upload in progress", func() (bool, error) {
 		var n int
-		err := db.QueryRow(`SELECT COUNT(*) FROM chunks`).Scan(&n)
+		err := db.QueryRow(count).Scan(&n)
 		return n >= 2, err
 	})
 	candour(t, "admin", "create", "--data", data, "--username", "alice")

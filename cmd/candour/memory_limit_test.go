@@ -41,6 +41,7 @@ func TestServeSetsAMemoryLimit(t *testing.T) {
 				}
 			}
 			cmd.Env = append(cmd.Env, tc.env...)
+			onEngine(t, cmd)
 			var logs lockedBuffer
 			cmd.Stdout, cmd.Stderr = &logs, &logs
 			if err := cmd.Start(); err != nil {

@@ -59,6 +59,7 @@ func TestMigrateDBMovesEveryCase(t *testing.T) {
 	dir := t.TempDir()
 	keyFile, recipients := newKey(t, dir)
 	data := filepath.Join(dir, "data")
+	keepSQLite(t, data) // the installation to move
 	addr := freeAddr(t)
 	server := startServer(t, data, recipients, addr)
 	base := "http://" + addr
@@ -271,6 +272,7 @@ func TestMigrateDBRefusesATargetWithData(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
+	keepSQLite(t, data) // the installation to move
 	candour(t, "admin", "create", "--data", data, "--username", "alice")
 	cluster := pgtest.Start(t)
 

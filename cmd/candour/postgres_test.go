@@ -29,6 +29,7 @@ func candourFails(t *testing.T, env []string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(candourBin, args...)
 	cmd.Env = append(os.Environ(), env...)
+	onEngine(t, cmd)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err == nil {
@@ -42,6 +43,7 @@ func candourEnv(t *testing.T, env []string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(candourBin, args...)
 	cmd.Env = append(os.Environ(), env...)
+	onEngine(t, cmd)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -146,6 +148,7 @@ func TestServeOnPostgres(t *testing.T) {
 			t.Errorf("backup: %s", out)
 		}
 		restored := filepath.Join(dir, "restored")
+		keepSQLite(t, restored)
 		if err := os.Mkdir(restored, 0o700); err != nil {
 			t.Fatal(err)
 		}

@@ -58,7 +58,7 @@ func TestQuestionnaireSetAndShow(t *testing.T) {
 		{"questionnaire", "show", "--data", data, "--channel", "1", "--version", "3"},
 		{"questionnaire", "set", "--data", data, file},
 	} {
-		if out, err := exec.Command(candourBin, args...).CombinedOutput(); err == nil {
+		if out, err := onEngine(t, exec.Command(candourBin, args...)).CombinedOutput(); err == nil {
 			t.Errorf("candour %s succeeded: %s", strings.Join(args, " "), out)
 		}
 	}

@@ -15,7 +15,8 @@ import (
 
 // TestDatabaseOfAnEarlierReleaseMigrates serves a database made by the
 // release before channels and questionnaires (testdata/release-b6357ec,
-// made by that release's own binary): after migration every case still
+// made by that release's own binary; on PostgreSQL, moved there first by
+// migrate-db): after migration every case still
 // opens with its code, shows what the reporter sent, takes a follow-up,
 // and decrypts for staff with the organisation's key, by candour decrypt
 // and by stock age.
@@ -25,15 +26,34 @@ func TestDatabaseOfAnEarlierReleaseMigrates(t *testing.T) {
 	fixture := filepath.Join("testdata", "release-b6357ec")
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	if err := os.MkdirAll(data, 0o700); err != nil {
+	// On PostgreSQL the earlier release's SQLite installation is moved
+	// there with migrate-db, as its operator would, and the service runs
+	// on PostgreSQL from then on.
+	old := data
+	if onPostgres() {
+		old = filepath.Join(dir, "sqlite")
+		keepSQLite(t, old)
+	}
+	if err := os.MkdirAll(old, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	db, err := os.ReadFile(filepath.Join(fixture, "candour.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(data, "candour.db"), db, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(old, "candour.db"), db, 0o600); err != nil {
 		t.Fatal(err)
+	}
+	if onPostgres() {
+		// migrate-db takes an installation of this release's schema:
+		// the earlier one is brought up to it on SQLite first.
+		if out := candour(t, "migrate", "--apply", "--data", old); !strings.Contains(out, "Applied") {
+			t.Fatalf("migrate --apply of the earlier release's installation: %s", out)
+		}
+		out := candourEnv(t, []string{"CANDOUR_DATABASE=" + folderDSN(t, data)}, "migrate-db", "--from", old)
+		if !strings.Contains(out, "verified:") {
+			t.Fatalf("migrate-db of the earlier release's installation: %s", out)
+		}
 	}
 	keyFile, err := filepath.Abs(filepath.Join(fixture, "DEMO-identity.txt"))
 	if err != nil {

@@ -31,6 +31,7 @@ func serveIn(t *testing.T, bin, data, recipients string, env []string, args ...s
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", data, "--recipients", recipients,
 		"--kdf-memory-mib", "8", "--kdf-time", "1", "--login-floor", "10ms"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
+	onEngine(t, cmd)
 	logs := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -113,6 +114,7 @@ func TestServeRefusesARefusalIntervalUnderAnHour(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(candourBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--recipients", recipients}, tc.args...)...)
 			cmd.Env = append(os.Environ(), tc.env...)
+			onEngine(t, cmd)
 			out, err := cmd.CombinedOutput()
 			if err == nil {
 				t.Fatal("serve started")
@@ -130,6 +132,7 @@ func serveRefuses(t *testing.T, dir, recipients string, env, args []string, want
 	t.Helper()
 	cmd := exec.Command(candourBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--recipients", recipients}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
+	onEngine(t, cmd)
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		t.Fatal("serve started")

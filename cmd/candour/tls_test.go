@@ -59,6 +59,7 @@ func TestServeHTTPSDirectly(t *testing.T) {
 	cmd := exec.Command(candourBin, "serve", "--addr", addr, "--data", filepath.Join(dir, "data"),
 		"--demo-keys", filepath.Join(dir, "demo"), "--tls-cert", certFile, "--tls-key", keyFile,
 		"--kdf-memory-mib", "8", "--kdf-time", "1")
+	onEngine(t, cmd)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

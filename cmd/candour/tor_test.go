@@ -38,6 +38,7 @@ func TestOnionServiceWithARealTor(t *testing.T) {
 
 	cmd := exec.Command(candourBin, "serve", "--addr", addr, "--data", filepath.Join(dir, "candour"),
 		"--demo-keys", filepath.Join(dir, "demo"), "--onion-address", onion, "--kdf-memory-mib", "8", "--kdf-time", "1")
+	onEngine(t, cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func startTor(t *testing.T, dir, extra string) {
 func onionOf(t *testing.T, args ...string) string {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(candourBin, append([]string{"serve", "--addr", addr, "--kdf-memory-mib", "8", "--kdf-time", "1"}, args...)...)
+	cmd := onEngine(t, exec.Command(candourBin, append([]string{"serve", "--addr", addr, "--kdf-memory-mib", "8", "--kdf-time", "1"}, args...)...))
 	var logs strings.Builder
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
