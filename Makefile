@@ -18,14 +18,14 @@ export PATH := $(BIN):$(PATH)
 run: bundle
 	$(GO) run ./cmd/candour serve --public-url http://localhost:8080
 
-## test: lint, every Go test (race detector on), storage's tests (race detector on) and the server's whole suite (without it, but its several-instance tests with it) again on PostgreSQL, the JavaScript unit tests, the browser tests, then the container test (podman)
+## test: lint, every Go test (race detector on), storage's tests (race detector on), the server's and the CLI's whole suites (without it, but the server's several-instance tests with it) again on PostgreSQL, the JavaScript unit tests, the browser tests, then the container test (podman)
 # -timeout: go test's default of 10 minutes a package is a clock the tests
 # must not depend on; on a busy 2-core machine the server's package alone
 # has taken 10 minutes. CI's own limit bounds the whole run.
 test: tools pg-deps bundle browser-deps lint
 	$(GO) test -race -count=1 -timeout 45m ./...
 	CANDOUR_TEST_ENGINE=postgres $(GO) test -race -count=1 -timeout 45m ./storage/
-	CANDOUR_TEST_ENGINE=postgres $(GO) test -count=1 -timeout 45m ./server/
+	CANDOUR_TEST_ENGINE=postgres $(GO) test -count=1 -timeout 45m ./server/ ./cmd/candour/
 	CANDOUR_TEST_ENGINE=postgres $(GO) test -race -count=1 -timeout 45m -run '^(TestInstances.*|TestReporterSessionsAndReceiptsCrossInstances|TestSessionStoresBehaveAlike|TestReceiptKeepers.*|TestReceiptClaimOfADeadInstanceIsTakenOver|TestKDFSet.*)$$' ./server/
 	$(MAKE) --no-print-directory test-js
 	$(MAKE) --no-print-directory test-browser
