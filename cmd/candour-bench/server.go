@@ -407,8 +407,6 @@ func (e *env) profile(s *server, name string, d time.Duration) func() {
 // name-heap.pprof: what was live at the last collection (inuse_space) and
 // every allocation since the start (alloc_space), by call site, to see
 // where the peak RSS of an upload goes.
-//
-//	go tool pprof -sample_index=alloc_space -top .bin/candour-pprof /tmp/profiles/3b-session-heap.pprof
 func (e *env) saveHeap(s *server, name string) {
 	if s.pprof == "" {
 		return
