@@ -297,36 +297,6 @@ func (db *DB) storeChunk(ctx context.Context, attachmentID, seq int64, data []by
 	return nil
 }
 
-// storePgChunk is storeChunk on PostgreSQL: one chunk in attachment_chunks,
-// in its own transaction on the bulk pool, which takes no write lock, so
-// that an upload's chunks never queue behind reports and messages, nor
-// hold them up. Its foreign key refuses a chunk whose attachment is gone
-// (ErrNotFound), as the check of storeChunk does on SQLite, and cascades
-// a deletion of the attachment to the chunks committed before.
-//
-// The commit does not wait for the WAL to be flushed (synchronous_commit
-// off, for this transaction only): a crash may lose the last chunks of an
-// upload in progress, never a committed report. AttachmentWriter.Close
-// makes them durable: its commit, on the writer, is synchronous, and
-// flushing the WAL up to its commit record flushes every earlier chunk
-// commit with it, before any message can name the attachment.
-func (db *DB) storePgChunk(ctx context.Context, attachmentID, seq int64, data []byte) error {
-	if db.bulk == nil {
-		return errors.New("the database is open without a pool for attachments")
-	}
-	return runTx(ctx, db.bulk.BeginTx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return fmt.Errorf("failed to relax the chunk's commit: %w", err)
-		}
-		_, err := insertRandomID(ctx, tx,
-			`INSERT INTO attachment_chunks (id, attachment_id, seq, data) VALUES (?, ?, ?, ?)`, attachmentID, seq, data)
-		if isForeignKey(err) {
-			return fmt.Errorf("attachment %d: %w", attachmentID, ErrNotFound)
-		}
-		return err
-	})
-}
-
 // sweepChunks deletes from the chunk file every chunk whose attachment is
 // not a chunks_apart row of candour.db: what a crash between a deletion and
 // its deleteChunks left, or a restored backup. It runs at Open; after a

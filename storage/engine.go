@@ -34,10 +34,12 @@ import (
 //     PostgreSQL it is REPEATABLE READ (beginSnapshot).
 //   - Attachments: SQLite keeps their chunks in a file of their own
 //     (chunks.go); PostgreSQL in attachment_chunks, written through a pool
-//     of their own without the write lock, each chunk committed without
-//     waiting for the WAL flush, all made durable by the attachment's
-//     synchronous Close (storePgChunk). Deletions vacuum (delete.go's
-//     vacuum) where SQLite zeroes pages; there is no reserve file.
+//     of their own without the write lock, each chunk a binary COPY (so
+//     that no buffer the size of a chunk is allocated for it) committed
+//     without waiting for the WAL flush, all made durable by the
+//     attachment's synchronous Close (chunks_pg.go's storePgChunk).
+//     Deletions vacuum (delete.go's vacuum) where SQLite zeroes pages;
+//     there is no reserve file.
 //   - Instances: on PostgreSQL each DB is an instance that registers
 //     itself and holds a session-level advisory lock for its life, so
 //     that the reporter uploads of one that died are swept by another

@@ -105,6 +105,7 @@ func benchUpload(e *env) ([]result, error) {
 		cpu.measure(s, func() { mbps, err = uploadFile(s.url, big, e.o.bigSize) })
 		wait()
 		peak = s.status("VmHWM")
+		e.saveHeap(s, name)
 		if err != nil {
 			return 0, 0, 0, cpu, bare, err
 		}
@@ -150,6 +151,7 @@ func benchUpload(e *env) ([]result, error) {
 		return nil, err
 	}
 	loggedIn, sessionPeak, err := sessionUpload(s, big, e.o.bigSize)
+	e.saveHeap(s, "3b-session")
 	s.remove()
 	if err != nil {
 		return nil, err

@@ -403,6 +403,36 @@ func (e *env) profile(s *server, name string, d time.Duration) func() {
 	return func() { <-done }
 }
 
+// saveHeap saves, if --pprof is set, the server's heap profile as
+// name-heap.pprof: what was live at the last collection (inuse_space) and
+// every allocation since the start (alloc_space), by call site, to see
+// where the peak RSS of an upload goes.
+func (e *env) saveHeap(s *server, name string) {
+	if s.pprof == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.pprof+"/debug/pprof/heap", nil)
+	res, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
+	if err != nil {
+		logf("heap profile %s: %v", name, err)
+		return
+	}
+	defer res.Body.Close()
+	if err := os.MkdirAll(e.o.pprofDir, 0o755); err != nil {
+		logf("heap profile %s: %v", name, err)
+		return
+	}
+	f, err := os.Create(filepath.Join(e.o.pprofDir, name+"-heap.pprof"))
+	if err != nil {
+		logf("heap profile %s: %v", name, err)
+		return
+	}
+	defer f.Close()
+	io.Copy(f, res.Body)
+}
+
 func tail(path string) string {
 	f, err := os.Open(path)
 	if err != nil {
