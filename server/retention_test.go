@@ -26,15 +26,7 @@ func TestRetentionDeletesExpiredClosedCasesOnly(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("default retention: %d", res.StatusCode)
 	}
-	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
-	must(t, err)
-	refs := map[string]storage.CaseSummary{}
-	for _, cs := range cases {
-		msgs, _ := ts.DB.Messages(ctx, cs.ID)
-		plain, err := ts.open(msgs[0].Ciphertext)
-		must(t, err)
-		refs[plain] = cs
-	}
+	refs := casesByReport(t, ts)
 	set := func(ref string, form url.Values) {
 		form.Set("csrf", csrf)
 		res, _ := post(t, c, ts.URL+"/staff/case/"+ref+"/"+form.Get("action"), strings.NewReader(form.Encode()),
@@ -91,15 +83,7 @@ func TestRetentionSparesACaseHeldAfterItWasListed(t *testing.T) {
 		}
 	}
 	form("/staff/admin/retention", url.Values{"retention_days": {"30"}})
-	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
-	must(t, err)
-	refs := map[string]storage.CaseSummary{}
-	for _, cs := range cases {
-		msgs, _ := ts.DB.Messages(ctx, cs.ID)
-		plain, err := ts.open(msgs[0].Ciphertext)
-		must(t, err)
-		refs[plain] = cs
-	}
+	refs := casesByReport(t, ts)
 	for _, text := range texts {
 		closeCase(t, ts, c, csrf, refs[text].Ref, "1")
 	}
@@ -143,4 +127,21 @@ func TestRetentionSparesACaseHeldAfterItWasListed(t *testing.T) {
 		t.Errorf("case.deleted entries for %v, want only %s", deleted, refs["expires"].Ref)
 	}
 	must(t, ts.DB.VerifyAudit(ctx))
+}
+
+// casesByReport lists ts's cases (at most 10) by the text of their report.
+func casesByReport(t *testing.T, ts *testServer) map[string]storage.CaseSummary {
+	t.Helper()
+	ctx := context.Background()
+	cases, _, err := ts.DB.ListCases(ctx, storage.CaseFilter{AllChannels: true}, storage.Cursor{}, 10)
+	must(t, err)
+	refs := map[string]storage.CaseSummary{}
+	for _, cs := range cases {
+		msgs, err := ts.DB.Messages(ctx, cs.ID)
+		must(t, err)
+		plain, err := ts.open(msgs[0].Ciphertext)
+		must(t, err)
+		refs[plain] = cs
+	}
+	return refs
 }

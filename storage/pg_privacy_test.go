@@ -2,11 +2,8 @@ package storage_test
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/candour/candour/internal/pgtest"
 	"github.com/candour/candour/storage"
@@ -25,24 +22,11 @@ func TestCheckPostgresPrivacy(t *testing.T) {
 	ctx := context.Background()
 	cluster := pgtest.Start(t)
 	dsn := cluster.NewDatabase(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	su, err := pgx.Connect(ctx, cluster.SuperuserDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer su.Close(ctx)
 
 	check := func(settings ...string) (refused, warned []string) {
 		t.Helper()
 		for _, s := range settings {
-			// The name is the test's own, made of [a-z0-9_].
-			if _, err := su.Exec(ctx, `ALTER DATABASE "`+name+`" SET `+s); err != nil {
-				t.Fatalf("ALTER DATABASE SET %s: %v", s, err)
-			}
+			cluster.AlterDatabase(t, dsn, s)
 		}
 		db, err := storage.OpenPostgres(dsn)
 		if err != nil {

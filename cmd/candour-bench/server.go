@@ -381,24 +381,7 @@ func (e *env) profile(s *server, name string, d time.Duration) func() {
 		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.pprof, int(d.Seconds()))
 		ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
 		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		res, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
-		if err != nil {
-			logf("profile %s: %v", name, err)
-			return
-		}
-		defer res.Body.Close()
-		if err := os.MkdirAll(e.o.pprofDir, 0o755); err != nil {
-			logf("profile %s: %v", name, err)
-			return
-		}
-		f, err := os.Create(filepath.Join(e.o.pprofDir, name+".pprof"))
-		if err != nil {
-			logf("profile %s: %v", name, err)
-			return
-		}
-		defer f.Close()
-		io.Copy(f, res.Body)
+		e.savePprof(ctx, url, name+".pprof", "profile "+name)
 	}()
 	return func() { <-done }
 }
@@ -413,20 +396,26 @@ func (e *env) saveHeap(s *server, name string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.pprof+"/debug/pprof/heap", nil)
+	e.savePprof(ctx, "http://"+s.pprof+"/debug/pprof/heap", name+"-heap.pprof", "heap profile "+name)
+}
+
+// savePprof saves what the server's profiler answers at url as file in
+// --pprof's folder; a failure is logged as what, and the run goes on.
+func (e *env) savePprof(ctx context.Context, url, file, what string) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	res, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
 	if err != nil {
-		logf("heap profile %s: %v", name, err)
+		logf("%s: %v", what, err)
 		return
 	}
 	defer res.Body.Close()
 	if err := os.MkdirAll(e.o.pprofDir, 0o755); err != nil {
-		logf("heap profile %s: %v", name, err)
+		logf("%s: %v", what, err)
 		return
 	}
-	f, err := os.Create(filepath.Join(e.o.pprofDir, name+"-heap.pprof"))
+	f, err := os.Create(filepath.Join(e.o.pprofDir, file))
 	if err != nil {
-		logf("heap profile %s: %v", name, err)
+		logf("%s: %v", what, err)
 		return
 	}
 	defer f.Close()

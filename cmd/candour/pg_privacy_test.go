@@ -1,13 +1,9 @@
 package main_test
 
 import (
-	"context"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/candour/candour/internal/pgtest"
 )
@@ -18,26 +14,9 @@ import (
 // never answers. With only slow statements logged, it starts and warns.
 func TestServeRefusesAPostgresThatLogsEveryReport(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	cluster := pgtest.Start(t)
 	dsn := cluster.NewDatabase(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	su, err := pgx.Connect(ctx, cluster.SuperuserDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer su.Close(ctx)
-	alter := func(setting string) {
-		t.Helper()
-		// The name is the test's own, made of [a-z0-9_].
-		if _, err := su.Exec(ctx, `ALTER DATABASE "`+name+`" SET `+setting); err != nil {
-			t.Fatal(err)
-		}
-	}
+	alter := func(setting string) { cluster.AlterDatabase(t, dsn, setting) }
 	dir := t.TempDir()
 	_, recipients := newKey(t, dir)
 	data := filepath.Join(dir, "data")

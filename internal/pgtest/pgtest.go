@@ -401,6 +401,26 @@ func (c *Cluster) CreateDatabase(ctx context.Context) (dsn string, drop func() e
 	return c.dsn(name, password, name), drop, nil
 }
 
+// AlterDatabase gives the database of dsn (one NewDatabase made) a
+// setting for its new sessions, as its superuser: ALTER DATABASE name SET
+// setting, e.g. "log_statement = 'mod'". setting is the test's own text.
+func (c *Cluster) AlterDatabase(t testing.TB, dsn, setting string) {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, c.SuperuserDSN())
+	if err != nil {
+		t.Fatalf("pgtest: failed to connect as the superuser: %v", err)
+	}
+	defer admin.Close(ctx)
+	if err := execFormat(ctx, admin, "ALTER DATABASE %I SET "+setting, strings.TrimPrefix(u.Path, "/")); err != nil {
+		t.Fatalf("pgtest: ALTER DATABASE SET %s: %v", setting, err)
+	}
+}
+
 // execFormat runs the statement that format(stmt, args...) returns.
 func execFormat(ctx context.Context, conn *pgx.Conn, stmt string, args ...string) error {
 	q := "SELECT format($1::text"
