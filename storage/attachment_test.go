@@ -325,9 +325,7 @@ func TestOpenDeletesUploadsLeftPending(t *testing.T) {
 // leaves alone the upload another is receiving, which goes on, closes and
 // is linked by a message.
 func TestOpeningAnotherInstanceLeavesUploadsInProgress(t *testing.T) {
-	if testEngine() != storage.EnginePostgres {
-		t.Skip("PostgreSQL only: on SQLite one instance owns the database")
-	}
+	postgresOnly(t, "on SQLite one instance owns the database")
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()

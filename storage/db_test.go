@@ -390,9 +390,7 @@ func TestBackupRestoresAsOneSQLiteFile(t *testing.T) {
 // on the database: Candour never deletes one alone) fails its integrity
 // check, and a backup refuses it rather than write a copy without it.
 func TestBackupRefusesAnAttachmentMissingAChunk(t *testing.T) {
-	if testEngine() != storage.EnginePostgres {
-		t.Skip("PostgreSQL only: SQLite's backup is checked by TestBackupHoldsChunksOfBothFiles and the backup race tests")
-	}
+	postgresOnly(t, "SQLite's backup is checked by TestBackupHoldsChunksOfBothFiles and the backup race tests")
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()

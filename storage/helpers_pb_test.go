@@ -68,9 +68,7 @@ func refusingTriggerSQL(name, table, message string) []string {
 // instances (a SQLite file has one server).
 func twoInstances(t *testing.T) (*storage.DB, *storage.DB) {
 	t.Helper()
-	if testEngine() != storage.EnginePostgres {
-		t.Skip("several instances share one database only on PostgreSQL")
-	}
+	postgresOnly(t, "several instances share one database")
 	dir := t.TempDir()
 	return mustOpenDBAt(t, dir), mustOpenDBAt(t, dir)
 }

@@ -74,6 +74,16 @@ func sqliteOnly(t testing.TB, why string) {
 	}
 }
 
+// postgresOnly skips a test of something only the PostgreSQL engine has
+// (several instances on one database, its own tables) when the tests run
+// on SQLite; why says what.
+func postgresOnly(t testing.TB, why string) {
+	t.Helper()
+	if testEngine() != storage.EnginePostgres {
+		t.Skip("PostgreSQL only: " + why)
+	}
+}
+
 // fakeAge returns bytes that look like an age file. The storage package
 // treats ciphertext as opaque, so nothing needs to decrypt it.
 func fakeAge(label string) []byte {

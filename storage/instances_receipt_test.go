@@ -20,9 +20,7 @@ import (
 // instance whose row is swept already is as dead.
 func TestInstancesReceiptClaimOfDeadInstanceTakenOver(t *testing.T) {
 	t.Parallel()
-	if testEngine() != storage.EnginePostgres {
-		t.Skip("several instances share one database only on PostgreSQL")
-	}
+	postgresOnly(t, "several instances share one database")
 	ctx := context.Background()
 	dir := t.TempDir()
 	dead, one, two := mustOpenDBAt(t, dir), mustOpenDBAt(t, dir), mustOpenDBAt(t, dir)

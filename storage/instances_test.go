@@ -153,9 +153,7 @@ func fnv32a(s string) uint32 {
 // instance takes it at its next try.
 func TestInstancesExclusiveLockOfDeadInstanceFrees(t *testing.T) {
 	t.Parallel()
-	if testEngine() != storage.EnginePostgres {
-		t.Skip("several instances share one database only on PostgreSQL")
-	}
+	postgresOnly(t, "several instances share one database")
 	a, b, dir := exclusivePair(t)
 	raw := rawDB(t, dir)
 
@@ -222,9 +220,7 @@ func pendingRows(t *testing.T, raw *sql.DB, id int64) (rows, chunks int64) {
 // name it.
 func TestInstancesSweepDeadInstanceUploads(t *testing.T) {
 	t.Parallel()
-	if testEngine() != storage.EnginePostgres {
-		t.Skip("several instances share one database only on PostgreSQL")
-	}
+	postgresOnly(t, "several instances share one database")
 	ctx := context.Background()
 	dir := t.TempDir()
 	dead, sweeper, alive := mustOpenDBAt(t, dir), mustOpenDBAt(t, dir), mustOpenDBAt(t, dir)
@@ -334,9 +330,7 @@ func TestInstancesSweepDeadInstanceUploads(t *testing.T) {
 // failing or storing an upload nobody owns.
 func TestInstancesUploadRegistersAgain(t *testing.T) {
 	t.Parallel()
-	if testEngine() != storage.EnginePostgres {
-		t.Skip("several instances share one database only on PostgreSQL")
-	}
+	postgresOnly(t, "several instances share one database")
 	ctx := context.Background()
 	dir := t.TempDir()
 	a, b := mustOpenDBAt(t, dir), mustOpenDBAt(t, dir)
@@ -369,9 +363,7 @@ func TestInstancesUploadRegistersAgain(t *testing.T) {
 // unregisters an instance and deletes its own pending uploads.
 func TestInstancesSweptAtStartAndClose(t *testing.T) {
 	t.Parallel()
-	if testEngine() != storage.EnginePostgres {
-		t.Skip("several instances share one database only on PostgreSQL")
-	}
+	postgresOnly(t, "several instances share one database")
 	dir := t.TempDir()
 	a := mustOpenDBAt(t, dir)
 	raw := rawDB(t, dir)

@@ -211,9 +211,7 @@ func TestInstancesShareReporterSessionsAndReceipts(t *testing.T) {
 // minutes-long state that a restored copy has no use for.
 func TestBackupLeavesOutReporterSessionsAndReceipts(t *testing.T) {
 	t.Parallel()
-	if testEngine() != storage.EnginePostgres {
-		t.Skip("on SQLite these tables are never used (sessions and receipts stay in memory)")
-	}
+	postgresOnly(t, "on SQLite these tables are never used (sessions and receipts stay in memory)")
 	db := mustOpenDB(t)
 	ctx := context.Background()
 	cs := mustCreateCase(t, db, "backed up")
