@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/candour/candour/internal/concurrently"
 	"github.com/candour/candour/server"
 	"github.com/candour/candour/storage"
 )
@@ -29,24 +29,6 @@ func sameDatabaseInstance(t *testing.T, ts *testServer, adjust func(*server.Conf
 		return ts
 	}
 	return startPeer(t, ts, adjust)
-}
-
-// raceServers runs each of fns at once and returns their errors.
-func raceServers(fns ...func() error) []error {
-	errs := make([]error, len(fns))
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i, fn := range fns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = fn()
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return errs
 }
 
 // Two instances running a notification round at the same boundary mail
@@ -77,7 +59,7 @@ func TestInstancesMailEachNotificationOnce(t *testing.T) {
 			via = other
 		}
 		submit(t, via, "report of round "+string(rune('A'+round)))
-		errs := raceServers(
+		errs := concurrently.Run(
 			func() error { return ts.Srv.SendNotifications(ctx) },
 			func() error { return other.Srv.SendNotifications(ctx) },
 		)
@@ -134,7 +116,7 @@ func TestInstancesRetentionDeletesEachCaseOnce(t *testing.T) {
 	ts.advance(31 * 24 * time.Hour)
 
 	var deleted [2]int
-	errs := raceServers(
+	errs := concurrently.Run(
 		func() (err error) { deleted[0], err = ts.Srv.RunRetention(ctx); return err },
 		func() (err error) { deleted[1], err = other.Srv.RunRetention(ctx); return err },
 	)

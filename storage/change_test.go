@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/candour/candour/internal/concurrently"
 	"github.com/candour/candour/storage"
 )
 
@@ -231,14 +232,14 @@ func TestInstancesKeepOneAuditChain(t *testing.T) {
 	}
 	all := append([]func() error{verifier(a), verifier(b)}, func() error {
 		defer close(done)
-		for i, err := range race(writes...) {
+		for i, err := range concurrently.Run(writes...) {
 			if err != nil {
 				return fmt.Errorf("write %d: %w", i, err)
 			}
 		}
 		return nil
 	})
-	for _, err := range race(all...) {
+	for _, err := range concurrently.Run(all...) {
 		if err != nil {
 			t.Error(err)
 		}

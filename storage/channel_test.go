@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/candour/candour/internal/concurrently"
 	"github.com/candour/candour/storage"
 )
 
@@ -255,7 +256,7 @@ func TestInstancesStoreOneNewKeyGeneration(t *testing.T) {
 			return err
 		}
 	}
-	errs := race(add(a, "age1a"), add(b, "age1b"))
+	errs := concurrently.Run(add(a, "age1a"), add(b, "age1b"))
 	if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), storage.ErrStaleGeneration) {
 		t.Fatalf("two first generations: %v; want one stored and one ErrStaleGeneration", errs)
 	}

@@ -3,7 +3,6 @@ package storage_test
 import (
 	"database/sql"
 	"fmt"
-	"sync"
 	"testing"
 
 	// Registers the "pgx" driver for the raw connections to PostgreSQL
@@ -71,23 +70,4 @@ func twoInstances(t *testing.T) (*storage.DB, *storage.DB) {
 	postgresOnly(t, "several instances share one database")
 	dir := t.TempDir()
 	return mustOpenDBAt(t, dir), mustOpenDBAt(t, dir)
-}
-
-// race runs each of fns at once (as near as goroutines released together
-// get) and returns their errors in order.
-func race(fns ...func() error) []error {
-	errs := make([]error, len(fns))
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i, fn := range fns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = fn()
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return errs
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/candour/candour/internal/concurrently"
 	"github.com/candour/candour/storage"
 )
 
@@ -86,7 +87,7 @@ func TestInstancesReceiptClaimOfDeadInstanceTakenOver(t *testing.T) {
 		t.Fatalf("peek at a dead instance's claim: %v, want free to claim", st)
 	}
 	var states [2]storage.ReceiptClaimState
-	errs := race(func() (err error) {
+	errs := concurrently.Run(func() (err error) {
 		states[0], _, err = one.ClaimReceipt(ctx, hDead, c1, now, until)
 		return err
 	}, func() (err error) {

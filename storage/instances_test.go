@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/candour/candour/internal/concurrently"
 	"github.com/candour/candour/storage"
 )
 
@@ -418,7 +419,7 @@ func TestInstancesClaimEachNotificationOnce(t *testing.T) {
 	for round := range 5 {
 		mustCreateCase(t, a, "round"+string(rune('a'+round))) // flags all six
 		var got [2][]storage.PendingNotification
-		errs := race(
+		errs := concurrently.Run(
 			func() (err error) { got[0], err = a.ClaimNotifications(ctx); return err },
 			func() (err error) { got[1], err = b.ClaimNotifications(ctx); return err },
 		)

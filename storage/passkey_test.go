@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/candour/candour/internal/concurrently"
 	"github.com/candour/candour/storage"
 )
 
@@ -292,7 +293,7 @@ func TestInstancesKeepTheLastPasskey(t *testing.T) {
 	ann := mustEnrol(t, a, mustCreateStaff(t, a, "ann", storage.RoleCaseworker), 1)
 	p1 := mustAddPasskey(t, a, ann.ID, "Laptop", "cred-1")
 	p2 := mustAddPasskey(t, b, ann.ID, "Key", "cred-2")
-	errs := race(func() error {
+	errs := concurrently.Run(func() error {
 		_, err := a.RemovePasskey(ctx, ann.ID, p1.ID, true)
 		return err
 	}, func() error {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/candour/candour/internal/concurrently"
 	"github.com/candour/candour/storage"
 )
 
@@ -191,7 +192,7 @@ func TestInstancesShareReporterSessionsAndReceipts(t *testing.T) {
 	for i := range 10 {
 		h := sessionHash("race" + string(rune('a'+i)))
 		var states [2]storage.ReceiptClaimState
-		errs := race(func() (err error) {
+		errs := concurrently.Run(func() (err error) {
 			states[0], _, err = one.ClaimReceipt(ctx, h, bytes.Repeat([]byte{1}, 16), now, now.Add(time.Hour))
 			return err
 		}, func() (err error) {

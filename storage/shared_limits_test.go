@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/candour/candour/internal/concurrently"
 	"github.com/candour/candour/internal/pgtest"
 	"github.com/candour/candour/storage"
 )
@@ -100,7 +101,7 @@ func TestInstancesShareTheSubmissionBudget(t *testing.T) {
 			return err
 		})
 	}
-	for _, err := range race(fns...) {
+	for _, err := range concurrently.Run(fns...) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +208,7 @@ func TestInstancesCountStaffFailuresAtomically(t *testing.T) {
 			return err
 		})
 	}
-	for _, err := range race(fns...) {
+	for _, err := range concurrently.Run(fns...) {
 		must(t, err)
 	}
 	got, err := b.StaffByID(ctx, st.ID)

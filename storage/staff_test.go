@@ -18,6 +18,7 @@ import (
 	// inspect and tamper with the file behind the package's back.
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/candour/candour/internal/concurrently"
 	"github.com/candour/candour/storage"
 )
 
@@ -763,7 +764,7 @@ func TestInstancesSpendALinkAndATOTPStepOnce(t *testing.T) {
 			return err
 		}
 	}
-	errs := race(complete(a, "pw-a"), complete(b, "pw-b"))
+	errs := concurrently.Run(complete(a, "pw-a"), complete(b, "pw-b"))
 	winner := "pw-a"
 	if errs[0] != nil {
 		winner = "pw-b"
@@ -779,7 +780,7 @@ func TestInstancesSpendALinkAndATOTPStepOnce(t *testing.T) {
 	}
 
 	accepted := make([]bool, 2)
-	errs = race(func() (err error) {
+	errs = concurrently.Run(func() (err error) {
 		accepted[0], err = a.AcceptTOTPStep(ctx, s.ID, 7)
 		return err
 	}, func() (err error) {

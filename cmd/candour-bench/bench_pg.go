@@ -135,15 +135,7 @@ func (d *pgDatabase) drop() {
 // addChannelKeyPG is addChannelKey for a PostgreSQL database (made and
 // migrated here, as serve would).
 func (e *env) addChannelKeyPG(d *pgDatabase) error {
-	db, err := storage.OpenPostgres(d.dsn)
-	if err != nil {
-		return err
-	}
-	if _, err := db.AddChannelKey(context.Background(), storage.DefaultChannel, 0, e.channelKey, nil); err != nil {
-		db.Close()
-		return err
-	}
-	return db.Close()
+	return e.addChannelKeyTo(func() (*storage.DB, error) { return storage.OpenPostgres(d.dsn) })
 }
 
 // comparison is a line of the table of PostgreSQL against SQLite.

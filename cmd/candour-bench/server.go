@@ -106,7 +106,13 @@ func newEnv(o options, dir string) (*env, error) {
 // as a caseworker's browser would have made it: reports and messages to
 // the channel are then sealed to it too.
 func (e *env) addChannelKey(data string) error {
-	db, err := storage.Open(data)
+	return e.addChannelKeyTo(func() (*storage.DB, error) { return storage.Open(data) })
+}
+
+// addChannelKeyTo is addChannelKey on the database open opens (and
+// migrates, as serve would).
+func (e *env) addChannelKeyTo(open func() (*storage.DB, error)) error {
+	db, err := open()
 	if err != nil {
 		return err
 	}
