@@ -28,14 +28,7 @@ import (
 // them (the URL on the command line, the password in a file).
 func withoutPassword(t *testing.T, dsn, dir string) (string, string, string) {
 	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	password, _ := u.User.Password()
-	if len(password) < 16 {
-		t.Fatalf("the test database's password %q is too short to look for in output", password)
-	}
+	u, password := parseTestDSN(t, dsn)
 	u.User = url.User(u.User.Username())
 	file := filepath.Join(dir, "pgpassword")
 	if err := os.WriteFile(file, []byte(password+"\n"), 0o600); err != nil {

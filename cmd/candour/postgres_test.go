@@ -23,6 +23,21 @@ func servePostgres(t *testing.T, dsn, data, recipients string) (string, func() s
 	return serveIn(t, candourBin, data, recipients, []string{"CANDOUR_DATABASE=" + dsn})
 }
 
+// parseTestDSN parses the URL of a test database and returns it with its
+// password, long enough for a test to search output for it.
+func parseTestDSN(t *testing.T, dsn string) (*url.URL, string) {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	password, _ := u.User.Password()
+	if len(password) < 16 {
+		t.Fatalf("the test database's password %q is too short to look for in output", password)
+	}
+	return u, password
+}
+
 // candourFails runs candour with args and env, expects it to fail, and
 // returns what it printed.
 func candourFails(t *testing.T, env []string, args ...string) string {
@@ -64,14 +79,7 @@ func candourEnv(t *testing.T, env []string, args ...string) string {
 func TestServeOnPostgres(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.Start(t).NewDatabase(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	password, _ := u.User.Password()
-	if len(password) < 16 {
-		t.Fatalf("the test database's password %q is too short to look for in output", password)
-	}
+	u, password := parseTestDSN(t, dsn)
 	dir := t.TempDir()
 	keyFile, recipients := newKey(t, dir)
 	data := filepath.Join(dir, "data")
